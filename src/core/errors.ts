@@ -1,0 +1,138 @@
+/**
+ * Typed errors. Each failure a caller must handle differently is its own class with a
+ * literal `name` and a stable machine `code`; `isSubmitOnceError()` recognises them even
+ * when they cross realms (iframes, test environments), where `instanceof` fails.
+ */
+
+export type SubmitOnceErrorCode =
+  | 'invalid-key'
+  | 'invalid-options'
+  | 'invalid-request'
+  | 'unreplayable-body'
+  | 'ambiguous-outcome'
+  | 'key-reused'
+  | 'aborted';
+
+export interface SubmitOnceErrorOptions {
+  cause?: unknown;
+}
+
+export class SubmitOnceError extends Error {
+  override name: string = 'SubmitOnceError';
+  readonly code: SubmitOnceErrorCode;
+
+  constructor(code: SubmitOnceErrorCode, message: string, options?: SubmitOnceErrorOptions) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+  }
+}
+
+/** A caller-supplied key is not 1 to 255 visible ASCII characters. */
+export class InvalidKeyError extends SubmitOnceError {
+  override name = 'InvalidKeyError' as const;
+  constructor(readonly key: unknown) {
+    super('invalid-key', `Invalid idempotency key ${describe(key)}: expected 1 to 255 visible ASCII characters.`);
+  }
+}
+
+/** An option has a value the SDK cannot use; thrown when the submitter is created. */
+export class InvalidOptionsError extends SubmitOnceError {
+  override name = 'InvalidOptionsError' as const;
+  constructor(readonly option: string, detail: string) {
+    super('invalid-options', `Invalid option "${option}": ${detail}`);
+  }
+}
+
+/** The request itself cannot be submitted (no URL, a body that cannot be serialised). */
+export class InvalidRequestError extends SubmitOnceError {
+  override name = 'InvalidRequestError' as const;
+  constructor(detail: string, options?: SubmitOnceErrorOptions) {
+    super('invalid-request', `Invalid request: ${detail}`, options);
+  }
+}
+
+/**
+ * The body is a one-shot stream: it cannot be fingerprinted or sent again on retry, so
+ * it is refused before anything leaves rather than risk a second, keyless effect.
+ */
+export class UnreplayableBodyError extends SubmitOnceError {
+  override name = 'UnreplayableBodyError' as const;
+  constructor() {
+    super(
+      'unreplayable-body',
+      'A ReadableStream body cannot be retried safely; pass a string, Blob, ArrayBuffer, FormData or URLSearchParams.',
+    );
+  }
+}
+
+/**
+ * Every attempt ended without a response (network error, timeout): the server may or may
+ * not have acted. The key is kept, so trying the same intent again is safe.
+ */
+export class AmbiguousOutcomeError extends SubmitOnceError {
+  override name = 'AmbiguousOutcomeError' as const;
+  constructor(
+    readonly key: string,
+    readonly attempts: number,
+    options?: SubmitOnceErrorOptions,
+  ) {
+    super(
+      'ambiguous-outcome',
+      `No response after ${attempts} attempt(s); the outcome is unknown. Retrying the same intent reuses key ${key}.`,
+      options,
+    );
+  }
+}
+
+/** The server (422) says this key was already used with a different payload: a bug. */
+export class KeyReusedError extends SubmitOnceError {
+  override name = 'KeyReusedError' as const;
+  constructor(
+    readonly key: string,
+    readonly status: number,
+    options?: SubmitOnceErrorOptions,
+  ) {
+    super('key-reused', `The server refused key ${key}: it was already used with a different payload.`, options);
+  }
+}
+
+/**
+ * The caller aborted. `name` is "AbortError" so code written for fetch keeps working;
+ * the key is kept because the request may already have reached the server.
+ */
+export class SubmissionAbortedError extends SubmitOnceError {
+  override name = 'AbortError' as const;
+  constructor(
+    readonly key: string | undefined,
+    options?: SubmitOnceErrorOptions,
+  ) {
+    super('aborted', 'The submission was aborted.', options);
+  }
+}
+
+const codes: ReadonlySet<string> = new Set<SubmitOnceErrorCode>([
+  'invalid-key',
+  'invalid-options',
+  'invalid-request',
+  'unreplayable-body',
+  'ambiguous-outcome',
+  'key-reused',
+  'aborted',
+]);
+
+/** True for any submit-once error, optionally of one `code`; works across realms. */
+export function isSubmitOnceError<C extends SubmitOnceErrorCode>(
+  error: unknown,
+  code?: C,
+): error is SubmitOnceError & { code: C } {
+  if (typeof error !== 'object' || error === null) return false;
+  const candidate = (error as { code?: unknown }).code;
+  if (typeof candidate !== 'string' || !codes.has(candidate)) return false;
+  if (!(error instanceof Error) && Object.prototype.toString.call(error) !== '[object Error]') return false;
+  return code === undefined || candidate === code;
+}
+
+function describe(value: unknown): string {
+  if (typeof value !== 'string') return `of type ${typeof value}`;
+  return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
+}

@@ -1,0 +1,59 @@
+/** Storage must never block or drop a submission: on the first failure, carry on in memory. */
+import { memoryStore, type KeyRecord, type KeyStore } from './store.js';
+
+export interface FallbackStoreOptions {
+  /** An operation slower than this counts as a failure (a blocked open never settles). */
+  timeout: number;
+  onDegrade: (error: unknown, operation: string) => void;
+}
+
+/**
+ * Wraps `primary`; when one of its operations rejects or times out, all further work
+ * goes to a memory store for the life of the page, and `onDegrade` is called once.
+ */
+export function fallbackStore(primary: KeyStore, options: FallbackStoreOptions): KeyStore {
+  const memory = memoryStore();
+  let degraded = false;
+
+  async function run<T>(operation: keyof KeyStore, onPrimary: (s: KeyStore) => Promise<T>): Promise<T> {
+    if (!degraded) {
+      try {
+        return await withTimeout(onPrimary(primary), options.timeout, operation);
+      } catch (error) {
+        if (!degraded) {
+          degraded = true;
+          options.onDegrade(error, operation);
+        }
+      }
+    }
+    return onPrimary(memory);
+  }
+
+  return {
+    get: (fingerprint) => run('get', (s) => s.get(fingerprint)),
+    set: (record: KeyRecord) => run('set', (s) => s.set(record)),
+    delete: (fingerprint) => run('delete', (s) => s.delete(fingerprint)),
+    list: () => run('list', (s) => s.list()),
+  };
+}
+
+export class StorageTimeoutError extends Error {
+  override name = 'StorageTimeoutError';
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number, operation: string): Promise<T> {
+  if (!Number.isFinite(ms)) return promise;
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new StorageTimeoutError(`store.${operation} took over ${ms} ms`)), ms);
+    promise.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        reject(error);
+      },
+    );
+  });
+}

@@ -1,0 +1,206 @@
+/**
+ * The canonical fingerprint of an intent: method, normalised URL, canonical body and
+ * scope. Equal intents give equal fingerprints whatever the JSON key order or query
+ * order; the fingerprint finds the intent's key in the local store.
+ */
+import { InvalidRequestError, UnreplayableBodyError } from './errors.js';
+import { hash64 } from './hash.js';
+
+/** What the user means to do, independent of the transport that sends it. */
+export interface Intent {
+  method: string;
+  url: string | URL;
+  /** Any JSON-able value, a string, or a fetch body (Blob, FormData, URLSearchParams, bytes). */
+  body?: unknown;
+  /** Separates the keys of different users (or tenants) on one device. */
+  scope?: string | undefined;
+}
+
+const VERSION = 'v1';
+
+/**
+ * The fingerprint of an intent or a `Request`. Async only because Blob and Request
+ * bodies are read asynchronously; plain bodies are hashed synchronously.
+ *
+ * @example
+ * await fingerprint({ method: 'POST', url: '/orders', body: { sku: 'A', qty: 1 } })
+ */
+export async function fingerprint(intent: Intent | Request): Promise<string> {
+  if (isRequest(intent)) {
+    const body = hasBody(intent.method) ? new Uint8Array(await intent.clone().arrayBuffer()) : undefined;
+    return fingerprintOf({ method: intent.method, url: intent.url, body });
+  }
+  if (isBlob(intent.body) || isFormDataWithBlobs(intent.body)) {
+    return fingerprintOf({ ...intent, body: await readBlobs(intent.body) });
+  }
+  return fingerprintOf(intent);
+}
+
+/** The synchronous core of `fingerprint()`, for bodies that need no reading. */
+export function fingerprintOf(intent: Intent): string {
+  if (typeof intent.method !== 'string' || intent.method.trim() === '') {
+    throw new InvalidRequestError('the method must be a non-empty string');
+  }
+  const canonical = [
+    VERSION,
+    intent.method.trim().toUpperCase(),
+    normaliseUrl(intent.url),
+    intent.scope ?? '',
+    canonicalBody(intent.body),
+  ].join('\n');
+  return `${VERSION}:${hash64(canonical)}`;
+}
+
+/** Origin and path as given, query parameters sorted by name (stable), fragment dropped. */
+export function normaliseUrl(url: string | URL): string {
+  let parsed: URL;
+  try {
+    parsed = new URL(String(url), baseUrl());
+  } catch (cause) {
+    throw new InvalidRequestError(`cannot parse the URL ${JSON.stringify(String(url))}`, { cause });
+  }
+  parsed.hash = '';
+  parsed.searchParams.sort();
+  return parsed.href;
+}
+
+function baseUrl(): string {
+  const location = (globalThis as { location?: { href?: string } }).location;
+  return typeof location?.href === 'string' && /^https?:/.test(location.href) ? location.href : 'http://localhost/';
+}
+
+/** Bytes read from Blobs, standing in for them in the canonical body. */
+class BlobBytes {
+  constructor(
+    readonly type: string,
+    readonly bytes: Uint8Array,
+    readonly name?: string,
+  ) {}
+}
+
+async function readBlobs(body: unknown): Promise<unknown> {
+  if (isBlob(body)) return new BlobBytes(body.type, new Uint8Array(await body.arrayBuffer()));
+  const entries: [string, unknown][] = [];
+  for (const [name, value] of (body as FormData).entries()) {
+    entries.push([
+      name,
+      typeof value === 'string'
+        ? value
+        : new BlobBytes(value.type, new Uint8Array(await value.arrayBuffer()), (value as File).name),
+    ]);
+  }
+  return new FormEntries(entries);
+}
+
+class FormEntries {
+  constructor(readonly entries: [string, unknown][]) {}
+}
+
+function canonicalBody(body: unknown): string {
+  if (body === undefined || body === null) return '-';
+  if (typeof body === 'string') return canonicalText(body);
+  if (body instanceof URLSearchParams) {
+    const sorted = new URLSearchParams(body);
+    sorted.sort();
+    return `form:${sorted.toString()}`;
+  }
+  if (body instanceof FormEntries) return `multipart:${canonicalEntries(body.entries)}`;
+  if (isFormData(body)) return `multipart:${canonicalEntries([...body.entries()])}`;
+  if (body instanceof BlobBytes) return `blob:${blobText(body)}`;
+  if (body instanceof ArrayBuffer) return `bytes:${bytesText(new Uint8Array(body))}`;
+  if (ArrayBuffer.isView(body)) {
+    return `bytes:${bytesText(new Uint8Array(body.buffer, body.byteOffset, body.byteLength))}`;
+  }
+  if (isReadableStream(body)) throw new UnreplayableBodyError();
+  if (isBlob(body)) throw new InvalidRequestError('a Blob body must be read first: use fingerprint(), not fingerprintOf()');
+  return `json:${canonicalJson(body)}`;
+}
+
+/** JSON text is canonicalised so that key order and whitespace do not matter. */
+function canonicalText(text: string): string {
+  const first = text.trimStart()[0];
+  if (first === '{' || first === '[') {
+    try {
+      return `json:${canonicalJson(JSON.parse(text))}`;
+    } catch {
+      // Not JSON after all: hash the text as it is.
+    }
+  }
+  return `text:${text}`;
+}
+
+function canonicalEntries(entries: [string, unknown][]): string {
+  // Sort by name only (stable), so repeated names keep their meaningful order.
+  const sorted = [...entries].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  return sorted
+    .map(([name, value]) => `${encodeURIComponent(name)}=${value instanceof BlobBytes ? blobText(value) : encodeURIComponent(String(value))}`)
+    .join('&');
+}
+
+function blobText(blob: BlobBytes): string {
+  return `${blob.name ?? ''};${blob.type};${bytesText(blob.bytes)}`;
+}
+
+function bytesText(bytes: Uint8Array): string {
+  // Latin-1 view of the bytes: hashable as a string without an encoding round trip.
+  let text = '';
+  for (let i = 0; i < bytes.length; i += 0x8000) {
+    text += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  }
+  return text;
+}
+
+/** JSON with object keys sorted at every depth; cycles are an error, not a hang. */
+export function canonicalJson(value: unknown, seen: Set<object> = new Set()): string {
+  if (value !== null && typeof value === 'object' && typeof (value as { toJSON?: unknown }).toJSON === 'function') {
+    value = (value as { toJSON: () => unknown }).toJSON();
+  }
+  if (value === null || typeof value !== 'object') {
+    if (typeof value === 'bigint') return `${value}n`;
+    if (typeof value === 'function' || typeof value === 'symbol' || value === undefined) return 'null';
+    return JSON.stringify(value);
+  }
+  if (seen.has(value)) throw new InvalidRequestError('the body contains a cycle and cannot be serialised');
+  seen.add(value);
+  let text: string;
+  if (Array.isArray(value)) {
+    text = `[${value.map((item) => canonicalJson(item, seen)).join(',')}]`;
+  } else {
+    const record = value as Record<string, unknown>;
+    const parts: string[] = [];
+    for (const name of Object.keys(record).sort()) {
+      const item = record[name];
+      if (item === undefined || typeof item === 'function' || typeof item === 'symbol') continue;
+      parts.push(`${JSON.stringify(name)}:${canonicalJson(item, seen)}`);
+    }
+    text = `{${parts.join(',')}}`;
+  }
+  seen.delete(value);
+  return text;
+}
+
+function hasBody(method: string): boolean {
+  return method !== 'GET' && method !== 'HEAD';
+}
+
+function isRequest(value: unknown): value is Request {
+  return typeof Request !== 'undefined' && value instanceof Request;
+}
+
+function isBlob(value: unknown): value is Blob {
+  return typeof Blob !== 'undefined' && value instanceof Blob;
+}
+
+function isFormData(value: unknown): value is FormData {
+  return typeof FormData !== 'undefined' && value instanceof FormData;
+}
+
+function isFormDataWithBlobs(value: unknown): boolean {
+  if (!isFormData(value)) return false;
+  for (const [, item] of value.entries()) if (typeof item !== 'string') return true;
+  return false;
+}
+
+function isReadableStream(value: unknown): boolean {
+  return typeof ReadableStream !== 'undefined' && value instanceof ReadableStream;
+}

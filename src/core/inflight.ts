@@ -1,0 +1,28 @@
+/** One pending attempt per intent: a second submission of the same intent joins the first. */
+
+export class SingleFlight<T> {
+  readonly #pending = new Map<string, Promise<T>>();
+
+  /** The pending run for this fingerprint, if any. */
+  get(fingerprint: string): Promise<T> | undefined {
+    return this.#pending.get(fingerprint);
+  }
+
+  /**
+   * Starts `run` unless one is pending for `fingerprint`. Registration is synchronous, so
+   * two calls in the same tick cannot both start a run.
+   */
+  run(fingerprint: string, run: () => Promise<T>): { promise: Promise<T>; joined: boolean } {
+    const existing = this.#pending.get(fingerprint);
+    if (existing) return { promise: existing, joined: true };
+    const promise = run().finally(() => {
+      if (this.#pending.get(fingerprint) === promise) this.#pending.delete(fingerprint);
+    });
+    this.#pending.set(fingerprint, promise);
+    return { promise, joined: false };
+  }
+
+  get size(): number {
+    return this.#pending.size;
+  }
+}

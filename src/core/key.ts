@@ -1,0 +1,59 @@
+/** Key generation and validation. */
+
+export type RandomBytes = (bytes: Uint8Array) => Uint8Array;
+
+/**
+ * A new random UUID v4. `crypto.randomUUID` exists only in secure contexts (https,
+ * localhost), so plain-http pages fall back to `crypto.getRandomValues`, which exists
+ * everywhere. Keys are never derived from the payload: two identical orders by two
+ * different intents must get two keys.
+ */
+export function newKey(randomBytes?: RandomBytes): string {
+  const cryptoApi = globalThis.crypto as Crypto | undefined;
+  if (!randomBytes && typeof cryptoApi?.randomUUID === 'function') return cryptoApi.randomUUID();
+  const fill = randomBytes ?? defaultRandomBytes();
+  const bytes = fill(new Uint8Array(16));
+  bytes[6] = ((bytes[6] ?? 0) & 0x0f) | 0x40;
+  bytes[8] = ((bytes[8] ?? 0) & 0x3f) | 0x80;
+  let hex = '';
+  for (const byte of bytes) hex += byte.toString(16).padStart(2, '0');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+function defaultRandomBytes(): RandomBytes {
+  const cryptoApi = globalThis.crypto as Crypto | undefined;
+  if (typeof cryptoApi?.getRandomValues !== 'function') {
+    // Math.random is predictable; a guessable key lets another client read a stored response.
+    throw new Error('submit-once: no crypto.getRandomValues in this environment; pass a key source.');
+  }
+  return (bytes) => cryptoApi.getRandomValues(bytes);
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/i;
+
+/** True for a UUID v4 as `newKey()` makes them. */
+export function isUuid(value: string): boolean {
+  return UUID.test(value);
+}
+
+/** 1 to 255 visible ASCII characters: what the IETF draft and Stripe accept. */
+export function isValidKey(value: unknown): value is string {
+  return typeof value === 'string' && /^[\x21-\x7e]{1,255}$/.test(value);
+}
+
+export type KeyFormat = 'token' | 'sf-string';
+
+/** The header value: a bare key (Stripe) or the draft's structured-field string `"key"`. */
+export function formatKey(key: string, format: KeyFormat = 'token'): string {
+  if (format === 'token') return key;
+  return `"${key.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
+}
+
+/** Reads a header value in either format back into the bare key. */
+export function parseKey(value: string): string {
+  const trimmed = value.trim();
+  if (trimmed.length >= 2 && trimmed.startsWith('"') && trimmed.endsWith('"')) {
+    return trimmed.slice(1, -1).replace(/\\(["\\])/g, '$1');
+  }
+  return trimmed;
+}

@@ -1,0 +1,92 @@
+/** Submitter defaults and option normalisation, in one place. */
+import { InvalidOptionsError } from './errors.js';
+import type { SubmitEventListener } from './events.js';
+import { newKey } from './key.js';
+import { normaliseRetry, type RetryInput, type RetryOptions } from './retry.js';
+import type { KeyStore } from './store.js';
+
+/** The part of `navigator.locks` used to serialise one intent across tabs. */
+export interface LockManagerLike {
+  request<T>(name: string, options: { signal?: AbortSignal }, callback: () => Promise<T>): Promise<T>;
+}
+
+export interface SubmitterOptions {
+  /** Where keys live; default IndexedDB, falling back to memory. */
+  store?: KeyStore;
+  /** Separates users on one device; a function is read at each submission. */
+  scope?: string | (() => string | undefined);
+  /** How long an unfinished intent keeps its key, in ms (default 24 h, the usual server retention). */
+  ttl?: number;
+  /** After a final answer, the same intent gets that answer back for this long, in ms (default 1000). */
+  settleWindow?: number;
+  /** `retry: 3`, `retry: false`, or `{ attempts, baseDelay, maxDelay, maxRetryAfter }`. */
+  retry?: RetryInput;
+  /** Per-attempt timeout in ms; a timed-out attempt is ambiguous and retried. Default none. */
+  timeout?: number;
+  /** A store operation slower than this (ms) degrades to memory (default 2000). */
+  storageTimeout?: number;
+  onEvent?: SubmitEventListener;
+  /** Injectable clock, random source, key source and lock manager, for tests and odd hosts. */
+  now?: () => number;
+  random?: () => number;
+  createKey?: () => string;
+  /** Default `navigator.locks` where it exists (secure contexts); `null` disables. */
+  locks?: LockManagerLike | null;
+}
+
+export interface ResolvedOptions {
+  store: KeyStore | undefined;
+  scope: () => string | undefined;
+  ttl: number;
+  settleWindow: number;
+  retry: RetryOptions;
+  timeout: number | undefined;
+  storageTimeout: number;
+  onEvent: SubmitEventListener | undefined;
+  now: () => number;
+  random: () => number;
+  createKey: () => string;
+  locks: LockManagerLike | undefined;
+}
+
+export const DEFAULTS = Object.freeze({
+  ttl: 24 * 60 * 60 * 1000,
+  settleWindow: 1000,
+  storageTimeout: 2000,
+});
+
+export function resolveOptions(options: SubmitterOptions = {}): ResolvedOptions {
+  const scope = options.scope;
+  if (scope !== undefined && typeof scope !== 'string' && typeof scope !== 'function') {
+    throw new InvalidOptionsError('scope', 'expected a string or a function returning one');
+  }
+  return {
+    store: options.store,
+    scope: typeof scope === 'function' ? scope : () => scope,
+    ttl: positive('ttl', options.ttl ?? DEFAULTS.ttl),
+    settleWindow: nonNegative('settleWindow', options.settleWindow ?? DEFAULTS.settleWindow),
+    retry: normaliseRetry(options.retry),
+    timeout: options.timeout === undefined ? undefined : positive('timeout', options.timeout),
+    storageTimeout: positive('storageTimeout', options.storageTimeout ?? DEFAULTS.storageTimeout),
+    onEvent: options.onEvent,
+    now: options.now ?? Date.now,
+    random: options.random ?? Math.random,
+    createKey: options.createKey ?? (() => newKey()),
+    locks: options.locks === null ? undefined : (options.locks ?? browserLocks()),
+  };
+}
+
+function browserLocks(): LockManagerLike | undefined {
+  const nav = (globalThis as { navigator?: { locks?: LockManagerLike } }).navigator;
+  return nav?.locks && typeof nav.locks.request === 'function' ? nav.locks : undefined;
+}
+
+function positive(name: string, value: number): number {
+  if (typeof value !== 'number' || !(value > 0)) throw new InvalidOptionsError(name, `expected a number > 0, got ${String(value)}`);
+  return value;
+}
+
+function nonNegative(name: string, value: number): number {
+  if (typeof value !== 'number' || !(value >= 0)) throw new InvalidOptionsError(name, `expected a number >= 0, got ${String(value)}`);
+  return value;
+}

@@ -1,0 +1,306 @@
+/**
+ * The engine: fingerprint -> resolve key -> persist -> send -> classify -> retry or settle.
+ * Adapters (fetch, axios, React, DOM) only translate their world into `submit()` calls.
+ */
+import { defaultClassifier, type Classifier, type Settled } from './classify.js';
+import {
+  AmbiguousOutcomeError,
+  InvalidKeyError,
+  KeyReusedError,
+  SubmissionAbortedError,
+  isSubmitOnceError,
+} from './errors.js';
+import { EventHub, type SettledOutcome, type SubmitEvent, type SubmitEventListener } from './events.js';
+import { fallbackStore } from './fallback-store.js';
+import { fingerprint, type Intent } from './fingerprint.js';
+import { SingleFlight } from './inflight.js';
+import { indexedDbStore } from './indexeddb-store.js';
+import { isValidKey } from './key.js';
+import { resolveOptions, type ResolvedOptions, type SubmitterOptions } from './options.js';
+import { backoffDelay, normaliseRetry, sleep, type RetryInput, type RetryOptions, type Verdict } from './retry.js';
+import type { KeyRecord, KeyStore } from './store.js';
+
+export interface AttemptContext {
+  /** The idempotency key: send it with the request. */
+  key: string;
+  /** 1 for the first attempt. */
+  attempt: number;
+  /** Aborts when the caller aborts or the attempt times out. */
+  signal: AbortSignal;
+  fingerprint: string;
+}
+
+export interface SubmitCall<T> {
+  intent: Intent;
+  /** Sends one attempt. Called again, with the same key, after an ambiguous outcome. */
+  send: (attempt: AttemptContext) => Promise<T>;
+  /** A key chosen by the caller (or already on the request): it wins over the stored one. */
+  key?: string | undefined;
+  signal?: AbortSignal | undefined;
+  retry?: RetryInput;
+  classify?: Classifier<T>;
+  /**
+   * Hands each caller its own copy of a shared result (a Response body can be read once).
+   * Every caller, the first included, receives `share(result)`.
+   */
+  share?: (value: T) => T;
+}
+
+export interface Submitter {
+  /** Sends an intent exactly once as far as the client can ensure; see DESIGN.md. */
+  submit<T>(call: SubmitCall<T>): Promise<T>;
+  /** Mints and persists the intent's key ahead of the click; returns it. */
+  prepare(intent: Intent): Promise<string>;
+  /** The key a submission of this intent would use now, if one is stored. */
+  peek(intent: Intent): Promise<string | undefined>;
+  /** Drops the intent's key, so its next submission is a new intent. */
+  forget(intent: Intent): Promise<void>;
+  subscribe(listener: SubmitEventListener): () => void;
+  /** Resolves when background storage work (retiring, sweeping) is done. */
+  idle(): Promise<void>;
+}
+
+interface RecentResult {
+  until: number;
+  result: Settled<unknown>;
+}
+
+const SWEEP_INTERVAL = 60_000;
+
+/**
+ * @example
+ * const submitter = createSubmitter({ scope: () => currentUser.id })
+ * await submitter.submit({
+ *   intent: { method: 'POST', url: '/orders', body: cart },
+ *   send: ({ key, signal }) => fetch('/orders', { method: 'POST', body: JSON.stringify(cart), headers: { 'Idempotency-Key': key }, signal }),
+ * })
+ */
+export function createSubmitter(options: SubmitterOptions = {}): Submitter {
+  const config = resolveOptions(options);
+  const events = new EventHub();
+  if (config.onEvent) events.subscribe(config.onEvent);
+  const emit = (event: SubmitEvent) => events.emit(event);
+  const store: KeyStore = fallbackStore(config.store ?? indexedDbStore(), {
+    timeout: config.storageTimeout,
+    onDegrade: (error, operation) => emit({ type: 'storage-degraded', operation, error }),
+  });
+  const flights = new SingleFlight<unknown>();
+  const recent = new Map<string, RecentResult>();
+  const background = new Set<Promise<unknown>>();
+  let lastSweep = 0;
+
+  function later(task: () => Promise<unknown>): void {
+    const promise = Promise.resolve()
+      .then(task)
+      .catch(() => undefined)
+      .finally(() => background.delete(promise));
+    background.add(promise);
+  }
+
+  async function fingerprintFor(intent: Intent): Promise<string> {
+    return fingerprint({ ...intent, scope: intent.scope ?? config.scope() });
+  }
+
+  function isLive(record: KeyRecord | undefined, now: number): boolean {
+    if (!record || record.expiresAt <= now) return false;
+    if (record.state !== 'settled') return true;
+    // Inside the settle window a settled key is reused: the server replays its answer.
+    return (record.settledAt ?? 0) + config.settleWindow > now;
+  }
+
+  async function resolveKey(fp: string, explicit: string | undefined): Promise<KeyRecord> {
+    const now = config.now();
+    const stored = await store.get(fp);
+    if (explicit !== undefined) {
+      emit({ type: 'key-reused', key: explicit, fingerprint: fp, source: 'caller' });
+      const same = stored?.key === explicit && stored.expiresAt > now;
+      return same ? stored : newRecord(explicit, fp, now);
+    }
+    if (stored && isLive(stored, now)) {
+      emit({ type: 'key-reused', key: stored.key, fingerprint: fp, source: 'store' });
+      return stored;
+    }
+    const record = newRecord(config.createKey(), fp, now);
+    emit({ type: 'key-created', key: record.key, fingerprint: fp });
+    return record;
+  }
+
+  function newRecord(key: string, fp: string, now: number): KeyRecord {
+    return { v: 1, key, fingerprint: fp, createdAt: now, expiresAt: now + config.ttl, attempts: 0, state: 'pending' };
+  }
+
+  async function run<T>(call: SubmitCall<T>, fp: string, retry: RetryOptions): Promise<T> {
+    const record = await resolveKey(fp, call.key);
+    // Write-ahead: the key is durable before the request can reach the server.
+    await store.set({ ...record, state: 'pending' });
+    const classify = (call.classify ?? defaultClassifier) as Classifier<T>;
+    const { key } = record;
+    let attempt = 0;
+    for (;;) {
+      attempt += 1;
+      if (call.signal?.aborted) return abort(record, attempt - 1, call.signal.reason);
+      emit({ type: 'attempt', key, fingerprint: fp, attempt });
+      const attemptSignal = signalFor(call.signal, config.timeout);
+      let result: Settled<T>;
+      try {
+        result = { ok: true, value: await call.send({ key, attempt, signal: attemptSignal, fingerprint: fp }) };
+      } catch (error) {
+        result = { ok: false, error };
+      }
+      if (call.signal?.aborted) return abort(record, attempt, call.signal.reason);
+      let verdict: Verdict;
+      try {
+        verdict = await classify(result, config.now());
+      } catch {
+        verdict = result.ok ? { kind: 'success' } : { kind: 'ambiguous' };
+      }
+      if (verdict.kind === 'ambiguous' && attempt < retry.attempts) {
+        const delay = delayFor(verdict, attempt, retry);
+        if (delay !== undefined) {
+          emit({ type: 'retry', key, fingerprint: fp, attempt, delayMs: delay, ...statusOf(verdict) });
+          later(() => store.set({ ...record, attempts: record.attempts + attempt, state: 'ambiguous' }));
+          try {
+            await sleep(delay, call.signal, key);
+          } catch {
+            return abort(record, attempt, call.signal?.reason);
+          }
+          continue;
+        }
+      }
+      return settle(record, attempt, verdict, result);
+    }
+  }
+
+  function delayFor(verdict: Verdict & { kind: 'ambiguous' }, attempt: number, retry: RetryOptions): number | undefined {
+    if (verdict.retryAfterMs !== undefined) {
+      return verdict.retryAfterMs > retry.maxRetryAfter ? undefined : verdict.retryAfterMs;
+    }
+    return backoffDelay(attempt, retry, config.random);
+  }
+
+  function settle<T>(record: KeyRecord, attempts: number, verdict: Verdict, result: Settled<T>): T {
+    const { key, fingerprint: fp } = record;
+    const now = config.now();
+    const status = statusOf(verdict);
+    if ((verdict.kind === 'success' || verdict.kind === 'final') && verdict.replayed) {
+      emit({ type: 'replayed', key, fingerprint: fp, ...status });
+    }
+    const outcome: SettledOutcome = verdict.kind;
+    if (verdict.kind === 'ambiguous') {
+      // Keep the key: the next try, or a reload, must reuse it.
+      later(() => store.set({ ...record, attempts: record.attempts + attempts, state: 'ambiguous' }));
+    } else if (verdict.kind === 'key-reused') {
+      later(() => store.delete(fp));
+    } else {
+      later(() => store.set({ ...record, attempts: record.attempts + attempts, state: 'settled', settledAt: now }));
+    }
+    emit({ type: 'settled', key, fingerprint: fp, outcome, attempts, ...status });
+    if (verdict.kind === 'key-reused') {
+      throw new KeyReusedError(key, verdict.status, { cause: result.ok ? undefined : result.error });
+    }
+    if (result.ok) return result.value;
+    if (verdict.kind === 'ambiguous' && verdict.status === undefined) {
+      throw new AmbiguousOutcomeError(key, attempts, { cause: result.error });
+    }
+    throw result.error;
+  }
+
+  function abort(record: KeyRecord, attempts: number, reason: unknown): never {
+    later(() => store.set({ ...record, attempts: record.attempts + attempts, state: 'ambiguous' }));
+    emit({ type: 'settled', key: record.key, fingerprint: record.fingerprint, outcome: 'aborted', attempts });
+    throw new SubmissionAbortedError(record.key, { cause: reason });
+  }
+
+  function maybeSweep(): void {
+    const now = config.now();
+    if (now - lastSweep < SWEEP_INTERVAL) return;
+    lastSweep = now;
+    later(async () => {
+      for (const record of await store.list()) {
+        if (!isLive(record, now)) await store.delete(record.fingerprint);
+      }
+    });
+  }
+
+  function rememberResult(flightId: string, promise: Promise<unknown>): void {
+    promise.then(
+      (value) => recent.set(flightId, { until: config.now() + config.settleWindow, result: { ok: true, value } }),
+      (error: unknown) => {
+        // Only final answers are remembered; an ambiguous or aborted one must be retried.
+        if (isSubmitOnceError(error)) return;
+        recent.set(flightId, { until: config.now() + config.settleWindow, result: { ok: false, error } });
+      },
+    );
+  }
+
+  function fromRecent<T>(flightId: string, share: (value: T) => T): Promise<T> | undefined {
+    const hit = recent.get(flightId);
+    if (!hit) return undefined;
+    if (hit.until <= config.now()) {
+      recent.delete(flightId);
+      return undefined;
+    }
+    return hit.result.ok ? Promise.resolve(share(hit.result.value as T)) : Promise.reject(hit.result.error);
+  }
+
+  async function submit<T>(call: SubmitCall<T>): Promise<T> {
+    if (call.key !== undefined && !isValidKey(call.key)) throw new InvalidKeyError(call.key);
+    const retry = call.retry === undefined ? config.retry : normaliseRetry(call.retry, config.retry);
+    const fp = await fingerprintFor(call.intent);
+    const share = call.share ?? ((value: T) => value);
+    const flightId = call.key === undefined ? fp : `${fp}\u0000${call.key}`;
+    // Everything from here to flights.run() is synchronous, so a second submission of
+    // the same intent in the same tick finds this one.
+    const cached = fromRecent(flightId, share);
+    if (cached) return cached;
+    const { promise, joined } = flights.run(flightId, () => {
+      const locked = config.locks
+        ? config.locks.request(`submit-once:${fp}`, call.signal ? { signal: call.signal } : {}, () => run(call, fp, retry))
+        : run(call, fp, retry);
+      return locked.finally(maybeSweep);
+    });
+    if (joined) emit({ type: 'joined', fingerprint: fp });
+    else rememberResult(flightId, promise);
+    return (promise as Promise<T>).then(share);
+  }
+
+  return {
+    submit,
+    async prepare(intent) {
+      const fp = await fingerprintFor(intent);
+      const record = await resolveKey(fp, undefined);
+      await store.set(record);
+      return record.key;
+    },
+    async peek(intent) {
+      const fp = await fingerprintFor(intent);
+      const stored = await store.get(fp);
+      return stored && isLive(stored, config.now()) ? stored.key : undefined;
+    },
+    async forget(intent) {
+      const fp = await fingerprintFor(intent);
+      for (const id of recent.keys()) if (id === fp || id.startsWith(`${fp}\u0000`)) recent.delete(id);
+      await store.delete(fp);
+    },
+    subscribe: (listener) => events.subscribe(listener),
+    async idle() {
+      while (background.size > 0) await Promise.all([...background]);
+    },
+  };
+}
+
+function statusOf(verdict: Verdict): { status?: number } {
+  return verdict.status === undefined ? {} : { status: verdict.status };
+}
+
+/** The caller's signal combined with a per-attempt timeout. */
+function signalFor(caller: AbortSignal | undefined, timeout: number | undefined): AbortSignal {
+  const signals: AbortSignal[] = [];
+  if (caller) signals.push(caller);
+  if (timeout !== undefined) signals.push(AbortSignal.timeout(timeout));
+  if (signals.length === 0) return new AbortController().signal;
+  if (signals.length === 1) return signals[0]!;
+  return AbortSignal.any(signals);
+}
+
+export type { ResolvedOptions };
