@@ -1,0 +1,79 @@
+import { describe, expect, it } from 'vitest';
+import { fingerprint, fingerprintOf, normaliseUrl } from '../../src/core/fingerprint.js';
+import { InvalidRequestError, UnreplayableBodyError } from '../../src/core/errors.js';
+
+const base = { method: 'POST', url: 'https://shop.test/orders?b=2&a=1' };
+
+describe('fingerprint', () => {
+  it('ignores JSON key order, in objects and in JSON text', async () => {
+    const a = await fingerprint({ ...base, body: { sku: 'A', qty: 1, meta: { x: 1, y: [1, 2] } } });
+    const b = await fingerprint({ ...base, body: { meta: { y: [1, 2], x: 1 }, qty: 1, sku: 'A' } });
+    const c = await fingerprint({ ...base, body: '{ "qty": 1, "meta": {"y":[1,2],"x":1}, "sku": "A" }' });
+    expect(a).toBe(b);
+    expect(a).toBe(c);
+    expect(a).toMatch(/^v1:[0-9a-f]{16}$/);
+  });
+
+  it('differs for a different body, method, scope, path or query value', async () => {
+    const reference = await fingerprint({ ...base, body: { qty: 1 } });
+    const variants = [
+      { ...base, body: { qty: 2 } },
+      { ...base, body: [1] },
+      { ...base, method: 'PATCH', body: { qty: 1 } },
+      { ...base, scope: 'user-2', body: { qty: 1 } },
+      { ...base, url: 'https://shop.test/orders?b=2&a=9', body: { qty: 1 } },
+      { ...base, url: 'https://shop.test/carts?b=2&a=1', body: { qty: 1 } },
+      { ...base, url: 'https://other.test/orders?b=2&a=1', body: { qty: 1 } },
+    ];
+    const prints = await Promise.all(variants.map((variant) => fingerprint(variant)));
+    for (const print of prints) expect(print).not.toBe(reference);
+    expect(new Set(prints).size).toBe(prints.length);
+  });
+
+  it('does not depend on query parameter order or the fragment (the URL is normalised)', async () => {
+    expect(await fingerprint({ ...base, url: 'https://shop.test/orders?a=1&b=2#top' })).toBe(await fingerprint(base));
+    expect(normaliseUrl('https://SHOP.test/orders?z=1&a=2&a=1')).toBe('https://shop.test/orders?a=2&a=1&z=1');
+  });
+
+  it('treats method case and scope undefined consistently', () => {
+    expect(fingerprintOf({ method: 'post', url: '/x' })).toBe(fingerprintOf({ method: 'POST', url: '/x', scope: undefined }));
+  });
+
+  it('canonicalises URLSearchParams, FormData, bytes and Blob bodies', async () => {
+    const form1 = new URLSearchParams('b=2&a=1');
+    const form2 = new URLSearchParams('a=1&b=2');
+    expect(await fingerprint({ ...base, body: form1 })).toBe(await fingerprint({ ...base, body: form2 }));
+
+    const fd = (value: string) => {
+      const data = new FormData();
+      data.append('file', new Blob([value], { type: 'text/plain' }), 'a.txt');
+      data.append('note', 'hi');
+      return data;
+    };
+    expect(await fingerprint({ ...base, body: fd('one') })).toBe(await fingerprint({ ...base, body: fd('one') }));
+    expect(await fingerprint({ ...base, body: fd('one') })).not.toBe(await fingerprint({ ...base, body: fd('two') }));
+
+    const bytes = new TextEncoder().encode('payload');
+    const fromBytes = await fingerprint({ ...base, body: bytes });
+    expect(await fingerprint({ ...base, body: bytes.buffer })).toBe(fromBytes);
+    expect(await fingerprint({ ...base, body: new Blob(['payload']) })).not.toBe(
+      await fingerprint({ ...base, body: new Blob(['other']) }),
+    );
+  });
+
+  it('reads a Request body without consuming the Request', async () => {
+    const request = new Request('https://shop.test/orders', { method: 'POST', body: '{"b":1,"a":2}' });
+    const fromRequest = await fingerprint(request);
+    expect(await request.text()).toBe('{"b":1,"a":2}');
+    expect(fromRequest).not.toBe(await fingerprint({ method: 'POST', url: 'https://shop.test/orders', body: 'other' }));
+  });
+
+  it('refuses what it cannot fingerprint with typed errors', async () => {
+    const cyclic: Record<string, unknown> = {};
+    cyclic.self = cyclic;
+    await expect(fingerprint({ ...base, body: cyclic })).rejects.toBeInstanceOf(InvalidRequestError);
+    await expect(fingerprint({ ...base, body: new ReadableStream() })).rejects.toBeInstanceOf(UnreplayableBodyError);
+    await expect(fingerprint({ method: '', url: '/x' })).rejects.toBeInstanceOf(InvalidRequestError);
+    await expect(fingerprint({ method: 'POST', url: 'http://[bad' })).rejects.toBeInstanceOf(InvalidRequestError);
+  });
+});

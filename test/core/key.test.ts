@@ -1,0 +1,50 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { formatKey, isUuid, isValidKey, newKey, parseKey } from '../../src/core/key.js';
+
+const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+
+describe('newKey', () => {
+  afterEach(() => vi.unstubAllGlobals());
+
+  it('uses crypto.randomUUID when the context has it', () => {
+    const spy = vi.spyOn(globalThis.crypto, 'randomUUID');
+    const key = newKey();
+    expect(spy).toHaveBeenCalledOnce();
+    expect(key).toMatch(UUID_V4);
+  });
+
+  it('falls back to getRandomValues where randomUUID is missing (plain http)', () => {
+    const getRandomValues = globalThis.crypto.getRandomValues.bind(globalThis.crypto);
+    const spy = vi.fn(<T extends ArrayBufferView | null>(array: T) => getRandomValues(array));
+    vi.stubGlobal('crypto', { getRandomValues: spy });
+    const keys = new Set(Array.from({ length: 200 }, () => newKey()));
+    expect(spy).toHaveBeenCalled();
+    expect(keys.size).toBe(200);
+    for (const key of keys) expect(key).toMatch(UUID_V4);
+  });
+
+  it('sets the version and variant bits even for all-ones random bytes', () => {
+    expect(newKey((bytes) => bytes.fill(0xff))).toBe('ffffffff-ffff-4fff-bfff-ffffffffffff');
+    expect(isUuid(newKey((bytes) => bytes.fill(0)))).toBe(true);
+  });
+
+  it('refuses to invent weak keys when there is no crypto at all', () => {
+    vi.stubGlobal('crypto', undefined);
+    expect(() => newKey()).toThrow(/getRandomValues/);
+  });
+});
+
+describe('key validation and format', () => {
+  it('accepts 1 to 255 visible ASCII characters only', () => {
+    expect(isValidKey('a')).toBe(true);
+    expect(isValidKey('x'.repeat(255))).toBe(true);
+    for (const bad of ['', 'x'.repeat(256), 'has space', 'new\nline', 'é', 42, undefined]) expect(isValidKey(bad)).toBe(false);
+  });
+
+  it('formats as a bare token or a structured-field string, and parses both back', () => {
+    expect(formatKey('abc')).toBe('abc');
+    expect(formatKey('a"b', 'sf-string')).toBe('"a\\"b"');
+    expect(parseKey('"a\\"b"')).toBe('a"b');
+    expect(parseKey(' abc ')).toBe('abc');
+  });
+});
