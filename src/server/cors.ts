@@ -1,0 +1,60 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+
+export interface CorsOptions {
+  /** Allowed origins: `*` (default), a list, or a predicate. */
+  readonly origin?: '*' | readonly string[] | ((origin: string) => boolean);
+  /** Allow cookies and HTTP auth; the origin is then echoed, never `*`. Default false. */
+  readonly credentials?: boolean;
+  /** Request headers allowed besides the idempotency header and Content-Type. */
+  readonly allowHeaders?: readonly string[];
+  /** Response headers exposed besides `Idempotent-Replayed`, `Retry-After` and `Location`. */
+  readonly exposeHeaders?: readonly string[];
+  /** Preflight cache lifetime, seconds. Default 600. */
+  readonly maxAge?: number;
+}
+
+export const REPLAYED_HEADER = 'Idempotent-Replayed';
+
+/**
+ * Applies CORS headers for a browser front end on another origin. Without them the
+ * browser refuses to send `Idempotency-Key` (it is not a safelisted header) and hides
+ * `Idempotent-Replayed` from the page. Returns true when it answered a preflight itself.
+ */
+export function applyCors(
+  req: IncomingMessage,
+  res: ServerResponse,
+  options: CorsOptions,
+  idempotencyHeader: string,
+): boolean {
+  const origin = req.headers.origin;
+  if (origin === undefined) return false;
+  const allowed = isAllowed(origin, options.origin ?? '*');
+  if (!allowed) return false;
+  const credentials = options.credentials === true;
+  const echoOrigin = credentials || options.origin !== undefined && options.origin !== '*';
+  res.setHeader('Access-Control-Allow-Origin', echoOrigin ? origin : '*');
+  if (echoOrigin) res.appendHeader('Vary', 'Origin');
+  if (credentials) res.setHeader('Access-Control-Allow-Credentials', 'true');
+  res.setHeader(
+    'Access-Control-Expose-Headers',
+    [REPLAYED_HEADER, 'Retry-After', 'Location', ...(options.exposeHeaders ?? [])].join(', '),
+  );
+  const isPreflight = req.method === 'OPTIONS' && req.headers['access-control-request-method'] !== undefined;
+  if (!isPreflight) return false;
+  res.setHeader('Access-Control-Allow-Methods', 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS');
+  res.setHeader(
+    'Access-Control-Allow-Headers',
+    [idempotencyHeader, 'Content-Type', ...(options.allowHeaders ?? [])].join(', '),
+  );
+  res.setHeader('Access-Control-Max-Age', String(options.maxAge ?? 600));
+  res.statusCode = 204;
+  res.setHeader('Content-Length', '0');
+  res.end();
+  return true;
+}
+
+function isAllowed(origin: string, rule: NonNullable<CorsOptions['origin']>): boolean {
+  if (rule === '*') return true;
+  if (typeof rule === 'function') return rule(origin);
+  return rule.includes(origin);
+}

@@ -1,0 +1,18 @@
+export { idempotency } from './middleware.js';
+export type { IdempotencyMiddleware, IdempotentRequest, NextFunction, RequestHandler } from './middleware.js';
+export type { IdempotencyOptions } from './options.js';
+export { DEFAULT_REPLAY_HEADERS } from './options.js';
+export type { CorsOptions } from './cors.js';
+export type { IdempotencyEvent, IdempotencyEventType, EventScope } from './events.js';
+export type { AuditSnapshot, AuditTotals, KeyAudit } from './audit.js';
+export { PROBLEM_BASE, problemType, type Problem, type ProblemCode } from './problems.js';
+export { memoryStore, type MemoryStoreOptions } from './stores/memory.js';
+export { StoreUnavailableError, isStoreUnavailableError } from './stores/types.js';
+export type {
+  IdempotencyStore,
+  ClaimRequest,
+  ClaimResult,
+  CompleteRequest,
+  RenewRequest,
+  StoredResponse,
+} from './stores/types.js';

@@ -1,0 +1,138 @@
+import type { IncomingMessage } from 'node:http';
+import type { CorsOptions } from './cors.js';
+import type { IdempotencyEvent } from './events.js';
+import { memoryStore } from './stores/memory.js';
+import type { IdempotencyStore } from './stores/types.js';
+
+export interface IdempotencyOptions {
+  /** Request header carrying the key. Default `Idempotency-Key`. */
+  readonly header?: string;
+  /** Methods guarded; others pass straight through. Default POST and PATCH. */
+  readonly methods?: readonly string[];
+  /** Answer 400 when a guarded request has no key. Default true; false lets it through unguarded. */
+  readonly required?: boolean;
+  /**
+   * Namespaces keys per caller (a user id, an API key id), so a guessed key can never
+   * return someone else's stored response. Default: none, every caller shares one space;
+   * set it whenever the API is not single-tenant.
+   */
+  readonly principal?: (req: IncomingMessage) => string | undefined | Promise<string | undefined>;
+  /** The route part of the storage key. Default: the request path without the query. */
+  readonly route?: (req: IncomingMessage) => string;
+  /** Where keys live. Default `memoryStore()`. */
+  readonly store?: IdempotencyStore;
+  /**
+   * In-progress lease, ms: a claim whose process died frees itself after this long. A
+   * running handler keeps renewing it. Default 10 s.
+   */
+  readonly leaseMs?: number;
+  /** Retention of a completed response, ms. Default 24 h. */
+  readonly ttl?: number;
+  /** Largest request body read, bytes; more is answered 413. Default 1 MiB. */
+  readonly maxBodyBytes?: number;
+  /**
+   * Largest response body stored, bytes. A larger one still reaches the first caller, the
+   * key counts as done, and a replay answers 410 `response-not-stored`. Default 1 MiB.
+   */
+  readonly maxResponseBytes?: number;
+  /** Free the key when the handler answers 5xx, so a retry runs again. Default true. */
+  readonly releaseOn5xx?: boolean;
+  /** Response headers replayed besides the defaults. `Set-Cookie` is never replayed. */
+  readonly replayHeaders?: readonly string[];
+  /** CORS for browser front ends on another origin. Default off. */
+  readonly cors?: boolean | CorsOptions;
+  /** Serve the audit as JSON here (GET, DELETE resets). Default off. */
+  readonly statsPath?: string | false;
+  /** Per-key audit records kept, oldest dropped first. Default 10 000. */
+  readonly auditLimit?: number;
+  readonly onEvent?: (event: IdempotencyEvent) => void;
+  /** Clock, ms since the epoch; injectable for tests. */
+  readonly now?: () => number;
+}
+
+/** Headers a replay carries by default: those that describe the representation, never credentials. */
+export const DEFAULT_REPLAY_HEADERS: readonly string[] = [
+  'content-type',
+  'content-language',
+  'content-location',
+  'location',
+  'cache-control',
+  'expires',
+  'etag',
+  'last-modified',
+  'link',
+  'vary',
+];
+
+/** Never replayed whatever the options say: they belong to the original caller's session. */
+const NEVER_REPLAYED = new Set(['set-cookie', 'set-cookie2', 'www-authenticate', 'authorization']);
+
+export interface ResolvedOptions {
+  readonly header: string;
+  readonly headerLower: string;
+  readonly methods: ReadonlySet<string>;
+  readonly required: boolean;
+  readonly principal: IdempotencyOptions['principal'];
+  readonly route: (req: IncomingMessage) => string;
+  readonly store: IdempotencyStore;
+  readonly leaseMs: number;
+  readonly ttl: number;
+  readonly maxBodyBytes: number;
+  readonly maxResponseBytes: number;
+  readonly releaseOn5xx: boolean;
+  readonly replayHeaders: ReadonlySet<string>;
+  readonly cors: CorsOptions | undefined;
+  readonly statsPath: string | undefined;
+  readonly auditLimit: number;
+  readonly onEvent: ((event: IdempotencyEvent) => void) | undefined;
+  readonly now: () => number;
+}
+
+const MIB = 1024 * 1024;
+
+export function resolveOptions(options: IdempotencyOptions): ResolvedOptions {
+  const header = options.header ?? 'Idempotency-Key';
+  const leaseMs = positive('leaseMs', options.leaseMs ?? 10_000);
+  return {
+    header,
+    headerLower: header.toLowerCase(),
+    methods: new Set((options.methods ?? ['POST', 'PATCH']).map((m) => m.toUpperCase())),
+    required: options.required ?? true,
+    principal: options.principal,
+    route: options.route ?? requestPath,
+    store: options.store ?? memoryStore(),
+    leaseMs,
+    ttl: positive('ttl', options.ttl ?? 24 * 60 * 60 * 1000),
+    maxBodyBytes: positive('maxBodyBytes', options.maxBodyBytes ?? MIB),
+    maxResponseBytes: positive('maxResponseBytes', options.maxResponseBytes ?? MIB),
+    releaseOn5xx: options.releaseOn5xx ?? true,
+    replayHeaders: new Set(
+      [...DEFAULT_REPLAY_HEADERS, ...(options.replayHeaders ?? [])]
+        .map((h) => h.toLowerCase())
+        .filter((h) => !NEVER_REPLAYED.has(h)),
+    ),
+    cors: options.cors === true ? {} : options.cors === false ? undefined : options.cors,
+    statsPath: options.statsPath === false ? undefined : options.statsPath,
+    auditLimit: positive('auditLimit', options.auditLimit ?? 10_000),
+    onEvent: options.onEvent,
+    now: options.now ?? Date.now,
+  };
+}
+
+function positive(name: string, value: number): number {
+  if (!Number.isFinite(value) || value <= 0) throw new RangeError(`submit-once: ${name} must be a positive number, got ${value}`);
+  return value;
+}
+
+/** Path of a request without its query; Express's `originalUrl` survives mounting. */
+export function requestPath(req: IncomingMessage): string {
+  const url = (req as { originalUrl?: string }).originalUrl ?? req.url ?? '/';
+  const q = url.indexOf('?');
+  return q === -1 ? url : url.slice(0, q);
+}
+
+export function requestQuery(req: IncomingMessage): string {
+  const url = (req as { originalUrl?: string }).originalUrl ?? req.url ?? '/';
+  const q = url.indexOf('?');
+  return q === -1 ? '' : url.slice(q + 1);
+}

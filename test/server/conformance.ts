@@ -1,0 +1,272 @@
+import type { ServerResponse } from 'node:http';
+import { afterEach, describe, expect, it } from 'vitest';
+import { idempotency, type IdempotencyOptions, type IdempotentRequest } from '../../src/server/index.js';
+import type { IdempotencyStore } from '../../src/server/stores/types.js';
+import { manualClock, post, sleep, startServer, type TestServer } from './http-helpers.js';
+
+/** How the suite gets stores: a fresh, empty one per test, and for durable stores the same data reopened. */
+export interface StoreHarness {
+  readonly name: string;
+  create(): Promise<IdempotencyStore>;
+  /** Closes `store` and opens a new instance on the same backing data (a process restart). */
+  reopen?(store: IdempotencyStore): Promise<IdempotencyStore>;
+}
+
+interface Rig {
+  readonly url: string;
+  readonly store: IdempotencyStore;
+  readonly executions: () => number;
+  readonly clock: ReturnType<typeof manualClock>;
+}
+
+type Behaviour = (req: IdempotentRequest, res: ServerResponse, execution: number) => unknown;
+
+const createdOrder: Behaviour = (req, res, n) => {
+  res.statusCode = 201;
+  res.setHeader('Content-Type', 'application/json');
+  res.setHeader('Location', `/orders/${n}`);
+  res.setHeader('Set-Cookie', 'session=secret');
+  res.setHeader('X-Internal', 'not-replayed');
+  // Random bytes in the body: a replay that re-ran the handler could not match.
+  res.end(JSON.stringify({ id: n, nonce: Math.random(), got: req.body }));
+};
+
+/**
+ * The one suite every store must pass, through the real middleware on a real HTTP
+ * server: replay, races, payload mismatch, malformed keys, leases, release on throw,
+ * principals, retention, and for durable stores a restart.
+ */
+export function runConformance(harness: StoreHarness): void {
+  describe(`conformance: ${harness.name} store`, () => {
+    const cleanup: Array<() => Promise<void>> = [];
+    afterEach(async () => {
+      for (const fn of cleanup.splice(0).reverse()) await fn();
+    });
+
+    async function rig(
+      behaviour: Behaviour = createdOrder,
+      options: Omit<IdempotencyOptions, 'store' | 'now'> = {},
+      existing?: IdempotencyStore,
+    ): Promise<Rig> {
+      const store = existing ?? (await harness.create());
+      const clock = manualClock();
+      let executions = 0;
+      const mw = idempotency({ ...options, store, now: clock.now });
+      const server: TestServer = await startServer(mw.handler((req, res) => behaviour(req, res, ++executions)));
+      cleanup.push(async () => {
+        await server.close();
+        await store.close();
+      });
+      return { url: `${server.url}/orders`, store, executions: () => executions, clock };
+    }
+
+    it('runs the first request and replays repeats byte for byte with Idempotent-Replayed', async () => {
+      const r = await rig();
+      const first = await post(r.url, { key: 'k-1', body: { item: 'tea', qty: 2 } });
+      expect(first.status).toBe(201);
+      expect(first.headers.get('idempotent-replayed')).toBeNull();
+      for (let i = 0; i < 3; i++) {
+        const again = await post(r.url, { key: 'k-1', body: { item: 'tea', qty: 2 } });
+        expect(again.status).toBe(201);
+        expect(again.headers.get('idempotent-replayed')).toBe('true');
+        expect(Buffer.from(again.bytes).equals(Buffer.from(first.bytes))).toBe(true);
+        expect(again.headers.get('location')).toBe('/orders/1');
+        expect(again.headers.get('content-type')).toBe('application/json');
+        expect(again.headers.get('set-cookie')).toBeNull();
+        expect(again.headers.get('x-internal')).toBeNull();
+      }
+      expect(r.executions()).toBe(1);
+    });
+
+    it('treats JSON key order as the same payload and a quoted key as the same key', async () => {
+      const r = await rig();
+      const first = await post(r.url, { key: 'same', raw: '{"a":1,"b":{"c":2,"d":3}}', headers: { 'Content-Type': 'application/json' } });
+      const reordered = await post(r.url, { key: '"same"', raw: '{ "b": {"d":3,"c":2}, "a": 1 }', headers: { 'Content-Type': 'application/json' } });
+      expect(reordered.status).toBe(first.status);
+      expect(reordered.text).toBe(first.text);
+      expect(reordered.headers.get('idempotent-replayed')).toBe('true');
+      expect(r.executions()).toBe(1);
+    });
+
+    it('runs the handler exactly once for 50 concurrent requests with one key', async () => {
+      const r = await rig(async (req, res, n) => {
+        await sleep(60);
+        createdOrder(req, res, n);
+      });
+      const answers = await Promise.all(Array.from({ length: 50 }, () => post(r.url, { key: 'race', body: { item: 'tea' } })));
+      expect(r.executions()).toBe(1);
+      const created = answers.filter((a) => a.status === 201 && a.headers.get('idempotent-replayed') === null);
+      expect(created).toHaveLength(1);
+      for (const a of answers) {
+        if (a.status === 409) {
+          expect(a.headers.get('retry-after')).toMatch(/^\d+$/);
+          expect(a.json().type).toBe('https://submit-once.dev/problems/request-in-progress');
+        } else {
+          expect(a.status).toBe(201);
+          expect(a.text).toBe(created[0]?.text);
+        }
+      }
+      expect(answers.some((a) => a.status === 409)).toBe(true);
+    });
+
+    it('makes exactly one of 50 simultaneous claims win at the store', async () => {
+      const store = await harness.create();
+      cleanup.push(() => store.close());
+      const now = Date.now();
+      const results = await Promise.all(
+        Array.from({ length: 50 }, () => store.claim({ key: 'direct', fingerprint: 'fp', leaseMs: 5_000, now })),
+      );
+      expect(results.filter((c) => c.status === 'claimed')).toHaveLength(1);
+      expect(results.filter((c) => c.status === 'in-progress')).toHaveLength(49);
+    });
+
+    it('answers 422 key-reused when a key comes back with another payload', async () => {
+      const r = await rig();
+      expect((await post(r.url, { key: 'k-2', body: { item: 'tea' } })).status).toBe(201);
+      const other = await post(r.url, { key: 'k-2', body: { item: 'coffee' } });
+      expect(other.status).toBe(422);
+      expect(other.headers.get('content-type')).toBe('application/problem+json');
+      expect(other.json().type).toBe('https://submit-once.dev/problems/key-reused');
+      const otherQuery = await post(`${r.url}?coupon=x`, { key: 'k-2', body: { item: 'tea' } });
+      expect(otherQuery.status).toBe(422);
+      expect(r.executions()).toBe(1);
+    });
+
+    it('answers 400 for missing and malformed keys without running the handler', async () => {
+      const r = await rig();
+      const missing = await post(r.url, { body: {} });
+      expect(missing.status).toBe(400);
+      expect(missing.json().type).toBe('https://submit-once.dev/problems/key-missing');
+      for (const key of ['', '   ', 'x'.repeat(256), 'has space', '"unterminated', '"a"b"', 'caf\u00e9']) {
+        const answer = await post(r.url, { key, body: {} }).catch(() => undefined);
+        // fetch itself refuses some header values; those never reach the server.
+        if (answer === undefined) continue;
+        expect(answer.status, `key ${JSON.stringify(key)}`).toBe(400);
+        expect(answer.json().type).toBe('https://submit-once.dev/problems/key-malformed');
+      }
+      expect((await post(r.url, { key: 'x'.repeat(255), body: {} })).status).toBe(201);
+      expect(r.executions()).toBe(1);
+    });
+
+    it('lets a retry run once the lease of a dead claim has run out', async () => {
+      const r = await rig(createdOrder, { leaseMs: 2_000 });
+      const probe = await post(r.url, { key: 'probe', body: { item: 'tea' } });
+      expect(probe.status).toBe(201);
+      // A process that claimed this key and died: nothing will complete or renew it.
+      const storageKey = JSON.stringify([null, 'POST', '/orders', 'crashed']);
+      const fingerprintOfTea = await fingerprintOf(r, { item: 'tea' });
+      const dead = await r.store.claim({ key: storageKey, fingerprint: fingerprintOfTea, leaseMs: 2_000, now: r.clock.now() });
+      expect(dead.status).toBe('claimed');
+      const during = await post(r.url, { key: 'crashed', body: { item: 'tea' } });
+      expect(during.status).toBe(409);
+      r.clock.advance(2_001);
+      const after = await post(r.url, { key: 'crashed', body: { item: 'tea' } });
+      expect(after.status).toBe(201);
+      expect(after.headers.get('idempotent-replayed')).toBeNull();
+      // The dead holder cannot overwrite the new outcome.
+      const lateComplete = dead.status === 'claimed'
+        ? await r.store.complete({ key: storageKey, token: dead.token, fingerprint: fingerprintOfTea, response: { status: 200, headers: {}, body: new Uint8Array() }, retentionMs: 1_000, now: r.clock.now() })
+        : true;
+      expect(lateComplete).toBe(false);
+      expect((await post(r.url, { key: 'crashed', body: { item: 'tea' } })).text).toBe(after.text);
+    });
+
+    it('releases the key at once when the handler throws or answers 5xx', async () => {
+      const r = await rig((req, res, n) => {
+        if (n === 1) throw new Error('boom');
+        if (n === 2) return Promise.reject(new Error('async boom'));
+        if (n === 3) {
+          res.statusCode = 503;
+          res.end('try later');
+          return undefined;
+        }
+        return createdOrder(req, res, n);
+      });
+      const thrown = await post(r.url, { key: 'k-3', body: { item: 'tea' } });
+      expect(thrown.status).toBe(500);
+      expect(thrown.json().type).toBe('https://submit-once.dev/problems/handler-failed');
+      expect((await post(r.url, { key: 'k-3', body: { item: 'tea' } })).status).toBe(500);
+      expect((await post(r.url, { key: 'k-3', body: { item: 'tea' } })).status).toBe(503);
+      const ok = await post(r.url, { key: 'k-3', body: { item: 'tea' } });
+      expect(ok.status).toBe(201);
+      expect(r.executions()).toBe(4);
+      expect((await post(r.url, { key: 'k-3', body: { item: 'tea' } })).headers.get('idempotent-replayed')).toBe('true');
+      expect(r.executions()).toBe(4);
+    });
+
+    it('stores a 5xx when releaseOn5xx is false, and stores 4xx always', async () => {
+      const r = await rig((req, res, n) => {
+        res.statusCode = n === 1 ? 502 : 404;
+        res.end(`answer ${n}`);
+      }, { releaseOn5xx: false });
+      expect((await post(r.url, { key: 'a', body: {} })).text).toBe('answer 1');
+      expect((await post(r.url, { key: 'a', body: {} })).text).toBe('answer 1');
+      expect((await post(r.url, { key: 'b', body: {} })).status).toBe(404);
+      expect((await post(r.url, { key: 'b', body: {} })).text).toBe('answer 2');
+      expect(r.executions()).toBe(2);
+    });
+
+    it("keeps one principal's keys invisible to another", async () => {
+      const r = await rig(createdOrder, { principal: (req) => req.headers['x-user'] as string | undefined });
+      const a = await post(r.url, { key: 'shared', body: { item: 'tea' }, headers: { 'X-User': 'alice' } });
+      const b = await post(r.url, { key: 'shared', body: { item: 'tea' }, headers: { 'X-User': 'bob' } });
+      expect(a.status).toBe(201);
+      expect(b.status).toBe(201);
+      expect(b.headers.get('idempotent-replayed')).toBeNull();
+      expect(b.text).not.toBe(a.text);
+      expect(r.executions()).toBe(2);
+      // Another payload under B's space does not collide with A's record either way.
+      expect((await post(r.url, { key: 'shared', body: { item: 'tea' }, headers: { 'X-User': 'alice' } })).text).toBe(a.text);
+    });
+
+    it('forgets a completed key after its retention, not before', async () => {
+      const r = await rig(createdOrder, { ttl: 60_000 });
+      const first = await post(r.url, { key: 'k-4', body: {} });
+      r.clock.advance(59_000);
+      expect((await post(r.url, { key: 'k-4', body: {} })).text).toBe(first.text);
+      r.clock.advance(1_001);
+      const later = await post(r.url, { key: 'k-4', body: {} });
+      expect(later.status).toBe(201);
+      expect(later.headers.get('idempotent-replayed')).toBeNull();
+      expect(r.executions()).toBe(2);
+    });
+
+    it('sweeps expired records', async () => {
+      const store = await harness.create();
+      cleanup.push(() => store.close());
+      const now = Date.now();
+      const claim = await store.claim({ key: 'old', fingerprint: 'fp', leaseMs: 1_000, now });
+      if (claim.status !== 'claimed') throw new Error('expected a claim');
+      await store.complete({ key: 'old', token: claim.token, fingerprint: 'fp', response: { status: 200, headers: {}, body: new Uint8Array([1]) }, retentionMs: 1_000, now });
+      await store.claim({ key: 'new', fingerprint: 'fp', leaseMs: 60_000, now });
+      expect(await store.sweep(now + 1_500)).toBeGreaterThanOrEqual(1);
+      const again = await store.claim({ key: 'old', fingerprint: 'fp2', leaseMs: 1_000, now: now + 1_500 });
+      expect(again.status).toBe('claimed');
+      expect((await store.claim({ key: 'new', fingerprint: 'fp', leaseMs: 1_000, now: now + 1_500 })).status).toBe('in-progress');
+    });
+
+    if (harness.reopen !== undefined) {
+      const reopen = harness.reopen;
+      it('keeps a completed key across a restart', async () => {
+        const store = await harness.create();
+        const first = await rig(createdOrder, {}, store);
+        const original = await post(first.url, { key: 'durable', body: { item: 'tea' } });
+        expect(original.status).toBe(201);
+        // The rig's cleanup closes the old instance; a fresh one reads the same data.
+        const reopened = await reopen(store);
+        const second = await rig(createdOrder, {}, reopened);
+        const replayed = await post(second.url, { key: 'durable', body: { item: 'tea' } });
+        expect(replayed.status).toBe(201);
+        expect(replayed.headers.get('idempotent-replayed')).toBe('true');
+        expect(Buffer.from(replayed.bytes).equals(Buffer.from(original.bytes))).toBe(true);
+        expect(second.executions()).toBe(0);
+      });
+    }
+  });
+}
+
+/** The fingerprint the middleware computes for a POST /orders with this JSON body. */
+async function fingerprintOf(_r: Rig, body: unknown): Promise<string> {
+  const { payloadFingerprint } = await import('../../src/server/fingerprint.js');
+  return payloadFingerprint({ method: 'POST', path: '/orders', query: '', body });
+}
