@@ -7,6 +7,7 @@ export type { IdempotencyEvent, IdempotencyEventType, EventScope } from './event
 export type { AuditSnapshot, AuditTotals, KeyAudit } from './audit.js';
 export { PROBLEM_BASE, problemType, type Problem, type ProblemCode } from './problems.js';
 export { memoryStore, type MemoryStoreOptions } from './stores/memory.js';
+export { fileStore, type FileStoreOptions } from './stores/file.js';
 export { StoreUnavailableError, isStoreUnavailableError } from './stores/types.js';
 export type {
   IdempotencyStore,

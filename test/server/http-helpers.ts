@@ -49,7 +49,7 @@ export async function post(
 }
 
 /** A clock tests move by hand. */
-export function manualClock(start = Date.UTC(2025, 0, 1)): { now: () => number; advance(ms: number): void } {
+export function manualClock(start = Date.now()): { now: () => number; advance(ms: number): void } {
   let t = start;
   return { now: () => t, advance: (ms) => void (t += ms) };
 }
