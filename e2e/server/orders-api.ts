@@ -1,0 +1,111 @@
+/**
+ * The API the fixture pages submit to. It is deliberately NOT idempotent: it records every
+ * request it sees, so a spec can count how many reached it and which key each carried.
+ * Specs running in parallel keep apart by a `lane` query parameter.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Action, ControlRequest, LoggedRequest, OrderCreated } from '../support/protocol.js';
+
+interface Lane {
+  log: LoggedRequest[];
+  plan: Action[];
+  fallback: Action;
+}
+
+const OK: Action = { kind: 'ok' };
+
+export class OrdersApi {
+  readonly #lanes = new Map<string, Lane>();
+
+  #lane(name: string): Lane {
+    let lane = this.#lanes.get(name);
+    if (!lane) {
+      lane = { log: [], plan: [], fallback: OK };
+      this.#lanes.set(name, lane);
+    }
+    return lane;
+  }
+
+  /** Answers `/api/orders`, `/__control`, `/__log`, `/__reset`; false for other paths. */
+  async handle(req: IncomingMessage, res: ServerResponse, url: URL): Promise<boolean> {
+    const laneName = url.searchParams.get('lane') ?? 'default';
+    switch (`${req.method ?? ''} ${url.pathname}`) {
+      case 'POST /api/orders':
+        await this.#order(req, res, url, laneName);
+        return true;
+      case 'POST /__control': {
+        const control = JSON.parse(await readBody(req)) as ControlRequest;
+        const lane = this.#lane(laneName);
+        if (control.plan) lane.plan = [...control.plan];
+        if (control.fallback) lane.fallback = control.fallback;
+        sendJson(res, 200, { plan: lane.plan, fallback: lane.fallback });
+        return true;
+      }
+      case 'GET /__log':
+        sendJson(res, 200, this.#lane(laneName).log);
+        return true;
+      case 'POST /__reset':
+        this.#lanes.delete(laneName);
+        sendJson(res, 200, {});
+        return true;
+      default:
+        return false;
+    }
+  }
+
+  async #order(req: IncomingMessage, res: ServerResponse, url: URL, laneName: string): Promise<void> {
+    const lane = this.#lane(laneName);
+    const body = await readBody(req);
+    const action = lane.plan.shift() ?? lane.fallback;
+    const key = headerValue(req, 'idempotency-key');
+    const seq = lane.log.length + 1;
+    lane.log.push({
+      seq,
+      method: req.method ?? '',
+      path: url.pathname,
+      host: req.headers.host ?? '',
+      key,
+      body,
+      action: action.kind,
+    });
+    if (action.delayMs) await new Promise((resolve) => setTimeout(resolve, action.delayMs));
+    switch (action.kind) {
+      case 'drop':
+        // Before any response byte: the browser can only report a network error.
+        req.socket.destroy();
+        return;
+      case 'status': {
+        const headers: Record<string, string> = {};
+        if (action.retryAfter !== undefined) headers['retry-after'] = action.retryAfter;
+        sendJson(res, action.status, { error: `planned ${action.status}`, seq }, headers);
+        return;
+      }
+      case 'ok': {
+        const created: OrderCreated = { orderId: seq, key, lane: laneName };
+        sendJson(res, 201, created);
+        return;
+      }
+    }
+  }
+}
+
+function headerValue(req: IncomingMessage, name: string): string | null {
+  const value = req.headers[name];
+  if (value === undefined) return null;
+  return Array.isArray(value) ? value.join(', ') : value;
+}
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+export function sendJson(res: ServerResponse, status: number, value: unknown, headers: Record<string, string> = {}): void {
+  const text = JSON.stringify(value);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers });
+  res.end(text);
+}

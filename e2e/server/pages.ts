@@ -1,0 +1,19 @@
+/** Fixture pages: a bare HTML shell around one bundled entry. */
+
+const PAGES: Record<string, { entry: string; body: string }> = {
+  '/app.html': {
+    entry: 'app.js',
+    body: '<button id="order" type="button">Place order</button><output id="result"></output>',
+  },
+  '/axios.html': { entry: 'axios-app.js', body: '' },
+};
+
+export function pageHtml(pathname: string): string | undefined {
+  const page = PAGES[pathname === '/' ? '/app.html' : pathname];
+  if (!page) return undefined;
+  return `<!doctype html>
+<html lang="en">
+<head><meta charset="utf-8"><title>submit-once e2e</title><link rel="icon" href="data:,"></head>
+<body>${page.body}<script type="module" src="/build/${page.entry}"></script></body>
+</html>`;
+}
