@@ -8,9 +8,8 @@ import {
   InvalidKeyError,
   KeyReusedError,
   SubmissionAbortedError,
-  isSubmitOnceError,
 } from './errors.js';
-import { EventHub, type SettledOutcome, type SubmitEvent, type SubmitEventListener } from './events.js';
+import { EventHub, type SubmitEvent, type SubmitEventListener } from './events.js';
 import { fallbackStore } from './fallback-store.js';
 import { fingerprint, type Intent } from './fingerprint.js';
 import { SingleFlight } from './inflight.js';
@@ -60,6 +59,16 @@ export interface Submitter {
   idle(): Promise<void>;
 }
 
+/** How a run ended; `final` results are handed to repeats inside the settle window. */
+interface Outcome<T> {
+  result: Settled<T>;
+  final: boolean;
+}
+
+function failed<T>(error: unknown): Outcome<T> {
+  return { result: { ok: false, error }, final: false };
+}
+
 interface RecentResult {
   until: number;
   result: Settled<unknown>;
@@ -84,7 +93,7 @@ export function createSubmitter(options: SubmitterOptions = {}): Submitter {
     timeout: config.storageTimeout,
     onDegrade: (error, operation) => emit({ type: 'storage-degraded', operation, error }),
   });
-  const flights = new SingleFlight<unknown>();
+  const flights = new SingleFlight<Outcome<unknown>>();
   const recent = new Map<string, RecentResult>();
   const background = new Set<Promise<unknown>>();
   let lastSweep = 0;
@@ -129,7 +138,7 @@ export function createSubmitter(options: SubmitterOptions = {}): Submitter {
     return { v: 1, key, fingerprint: fp, createdAt: now, expiresAt: now + config.ttl, attempts: 0, state: 'pending' };
   }
 
-  async function run<T>(call: SubmitCall<T>, fp: string, retry: RetryOptions): Promise<T> {
+  async function run<T>(call: SubmitCall<T>, fp: string, retry: RetryOptions): Promise<Outcome<T>> {
     const record = await resolveKey(fp, call.key);
     // Write-ahead: the key is durable before the request can reach the server.
     await store.set({ ...record, state: 'pending' });
@@ -178,14 +187,13 @@ export function createSubmitter(options: SubmitterOptions = {}): Submitter {
     return backoffDelay(attempt, retry, config.random);
   }
 
-  function settle<T>(record: KeyRecord, attempts: number, verdict: Verdict, result: Settled<T>): T {
+  function settle<T>(record: KeyRecord, attempts: number, verdict: Verdict, result: Settled<T>): Outcome<T> {
     const { key, fingerprint: fp } = record;
     const now = config.now();
     const status = statusOf(verdict);
     if ((verdict.kind === 'success' || verdict.kind === 'final') && verdict.replayed) {
       emit({ type: 'replayed', key, fingerprint: fp, ...status });
     }
-    const outcome: SettledOutcome = verdict.kind;
     if (verdict.kind === 'ambiguous') {
       // Keep the key: the next try, or a reload, must reuse it.
       later(() => store.set({ ...record, attempts: record.attempts + attempts, state: 'ambiguous' }));
@@ -194,21 +202,21 @@ export function createSubmitter(options: SubmitterOptions = {}): Submitter {
     } else {
       later(() => store.set({ ...record, attempts: record.attempts + attempts, state: 'settled', settledAt: now }));
     }
-    emit({ type: 'settled', key, fingerprint: fp, outcome, attempts, ...status });
+    emit({ type: 'settled', key, fingerprint: fp, outcome: verdict.kind, attempts, ...status });
     if (verdict.kind === 'key-reused') {
-      throw new KeyReusedError(key, verdict.status, { cause: result.ok ? undefined : result.error });
+      return failed(new KeyReusedError(key, verdict.status, { cause: result.ok ? undefined : result.error }));
     }
-    if (result.ok) return result.value;
-    if (verdict.kind === 'ambiguous' && verdict.status === undefined) {
-      throw new AmbiguousOutcomeError(key, attempts, { cause: result.error });
+    if (verdict.kind === 'ambiguous' && !result.ok && verdict.status === undefined) {
+      return failed(new AmbiguousOutcomeError(key, attempts, { cause: result.error }));
     }
-    throw result.error;
+    // Only final answers are remembered for the settle window; an ambiguous one must be retried.
+    return { result, final: verdict.kind !== 'ambiguous' };
   }
 
-  function abort(record: KeyRecord, attempts: number, reason: unknown): never {
+  function abort<T>(record: KeyRecord, attempts: number, reason: unknown): Outcome<T> {
     later(() => store.set({ ...record, attempts: record.attempts + attempts, state: 'ambiguous' }));
     emit({ type: 'settled', key: record.key, fingerprint: record.fingerprint, outcome: 'aborted', attempts });
-    throw new SubmissionAbortedError(record.key, { cause: reason });
+    return failed(new SubmissionAbortedError(record.key, { cause: reason }));
   }
 
   function maybeSweep(): void {
@@ -220,17 +228,6 @@ export function createSubmitter(options: SubmitterOptions = {}): Submitter {
         if (!isLive(record, now)) await store.delete(record.fingerprint);
       }
     });
-  }
-
-  function rememberResult(flightId: string, promise: Promise<unknown>): void {
-    promise.then(
-      (value) => recent.set(flightId, { until: config.now() + config.settleWindow, result: { ok: true, value } }),
-      (error: unknown) => {
-        // Only final answers are remembered; an ambiguous or aborted one must be retried.
-        if (isSubmitOnceError(error)) return;
-        recent.set(flightId, { until: config.now() + config.settleWindow, result: { ok: false, error } });
-      },
-    );
   }
 
   function fromRecent<T>(flightId: string, share: (value: T) => T): Promise<T> | undefined {
@@ -253,15 +250,24 @@ export function createSubmitter(options: SubmitterOptions = {}): Submitter {
     // the same intent in the same tick finds this one.
     const cached = fromRecent(flightId, share);
     if (cached) return cached;
-    const { promise, joined } = flights.run(flightId, () => {
-      const locked = config.locks
-        ? config.locks.request(`submit-once:${fp}`, call.signal ? { signal: call.signal } : {}, () => run(call, fp, retry))
-        : run(call, fp, retry);
-      return locked.finally(maybeSweep);
+    const { promise, joined } = flights.run(flightId, async () => {
+      let outcome: Outcome<T>;
+      try {
+        outcome = config.locks
+          ? await config.locks.request(`submit-once:${fp}`, call.signal ? { signal: call.signal } : {}, () => run(call, fp, retry))
+          : await run(call, fp, retry);
+      } catch (error) {
+        // Only the lock request can throw here (aborted while waiting for another tab).
+        outcome = failed(error);
+      }
+      if (outcome.final) recent.set(flightId, { until: config.now() + config.settleWindow, result: outcome.result });
+      maybeSweep();
+      return outcome;
     });
     if (joined) emit({ type: 'joined', fingerprint: fp });
-    else rememberResult(flightId, promise);
-    return (promise as Promise<T>).then(share);
+    const { result } = (await promise) as Outcome<T>;
+    if (result.ok) return share(result.value);
+    throw result.error;
   }
 
   return {

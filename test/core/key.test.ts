@@ -15,7 +15,7 @@ describe('newKey', () => {
 
   it('falls back to getRandomValues where randomUUID is missing (plain http)', () => {
     const getRandomValues = globalThis.crypto.getRandomValues.bind(globalThis.crypto);
-    const spy = vi.fn(<T extends ArrayBufferView | null>(array: T) => getRandomValues(array));
+    const spy = vi.fn((array: Uint8Array) => getRandomValues(array));
     vi.stubGlobal('crypto', { getRandomValues: spy });
     const keys = new Set(Array.from({ length: 200 }, () => newKey()));
     expect(spy).toHaveBeenCalled();

@@ -205,6 +205,15 @@ describe('createSubmitter: keys and retries', () => {
     expect(calls[1]!.key).toBe(calls[0]!.key);
   });
 
+  it('does not hand an exhausted ambiguous answer to the next try: it is sent again, same key', async () => {
+    const { submitter } = setup({ retry: 1 });
+    const { send, calls } = scripted([503, 201]);
+    expect((await submitter.submit({ intent, send })).status).toBe(503);
+    expect((await submitter.submit({ intent, send })).status).toBe(201);
+    expect(calls).toHaveLength(2);
+    expect(calls[1]!.key).toBe(calls[0]!.key);
+  });
+
   it('uses a caller key over the stored one and validates it', async () => {
     const { submitter } = setup();
     const { send, calls } = scripted([201]);

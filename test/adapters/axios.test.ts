@@ -1,0 +1,103 @@
+import axios, { AxiosError, type AxiosInstance } from 'axios';
+import axiosRetry from 'axios-retry';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { installIdempotency } from '../../src/axios.js';
+import { memoryStore } from '../../src/core/store.js';
+import { KeyReusedError } from '../../src/core/errors.js';
+import { startTestServer, type TestServer } from '../helpers/http-server.js';
+
+let server: TestServer;
+let api: AxiosInstance;
+
+beforeEach(async () => {
+  server = await startTestServer();
+  api = axios.create({ baseURL: server.url });
+});
+afterEach(() => server.close());
+
+const engine = (attempts = 3) => ({ store: memoryStore(), locks: null, retry: { attempts, baseDelay: 1, maxDelay: 5 } });
+
+describe('installIdempotency', () => {
+  it('keys POSTs, shares concurrent identical ones, and leaves GETs alone', async () => {
+    installIdempotency(api, engine());
+    server.fallback = { status: 201, headers: { 'content-type': 'application/json' }, body: '{"id":3}', delayMs: 40 };
+    const [a, b] = await Promise.all([api.post('/orders', { sku: 'A', qty: 1 }), api.post('/orders', { qty: 1, sku: 'A' })]);
+    expect(a.data).toEqual({ id: 3 });
+    expect(b.data).toEqual({ id: 3 });
+    await api.get('/orders');
+    expect(server.seen.map((r) => [r.method, Boolean(r.key)])).toEqual([
+      ['POST', true],
+      ['GET', false],
+    ]);
+  });
+
+  it('retries 503 then 201 with the same key', async () => {
+    installIdempotency(api, engine());
+    server.replies = [{ status: 503 }, { status: 201, body: 'ok' }];
+    const response = await api.post('/orders', { a: 1 });
+    expect(response.status).toBe(201);
+    expect(server.seen[1]!.key).toBe(server.seen[0]!.key);
+  });
+
+  it('rejects a final 400 with the AxiosError axios users expect, without retrying', async () => {
+    installIdempotency(api, engine());
+    server.replies = [{ status: 400, body: 'bad' }];
+    const error = await api.post('/orders', { a: 1 }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(AxiosError);
+    expect((error as AxiosError).response?.status).toBe(400);
+    expect(server.seen).toHaveLength(1);
+  });
+
+  it('hands back the AxiosError after retries of network errors, with the key on its config', async () => {
+    installIdempotency(api, engine(2));
+    server.replies = [{ drop: true }, { drop: true }];
+    const error = await api.post('/orders', { a: 1 }).catch((e: unknown) => e);
+    expect(axios.isAxiosError(error)).toBe(true);
+    expect((error as AxiosError).config?.headers.get('Idempotency-Key')).toBe(server.seen[0]!.key);
+  });
+
+  it('with axios-retry beside it, every resend carries the first key', async () => {
+    installIdempotency(api, engine(1));
+    let retries = 0;
+    axiosRetry(api, {
+      retries: 3,
+      retryCondition: (error) => !error.response || error.response.status >= 500,
+      retryDelay: () => 5,
+      onRetry: () => {
+        retries += 1;
+      },
+    });
+    server.replies = [{ drop: true }, { status: 503 }, { drop: true }, { status: 201 }];
+    const response = await api.post('/orders', { sku: 'A' });
+    expect(response.status).toBe(201);
+    expect(retries).toBe(3);
+    expect(server.seen).toHaveLength(4);
+    expect(new Set(server.seen.map((r) => r.key)).size).toBe(1);
+    expect(server.seen[0]!.key).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('throws KeyReusedError on the verifier 422', async () => {
+    installIdempotency(api, engine());
+    server.replies = [
+      { status: 422, headers: { 'content-type': 'application/problem+json' }, body: '{"type":"https://submit-once.dev/problems/key-reused"}' },
+    ];
+    await expect(api.post('/orders', { a: 1 })).rejects.toBeInstanceOf(KeyReusedError);
+  });
+
+  it('honours per-request options and uninstalls cleanly', async () => {
+    const uninstall = installIdempotency(api, engine());
+    await api.post('/a', {}, { idempotency: { key: 'explicit-1' } });
+    await api.post('/b', {}, { idempotency: false });
+    uninstall();
+    await api.post('/c', {});
+    expect(server.seen.map((r) => r.key)).toEqual(['explicit-1', undefined, undefined]);
+  });
+
+  it('installing twice replaces the first engine instead of nesting', async () => {
+    installIdempotency(api, engine());
+    installIdempotency(api, engine());
+    server.replies = [{ status: 503 }, { status: 201 }];
+    await api.post('/orders', { a: 1 });
+    expect(server.seen).toHaveLength(2);
+  });
+});

@@ -1,0 +1,105 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createIdempotentFetch, type IdempotentFetch } from '../../src/fetch.js';
+import { memoryStore } from '../../src/core/store.js';
+import { AmbiguousOutcomeError, UnreplayableBodyError } from '../../src/core/errors.js';
+import { startTestServer, type TestServer } from '../helpers/http-server.js';
+
+const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+
+let server: TestServer;
+let fetchOnce: IdempotentFetch;
+
+beforeEach(async () => {
+  server = await startTestServer();
+  fetchOnce = createIdempotentFetch({ store: memoryStore(), locks: null, retry: { attempts: 3, baseDelay: 1, maxDelay: 5 } });
+});
+afterEach(() => server.close());
+
+const post = (body: unknown, init: RequestInit = {}) =>
+  fetchOnce(`${server.url}/orders`, { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' }, ...init });
+
+describe('createIdempotentFetch against a real HTTP server', () => {
+  it('adds a UUID Idempotency-Key to POST and PATCH, none to GET', async () => {
+    await post({ a: 1 });
+    await fetchOnce(`${server.url}/orders/1`, { method: 'PATCH', body: '{}' });
+    await fetchOnce(`${server.url}/orders`);
+    expect(server.seen.map((r) => [r.method, Boolean(r.key)])).toEqual([
+      ['POST', true],
+      ['PATCH', true],
+      ['GET', false],
+    ]);
+    expect(server.seen[0]!.key).toMatch(UUID_V4);
+  });
+
+  it('shares one request between concurrent sends of one intent; each caller can read the body', async () => {
+    server.fallback = { status: 201, headers: { 'content-type': 'application/json' }, body: '{"id":1}', delayMs: 50 };
+    const responses = await Promise.all([post({ a: 1, b: 2 }), post({ b: 2, a: 1 }), post({ a: 1, b: 2 })]);
+    expect(server.seen).toHaveLength(1);
+    for (const response of responses) expect(await response.json()).toEqual({ id: 1 });
+  });
+
+  it('retries 503 then 201 with the same key and returns the 201', async () => {
+    server.replies = [{ status: 503 }, { status: 201, body: 'created' }];
+    const response = await post({ a: 1 });
+    expect(response.status).toBe(201);
+    expect(await response.text()).toBe('created');
+    expect(server.seen).toHaveLength(2);
+    expect(server.seen[1]!.key).toBe(server.seen[0]!.key);
+  });
+
+  it('retries a dropped connection with the same key, and keeps it when every attempt fails', async () => {
+    server.replies = [{ drop: true }, { drop: true }, { drop: true }];
+    await expect(post({ a: 1 })).rejects.toBeInstanceOf(AmbiguousOutcomeError);
+    const response = await post({ a: 1 });
+    expect(response.status).toBe(201);
+    expect(new Set(server.seen.map((r) => r.key)).size).toBe(1);
+    expect(server.seen).toHaveLength(4);
+  });
+
+  it('does not retry final statuses', async () => {
+    for (const status of [400, 404, 422]) {
+      server.replies = [{ status }];
+      const before = server.seen.length;
+      expect((await post({ status })).status).toBe(status);
+      expect(server.seen.length - before).toBe(1);
+    }
+  });
+
+  it('keeps a key the caller already set, in either format', async () => {
+    await post({ a: 1 }, { headers: { 'Idempotency-Key': 'caller-key-1' } });
+    await post({ a: 2 }, { headers: { 'Idempotency-Key': '"caller-key-2"' } });
+    expect(server.seen.map((r) => r.key)).toEqual(['caller-key-1', 'caller-key-2']);
+  });
+
+  it('supports the structured-field format and a custom header name', async () => {
+    const custom = createIdempotentFetch({ store: memoryStore(), locks: null, header: 'X-Request-Key', keyFormat: 'sf-string' });
+    const headerServer = await startTestServer('x-request-key');
+    try {
+      await custom(`${headerServer.url}/x`, { method: 'POST', body: 'a' });
+      expect(headerServer.seen[0]!.key).toMatch(/^"[0-9a-f-]{36}"$/);
+    } finally {
+      await headerServer.close();
+    }
+  });
+
+  it('accepts a Request object and sends its body on every attempt', async () => {
+    server.replies = [{ status: 503 }, { status: 201 }];
+    const request = new Request(`${server.url}/orders`, { method: 'POST', body: 'payload-bytes' });
+    const response = await fetchOnce(request);
+    expect(response.status).toBe(201);
+    expect(server.seen.map((r) => r.body)).toEqual(['payload-bytes', 'payload-bytes']);
+    expect(server.seen[1]!.key).toBe(server.seen[0]!.key);
+  });
+
+  it('refuses a stream body with a typed error before anything is sent', async () => {
+    const body = new ReadableStream({ start: (c) => c.close() });
+    await expect(fetchOnce(`${server.url}/x`, { method: 'POST', body, duplex: 'half' } as RequestInit)).rejects.toBeInstanceOf(UnreplayableBodyError);
+    expect(server.seen).toHaveLength(0);
+  });
+
+  it('passes idempotency: false and other methods straight through', async () => {
+    await fetchOnce(`${server.url}/x`, { method: 'POST', body: 'a', idempotency: false });
+    await fetchOnce(`${server.url}/x`, { method: 'PUT', body: 'a' });
+    expect(server.seen.map((r) => r.key)).toEqual([undefined, undefined]);
+  });
+});
