@@ -1,0 +1,91 @@
+import { IDBFactory } from 'fake-indexeddb';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { indexedDbStore } from '../../src/core/indexeddb-store.js';
+import { createSubmitter } from '../../src/core/submitter.js';
+import type { SubmitEvent } from '../../src/core/events.js';
+import type { KeyRecord } from '../../src/core/store.js';
+
+// A fresh database name per test: idb-keyval keeps one connection per name for the page.
+let counter = 0;
+const databaseName = () => `submit-once-test-${++counter}`;
+
+const record = (fingerprint: string, key: string): KeyRecord => ({
+  v: 1,
+  key,
+  fingerprint,
+  createdAt: 1,
+  expiresAt: 2,
+  attempts: 0,
+  state: 'pending',
+});
+
+afterEach(() => vi.unstubAllGlobals());
+
+describe('indexedDbStore', () => {
+  it('round-trips records and ignores values of another shape', async () => {
+    vi.stubGlobal('indexedDB', new IDBFactory());
+    const store = indexedDbStore({ databaseName: databaseName() });
+    await store.set(record('fp-1', 'k-1'));
+    await store.set(record('fp-2', 'k-2'));
+    expect(await store.get('fp-1')).toEqual(record('fp-1', 'k-1'));
+    expect((await store.list()).map((r) => r.key).sort()).toEqual(['k-1', 'k-2']);
+    await store.delete('fp-1');
+    expect(await store.get('fp-1')).toBeUndefined();
+  });
+
+  it('rejects (so the submitter can degrade) when there is no IndexedDB', async () => {
+    vi.stubGlobal('indexedDB', undefined);
+    await expect(indexedDbStore({ databaseName: databaseName() }).get('x')).rejects.toThrow(/IndexedDB/);
+  });
+});
+
+describe('submitter over a failing IndexedDB', () => {
+  it('an open error falls back to memory with an event, and the request still goes out', async () => {
+    const failingOpen = {
+      open: () => {
+        const request = {} as IDBOpenDBRequest & { error: DOMException };
+        Object.defineProperty(request, 'error', { value: new DOMException('blocked by policy', 'UnknownError') });
+        setTimeout(() => (request.onerror as ((e: Event) => void) | null)?.(new Event('error')), 0);
+        return request;
+      },
+    };
+    vi.stubGlobal('indexedDB', failingOpen);
+    const events: SubmitEvent[] = [];
+    const submitter = createSubmitter({
+      store: indexedDbStore({ databaseName: databaseName() }),
+      locks: null,
+      onEvent: (event) => events.push(event),
+    });
+    const keys: string[] = [];
+    const response = await submitter.submit({
+      intent: { method: 'POST', url: '/orders', body: { a: 1 } },
+      send: async ({ key }) => {
+        keys.push(key);
+        return new Response(null, { status: 204 });
+      },
+    });
+    expect(response.status).toBe(204);
+    expect(keys).toHaveLength(1);
+    const degraded = events.find((e) => e.type === 'storage-degraded');
+    expect(degraded).toMatchObject({ operation: 'get' });
+    expect(String((degraded as { error: unknown }).error)).toMatch(/blocked by policy/);
+  });
+
+  it('a reload (a new submitter on the same database) reuses the unfinished key', async () => {
+    vi.stubGlobal('indexedDB', new IDBFactory());
+    const name = databaseName();
+    const intent = { method: 'POST', url: '/orders', body: { a: 1 } };
+    const keys: string[] = [];
+    const send = async ({ key }: { key: string }) => {
+      keys.push(key);
+      if (keys.length === 1) throw new TypeError('network down');
+      return new Response(null, { status: 201 });
+    };
+    const first = createSubmitter({ store: indexedDbStore({ databaseName: name }), locks: null, retry: 1 });
+    await expect(first.submit({ intent, send })).rejects.toThrow();
+    await first.idle();
+    const second = createSubmitter({ store: indexedDbStore({ databaseName: name }), locks: null, retry: 1 });
+    await second.submit({ intent, send });
+    expect(keys[1]).toBe(keys[0]);
+  });
+});
