@@ -8,6 +8,7 @@ export type { AuditSnapshot, AuditTotals, KeyAudit } from './audit.js';
 export { PROBLEM_BASE, problemType, type Problem, type ProblemCode } from './problems.js';
 export { memoryStore, type MemoryStoreOptions } from './stores/memory.js';
 export { fileStore, type FileStoreOptions } from './stores/file.js';
+export { redisStore, type RedisLikeClient, type RedisStoreOptions } from './stores/redis.js';
 export { StoreUnavailableError, isStoreUnavailableError } from './stores/types.js';
 export type {
   IdempotencyStore,

@@ -1,0 +1,196 @@
+import { createHash } from 'node:crypto';
+import { decodeResponse, encodeResponse, type EncodedResponse } from './record.js';
+import { newClaimToken } from './token.js';
+import {
+  StoreUnavailableError,
+  type ClaimRequest,
+  type ClaimResult,
+  type CompleteRequest,
+  type IdempotencyStore,
+  type RenewRequest,
+} from './types.js';
+
+type Arg = string | number;
+
+/**
+ * The few commands the store needs; an `ioredis` client fits as is, and so does anything
+ * with the same methods. ioredis is not a dependency of this package.
+ */
+export interface RedisLikeClient {
+  eval(script: string, numKeys: number, ...args: Arg[]): Promise<unknown>;
+  evalsha?(sha1: string, numKeys: number, ...args: Arg[]): Promise<unknown>;
+  /** Used by `sweep` and `clear` only. */
+  scan?(cursor: string | number, matchToken: 'MATCH', pattern: string, countToken: 'COUNT', count: number): Promise<[string, string[]]>;
+  quit?(): Promise<unknown>;
+}
+
+export interface RedisStoreOptions {
+  /** Prefix of every Redis key this store writes. Default `submit-once:`. */
+  readonly prefix?: string;
+  /** A command that takes longer fails with 503 instead of hanging the request. Default 2 s. */
+  readonly operationTimeoutMs?: number;
+  /** Extra life Redis gives a record past its logical expiry, as a safety net for clock skew. Default 60 s. */
+  readonly expiryMarginMs?: number;
+  /** Call `client.quit()` on close; for a client the store was given to own. Default false. */
+  readonly closeClient?: boolean;
+}
+
+// Records are hashes: s = state (p in progress, d done), f = fingerprint, t = token,
+// l = lease end, e = retention end, r = encoded response. Expiry is checked against the
+// caller's clock (ARGV) so every store shares one notion of time, and PEXPIRE lets Redis
+// drop the record on its own once that time has surely passed.
+const CLAIM = `
+local r = redis.call('HMGET', KEYS[1], 's', 'f', 'l', 'e', 'r')
+local now = tonumber(ARGV[3])
+if r[1] == 'd' and tonumber(r[4]) > now then return {'completed', r[2], r[5]} end
+if r[1] == 'p' and tonumber(r[3]) > now then return {'in-progress', r[2], r[3]} end
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], 's', 'p', 'f', ARGV[1], 't', ARGV[2], 'l', ARGV[4])
+redis.call('PEXPIRE', KEYS[1], ARGV[5])
+return {'claimed'}`;
+
+const COMPLETE = `
+local r = redis.call('HMGET', KEYS[1], 's', 't')
+if r[1] ~= 'p' or r[2] ~= ARGV[1] then return 0 end
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], 's', 'd', 'f', ARGV[2], 'e', ARGV[3], 'r', ARGV[4])
+redis.call('PEXPIRE', KEYS[1], ARGV[5])
+return 1`;
+
+const RELEASE = `
+local r = redis.call('HMGET', KEYS[1], 's', 't')
+if r[1] ~= 'p' or r[2] ~= ARGV[1] then return 0 end
+return redis.call('DEL', KEYS[1])`;
+
+const RENEW = `
+local r = redis.call('HMGET', KEYS[1], 's', 't')
+if r[1] ~= 'p' or r[2] ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[1], 'l', ARGV[2])
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+return 1`;
+
+const SWEEP = `
+local r = redis.call('HMGET', KEYS[1], 's', 'l', 'e')
+local now = tonumber(ARGV[1])
+local ends = tonumber(r[1] == 'd' and r[3] or r[2])
+if ends == nil or ends <= now then return redis.call('DEL', KEYS[1]) end
+return 0`;
+
+/**
+ * Keys in Redis, shared by every server instance: each step is one Lua script, so a
+ * claim is atomic across processes.
+ *
+ * @example
+ * import Redis from 'ioredis';
+ * idempotency({ store: redisStore(new Redis(process.env.REDIS_URL)) });
+ */
+export function redisStore(client: RedisLikeClient, options: RedisStoreOptions = {}): IdempotencyStore {
+  const prefix = options.prefix ?? 'submit-once:';
+  const timeoutMs = options.operationTimeoutMs ?? 2_000;
+  const margin = options.expiryMarginMs ?? 60_000;
+  const run = scriptRunner(client, timeoutMs);
+
+  const scanAll = async (each: (keys: string[]) => Promise<void>): Promise<void> => {
+    if (client.scan === undefined) throw new TypeError('submit-once: this Redis client has no scan()');
+    let cursor = '0';
+    do {
+      const [next, keys] = await withTimeout(client.scan(cursor, 'MATCH', `${escapeGlob(prefix)}*`, 'COUNT', 500), timeoutMs);
+      cursor = next;
+      if (keys.length > 0) await each(keys);
+    } while (cursor !== '0');
+  };
+
+  return {
+    name: 'redis',
+    async claim(request: ClaimRequest): Promise<ClaimResult> {
+      const token = newClaimToken();
+      const reply = await run(CLAIM, prefix + request.key, [
+        request.fingerprint,
+        token,
+        request.now,
+        request.now + request.leaseMs,
+        request.leaseMs + margin,
+      ]);
+      return parseClaim(reply, token);
+    },
+    async complete(request: CompleteRequest): Promise<boolean> {
+      const reply = await run(COMPLETE, prefix + request.key, [
+        request.token,
+        request.fingerprint,
+        request.now + request.retentionMs,
+        JSON.stringify(encodeResponse(request.response)),
+        request.retentionMs + margin,
+      ]);
+      return Number(reply) === 1;
+    },
+    async release(key: string, token: string): Promise<void> {
+      await run(RELEASE, prefix + key, [token]);
+    },
+    async renew(request: RenewRequest): Promise<boolean> {
+      const reply = await run(RENEW, prefix + request.key, [request.token, request.now + request.leaseMs, request.leaseMs + margin]);
+      return Number(reply) === 1;
+    },
+    async sweep(now: number): Promise<number> {
+      let dropped = 0;
+      await scanAll(async (keys) => {
+        for (const key of keys) dropped += Number(await run(SWEEP, key, [now]));
+      });
+      return dropped;
+    },
+    async clear(): Promise<void> {
+      await scanAll(async (keys) => {
+        for (const key of keys) await run('return redis.call("DEL", KEYS[1])', key, []);
+      });
+    },
+    async close(): Promise<void> {
+      if (options.closeClient === true) await client.quit?.();
+    },
+  };
+}
+
+function parseClaim(reply: unknown, token: string): ClaimResult {
+  if (!Array.isArray(reply) || typeof reply[0] !== 'string') {
+    throw new StoreUnavailableError(`unexpected reply from Redis: ${JSON.stringify(reply)}`);
+  }
+  const [status, fingerprint, extra] = reply as [string, string, string];
+  if (status === 'claimed') return { status: 'claimed', token };
+  if (status === 'in-progress') return { status: 'in-progress', fingerprint, leaseExpiresAt: Number(extra) };
+  return { status: 'completed', fingerprint, response: decodeResponse(JSON.parse(extra) as EncodedResponse) };
+}
+
+/** EVALSHA first (the script body is sent once per connection), EVAL when Redis does not know it yet. */
+function scriptRunner(client: RedisLikeClient, timeoutMs: number) {
+  const shas = new Map<string, string>();
+  return async (script: string, key: string, args: Arg[]): Promise<unknown> => {
+    try {
+      if (client.evalsha !== undefined) {
+        let sha = shas.get(script);
+        if (sha === undefined) {
+          sha = createHash('sha1').update(script).digest('hex');
+          shas.set(script, sha);
+        }
+        try {
+          return await withTimeout(client.evalsha(sha, 1, key, ...args), timeoutMs);
+        } catch (error) {
+          if (!String((error as { message?: unknown }).message).includes('NOSCRIPT')) throw error;
+        }
+      }
+      return await withTimeout(client.eval(script, 1, key, ...args), timeoutMs);
+    } catch (error) {
+      if (error instanceof StoreUnavailableError) throw error;
+      throw new StoreUnavailableError(`Redis command failed: ${String((error as { message?: unknown }).message ?? error)}`, { cause: error });
+    }
+  };
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new StoreUnavailableError(`Redis did not answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+function escapeGlob(text: string): string {
+  return text.replace(/[*?[\]\\]/g, '\\$&');
+}

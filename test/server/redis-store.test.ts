@@ -1,0 +1,89 @@
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { idempotency, redisStore } from '../../src/server/index.js';
+import type { IdempotencyStore } from '../../src/server/stores/types.js';
+import { runConformance } from './conformance.js';
+import { post, startServer } from './http-helpers.js';
+import { hasRedisServer, startRedis, type RedisProcess } from './redis-process.js';
+
+const available = hasRedisServer();
+if (!available && process.env.CI !== undefined) {
+  throw new Error('redis-server is not on PATH, and CI is set: the Redis store must be tested in CI.');
+}
+if (!available) console.warn('\n[submit-once] redis-server not found on PATH: SKIPPING the Redis store suite.\n');
+
+describe.skipIf(!available)('redis store', () => {
+  let redis: RedisProcess;
+  let client: Redis;
+  let counter = 0;
+  const prefixes = new WeakMap<IdempotencyStore, string>();
+
+  beforeAll(async () => {
+    redis = await startRedis();
+    client = new Redis(redis.url, { lazyConnect: false, maxRetriesPerRequest: 1 });
+  });
+  afterAll(async () => {
+    await client?.quit();
+    await redis?.stop();
+  });
+
+  const open = (prefix: string): IdempotencyStore => {
+    const store = redisStore(client, { prefix });
+    prefixes.set(store, prefix);
+    return store;
+  };
+
+  runConformance({
+    name: 'redis',
+    create: async () => open(`test-${++counter}:`),
+    reopen: async (store) => {
+      await store.close();
+      const prefix = prefixes.get(store);
+      if (prefix === undefined) throw new Error('unknown store');
+      // A new store instance: only what Redis holds carries over, as after a restart.
+      return open(prefix);
+    },
+  });
+
+  it('gives each record a Redis expiry of its lease plus the margin, so Redis drops it by itself', async () => {
+    const store = redisStore(client, { prefix: 'ttl:', expiryMarginMs: 50 });
+    const now = Date.now();
+    const claim = await store.claim({ key: 'k', fingerprint: 'fp', leaseMs: 50, now });
+    expect(claim.status).toBe('claimed');
+    expect(await client.pttl('ttl:k')).toBeLessThanOrEqual(100);
+    expect(await client.pttl('ttl:k')).toBeGreaterThan(0);
+  });
+
+  it('clears only its own prefix', async () => {
+    const a = redisStore(client, { prefix: 'clear-a:' });
+    const b = redisStore(client, { prefix: 'clear-b:' });
+    const now = Date.now();
+    await a.claim({ key: 'k', fingerprint: 'fp', leaseMs: 10_000, now });
+    await b.claim({ key: 'k', fingerprint: 'fp', leaseMs: 10_000, now });
+    await a.clear();
+    expect((await a.claim({ key: 'k', fingerprint: 'fp', leaseMs: 10_000, now })).status).toBe('claimed');
+    expect((await b.claim({ key: 'k', fingerprint: 'fp', leaseMs: 10_000, now })).status).toBe('in-progress');
+  });
+
+  it('fails closed with 503 and Retry-After when Redis is unreachable, never running the handler', async () => {
+    const dead = new Redis({ host: '127.0.0.1', port: 1, lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    dead.on('error', () => undefined);
+    let ran = 0;
+    const mw = idempotency({ store: redisStore(dead, { operationTimeoutMs: 500 }) });
+    const server = await startServer(mw.handler((_req, res) => {
+      ran++;
+      res.end('ran');
+    }));
+    try {
+      const answer = await post(`${server.url}/orders`, { key: 'k', body: {} });
+      expect(answer.status).toBe(503);
+      expect(answer.headers.get('retry-after')).toBe('1');
+      expect(answer.json().type).toBe('https://submit-once.dev/problems/store-unavailable');
+      expect(ran).toBe(0);
+      expect(mw.stats().totals.storeErrors).toBe(1);
+    } finally {
+      await server.close();
+      dead.disconnect();
+    }
+  });
+});
