@@ -1,0 +1,313 @@
+/**
+ * The framework-free state machine behind `useIdempotentSubmit` and the DOM guards: a
+ * synchronous lock, a debounce, one engine submission at a time, and the state a UI shows.
+ * The React hook and `guardButton`/`guardForm` only bind it to their world (STYLE 8, 9).
+ */
+import type { Classifier } from '../core/classify.js';
+import { isSubmitOnceError } from '../core/errors.js';
+import { fingerprintOf, type Intent } from '../core/fingerprint.js';
+import type { SubmitterOptions } from '../core/options.js';
+import type { RetryInput } from '../core/retry.js';
+import { createSubmitter, type Submitter } from '../core/submitter.js';
+
+export type SubmissionStatus = 'idle' | 'pending' | 'success' | 'error';
+
+/** What an action receives: send `key` with the request, honour `signal`. */
+export interface ActionContext {
+  /** The idempotency key of this intent: the same on every retry and after a reload. */
+  key: string;
+  /** Aborts when the submission is cancelled (unmount, dispose) or an attempt times out. */
+  signal: AbortSignal;
+  /** 1 for the first attempt, 2 for the first retry, … */
+  attempt: number;
+}
+
+/** Sends one attempt of the user's intent; may call axios, fetch or anything. */
+export type Action<TInput, TData> = (input: TInput, context: ActionContext) => Promise<TData>;
+
+export interface SubmissionState<TData> {
+  status: SubmissionStatus;
+  data: TData | undefined;
+  error: unknown;
+  /** The key of the current or last submission, once the engine has resolved it. */
+  key: string | undefined;
+  /** The attempt in progress or last made; 0 before the first. */
+  attempt: number;
+}
+
+export interface SubmissionOptions<TInput, TData> extends SubmitterOptions {
+  /** Share one engine (store, in-flight map, settle window) with other adapters. */
+  submitter?: Submitter;
+  /**
+   * What the input means, for finding its key: a name (the intent is
+   * `ACTION submit-once:action/<name>` with the input as body) or a function returning the
+   * intent. Default: the action's function name. Two actions that may submit equal inputs
+   * need different names, or the second joins the first.
+   */
+  intent?: string | ((input: TInput) => Intent);
+  /** UI triggers (clicks, form submits) within this many ms of the last one are ignored. Default 300. */
+  debounce?: number;
+  /** Per-call retry policy; default the engine's. */
+  retry?: RetryInput;
+  /** How an attempt's result is read; default: thrown errors without an HTTP status are ambiguous. */
+  classify?: Classifier<TData>;
+  /** `key` is undefined when the engine answered from its settle window without sending. */
+  onSuccess?: (data: TData, input: TInput, key: string | undefined) => void;
+  onError?: (error: unknown, input: TInput, key: string | undefined) => void;
+}
+
+export const DEFAULT_DEBOUNCE = 300;
+
+const IDLE: SubmissionState<never> = Object.freeze({
+  status: 'idle',
+  data: undefined,
+  error: undefined,
+  key: undefined,
+  attempt: 0,
+});
+
+type Change<TData> =
+  | { type: 'start' }
+  | { type: 'attempt'; key: string; attempt: number }
+  | { type: 'success'; data: TData }
+  | { type: 'error'; error: unknown }
+  | { type: 'reset' };
+
+function reduce<TData>(state: SubmissionState<TData>, change: Change<TData>): SubmissionState<TData> {
+  switch (change.type) {
+    case 'start':
+      return { status: 'pending', data: undefined, error: undefined, key: undefined, attempt: 0 };
+    case 'attempt':
+      return { ...state, key: change.key, attempt: change.attempt };
+    case 'success':
+      return { ...state, status: 'success', data: change.data, error: undefined };
+    case 'error':
+      return { ...state, status: 'error', data: undefined, error: change.error };
+    case 'reset':
+      return IDLE;
+  }
+}
+
+interface Run<TData> {
+  promise: Promise<TData>;
+  controller: AbortController;
+}
+
+/**
+ * @example
+ * const observer = new SubmissionObserver(placeOrder, { intent: 'place-order' })
+ * const detach = observer.attach()
+ * observer.subscribe(() => render(observer.getState()))
+ * button.onclick = () => observer.trigger(cart)
+ */
+export class SubmissionObserver<TInput, TData> {
+  #action: Action<TInput, TData>;
+  #options: SubmissionOptions<TInput, TData>;
+  #submitter: Submitter | undefined;
+  #state: SubmissionState<TData> = IDLE;
+  readonly #listeners = new Set<() => void>();
+  #run: Run<TData> | undefined;
+  /** Bumped by reset(), so a run started before it cannot overwrite the fresh state. */
+  #generation = 0;
+  #quietUntil = 0;
+  #attached = 0;
+  #pendingAbort: ReturnType<typeof setTimeout> | undefined;
+  readonly #preparing = new Map<string, Promise<unknown>>();
+
+  constructor(action: Action<TInput, TData>, options: SubmissionOptions<TInput, TData> = {}) {
+    // No side effects here: React may construct an observer and throw it away (StrictMode).
+    this.#action = action;
+    this.#options = options;
+  }
+
+  /** Takes the latest action and callbacks; engine options are read once, on first use. */
+  setOptions(action: Action<TInput, TData>, options: SubmissionOptions<TInput, TData> = {}): void {
+    this.#action = action;
+    this.#options = options;
+  }
+
+  getState = (): SubmissionState<TData> => this.#state;
+
+  subscribe = (listener: () => void): (() => void) => {
+    this.#listeners.add(listener);
+    return () => {
+      this.#listeners.delete(listener);
+    };
+  };
+
+  /** True from the moment a submission starts until it settles, before any re-render. */
+  get locked(): boolean {
+    return this.#run !== undefined;
+  }
+
+  /**
+   * Starts a submission, or returns the pending one: while one is pending nothing else is
+   * sent, whatever the input. The lock is taken synchronously, so a second call in the
+   * same tick joins the first. Rejects with the action's (or the engine's) error.
+   */
+  submit(input: TInput): Promise<TData> {
+    if (this.#run) return this.#run.promise;
+    const controller = new AbortController();
+    const generation = this.#generation;
+    this.#dispatch({ type: 'start' });
+    const send = (context: ActionContext): Promise<TData> => {
+      if (generation === this.#generation) {
+        this.#dispatch({ type: 'attempt', key: context.key, attempt: context.attempt });
+      }
+      return this.#action(input, { key: context.key, signal: context.signal, attempt: context.attempt });
+    };
+    // Everything that can throw runs inside the promise, so the lock above is always released.
+    const promise = Promise.resolve().then(async () => {
+      const intent = this.#intentFor(input);
+      // Waiting for a prepare() of the same intent keeps its key: its late write could
+      // otherwise replace the record of the key this submission sends.
+      await this.#preparing.get(preparedId(intent))?.catch(noop);
+      const { retry, classify } = this.#options;
+      return this.#engine().submit<TData>({
+        intent,
+        send,
+        signal: controller.signal,
+        ...(retry === undefined ? {} : { retry }),
+        ...(classify === undefined ? {} : { classify }),
+      });
+    });
+    const run: Run<TData> = { promise, controller };
+    this.#run = run;
+    promise.then(
+      (data) => this.#settle(run, generation, input, { ok: true, data }),
+      (error: unknown) => this.#settle(run, generation, input, { ok: false, error }),
+    );
+    return promise;
+  }
+
+  /**
+   * A UI trigger (click, form submit): ignored while locked and within `debounce` ms of
+   * the last accepted trigger or settle. Returns the submission it started or joined, or
+   * `undefined` when ignored; never rejects (the error is in the state).
+   */
+  trigger(input: TInput): Promise<TData | undefined> | undefined {
+    if (this.#run) return this.#run.promise.catch(noop);
+    const now = Date.now();
+    if (now < this.#quietUntil) return undefined;
+    this.#quietUntil = now + (this.#options.debounce ?? DEFAULT_DEBOUNCE);
+    return this.submit(input).catch(noop);
+  }
+
+  /** Mints and persists the input's key ahead of the click (pointerdown, focus). */
+  prepare(input: TInput): Promise<string> {
+    let intent: Intent;
+    let promise: Promise<string>;
+    try {
+      intent = this.#intentFor(input);
+      promise = this.#engine().prepare(intent);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const id = preparedId(intent);
+    this.#preparing.set(id, promise);
+    const clear = () => {
+      if (this.#preparing.get(id) === promise) this.#preparing.delete(id);
+    };
+    promise.then(clear, clear);
+    return promise;
+  }
+
+  /**
+   * Back to idle. A pending submission is not cancelled (it may already be on the wire)
+   * but no longer shows; submitting the same input again joins it in the engine.
+   */
+  reset(): void {
+    this.#generation += 1;
+    this.#run = undefined;
+    this.#quietUntil = 0;
+    this.#dispatch({ type: 'reset' });
+  }
+
+  /**
+   * Marks a user of the observer (a mounted component, a live guard). When the last one
+   * detaches, the pending submission's retries and waits are aborted; an attempt already
+   * sent may still reach the server, and the engine keeps its key, so submitting the same
+   * intent later reuses it and the server replays instead of acting twice. The abort is
+   * deferred one task so StrictMode's unmount-and-remount cancels nothing.
+   */
+  attach(): () => void {
+    this.#attached += 1;
+    if (this.#pendingAbort !== undefined) {
+      clearTimeout(this.#pendingAbort);
+      this.#pendingAbort = undefined;
+    }
+    let detached = false;
+    return () => {
+      if (detached) return;
+      detached = true;
+      this.#attached -= 1;
+      if (this.#attached > 0) return;
+      this.#pendingAbort = setTimeout(() => {
+        this.#pendingAbort = undefined;
+        if (this.#attached === 0) this.#run?.controller.abort(new DOMException('The submitter was detached.', 'AbortError'));
+      }, 0);
+    };
+  }
+
+  #settle(
+    run: Run<TData>,
+    generation: number,
+    input: TInput,
+    outcome: { ok: true; data: TData } | { ok: false; error: unknown },
+  ): void {
+    if (this.#run === run) {
+      this.#run = undefined;
+      // The debounce counts from the settle too, so the click that lands just as a slow
+      // request completes is taken for the double-click it is.
+      this.#quietUntil = Math.max(this.#quietUntil, Date.now() + (this.#options.debounce ?? DEFAULT_DEBOUNCE));
+    }
+    if (generation !== this.#generation) return;
+    // Only detach() aborts the controller: nobody is left to tell about that.
+    const cancelled = run.controller.signal.aborted;
+    if (outcome.ok) {
+      this.#dispatch({ type: 'success', data: outcome.data });
+      if (!cancelled) this.#options.onSuccess?.(outcome.data, input, this.#state.key);
+    } else {
+      this.#dispatch({ type: 'error', error: outcome.error });
+      if (!(cancelled && isSubmitOnceError(outcome.error, 'aborted'))) {
+        this.#options.onError?.(outcome.error, input, this.#state.key);
+      }
+    }
+  }
+
+  #dispatch(change: Change<TData>): void {
+    this.#state = reduce(this.#state, change);
+    for (const listener of [...this.#listeners]) listener();
+  }
+
+  #engine(): Submitter {
+    this.#submitter ??= this.#options.submitter ?? createSubmitter(this.#options);
+    return this.#submitter;
+  }
+
+  #intentFor(input: TInput): Intent {
+    const intent = this.#options.intent;
+    if (typeof intent === 'function') return intent(input);
+    const name = intent ?? (this.#action.name || 'action');
+    return actionIntent(name, input);
+  }
+}
+
+/** The intent of a named action: no HTTP request of its own, the input as body. */
+export function actionIntent(name: string, input: unknown): Intent {
+  return { method: 'ACTION', url: `submit-once:action/${encodeURIComponent(name)}`, body: input };
+}
+
+/** Matches a submission to a prepare() of the same intent (scope aside, which only narrows). */
+function preparedId(intent: Intent): string {
+  try {
+    return fingerprintOf(intent);
+  } catch {
+    // Blob bodies need the async fingerprint; waiting on an unrelated prepare is harmless.
+    return `${intent.method} ${String(intent.url)}`;
+  }
+}
+
+function noop(): undefined {
+  return undefined;
+}

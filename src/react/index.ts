@@ -1,0 +1,22 @@
+/**
+ * `submit-once/react`: submit a user's intent exactly once from React.
+ *
+ * @example
+ * import { useIdempotentSubmit } from 'submit-once/react'
+ * const { buttonProps } = useIdempotentSubmit(placeOrder, { intent: 'place-order', input: cart })
+ * return <button {...buttonProps}>Place order</button>
+ */
+export { useIdempotentSubmit } from './use-idempotent-submit.js';
+export type {
+  IdempotentButtonProps,
+  IdempotentFormProps,
+  UseIdempotentSubmitOptions,
+  UseIdempotentSubmitResult,
+} from './use-idempotent-submit.js';
+export type {
+  Action,
+  ActionContext,
+  SubmissionOptions,
+  SubmissionState,
+  SubmissionStatus,
+} from '../dom/submission-observer.js';
