@@ -1,0 +1,69 @@
+/** The SDK's events as the page shows them: a small external store for useSyncExternalStore. */
+import type { SubmitEvent } from '../../src/index.js';
+
+export interface LogEntry {
+  readonly id: number;
+  readonly at: number;
+  readonly text: string;
+  readonly key: string | undefined;
+  readonly tone: 'info' | 'good' | 'warn' | 'bad';
+}
+
+const LIMIT = 60;
+let entries: readonly LogEntry[] = [];
+let nextId = 1;
+const listeners = new Set<() => void>();
+
+function push(entry: Omit<LogEntry, 'id' | 'at'>): void {
+  entries = [{ ...entry, id: nextId++, at: Date.now() }, ...entries].slice(0, LIMIT);
+  for (const listener of listeners) listener();
+}
+
+export const eventLog = {
+  subscribe(listener: () => void): () => void {
+    listeners.add(listener);
+    return () => listeners.delete(listener);
+  },
+  snapshot: (): readonly LogEntry[] => entries,
+  note(text: string, tone: LogEntry['tone'] = 'info'): void {
+    push({ text, tone, key: undefined });
+  },
+  clear(): void {
+    entries = [];
+    for (const listener of listeners) listener();
+  },
+  /** The `onEvent` listener handed to submit-once. */
+  record(event: SubmitEvent): void {
+    const described = describe(event);
+    if (described) push({ ...described, key: 'key' in event ? event.key : undefined });
+  },
+};
+
+function describe(event: SubmitEvent): Omit<LogEntry, 'id' | 'at' | 'key'> | undefined {
+  switch (event.type) {
+    case 'key-created':
+      return { text: 'new intent: key minted and saved before sending', tone: 'info' };
+    case 'key-reused':
+      return { text: `same intent: key reused (from ${event.source === 'store' ? 'IndexedDB' : 'the caller'})`, tone: 'good' };
+    case 'joined':
+      return { text: 'same intent already in flight: joined it, nothing sent', tone: 'good' };
+    case 'attempt':
+      return { text: `attempt ${event.attempt} sent`, tone: 'info' };
+    case 'retry':
+      return {
+        text: `attempt ${event.attempt} ${event.status ? `answered ${event.status}` : 'failed (no response)'}: retrying in ${event.delayMs} ms with the same key`,
+        tone: 'warn',
+      };
+    case 'replayed':
+      return { text: `server replayed the stored response${event.status ? ` (${event.status})` : ''}: not run twice`, tone: 'good' };
+    case 'settled':
+      return {
+        text: `settled: ${event.outcome} after ${event.attempts} attempt${event.attempts === 1 ? '' : 's'}${event.status ? ` (${event.status})` : ''}`,
+        tone: event.outcome === 'success' ? 'good' : event.outcome === 'ambiguous' ? 'warn' : 'bad',
+      };
+    case 'storage-degraded':
+      return { text: `IndexedDB unavailable (${event.operation}): keys kept in memory`, tone: 'warn' };
+    default:
+      return undefined;
+  }
+}
