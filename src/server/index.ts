@@ -18,3 +18,5 @@ export type {
   RenewRequest,
   StoredResponse,
 } from './stores/types.js';
+export { createVerifier, type Verifier, type VerifierOptions } from './verifier.js';
+export { createOrdersApi, type Order, type OrdersApi, type OrdersApiOptions } from './orders-api.js';

@@ -12,7 +12,8 @@ export type ProblemCode =
   | 'store-unavailable'
   | 'body-too-large'
   | 'response-not-stored'
-  | 'handler-failed';
+  | 'handler-failed'
+  | 'upstream-unavailable';
 
 interface ProblemSpec {
   readonly status: number;
@@ -30,6 +31,7 @@ const PROBLEMS: Readonly<Record<ProblemCode, ProblemSpec>> = {
   // 410: the request did take effect, only its response was not kept; retrying cannot help.
   'response-not-stored': { status: 410, title: 'Response of the original request was not stored' },
   'handler-failed': { status: 500, title: 'Handler failed' },
+  'upstream-unavailable': { status: 502, title: 'Upstream server unavailable' },
 };
 
 /** The `type` URI of a problem code, e.g. `https://submit-once.dev/problems/key-reused`. */

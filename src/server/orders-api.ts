@@ -1,0 +1,101 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { rawBodyOf } from './request-body.js';
+import { requestPath, requestQuery } from './options.js';
+import { sendJson } from './stats-endpoint.js';
+
+export interface Order {
+  readonly id: string;
+  readonly createdAt: string;
+  readonly [field: string]: unknown;
+}
+
+export interface OrdersApiOptions {
+  /** Clock for `createdAt`. */
+  readonly now?: () => number;
+  /**
+   * Runs before every request; return true when it answered the request itself. The
+   * place for fault injection in demos and tests: delay, fail with a 500, drop the socket.
+   */
+  readonly intercept?: (req: IncomingMessage, res: ServerResponse) => boolean | Promise<boolean>;
+}
+
+/** The built-in API the standalone verifier serves: a request handler with its state. */
+export interface OrdersApi {
+  (req: IncomingMessage, res: ServerResponse): Promise<void>;
+  /** Every order created, oldest first. */
+  orders(): readonly Order[];
+  /** Forgets every order (the verifier's reset endpoint calls it). */
+  reset(): void;
+}
+
+const MAX_BODY_BYTES = 1024 * 1024;
+
+/**
+ * A tiny in-memory shop backend: `POST /orders` creates an order from a JSON object and
+ * answers 201 with a `Location`; `GET /orders` lists them; `GET /orders/:id` reads one;
+ * `POST /echo` answers what it received. Each POST /orders is one visible effect, which
+ * is what the verifier's audit and the demo count.
+ *
+ * @example createVerifier({ handler: createOrdersApi({ intercept: failEveryOtherRequest }) })
+ */
+export function createOrdersApi(options: OrdersApiOptions = {}): OrdersApi {
+  const now = options.now ?? Date.now;
+  let orders: Order[] = [];
+  let sequence = 0;
+
+  const api = (async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    if (options.intercept !== undefined && (await options.intercept(req, res))) return;
+    const path = requestPath(req);
+    const method = req.method ?? 'GET';
+
+    if (path === '/orders' && method === 'POST') {
+      const fields = parseObject(await rawBodyOf(req, MAX_BODY_BYTES));
+      if (fields === undefined) {
+        sendJson(res, 400, { error: 'the body must be a JSON object' });
+        return;
+      }
+      const order: Order = { ...fields, id: `ord_${++sequence}`, createdAt: new Date(now()).toISOString() };
+      orders.push(order);
+      sendJson(res, 201, order, { Location: `/orders/${order.id}` });
+      return;
+    }
+    if (path === '/orders' && method === 'GET') {
+      sendJson(res, 200, { orders });
+      return;
+    }
+    const one = /^\/orders\/([^/]+)$/.exec(path);
+    if (one !== null && method === 'GET') {
+      const order = orders.find((o) => o.id === decodeURIComponent(one[1] ?? ''));
+      if (order === undefined) sendJson(res, 404, { error: 'no such order' });
+      else sendJson(res, 200, order);
+      return;
+    }
+    if (path === '/echo') {
+      const raw = await rawBodyOf(req, MAX_BODY_BYTES);
+      sendJson(res, 200, { method, path, query: requestQuery(req), body: parseJson(raw) ?? raw.toString('utf8') });
+      return;
+    }
+    sendJson(res, 404, { error: `no route for ${method} ${path}` });
+  }) as OrdersApi;
+
+  api.orders = () => orders;
+  api.reset = () => {
+    orders = [];
+    sequence = 0;
+  };
+  return api;
+}
+
+function parseJson(raw: Buffer): unknown {
+  if (raw.length === 0) return undefined;
+  try {
+    return JSON.parse(raw.toString('utf8')) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+function parseObject(raw: Buffer): Record<string, unknown> | undefined {
+  const value = raw.length === 0 ? {} : parseJson(raw);
+  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+}

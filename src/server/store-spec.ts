@@ -1,0 +1,45 @@
+import { fileStore } from './stores/file.js';
+import { memoryStore } from './stores/memory.js';
+import { redisStore, type RedisLikeClient } from './stores/redis.js';
+import type { IdempotencyStore } from './stores/types.js';
+
+/**
+ * Opens a store from the CLI's `--store` value: `memory`, `file:PATH`, or `redis:URL`
+ * (`redis://…` alone works too). ioredis is imported only when Redis is asked for.
+ */
+export async function openStoreSpec(spec: string): Promise<IdempotencyStore> {
+  if (spec === 'memory') return memoryStore();
+  if (spec.startsWith('file:')) {
+    const path = spec.slice('file:'.length);
+    if (path === '') throw new Error('--store file:PATH needs a path');
+    return fileStore(path);
+  }
+  if (spec.startsWith('redis:') || spec.startsWith('rediss:')) {
+    // Accepted: redis://host:port, redis:redis://host:port, redis:host:port.
+    const rest = /^rediss?:\/\//.test(spec) ? spec : spec.slice(spec.indexOf(':') + 1);
+    const client = await connectRedis(rest.includes('://') ? rest : `redis://${rest}`);
+    return redisStore(client, { closeClient: true });
+  }
+  throw new Error(`unknown --store ${JSON.stringify(spec)}: use memory, file:PATH or redis:URL`);
+}
+
+interface IoredisModule {
+  Redis: new (url: string, options: Record<string, unknown>) => RedisLikeClient & {
+    connect(): Promise<void>;
+    on(event: 'error', listener: (error: Error) => void): unknown;
+  };
+}
+
+async function connectRedis(url: string): Promise<RedisLikeClient> {
+  let mod: IoredisModule;
+  try {
+    mod = (await import('ioredis')) as unknown as IoredisModule;
+  } catch (error) {
+    throw new Error('--store redis:URL needs the ioredis package: npm install ioredis', { cause: error });
+  }
+  // Fail fast rather than queue commands while Redis is down: the middleware answers 503.
+  const client = new mod.Redis(url, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1 });
+  client.on('error', () => undefined);
+  await client.connect();
+  return client;
+}

@@ -1,0 +1,94 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { AuditSnapshot } from './audit.js';
+import { applyCors, type CorsOptions } from './cors.js';
+import { idempotency, type IdempotencyMiddleware, type RequestHandler } from './middleware.js';
+import { requestPath, type IdempotencyOptions } from './options.js';
+import { createOrdersApi } from './orders-api.js';
+import { proxyTo } from './proxy.js';
+import { sendJson } from './stats-endpoint.js';
+
+export const STATS_PATH = '/__submit-once/stats';
+export const RESET_PATH = '/__submit-once/reset';
+export const HEALTH_PATH = '/__submit-once/health';
+
+export interface VerifierOptions extends IdempotencyOptions {
+  /** Forward every request here instead of serving the built-in orders API. */
+  readonly upstream?: string;
+  /** The application behind the middleware. Default `createOrdersApi()`; ignored with `upstream`. */
+  readonly handler?: RequestHandler & { reset?: () => void };
+}
+
+export interface Verifier {
+  readonly server: Server;
+  readonly middleware: IdempotencyMiddleware;
+  /** Starts listening; loopback by default. Resolves with the base URL. */
+  listen(port?: number, host?: string): Promise<string>;
+  close(): Promise<void>;
+  stats(): AuditSnapshot;
+  /** Forgets every key, the counters, and the built-in API's orders. */
+  reset(): Promise<void>;
+}
+
+/**
+ * A `node:http` server with the idempotency middleware in front of an application (the
+ * built-in orders API, a handler of yours, or an upstream URL), CORS on, and
+ * `GET|DELETE /__submit-once/stats`, `POST /__submit-once/reset`, `GET /__submit-once/health`.
+ *
+ * @example
+ * const verifier = createVerifier();
+ * const url = await verifier.listen(0);
+ */
+export function createVerifier(options: VerifierOptions = {}): Verifier {
+  const { upstream, handler: custom, ...middlewareOptions } = options;
+  const handler = upstream !== undefined ? proxyTo(upstream) : (custom ?? createOrdersApi());
+  const cors: CorsOptions | undefined =
+    middlewareOptions.cors === false ? undefined : middlewareOptions.cors === true || middlewareOptions.cors === undefined ? {} : middlewareOptions.cors;
+  const middleware = idempotency({ ...middlewareOptions, cors: cors ?? false, statsPath: middlewareOptions.statsPath ?? STATS_PATH });
+  const guarded = middleware.handler(handler);
+
+  const reset = async (): Promise<void> => {
+    await middleware.store.clear();
+    middleware.resetStats();
+    (handler as { reset?: () => void }).reset?.();
+  };
+
+  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    const path = requestPath(req);
+    if (path === RESET_PATH || path === HEALTH_PATH) {
+      if (cors !== undefined && applyCors(req, res, cors, middlewareOptions.header ?? 'Idempotency-Key')) return;
+      if (path === HEALTH_PATH) return sendJson(res, 200, { ok: true, store: middleware.store.name });
+      if (req.method !== 'POST') return sendJson(res, 405, { error: 'use POST' }, { Allow: 'POST' });
+      reset().then(
+        () => sendJson(res, 200, { reset: true }),
+        (error: unknown) => sendJson(res, 503, { error: String(error) }),
+      );
+      return;
+    }
+    guarded(req, res);
+  });
+
+  return {
+    server,
+    middleware,
+    listen: (port = 0, host = '127.0.0.1') =>
+      new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, host, () => {
+          server.off('error', reject);
+          const address = server.address() as AddressInfo;
+          const shown = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+          resolve(`http://${shown}:${address.port}`);
+        });
+      }),
+    close: async () => {
+      await new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      });
+      await middleware.close();
+    },
+    stats: () => middleware.stats(),
+    reset,
+  };
+}

@@ -1,0 +1,189 @@
+import { spawn } from 'node:child_process';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createOrdersApi, createVerifier, type Verifier } from '../../src/server/index.js';
+import { post, startServer } from './http-helpers.js';
+
+const running: Verifier[] = [];
+afterEach(async () => {
+  for (const v of running.splice(0)) await v.close();
+});
+
+async function start(options: Parameters<typeof createVerifier>[0] = {}): Promise<{ verifier: Verifier; url: string }> {
+  const verifier = createVerifier(options);
+  running.push(verifier);
+  return { verifier, url: await verifier.listen(0) };
+}
+
+describe('createVerifier', () => {
+  it('serves the orders API once per key and proves it on the stats endpoint', async () => {
+    const { url } = await start();
+    const first = await post(`${url}/orders`, { key: 'order-1', body: { item: 'tea' } });
+    expect(first.status).toBe(201);
+    expect(first.json().id).toBe('ord_1');
+    expect(first.headers.get('location')).toBe('/orders/ord_1');
+    const again = await post(`${url}/orders`, { key: 'order-1', body: { item: 'tea' } });
+    expect(again.text).toBe(first.text);
+    expect(again.headers.get('idempotent-replayed')).toBe('true');
+    await post(`${url}/orders`, { key: 'order-1', body: { item: 'cake' } });
+
+    const list = (await (await fetch(`${url}/orders`)).json()) as { orders: unknown[] };
+    expect(list.orders).toHaveLength(1);
+
+    const stats = (await (await fetch(`${url}/__submit-once/stats`)).json()) as {
+      totals: Record<string, number>;
+      keys: Array<Record<string, unknown>>;
+    };
+    expect(stats.totals).toMatchObject({ executions: 1, replays: 1, mismatches: 1, duplicateExecutions: 0 });
+    expect(stats.keys).toEqual([
+      expect.objectContaining({ key: 'order-1', method: 'POST', route: '/orders', executions: 1, replays: 1, mismatches: 1, lastStatus: 201 }),
+    ]);
+
+    expect((await fetch(`${url}/__submit-once/stats`, { method: 'DELETE' })).status).toBe(204);
+    const cleared = (await (await fetch(`${url}/__submit-once/stats`)).json()) as { totals: Record<string, number> };
+    expect(cleared.totals.executions).toBe(0);
+  });
+
+  it('forgets keys and orders on POST /__submit-once/reset', async () => {
+    const { url, verifier } = await start();
+    await post(`${url}/orders`, { key: 'k', body: { item: 'tea' } });
+    expect((await fetch(`${url}/__submit-once/reset`, { method: 'POST' })).status).toBe(200);
+    const after = await post(`${url}/orders`, { key: 'k', body: { item: 'tea' } });
+    expect(after.headers.get('idempotent-replayed')).toBeNull();
+    expect(after.json().id).toBe('ord_1');
+    expect(verifier.stats().totals.executions).toBe(1);
+  });
+
+  it('counts 50 concurrent submissions of one key as one order', async () => {
+    const api = createOrdersApi({
+      intercept: async () => {
+        await new Promise((resolve) => setTimeout(resolve, 30));
+        return false;
+      },
+    });
+    const { url } = await start({ handler: api });
+    const answers = await Promise.all(Array.from({ length: 50 }, () => post(`${url}/orders`, { key: 'double-click', body: { item: 'tea' } })));
+    expect(api.orders()).toHaveLength(1);
+    expect(answers.every((a) => a.status === 201 || a.status === 409)).toBe(true);
+  });
+
+  it('answers CORS preflights allowing the key header and exposes Idempotent-Replayed', async () => {
+    const { url } = await start();
+    const preflight = await fetch(`${url}/orders`, {
+      method: 'OPTIONS',
+      headers: { Origin: 'http://shop.test', 'Access-Control-Request-Method': 'POST', 'Access-Control-Request-Headers': 'idempotency-key, content-type' },
+    });
+    expect(preflight.status).toBe(204);
+    expect(preflight.headers.get('access-control-allow-origin')).toBe('*');
+    expect(preflight.headers.get('access-control-allow-headers')?.toLowerCase()).toContain('idempotency-key');
+    expect(preflight.headers.get('access-control-allow-methods')).toContain('POST');
+
+    for (const body of [{ item: 'tea' }, { item: 'tea' }, { item: 'other' }]) {
+      const answer = await post(`${url}/orders`, { key: 'cors', body, headers: { Origin: 'http://shop.test' } });
+      expect(answer.headers.get('access-control-allow-origin')).toBe('*');
+      expect(answer.headers.get('access-control-expose-headers')).toContain('Idempotent-Replayed');
+    }
+  });
+
+  it('echoes allowed origins and credentials when configured, and ignores others', async () => {
+    const { url } = await start({ cors: { origin: ['http://shop.test'], credentials: true } });
+    const ok = await post(`${url}/orders`, { key: 'c1', body: {}, headers: { Origin: 'http://shop.test' } });
+    expect(ok.headers.get('access-control-allow-origin')).toBe('http://shop.test');
+    expect(ok.headers.get('access-control-allow-credentials')).toBe('true');
+    const other = await post(`${url}/orders`, { key: 'c2', body: {}, headers: { Origin: 'http://evil.test' } });
+    expect(other.headers.get('access-control-allow-origin')).toBeNull();
+  });
+
+  it('proxies to an upstream, which sees each key once', async () => {
+    let hits = 0;
+    const upstream = await startServer((req, res) => {
+      hits++;
+      let body = '';
+      req.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      req.on('end', () => {
+        res.writeHead(201, { 'Content-Type': 'application/json', Location: '/things/1' });
+        res.end(JSON.stringify({ got: JSON.parse(body) as unknown, key: req.headers['idempotency-key'], path: req.url }));
+      });
+    });
+    try {
+      const { url } = await start({ upstream: upstream.url });
+      const first = await post(`${url}/things?x=1`, { key: 'p1', body: { a: 1 } });
+      expect(first.status).toBe(201);
+      expect(first.json()).toEqual({ got: { a: 1 }, key: 'p1', path: '/things?x=1' });
+      const again = await post(`${url}/things?x=1`, { key: 'p1', body: { a: 1 } });
+      expect(again.headers.get('idempotent-replayed')).toBe('true');
+      expect(again.headers.get('location')).toBe('/things/1');
+      expect(again.text).toBe(first.text);
+      expect(hits).toBe(1);
+    } finally {
+      await upstream.close();
+    }
+  });
+
+  it('answers 502 when the upstream is down, and does not keep the key', async () => {
+    const dead = await startServer(() => undefined);
+    const deadUrl = dead.url;
+    await dead.close();
+    const { url } = await start({ upstream: deadUrl });
+    const answer = await post(`${url}/x`, { key: 'k', body: {} });
+    expect(answer.status).toBe(502);
+    expect(answer.json().type).toBe('https://submit-once.dev/problems/upstream-unavailable');
+    expect((await post(`${url}/x`, { key: 'k', body: {} })).headers.get('idempotent-replayed')).toBeNull();
+  });
+
+  it('never replays a truncated response: over maxResponseBytes a replay answers 410', async () => {
+    const big = 'x'.repeat(5_000);
+    let runs = 0;
+    const { url } = await start({
+      maxResponseBytes: 1_000,
+      handler: (_req, res) => {
+        runs++;
+        res.setHeader('Content-Type', 'text/plain');
+        res.write(big.slice(0, 2_500));
+        res.end(big.slice(2_500));
+      },
+    });
+    const first = await post(`${url}/report`, { key: 'big', body: {} });
+    expect(first.status).toBe(200);
+    expect(first.text).toBe(big);
+    const again = await post(`${url}/report`, { key: 'big', body: {} });
+    expect(again.status).toBe(410);
+    expect(again.headers.get('idempotent-replayed')).toBe('true');
+    expect(again.json()).toMatchObject({ type: 'https://submit-once.dev/problems/response-not-stored', originalStatus: 200 });
+    expect(runs).toBe(1);
+  });
+});
+
+describe('submit-once-verifier bin', () => {
+  it('starts, serves, and stops on SIGTERM', async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/server/bin.ts', '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        let out = '';
+        child.stdout.on('data', (chunk: Buffer) => {
+          out += chunk.toString();
+          const match = /listening on (http:\/\/\S+)/.exec(out);
+          if (match?.[1] !== undefined) resolve(match[1]);
+        });
+        child.stderr.on('data', (chunk: Buffer) => (out += chunk.toString()));
+        child.once('exit', () => reject(new Error(`bin exited early:\n${out}`)));
+      });
+      expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+      expect((await post(`${url}/orders`, { key: 'bin', body: { item: 'tea' } })).status).toBe(201);
+      const health = (await (await fetch(`${url}/__submit-once/health`)).json()) as { ok: boolean };
+      expect(health.ok).toBe(true);
+    } finally {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      await exited;
+    }
+  });
+
+  it('exits with a clear message on an unknown store', async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/server/bin.ts', '--store', 'mongo:x'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
+    const code = await new Promise((resolve) => child.once('exit', resolve));
+    expect(code).toBe(1);
+    expect(err).toContain('unknown --store');
+  });
+});
