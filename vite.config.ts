@@ -6,6 +6,8 @@ const entries: Record<string, string> = {
   index: 'src/index.ts',
   fetch: 'src/fetch.ts',
   axios: 'src/axios.ts',
+  react: 'src/react/index.ts',
+  dom: 'src/dom.ts',
 };
 
 const nodeBuiltins = new Set([...builtinModules, ...builtinModules.map((m) => `node:${m}`)]);

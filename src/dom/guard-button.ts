@@ -1,0 +1,69 @@
+/** `guardButton`: one click, one submission, for pages without a framework. */
+import { actionIntent, SubmissionObserver } from './submission-observer.js';
+import { showBusy, type GuardContext, type GuardOptions, type IntentInput } from './guard-options.js';
+
+export interface GuardButtonOptions<TData> extends GuardOptions<TData> {
+  /**
+   * What a click means, for finding its key: a name (`ACTION submit-once:action/<name>`),
+   * an intent (`{ method: 'POST', url: '/orders', body: cart }`), or a function returning
+   * one at click time. Default: the element's `id` or `name`. Buttons that may be clicked
+   * together with equal intents share one submission.
+   */
+  intent?: IntentInput<void>;
+}
+
+/**
+ * Guards a button (or any clickable element): the first click calls `handler` with the
+ * intent's idempotency key; further clicks, a double-click or a held Enter key send
+ * nothing while it is pending and for `debounce` ms after. While pending the element is
+ * `disabled` and `aria-busy="true"`; its previous state comes back when it settles.
+ * The click's default action is prevented, so a submit button does not also post its form.
+ *
+ * Returns the disposer: it removes the listeners and restores the element. A pending
+ * submission's retries are aborted; an attempt already sent keeps its key in the engine,
+ * so the same intent submitted again reuses it.
+ *
+ * @example
+ * const dispose = guardButton(document.querySelector('#pay')!, ({ key, signal }) =>
+ *   fetch('/payments', { method: 'POST', body, headers: { 'Idempotency-Key': key }, signal }),
+ *   { intent: { method: 'POST', url: '/payments', body }, onError: showError },
+ * )
+ */
+export function guardButton<TData>(
+  element: HTMLElement,
+  handler: (context: GuardContext) => Promise<TData>,
+  options: GuardButtonOptions<TData> = {},
+): () => void {
+  const { intent, prepare, onSuccess, onError, ...rest } = options;
+  const name = element.id || element.getAttribute('name') || 'button';
+  const observer = new SubmissionObserver<void, TData>((_input, context) => handler(context), {
+    ...rest,
+    onSuccess: onSuccess && ((data, _input, key) => onSuccess(data, key)),
+    onError: onError && ((error, _input, key) => onError(error, key)),
+    intent: () => (typeof intent === 'function' ? intent() : typeof intent === 'object' ? intent : actionIntent(intent ?? name, undefined)),
+  });
+  const detach = observer.attach();
+  const unbind = showBusy(observer, () => [element]);
+  const onClick = (event: Event) => {
+    event.preventDefault();
+    void observer.trigger();
+  };
+  const onPrepare = () => {
+    if (!observer.locked) observer.prepare().catch(() => undefined);
+  };
+  element.addEventListener('click', onClick);
+  if (prepare) {
+    element.addEventListener('pointerdown', onPrepare);
+    element.addEventListener('focus', onPrepare);
+  }
+  let disposed = false;
+  return () => {
+    if (disposed) return;
+    disposed = true;
+    element.removeEventListener('click', onClick);
+    element.removeEventListener('pointerdown', onPrepare);
+    element.removeEventListener('focus', onPrepare);
+    unbind();
+    detach();
+  };
+}

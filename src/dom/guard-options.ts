@@ -1,0 +1,59 @@
+/** What `guardButton` and `guardForm` share: their options, the handler's context, and the busy binding. */
+import type { Classifier } from '../core/classify.js';
+import type { Intent } from '../core/fingerprint.js';
+import type { SubmitterOptions } from '../core/options.js';
+import type { RetryInput } from '../core/retry.js';
+import type { Submitter } from '../core/submitter.js';
+import { markBusy } from './busy-state.js';
+import type { SubmissionState } from './submission-observer.js';
+
+type Observed = { getState(): Pick<SubmissionState<unknown>, 'status'>; subscribe(listener: () => void): () => void };
+
+/** What a guard's handler receives: send `key` with the request, honour `signal`. */
+export interface GuardContext {
+  /** The idempotency key: the same on every retry of this intent, and after a reload. */
+  key: string;
+  /** Aborts when the guard is disposed or an attempt times out. */
+  signal: AbortSignal;
+  /** 1 for the first attempt. */
+  attempt: number;
+}
+
+export interface GuardOptions<TData> extends SubmitterOptions {
+  /** Share one engine (store, in-flight map, settle window) with other adapters. */
+  submitter?: Submitter;
+  /** Triggers within this many ms of the last one (or of the last settle) are ignored. Default 300. */
+  debounce?: number;
+  retry?: RetryInput;
+  classify?: Classifier<TData>;
+  onSuccess?: (data: TData, key: string | undefined) => void;
+  onError?: (error: unknown, key: string | undefined) => void;
+  /** Mint and persist the key on pointerdown and focus, so the click sends at once. */
+  prepare?: boolean;
+}
+
+/** A name, an intent, or a function returning one (read at each trigger). */
+export type IntentInput<TInput> = string | Intent | ((input: TInput) => Intent);
+
+/**
+ * Keeps `elements()` busy while the observer is pending; returns the unbinding, which also
+ * restores them if a submission is still pending.
+ */
+export function showBusy(observer: Observed, elements: () => Iterable<Element>): () => void {
+  let restore: (() => void) | undefined;
+  const sync = () => {
+    const pending = observer.getState().status === 'pending';
+    if (pending && !restore) restore = markBusy(elements());
+    else if (!pending && restore) {
+      restore();
+      restore = undefined;
+    }
+  };
+  const unsubscribe = observer.subscribe(sync);
+  sync();
+  return () => {
+    unsubscribe();
+    restore?.();
+    restore = undefined;
+  };
+}

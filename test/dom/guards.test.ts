@@ -1,0 +1,234 @@
+// @vitest-environment jsdom
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { guardButton, guardForm } from '../../src/dom.js';
+import type { GuardContext } from '../../src/dom.js';
+import { controlledAction, engine, tick } from '../react/helpers.js';
+
+let disposers: (() => void)[] = [];
+const track = (dispose: () => void) => {
+  disposers.push(dispose);
+  return dispose;
+};
+
+beforeEach(() => {
+  document.body.innerHTML = '';
+});
+afterEach(() => {
+  for (const dispose of disposers) dispose();
+  disposers = [];
+});
+
+function controlled() {
+  const { action, calls, answers } = controlledAction<GuardContext, string>();
+  const handler = vi.fn((context: GuardContext) => action(context, context));
+  return { handler, calls, answers };
+}
+
+describe('guardButton', () => {
+  function button(attributes = '') {
+    document.body.innerHTML = `<button id="pay" ${attributes}>Pay</button>`;
+    return document.querySelector('button')!;
+  }
+
+  it('a double-click sends once, with a key and a signal', async () => {
+    const el = button();
+    const { handler, calls, answers } = controlled();
+    track(guardButton(el, handler, engine()));
+    // Synthetic events reach even a disabled button: only the guard's own lock stops them.
+    for (const type of ['click', 'click', 'dblclick', 'click']) el.dispatchEvent(new MouseEvent(type, { bubbles: true }));
+    await tick(20);
+    expect(handler).toHaveBeenCalledTimes(1);
+    expect(calls[0]!.context.key).toMatch(/^[0-9a-f-]{36}$/);
+    expect(calls[0]!.context.signal).toBeInstanceOf(AbortSignal);
+    answers[0]!.resolve('paid');
+  });
+
+  it('is disabled and aria-busy while pending, and gets its previous state back', async () => {
+    const el = button('aria-busy="false"');
+    const plain = document.createElement('div');
+    plain.id = 'plain';
+    document.body.append(plain);
+    const { handler, answers } = controlled();
+    const onSuccess = vi.fn();
+    track(guardButton(el, handler, { ...engine(), onSuccess }));
+    const { handler: plainHandler, answers: plainAnswers } = controlled();
+    track(guardButton(plain, plainHandler, engine()));
+
+    el.click();
+    plain.click();
+    expect(el.disabled).toBe(true);
+    expect(el.getAttribute('aria-busy')).toBe('true');
+    expect(plain.getAttribute('aria-busy')).toBe('true');
+    await tick(5);
+    answers[0]!.resolve('paid');
+    plainAnswers[0]!.resolve('done');
+    await tick(5);
+    expect(el.disabled).toBe(false);
+    expect(el.getAttribute('aria-busy')).toBe('false');
+    expect(plain.hasAttribute('aria-busy')).toBe(false);
+    expect(onSuccess).toHaveBeenCalledWith('paid', expect.any(String));
+  });
+
+  it('ignores a click within the debounce after a settle, accepts one after', async () => {
+    const el = button();
+    const handler = vi.fn(async () => 'ok');
+    track(guardButton(el, handler, { ...engine(), debounce: 50, settleWindow: 0 }));
+    el.click();
+    await tick(5);
+    el.click();
+    await tick(5);
+    expect(handler).toHaveBeenCalledTimes(1);
+    await tick(80);
+    el.click();
+    await tick(5);
+    expect(handler).toHaveBeenCalledTimes(2);
+  });
+
+  it('retries an ambiguous failure with the same key, then reports the error', async () => {
+    const el = button();
+    const keys: string[] = [];
+    const onError = vi.fn();
+    track(
+      guardButton(
+        el,
+        async ({ key }) => {
+          keys.push(key);
+          throw new Error('network down');
+        },
+        { ...engine(), retry: { attempts: 3, baseDelay: 1 }, onError },
+      ),
+    );
+    el.click();
+    await vi.waitFor(() => expect(onError).toHaveBeenCalledTimes(1));
+    expect(keys).toHaveLength(3);
+    expect(new Set(keys).size).toBe(1);
+    expect(el.disabled).toBe(false);
+  });
+
+  it('prevents the click from also submitting the form around it', async () => {
+    document.body.innerHTML = '<form><button id="go" type="submit">Go</button></form>';
+    const submitted = vi.fn((event: Event) => event.preventDefault());
+    document.querySelector('form')!.addEventListener('submit', submitted);
+    const el = document.querySelector('button')!;
+    track(guardButton(el, async () => 'ok', engine()));
+    el.click();
+    await tick(5);
+    expect(submitted).not.toHaveBeenCalled();
+  });
+
+  it('dispose removes the guard and restores a pending button', async () => {
+    const el = button();
+    const { handler, calls } = controlled();
+    const dispose = guardButton(el, handler, engine());
+    el.click();
+    expect(el.disabled).toBe(true);
+    dispose();
+    expect(el.disabled).toBe(false);
+    expect(el.hasAttribute('aria-busy')).toBe(false);
+    await tick(5);
+    // The pending submission is cancelled: its retries stop, its signal aborts.
+    expect(calls[0]!.context.signal.aborted).toBe(true);
+    el.click();
+    await tick(5);
+    expect(handler).toHaveBeenCalledTimes(1);
+  });
+});
+
+describe('guardForm', () => {
+  function form() {
+    document.body.innerHTML = `
+      <form method="post" action="/messages">
+        <input name="text" value="hello">
+        <button type="submit" name="intent" value="send">Send</button>
+        <button type="button" id="other">Other</button>
+      </form>`;
+    const el = document.querySelector('form')!;
+    // What is not intercepted would navigate, which jsdom does not implement.
+    const unguarded = vi.fn((event: Event) => event.preventDefault());
+    el.addEventListener('submit', unguarded);
+    return { el, send: el.querySelector<HTMLButtonElement>('button[type=submit]')!, unguarded };
+  }
+
+  it('a double click on the submit button sends once, with the form data and the button', async () => {
+    const { el, send, unguarded } = form();
+    const { handler, calls, answers } = controlled();
+    track(guardForm(el, handler, engine()));
+    send.click();
+    send.dispatchEvent(new MouseEvent('click', { bubbles: true }));
+    await tick(20);
+    expect(handler).toHaveBeenCalledTimes(1);
+    const context = calls[0]!.context as GuardContext & { formData: FormData; form: HTMLFormElement };
+    expect(context.formData.get('text')).toBe('hello');
+    expect(context.formData.get('intent')).toBe('send');
+    expect(context.form).toBe(el);
+    expect(unguarded).toHaveBeenCalled();
+    expect(unguarded.mock.calls.every(([event]) => event.defaultPrevented)).toBe(true);
+    answers[0]!.resolve('sent');
+  });
+
+  it('Enter twice in a field (implicit submission) sends once', async () => {
+    const { el } = form();
+    const { handler, answers } = controlled();
+    track(guardForm(el, handler, engine()));
+    // Implicit submission is requestSubmit() with the default button; jsdom has no Enter key handling.
+    el.requestSubmit();
+    el.requestSubmit();
+    await tick(20);
+    expect(handler).toHaveBeenCalledTimes(1);
+    answers[0]!.resolve('sent');
+  });
+
+  it('marks the form busy and its submit buttons disabled while pending, and restores them', async () => {
+    const { el, send } = form();
+    const other = el.querySelector<HTMLButtonElement>('#other')!;
+    const { handler, answers } = controlled();
+    track(guardForm(el, handler, engine()));
+    send.click();
+    expect(el.getAttribute('aria-busy')).toBe('true');
+    expect(send.disabled).toBe(true);
+    expect(send.getAttribute('aria-busy')).toBe('true');
+    expect(other.disabled).toBe(false);
+    await tick(5);
+    answers[0]!.resolve('sent');
+    await tick(5);
+    expect(el.hasAttribute('aria-busy')).toBe(false);
+    expect(send.disabled).toBe(false);
+    expect(send.hasAttribute('aria-busy')).toBe(false);
+  });
+
+  it('uses the form’s own request as the default intent', async () => {
+    const { el, send } = form();
+    const events: string[] = [];
+    const handler = vi.fn(async () => 'sent');
+    const submitter = (await import('../../src/core/submitter.js')).createSubmitter({
+      ...engine(),
+      onEvent: (event) => events.push(event.type),
+    });
+    track(guardForm(el, handler, { submitter }));
+    send.click();
+    await vi.waitFor(() => expect(handler).toHaveBeenCalledTimes(1));
+    const key = await submitter.peek({
+      method: 'POST',
+      url: new URL('/messages', document.baseURI),
+      body: (() => {
+        const data = new FormData();
+        data.append('text', 'hello');
+        data.append('intent', 'send');
+        return data;
+      })(),
+    });
+    expect(key).toBeDefined();
+    expect(events).toContain('settled');
+  });
+
+  it('dispose stops intercepting submit events', async () => {
+    const { el, unguarded } = form();
+    const handler = vi.fn(async () => 'sent');
+    const dispose = guardForm(el, handler, engine());
+    dispose();
+    el.requestSubmit();
+    await tick(5);
+    expect(handler).not.toHaveBeenCalled();
+    expect(unguarded).toHaveBeenCalledTimes(1);
+  });
+});
