@@ -1,0 +1,107 @@
+import { connect } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createVerifier, type Verifier } from '../../src/server/index.js';
+import { post } from './http-helpers.js';
+
+let verifier: Verifier;
+let url: string;
+let port: number;
+
+beforeAll(async () => {
+  verifier = createVerifier({ maxBodyBytes: 64 * 1024 });
+  url = await verifier.listen(0);
+  port = Number(new URL(url).port);
+});
+afterAll(() => verifier.close());
+
+/** Sends bytes as they are, bypassing fetch's own header checks; resolves with the raw answer. */
+function rawRequest(bytes: Buffer | string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1');
+    let answer = '';
+    socket.on('data', (chunk: Buffer) => (answer += chunk.toString('latin1')));
+    socket.on('end', () => resolve(answer));
+    socket.on('error', reject);
+    socket.end(typeof bytes === 'string' ? Buffer.from(bytes, 'latin1') : bytes);
+  });
+}
+
+function requestWithKey(keyBytes: string, body = '{}'): string {
+  return `POST /orders HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nIdempotency-Key: ${keyBytes}\r\n\r\n${body}`;
+}
+
+async function stillUp(): Promise<void> {
+  const answer = await post(`${url}/orders`, { key: `alive-${Math.random()}`, body: { item: 'tea' } });
+  expect(answer.status).toBe(201);
+}
+
+describe('bad input', () => {
+  it('fingerprints non-JSON bodies as bytes', async () => {
+    const form = await post(`${url}/echo`, { key: 'form', raw: 'a=1&b=2', headers: { 'Content-Type': 'application/x-www-form-urlencoded' } });
+    expect(form.status).toBe(200);
+    expect((await post(`${url}/echo`, { key: 'form', raw: 'a=1&b=2', headers: { 'Content-Type': 'application/x-www-form-urlencoded' } })).headers.get('idempotent-replayed')).toBe('true');
+    expect((await post(`${url}/echo`, { key: 'form', raw: 'b=2&a=1', headers: { 'Content-Type': 'application/x-www-form-urlencoded' } })).status).toBe(422);
+
+    const binary = new Uint8Array([0, 255, 1, 254, 0x7b]);
+    expect((await post(`${url}/echo`, { key: 'bin', raw: binary, headers: { 'Content-Type': 'application/octet-stream' } })).status).toBe(200);
+    expect((await post(`${url}/echo`, { key: 'bin', raw: new Uint8Array([0, 255, 1, 254, 0x7c]) })).status).toBe(422);
+
+    const broken = await post(`${url}/orders`, { key: 'broken-json', raw: '{"item": ', headers: { 'Content-Type': 'application/json' } });
+    expect(broken.status).toBe(400);
+    await stillUp();
+  });
+
+  it('answers 413 for bodies over the limit, declared or chunked', async () => {
+    const huge = new Uint8Array(200 * 1024).fill(0x61);
+    const declared = await post(`${url}/orders`, { key: 'huge-1', raw: huge, headers: { 'Content-Type': 'text/plain' } });
+    expect(declared.status).toBe(413);
+    expect(declared.json().type).toBe('https://submit-once.dev/problems/body-too-large');
+
+    const chunk = 'a'.repeat(16 * 1024);
+    const chunks = Array.from({ length: 8 }, () => `${chunk.length.toString(16)}\r\n${chunk}\r\n`).join('');
+    const chunked = await rawRequest(
+      `POST /orders HTTP/1.1\r\nHost: x\r\nConnection: close\r\nIdempotency-Key: huge-2\r\nTransfer-Encoding: chunked\r\n\r\n${chunks}0\r\n\r\n`,
+    );
+    expect(chunked.startsWith('HTTP/1.1 413')).toBe(true);
+    await stillUp();
+  });
+
+  it('rejects keys with control, non-ASCII or injected characters, and never reflects the key in headers', async () => {
+    for (const key of ['a\x00b', 'a\x7fb', 'a\tb', 'caf\xe9', '"a\\qb"', 'a, b']) {
+      const answer = await rawRequest(requestWithKey(key));
+      expect(answer, JSON.stringify(key)).toMatch(/^HTTP\/1\.1 400/);
+    }
+    // CR or LF inside a header value is refused by Node's parser before any handler runs.
+    for (const key of ['a\rb', 'a\nb']) {
+      const answer = await rawRequest(requestWithKey(key)).catch(() => 'HTTP/1.1 400 (connection reset)');
+      expect(answer).toMatch(/^HTTP\/1\.1 400/);
+    }
+    const injected = await rawRequest(requestWithKey('inj-1\r\nX-Injected: 1'));
+    expect(injected).toMatch(/^HTTP\/1\.1 201/);
+    expect(injected.toLowerCase()).not.toContain('x-injected');
+    expect(injected.toLowerCase()).not.toContain('inj-1');
+    await stillUp();
+  });
+
+  it('rejects a request with two different keys', async () => {
+    const answer = await rawRequest(
+      'POST /orders HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 2\r\nIdempotency-Key: a\r\nIdempotency-Key: b\r\n\r\n{}',
+    );
+    expect(answer).toMatch(/^HTTP\/1\.1 400/);
+  });
+
+  it('gives a thousand distinct keys one execution each and stays up', async () => {
+    verifier.middleware.resetStats();
+    for (let batch = 0; batch < 20; batch++) {
+      const answers = await Promise.all(
+        Array.from({ length: 50 }, (_, i) => post(`${url}/orders`, { key: `many-${batch}-${i}`, body: { n: batch * 50 + i } })),
+      );
+      expect(answers.every((a) => a.status === 201)).toBe(true);
+    }
+    const stats = verifier.stats();
+    expect(stats.totals.executions).toBe(1_000);
+    expect(stats.totals.duplicateExecutions).toBe(0);
+    expect(stats.keys).toHaveLength(1_000);
+    await stillUp();
+  });
+});
