@@ -8,6 +8,8 @@ const entries: Record<string, string> = {
   axios: 'src/axios.ts',
   react: 'src/react/index.ts',
   dom: 'src/dom.ts',
+  server: 'src/server/index.ts',
+  'server-bin': 'src/server/bin.ts',
 };
 
 const nodeBuiltins = new Set([...builtinModules, ...builtinModules.map((m) => `node:${m}`)]);
