@@ -110,9 +110,15 @@ describe('guardButton', () => {
     const submitted = vi.fn((event: Event) => event.preventDefault());
     document.querySelector('form')!.addEventListener('submit', submitted);
     const el = document.querySelector('button')!;
-    track(guardButton(el, async () => 'ok', engine()));
+    const handler = vi.fn(async () => 'ok');
+    track(guardButton(el, handler, engine()));
     el.click();
     await tick(5);
+    // Settled but inside the debounce: the button is enabled again and this click is ignored.
+    expect(el.disabled).toBe(false);
+    el.click();
+    await tick(5);
+    expect(handler).toHaveBeenCalledTimes(1);
     expect(submitted).not.toHaveBeenCalled();
   });
 
@@ -176,6 +182,22 @@ describe('guardForm', () => {
     await tick(20);
     expect(handler).toHaveBeenCalledTimes(1);
     answers[0]!.resolve('sent');
+  });
+
+  it('while pending, a submit of changed data sends nothing either (the lock is the guard’s own)', async () => {
+    const { el } = form();
+    const { handler, answers } = controlled();
+    track(guardForm(el, handler, { ...engine(), debounce: 0 }));
+    el.requestSubmit();
+    el.querySelector('input')!.value = 'hello again';
+    el.requestSubmit();
+    await tick(20);
+    expect(handler).toHaveBeenCalledTimes(1);
+    answers[0]!.resolve('sent');
+    await tick(5);
+    el.requestSubmit();
+    await tick(20);
+    expect(handler).toHaveBeenCalledTimes(2);
   });
 
   it('marks the form busy and its submit buttons disabled while pending, and restores them', async () => {
