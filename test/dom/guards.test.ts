@@ -1,5 +1,6 @@
 // @vitest-environment jsdom
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { createSubmitter } from '../../src/core/submitter.js';
 import { guardButton, guardForm } from '../../src/dom.js';
 import type { GuardContext } from '../../src/dom.js';
 import { controlledAction, engine, tick } from '../react/helpers.js';
@@ -122,6 +123,18 @@ describe('guardButton', () => {
     expect(submitted).not.toHaveBeenCalled();
   });
 
+  it('with `prepare`, pointerdown mints the key the click then sends', async () => {
+    const el = button();
+    const created: string[] = [];
+    const keys: string[] = [];
+    const submitter = createSubmitter({ ...engine(), onEvent: (e) => e.type === 'key-created' && created.push(e.key) });
+    track(guardButton(el, async ({ key }) => keys.push(key), { submitter, prepare: true }));
+    el.dispatchEvent(new Event('pointerdown'));
+    el.click();
+    await vi.waitFor(() => expect(keys).toHaveLength(1));
+    expect(created).toEqual(keys);
+  });
+
   it('dispose removes the guard and restores a pending button', async () => {
     const el = button();
     const { handler, calls } = controlled();
@@ -222,7 +235,7 @@ describe('guardForm', () => {
     const { el, send } = form();
     const events: string[] = [];
     const handler = vi.fn(async () => 'sent');
-    const submitter = (await import('../../src/core/submitter.js')).createSubmitter({
+    const submitter = createSubmitter({
       ...engine(),
       onEvent: (event) => events.push(event.type),
     });

@@ -253,6 +253,30 @@ describe('useIdempotentSubmit: outcomes', () => {
     expect(action.mock.calls[0]![0]).toEqual({ sku: 'B', qty: 3 });
   });
 
+  it('getButtonProps(input): one action, several buttons, each with its own input, one lock', async () => {
+    const { action, calls, answers } = controlledAction<Cart, string>();
+    function Sizes() {
+      const order = useIdempotentSubmit(action, { intent: 'sizes', ...engine() });
+      return (
+        <>
+          <button {...order.getButtonProps({ sku: 'S', qty: 1 })}>Small</button>
+          <button {...order.getButtonProps({ sku: 'L', qty: 1 })}>Large</button>
+        </>
+      );
+    }
+    render(<Sizes />);
+    act(() => {
+      screen.getByRole('button', { name: 'Large' }).click();
+      screen.getByRole('button', { name: 'Small' }).click();
+    });
+    await waitFor(() => expect(action).toHaveBeenCalled());
+    await act(() => tick(20));
+    expect(action).toHaveBeenCalledTimes(1);
+    expect(calls[0]!.input).toEqual({ sku: 'L', qty: 1 });
+    expect(screen.getByRole('button', { name: 'Small' })).toHaveProperty('disabled', true);
+    await act(async () => answers[0]!.resolve('ok'));
+  });
+
   it('exposes the key the action received', async () => {
     const { action, calls, answers } = controlledAction<Cart, string>();
     let seenKey: string | undefined;
@@ -266,6 +290,30 @@ describe('useIdempotentSubmit: outcomes', () => {
     await waitFor(() => expect(seenKey).toBeDefined());
     expect(seenKey).toBe(calls[0]!.context.key);
     await act(async () => answers[0]!.resolve('ok'));
+  });
+});
+
+describe('useIdempotentSubmit: prepare', () => {
+  it('with `prepare: true`, pointerdown mints the key the click then sends', async () => {
+    const created: string[] = [];
+    const submitter = createSubmitter({ ...engine(), onEvent: (e) => e.type === 'key-created' && created.push(e.key) });
+    const { action, calls, answers } = controlledAction<Cart, string>();
+    render(<OrderButton action={action} options={{ submitter, prepare: true }} />);
+    fireEvent.pointerDown(placeOrder());
+    fireEvent.click(placeOrder());
+    await waitFor(() => expect(action).toHaveBeenCalledTimes(1));
+    expect(created).toHaveLength(1);
+    expect(calls[0]!.context.key).toBe(created[0]);
+    await act(async () => answers[0]!.resolve('ok'));
+  });
+
+  it('without it, pointerdown mints nothing', async () => {
+    const created: string[] = [];
+    const submitter = createSubmitter({ ...engine(), onEvent: (e) => e.type === 'key-created' && created.push(e.key) });
+    render(<OrderButton action={vi.fn(async () => 'ok')} options={{ submitter }} />);
+    fireEvent.pointerDown(placeOrder());
+    await act(() => tick(10));
+    expect(created).toHaveLength(0);
   });
 });
 
