@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { defineConfig, type PlaywrightTestConfig } from '@playwright/test';
 import { E2E_PORT, NON_SECURE_HOST, SECURE_ORIGIN } from './e2e/support/env.js';
+import { DEMO_E2E_PORT, DEMO_ORIGIN } from './e2e/demo/env.js';
 
 type WebServer = Extract<NonNullable<PlaywrightTestConfig['webServer']>, readonly unknown[]>[number];
 type Project = NonNullable<PlaywrightTestConfig['projects']>[number];
@@ -46,6 +47,17 @@ export const webServers: WebServer[] = [
     stderr: 'pipe',
     gracefulShutdown: { signal: 'SIGTERM', timeout: 2_000 },
   },
+  {
+    name: 'demo',
+    command: 'node --import tsx demo/server.ts',
+    url: `${DEMO_ORIGIN}/api/faults`,
+    env: { DEMO_PORT: String(DEMO_E2E_PORT) },
+    reuseExistingServer: !process.env.CI,
+    timeout: 60_000,
+    stdout: 'pipe',
+    stderr: 'pipe',
+    gracefulShutdown: { signal: 'SIGTERM', timeout: 2_000 },
+  },
 ];
 
 /** One project per app under test; the demo adds one with `testDir: 'e2e/demo'`. */
@@ -54,6 +66,13 @@ export const projects: Project[] = [
     name: 'sdk',
     testIgnore: 'demo/**',
     use: { browserName: 'chromium', headless: true, baseURL: SECURE_ORIGIN, launchOptions },
+  },
+  {
+    name: 'demo',
+    testDir: 'e2e/demo',
+    // One demo server, one set of orders and faults: its specs run one at a time.
+    fullyParallel: false,
+    use: { browserName: 'chromium', headless: true, baseURL: DEMO_ORIGIN, launchOptions },
   },
 ];
 

@@ -40,7 +40,7 @@ export function CartPanel({ cart, onChange, onClear, children }: CartPanelProps)
                   <button type="button" aria-label={`Remove one ${product.name}`} onClick={() => onChange(product.sku, -1)}>
                     −
                   </button>
-                  <output aria-label={`${product.name} quantity`}>{qty}</output>
+                  <span className="qty-value" aria-label={`${product.name} quantity`}>{qty}</span>
                   <button type="button" aria-label={`Add one ${product.name}`} onClick={() => onChange(product.sku, 1)}>
                     +
                   </button>

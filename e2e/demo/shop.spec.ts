@@ -1,0 +1,196 @@
+/**
+ * The demo shop in real Chromium, driven by what a person sees. Every scenario runs twice:
+ * with submit-once it stores one order; with "Protection off" the same clicks store
+ * duplicates, which proves these checks can fail.
+ *
+ * The specs share one demo server (its orders and faults), so this file runs in order.
+ */
+import { expect, test, type APIRequestContext, type Page, type Request } from '@playwright/test';
+
+test.describe.configure({ mode: 'default' });
+
+interface StoredOrder {
+  id: number;
+  key: string | null;
+}
+
+interface KeyAudit {
+  key: string;
+  executions: number;
+  replays: number;
+}
+
+async function storedOrders(request: APIRequestContext): Promise<StoredOrder[]> {
+  const response = await request.get('/api/orders');
+  expect(response.ok()).toBe(true);
+  return ((await response.json()) as { orders: StoredOrder[] }).orders;
+}
+
+async function auditOf(request: APIRequestContext, key: string): Promise<KeyAudit | undefined> {
+  const response = await request.get('/__submit-once/stats');
+  expect(response.ok()).toBe(true);
+  return ((await response.json()) as { keys: KeyAudit[] }).keys.find((entry) => entry.key === key);
+}
+
+/** Every POST /api/orders the page sends, with the key it carried (null: none). */
+function recordOrderPosts(page: Page): (string | null)[] {
+  const keys: (string | null)[] = [];
+  page.on('request', (request: Request) => {
+    if (request.method() === 'POST' && new URL(request.url()).pathname === '/api/orders') {
+      keys.push(request.headers()['idempotency-key'] ?? null);
+    }
+  });
+  return keys;
+}
+
+function orderPostSent(page: Page): Promise<Request> {
+  return page.waitForRequest((request) => request.method() === 'POST' && new URL(request.url()).pathname === '/api/orders');
+}
+
+const placeOrder = (page: Page) => page.getByRole('button', { name: 'Place order', exact: true });
+const ordersList = (page: Page) => page.getByRole('list', { name: 'Orders' }).getByRole('listitem');
+const message = (page: Page) => page.getByRole('status');
+
+async function openShop(page: Page, { protectionOff }: { protectionOff: boolean }): Promise<void> {
+  await page.goto('/');
+  await page.getByRole('button', { name: 'Add Enamel mug to cart' }).click();
+  await page.getByRole('button', { name: 'Add Baseball cap to cart' }).click();
+  if (protectionOff) await page.getByRole('checkbox', { name: 'Protection off' }).check();
+}
+
+test.beforeEach(async ({ request }) => {
+  const response = await request.post('/api/reset');
+  expect(response.ok()).toBe(true);
+});
+
+test.describe('20 clicks in one tick', () => {
+  test('with submit-once: one request, one order; the button is busy while pending', async ({ page, request }) => {
+    const posts = recordOrderPosts(page);
+    await openShop(page, { protectionOff: false });
+    // Slow enough to see the pending state.
+    await page.getByRole('checkbox', { name: 'Slow server' }).check();
+    const button = placeOrder(page);
+
+    // One task, no re-render in between: only the hook's synchronous lock can stop clicks 2..20.
+    await button.evaluate((element: HTMLElement) => {
+      for (let i = 0; i < 20; i++) element.click();
+    });
+
+    await expect(button).toBeDisabled();
+    await expect(button).toHaveAttribute('aria-busy', 'true');
+    await expect(message(page)).toHaveText(/Order #1 placed/, { timeout: 5_000 });
+    await expect(button).toBeEnabled();
+    await expect(button).toHaveAttribute('aria-busy', 'false');
+    await expect(ordersList(page)).toHaveCount(1);
+    expect(posts).toHaveLength(1);
+    expect(await storedOrders(request)).toHaveLength(1);
+  });
+
+  test('with protection off: twenty orders', async ({ page, request }) => {
+    const posts = recordOrderPosts(page);
+    await openShop(page, { protectionOff: true });
+    await placeOrder(page).evaluate((element: HTMLElement) => {
+      for (let i = 0; i < 20; i++) element.click();
+    });
+
+    await expect(ordersList(page)).toHaveCount(20);
+    expect(posts).toHaveLength(20);
+    expect(posts.every((key) => key === null)).toBe(true);
+    expect(await storedOrders(request)).toHaveLength(20);
+  });
+});
+
+test.describe('response lost after the order is stored', () => {
+  test('with submit-once: the retry carries the same key and is replayed; one order', async ({ page, request }) => {
+    const posts = recordOrderPosts(page);
+    await openShop(page, { protectionOff: false });
+    await page.getByRole('checkbox', { name: 'Lose response after storing' }).check();
+
+    await placeOrder(page).click();
+
+    await expect(message(page)).toHaveText(/Order #1 placed.*replayed/);
+    await expect(ordersList(page)).toHaveCount(1);
+    expect(posts.length).toBeGreaterThanOrEqual(2);
+    const key = posts[0];
+    expect(key).toEqual(expect.any(String));
+    expect(new Set(posts)).toEqual(new Set([key]));
+    const audit = await auditOf(request, key ?? '');
+    expect(audit?.executions).toBe(1);
+    expect(audit?.replays).toBeGreaterThanOrEqual(1);
+    expect(await storedOrders(request)).toEqual([expect.objectContaining({ id: 1, key })]);
+  });
+
+  test('with protection off: the user sees an error, tries again, and orders twice', async ({ page, request }) => {
+    await openShop(page, { protectionOff: true });
+    await page.getByRole('checkbox', { name: 'Lose response after storing' }).check();
+
+    await placeOrder(page).click();
+    await expect(message(page)).toHaveText(/No answer from the server/);
+    // The order the user was told failed is stored.
+    await expect(ordersList(page)).toHaveCount(1);
+    await placeOrder(page).click();
+
+    await expect(ordersList(page)).toHaveCount(2);
+    expect(await storedOrders(request)).toHaveLength(2);
+  });
+});
+
+test.describe('reload while the order is in flight, then order the same cart again', () => {
+  test('with submit-once: the key survives the reload; one order', async ({ page, request }) => {
+    const posts = recordOrderPosts(page);
+    await openShop(page, { protectionOff: false });
+    await page.getByRole('checkbox', { name: 'Slow server' }).check();
+    const sent = orderPostSent(page);
+    await placeOrder(page).click();
+    await sent;
+
+    await page.reload();
+    await expect(page.getByRole('checkbox', { name: 'Slow server' })).toBeChecked();
+    await expect(page.getByRole('list', { name: 'Cart' }).getByRole('listitem')).toHaveCount(2);
+    await placeOrder(page).click();
+
+    await expect(message(page)).toHaveText(/Order #1 placed/, { timeout: 8_000 });
+    await expect(ordersList(page)).toHaveCount(1);
+    const key = posts[0];
+    expect(posts.length).toBeGreaterThanOrEqual(2);
+    expect(new Set(posts)).toEqual(new Set([key]));
+    expect((await auditOf(request, key ?? ''))?.executions).toBe(1);
+    expect(await storedOrders(request)).toHaveLength(1);
+  });
+
+  test('with protection off: two orders', async ({ page, request }) => {
+    await openShop(page, { protectionOff: true });
+    await page.getByRole('checkbox', { name: 'Slow server' }).check();
+    const sent = orderPostSent(page);
+    await placeOrder(page).click();
+    await sent;
+
+    await page.reload();
+    await page.getByRole('checkbox', { name: 'Protection off' }).check();
+    await placeOrder(page).click();
+
+    await expect(ordersList(page)).toHaveCount(2, { timeout: 8_000 });
+    expect(await storedOrders(request)).toHaveLength(2);
+  });
+});
+
+test('a changed cart after a success is a new order, with a new key', async ({ page, request }) => {
+  const posts = recordOrderPosts(page);
+  await openShop(page, { protectionOff: false });
+  await placeOrder(page).click();
+  await expect(message(page)).toHaveText(/Order #1 placed/);
+
+  await page.getByRole('button', { name: 'Add one Enamel mug' }).click();
+  // A click inside the button's debounce after the last answer is taken for a double-click
+  // and ignored, as it should be; a person's next click comes later, so click until it counts.
+  await expect(async () => {
+    await placeOrder(page).click();
+    await expect(message(page)).toHaveText(/Order #2 placed/, { timeout: 1_000 });
+  }).toPass({ intervals: [400], timeout: 5_000 });
+
+  await expect(ordersList(page)).toHaveCount(2);
+  const orders = await storedOrders(request);
+  expect(orders).toHaveLength(2);
+  expect(orders[0]?.key).not.toBe(orders[1]?.key);
+  expect(posts).toHaveLength(2);
+});
