@@ -32,6 +32,7 @@ export function fallbackStore(primary: KeyStore, options: FallbackStoreOptions):
   return {
     get: (fingerprint) => run('get', (s) => s.get(fingerprint)),
     set: (record: KeyRecord) => run('set', (s) => s.set(record)),
+    upsert: (fingerprint, decide) => run('upsert', (s) => s.upsert(fingerprint, decide)),
     delete: (fingerprint) => run('delete', (s) => s.delete(fingerprint)),
     list: () => run('list', (s) => s.list()),
   };

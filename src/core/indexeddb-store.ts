@@ -1,6 +1,6 @@
 /** The durable key store: IndexedDB through idb-keyval, one connection per page. */
-import { createStore, del, entries, get, set, type UseStore } from 'idb-keyval';
-import { isKeyRecord, type KeyStore } from './store.js';
+import { createStore, del, entries, get, set, update, type UseStore } from 'idb-keyval';
+import { isKeyRecord, type KeyRecord, type KeyStore } from './store.js';
 
 /**
  * The schema version is part of the database name: idb-keyval opens without a version
@@ -50,6 +50,15 @@ export function indexedDbStore(options: IndexedDbStoreOptions = {}): KeyStore {
       return isKeyRecord(value) ? value : undefined;
     },
     set: async (record) => set(record.fingerprint, record, use()),
+    async upsert(fingerprint, decide) {
+      let written: KeyRecord | undefined;
+      await update<unknown>(
+        fingerprint,
+        (current) => (written = { ...decide(isKeyRecord(current) ? current : undefined), fingerprint }),
+        use(),
+      );
+      return written!;
+    },
     delete: async (fingerprint) => del(fingerprint, use()),
     async list() {
       const all = await entries<string, unknown>(use());

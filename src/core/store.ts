@@ -27,6 +27,12 @@ export interface KeyRecord {
 export interface KeyStore {
   get(fingerprint: string): Promise<KeyRecord | undefined>;
   set(record: KeyRecord): Promise<void>;
+  /**
+   * Reads the current record and writes the one `decide` returns, atomically (one
+   * IndexedDB transaction): the write-ahead costs one round trip, and two tabs without
+   * Web Locks cannot both mint a key for one intent.
+   */
+  upsert(fingerprint: string, decide: (current: KeyRecord | undefined) => KeyRecord): Promise<KeyRecord>;
   delete(fingerprint: string): Promise<void>;
   /** Every record, for sweeping expired ones. */
   list(): Promise<KeyRecord[]>;
@@ -39,6 +45,11 @@ export function memoryStore(): KeyStore {
     get: async (fingerprint) => copy(records.get(fingerprint)),
     set: async (record) => {
       records.set(record.fingerprint, { ...record });
+    },
+    upsert: async (fingerprint, decide) => {
+      const next = { ...decide(copy(records.get(fingerprint))), fingerprint };
+      records.set(fingerprint, next);
+      return { ...next };
     },
     delete: async (fingerprint) => {
       records.delete(fingerprint);

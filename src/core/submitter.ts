@@ -117,20 +117,28 @@ export function createSubmitter(options: SubmitterOptions = {}): Submitter {
     return (record.settledAt ?? 0) + config.settleWindow > now;
   }
 
-  async function resolveKey(fp: string, explicit: string | undefined): Promise<KeyRecord> {
-    const now = config.now();
-    const stored = await store.get(fp);
-    if (explicit !== undefined) {
-      emit({ type: 'key-reused', key: explicit, fingerprint: fp, source: 'caller' });
-      const same = stored?.key === explicit && stored.expiresAt > now;
-      return same ? stored : newRecord(explicit, fp, now);
-    }
-    if (stored && isLive(stored, now)) {
-      emit({ type: 'key-reused', key: stored.key, fingerprint: fp, source: 'store' });
-      return stored;
-    }
-    const record = newRecord(config.createKey(), fp, now);
-    emit({ type: 'key-created', key: record.key, fingerprint: fp });
+  /**
+   * Picks the intent's key and writes it ahead, in one store transaction. Returns the
+   * record and how the key was found, for the events.
+   */
+  async function claimKey(fp: string, explicit: string | undefined): Promise<KeyRecord> {
+    let source: 'caller' | 'store' | 'new' = 'new';
+    const record = await store.upsert(fp, (stored) => {
+      const now = config.now();
+      if (explicit !== undefined) {
+        source = 'caller';
+        const same = stored?.key === explicit && stored.expiresAt > now;
+        return same ? { ...stored, state: 'pending' } : newRecord(explicit, fp, now);
+      }
+      if (stored && isLive(stored, now)) {
+        source = 'store';
+        return { ...stored, state: 'pending' };
+      }
+      source = 'new';
+      return newRecord(config.createKey(), fp, now);
+    });
+    if (source === 'new') emit({ type: 'key-created', key: record.key, fingerprint: fp });
+    else emit({ type: 'key-reused', key: record.key, fingerprint: fp, source });
     return record;
   }
 
@@ -139,9 +147,8 @@ export function createSubmitter(options: SubmitterOptions = {}): Submitter {
   }
 
   async function run<T>(call: SubmitCall<T>, fp: string, retry: RetryOptions): Promise<Outcome<T>> {
-    const record = await resolveKey(fp, call.key);
     // Write-ahead: the key is durable before the request can reach the server.
-    await store.set({ ...record, state: 'pending' });
+    const record = await claimKey(fp, call.key);
     const classify = (call.classify ?? defaultClassifier) as Classifier<T>;
     const { key } = record;
     let attempt = 0;
@@ -274,9 +281,7 @@ export function createSubmitter(options: SubmitterOptions = {}): Submitter {
     submit,
     async prepare(intent) {
       const fp = await fingerprintFor(intent);
-      const record = await resolveKey(fp, undefined);
-      await store.set(record);
-      return record.key;
+      return (await claimKey(fp, undefined)).key;
     },
     async peek(intent) {
       const fp = await fingerprintFor(intent);

@@ -31,6 +31,14 @@ describe('indexedDbStore', () => {
     expect((await store.list()).map((r) => r.key).sort()).toEqual(['k-1', 'k-2']);
     await store.delete('fp-1');
     expect(await store.get('fp-1')).toBeUndefined();
+    const seen: Array<KeyRecord | undefined> = [];
+    const written = await store.upsert('fp-2', (current) => {
+      seen.push(current);
+      return { ...current!, attempts: 5 };
+    });
+    expect(seen[0]?.key).toBe('k-2');
+    expect(written.attempts).toBe(5);
+    expect((await store.get('fp-2'))?.attempts).toBe(5);
   });
 
   it('rejects (so the submitter can degrade) when there is no IndexedDB', async () => {
@@ -67,7 +75,7 @@ describe('submitter over a failing IndexedDB', () => {
     expect(response.status).toBe(204);
     expect(keys).toHaveLength(1);
     const degraded = events.find((e) => e.type === 'storage-degraded');
-    expect(degraded).toMatchObject({ operation: 'get' });
+    expect(degraded).toMatchObject({ operation: 'upsert' });
     expect(String((degraded as { error: unknown }).error)).toMatch(/blocked by policy/);
   });
 

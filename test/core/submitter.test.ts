@@ -300,6 +300,7 @@ describe('createSubmitter: storage failures degrade to memory', () => {
     return {
       get: (fp) => fail('get', () => inner.get(fp)),
       set: (record) => fail('set', () => inner.set(record)),
+      upsert: (fp, decide) => fail('upsert', () => inner.upsert(fp, decide)),
       delete: (fp) => fail('delete', () => inner.delete(fp)),
       list: () => fail('list', () => inner.list()),
     };
@@ -307,19 +308,19 @@ describe('createSubmitter: storage failures degrade to memory', () => {
 
   it('a quota error on the write-ahead falls back to memory, emits an event, and still sends', async () => {
     const quota = new DOMException('The quota has been exceeded.', 'QuotaExceededError');
-    const { submitter, events } = setup({ store: failingStore(quota, ['set']), retry: 2 });
+    const { submitter, events } = setup({ store: failingStore(quota, ['set', 'upsert']), retry: 2 });
     const { send, calls } = scripted([new TypeError('offline'), new TypeError('offline'), 201]);
     await expect(submitter.submit({ intent, send })).rejects.toBeInstanceOf(AmbiguousOutcomeError);
     const degraded = events.filter((e) => e.type === 'storage-degraded');
     expect(degraded).toHaveLength(1);
-    expect(degraded[0]).toMatchObject({ operation: 'set', error: quota });
+    expect(degraded[0]).toMatchObject({ operation: 'upsert', error: quota });
     // The key lives on in memory for the next try.
     await submitter.submit({ intent, send });
     expect(new Set(calls.map((c) => c.key)).size).toBe(1);
   });
 
   it('a store that never answers (blocked open) times out into memory and does not stall the send', async () => {
-    const hung: KeyStore = { get: () => new Promise(() => {}), set: () => new Promise(() => {}), delete: () => new Promise(() => {}), list: () => new Promise(() => {}) };
+    const hung: KeyStore = { get: () => new Promise(() => {}), set: () => new Promise(() => {}), upsert: () => new Promise(() => {}), delete: () => new Promise(() => {}), list: () => new Promise(() => {}) };
     const { submitter, events } = setup({ store: hung, storageTimeout: 30 });
     const { send } = scripted([201]);
     expect((await submitter.submit({ intent, send })).status).toBe(201);
