@@ -40,6 +40,10 @@ async function connectRedis(url: string): Promise<RedisLikeClient> {
   // Fail fast rather than queue commands while Redis is down: the middleware answers 503.
   const client = new mod.Redis(url, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1 });
   client.on('error', () => undefined);
-  await client.connect();
+  try {
+    await client.connect();
+  } catch (error) {
+    throw new Error(`cannot connect to Redis at ${url}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+  }
   return client;
 }

@@ -1,0 +1,122 @@
+/**
+ * `npm run bench:server`: requests per second of one tiny POST handler, bare and behind
+ * each idempotency middleware, in one run on loopback, printed as ratios to the bare
+ * handler of the same framework. Each request carries a fresh key, so every middleware
+ * does its full first-request work (claim, run, store). Not a test.
+ *
+ * BENCH_DURATION (seconds, default 5), BENCH_CONNECTIONS (default 20) and BENCH_ROUNDS
+ * (default 2) tune the run. Targets take turns, round after round, and each keeps its best
+ * round: other load on the machine can only slow a round down, never speed it up.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { cpus } from 'node:os';
+import autocannon from 'autocannon';
+import { hasRedisServer, startRedis, type RedisProcess } from '../test/server/redis-process.js';
+import { TARGETS, type TargetName } from './server/target-names.js';
+
+const duration = Number(process.env.BENCH_DURATION ?? 5);
+const connections = Number(process.env.BENCH_CONNECTIONS ?? 20);
+const rounds = Number(process.env.BENCH_ROUNDS ?? 2);
+const body = JSON.stringify({ item: 'tea', qty: 1 });
+
+interface Row {
+  readonly target: TargetName;
+  readonly rps: number;
+  readonly p99: number;
+  readonly non2xx: number;
+  readonly errors: number;
+  readonly replays: string;
+}
+
+async function startTarget(name: TargetName, redisUrl: string | undefined): Promise<{ url: string; child: ChildProcess }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/server/targets.ts', name, ...(redisUrl === undefined ? [] : [redisUrl])], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const port = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.stdout?.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      const match = /PORT (\d+)/.exec(out);
+      if (match?.[1] !== undefined) resolve(match[1]);
+    });
+    child.once('exit', (code) => reject(new Error(`${name} exited with ${code}`)));
+  });
+  return { url: `http://127.0.0.1:${port}/orders`, child };
+}
+
+/** Sends one key twice: does the second answer come from the stored response? */
+async function checkReplay(url: string): Promise<string> {
+  const key = randomUUID();
+  const send = () => fetch(url, { method: 'POST', headers: { 'Content-Type': 'application/json', 'Idempotency-Key': key }, body });
+  const first = await (await send()).text();
+  const second = await (await send()).text();
+  return second === first ? 'yes' : 'no';
+}
+
+function load(url: string): Promise<autocannon.Result> {
+  return autocannon({
+    url,
+    method: 'POST',
+    connections,
+    duration,
+    headers: { 'content-type': 'application/json' },
+    body,
+    requests: [
+      {
+        setupRequest: (req: autocannon.Request) => ({ ...req, headers: { ...req.headers, 'idempotency-key': randomUUID() } }),
+      },
+    ],
+  });
+}
+
+async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  await exited;
+}
+
+async function main(): Promise<void> {
+  let redis: RedisProcess | undefined;
+  if (hasRedisServer()) redis = await startRedis();
+  else console.warn('redis-server not on PATH: skipping the Redis target');
+  const best = new Map<TargetName, Row>();
+  try {
+    for (let round = 1; round <= rounds; round++) {
+      for (const target of TARGETS) {
+        if (target.includes('redis') && redis === undefined) continue;
+        const { url, child } = await startTarget(target, redis?.url);
+        try {
+          const replays = target === 'node' || target === 'express' ? '-' : await checkReplay(url);
+          await autocannon({ url, method: 'POST', connections, duration: 1, body, headers: { 'content-type': 'application/json' } }); // warm-up
+          const result = await load(url);
+          const row: Row = { target, rps: result.requests.average, p99: result.latency.p99, non2xx: result.non2xx, errors: result.errors, replays };
+          if ((best.get(target)?.rps ?? -1) < row.rps) best.set(target, row);
+          process.stderr.write(`  round ${round} ${target}: ${Math.round(result.requests.average)} req/s\n`);
+        } finally {
+          await stop(child);
+        }
+      }
+    }
+  } finally {
+    await redis?.stop();
+  }
+  const rows = TARGETS.flatMap((t) => best.get(t) ?? []);
+  print(rows);
+}
+
+function print(rows: Row[]): void {
+  const baseline = (target: TargetName): number | undefined =>
+    rows.find((r) => r.target === (target.startsWith('node') ? 'node' : 'express'))?.rps;
+  console.log(`\n${new Date().toISOString().slice(0, 10)}, ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown cpu'}), Node ${process.version}, best of ${rounds} rounds of ${duration} s x ${connections} connections, fresh key per request\n`);
+  console.log('| target | req/s | vs bare | p99 ms | non-2xx | replays a repeat |');
+  console.log('|---|---:|---:|---:|---:|:---:|');
+  for (const r of rows) {
+    const base = baseline(r.target);
+    const ratio = base === undefined ? '-' : `${(r.rps / base).toFixed(2)}x`;
+    console.log(`| ${r.target} | ${Math.round(r.rps)} | ${ratio} | ${r.p99} | ${r.non2xx + r.errors} | ${r.replays} |`);
+  }
+}
+
+await main();
