@@ -1,5 +1,5 @@
 /** `guardButton`: one click, one submission, for pages without a framework. */
-import { actionIntent, SubmissionObserver } from './submission-observer.js';
+import { actionIntent, SubmissionObserver } from '../core/submission-observer.js';
 import { showBusy, type GuardContext, type GuardOptions, type IntentInput } from './guard-options.js';
 
 export interface GuardButtonOptions<TData> extends GuardOptions<TData> {

@@ -1,5 +1,5 @@
 /** `guardForm`: one submit, one submission, for pages without a framework. */
-import { actionIntent, SubmissionObserver } from './submission-observer.js';
+import { actionIntent, SubmissionObserver } from '../core/submission-observer.js';
 import { showBusy, type GuardContext, type GuardOptions, type IntentInput } from './guard-options.js';
 
 export interface GuardFormContext extends GuardContext {

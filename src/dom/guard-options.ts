@@ -5,7 +5,7 @@ import type { SubmitterOptions } from '../core/options.js';
 import type { RetryInput } from '../core/retry.js';
 import type { Submitter } from '../core/submitter.js';
 import { markBusy } from './busy-state.js';
-import type { SubmissionState } from './submission-observer.js';
+import type { SubmissionState } from '../core/submission-observer.js';
 
 type Observed = { getState(): Pick<SubmissionState<unknown>, 'status'>; subscribe(listener: () => void): () => void };
 

@@ -19,4 +19,4 @@ export type {
   SubmissionOptions,
   SubmissionState,
   SubmissionStatus,
-} from '../dom/submission-observer.js';
+} from '../core/submission-observer.js';

@@ -20,7 +20,7 @@ import {
   type Action,
   type SubmissionOptions,
   type SubmissionState,
-} from '../dom/submission-observer.js';
+} from '../core/submission-observer.js';
 
 export interface UseIdempotentSubmitOptions<TInput, TData> extends SubmissionOptions<TInput, TData> {
   /** What `buttonProps`' click submits (read at click time from the latest render). */

@@ -3,7 +3,7 @@ import { act, cleanup, fireEvent, render, screen, waitFor } from '@testing-libra
 import { StrictMode, useEffect, useState } from 'react';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createSubmitter } from '../../src/core/submitter.js';
-import type { Action } from '../../src/dom/submission-observer.js';
+import type { Action } from '../../src/core/submission-observer.js';
 import { useIdempotentSubmit, type UseIdempotentSubmitOptions } from '../../src/react/index.js';
 import { controlledAction, engine, tick } from './helpers.js';
 

@@ -3,12 +3,12 @@
  * synchronous lock, a debounce, one engine submission at a time, and the state a UI shows.
  * The React hook and `guardButton`/`guardForm` only bind it to their world (STYLE 8, 9).
  */
-import type { Classifier } from '../core/classify.js';
-import { isSubmitOnceError } from '../core/errors.js';
-import { fingerprintOf, type Intent } from '../core/fingerprint.js';
-import type { SubmitterOptions } from '../core/options.js';
-import type { RetryInput } from '../core/retry.js';
-import { createSubmitter, type Submitter } from '../core/submitter.js';
+import type { Classifier } from './classify.js';
+import { isSubmitOnceError } from './errors.js';
+import { fingerprintOf, type Intent } from './fingerprint.js';
+import type { SubmitterOptions } from './options.js';
+import type { RetryInput } from './retry.js';
+import { createSubmitter, type Submitter } from './submitter.js';
 
 export type SubmissionStatus = 'idle' | 'pending' | 'success' | 'error';
 
