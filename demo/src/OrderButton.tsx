@@ -5,6 +5,7 @@
 import { useState } from 'react';
 import { isAxiosError } from 'axios';
 import type { ActionContext } from '../../src/react/index.js';
+import { isSubmitOnceError } from '../../src/index.js';
 import { useIdempotentSubmit } from '../../src/react/index.js';
 import { formatPrice, type Order, type OrderRequest } from '../shared/catalog.js';
 import { orderRequest, type Cart } from './cart.js';
@@ -112,6 +113,9 @@ function Message({ status, success, failure }: { status: string; success: string
 }
 
 function describeError(error: unknown): string {
+  if (isSubmitOnceError(error, 'ambiguous-outcome')) {
+    return 'No answer from the server after every retry: the order may or may not have been placed.';
+  }
   if (isAxiosError(error)) {
     if (error.response) return `The server answered ${error.response.status}.`;
     return `No answer from the server (${error.message}).`;
