@@ -1,0 +1,68 @@
+/**
+ * `npm run check:package`: what a user installs. Builds dist/, lints the package with
+ * publint, checks that browser entries never reach server code (and the reverse), and
+ * holds each browser import to a size budget (minified + gzip, idb-keyval included,
+ * axios and react excluded as the user's own).
+ */
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
+import { build, type Rollup } from 'vite';
+
+const budgets: Record<string, { entry: string; gzipBytes: number }> = JSON.parse(
+  readFileSync(new URL('../size-budgets.json', import.meta.url), 'utf8'),
+);
+
+let failed = false;
+const fail = (message: string) => {
+  failed = true;
+  console.error(`FAIL ${message}`);
+};
+
+execFileSync('npm', ['run', 'build', '--silent'], { stdio: 'inherit' });
+execFileSync('npx', ['--no-install', 'publint', '--strict'], { stdio: 'inherit' });
+
+/** Every file reachable from a dist entry through static imports of relative chunks. */
+function reachable(entry: string, seen = new Set<string>()): Set<string> {
+  if (seen.has(entry)) return seen;
+  seen.add(entry);
+  const code = readFileSync(new URL(`../dist/${entry}`, import.meta.url), 'utf8');
+  for (const match of code.matchAll(/from\s*["']\.\/([^"']+)["']|import\s*["']\.\/([^"']+)["']/g)) {
+    reachable(match[1] ?? match[2]!, seen);
+  }
+  return seen;
+}
+for (const entry of ['index.js', 'fetch.js', 'axios.js', 'react.js', 'dom.js']) {
+  const files = [...reachable(entry)];
+  const server = files.filter((file) => /^(verifier|server|middleware)[-.]/.test(file));
+  if (server.length > 0) fail(`${entry} reaches server code: ${server.join(', ')}`);
+  const nodeImports = files.flatMap((file) => [...readFileSync(new URL(`../dist/${file}`, import.meta.url), 'utf8').matchAll(/from\s*["'](node:[^"']+)["']/g)].map((m) => m[1]));
+  if (nodeImports.length > 0) fail(`${entry} imports Node built-ins: ${nodeImports.join(', ')}`);
+}
+for (const entry of ['server.js', 'server-bin.js']) {
+  const files = [...reachable(entry)];
+  const browser = files.filter((file) => /submitter|submission-observer/.test(file));
+  if (browser.length > 0) fail(`${entry} reaches browser code: ${browser.join(', ')}`);
+}
+
+console.log('\nSize of each import (minified + gzip, idb-keyval bundled, axios/react external):');
+for (const [name, { entry, gzipBytes }] of Object.entries(budgets)) {
+  const output = (await build({
+    configFile: false,
+    logLevel: 'silent',
+    build: {
+      write: false,
+      minify: true,
+      lib: { entry, formats: ['es'], fileName: 'entry' },
+      rollupOptions: { external: (id) => /^(axios|react|react-dom)(\/|$)/.test(id) },
+    },
+  })) as Rollup.RollupOutput[];
+  const code = output[0]!.output.filter((item) => item.type === 'chunk').map((item) => (item as Rollup.OutputChunk).code).join('\n');
+  const size = gzipSync(code).length;
+  const line = `  ${name.padEnd(34)} ${String(size).padStart(6)} B  (budget ${gzipBytes} B)`;
+  if (size > gzipBytes) fail(`${line} over budget`);
+  else console.log(line);
+}
+
+if (failed) process.exit(1);
+console.log('\npackage OK');
