@@ -72,7 +72,18 @@ export const projects: Project[] = [
     testDir: 'e2e/demo',
     // One demo server, one set of orders and faults: its specs run one at a time.
     fullyParallel: false,
-    use: { browserName: 'chromium', headless: true, baseURL: DEMO_ORIGIN, launchOptions },
+    // The page is served by Vite in dev mode (~45 modules per load): on a loaded CI box a
+    // load alone can take seconds, so these budgets are wider than the SDK specs'.
+    timeout: 60_000,
+    expect: { timeout: 10_000 },
+    use: {
+      browserName: 'chromium',
+      headless: true,
+      baseURL: DEMO_ORIGIN,
+      launchOptions,
+      navigationTimeout: 30_000,
+      actionTimeout: 15_000,
+    },
   },
 ];
 

@@ -28,7 +28,13 @@ const vite = await createViteServer({
   // Outside demo/, so the demo leaves no build cache among its sources.
   cacheDir: resolve(repoRoot, 'node_modules/.vite-demo'),
   logLevel: 'warn',
-  server: { middlewareMode: true, hmr: { server }, fs: { allow: [repoRoot] } },
+  server: {
+    middlewareMode: true,
+    hmr: { server },
+    fs: { allow: [repoRoot] },
+    // Transformed before the first visitor asks, so the first page load is not the slow one.
+    warmup: { clientFiles: ['./src/main.tsx'] },
+  },
   // Pre-bundled at start: discovering them on first load would reload the page mid-test.
   optimizeDeps: {
     include: ['react', 'react/jsx-runtime', 'react/jsx-dev-runtime', 'react-dom', 'react-dom/client', 'axios', 'idb-keyval'],

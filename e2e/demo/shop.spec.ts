@@ -78,7 +78,7 @@ test.describe('20 clicks in one tick', () => {
 
     await expect(button).toBeDisabled();
     await expect(button).toHaveAttribute('aria-busy', 'true');
-    await expect(message(page)).toHaveText(/Order #1 placed/, { timeout: 5_000 });
+    await expect(message(page)).toHaveText(/Order #1 placed/);
     await expect(button).toBeEnabled();
     await expect(button).toHaveAttribute('aria-busy', 'false');
     await expect(ordersList(page)).toHaveCount(1);
@@ -149,7 +149,7 @@ test.describe('reload while the order is in flight, then order the same cart aga
     await expect(page.getByRole('list', { name: 'Cart' }).getByRole('listitem')).toHaveCount(2);
     await placeOrder(page).click();
 
-    await expect(message(page)).toHaveText(/Order #1 placed/, { timeout: 8_000 });
+    await expect(message(page)).toHaveText(/Order #1 placed/);
     await expect(ordersList(page)).toHaveCount(1);
     const key = posts[0];
     expect(posts.length).toBeGreaterThanOrEqual(2);
@@ -169,7 +169,7 @@ test.describe('reload while the order is in flight, then order the same cart aga
     await page.getByRole('checkbox', { name: 'Protection off' }).check();
     await placeOrder(page).click();
 
-    await expect(ordersList(page)).toHaveCount(2, { timeout: 8_000 });
+    await expect(ordersList(page)).toHaveCount(2);
     expect(await storedOrders(request)).toHaveLength(2);
   });
 });
@@ -185,8 +185,8 @@ test('a changed cart after a success is a new order, with a new key', async ({ p
   // and ignored, as it should be; a person's next click comes later, so click until it counts.
   await expect(async () => {
     await placeOrder(page).click();
-    await expect(message(page)).toHaveText(/Order #2 placed/, { timeout: 1_000 });
-  }).toPass({ intervals: [400], timeout: 5_000 });
+    await expect(message(page)).toHaveText(/Order #2 placed/, { timeout: 2_000 });
+  }).toPass({ intervals: [400], timeout: 20_000 });
 
   await expect(ordersList(page)).toHaveCount(2);
   const orders = await storedOrders(request);
