@@ -237,6 +237,13 @@ export function createSubmitter(options: SubmitterOptions = {}): Submitter {
     });
   }
 
+  function remember(flightId: string, result: Settled<unknown>): void {
+    const now = config.now();
+    // Drop what has expired, so a long-lived page does not keep every answer it ever got.
+    for (const [id, hit] of recent) if (hit.until <= now) recent.delete(id);
+    if (config.settleWindow > 0) recent.set(flightId, { until: now + config.settleWindow, result });
+  }
+
   function fromRecent<T>(flightId: string, share: (value: T) => T): Promise<T> | undefined {
     const hit = recent.get(flightId);
     if (!hit) return undefined;
@@ -267,7 +274,7 @@ export function createSubmitter(options: SubmitterOptions = {}): Submitter {
         // Only the lock request can throw here (aborted while waiting for another tab).
         outcome = failed(error);
       }
-      if (outcome.final) recent.set(flightId, { until: config.now() + config.settleWindow, result: outcome.result });
+      if (outcome.final) remember(flightId, outcome.result);
       maybeSweep();
       return outcome;
     });
