@@ -39,7 +39,7 @@ export function ProtectedOrderButton({ cart }: OrderButtonProps) {
         Place order
       </button>
       <p className="key">
-        Idempotency-Key: <code>{key ?? '(minted at the click, kept until the order is settled)'}</code>
+        Idempotency-Key: {key ? <code>{key}</code> : <span>minted at the click, kept until the order is settled</span>}
       </p>
       <Message
         status={status}
