@@ -24,6 +24,8 @@ interface Row {
   readonly target: TargetName;
   readonly rps: number;
   readonly p99: number;
+  /** Server CPU time per request, µs. */
+  readonly cpuPerRequest: number;
   readonly non2xx: number;
   readonly errors: number;
   readonly replays: string;
@@ -70,6 +72,10 @@ function load(url: string): Promise<autocannon.Result> {
   });
 }
 
+async function cpuMicros(url: string): Promise<number> {
+  return Number(await (await fetch(new URL('/__bench/cpu', url))).text());
+}
+
 async function stop(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null) return;
   const exited = new Promise((resolve) => child.once('exit', resolve));
@@ -90,10 +96,24 @@ async function main(): Promise<void> {
         try {
           const replays = target === 'node' || target === 'express' ? '-' : await checkReplay(url);
           await autocannon({ url, method: 'POST', connections, duration: 1, body, headers: { 'content-type': 'application/json' } }); // warm-up
+          const cpuBefore = await cpuMicros(url);
           const result = await load(url);
-          const row: Row = { target, rps: result.requests.average, p99: result.latency.p99, non2xx: result.non2xx, errors: result.errors, replays };
-          if ((best.get(target)?.rps ?? -1) < row.rps) best.set(target, row);
-          process.stderr.write(`  round ${round} ${target}: ${Math.round(result.requests.average)} req/s\n`);
+          const cpuPerRequest = (await cpuMicros(url)) - cpuBefore;
+          const row: Row = {
+            target,
+            rps: result.requests.average,
+            p99: result.latency.p99,
+            cpuPerRequest: cpuPerRequest / Math.max(1, result.requests.total),
+            non2xx: result.non2xx,
+            errors: result.errors,
+            replays,
+          };
+          const previous = best.get(target);
+          best.set(target, {
+            ...(previous === undefined || previous.rps < row.rps ? row : previous),
+            cpuPerRequest: Math.min(previous?.cpuPerRequest ?? Infinity, row.cpuPerRequest),
+          });
+          process.stderr.write(`  round ${round} ${target}: ${Math.round(row.rps)} req/s, ${Math.round(row.cpuPerRequest)} µs CPU/req\n`);
         } finally {
           await stop(child);
         }
@@ -107,15 +127,18 @@ async function main(): Promise<void> {
 }
 
 function print(rows: Row[]): void {
-  const baseline = (target: TargetName): number | undefined =>
-    rows.find((r) => r.target === (target.startsWith('node') ? 'node' : 'express'))?.rps;
+  const baseline = (target: TargetName): Row | undefined =>
+    rows.find((r) => r.target === (target.startsWith('node') ? 'node' : 'express'));
   console.log(`\n${new Date().toISOString().slice(0, 10)}, ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown cpu'}), Node ${process.version}, best of ${rounds} rounds of ${duration} s x ${connections} connections, fresh key per request\n`);
-  console.log('| target | req/s | vs bare | p99 ms | non-2xx | replays a repeat |');
-  console.log('|---|---:|---:|---:|---:|:---:|');
+  console.log('| target | req/s | vs bare | server CPU µs/req | vs bare | p99 ms | non-2xx | replays a repeat |');
+  console.log('|---|---:|---:|---:|---:|---:|---:|:---:|');
   for (const r of rows) {
     const base = baseline(r.target);
-    const ratio = base === undefined ? '-' : `${(r.rps / base).toFixed(2)}x`;
-    console.log(`| ${r.target} | ${Math.round(r.rps)} | ${ratio} | ${r.p99} | ${r.non2xx + r.errors} | ${r.replays} |`);
+    const ratio = base === undefined ? '-' : `${(r.rps / base.rps).toFixed(2)}x`;
+    const cpuRatio = base === undefined ? '-' : `${(r.cpuPerRequest / base.cpuPerRequest).toFixed(2)}x`;
+    console.log(
+      `| ${r.target} | ${Math.round(r.rps)} | ${ratio} | ${Math.round(r.cpuPerRequest)} | ${cpuRatio} | ${r.p99} | ${r.non2xx + r.errors} | ${r.replays} |`,
+    );
   }
 }
 

@@ -124,7 +124,17 @@ async function build(name: TargetName, redisUrl: string | undefined): Promise<(r
 
 const [name, redisUrl] = process.argv.slice(2);
 if (!TARGETS.includes(name as TargetName)) throw new Error(`unknown target ${name}; one of ${TARGETS.join(', ')}`);
-const server = createServer(await build(name as TargetName, redisUrl));
+const app = await build(name as TargetName, redisUrl);
+// CPU time spent by this process, read before and after a run: unlike req/s it barely
+// moves when other processes compete for the machine.
+const server = createServer((req, res) => {
+  if (req.url === '/__bench/cpu') {
+    const { user, system } = process.cpuUsage();
+    res.end(String(user + system));
+    return;
+  }
+  app(req, res);
+});
 server.keepAliveTimeout = 60_000;
 server.listen(0, '127.0.0.1', () => {
   console.log(`PORT ${(server.address() as AddressInfo).port}`);

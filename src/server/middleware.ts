@@ -270,7 +270,8 @@ async function requestBody(req: IdempotentRequest, limit: number): Promise<unkno
   const raw = await readBody(req, limit);
   req.rawBody = raw;
   req.body = isJson(req.headers['content-type']) ? parseJsonOr(raw) : raw.length > 0 ? raw : undefined;
-  return raw;
+  // The parsed value fingerprints like the raw JSON it came from, without parsing it twice.
+  return req.body === undefined || Buffer.isBuffer(req.body) ? raw : req.body;
 }
 
 function isJson(contentType: string | undefined): boolean {
