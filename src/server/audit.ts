@@ -27,7 +27,10 @@ export interface AuditTotals {
   /** 400 and 413 answers (missing or malformed key, body too large). */
   rejected: number;
   storeErrors: number;
-  /** Executions beyond the first of a key: a non-zero value means some intent took effect twice. */
+  /**
+   * Executions of a key whose earlier run was not released (it completed, or its lease ran
+   * out while it was still running): non-zero means some intent may have taken effect twice.
+   */
   duplicateExecutions: number;
 }
 
@@ -76,7 +79,8 @@ export class Audit {
     switch (event.type) {
       case 'executed':
         totals.executions++;
-        if (entry.executions > 0) totals.duplicateExecutions++;
+        // A run that was released (threw, 5xx) had no effect to duplicate; any other earlier run did.
+        if (entry.executions - entry.releases > 0) totals.duplicateExecutions++;
         entry.executions++;
         break;
       case 'replayed':
