@@ -8,25 +8,14 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { chromium } from '@playwright/test';
-import { build, type Rollup } from 'vite';
 import { fingerprintOf } from '../src/core/fingerprint.js';
+import { bundleEntry } from '../scripts/bundle.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 100);
 
-async function bundlePage(): Promise<string> {
-  const output = (await build({
-    configFile: false,
-    logLevel: 'silent',
-    build: {
-      write: false,
-      minify: true,
-      lib: { entry: fileURLToPath(new URL('./browser/page.ts', import.meta.url)), formats: ['es'], fileName: 'page' },
-    },
-  })) as Rollup.RollupOutput[];
-  const chunk = output[0]!.output.find((item) => item.type === 'chunk');
-  if (!chunk || chunk.type !== 'chunk') throw new Error('no bundle');
-  return chunk.code;
+function bundlePage(): Promise<string> {
+  return bundleEntry(fileURLToPath(new URL('./browser/page.ts', import.meta.url)));
 }
 
 function median(values: number[]): number {

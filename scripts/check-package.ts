@@ -7,7 +7,7 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
-import { build, type Rollup } from 'vite';
+import { bundleEntry } from './bundle.js';
 
 const budgets: Record<string, { entry: string; gzipBytes: number }> = JSON.parse(
   readFileSync(new URL('../size-budgets.json', import.meta.url), 'utf8'),
@@ -47,17 +47,7 @@ for (const entry of ['server.js', 'server-bin.js']) {
 
 console.log('\nSize of each import (minified + gzip, idb-keyval bundled, axios/react external):');
 for (const [name, { entry, gzipBytes }] of Object.entries(budgets)) {
-  const output = (await build({
-    configFile: false,
-    logLevel: 'silent',
-    build: {
-      write: false,
-      minify: true,
-      lib: { entry, formats: ['es'], fileName: 'entry' },
-      rollupOptions: { external: (id) => /^(axios|react|react-dom)(\/|$)/.test(id) },
-    },
-  })) as Rollup.RollupOutput[];
-  const code = output[0]!.output.filter((item) => item.type === 'chunk').map((item) => (item as Rollup.OutputChunk).code).join('\n');
+  const code = await bundleEntry(entry, { external: /^(axios|react|react-dom)(\/|$)/ });
   const size = gzipSync(code).length;
   const line = `  ${name.padEnd(34)} ${String(size).padStart(6)} B  (budget ${gzipBytes} B)`;
   if (size > gzipBytes) fail(`${line} over budget`);
