@@ -318,7 +318,14 @@ function signalFor(caller: AbortSignal | undefined, timeout: number | undefined)
   if (timeout !== undefined) signals.push(AbortSignal.timeout(timeout));
   if (signals.length === 0) return new AbortController().signal;
   if (signals.length === 1) return signals[0]!;
-  return AbortSignal.any(signals);
+  if (typeof AbortSignal.any === 'function') return AbortSignal.any(signals);
+  // AbortSignal.any is recent (Chrome 116, Safari 17.4): combine by hand elsewhere.
+  const controller = new AbortController();
+  for (const signal of signals) {
+    if (signal.aborted) controller.abort(signal.reason);
+    else signal.addEventListener('abort', () => controller.abort(signal.reason), { once: true });
+  }
+  return controller.signal;
 }
 
 export type { ResolvedOptions };

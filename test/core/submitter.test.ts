@@ -276,6 +276,27 @@ describe('createSubmitter: abort', () => {
     await expect(done).rejects.toBeInstanceOf(SubmissionAbortedError);
   });
 
+  it('combines the caller signal and the attempt timeout where AbortSignal.any is missing', async () => {
+    vi.stubGlobal('AbortSignal', Object.assign(Object.create(AbortSignal), { any: undefined, timeout: AbortSignal.timeout.bind(AbortSignal) }));
+    try {
+      const { submitter } = setup({ timeout: 20 });
+      const controller = new AbortController();
+      let attempts = 0;
+      const hang = ({ signal }: AttemptContext) => {
+        attempts += 1;
+        return new Promise<Response>((_, reject) => signal.addEventListener('abort', () => reject(signal.reason), { once: true }));
+      };
+      const timedOut = submitter.submit({ intent, signal: controller.signal, retry: 2, send: hang });
+      await expect(timedOut).rejects.toBeInstanceOf(AmbiguousOutcomeError);
+      expect(attempts).toBe(2);
+      const aborted = submitter.submit({ intent: { ...intent, body: 'other' }, signal: controller.signal, send: hang });
+      controller.abort();
+      await expect(aborted).rejects.toBeInstanceOf(SubmissionAbortedError);
+    } finally {
+      vi.unstubAllGlobals();
+    }
+  });
+
   it('times out a hung attempt and retries it with the same key', async () => {
     const { submitter } = setup({ timeout: 20 });
     const keys: string[] = [];
