@@ -12,6 +12,14 @@ const entries: Record<string, string> = {
   'server-bin': 'src/server/bin.ts',
 };
 
+/** Test options shared by the projects below. */
+const unitTest = {
+  include: ['test/**/*.test.ts', 'test/**/*.test.tsx'],
+  environment: 'node',
+  restoreMocks: true,
+  testTimeout: 15_000,
+};
+
 const nodeBuiltins = new Set([...builtinModules, ...builtinModules.map((m) => `node:${m}`)]);
 
 export default defineConfig({
@@ -28,9 +36,28 @@ export default defineConfig({
     },
   },
   test: {
-    include: ['test/**/*.test.ts', 'test/**/*.test.tsx'],
-    environment: 'node',
-    restoreMocks: true,
-    testTimeout: 15_000,
+    projects: [
+      // Every test, against the installed React (19).
+      { test: { ...unitTest, name: 'unit', env: { REACT_MAJOR: '19' } } },
+      // The React tests again, against React 18 (installed as `react18` and `react-dom18`).
+      {
+        resolve: {
+          alias: [
+            { find: /^react(\/.*)?$/, replacement: 'react18$1' },
+            { find: /^react-dom(\/.*)?$/, replacement: 'react-dom18$1' },
+          ],
+        },
+        test: {
+          ...unitTest,
+          name: 'react18',
+          include: ['test/react/**/*.test.tsx'],
+          env: { REACT_MAJOR: '18' },
+          // React DOM 18's own require('react') goes through Node, not the alias.
+          setupFiles: ['test/react/react18-setup.ts'],
+          // Transformed, so its imports of react and react-dom take the alias.
+          server: { deps: { inline: ['@testing-library/react'] } },
+        },
+      },
+    ],
   },
 });
