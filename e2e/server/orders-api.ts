@@ -8,6 +8,7 @@ import type { Action, ControlRequest, LoggedRequest, OrderCreated } from '../sup
 
 interface Lane {
   log: LoggedRequest[];
+  inFlight: number;
   plan: Action[];
   fallback: Action;
 }
@@ -20,7 +21,7 @@ export class OrdersApi {
   #lane(name: string): Lane {
     let lane = this.#lanes.get(name);
     if (!lane) {
-      lane = { log: [], plan: [], fallback: OK };
+      lane = { log: [], inFlight: 0, plan: [], fallback: OK };
       this.#lanes.set(name, lane);
     }
     return lane;
@@ -67,7 +68,10 @@ export class OrdersApi {
       key,
       body,
       action: action.kind,
+      inFlight: lane.inFlight,
     });
+    lane.inFlight += 1;
+    res.on('close', () => (lane.inFlight -= 1));
     if (action.delayMs) await new Promise((resolve) => setTimeout(resolve, action.delayMs));
     switch (action.kind) {
       case 'drop':

@@ -26,6 +26,8 @@ export interface LoggedRequest {
   key: string | null;
   body: string;
   action: Action['kind'];
+  /** Requests of this lane still being answered when this one arrived. */
+  inFlight: number;
 }
 
 export interface OrderCreated {
