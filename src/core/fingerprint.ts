@@ -111,7 +111,8 @@ function canonicalBody(body: unknown): string {
   if (ArrayBuffer.isView(body)) {
     return `bytes:${bytesText(new Uint8Array(body.buffer, body.byteOffset, body.byteLength))}`;
   }
-  if (isReadableStream(body)) throw new UnreplayableBodyError();
+  // A web stream, or a Node stream handed to axios: read once, so never safe to resend.
+  if (isReadableStream(body) || typeof (body as { pipe?: unknown }).pipe === 'function') throw new UnreplayableBodyError();
   if (isBlob(body)) throw new InvalidRequestError('a Blob body must be read first: use fingerprint(), not fingerprintOf()');
   return `json:${canonicalJson(body)}`;
 }

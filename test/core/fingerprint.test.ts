@@ -73,6 +73,8 @@ describe('fingerprint', () => {
     cyclic.self = cyclic;
     await expect(fingerprint({ ...base, body: cyclic })).rejects.toBeInstanceOf(InvalidRequestError);
     await expect(fingerprint({ ...base, body: new ReadableStream() })).rejects.toBeInstanceOf(UnreplayableBodyError);
+    const { Readable } = await import('node:stream');
+    await expect(fingerprint({ ...base, body: Readable.from(['a']) })).rejects.toBeInstanceOf(UnreplayableBodyError);
     await expect(fingerprint({ method: '', url: '/x' })).rejects.toBeInstanceOf(InvalidRequestError);
     await expect(fingerprint({ method: 'POST', url: 'http://[bad' })).rejects.toBeInstanceOf(InvalidRequestError);
   });
