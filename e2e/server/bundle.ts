@@ -13,6 +13,7 @@ const root = fileURLToPath(new URL('../..', import.meta.url));
 const ENTRIES: Record<string, string> = {
   app: 'e2e/fixtures/app.ts',
   'axios-app': 'e2e/fixtures/axios-app.ts',
+  guards: 'e2e/fixtures/guards.ts',
 };
 
 export interface Bundle {

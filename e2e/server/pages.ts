@@ -6,6 +6,14 @@ const PAGES: Record<string, { entry: string; body: string }> = {
     body: '<button id="order" type="button">Place order</button><output id="result"></output>',
   },
   '/axios.html': { entry: 'axios-app.js', body: '' },
+  '/guards.html': {
+    entry: 'guards.js',
+    body: `<form id="checkout" method="post" action="/api/orders">
+  <label>Name <input name="name" value="Ada"></label>
+  <button type="submit" name="intent" value="buy">Buy</button>
+</form>
+<button id="pay" type="button">Pay</button>`,
+  },
 };
 
 export function pageHtml(pathname: string): string | undefined {
