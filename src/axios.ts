@@ -14,33 +14,16 @@
 import { getAdapter } from 'axios';
 import type { AxiosAdapter, AxiosInstance, AxiosResponse, InternalAxiosRequestConfig } from 'axios';
 import { AmbiguousOutcomeError } from './core/errors.js';
-import { formatKey, parseKey, type KeyFormat } from './core/key.js';
-import type { SubmitterOptions } from './core/options.js';
-import type { RetryInput } from './core/retry.js';
-import { createSubmitter, type Submitter } from './core/submitter.js';
+import { resolveTransport, type RequestIdempotency, type TransportOptions } from './core/transport.js';
 
-export interface AxiosIdempotencyOptions extends SubmitterOptions {
-  /** Header name; default `Idempotency-Key`. */
-  header?: string;
-  /** Methods that get a key; default POST and PATCH. */
-  methods?: readonly string[];
-  /** `token` (bare UUID; default) or the draft's quoted `sf-string`. */
-  keyFormat?: KeyFormat;
-  /** Share one engine with other adapters (the fetch wrapper, the React hook). */
-  submitter?: Submitter;
-}
+export type { RequestIdempotency } from './core/transport.js';
 
-/** Per-request options, under `idempotency` in the request config. */
-export interface AxiosRequestIdempotency {
-  key?: string;
-  scope?: string;
-  retry?: RetryInput;
-}
+export type AxiosIdempotencyOptions = TransportOptions;
 
 declare module 'axios' {
   interface AxiosRequestConfig {
     /** submit-once options for this request; `false` sends it untouched. */
-    idempotency?: AxiosRequestIdempotency | false;
+    idempotency?: RequestIdempotency | false;
   }
 }
 
@@ -54,17 +37,13 @@ export function installIdempotency(instance: AxiosInstance, options: AxiosIdempo
   // Installing twice (hot module reload) must not nest two engines: replace the first.
   current?.[INSTALLED]?.();
   const previous = instance.defaults.adapter;
-  const header = options.header ?? 'Idempotency-Key';
-  const methods = new Set((options.methods ?? ['POST', 'PATCH']).map((m) => m.toUpperCase()));
-  const keyFormat = options.keyFormat ?? 'token';
-  const submitter = options.submitter ?? createSubmitter(options);
+  const { header, guards, format, existingKey, submitter } = resolveTransport(options);
 
   const adapter: WrappedAdapter = async (config: InternalAxiosRequestConfig) => {
     const send = getAdapter(previous, config);
     const method = (config.method ?? 'get').toUpperCase();
     const own = config.idempotency;
-    if (own === false || !methods.has(method)) return send(config);
-    const existing = config.headers.get(header);
+    if (own === false || !guards(method)) return send(config);
     const callerSignal = config.signal instanceof AbortSignal ? config.signal : undefined;
     try {
       return await submitter.submit<AxiosResponse>({
@@ -74,13 +53,13 @@ export function installIdempotency(instance: AxiosInstance, options: AxiosIdempo
           body: config.data,
           ...(own?.scope === undefined ? {} : { scope: own.scope }),
         },
-        key: own?.key ?? (typeof existing === 'string' && existing !== '' ? parseKey(existing) : undefined),
+        key: own?.key ?? existingKey(headerText(config.headers.get(header))),
         signal: callerSignal,
         retry: own?.retry,
         // The key goes on this config's own headers, so `error.config` (what axios-retry
         // resends) carries it back in.
         send: ({ key, signal }) => {
-          config.headers.set(header, formatKey(key, keyFormat));
+          config.headers.set(header, format(key));
           return send({ ...config, signal });
         },
         // axios transforms `response.data` in place per request: each caller gets its own.
@@ -99,4 +78,9 @@ export function installIdempotency(instance: AxiosInstance, options: AxiosIdempo
   adapter[INSTALLED] = uninstall;
   instance.defaults.adapter = adapter;
   return uninstall;
+}
+
+/** axios header values may be numbers, arrays or booleans: only a string can be a key. */
+function headerText(value: unknown): string | undefined {
+  return typeof value === 'string' ? value : undefined;
 }

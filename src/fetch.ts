@@ -8,53 +8,31 @@
  */
 import { InvalidRequestError, UnreplayableBodyError } from './core/errors.js';
 import type { Intent } from './core/fingerprint.js';
-import { formatKey, parseKey, type KeyFormat } from './core/key.js';
-import type { SubmitterOptions } from './core/options.js';
-import type { RetryInput } from './core/retry.js';
-import { createSubmitter, type Submitter } from './core/submitter.js';
+import { resolveTransport, type RequestIdempotency, type TransportOptions } from './core/transport.js';
 
-export interface IdempotentFetchOptions extends SubmitterOptions {
+export type { RequestIdempotency } from './core/transport.js';
+
+export interface IdempotentFetchOptions extends TransportOptions {
   /** The fetch to wrap; default the global one, looked up at call time. */
   fetch?: typeof fetch;
-  /** Header name; default `Idempotency-Key`. */
-  header?: string;
-  /** Methods that get a key; default POST and PATCH. Others pass straight through. */
-  methods?: readonly string[];
-  /** `token` (bare UUID, as Stripe expects; default) or the draft's quoted `sf-string`. */
-  keyFormat?: KeyFormat;
-  /** Share one engine (and its store and in-flight map) with other adapters. */
-  submitter?: Submitter;
-}
-
-/** Per-request options, beside the usual `RequestInit` fields. */
-export interface IdempotencyRequestOptions {
-  key?: string;
-  scope?: string;
-  retry?: RetryInput;
 }
 
 export interface IdempotentRequestInit extends RequestInit {
   /** `false` sends this request untouched. */
-  idempotency?: IdempotencyRequestOptions | false;
+  idempotency?: RequestIdempotency | false;
 }
 
 export type IdempotentFetch = (input: RequestInfo | URL, init?: IdempotentRequestInit) => Promise<Response>;
 
-export const DEFAULT_HEADER = 'Idempotency-Key';
-export const DEFAULT_METHODS: readonly string[] = Object.freeze(['POST', 'PATCH']);
-
 export function createIdempotentFetch(options: IdempotentFetchOptions = {}): IdempotentFetch {
-  const header = options.header ?? DEFAULT_HEADER;
-  const methods = new Set((options.methods ?? DEFAULT_METHODS).map((m) => m.toUpperCase()));
-  const keyFormat = options.keyFormat ?? 'token';
-  const submitter = options.submitter ?? createSubmitter(options);
+  const { header, guards, format, existingKey, submitter } = resolveTransport(options);
   const baseFetch = (input: RequestInfo | URL, init?: RequestInit) => (options.fetch ?? globalThis.fetch)(input, init);
 
   return async function idempotentFetch(input, init) {
     const { idempotency, ...requestInit } = init ?? {};
     const request = input instanceof Request ? input : undefined;
     const method = (requestInit.method ?? request?.method ?? 'GET').toUpperCase();
-    if (idempotency === false || !methods.has(method)) return baseFetch(input, init === undefined ? undefined : requestInit);
+    if (idempotency === false || !guards(method)) return baseFetch(input, init === undefined ? undefined : requestInit);
 
     const url = request ? request.url : String(input);
     const headers = new Headers(request?.headers);
@@ -63,18 +41,17 @@ export function createIdempotentFetch(options: IdempotentFetchOptions = {}): Ide
     // A Request's body is read once for the fingerprint; each attempt sends a fresh clone.
     const template = request?.clone();
     const body: unknown = request && requestInit.body === undefined ? await readBody(request) : requestInit.body;
-    const existing = headers.get(header);
     const intent: Intent = { method, url, body, ...(idempotency?.scope === undefined ? {} : { scope: idempotency.scope }) };
 
     return submitter.submit<Response>({
       intent,
-      key: idempotency?.key ?? (existing === null ? undefined : parseKey(existing)),
+      key: idempotency?.key ?? existingKey(headers.get(header)),
       signal: requestInit.signal ?? request?.signal ?? undefined,
       retry: idempotency?.retry,
       share: (response) => response.clone(),
       send: ({ key, signal }) => {
         const attemptHeaders = new Headers(headers);
-        attemptHeaders.set(header, formatKey(key, keyFormat));
+        attemptHeaders.set(header, format(key));
         if (template) return baseFetch(new Request(template.clone(), { ...requestInit, method, headers: attemptHeaders, signal }));
         return baseFetch(url, { ...requestInit, method, headers: attemptHeaders, signal });
       },

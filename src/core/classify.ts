@@ -17,7 +17,7 @@ interface HttpLike {
 }
 
 /** The problem `type` the reference verifier sends with its 422. */
-export const KEY_REUSED_PROBLEM = /key-reused$/;
+const KEY_REUSED_PROBLEM = /key-reused$/;
 
 export const defaultClassifier: Classifier<unknown> = async (result, now) => {
   const response = result.ok ? asHttp(result.value) : asHttp((result.error as { response?: unknown } | null)?.response);

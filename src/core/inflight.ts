@@ -3,11 +3,6 @@
 export class SingleFlight<T> {
   readonly #pending = new Map<string, Promise<T>>();
 
-  /** The pending run for this fingerprint, if any. */
-  get(fingerprint: string): Promise<T> | undefined {
-    return this.#pending.get(fingerprint);
-  }
-
   /**
    * Starts `run` unless one is pending for `fingerprint`. Registration is synchronous, so
    * two calls in the same tick cannot both start a run.
@@ -20,9 +15,5 @@ export class SingleFlight<T> {
     });
     this.#pending.set(fingerprint, promise);
     return { promise, joined: false };
-  }
-
-  get size(): number {
-    return this.#pending.size;
   }
 }

@@ -29,13 +29,6 @@ function defaultRandomBytes(): RandomBytes {
   return (bytes) => cryptoApi.getRandomValues(bytes);
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/i;
-
-/** True for a UUID v4 as `newKey()` makes them. */
-export function isUuid(value: string): boolean {
-  return UUID.test(value);
-}
-
 /** 1 to 255 visible ASCII characters: what the IETF draft and Stripe accept. */
 export function isValidKey(value: unknown): value is string {
   return typeof value === 'string' && /^[\x21-\x7e]{1,255}$/.test(value);

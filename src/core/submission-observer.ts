@@ -5,7 +5,7 @@
  */
 import type { Classifier } from './classify.js';
 import { isSubmitOnceError } from './errors.js';
-import { fingerprintOf, type Intent } from './fingerprint.js';
+import type { Intent } from './fingerprint.js';
 import type { SubmitterOptions } from './options.js';
 import type { RetryInput } from './retry.js';
 import { createSubmitter, type Submitter } from './submitter.js';
@@ -112,7 +112,6 @@ export class SubmissionObserver<TInput, TData> {
   #quietUntil = 0;
   #attached = 0;
   #pendingAbort: ReturnType<typeof setTimeout> | undefined;
-  readonly #preparing = new Map<string, Promise<unknown>>();
 
   constructor(action: Action<TInput, TData>, options: SubmissionOptions<TInput, TData> = {}) {
     // No side effects here: React may construct an observer and throw it away (StrictMode).
@@ -158,13 +157,10 @@ export class SubmissionObserver<TInput, TData> {
     };
     // Everything that can throw runs inside the promise, so the lock above is always released.
     const promise = Promise.resolve().then(async () => {
-      const intent = this.#intentFor(input);
-      // Waiting for a prepare() of the same intent keeps its key: its late write could
-      // otherwise replace the record of the key this submission sends.
-      await this.#preparing.get(preparedId(intent))?.catch(noop);
       const { retry, classify } = this.#options;
+      // A prepare() of the same intent still running is safe: the engine claims keys atomically.
       return this.#engine().submit<TData>({
-        intent,
+        intent: this.#intentFor(input),
         send,
         signal: controller.signal,
         ...(retry === undefined ? {} : { retry }),
@@ -195,21 +191,7 @@ export class SubmissionObserver<TInput, TData> {
 
   /** Mints and persists the input's key ahead of the click (pointerdown, focus). */
   prepare(input: TInput): Promise<string> {
-    let intent: Intent;
-    let promise: Promise<string>;
-    try {
-      intent = this.#intentFor(input);
-      promise = this.#engine().prepare(intent);
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    const id = preparedId(intent);
-    this.#preparing.set(id, promise);
-    const clear = () => {
-      if (this.#preparing.get(id) === promise) this.#preparing.delete(id);
-    };
-    promise.then(clear, clear);
-    return promise;
+    return Promise.resolve().then(() => this.#engine().prepare(this.#intentFor(input)));
   }
 
   /**
@@ -296,16 +278,6 @@ export class SubmissionObserver<TInput, TData> {
 /** The intent of a named action: no HTTP request of its own, the input as body. */
 export function actionIntent(name: string, input: unknown): Intent {
   return { method: 'ACTION', url: `submit-once:action/${encodeURIComponent(name)}`, body: input };
-}
-
-/** Matches a submission to a prepare() of the same intent (scope aside, which only narrows). */
-function preparedId(intent: Intent): string {
-  try {
-    return fingerprintOf(intent);
-  } catch {
-    // Blob bodies need the async fingerprint; waiting on an unrelated prepare is harmless.
-    return `${intent.method} ${String(intent.url)}`;
-  }
 }
 
 function noop(): undefined {

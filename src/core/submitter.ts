@@ -15,7 +15,7 @@ import { fingerprint, type Intent } from './fingerprint.js';
 import { SingleFlight } from './inflight.js';
 import { indexedDbStore } from './indexeddb-store.js';
 import { isValidKey } from './key.js';
-import { resolveOptions, type ResolvedOptions, type SubmitterOptions } from './options.js';
+import { resolveOptions, type SubmitterOptions } from './options.js';
 import { backoffDelay, normaliseRetry, sleep, type RetryInput, type RetryOptions, type Verdict } from './retry.js';
 import type { KeyRecord, KeyStore } from './store.js';
 
@@ -173,8 +173,8 @@ export function createSubmitter(options: SubmitterOptions = {}): Submitter {
       if (verdict.kind === 'ambiguous' && attempt < retry.attempts) {
         const delay = delayFor(verdict, attempt, retry);
         if (delay !== undefined) {
+          // No store write here: the record written ahead already makes a reload reuse the key.
           emit({ type: 'retry', key, fingerprint: fp, attempt, delayMs: delay, ...statusOf(verdict) });
-          later(() => store.set({ ...record, attempts: record.attempts + attempt, state: 'ambiguous' }));
           try {
             await sleep(delay, call.signal, key);
           } catch {
@@ -194,6 +194,13 @@ export function createSubmitter(options: SubmitterOptions = {}): Submitter {
     return backoffDelay(attempt, retry, config.random);
   }
 
+  /** Records how the intent ended, after the caller has its answer (off the submit path). */
+  function keep(record: KeyRecord, attempts: number, state: 'ambiguous' | 'settled', settledAt?: number): KeyRecord {
+    const next: KeyRecord = { ...record, attempts: record.attempts + attempts, state, ...(settledAt === undefined ? {} : { settledAt }) };
+    later(() => store.set(next));
+    return next;
+  }
+
   function settle<T>(record: KeyRecord, attempts: number, verdict: Verdict, result: Settled<T>): Outcome<T> {
     const { key, fingerprint: fp } = record;
     const now = config.now();
@@ -203,11 +210,11 @@ export function createSubmitter(options: SubmitterOptions = {}): Submitter {
     }
     if (verdict.kind === 'ambiguous') {
       // Keep the key: the next try, or a reload, must reuse it.
-      later(() => store.set({ ...record, attempts: record.attempts + attempts, state: 'ambiguous' }));
+      keep(record, attempts, 'ambiguous');
     } else if (verdict.kind === 'key-reused') {
       later(() => store.delete(fp));
     } else {
-      later(() => store.set({ ...record, attempts: record.attempts + attempts, state: 'settled', settledAt: now }));
+      keep(record, attempts, 'settled', now);
     }
     emit({ type: 'settled', key, fingerprint: fp, outcome: verdict.kind, attempts, ...status });
     if (verdict.kind === 'key-reused') {
@@ -221,7 +228,7 @@ export function createSubmitter(options: SubmitterOptions = {}): Submitter {
   }
 
   function abort<T>(record: KeyRecord, attempts: number, reason: unknown): Outcome<T> {
-    later(() => store.set({ ...record, attempts: record.attempts + attempts, state: 'ambiguous' }));
+    keep(record, attempts, 'ambiguous');
     emit({ type: 'settled', key: record.key, fingerprint: record.fingerprint, outcome: 'aborted', attempts });
     return failed(new SubmissionAbortedError(record.key, { cause: reason }));
   }
@@ -328,4 +335,3 @@ function signalFor(caller: AbortSignal | undefined, timeout: number | undefined)
   return controller.signal;
 }
 
-export type { ResolvedOptions };
