@@ -5,7 +5,10 @@
  * axios and react excluded as the user's own).
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { bundleEntry } from './bundle.js';
 
@@ -21,6 +24,10 @@ const fail = (message: string) => {
 
 execFileSync('npm', ['run', 'build', '--silent'], { stdio: 'inherit' });
 execFileSync('npx', ['--no-install', 'publint', '--strict'], { stdio: 'inherit' });
+// ESM only: node16 (from ESM) and bundler resolution must be clean; CommonJS `require` and
+// node10 resolution are unsupported by design (README, "Packaging").
+execFileSync('npx', ['--no-install', 'attw', '--pack', '.', '--profile', 'esm-only'], { stdio: 'inherit' });
+checkNodeConsumerTypes();
 
 /** Every file reachable from a dist entry through static imports of relative chunks. */
 function reachable(entry: string, seen = new Set<string>()): Set<string> {
@@ -52,6 +59,28 @@ for (const [name, { entry, gzipBytes }] of Object.entries(budgets)) {
   const line = `  ${name.padEnd(34)} ${String(size).padStart(6)} B  (budget ${gzipBytes} B)`;
   if (size > gzipBytes) fail(`${line} over budget`);
   else console.log(line);
+}
+
+/**
+ * Typechecks a Node project that uses the published types the way users set one up
+ * (`module: nodenext`, no DOM lib, `skipLibCheck: false`): a DOM-only type in a public
+ * signature fails here (issue 9: `RequestInfo` in fetch.d.ts did).
+ */
+function checkNodeConsumerTypes(): void {
+  const root = fileURLToPath(new URL('..', import.meta.url));
+  const dir = mkdtempSync(join(tmpdir(), 'submit-once-consumer-'));
+  try {
+    cpSync(join(root, 'test/consumers/node-nodenext'), dir, { recursive: true });
+    mkdirSync(join(dir, 'node_modules/@types'), { recursive: true });
+    symlinkSync(root, join(dir, 'node_modules/submit-once'), 'dir');
+    symlinkSync(join(root, 'node_modules/@types/node'), join(dir, 'node_modules/@types/node'), 'dir');
+    execFileSync(join(root, 'node_modules/.bin/tsc'), ['-p', dir], { stdio: 'inherit' });
+    console.log('Node consumer (nodenext, no DOM lib) typechecks');
+  } catch {
+    fail('a Node consumer without the DOM lib does not typecheck against dist/types (see above)');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 if (failed) process.exit(1);

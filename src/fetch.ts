@@ -22,11 +22,12 @@ export interface IdempotentRequestInit extends RequestInit {
   idempotency?: RequestIdempotency | false;
 }
 
-export type IdempotentFetch = (input: RequestInfo | URL, init?: IdempotentRequestInit) => Promise<Response>;
+// `Request | string`, not the DOM lib's `RequestInfo`: Node projects without the DOM lib use this type too.
+export type IdempotentFetch = (input: Request | string | URL, init?: IdempotentRequestInit) => Promise<Response>;
 
 export function createIdempotentFetch(options: IdempotentFetchOptions = {}): IdempotentFetch {
   const { header, guards, format, existingKey, submitter } = resolveTransport(options);
-  const baseFetch = (input: RequestInfo | URL, init?: RequestInit) => (options.fetch ?? globalThis.fetch)(input, init);
+  const baseFetch = (input: Request | string | URL, init?: RequestInit) => (options.fetch ?? globalThis.fetch)(input, init);
 
   return async function idempotentFetch(input, init) {
     const { idempotency, ...requestInit } = init ?? {};

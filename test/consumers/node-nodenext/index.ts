@@ -1,0 +1,12 @@
+// A Node project as users set one up: ESM, `module: nodenext`, no DOM lib. It must
+// typecheck against the published types of the Node-usable entries (issue 9).
+import { createSubmitter, memoryStore, newKey } from 'submit-once';
+import { createIdempotentFetch, idempotentFetch } from 'submit-once/fetch';
+import { createVerifier, idempotency } from 'submit-once/server';
+
+const send = createIdempotentFetch({ store: memoryStore() });
+const response: Response = await send(new URL('http://127.0.0.1:8787/orders'), { method: 'POST', body: '{}' });
+const other: Response = await idempotentFetch('http://127.0.0.1:8787/orders', { method: 'POST', body: '{}', idempotency: { key: newKey() } });
+const verifier = createVerifier({});
+const middleware = idempotency({});
+console.log(response.status, other.status, createSubmitter, verifier, middleware);
