@@ -28,7 +28,7 @@ describe('audit', () => {
     const events: IdempotencyEvent['type'][] = [];
     let finishFirst: (() => void) | undefined;
     let runs = 0;
-    const mw = idempotency({ leaseMs: 1_000, now: clock.now, onEvent: (e) => events.push(e.type) });
+    const mw = idempotency({ leaseMs: 60_000, now: clock.now, onEvent: (e) => events.push(e.type) });
     const server = await startServer(mw.handler((_req, res) => {
       const run = ++runs;
       if (run === 1) {
@@ -40,8 +40,8 @@ describe('audit', () => {
     }));
     servers.push(server);
     const first = post(`${server.url}/slow`, { key: 'slow', body: {} });
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    clock.advance(1_001);
+    while (runs === 0) await new Promise((resolve) => setTimeout(resolve, 10));
+    clock.advance(60_001);
     const meanwhile = await post(`${server.url}/slow`, { key: 'slow', body: {} });
     expect(meanwhile.status).toBe(500);
     expect(meanwhile.json().type).toBe('https://submit-once.dev/problems/outcome-unknown');
@@ -57,15 +57,15 @@ describe('audit', () => {
   it('counts recovery runs, and takes the per-key count from the store', async () => {
     const clock = manualClock();
     let runs = 0;
-    const mw = idempotency({ leaseMs: 1_000, now: clock.now, recovery: true });
+    const mw = idempotency({ leaseMs: 60_000, now: clock.now, recovery: true });
     const server = await startServer(mw.handler((_req, res) => {
       if (++runs === 1) return; // never answers: its process "died"
       res.end('recovered');
     }));
     servers.push(server);
     void post(`${server.url}/slow`, { key: 'r', body: {} }).catch(() => undefined);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    clock.advance(1_001);
+    while (runs === 0) await new Promise((resolve) => setTimeout(resolve, 10));
+    clock.advance(60_001);
     expect((await post(`${server.url}/slow`, { key: 'r', body: {} })).text).toBe('recovered');
     expect(mw.stats().totals).toMatchObject({ executions: 2, recoveryRuns: 1, rerunsAfterRelease: 0 });
     expect(mw.stats().keys[0]).toMatchObject({ executions: 2, storeExecutions: 2, recoveryRuns: 1 });

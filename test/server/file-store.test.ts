@@ -69,6 +69,19 @@ describe('file store log', () => {
     await reopened.close();
   });
 
+  it('turns every claim still running into unknown when it opens: its holder died with the old process', async () => {
+    const path = join(dir, 'restart.jsonl');
+    const store = open(path);
+    const now = Date.now();
+    const claim = await store.claim(claimOf('running', now, { leaseMs: 60_000 }));
+    expect(claim.status).toBe('claimed');
+    // No close: what a killed process leaves behind is what it wrote before the handler ran.
+    const reopened = open(path);
+    expect(await reopened.claim(claimOf('running', now + 1, { leaseMs: 60_000 }))).toEqual({ status: 'unknown', fingerprint: 'fp', executions: 1 });
+    await reopened.close();
+    await store.close();
+  });
+
   it('drops expired records when loading', async () => {
     const path = join(dir, 'expired.jsonl');
     const past = Date.now() - 10_000;
