@@ -1,6 +1,7 @@
 import express, { type Request, type Response } from 'express';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createVerifier, headerPrincipal, idempotency, type Verifier } from '../../src/server/index.js';
+import { createVerifier, idempotency, type Verifier } from '../../src/server/index.js';
+import { headerPrincipal } from '../../src/server/principal.js';
 import { post, startServer, type TestServer } from './http-helpers.js';
 
 const verifiers: Verifier[] = [];
