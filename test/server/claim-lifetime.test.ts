@@ -1,6 +1,6 @@
 import { request } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createOrdersApi, idempotency, memoryStore, StoreUnavailableError, type IdempotencyStore } from '../../src/server/index.js';
+import { createOrdersApi, idempotency, memoryStore, StoreUnavailableError, UncertainOutcomeError, type IdempotencyStore } from '../../src/server/index.js';
 import { manualClock, post, sleep, startServer, type TestServer } from './http-helpers.js';
 
 const servers: TestServer[] = [];
@@ -80,6 +80,31 @@ describe('a running handler keeps its claim', () => {
     expect(after.json().type).toBe('https://submit-once.dev/problems/outcome-unknown');
     expect(runs).toBe(1);
     expect(events).toContain('run-overdue');
+  });
+});
+
+describe('a handler that cannot tell whether its effect happened', () => {
+  it('throws UncertainOutcomeError: the key turns unknown at once (before its lease ends) and is not run again', async () => {
+    let runs = 0;
+    const mw = idempotency({ leaseMs: 60_000 });
+    const url = await serve(mw.handler(async (_req, res) => {
+      runs++;
+      if (runs === 2) {
+        res.statusCode = 200;
+        res.write('partial'); // headers already sent
+      }
+      throw new UncertainOutcomeError('the payment provider hung up after the charge request');
+    }));
+    for (let i = 0; i < 2; i++) {
+      const answer = await post(`${url}/pay`, { key: 'uncertain', body: {} });
+      expect(answer.status).toBe(500);
+      expect(answer.json().type).toBe('https://submit-once.dev/problems/outcome-unknown');
+    }
+    expect(runs).toBe(1);
+    // After the headers went out, the connection is cut, and the key turns unknown all the same.
+    await expect(post(`${url}/pay`, { key: 'uncertain-2', body: {} })).rejects.toThrow();
+    expect((await post(`${url}/pay`, { key: 'uncertain-2', body: {} })).json().type).toBe('https://submit-once.dev/problems/outcome-unknown');
+    expect(runs).toBe(2);
   });
 });
 

@@ -241,27 +241,18 @@ describe('createVerifier', () => {
 });
 
 describe('submit-once-verifier bin', () => {
-  it('starts, serves, and stops on SIGTERM', async () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/server/bin.ts', '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  it('starts, serves, and stops on SIGTERM; --shared-keys puts every caller in one key space', async () => {
+    const { child, url } = await startBin(['--shared-keys', '--max-run-ms', '60000']);
     try {
-      const url = await new Promise<string>((resolve, reject) => {
-        let out = '';
-        child.stdout.on('data', (chunk: Buffer) => {
-          out += chunk.toString();
-          const match = /listening on (http:\/\/\S+)/.exec(out);
-          if (match?.[1] !== undefined) resolve(match[1]);
-        });
-        child.stderr.on('data', (chunk: Buffer) => (out += chunk.toString()));
-        child.once('exit', () => reject(new Error(`bin exited early:\n${out}`)));
-      });
       expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
-      expect((await post(`${url}/orders`, { key: 'bin', body: { item: 'tea' } })).status).toBe(201);
+      const alice = await post(`${url}/orders`, { key: 'bin', body: { item: 'tea' }, headers: { Authorization: 'Bearer alice' } });
+      expect(alice.status).toBe(201);
+      const mallory = await post(`${url}/orders`, { key: 'bin', body: { item: 'tea' }, headers: { Authorization: 'Bearer mallory' } });
+      expect(mallory.headers.get('idempotent-replayed')).toBe('true');
       const health = (await (await fetch(`${url}/__submit-once/health`)).json()) as { ok: boolean };
       expect(health.ok).toBe(true);
     } finally {
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGTERM');
-      await exited;
+      await stopBin(child);
     }
   });
 
