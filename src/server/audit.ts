@@ -24,7 +24,7 @@ export interface KeyAudit {
   rerunsAfterRelease: number;
   /** Runs that took over a key whose earlier run's outcome was unknown (`recovery: true`). */
   recoveryRuns: number;
-  /** Answered 500 `outcome-unknown`. */
+  /** Answered 500 `outcome-unknown` (or cut off after their headers, when the run's outcome became unknown). */
   unknownOutcomes: number;
   lastStatus?: number;
 }
@@ -46,7 +46,7 @@ export interface AuditTotals {
    * the handler deduplicates by key. Always 0 without `recovery: true`.
    */
   recoveryRuns: number;
-  /** Requests answered 500 `outcome-unknown`. */
+  /** Requests told their outcome is unknown: answered 500 `outcome-unknown`, or cut off after their headers went out. */
   unknownOutcomes: number;
 }
 

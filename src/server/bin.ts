@@ -44,6 +44,10 @@ async function main(): Promise<void> {
   if (values['shared-keys'] === true && (values['principal-header'] !== undefined || values['principal-cookie'] !== undefined)) {
     throw new Error('--shared-keys cannot be combined with --principal-header or --principal-cookie');
   }
+  // The cookies only feed the default credential hash, which a principal header replaces.
+  if (values['principal-header'] !== undefined && values['principal-cookie'] !== undefined) {
+    throw new Error('--principal-cookie applies to the default principal; it cannot be combined with --principal-header');
+  }
   const store = await openStoreSpec(values.store);
   const verifier = createVerifier({
     store,
