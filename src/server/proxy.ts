@@ -61,7 +61,11 @@ export function proxyTo(upstream: string): (req: IncomingMessage, res: ServerRes
 
     await new Promise<void>((resolve, reject) => {
       let connected = false;
+      const copied: string[] = [];
       const uncertain = (what: string, cause?: unknown): void => {
+        // The upstream's headers must not dress up the outcome-unknown problem that follows
+        // (the middleware's own, CORS, stay).
+        if (!res.headersSent) for (const name of copied) res.removeHeader(name);
         reject(new UncertainOutcomeError(`the upstream ${base.origin} ${what} after the request may have been delivered`, { cause }));
       };
       const outgoing = send(
@@ -69,7 +73,10 @@ export function proxyTo(upstream: string): (req: IncomingMessage, res: ServerRes
         (upstreamRes) => {
           res.statusCode = upstreamRes.statusCode ?? 502;
           for (const [name, value] of Object.entries(upstreamRes.headers)) {
-            if (!HOP_BY_HOP.has(name) && value !== undefined) res.setHeader(name, value);
+            if (!HOP_BY_HOP.has(name) && value !== undefined) {
+              res.setHeader(name, value);
+              copied.push(name);
+            }
           }
           upstreamRes.on('data', (chunk: Buffer) => res.write(chunk));
           upstreamRes.on('end', () => {

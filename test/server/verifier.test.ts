@@ -185,6 +185,28 @@ describe('createVerifier', () => {
     }
   });
 
+  it('answers outcome-unknown, without the upstream headers but with CORS, when the upstream breaks off after its status line', async () => {
+    const upstream = await startServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        res.writeHead(201, { Location: '/things/1', 'Content-Length': '100' });
+        res.flushHeaders();
+        setTimeout(() => req.socket.destroy(), 20);
+      });
+    });
+    try {
+      const { url } = await start({ upstream: upstream.url });
+      const answer = await post(`${url}/things`, { key: 'broken', body: {}, headers: { Origin: 'http://shop.test' } });
+      expect(answer.status).toBe(500);
+      expect(answer.json().type).toBe('https://submit-once.dev/problems/outcome-unknown');
+      expect(answer.headers.get('location')).toBeNull();
+      expect(answer.headers.get('access-control-allow-origin')).toBe('*');
+      expect((await post(`${url}/things`, { key: 'broken', body: {} })).status).toBe(500);
+    } finally {
+      await upstream.close();
+    }
+  });
+
   it('with recovery: true sends it again once, marked Idempotency-Recovery: true with its key, for the upstream to dedupe', async () => {
     const seen: Array<{ key: unknown; recovery: unknown }> = [];
     const upstream = await startServer((req, res) => {

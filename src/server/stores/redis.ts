@@ -44,7 +44,8 @@ export interface RedisStoreOptions {
 // passed. The state machine is the one of RecordTable (table.ts).
 const LIVE = `
 local function live(r, now)
-  if r[1] == 'p' then return tonumber(r[5]) + tonumber(r[6]) > now end
+  -- Records written before execution counts have no m (nor n): they count as one run.
+  if r[1] == 'p' then return tonumber(r[5]) + (tonumber(r[6]) or 0) > now end
   if r[1] == false then return false end
   return tonumber(r[7]) > now
 end`;
@@ -55,7 +56,7 @@ local r = redis.call('HMGET', KEYS[1], 's', 'f', 't', 'n', 'l', 'm', 'e', 'r')
 local now = tonumber(ARGV[3])
 local s = r[1]
 local n = 0
-if live(r, now) then n = tonumber(r[4]) else s = false end
+if live(r, now) then n = tonumber(r[4]) or 1 else s = false end
 if s == 'd' then return {'completed', r[2], r[8], tostring(n)} end
 if s == 'p' and tonumber(r[5]) > now then return {'in-progress', r[2], r[5]} end
 local rerun = 'none'
@@ -78,7 +79,7 @@ const COMPLETE = `
 local r = redis.call('HMGET', KEYS[1], 's', 't', 'n')
 if (r[1] ~= 'p' and r[1] ~= 'u') or r[2] ~= ARGV[1] then return 0 end
 redis.call('DEL', KEYS[1])
-redis.call('HSET', KEYS[1], 's', 'd', 'f', ARGV[2], 'n', r[3], 'e', ARGV[3], 'r', ARGV[4])
+redis.call('HSET', KEYS[1], 's', 'd', 'f', ARGV[2], 'n', r[3] or 1, 'e', ARGV[3], 'r', ARGV[4])
 redis.call('PEXPIRE', KEYS[1], ARGV[5])
 return 1`;
 
@@ -87,7 +88,7 @@ const SETTLE = `
 local r = redis.call('HMGET', KEYS[1], 's', 't', 'f', 'n')
 if r[1] ~= 'p' or r[2] ~= ARGV[1] then return 0 end
 redis.call('DEL', KEYS[1])
-redis.call('HSET', KEYS[1], 's', ARGV[2], 'f', r[3], 't', r[2], 'n', r[4], 'e', ARGV[3])
+redis.call('HSET', KEYS[1], 's', ARGV[2], 'f', r[3], 't', r[2], 'n', r[4] or 1, 'e', ARGV[3])
 redis.call('PEXPIRE', KEYS[1], ARGV[4])
 return 1`;
 
@@ -96,7 +97,7 @@ const RENEW = `
 local r = redis.call('HMGET', KEYS[1], 's', 't', 'm')
 if r[1] ~= 'p' or r[2] ~= ARGV[1] then return 0 end
 redis.call('HSET', KEYS[1], 'l', ARGV[2])
-redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[3]) + tonumber(r[3]))
+redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[3]) + (tonumber(r[3]) or 0))
 return 1`;
 
 const SWEEP = `${LIVE}
