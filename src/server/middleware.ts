@@ -1,15 +1,28 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Audit, type AuditSnapshot } from './audit.js';
 import { BodyTooLargeError, readBody } from './body.js';
-import { captureResponse, type CapturedResponse } from './capture.js';
 import { applyCors, REPLAYED_HEADER } from './cors.js';
 import type { EventScope, IdempotencyEvent } from './events.js';
-import { payloadFingerprint } from './fingerprint.js';
-import { parseIdempotencyKey } from './key.js';
+import { isJsonTooDeepError, payloadFingerprint } from './fingerprint.js';
+import { keyHeaderOf, parseIdempotencyKey } from './key.js';
 import { requestPath, requestQuery, resolveOptions, type IdempotencyOptions, type ResolvedOptions } from './options.js';
 import { sendProblem, type ProblemCode } from './problems.js';
 import { serveStats } from './stats-endpoint.js';
+import { execute, isPromiseLike, sendOutcomeUnknown, type Emit, type Proceed, type Run } from './run.js';
 import type { IdempotencyStore, StoredResponse } from './stores/types.js';
+
+/** What a guarded run knows about its key; handlers that dedupe by key read it. */
+export interface IdempotencyContext {
+  /** The idempotency key as parsed (a quoted key unquoted). */
+  readonly key: string;
+  /** The principal the key belongs to; undefined when it has none (no credentials, or `principal: false`). */
+  readonly principal: string | undefined;
+  /**
+   * True when an earlier run of this key may have taken effect (its outcome was unknown)
+   * and this run took over (`recovery: true`): look the effect up by (principal, key) first.
+   */
+  readonly recovery: boolean;
+}
 
 /** A request as handlers see it behind the middleware: the body has been read already. */
 export interface IdempotentRequest extends IncomingMessage {
@@ -17,6 +30,8 @@ export interface IdempotentRequest extends IncomingMessage {
   body?: unknown;
   /** The exact bytes received, when the middleware read the body itself. */
   rawBody?: Buffer;
+  /** Set on every guarded run (a request that claimed its key); absent on unguarded requests. */
+  idempotency?: IdempotencyContext;
 }
 
 export type NextFunction = (error?: unknown) => void;
@@ -84,8 +99,6 @@ export function idempotency(options: IdempotencyOptions = {}): IdempotencyMiddle
   return middleware;
 }
 
-type Proceed = () => unknown;
-type Emit = (storageKey: string | undefined, event: IdempotencyEvent) => void;
 
 async function guard(
   req: IncomingMessage,
@@ -109,12 +122,13 @@ async function guard(
     sendProblem(res, problem, detail);
   };
 
-  const rawKey = req.headers[opts.headerLower];
+  const rawKey = keyHeaderOf(req, opts.headerLower);
   if (rawKey === undefined) {
     if (!opts.required) return runUnguarded(res, proceed);
     return reject('key-missing', `${method} ${route} requires an ${opts.header} header.`);
   }
-  const parsed = parseIdempotencyKey(Array.isArray(rawKey) ? rawKey.join(', ') : rawKey);
+  if (rawKey === 'many') return reject('key-malformed', `The request carries more than one ${opts.header} header.`);
+  const parsed = parseIdempotencyKey(rawKey);
   if (!parsed.ok) return reject('key-malformed', `The ${opts.header} header is malformed: ${parsed.reason}.`);
 
   let body: unknown;
@@ -130,15 +144,29 @@ async function guard(
     return;
   }
 
+  let fingerprint: string;
+  try {
+    fingerprint = payloadFingerprint({ method, path: requestPath(req), query: requestQuery(req), body });
+  } catch (error) {
+    if (isJsonTooDeepError(error)) return reject('body-too-deep', `The JSON body is nested deeper than ${error.limit} levels.`);
+    throw error;
+  }
+
   const principal = await opts.principal?.(req);
   const scope: EventScope = principal === undefined ? { key: parsed.key, method, route } : { key: parsed.key, principal, method, route };
   // JSON keeps the four parts apart whatever characters they contain.
   const storageKey = JSON.stringify([principal ?? null, method, route, parsed.key]);
-  const fingerprint = payloadFingerprint({ method, path: requestPath(req), query: requestQuery(req), body });
 
   let claim;
   try {
-    claim = await opts.store.claim({ key: storageKey, fingerprint, leaseMs: opts.leaseMs, now: opts.now() });
+    claim = await opts.store.claim({
+      key: storageKey,
+      fingerprint,
+      leaseMs: opts.leaseMs,
+      retentionMs: opts.ttl,
+      now: opts.now(),
+      recover: opts.recovery,
+    });
   } catch (error) {
     // Fail closed: running the handler without a claim could run it twice.
     emit(storageKey, { ...scope, type: 'store-error', error });
@@ -160,78 +188,19 @@ async function guard(
     });
     return;
   }
+  if (claim.status === 'unknown') {
+    emit(storageKey, { ...scope, type: 'outcome-unknown', at: 'claim', executions: claim.executions });
+    sendOutcomeUnknown(res);
+    return;
+  }
   if (claim.status === 'completed') {
-    emit(storageKey, { ...scope, type: 'replayed', status: claim.response.status });
+    emit(storageKey, { ...scope, type: 'replayed', status: claim.response.status, executions: claim.executions });
     replay(res, claim.response);
     return;
   }
-  execute(res, proceed, opts, emit, storageKey, claim.token, fingerprint, scope);
-}
-
-function execute(
-  res: ServerResponse,
-  proceed: Proceed,
-  opts: ResolvedOptions,
-  emit: Emit,
-  storageKey: string,
-  token: string,
-  fingerprint: string,
-  scope: EventScope,
-): void {
-  emit(storageKey, { ...scope, type: 'executed' });
-  const lease = renewLease(opts, storageKey, token);
-  let threw = false;
-
-  const settle = async (captured: CapturedResponse): Promise<void> => {
-    lease.stop();
-    if (threw || (captured.status >= 500 && opts.releaseOn5xx)) {
-      await opts.store.release(storageKey, token).catch((error: unknown) => {
-        emit(storageKey, { ...scope, type: 'store-error', error });
-      });
-      emit(storageKey, { ...scope, type: 'released', reason: threw ? 'threw' : 'server-error' });
-      return;
-    }
-    if (captured.body === undefined) {
-      emit(storageKey, { ...scope, type: 'response-not-stored', bytes: captured.bodyBytes, limit: opts.maxResponseBytes });
-    }
-    try {
-      const stored = await opts.store.complete({
-        key: storageKey,
-        token,
-        fingerprint,
-        response: toStoredResponse(captured, opts.replayHeaders),
-        retentionMs: opts.ttl,
-        now: opts.now(),
-      });
-      emit(storageKey, stored ? { ...scope, type: 'completed', status: captured.status } : { ...scope, type: 'lease-lost' });
-    } catch (error) {
-      // The handler ran and the caller gets its answer; the claim expires with its lease.
-      emit(storageKey, { ...scope, type: 'store-error', error });
-    }
-  };
-  captureResponse(res, opts.maxResponseBytes, settle);
-  // The socket is gone: stop renewing, so a handler that never ends cannot hold the key forever.
-  res.once('close', () => lease.stop());
-
-  const onThrow = (error: unknown): void => {
-    threw = true;
-    if (!res.headersSent) {
-      sendProblem(res, 'handler-failed', 'The request failed before completing; it may be retried with the same key.');
-      return;
-    }
-    lease.stop();
-    opts.store.release(storageKey, token).then(
-      () => emit(storageKey, { ...scope, type: 'released', reason: 'threw' }),
-      (storeError: unknown) => emit(storageKey, { ...scope, type: 'store-error', error: storeError }),
-    );
-    res.destroy(error instanceof Error ? error : undefined);
-  };
-  try {
-    const result = proceed();
-    if (isPromiseLike(result)) result.then(undefined, onThrow);
-  } catch (error) {
-    onThrow(error);
-  }
+  (req as IdempotentRequest).idempotency = { key: parsed.key, principal, recovery: claim.rerun === 'recovery' };
+  const run: Run = { storageKey, token: claim.token, fingerprint, scope, executions: claim.executions, rerun: claim.rerun };
+  execute(res, proceed, opts, emit, run);
 }
 
 function runUnguarded(res: ServerResponse, proceed: Proceed): void {
@@ -245,22 +214,6 @@ function runUnguarded(res: ServerResponse, proceed: Proceed): void {
   } catch {
     onThrow();
   }
-}
-
-/** Keeps the lease alive while the handler runs, so a slow handler is not taken over. */
-function renewLease(opts: ResolvedOptions, key: string, token: string): { stop(): void } {
-  const timer = setInterval(() => {
-    opts.store.renew({ key, token, leaseMs: opts.leaseMs, now: opts.now() }).then(
-      (held) => {
-        if (!held) clearInterval(timer);
-      },
-      () => {
-        // A store hiccup: the next tick tries again, the lease covers the gap.
-      },
-    );
-  }, Math.max(10, Math.floor(opts.leaseMs / 2)));
-  timer.unref();
-  return { stop: () => clearInterval(timer) };
 }
 
 async function requestBody(req: IdempotentRequest, limit: number): Promise<unknown> {
@@ -287,15 +240,6 @@ function parseJsonOr(raw: Buffer): unknown {
   }
 }
 
-function toStoredResponse(captured: CapturedResponse, allowed: ReadonlySet<string>): StoredResponse {
-  const headers: Record<string, string | readonly string[]> = {};
-  for (const [name, value] of Object.entries(captured.headers)) if (allowed.has(name)) headers[name] = value;
-  const body = captured.body ?? Buffer.alloc(0);
-  return captured.body === undefined
-    ? { status: captured.status, headers, body, omittedBodyBytes: captured.bodyBytes }
-    : { status: captured.status, headers, body };
-}
-
 function replay(res: ServerResponse, response: StoredResponse): void {
   if (response.omittedBodyBytes !== undefined) {
     sendProblem(
@@ -311,8 +255,4 @@ function replay(res: ServerResponse, response: StoredResponse): void {
   res.setHeader(REPLAYED_HEADER, 'true');
   if (response.status !== 204 && response.status !== 304) res.setHeader('Content-Length', response.body.byteLength);
   res.end(response.body);
-}
-
-function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
-  return typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function';
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { payloadFingerprint } from '../../src/server/fingerprint.js';
+import { JsonTooDeepError, MAX_JSON_DEPTH, payloadFingerprint } from '../../src/server/fingerprint.js';
 import { parseIdempotencyKey } from '../../src/server/key.js';
 
 describe('parseIdempotencyKey', () => {
@@ -42,5 +42,23 @@ describe('payloadFingerprint', () => {
   it('sorts query parameters and treats empty bodies alike', () => {
     expect(fp(undefined, { query: 'b=2&a=1' })).toBe(fp(undefined, { query: 'a=1&b=2' }));
     expect(fp(Buffer.alloc(0))).toBe(fp(undefined));
+  });
+});
+
+describe('JSON depth', () => {
+  const nested = (n: number): unknown => {
+    let value: unknown = 1;
+    for (let i = 0; i < n; i++) value = i % 2 === 0 ? [value] : { v: value };
+    return value;
+  };
+
+  it('fingerprints 64 levels and refuses 65, parsed or raw, without recursing into hostile depth', () => {
+    const base = { method: 'POST', path: '/orders', query: '' };
+    expect(() => payloadFingerprint({ ...base, body: nested(64) })).not.toThrow();
+    expect(() => payloadFingerprint({ ...base, body: nested(65) })).toThrow(JsonTooDeepError);
+    expect(() => payloadFingerprint({ ...base, body: Buffer.from(JSON.stringify(nested(65))) })).toThrow(JsonTooDeepError);
+    // Deep enough to overflow any recursive walk.
+    expect(() => payloadFingerprint({ ...base, body: nested(1_000_000) })).toThrow(JsonTooDeepError);
+    expect(MAX_JSON_DEPTH).toBe(64);
   });
 });

@@ -1,7 +1,34 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { ServerResponse } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createOrdersApi, createVerifier, type Verifier } from '../../src/server/index.js';
-import { post, startServer } from './http-helpers.js';
+import { post, sleep, startServer } from './http-helpers.js';
+
+/** Starts the bin; resolves with the child and its URL once it listens. */
+async function startBin(args: string[]): Promise<{ child: ChildProcessWithoutNullStreams; url: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server/bin.ts', '--port', '0', ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      const match = /listening on (http:\/\/\S+)/.exec(out);
+      if (match?.[1] !== undefined) resolve(match[1]);
+    });
+    child.stderr.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    child.once('exit', () => reject(new Error(`bin exited early:\n${out}`)));
+  });
+  return { child, url };
+}
+
+async function stopBin(child: ChildProcessWithoutNullStreams, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill(signal);
+  await exited;
+}
 
 const running: Verifier[] = [];
 afterEach(async () => {
@@ -33,9 +60,9 @@ describe('createVerifier', () => {
       totals: Record<string, number>;
       keys: Array<Record<string, unknown>>;
     };
-    expect(stats.totals).toMatchObject({ executions: 1, replays: 1, mismatches: 1, duplicateExecutions: 0 });
+    expect(stats.totals).toMatchObject({ executions: 1, replays: 1, mismatches: 1, rerunsAfterRelease: 0, recoveryRuns: 0, unknownOutcomes: 0 });
     expect(stats.keys).toEqual([
-      expect.objectContaining({ key: 'order-1', method: 'POST', route: '/orders', executions: 1, replays: 1, mismatches: 1, lastStatus: 201 }),
+      expect.objectContaining({ key: 'order-1', method: 'POST', route: '/orders', executions: 1, storeExecutions: 1, replays: 1, mismatches: 1, lastStatus: 201 }),
     ]);
 
     expect((await fetch(`${url}/__submit-once/stats`, { method: 'DELETE' })).status).toBe(204);
@@ -119,6 +146,88 @@ describe('createVerifier', () => {
     }
   });
 
+  it('forwards the parsed key upstream, and never a client-sent Idempotency-Recovery', async () => {
+    const seen: Array<Record<string, string | string[] | undefined>> = [];
+    const upstream = await startServer((req, res) => {
+      seen.push(req.headers);
+      req.resume();
+      req.on('end', () => res.end('ok'));
+    });
+    try {
+      const { url } = await start({ upstream: upstream.url });
+      await post(`${url}/things`, { key: '"quoted-key"', body: {}, headers: { 'Idempotency-Recovery': 'true' } });
+      expect(seen[0]?.['idempotency-key']).toBe('quoted-key');
+      expect(seen[0]?.['idempotency-recovery']).toBeUndefined();
+    } finally {
+      await upstream.close();
+    }
+  });
+
+  it('answers 500 outcome-unknown when the upstream hangs up after receiving the request, and never sends it again', async () => {
+    let hits = 0;
+    const upstream = await startServer((req) => {
+      hits++;
+      // It may have committed: it read the request, then the connection died.
+      req.resume();
+      req.on('end', () => req.socket.destroy());
+    });
+    try {
+      const { url, verifier } = await start({ upstream: upstream.url });
+      for (let i = 0; i < 3; i++) {
+        const answer = await post(`${url}/things`, { key: 'hangup', body: { a: 1 } });
+        expect(answer.status).toBe(500);
+        expect(answer.json().type).toBe('https://submit-once.dev/problems/outcome-unknown');
+      }
+      expect(hits).toBe(1);
+      expect(verifier.stats().totals).toMatchObject({ executions: 1, unknownOutcomes: 3, releases: 0 });
+    } finally {
+      await upstream.close();
+    }
+  });
+
+  it('answers outcome-unknown, without the upstream headers but with CORS, when the upstream breaks off after its status line', async () => {
+    const upstream = await startServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        res.writeHead(201, { Location: '/things/1', 'Content-Length': '100' });
+        res.flushHeaders();
+        setTimeout(() => req.socket.destroy(), 20);
+      });
+    });
+    try {
+      const { url } = await start({ upstream: upstream.url });
+      const answer = await post(`${url}/things`, { key: 'broken', body: {}, headers: { Origin: 'http://shop.test' } });
+      expect(answer.status).toBe(500);
+      expect(answer.json().type).toBe('https://submit-once.dev/problems/outcome-unknown');
+      expect(answer.headers.get('location')).toBeNull();
+      expect(answer.headers.get('access-control-allow-origin')).toBe('*');
+      expect((await post(`${url}/things`, { key: 'broken', body: {} })).status).toBe(500);
+    } finally {
+      await upstream.close();
+    }
+  });
+
+  it('with recovery: true sends it again once, marked Idempotency-Recovery: true with its key, for the upstream to dedupe', async () => {
+    const seen: Array<{ key: unknown; recovery: unknown }> = [];
+    const upstream = await startServer((req, res) => {
+      seen.push({ key: req.headers['idempotency-key'], recovery: req.headers['idempotency-recovery'] });
+      req.resume();
+      req.on('end', () => (seen.length === 1 ? req.socket.destroy() : res.end('recovered')));
+    });
+    try {
+      const { url } = await start({ upstream: upstream.url, recovery: true });
+      expect((await post(`${url}/things`, { key: 'rk', body: {} })).status).toBe(500);
+      expect((await post(`${url}/things`, { key: 'rk', body: {} })).text).toBe('recovered');
+      expect((await post(`${url}/things`, { key: 'rk', body: {} })).headers.get('idempotent-replayed')).toBe('true');
+      expect(seen).toEqual([
+        { key: 'rk', recovery: undefined },
+        { key: 'rk', recovery: 'true' },
+      ]);
+    } finally {
+      await upstream.close();
+    }
+  });
+
   it('answers 502 when the upstream is down, and does not keep the key', async () => {
     const dead = await startServer(() => undefined);
     const deadUrl = dead.url;
@@ -154,27 +263,59 @@ describe('createVerifier', () => {
 });
 
 describe('submit-once-verifier bin', () => {
-  it('starts, serves, and stops on SIGTERM', async () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/server/bin.ts', '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  it('starts, serves, and stops on SIGTERM; --shared-keys puts every caller in one key space', async () => {
+    const { child, url } = await startBin(['--shared-keys', '--max-run-ms', '60000']);
     try {
-      const url = await new Promise<string>((resolve, reject) => {
-        let out = '';
-        child.stdout.on('data', (chunk: Buffer) => {
-          out += chunk.toString();
-          const match = /listening on (http:\/\/\S+)/.exec(out);
-          if (match?.[1] !== undefined) resolve(match[1]);
-        });
-        child.stderr.on('data', (chunk: Buffer) => (out += chunk.toString()));
-        child.once('exit', () => reject(new Error(`bin exited early:\n${out}`)));
-      });
       expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
-      expect((await post(`${url}/orders`, { key: 'bin', body: { item: 'tea' } })).status).toBe(201);
+      const alice = await post(`${url}/orders`, { key: 'bin', body: { item: 'tea' }, headers: { Authorization: 'Bearer alice' } });
+      expect(alice.status).toBe(201);
+      const mallory = await post(`${url}/orders`, { key: 'bin', body: { item: 'tea' }, headers: { Authorization: 'Bearer mallory' } });
+      expect(mallory.headers.get('idempotent-replayed')).toBe('true');
       const health = (await (await fetch(`${url}/__submit-once/health`)).json()) as { ok: boolean };
       expect(health.ok).toBe(true);
     } finally {
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGTERM');
-      await exited;
+      await stopBin(child);
+    }
+  });
+
+  it('killed -9 mid-request on the file store: after the restart the key answers outcome-unknown at once; --recovery runs it again marked as such', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'submit-once-bin-'));
+    const store = `file:${join(dir, 'keys.jsonl')}`;
+    const seen: Array<{ key: unknown; recovery: unknown; user: unknown }> = [];
+    const hanging: ServerResponse[] = [];
+    const upstream = await startServer((req, res) => {
+      seen.push({ key: req.headers['idempotency-key'], recovery: req.headers['idempotency-recovery'], user: req.headers['x-user'] });
+      req.resume();
+      // The first request "commits" and then its verifier dies before the answer.
+      req.on('end', () => (seen.length === 1 ? hanging.push(res) : res.end(`done ${seen.length}`)));
+    });
+    let bin = await startBin(['--store', store, '--upstream', upstream.url]);
+    try {
+      void post(`${bin.url}/orders`, { key: 'crash', body: { item: 'tea' } }).catch(() => undefined);
+      while (seen.length === 0) await sleep(20);
+      await stopBin(bin.child, 'SIGKILL');
+
+      bin = await startBin(['--store', store, '--upstream', upstream.url]);
+      const after = await post(`${bin.url}/orders`, { key: 'crash', body: { item: 'tea' } });
+      expect(after.status).toBe(500);
+      expect(after.json().type).toBe('https://submit-once.dev/problems/outcome-unknown');
+      expect(seen).toHaveLength(1);
+      await stopBin(bin.child);
+
+      bin = await startBin(['--store', store, '--upstream', upstream.url, '--recovery', '--principal-header', 'X-User']);
+      const recovered = await post(`${bin.url}/orders`, { key: 'crash', body: { item: 'tea' } });
+      expect(recovered.text).toBe('done 2');
+      expect(seen[1]).toEqual({ key: 'crash', recovery: 'true', user: undefined });
+      // --principal-header: the header's value scopes the key.
+      await post(`${bin.url}/orders`, { key: 'p', body: {}, headers: { 'X-User': 'alice' } });
+      const bob = await post(`${bin.url}/orders`, { key: 'p', body: {}, headers: { 'X-User': 'bob' } });
+      expect(bob.headers.get('idempotent-replayed')).toBeNull();
+      expect(seen.map((s) => s.user)).toEqual([undefined, undefined, 'alice', 'bob']);
+    } finally {
+      await stopBin(bin.child);
+      for (const res of hanging) res.destroy();
+      await upstream.close();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 

@@ -1,0 +1,143 @@
+import type { ServerResponse } from 'node:http';
+import { captureResponse, type CapturedResponse } from './capture.js';
+import type { EventScope, IdempotencyEvent } from './events.js';
+import type { ResolvedOptions } from './options.js';
+import { isUncertainOutcomeError } from './outcome.js';
+import { sendProblem } from './problems.js';
+import type { Rerun, StoredResponse } from './stores/types.js';
+
+/** Runs the application: `next()` in Express, the wrapped handler in `node:http`. */
+export type Proceed = () => unknown;
+export type Emit = (storageKey: string | undefined, event: IdempotencyEvent) => void;
+
+/** One guarded run: its key, its claim, and where its events go. */
+export interface Run {
+  readonly storageKey: string;
+  readonly token: string;
+  readonly fingerprint: string;
+  readonly scope: EventScope;
+  readonly executions: number;
+  readonly rerun: Rerun;
+}
+
+export function sendOutcomeUnknown(res: ServerResponse): void {
+  sendProblem(
+    res,
+    'outcome-unknown',
+    'An earlier request with this key may or may not have taken effect, and it cannot be found out here; it is not run again. Check its effect before trying again with a new key.',
+  );
+}
+
+/**
+ * One claimed run, from start to its settlement: renew the lease while the handler runs,
+ * then complete (store the response), release (it threw or answered 5xx before any
+ * effect) or mark unknown (it said it cannot tell), each fenced by the run's token.
+ */
+export function execute(res: ServerResponse, proceed: Proceed, opts: ResolvedOptions, emit: Emit, run: Run): void {
+  const { storageKey, token, fingerprint, scope } = run;
+  emit(storageKey, { ...scope, type: 'executed', executions: run.executions, rerun: run.rerun });
+  // Renewed until the handler settles, whatever the client does: a client that goes away
+  // must not free a key whose handler is still running (its retry would run it twice).
+  const lease = renewLease(opts, storageKey, token, () => emit(storageKey, { ...scope, type: 'run-overdue', maxRunMs: opts.maxRunMs }));
+  let outcome: 'answered' | 'threw' | 'uncertain' = 'answered';
+  const settleRequest = () => ({ key: storageKey, token, retentionMs: opts.ttl, now: opts.now() });
+
+  const markUnknown = async (): Promise<void> => {
+    emit(storageKey, { ...scope, type: 'outcome-unknown', at: 'run' });
+    await opts.store.markUnknown(settleRequest()).catch((error: unknown) => {
+      // The claim then turns unknown on its own once its lease runs out.
+      emit(storageKey, { ...scope, type: 'store-error', error });
+    });
+  };
+  const release = async (reason: 'threw' | 'server-error'): Promise<void> => {
+    await opts.store.release(settleRequest()).then(
+      () => emit(storageKey, { ...scope, type: 'released', reason }),
+      (error: unknown) => emit(storageKey, { ...scope, type: 'store-error', error }),
+    );
+  };
+
+  const settle = async (captured: CapturedResponse): Promise<void> => {
+    lease.stop();
+    if (outcome === 'uncertain') return markUnknown();
+    if (outcome === 'threw' || (captured.status >= 500 && opts.releaseOn5xx)) return release(outcome === 'threw' ? 'threw' : 'server-error');
+    if (captured.body === undefined) {
+      emit(storageKey, { ...scope, type: 'response-not-stored', bytes: captured.bodyBytes, limit: opts.maxResponseBytes });
+    }
+    try {
+      const stored = await opts.store.complete({
+        key: storageKey,
+        token,
+        fingerprint,
+        response: toStoredResponse(captured, opts.replayHeaders),
+        retentionMs: opts.ttl,
+        now: opts.now(),
+      });
+      emit(storageKey, stored ? { ...scope, type: 'completed', status: captured.status } : { ...scope, type: 'lease-lost' });
+    } catch (error) {
+      // The handler ran and the caller gets its answer, but nothing records that: the
+      // claim stays running, and once its lease runs out the key answers outcome-unknown.
+      emit(storageKey, { ...scope, type: 'store-error', error });
+    }
+  };
+  captureResponse(res, opts.maxResponseBytes, settle);
+
+  const onThrow = (error: unknown): void => {
+    outcome = isUncertainOutcomeError(error) ? 'uncertain' : 'threw';
+    if (!res.headersSent) {
+      if (outcome === 'uncertain') sendOutcomeUnknown(res);
+      else sendProblem(res, 'handler-failed', 'The request failed before completing; it may be retried with the same key.');
+      return;
+    }
+    lease.stop();
+    void (outcome === 'uncertain' ? markUnknown() : release('threw'));
+    res.destroy(error instanceof Error ? error : undefined);
+  };
+  try {
+    const result = proceed();
+    if (isPromiseLike(result)) result.then(undefined, onThrow);
+  } catch (error) {
+    onThrow(error);
+  }
+}
+
+/**
+ * Keeps the lease alive while the handler runs, so a slow handler is not taken over, for
+ * at most `maxRunMs`: a handler that never ends must not hold its key for ever. Past it
+ * the lease runs out and the key turns unknown (never free: the handler may still act).
+ */
+function renewLease(opts: ResolvedOptions, key: string, token: string, onOverdue: () => void): { stop(): void } {
+  const timer = setInterval(() => {
+    opts.store.renew({ key, token, leaseMs: opts.leaseMs, now: opts.now() }).then(
+      (held) => {
+        if (!held) stop();
+      },
+      () => {
+        // A store hiccup: the next tick tries again, the lease covers the gap.
+      },
+    );
+  }, Math.max(10, Math.floor(opts.leaseMs / 2)));
+  timer.unref();
+  const overdue = setTimeout(() => {
+    stop();
+    onOverdue();
+  }, opts.maxRunMs);
+  overdue.unref();
+  const stop = (): void => {
+    clearInterval(timer);
+    clearTimeout(overdue);
+  };
+  return { stop };
+}
+
+function toStoredResponse(captured: CapturedResponse, allowed: ReadonlySet<string>): StoredResponse {
+  const headers: Record<string, string | readonly string[]> = {};
+  for (const [name, value] of Object.entries(captured.headers)) if (allowed.has(name)) headers[name] = value;
+  const body = captured.body ?? Buffer.alloc(0);
+  return captured.body === undefined
+    ? { status: captured.status, headers, body, omittedBodyBytes: captured.bodyBytes }
+    : { status: captured.status, headers, body };
+}
+
+export function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
+  return typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function';
+}

@@ -1,0 +1,150 @@
+import { request } from 'node:http';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createOrdersApi, idempotency, memoryStore, StoreUnavailableError, UncertainOutcomeError, type IdempotencyStore } from '../../src/server/index.js';
+import { manualClock, post, sleep, startServer, type TestServer } from './http-helpers.js';
+
+const servers: TestServer[] = [];
+afterEach(async () => {
+  for (const s of servers.splice(0)) await s.close();
+});
+
+async function serve(listener: Parameters<typeof startServer>[0]): Promise<string> {
+  const server = await startServer(listener);
+  servers.push(server);
+  return server.url;
+}
+
+/** Sends a POST and drops the connection after `ms`, as a reloading page or a client timeout does. */
+function postAndDisconnect(url: string, key: string, body: unknown, ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const payload = JSON.stringify(body);
+    const req = request(url, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(payload), 'Idempotency-Key': key },
+    });
+    req.on('error', () => resolve());
+    req.end(payload);
+    setTimeout(() => {
+      req.destroy();
+      resolve();
+    }, ms);
+  });
+}
+
+/** A memory store whose `complete` fails, as Redis going down between claim and completion. */
+function failingOnComplete(): IdempotencyStore {
+  const store = memoryStore({ sweepIntervalMs: 0 });
+  return { ...store, complete: async () => Promise.reject(new StoreUnavailableError('down at completion')) };
+}
+
+describe('a running handler keeps its claim', () => {
+  it('whatever the client does: a handler slower than the lease whose client left runs once, retries get 409 then the replay', async () => {
+    let runs = 0;
+    let finished = false;
+    const mw = idempotency({ leaseMs: 200 });
+    const url = await serve(mw.handler(async (_req, res) => {
+      runs++;
+      await sleep(900);
+      finished = true;
+      res.statusCode = 201;
+      res.end(`order ${runs}`);
+    }));
+    await postAndDisconnect(`${url}/orders`, 'slow', { item: 'tea' }, 50);
+    // Well past the lease: a lease that stopped renewing when the client left would be free by now.
+    await sleep(450);
+    const during = await post(`${url}/orders`, { key: 'slow', body: { item: 'tea' } });
+    expect(during.status).toBe(409);
+    expect(during.json().type).toBe('https://submit-once.dev/problems/request-in-progress');
+    while (!finished) await sleep(50);
+    await sleep(50);
+    const after = await post(`${url}/orders`, { key: 'slow', body: { item: 'tea' } });
+    expect(after.status).toBe(201);
+    expect(after.headers.get('idempotent-replayed')).toBe('true');
+    expect(after.text).toBe('order 1');
+    expect(runs).toBe(1);
+  });
+
+  it('for at most maxRunMs: a handler that never ends leaves its key outcome-unknown, not free', async () => {
+    let runs = 0;
+    const events: string[] = [];
+    const mw = idempotency({ leaseMs: 100, maxRunMs: 300, onEvent: (e) => events.push(e.type) });
+    const url = await serve(mw.handler(() => {
+      runs++; // never answers
+    }));
+    void post(`${url}/orders`, { key: 'stuck', body: {} }).catch(() => undefined);
+    await sleep(200);
+    expect((await post(`${url}/orders`, { key: 'stuck', body: {} })).status).toBe(409);
+    await sleep(400);
+    const after = await post(`${url}/orders`, { key: 'stuck', body: {} });
+    expect(after.status).toBe(500);
+    expect(after.json().type).toBe('https://submit-once.dev/problems/outcome-unknown');
+    expect(runs).toBe(1);
+    expect(events).toContain('run-overdue');
+  });
+});
+
+describe('a handler that cannot tell whether its effect happened', () => {
+  it('throws UncertainOutcomeError: the key turns unknown at once (before its lease ends) and is not run again', async () => {
+    let runs = 0;
+    const mw = idempotency({ leaseMs: 60_000 });
+    const url = await serve(mw.handler(async (_req, res) => {
+      runs++;
+      if (runs === 2) {
+        res.statusCode = 200;
+        res.write('partial'); // headers already sent
+      }
+      throw new UncertainOutcomeError('the payment provider hung up after the charge request');
+    }));
+    for (let i = 0; i < 2; i++) {
+      const answer = await post(`${url}/pay`, { key: 'uncertain', body: {} });
+      expect(answer.status).toBe(500);
+      expect(answer.json().type).toBe('https://submit-once.dev/problems/outcome-unknown');
+    }
+    expect(runs).toBe(1);
+    // After the headers went out, the connection is cut, and the key turns unknown all the same.
+    await expect(post(`${url}/pay`, { key: 'uncertain-2', body: {} })).rejects.toThrow();
+    expect((await post(`${url}/pay`, { key: 'uncertain-2', body: {} })).json().type).toBe('https://submit-once.dev/problems/outcome-unknown');
+    expect(runs).toBe(2);
+  });
+});
+
+describe('an outcome that cannot be stored', () => {
+  it('stays claimed when the store fails at completion, and turns outcome-unknown after the lease instead of running again', async () => {
+    const clock = manualClock();
+    let runs = 0;
+    const mw = idempotency({ store: failingOnComplete(), leaseMs: 1_000, now: clock.now });
+    const url = await serve(mw.handler((_req, res) => {
+      res.statusCode = 201;
+      res.end(`order ${++runs}`);
+    }));
+    const first = await post(`${url}/orders`, { key: 'lost', body: { item: 'tea' } });
+    expect(first.status).toBe(201);
+    expect(mw.stats().totals.storeErrors).toBe(1);
+    expect((await post(`${url}/orders`, { key: 'lost', body: { item: 'tea' } })).status).toBe(409);
+    clock.advance(1_001);
+    const retry = await post(`${url}/orders`, { key: 'lost', body: { item: 'tea' } });
+    expect(retry.status).toBe(500);
+    expect(retry.headers.get('content-type')).toBe('application/problem+json');
+    expect(retry.json()).toMatchObject({ type: 'https://submit-once.dev/problems/outcome-unknown', status: 500 });
+    expect(runs).toBe(1);
+  });
+
+  it('with recovery, the orders API finds the order of the first run by its (principal, key) index instead of creating a second', async () => {
+    const clock = manualClock();
+    const api = createOrdersApi();
+    const mw = idempotency({ store: failingOnComplete(), leaseMs: 1_000, now: clock.now, recovery: true });
+    const url = await serve(mw.handler(api));
+    const first = await post(`${url}/orders`, { key: 'once', body: { item: 'tea' }, headers: { Authorization: 'Bearer alice' } });
+    expect(first.status).toBe(201);
+    clock.advance(1_001);
+    const recovered = await post(`${url}/orders`, { key: 'once', body: { item: 'tea' }, headers: { Authorization: 'Bearer alice' } });
+    expect(recovered.status).toBe(201);
+    expect(recovered.json().id).toBe(first.json().id);
+    expect(api.orders()).toHaveLength(1);
+    expect(mw.stats().totals).toMatchObject({ executions: 2, recoveryRuns: 1 });
+    // Another caller's same key is another order.
+    const bob = await post(`${url}/orders`, { key: 'once', body: { item: 'tea' }, headers: { Authorization: 'Bearer bob' } });
+    expect(bob.json().id).not.toBe(first.json().id);
+    expect(api.orders()).toHaveLength(2);
+  });
+});
