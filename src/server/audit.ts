@@ -6,7 +6,13 @@ export interface KeyAudit {
   readonly principal?: string;
   readonly method: string;
   readonly route: string;
+  /** Runs this process started for the key since start or the last reset. */
   executions: number;
+  /**
+   * Runs of the key as the store counts them (every claim, in every process, across
+   * restarts with the file and Redis stores), as of the last time this process saw it.
+   */
+  storeExecutions: number;
   replays: number;
   /** Answered 409: the same key was still in flight. */
   conflicts: number;
@@ -14,6 +20,12 @@ export interface KeyAudit {
   mismatches: number;
   /** Claims freed because the handler threw or answered 5xx. */
   releases: number;
+  /** Runs that started after an earlier run was released. */
+  rerunsAfterRelease: number;
+  /** Runs that took over a key whose earlier run's outcome was unknown (`recovery: true`). */
+  recoveryRuns: number;
+  /** Answered 500 `outcome-unknown`. */
+  unknownOutcomes: number;
   lastStatus?: number;
 }
 
@@ -24,14 +36,18 @@ export interface AuditTotals {
   conflicts: number;
   mismatches: number;
   releases: number;
-  /** 400 and 413 answers (missing or malformed key, body too large). */
+  /** 400 and 413 answers (missing or malformed key, body too large or too deep). */
   rejected: number;
   storeErrors: number;
+  /** Runs of a key whose earlier run was released (it threw or answered 5xx before any effect). */
+  rerunsAfterRelease: number;
   /**
-   * Executions of a key whose earlier run was not released (it completed, or its lease ran
-   * out while it was still running): non-zero means some intent may have taken effect twice.
+   * Runs of a key whose earlier run's outcome was unknown: each repeats an effect unless
+   * the handler deduplicates by key. Always 0 without `recovery: true`.
    */
-  duplicateExecutions: number;
+  recoveryRuns: number;
+  /** Requests answered 500 `outcome-unknown`. */
+  unknownOutcomes: number;
 }
 
 export interface AuditSnapshot {
@@ -48,13 +64,17 @@ const emptyTotals = (): AuditTotals => ({
   releases: 0,
   rejected: 0,
   storeErrors: 0,
-  duplicateExecutions: 0,
+  rerunsAfterRelease: 0,
+  recoveryRuns: 0,
+  unknownOutcomes: 0,
 });
 
 /**
- * Counters of one middleware instance (one process): proof, for tests and the demo, that
- * each key's handler ran once. Per-key records are capped, oldest dropped first, so a
- * flood of distinct keys cannot grow memory without bound.
+ * Counters of one middleware instance (one process), fed by its events. It sees what
+ * the middleware does, not what the handler's effects are: the proof that an intent took
+ * effect once is counted where the effect happens (the chaos suite counts at its origin).
+ * Per-key records are capped, oldest dropped first, so a flood of distinct keys cannot
+ * grow memory without bound.
  */
 export class Audit {
   #totals = emptyTotals();
@@ -79,13 +99,20 @@ export class Audit {
     switch (event.type) {
       case 'executed':
         totals.executions++;
-        // A run that was released (threw, 5xx) had no effect to duplicate; any other earlier run did.
-        if (entry.executions - entry.releases > 0) totals.duplicateExecutions++;
         entry.executions++;
+        entry.storeExecutions = event.executions;
+        if (event.rerun === 'after-release') {
+          totals.rerunsAfterRelease++;
+          entry.rerunsAfterRelease++;
+        } else if (event.rerun === 'recovery') {
+          totals.recoveryRuns++;
+          entry.recoveryRuns++;
+        }
         break;
       case 'replayed':
         totals.replays++;
         entry.replays++;
+        entry.storeExecutions = event.executions;
         entry.lastStatus = event.status;
         break;
       case 'conflict':
@@ -99,6 +126,11 @@ export class Audit {
       case 'released':
         totals.releases++;
         entry.releases++;
+        break;
+      case 'outcome-unknown':
+        totals.unknownOutcomes++;
+        entry.unknownOutcomes++;
+        if (event.executions !== undefined) entry.storeExecutions = event.executions;
         break;
       case 'completed':
         entry.lastStatus = event.status;
@@ -124,7 +156,20 @@ export class Audit {
   #entry(storageKey: string, event: IdempotencyEvent & { key?: string }): KeyAudit {
     let entry = this.#keys.get(storageKey);
     if (entry === undefined) {
-      entry = { key: event.key ?? '', method: event.method, route: event.route, executions: 0, replays: 0, conflicts: 0, mismatches: 0, releases: 0 };
+      entry = {
+        key: event.key ?? '',
+        method: event.method,
+        route: event.route,
+        executions: 0,
+        storeExecutions: 0,
+        replays: 0,
+        conflicts: 0,
+        mismatches: 0,
+        releases: 0,
+        rerunsAfterRelease: 0,
+        recoveryRuns: 0,
+        unknownOutcomes: 0,
+      };
       if (event.principal !== undefined) entry = { ...entry, principal: event.principal };
       if (this.#keys.size >= this.maxKeys) {
         const oldest = this.#keys.keys().next();

@@ -1,5 +1,21 @@
 import { createHash } from 'node:crypto';
 
+/** Deepest JSON nesting accepted in a body (the protocol's limit; arrays and objects count alike). */
+export const MAX_JSON_DEPTH = 64;
+
+/** A JSON body nested deeper than `MAX_JSON_DEPTH`: refused before any recursion can overflow the stack. */
+export class JsonTooDeepError extends Error {
+  override readonly name = 'JsonTooDeepError';
+  readonly code = 'body-too-deep';
+  constructor(readonly limit: number = MAX_JSON_DEPTH) {
+    super(`JSON nested deeper than ${limit} levels`);
+  }
+}
+
+export function isJsonTooDeepError(error: unknown): error is JsonTooDeepError {
+  return error instanceof Error && (error as { code?: unknown }).code === 'body-too-deep';
+}
+
 /** What a payload fingerprint covers: the request line and the canonical body. */
 export interface FingerprintInput {
   readonly method: string;
@@ -15,6 +31,8 @@ export interface FingerprintInput {
  * sha256 over method, path, sorted query and the canonical body. JSON bodies are hashed in
  * canonical form (sorted keys) so a client re-serialising the same object in another key
  * order is not flagged as a different payload; anything else is hashed as bytes.
+ *
+ * @throws JsonTooDeepError when a JSON body nests deeper than `MAX_JSON_DEPTH`.
  */
 export function payloadFingerprint(input: FingerprintInput): string {
   const hash = createHash('sha256');
@@ -70,13 +88,37 @@ function firstNonSpace(bytes: Uint8Array): number | undefined {
   return undefined;
 }
 
-/** JSON with object keys sorted at every depth. */
+/**
+ * Throws `JsonTooDeepError` when `value` nests objects or arrays deeper than `limit`.
+ * Iterative (an explicit stack), so hostile input cannot overflow the call stack here.
+ */
+export function assertJsonDepth(value: unknown, limit: number = MAX_JSON_DEPTH): void {
+  const stack: Array<[unknown, number]> = [[value, 0]];
+  while (stack.length > 0) {
+    const [current, depth] = stack.pop() as [unknown, number];
+    if (current === null || typeof current !== 'object' || Buffer.isBuffer(current)) continue;
+    if (depth + 1 > limit) throw new JsonTooDeepError(limit);
+    for (const child of Array.isArray(current) ? current : Object.values(current as Record<string, unknown>)) {
+      if (child !== null && typeof child === 'object') stack.push([child, depth + 1]);
+    }
+  }
+}
+
+/**
+ * JSON with object keys sorted at every depth. Recursive, so the depth is checked first:
+ * after `assertJsonDepth` the recursion is at most `MAX_JSON_DEPTH` deep.
+ */
 export function canonicalJson(value: unknown): string {
+  assertJsonDepth(value);
+  return canonical(value);
+}
+
+function canonical(value: unknown): string {
   if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (Array.isArray(value)) return `[${value.map((item) => canonical(item)).join(',')}]`;
   if (Buffer.isBuffer(value)) return JSON.stringify(value.toString('base64'));
   const entries = Object.entries(value as Record<string, unknown>)
     .filter(([, v]) => v !== undefined)
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`).join(',')}}`;
 }

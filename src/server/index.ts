@@ -1,5 +1,9 @@
 export { idempotency } from './middleware.js';
-export type { IdempotencyMiddleware, IdempotentRequest, NextFunction, RequestHandler } from './middleware.js';
+export type { IdempotencyContext, IdempotencyMiddleware, IdempotentRequest, NextFunction, RequestHandler } from './middleware.js';
+export { UncertainOutcomeError, isUncertainOutcomeError } from './outcome.js';
+export { credentialPrincipal, headerPrincipal, type PrincipalResolver } from './principal.js';
+export { MAX_JSON_DEPTH } from './fingerprint.js';
+export { RECOVERY_HEADER } from './proxy.js';
 export type { IdempotencyOptions } from './options.js';
 export { DEFAULT_REPLAY_HEADERS } from './options.js';
 export type { CorsOptions } from './cors.js';
@@ -24,6 +28,8 @@ export type {
   ClaimResult,
   CompleteRequest,
   RenewRequest,
+  Rerun,
+  SettleRequest,
   StoredResponse,
 } from './stores/types.js';
 export { createVerifier, type Verifier, type VerifierOptions } from './verifier.js';

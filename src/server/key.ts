@@ -44,3 +44,15 @@ function unquote(value: string): string | undefined {
   }
   return out;
 }
+
+/**
+ * The key header's value, or `many` when the request carries it on more than one line:
+ * Node would join them with ", " (and `a` plus an empty line into `a,`), so the lines are
+ * counted from `headersDistinct` instead, and two keys are rejected rather than one picked.
+ */
+export function keyHeaderOf(req: { headersDistinct: Record<string, string[] | undefined> }, headerLower: string): string | 'many' | undefined {
+  const lines = req.headersDistinct[headerLower];
+  if (lines === undefined || lines.length === 0) return undefined;
+  if (lines.length > 1) return 'many';
+  return lines[0];
+}

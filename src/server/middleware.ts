@@ -4,12 +4,26 @@ import { BodyTooLargeError, readBody } from './body.js';
 import { captureResponse, type CapturedResponse } from './capture.js';
 import { applyCors, REPLAYED_HEADER } from './cors.js';
 import type { EventScope, IdempotencyEvent } from './events.js';
-import { payloadFingerprint } from './fingerprint.js';
-import { parseIdempotencyKey } from './key.js';
+import { isJsonTooDeepError, payloadFingerprint } from './fingerprint.js';
+import { keyHeaderOf, parseIdempotencyKey } from './key.js';
 import { requestPath, requestQuery, resolveOptions, type IdempotencyOptions, type ResolvedOptions } from './options.js';
+import { isUncertainOutcomeError } from './outcome.js';
 import { sendProblem, type ProblemCode } from './problems.js';
 import { serveStats } from './stats-endpoint.js';
-import type { IdempotencyStore, StoredResponse } from './stores/types.js';
+import type { IdempotencyStore, Rerun, StoredResponse } from './stores/types.js';
+
+/** What a guarded run knows about its key; handlers that dedupe by key read it. */
+export interface IdempotencyContext {
+  /** The idempotency key as parsed (a quoted key unquoted). */
+  readonly key: string;
+  /** The principal the key belongs to; undefined when it has none (no credentials, or `principal: false`). */
+  readonly principal: string | undefined;
+  /**
+   * True when an earlier run of this key may have taken effect (its outcome was unknown)
+   * and this run took over (`recovery: true`): look the effect up by (principal, key) first.
+   */
+  readonly recovery: boolean;
+}
 
 /** A request as handlers see it behind the middleware: the body has been read already. */
 export interface IdempotentRequest extends IncomingMessage {
@@ -17,6 +31,8 @@ export interface IdempotentRequest extends IncomingMessage {
   body?: unknown;
   /** The exact bytes received, when the middleware read the body itself. */
   rawBody?: Buffer;
+  /** Set on every guarded run (a request that claimed its key); absent on unguarded requests. */
+  idempotency?: IdempotencyContext;
 }
 
 export type NextFunction = (error?: unknown) => void;
@@ -109,12 +125,13 @@ async function guard(
     sendProblem(res, problem, detail);
   };
 
-  const rawKey = req.headers[opts.headerLower];
+  const rawKey = keyHeaderOf(req, opts.headerLower);
   if (rawKey === undefined) {
     if (!opts.required) return runUnguarded(res, proceed);
     return reject('key-missing', `${method} ${route} requires an ${opts.header} header.`);
   }
-  const parsed = parseIdempotencyKey(Array.isArray(rawKey) ? rawKey.join(', ') : rawKey);
+  if (rawKey === 'many') return reject('key-malformed', `The request carries more than one ${opts.header} header.`);
+  const parsed = parseIdempotencyKey(rawKey);
   if (!parsed.ok) return reject('key-malformed', `The ${opts.header} header is malformed: ${parsed.reason}.`);
 
   let body: unknown;
@@ -130,15 +147,29 @@ async function guard(
     return;
   }
 
+  let fingerprint: string;
+  try {
+    fingerprint = payloadFingerprint({ method, path: requestPath(req), query: requestQuery(req), body });
+  } catch (error) {
+    if (isJsonTooDeepError(error)) return reject('body-too-deep', `The JSON body is nested deeper than ${error.limit} levels.`);
+    throw error;
+  }
+
   const principal = await opts.principal?.(req);
   const scope: EventScope = principal === undefined ? { key: parsed.key, method, route } : { key: parsed.key, principal, method, route };
   // JSON keeps the four parts apart whatever characters they contain.
   const storageKey = JSON.stringify([principal ?? null, method, route, parsed.key]);
-  const fingerprint = payloadFingerprint({ method, path: requestPath(req), query: requestQuery(req), body });
 
   let claim;
   try {
-    claim = await opts.store.claim({ key: storageKey, fingerprint, leaseMs: opts.leaseMs, now: opts.now() });
+    claim = await opts.store.claim({
+      key: storageKey,
+      fingerprint,
+      leaseMs: opts.leaseMs,
+      retentionMs: opts.ttl,
+      now: opts.now(),
+      recover: opts.recovery,
+    });
   } catch (error) {
     // Fail closed: running the handler without a claim could run it twice.
     emit(storageKey, { ...scope, type: 'store-error', error });
@@ -160,37 +191,66 @@ async function guard(
     });
     return;
   }
+  if (claim.status === 'unknown') {
+    emit(storageKey, { ...scope, type: 'outcome-unknown', at: 'claim', executions: claim.executions });
+    sendOutcomeUnknown(res);
+    return;
+  }
   if (claim.status === 'completed') {
-    emit(storageKey, { ...scope, type: 'replayed', status: claim.response.status });
+    emit(storageKey, { ...scope, type: 'replayed', status: claim.response.status, executions: claim.executions });
     replay(res, claim.response);
     return;
   }
-  execute(res, proceed, opts, emit, storageKey, claim.token, fingerprint, scope);
+  (req as IdempotentRequest).idempotency = { key: parsed.key, principal, recovery: claim.rerun === 'recovery' };
+  const run: Run = { storageKey, token: claim.token, fingerprint, scope, executions: claim.executions, rerun: claim.rerun };
+  execute(res, proceed, opts, emit, run);
 }
 
-function execute(
-  res: ServerResponse,
-  proceed: Proceed,
-  opts: ResolvedOptions,
-  emit: Emit,
-  storageKey: string,
-  token: string,
-  fingerprint: string,
-  scope: EventScope,
-): void {
-  emit(storageKey, { ...scope, type: 'executed' });
-  const lease = renewLease(opts, storageKey, token);
-  let threw = false;
+/** One guarded run: its key, its claim, and where its events go. */
+interface Run {
+  readonly storageKey: string;
+  readonly token: string;
+  readonly fingerprint: string;
+  readonly scope: EventScope;
+  readonly executions: number;
+  readonly rerun: Rerun;
+}
+
+function sendOutcomeUnknown(res: ServerResponse): void {
+  sendProblem(
+    res,
+    'outcome-unknown',
+    'An earlier request with this key may or may not have taken effect, and it cannot be found out here; it is not run again. Check its effect before trying again with a new key.',
+  );
+}
+
+function execute(res: ServerResponse, proceed: Proceed, opts: ResolvedOptions, emit: Emit, run: Run): void {
+  const { storageKey, token, fingerprint, scope } = run;
+  emit(storageKey, { ...scope, type: 'executed', executions: run.executions, rerun: run.rerun });
+  // Renewed until the handler settles, whatever the client does: a client that goes away
+  // must not free a key whose handler is still running (its retry would run it twice).
+  const lease = renewLease(opts, storageKey, token, () => emit(storageKey, { ...scope, type: 'run-overdue', maxRunMs: opts.maxRunMs }));
+  let outcome: 'answered' | 'threw' | 'uncertain' = 'answered';
+  const settleRequest = () => ({ key: storageKey, token, retentionMs: opts.ttl, now: opts.now() });
+
+  const markUnknown = async (): Promise<void> => {
+    emit(storageKey, { ...scope, type: 'outcome-unknown', at: 'run' });
+    await opts.store.markUnknown(settleRequest()).catch((error: unknown) => {
+      // The claim then turns unknown on its own once its lease runs out.
+      emit(storageKey, { ...scope, type: 'store-error', error });
+    });
+  };
+  const release = async (reason: 'threw' | 'server-error'): Promise<void> => {
+    await opts.store.release(settleRequest()).then(
+      () => emit(storageKey, { ...scope, type: 'released', reason }),
+      (error: unknown) => emit(storageKey, { ...scope, type: 'store-error', error }),
+    );
+  };
 
   const settle = async (captured: CapturedResponse): Promise<void> => {
     lease.stop();
-    if (threw || (captured.status >= 500 && opts.releaseOn5xx)) {
-      await opts.store.release(storageKey, token).catch((error: unknown) => {
-        emit(storageKey, { ...scope, type: 'store-error', error });
-      });
-      emit(storageKey, { ...scope, type: 'released', reason: threw ? 'threw' : 'server-error' });
-      return;
-    }
+    if (outcome === 'uncertain') return markUnknown();
+    if (outcome === 'threw' || (captured.status >= 500 && opts.releaseOn5xx)) return release(outcome === 'threw' ? 'threw' : 'server-error');
     if (captured.body === undefined) {
       emit(storageKey, { ...scope, type: 'response-not-stored', bytes: captured.bodyBytes, limit: opts.maxResponseBytes });
     }
@@ -205,25 +265,22 @@ function execute(
       });
       emit(storageKey, stored ? { ...scope, type: 'completed', status: captured.status } : { ...scope, type: 'lease-lost' });
     } catch (error) {
-      // The handler ran and the caller gets its answer; the claim expires with its lease.
+      // The handler ran and the caller gets its answer, but nothing records that: the
+      // claim stays running, and once its lease runs out the key answers outcome-unknown.
       emit(storageKey, { ...scope, type: 'store-error', error });
     }
   };
   captureResponse(res, opts.maxResponseBytes, settle);
-  // The socket is gone: stop renewing, so a handler that never ends cannot hold the key forever.
-  res.once('close', () => lease.stop());
 
   const onThrow = (error: unknown): void => {
-    threw = true;
+    outcome = isUncertainOutcomeError(error) ? 'uncertain' : 'threw';
     if (!res.headersSent) {
-      sendProblem(res, 'handler-failed', 'The request failed before completing; it may be retried with the same key.');
+      if (outcome === 'uncertain') sendOutcomeUnknown(res);
+      else sendProblem(res, 'handler-failed', 'The request failed before completing; it may be retried with the same key.');
       return;
     }
     lease.stop();
-    opts.store.release(storageKey, token).then(
-      () => emit(storageKey, { ...scope, type: 'released', reason: 'threw' }),
-      (storeError: unknown) => emit(storageKey, { ...scope, type: 'store-error', error: storeError }),
-    );
+    void (outcome === 'uncertain' ? markUnknown() : release('threw'));
     res.destroy(error instanceof Error ? error : undefined);
   };
   try {
@@ -247,12 +304,16 @@ function runUnguarded(res: ServerResponse, proceed: Proceed): void {
   }
 }
 
-/** Keeps the lease alive while the handler runs, so a slow handler is not taken over. */
-function renewLease(opts: ResolvedOptions, key: string, token: string): { stop(): void } {
+/**
+ * Keeps the lease alive while the handler runs, so a slow handler is not taken over, for
+ * at most `maxRunMs`: a handler that never ends must not hold its key for ever. Past it
+ * the lease runs out and the key turns unknown (never free: the handler may still act).
+ */
+function renewLease(opts: ResolvedOptions, key: string, token: string, onOverdue: () => void): { stop(): void } {
   const timer = setInterval(() => {
     opts.store.renew({ key, token, leaseMs: opts.leaseMs, now: opts.now() }).then(
       (held) => {
-        if (!held) clearInterval(timer);
+        if (!held) stop();
       },
       () => {
         // A store hiccup: the next tick tries again, the lease covers the gap.
@@ -260,7 +321,16 @@ function renewLease(opts: ResolvedOptions, key: string, token: string): { stop()
     );
   }, Math.max(10, Math.floor(opts.leaseMs / 2)));
   timer.unref();
-  return { stop: () => clearInterval(timer) };
+  const overdue = setTimeout(() => {
+    stop();
+    onOverdue();
+  }, opts.maxRunMs);
+  overdue.unref();
+  const stop = (): void => {
+    clearInterval(timer);
+    clearTimeout(overdue);
+  };
+  return { stop };
 }
 
 async function requestBody(req: IdempotentRequest, limit: number): Promise<unknown> {

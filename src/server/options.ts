@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { CorsOptions } from './cors.js';
 import type { IdempotencyEvent } from './events.js';
+import { credentialPrincipal, type PrincipalResolver } from './principal.js';
 import { memoryStore } from './stores/memory.js';
 import type { IdempotencyStore } from './stores/types.js';
 
@@ -13,17 +14,33 @@ export interface IdempotencyOptions {
   readonly required?: boolean;
   /**
    * Namespaces keys per caller (a user id, an API key id), so a guessed key can never
-   * return someone else's stored response. Default: none, every caller shares one space;
-   * set it whenever the API is not single-tenant.
+   * return someone else's stored response. Default: a hash of the request's credentials
+   * (`Authorization` and the `principalCookies`), so callers with different credentials
+   * never share a key space. `false`: one key space shared by every caller (explicit
+   * opt-out, for single-tenant APIs).
    */
-  readonly principal?: (req: IncomingMessage) => string | undefined | Promise<string | undefined>;
+  readonly principal?: PrincipalResolver | false;
+  /** Cookies that identify the caller, hashed into the default principal, e.g. `['session']`. */
+  readonly principalCookies?: readonly string[];
+  /**
+   * Run the handler again, as a recovery run, for a key whose earlier run's outcome is
+   * unknown (its process died, its lease ran out, its upstream failed after delivery).
+   * The handler sees `req.idempotency.recovery === true` and must dedupe by key itself
+   * (a unique (principal, key) index). Default false: such a key answers 500 `outcome-unknown`.
+   */
+  readonly recovery?: boolean;
+  /**
+   * Longest a handler keeps its claim, ms: past it the lease is no longer renewed, and the
+   * key turns `outcome-unknown` once the lease runs out (never free). Default 5 min.
+   */
+  readonly maxRunMs?: number;
   /** The route part of the storage key. Default: the request path without the query. */
   readonly route?: (req: IncomingMessage) => string;
   /** Where keys live. Default `memoryStore()`. */
   readonly store?: IdempotencyStore;
   /**
-   * In-progress lease, ms: a claim whose process died frees itself after this long. A
-   * running handler keeps renewing it. Default 10 s.
+   * In-progress lease, ms: a running handler keeps renewing it; once a claim's lease has
+   * run out (its process died) the key answers `outcome-unknown`. Default 10 s.
    */
   readonly leaseMs?: number;
   /** Retention of a completed response, ms. Default 24 h. */
@@ -72,7 +89,10 @@ export interface ResolvedOptions {
   readonly headerLower: string;
   readonly methods: ReadonlySet<string>;
   readonly required: boolean;
-  readonly principal: IdempotencyOptions['principal'];
+  /** undefined: one shared key space (`principal: false`). */
+  readonly principal: PrincipalResolver | undefined;
+  readonly recovery: boolean;
+  readonly maxRunMs: number;
   readonly route: (req: IncomingMessage) => string;
   readonly store: IdempotencyStore;
   readonly leaseMs: number;
@@ -98,7 +118,9 @@ export function resolveOptions(options: IdempotencyOptions): ResolvedOptions {
     headerLower: header.toLowerCase(),
     methods: new Set((options.methods ?? ['POST', 'PATCH']).map((m) => m.toUpperCase())),
     required: options.required ?? true,
-    principal: options.principal,
+    principal: options.principal === false ? undefined : (options.principal ?? credentialPrincipal(options.principalCookies ?? [])),
+    recovery: options.recovery ?? false,
+    maxRunMs: positive('maxRunMs', options.maxRunMs ?? 5 * 60 * 1000),
     route: options.route ?? requestPath,
     store: options.store ?? memoryStore(),
     leaseMs,

@@ -1,4 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IdempotentRequest } from './middleware.js';
+import { credentialPrincipal } from './principal.js';
 import { rawBodyOf } from './request-body.js';
 import { requestPath, requestQuery } from './options.js';
 import { sendJson } from './stats-endpoint.js';
@@ -42,6 +44,10 @@ export function createOrdersApi(options: OrdersApiOptions = {}): OrdersApi {
   const now = options.now ?? Date.now;
   let orders: Order[] = [];
   let sequence = 0;
+  // The "unique index" pattern: one order per (principal, key). A recovery run (or any
+  // repeat that got past the verifier) finds the order the first run created instead of
+  // creating a second one.
+  let byKey = new Map<string, Order>();
 
   const api = (async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     if (options.intercept !== undefined && (await options.intercept(req, res))) return;
@@ -54,8 +60,15 @@ export function createOrdersApi(options: OrdersApiOptions = {}): OrdersApi {
         sendJson(res, 400, { error: 'the body must be a JSON object' });
         return;
       }
+      const indexKey = orderIndexKey(req);
+      const existing = indexKey === undefined ? undefined : byKey.get(indexKey);
+      if (existing !== undefined) {
+        sendJson(res, 201, existing, { Location: `/orders/${existing.id}` });
+        return;
+      }
       const order: Order = { ...fields, id: `ord_${++sequence}`, createdAt: new Date(now()).toISOString() };
       orders.push(order);
+      if (indexKey !== undefined) byKey.set(indexKey, order);
       sendJson(res, 201, order, { Location: `/orders/${order.id}` });
       return;
     }
@@ -82,8 +95,24 @@ export function createOrdersApi(options: OrdersApiOptions = {}): OrdersApi {
   api.reset = () => {
     orders = [];
     sequence = 0;
+    byKey = new Map();
   };
   return api;
+}
+
+const principalOf = credentialPrincipal();
+
+/**
+ * (principal, key) of a request: from the middleware in front, or, behind a proxying
+ * verifier, from the forwarded `Idempotency-Key` and the same credential hash the
+ * verifier uses by default. Undefined without a key (no dedupe possible).
+ */
+function orderIndexKey(req: IncomingMessage): string | undefined {
+  const run = (req as IdempotentRequest).idempotency;
+  if (run !== undefined) return JSON.stringify([run.principal ?? null, run.key]);
+  const header = req.headers['idempotency-key'];
+  if (typeof header !== 'string' || header === '') return undefined;
+  return JSON.stringify([principalOf(req) ?? null, header]);
 }
 
 function parseJson(raw: Buffer): unknown {

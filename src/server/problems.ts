@@ -11,6 +11,8 @@ export type ProblemCode =
   | 'request-in-progress'
   | 'store-unavailable'
   | 'body-too-large'
+  | 'body-too-deep'
+  | 'outcome-unknown'
   | 'response-not-stored'
   | 'handler-failed'
   | 'upstream-unavailable';
@@ -28,6 +30,11 @@ const PROBLEMS: Readonly<Record<ProblemCode, ProblemSpec>> = {
   'request-in-progress': { status: 409, title: 'A request with this idempotency key is in progress' },
   'store-unavailable': { status: 503, title: 'Idempotency store unavailable' },
   'body-too-large': { status: 413, title: 'Request body too large' },
+  // 400, not 500: hostile input, and the SDK retries 5xx.
+  'body-too-deep': { status: 400, title: 'Request body nested too deeply' },
+  // Final, not retryable: the first run may have taken effect and nobody can tell. The
+  // client SDK maps this type to its OutcomeUnknownError: keep this code stable.
+  'outcome-unknown': { status: 500, title: 'Outcome of the request with this idempotency key is unknown' },
   // 410: the request did take effect, only its response was not kept; retrying cannot help.
   'response-not-stored': { status: 410, title: 'Response of the original request was not stored' },
   'handler-failed': { status: 500, title: 'Handler failed' },

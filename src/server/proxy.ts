@@ -1,7 +1,12 @@
-import { request as httpRequest, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
-import { request as httpsRequest } from 'node:https';
+import { Agent as HttpAgent, request as httpRequest, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import type { IdempotentRequest } from './middleware.js';
+import { UncertainOutcomeError } from './outcome.js';
 import { sendProblem } from './problems.js';
 import { rawBodyOf } from './request-body.js';
+
+/** Sent upstream on a recovery run: an earlier run with this key may have taken effect. */
+export const RECOVERY_HEADER = 'idempotency-recovery';
 
 // Hop-by-hop headers describe one connection and must not be forwarded (RFC 9110 §7.6.1).
 const HOP_BY_HOP = new Set([
@@ -15,17 +20,28 @@ const HOP_BY_HOP = new Set([
   'upgrade',
   'host',
   'content-length',
+  // Only the verifier says whether a run is a recovery; a client must not be able to.
+  RECOVERY_HEADER,
 ]);
 
 const MAX_BODY_BYTES = 10 * 1024 * 1024;
 
 /**
  * A handler that forwards every request to `upstream` (e.g. `http://127.0.0.1:3000`) and
- * streams the answer back. Behind the middleware the upstream sees each key's request once.
+ * streams the answer back. Behind the middleware the upstream sees each key's request
+ * once, with the key in `Idempotency-Key` and, on a recovery run, `Idempotency-Recovery: true`.
+ *
+ * Only a failure before the connection was made is known to have had no effect (502
+ * `upstream-unavailable`, the key is released). Once connected, the request may have been
+ * delivered: a reset, hang-up or missing answer then rejects with `UncertainOutcomeError`,
+ * so the key turns unknown instead of running again.
  */
 export function proxyTo(upstream: string): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
   const base = new URL(upstream);
   const send = base.protocol === 'https:' ? httpsRequest : httpRequest;
+  // A fresh connection per request: a stale keep-alive socket reset by the upstream would
+  // fail after "connecting" and turn a request that never arrived into an unknown outcome.
+  const agent = base.protocol === 'https:' ? new HttpsAgent({ keepAlive: false }) : new HttpAgent({ keepAlive: false });
   const basePath = base.pathname.replace(/\/$/, '');
 
   return async (req, res) => {
@@ -36,10 +52,20 @@ export function proxyTo(upstream: string): (req: IncomingMessage, res: ServerRes
     }
     if (body.length > 0) headers['content-length'] = body.length;
     headers['x-forwarded-host'] = req.headers.host;
+    const run = (req as IdempotentRequest).idempotency;
+    if (run !== undefined) {
+      // The upstream can dedupe by key itself (the last line of defence on a recovery run).
+      headers['idempotency-key'] = run.key;
+      if (run.recovery) headers[RECOVERY_HEADER] = 'true';
+    }
 
-    await new Promise<void>((resolve) => {
+    await new Promise<void>((resolve, reject) => {
+      let connected = false;
+      const uncertain = (what: string, cause?: unknown): void => {
+        reject(new UncertainOutcomeError(`the upstream ${base.origin} ${what} after the request may have been delivered`, { cause }));
+      };
       const outgoing = send(
-        { protocol: base.protocol, hostname: base.hostname, port: base.port, method: req.method, path: basePath + (req.url ?? '/'), headers },
+        { protocol: base.protocol, hostname: base.hostname, port: base.port, method: req.method, path: basePath + (req.url ?? '/'), headers, agent },
         (upstreamRes) => {
           res.statusCode = upstreamRes.statusCode ?? 502;
           for (const [name, value] of Object.entries(upstreamRes.headers)) {
@@ -50,15 +76,23 @@ export function proxyTo(upstream: string): (req: IncomingMessage, res: ServerRes
             res.end();
             resolve();
           });
-          upstreamRes.on('error', () => {
-            res.destroy();
-            resolve();
-          });
+          // The upstream answered but its body broke off: what it did is not known.
+          upstreamRes.on('error', (error) => uncertain('broke off its answer', error));
+          upstreamRes.on('aborted', () => uncertain('broke off its answer'));
         },
       );
+      outgoing.on('socket', (socket) => {
+        // A reused socket would already be connected; with keepAlive off there is none.
+        // For TLS, "connected" is after the handshake: before it nothing was delivered.
+        if (!socket.connecting) connected = true;
+        else socket.once(base.protocol === 'https:' ? 'secureConnect' : 'connect', () => (connected = true));
+      });
       outgoing.on('error', (error) => {
-        if (!res.headersSent) sendProblem(res, 'upstream-unavailable', `The upstream ${base.origin} could not be reached: ${error.message}.`);
-        else res.destroy();
+        if (connected) {
+          uncertain(`failed (${error.message})`, error);
+          return;
+        }
+        sendProblem(res, 'upstream-unavailable', `The upstream ${base.origin} could not be reached: ${error.message}.`);
         resolve();
       });
       outgoing.end(body);

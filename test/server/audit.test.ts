@@ -8,7 +8,7 @@ afterEach(async () => {
 });
 
 describe('audit', () => {
-  it('does not count a run after a release as a duplicate', async () => {
+  it('counts a run after a release as a rerun after release', async () => {
     let runs = 0;
     const mw = idempotency();
     const server = await startServer(mw.handler((_req, res) => {
@@ -19,11 +19,11 @@ describe('audit', () => {
     await post(`${server.url}/pay`, { key: 'k', body: {} });
     await post(`${server.url}/pay`, { key: 'k', body: {} });
     await post(`${server.url}/pay`, { key: 'k', body: {} });
-    expect(mw.stats().totals).toMatchObject({ requests: 3, executions: 2, releases: 1, replays: 1, duplicateExecutions: 0 });
-    expect(mw.stats().keys[0]).toMatchObject({ key: 'k', executions: 2, releases: 1, replays: 1, lastStatus: 201 });
+    expect(mw.stats().totals).toMatchObject({ requests: 3, executions: 2, releases: 1, replays: 1, rerunsAfterRelease: 1, recoveryRuns: 0 });
+    expect(mw.stats().keys[0]).toMatchObject({ key: 'k', executions: 2, storeExecutions: 2, releases: 1, rerunsAfterRelease: 1, replays: 1, lastStatus: 201 });
   });
 
-  it('counts a run that overlapped a lease-expired one as a duplicate, and refuses the late completion', async () => {
+  it('answers outcome-unknown for a run whose lease ran out, never runs it again, and accepts its late completion', async () => {
     const clock = manualClock();
     const events: IdempotencyEvent['type'][] = [];
     let finishFirst: (() => void) | undefined;
@@ -42,11 +42,32 @@ describe('audit', () => {
     const first = post(`${server.url}/slow`, { key: 'slow', body: {} });
     await new Promise((resolve) => setTimeout(resolve, 50));
     clock.advance(1_001);
-    expect((await post(`${server.url}/slow`, { key: 'slow', body: {} })).text).toBe('second');
+    const meanwhile = await post(`${server.url}/slow`, { key: 'slow', body: {} });
+    expect(meanwhile.status).toBe(500);
+    expect(meanwhile.json().type).toBe('https://submit-once.dev/problems/outcome-unknown');
     finishFirst?.();
     expect((await first).text).toBe('first');
-    expect(mw.stats().totals.duplicateExecutions).toBe(1);
-    expect(events).toContain('lease-lost');
-    expect((await post(`${server.url}/slow`, { key: 'slow', body: {} })).text).toBe('second');
+    // Nobody took over, so the late completion tells the truth and is kept.
+    expect((await post(`${server.url}/slow`, { key: 'slow', body: {} })).text).toBe('first');
+    expect(runs).toBe(1);
+    expect(mw.stats().totals).toMatchObject({ executions: 1, unknownOutcomes: 1, recoveryRuns: 0, replays: 1 });
+    expect(events).toEqual(['executed', 'outcome-unknown', 'completed', 'replayed']);
+  });
+
+  it('counts recovery runs, and takes the per-key count from the store', async () => {
+    const clock = manualClock();
+    let runs = 0;
+    const mw = idempotency({ leaseMs: 1_000, now: clock.now, recovery: true });
+    const server = await startServer(mw.handler((_req, res) => {
+      if (++runs === 1) return; // never answers: its process "died"
+      res.end('recovered');
+    }));
+    servers.push(server);
+    void post(`${server.url}/slow`, { key: 'r', body: {} }).catch(() => undefined);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    clock.advance(1_001);
+    expect((await post(`${server.url}/slow`, { key: 'r', body: {} })).text).toBe('recovered');
+    expect(mw.stats().totals).toMatchObject({ executions: 2, recoveryRuns: 1, rerunsAfterRelease: 0 });
+    expect(mw.stats().keys[0]).toMatchObject({ executions: 2, storeExecutions: 2, recoveryRuns: 1 });
   });
 });

@@ -1,8 +1,15 @@
 import type { ServerResponse } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { idempotency, type IdempotencyOptions, type IdempotentRequest } from '../../src/server/index.js';
-import type { IdempotencyStore } from '../../src/server/stores/types.js';
+import type { ClaimRequest, ClaimResult, IdempotencyStore } from '../../src/server/stores/types.js';
 import { manualClock, post, sleep, startServer, type TestServer } from './http-helpers.js';
+
+/** A claim as the middleware makes it; tests override what they need. */
+export function claimOf(key: string, now: number, extra: Partial<ClaimRequest> = {}): ClaimRequest {
+  return { key, fingerprint: 'fp', leaseMs: 5_000, retentionMs: 60_000, now, recover: false, ...extra };
+}
+
+const okResponse = { status: 200, headers: {}, body: new Uint8Array([1]) };
 
 /** How the suite gets stores: a fresh, empty one per test, and for durable stores the same data reopened. */
 export interface StoreHarness {
@@ -114,7 +121,7 @@ export function runConformance(harness: StoreHarness): void {
       cleanup.push(() => store.close());
       const now = Date.now();
       const results = await Promise.all(
-        Array.from({ length: 50 }, () => store.claim({ key: 'direct', fingerprint: 'fp', leaseMs: 5_000, now })),
+        Array.from({ length: 50 }, () => store.claim(claimOf('direct', now))),
       );
       expect(results.filter((c) => c.status === 'claimed')).toHaveLength(1);
       expect(results.filter((c) => c.status === 'in-progress')).toHaveLength(49);
@@ -148,27 +155,53 @@ export function runConformance(harness: StoreHarness): void {
       expect(r.executions()).toBe(1);
     });
 
-    it('lets a retry run once the lease of a dead claim has run out', async () => {
+    it('answers 500 outcome-unknown, never a rerun, once the lease of a dead claim has run out', async () => {
       const r = await rig(createdOrder, { leaseMs: 2_000 });
-      const probe = await post(r.url, { key: 'probe', body: { item: 'tea' } });
-      expect(probe.status).toBe(201);
       // A process that claimed this key and died: nothing will complete or renew it.
       const storageKey = JSON.stringify([null, 'POST', '/orders', 'crashed']);
       const fingerprintOfTea = await fingerprintOf(r, { item: 'tea' });
-      const dead = await r.store.claim({ key: storageKey, fingerprint: fingerprintOfTea, leaseMs: 2_000, now: r.clock.now() });
+      const dead = await r.store.claim(claimOf(storageKey, r.clock.now(), { fingerprint: fingerprintOfTea, leaseMs: 2_000 }));
       expect(dead.status).toBe('claimed');
       const during = await post(r.url, { key: 'crashed', body: { item: 'tea' } });
       expect(during.status).toBe(409);
       r.clock.advance(2_001);
+      for (let i = 0; i < 2; i++) {
+        const after = await post(r.url, { key: 'crashed', body: { item: 'tea' } });
+        expect(after.status).toBe(500);
+        expect(after.headers.get('content-type')).toBe('application/problem+json');
+        expect(after.json().type).toBe('https://submit-once.dev/problems/outcome-unknown');
+      }
+      // Another payload under the same key is still a reuse.
+      expect((await post(r.url, { key: 'crashed', body: { item: 'cake' } })).status).toBe(422);
+      expect(r.executions()).toBe(0);
+    });
+
+    it('with recovery: true runs a dead claim again once, as a recovery run that knows its key', async () => {
+      const seen: Array<IdempotentRequest['idempotency']> = [];
+      const r = await rig((req, res, n) => {
+        seen.push(req.idempotency);
+        createdOrder(req, res, n);
+      }, { leaseMs: 2_000, recovery: true });
+      const storageKey = JSON.stringify([null, 'POST', '/orders', 'crashed']);
+      const fingerprintOfTea = await fingerprintOf(r, { item: 'tea' });
+      const dead = await r.store.claim(claimOf(storageKey, r.clock.now(), { fingerprint: fingerprintOfTea, leaseMs: 2_000 }));
+      expect((await post(r.url, { key: 'crashed', body: { item: 'tea' } })).status).toBe(409);
+      r.clock.advance(2_001);
       const after = await post(r.url, { key: 'crashed', body: { item: 'tea' } });
       expect(after.status).toBe(201);
       expect(after.headers.get('idempotent-replayed')).toBeNull();
+      expect((await post(r.url, { key: 'fresh', body: { item: 'tea' } })).status).toBe(201);
+      expect(seen).toEqual([
+        { key: 'crashed', principal: undefined, recovery: true },
+        { key: 'fresh', principal: undefined, recovery: false },
+      ]);
       // The dead holder cannot overwrite the new outcome.
       const lateComplete = dead.status === 'claimed'
-        ? await r.store.complete({ key: storageKey, token: dead.token, fingerprint: fingerprintOfTea, response: { status: 200, headers: {}, body: new Uint8Array() }, retentionMs: 1_000, now: r.clock.now() })
+        ? await r.store.complete({ key: storageKey, token: dead.token, fingerprint: fingerprintOfTea, response: okResponse, retentionMs: 1_000, now: r.clock.now() })
         : true;
       expect(lateComplete).toBe(false);
       expect((await post(r.url, { key: 'crashed', body: { item: 'tea' } })).text).toBe(after.text);
+      expect(r.executions()).toBe(2);
     });
 
     it('releases the key at once when the handler throws or answers 5xx', async () => {
@@ -235,14 +268,121 @@ export function runConformance(harness: StoreHarness): void {
       const store = await harness.create();
       cleanup.push(() => store.close());
       const now = Date.now();
-      const claim = await store.claim({ key: 'old', fingerprint: 'fp', leaseMs: 1_000, now });
+      const claim = await store.claim(claimOf('old', now, { leaseMs: 1_000 }));
       if (claim.status !== 'claimed') throw new Error('expected a claim');
-      await store.complete({ key: 'old', token: claim.token, fingerprint: 'fp', response: { status: 200, headers: {}, body: new Uint8Array([1]) }, retentionMs: 1_000, now });
-      await store.claim({ key: 'new', fingerprint: 'fp', leaseMs: 60_000, now });
+      await store.complete({ key: 'old', token: claim.token, fingerprint: 'fp', response: okResponse, retentionMs: 1_000, now });
+      await store.claim(claimOf('new', now, { leaseMs: 60_000 }));
+      // A dead claim is kept (as unknown) for its retention after its lease.
+      await store.claim(claimOf('dead', now, { leaseMs: 1_000, retentionMs: 1_000 }));
       expect(await store.sweep(now + 1_500)).toBeGreaterThanOrEqual(1);
-      const again = await store.claim({ key: 'old', fingerprint: 'fp2', leaseMs: 1_000, now: now + 1_500 });
+      const again = await store.claim(claimOf('old', now + 1_500, { fingerprint: 'fp2' }));
       expect(again.status).toBe('claimed');
-      expect((await store.claim({ key: 'new', fingerprint: 'fp', leaseMs: 1_000, now: now + 1_500 })).status).toBe('in-progress');
+      expect((await store.claim(claimOf('new', now + 1_500))).status).toBe('in-progress');
+      expect((await store.claim(claimOf('dead', now + 1_500))).status).toBe('unknown');
+      expect(await store.sweep(now + 2_001)).toBeGreaterThanOrEqual(1);
+      expect((await store.claim(claimOf('dead', now + 2_001))).status).toBe('claimed');
+    });
+
+    describe('state machine', () => {
+      async function fresh(): Promise<IdempotencyStore> {
+        const store = await harness.create();
+        cleanup.push(() => store.close());
+        return store;
+      }
+      const claimed = (result: ClaimResult): ClaimResult & { status: 'claimed' } => {
+        if (result.status !== 'claimed') throw new Error(`expected a claim, got ${result.status}`);
+        return result;
+      };
+      const settle = (key: string, token: string, now: number) => ({ key, token, retentionMs: 60_000, now });
+
+      it('turns a claim whose lease ran out into unknown, not free, and keeps it for its retention', async () => {
+        const store = await fresh();
+        const now = Date.now();
+        const first = claimed(await store.claim(claimOf('k', now, { leaseMs: 1_000, retentionMs: 10_000 })));
+        expect(first).toMatchObject({ executions: 1, rerun: 'none' });
+        expect(first.token.startsWith('1.')).toBe(true);
+        expect((await store.claim(claimOf('k', now + 999))).status).toBe('in-progress');
+        expect(await store.claim(claimOf('k', now + 1_000))).toEqual({ status: 'unknown', fingerprint: 'fp', executions: 1 });
+        expect((await store.claim(claimOf('k', now + 10_999))).status).toBe('unknown');
+        expect(claimed(await store.claim(claimOf('k', now + 11_000)))).toMatchObject({ executions: 1, rerun: 'none' });
+      });
+
+      it('recovers an unknown claim only when asked and only for the same fingerprint, with a new fencing token', async () => {
+        const store = await fresh();
+        const now = Date.now();
+        const first = claimed(await store.claim(claimOf('k', now, { leaseMs: 1_000 })));
+        const later = now + 1_001;
+        expect((await store.claim(claimOf('k', later, { recover: true, fingerprint: 'other' }))).status).toBe('unknown');
+        const second = claimed(await store.claim(claimOf('k', later, { recover: true })));
+        expect(second).toMatchObject({ executions: 2, rerun: 'recovery' });
+        expect(second.token.startsWith('2.')).toBe(true);
+        expect(second.token).not.toBe(first.token);
+        // The stale holder can do nothing any more.
+        expect(await store.renew({ key: 'k', token: first.token, leaseMs: 1_000, now: later })).toBe(false);
+        expect(await store.release(settle('k', first.token, later))).toBe(false);
+        expect(await store.markUnknown(settle('k', first.token, later))).toBe(false);
+        expect(await store.complete({ key: 'k', token: first.token, fingerprint: 'fp', response: okResponse, retentionMs: 60_000, now: later })).toBe(false);
+        expect((await store.claim(claimOf('k', later))).status).toBe('in-progress');
+        expect(await store.complete({ key: 'k', token: second.token, fingerprint: 'fp', response: okResponse, retentionMs: 60_000, now: later })).toBe(true);
+        expect(await store.claim(claimOf('k', later))).toMatchObject({ status: 'completed', executions: 2 });
+      });
+
+      it('gives exactly one of 50 concurrent recovering claims the expired key', async () => {
+        const store = await fresh();
+        const now = Date.now();
+        claimed(await store.claim(claimOf('k', now, { leaseMs: 1_000 })));
+        const results = await Promise.all(Array.from({ length: 50 }, () => store.claim(claimOf('k', now + 2_000, { recover: true }))));
+        expect(results.filter((c) => c.status === 'claimed')).toHaveLength(1);
+        expect(results.filter((c) => c.status === 'in-progress')).toHaveLength(49);
+      });
+
+      it('accepts the late completion of a holder nobody took over, and refuses it after a takeover', async () => {
+        const store = await fresh();
+        const now = Date.now();
+        const slow = claimed(await store.claim(claimOf('late', now, { leaseMs: 1_000 })));
+        expect((await store.claim(claimOf('late', now + 5_000))).status).toBe('unknown');
+        expect(await store.complete({ key: 'late', token: slow.token, fingerprint: 'fp', response: okResponse, retentionMs: 60_000, now: now + 5_000 })).toBe(true);
+        expect((await store.claim(claimOf('late', now + 5_000))).status).toBe('completed');
+      });
+
+      it('marks a running claim unknown at once (fenced), and lets its holder complete it after all', async () => {
+        const store = await fresh();
+        const now = Date.now();
+        const run = claimed(await store.claim(claimOf('m', now, { leaseMs: 60_000 })));
+        expect(await store.markUnknown(settle('m', 'stale.token', now))).toBe(false);
+        expect(await store.markUnknown(settle('m', run.token, now))).toBe(true);
+        expect((await store.claim(claimOf('m', now + 1))).status).toBe('unknown');
+        // Once unknown, it is neither released nor renewed: the effect may have happened.
+        expect(await store.release(settle('m', run.token, now + 1))).toBe(false);
+        expect(await store.renew({ key: 'm', token: run.token, leaseMs: 60_000, now: now + 1 })).toBe(false);
+        expect((await store.claim(claimOf('m', now + 2))).status).toBe('unknown');
+        expect(await store.complete({ key: 'm', token: run.token, fingerprint: 'fp', response: okResponse, retentionMs: 60_000, now: now + 2 })).toBe(true);
+        expect((await store.claim(claimOf('m', now + 3))).status).toBe('completed');
+      });
+
+      it('renews a running claim for its holder only', async () => {
+        const store = await fresh();
+        const now = Date.now();
+        const run = claimed(await store.claim(claimOf('r', now, { leaseMs: 1_000 })));
+        expect(await store.renew({ key: 'r', token: 'x', leaseMs: 1_000, now: now + 900 })).toBe(false);
+        expect(await store.renew({ key: 'r', token: run.token, leaseMs: 1_000, now: now + 900 })).toBe(true);
+        expect((await store.claim(claimOf('r', now + 1_500))).status).toBe('in-progress');
+        expect((await store.claim(claimOf('r', now + 1_900))).status).toBe('unknown');
+      });
+
+      it('counts every run of a key, and tells a rerun after a release', async () => {
+        const store = await fresh();
+        const now = Date.now();
+        const first = claimed(await store.claim(claimOf('c', now)));
+        expect(await store.release(settle('c', 'stale.token', now))).toBe(false);
+        expect(await store.release(settle('c', first.token, now))).toBe(true);
+        const second = claimed(await store.claim(claimOf('c', now + 1)));
+        expect(second).toMatchObject({ executions: 2, rerun: 'after-release' });
+        // The released token is stale too.
+        expect(await store.complete({ key: 'c', token: first.token, fingerprint: 'fp', response: okResponse, retentionMs: 60_000, now })).toBe(false);
+        expect(await store.complete({ key: 'c', token: second.token, fingerprint: 'fp', response: okResponse, retentionMs: 60_000, now })).toBe(true);
+        expect(await store.claim(claimOf('c', now + 2))).toMatchObject({ status: 'completed', executions: 2 });
+      });
     });
 
     if (harness.reopen !== undefined) {
@@ -260,6 +400,23 @@ export function runConformance(harness: StoreHarness): void {
         expect(replayed.headers.get('idempotent-replayed')).toBe('true');
         expect(Buffer.from(replayed.bytes).equals(Buffer.from(original.bytes))).toBe(true);
         expect(second.executions()).toBe(0);
+      });
+
+      it('keeps execution counts and unknown outcomes across a restart', async () => {
+        const store = await harness.create();
+        const now = Date.now();
+        const first = await store.claim(claimOf('counted', now));
+        if (first.status !== 'claimed') throw new Error('expected a claim');
+        await store.release({ key: 'counted', token: first.token, retentionMs: 60_000, now });
+        const second = await store.claim(claimOf('counted', now));
+        if (second.status !== 'claimed') throw new Error('expected a claim');
+        await store.complete({ key: 'counted', token: second.token, fingerprint: 'fp', response: okResponse, retentionMs: 60_000, now });
+        await store.claim(claimOf('running', now, { leaseMs: 1_000 }));
+        const reopened = await reopen(store);
+        cleanup.push(() => reopened.close());
+        expect(await reopened.claim(claimOf('counted', now + 1))).toMatchObject({ status: 'completed', executions: 2 });
+        expect(await reopened.claim(claimOf('running', now + 1_001))).toEqual({ status: 'unknown', fingerprint: 'fp', executions: 1 });
+        expect(await reopened.claim(claimOf('running', now + 1_001, { recover: true }))).toMatchObject({ status: 'claimed', executions: 2, rerun: 'recovery' });
       });
     }
   });

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { fileStore } from '../../src/server/index.js';
 import type { IdempotencyStore } from '../../src/server/stores/types.js';
-import { runConformance } from './conformance.js';
+import { claimOf, runConformance } from './conformance.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'submit-once-file-store-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -34,16 +34,16 @@ describe('file store log', () => {
   it('skips a torn last line left by a crash and keeps what came before', async () => {
     const path = join(dir, 'torn.jsonl');
     const store = open(path);
-    const claim = await store.claim({ key: 'a', fingerprint: 'fp', leaseMs: 1_000, now: Date.now() });
+    const claim = await store.claim(claimOf('a', Date.now(), { leaseMs: 1_000 }));
     if (claim.status !== 'claimed') throw new Error('expected a claim');
     await store.complete({ key: 'a', token: claim.token, fingerprint: 'fp', response, retentionMs: 60_000, now: Date.now() });
     await store.close();
     appendFileSync(path, '{"o":"d","k":"b","f":"fp","e":');
     const reopened = open(path);
-    const again = await reopened.claim({ key: 'a', fingerprint: 'fp', leaseMs: 1_000, now: Date.now() });
+    const again = await reopened.claim(claimOf('a', Date.now(), { leaseMs: 1_000 }));
     expect(again.status).toBe('completed');
     if (again.status === 'completed') expect(Buffer.from(again.response.body).toString()).toBe('done');
-    expect((await reopened.claim({ key: 'b', fingerprint: 'fp', leaseMs: 1_000, now: Date.now() })).status).toBe('claimed');
+    expect((await reopened.claim(claimOf('b', Date.now(), { leaseMs: 1_000 }))).status).toBe('claimed');
     await reopened.close();
   });
 
@@ -52,18 +52,20 @@ describe('file store log', () => {
     const store = fileStore(path, { sweepIntervalMs: 0, compactAfterLines: 50 });
     const now = Date.now();
     for (let i = 0; i < 200; i++) {
-      const claim = await store.claim({ key: `k${i}`, fingerprint: 'fp', leaseMs: 1_000, now });
+      const claim = await store.claim(claimOf(`k${i}`, now, { leaseMs: 1_000 }));
       if (claim.status !== 'claimed') throw new Error('expected a claim');
-      if (i % 2 === 0) await store.release(`k${i}`, claim.token);
+      if (i % 2 === 0) await store.release({ key: `k${i}`, token: claim.token, retentionMs: 1, now });
       else await store.complete({ key: `k${i}`, token: claim.token, fingerprint: 'fp', response, retentionMs: 60_000, now });
     }
+    // Released records are kept for their retention (their execution count), then swept.
+    expect(await store.sweep(now + 2)).toBe(100);
     await store.close();
     const lines = readFileSync(path, 'utf8').trim().split('\n');
     // 100 live records; without compaction there would be 400 lines.
     expect(lines.length).toBeLessThan(250);
     const reopened = open(path);
-    expect((await reopened.claim({ key: 'k1', fingerprint: 'fp', leaseMs: 1_000, now })).status).toBe('completed');
-    expect((await reopened.claim({ key: 'k0', fingerprint: 'fp', leaseMs: 1_000, now })).status).toBe('claimed');
+    expect((await reopened.claim(claimOf('k1', now, { leaseMs: 1_000 }))).status).toBe('completed');
+    expect((await reopened.claim(claimOf('k0', now + 2, { leaseMs: 1_000 }))).status).toBe('claimed');
     await reopened.close();
   });
 
@@ -72,7 +74,7 @@ describe('file store log', () => {
     const past = Date.now() - 10_000;
     writeFileSync(path, `${JSON.stringify({ o: 'd', k: 'old', f: 'fp', e: past, r: { s: 200, h: {}, b: '' } })}\n`);
     const store = open(path);
-    expect((await store.claim({ key: 'old', fingerprint: 'fp', leaseMs: 1_000, now: Date.now() })).status).toBe('claimed');
+    expect((await store.claim(claimOf('old', Date.now(), { leaseMs: 1_000 }))).status).toBe('claimed');
     await store.close();
     expect(readFileSync(path, 'utf8')).not.toContain('"o":"d"');
   });

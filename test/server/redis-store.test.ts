@@ -2,7 +2,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { idempotency, redisStore } from '../../src/server/index.js';
 import type { IdempotencyStore } from '../../src/server/stores/types.js';
-import { runConformance } from './conformance.js';
+import { claimOf, runConformance } from './conformance.js';
 import { post, startServer } from './http-helpers.js';
 import { hasRedisServer, startRedis, type RedisProcess } from './redis-process.js';
 
@@ -45,10 +45,10 @@ describe.skipIf(!available)('redis store', () => {
     },
   });
 
-  it('gives each record a Redis expiry of its lease plus the margin, so Redis drops it by itself', async () => {
+  it('gives each record a Redis expiry of its lease, its retention and the margin, so Redis drops it by itself', async () => {
     const store = redisStore(client, { prefix: 'ttl:', expiryMarginMs: 50 });
     const now = Date.now();
-    const claim = await store.claim({ key: 'k', fingerprint: 'fp', leaseMs: 50, now });
+    const claim = await store.claim(claimOf('k', now, { leaseMs: 50, retentionMs: 0 }));
     expect(claim.status).toBe('claimed');
     expect(await client.pttl('ttl:k')).toBeLessThanOrEqual(100);
     expect(await client.pttl('ttl:k')).toBeGreaterThan(0);
@@ -58,11 +58,11 @@ describe.skipIf(!available)('redis store', () => {
     const a = redisStore(client, { prefix: 'clear-a:' });
     const b = redisStore(client, { prefix: 'clear-b:' });
     const now = Date.now();
-    await a.claim({ key: 'k', fingerprint: 'fp', leaseMs: 10_000, now });
-    await b.claim({ key: 'k', fingerprint: 'fp', leaseMs: 10_000, now });
+    await a.claim(claimOf('k', now, { leaseMs: 10_000 }));
+    await b.claim(claimOf('k', now, { leaseMs: 10_000 }));
     await a.clear();
-    expect((await a.claim({ key: 'k', fingerprint: 'fp', leaseMs: 10_000, now })).status).toBe('claimed');
-    expect((await b.claim({ key: 'k', fingerprint: 'fp', leaseMs: 10_000, now })).status).toBe('in-progress');
+    expect((await a.claim(claimOf('k', now, { leaseMs: 10_000 }))).status).toBe('claimed');
+    expect((await b.claim(claimOf('k', now, { leaseMs: 10_000 }))).status).toBe('in-progress');
   });
 
   it('fails closed with 503 and Retry-After when Redis is unreachable, never running the handler', async () => {

@@ -33,9 +33,9 @@ describe('createVerifier', () => {
       totals: Record<string, number>;
       keys: Array<Record<string, unknown>>;
     };
-    expect(stats.totals).toMatchObject({ executions: 1, replays: 1, mismatches: 1, duplicateExecutions: 0 });
+    expect(stats.totals).toMatchObject({ executions: 1, replays: 1, mismatches: 1, rerunsAfterRelease: 0, recoveryRuns: 0, unknownOutcomes: 0 });
     expect(stats.keys).toEqual([
-      expect.objectContaining({ key: 'order-1', method: 'POST', route: '/orders', executions: 1, replays: 1, mismatches: 1, lastStatus: 201 }),
+      expect.objectContaining({ key: 'order-1', method: 'POST', route: '/orders', executions: 1, storeExecutions: 1, replays: 1, mismatches: 1, lastStatus: 201 }),
     ]);
 
     expect((await fetch(`${url}/__submit-once/stats`, { method: 'DELETE' })).status).toBe(204);

@@ -8,6 +8,7 @@ import {
   type CompleteRequest,
   type IdempotencyStore,
   type RenewRequest,
+  type SettleRequest,
 } from './types.js';
 
 export interface FileStoreOptions {
@@ -19,18 +20,31 @@ export interface FileStoreOptions {
   readonly now?: () => number;
 }
 
-/** One line of the log. Short field names: the file holds one per claim and completion. */
+/** A record as one log line's payload. Short field names: the file holds one per change. */
+type EncodedRecord =
+  | { readonly s: 'p'; readonly f: string; readonly t: string; readonly n: number; readonly l: number; readonly m: number }
+  | { readonly s: 'd'; readonly f: string; readonly n: number; readonly e: number; readonly r: EncodedResponse }
+  | { readonly s: 'u'; readonly f: string; readonly t: string; readonly n: number; readonly e: number }
+  | { readonly s: 'x'; readonly f: string; readonly n: number; readonly e: number };
+
+/**
+ * One line of the log: `r` sets a record, `z` clears all. The older `c` (claim), `d`
+ * (done) and `x` (released) lines of files written before execution counts are still read.
+ */
 type LogEntry =
+  | { readonly o: 'r'; readonly k: string; readonly v: EncodedRecord }
   | { readonly o: 'c'; readonly k: string; readonly f: string; readonly t: string; readonly l: number }
   | { readonly o: 'd'; readonly k: string; readonly f: string; readonly e: number; readonly r: EncodedResponse }
   | { readonly o: 'x'; readonly k: string }
   | { readonly o: 'z' };
 
 /**
- * Keys in an append-only JSON-lines file, kept in memory and replayed on start, so
- * completed keys survive a restart. A completion is fsynced before its response is sent;
- * claims are written without waiting (after a crash they only hold the key until their
- * lease ends). One process per file: use `redisStore` for several instances.
+ * Keys in an append-only JSON-lines file, kept in memory and replayed on start, so keys
+ * and their execution counts survive a restart. A claim is written before its handler
+ * runs (so a killed process cannot forget it); a completion is also fsynced before its
+ * response is sent. One process per file, which is what lets a restart turn every claim
+ * still running into `unknown` at once: its holder is surely gone. Use `redisStore` for
+ * several instances.
  *
  * @example idempotency({ store: fileStore('./var/idempotency.jsonl') })
  */
@@ -61,33 +75,43 @@ export function fileStore(path: string, options: FileStoreOptions = {}): Idempot
   const unavailable = (error: unknown): never => {
     throw new StoreUnavailableError(`file store ${path} cannot be written`, { cause: error });
   };
+  const write = (key: string, record: TableRecord, durable: boolean): Promise<void> =>
+    log.append({ o: 'r', k: key, v: encodeRecord(record) } satisfies LogEntry, durable).catch(unavailable);
 
   return {
     name: 'file',
     async claim(request: ClaimRequest): Promise<ClaimResult> {
       ensureWritable();
-      const result = table.claim(request);
-      if (result.status === 'claimed') {
-        const entry: LogEntry = { o: 'c', k: request.key, f: request.fingerprint, t: result.token, l: request.now + request.leaseMs };
-        // Not awaited: a lost claim line only frees the key early after a crash.
-        log.append(entry, false).catch(() => undefined);
-      }
+      const { result, record } = table.claim(request);
+      // Written (not fsynced) before the handler runs: a killed process must not forget a
+      // claim, or its restart would run the handler again.
+      if (record !== undefined) await write(request.key, record, false);
       return result;
     },
     async complete(request: CompleteRequest): Promise<boolean> {
       ensureWritable();
       const record = table.complete(request);
-      if (record?.state !== 'completed') return false;
-      await log.append(completedEntry(request.key, record), true).catch(unavailable);
+      if (record === undefined) return false;
+      await write(request.key, record, true);
       return true;
     },
-    async release(key: string, token: string): Promise<void> {
+    async release(request: SettleRequest): Promise<boolean> {
       ensureWritable();
-      if (table.release(key, token)) log.append({ o: 'x', k: key } satisfies LogEntry, false).catch(() => undefined);
+      const record = table.release(request);
+      if (record === undefined) return false;
+      await write(request.key, record, false);
+      return true;
+    },
+    async markUnknown(request: SettleRequest): Promise<boolean> {
+      ensureWritable();
+      const record = table.markUnknown(request);
+      if (record === undefined) return false;
+      await write(request.key, record, true);
+      return true;
     },
     async renew(request: RenewRequest): Promise<boolean> {
       ensureWritable();
-      // Renewals stay in memory: after a restart the holder is gone anyway.
+      // Renewals stay in memory: after a restart every running claim is unknown anyway.
       return table.renew(request) !== undefined;
     },
     async sweep(at: number): Promise<number> {
@@ -107,19 +131,53 @@ export function fileStore(path: string, options: FileStoreOptions = {}): Idempot
   };
 }
 
-function completedEntry(key: string, record: TableRecord & { state: 'completed' }): LogEntry {
-  return { o: 'd', k: key, f: record.fingerprint, e: record.expiresAt, r: encodeResponse(record.response) };
+function encodeRecord(record: TableRecord): EncodedRecord {
+  switch (record.state) {
+    case 'in-progress':
+      return { s: 'p', f: record.fingerprint, t: record.token, n: record.executions, l: record.leaseExpiresAt, m: record.retentionMs };
+    case 'completed':
+      return { s: 'd', f: record.fingerprint, n: record.executions, e: record.expiresAt, r: encodeResponse(record.response) };
+    case 'unknown':
+      return { s: 'u', f: record.fingerprint, t: record.token, n: record.executions, e: record.expiresAt };
+    case 'released':
+      return { s: 'x', f: record.fingerprint, n: record.executions, e: record.expiresAt };
+  }
 }
+
+/**
+ * Loading happens in a new process, so a claim that was running is now an unknown
+ * outcome: its holder died with the old process. Kept for its retention from its lease end.
+ */
+function decodeRecord(v: EncodedRecord): TableRecord | undefined {
+  switch (v.s) {
+    case 'p':
+      return { state: 'unknown', fingerprint: v.f, token: v.t, executions: v.n, expiresAt: v.l + v.m };
+    case 'd':
+      return { state: 'completed', fingerprint: v.f, executions: v.n, expiresAt: v.e, response: decodeResponse(v.r) };
+    case 'u':
+      return { state: 'unknown', fingerprint: v.f, token: v.t, executions: v.n, expiresAt: v.e };
+    case 'x':
+      return { state: 'released', fingerprint: v.f, executions: v.n, expiresAt: v.e };
+    default:
+      return undefined;
+  }
+}
+
+// Files from before execution counts: a claim there had no retention of its own; a day keeps it unknown long enough.
+const LEGACY_RETENTION_MS = 24 * 60 * 60 * 1000;
 
 function applyEntry(table: RecordTable, raw: unknown): void {
   if (typeof raw !== 'object' || raw === null) return;
   const entry = raw as LogEntry;
   switch (entry.o) {
+    case 'r':
+      table.put(entry.k, decodeRecord(entry.v));
+      return;
     case 'c':
-      table.put(entry.k, { state: 'in-progress', fingerprint: entry.f, token: entry.t, leaseExpiresAt: entry.l });
+      table.put(entry.k, { state: 'unknown', fingerprint: entry.f, token: entry.t, executions: 1, expiresAt: entry.l + LEGACY_RETENTION_MS });
       return;
     case 'd':
-      table.put(entry.k, { state: 'completed', fingerprint: entry.f, expiresAt: entry.e, response: decodeResponse(entry.r) });
+      table.put(entry.k, { state: 'completed', fingerprint: entry.f, executions: 1, expiresAt: entry.e, response: decodeResponse(entry.r) });
       return;
     case 'x':
       table.put(entry.k, undefined);
@@ -136,11 +194,7 @@ function snapshotLines(table: RecordTable, now: number): string[] {
   const lines: string[] = [];
   for (const [key, record] of table.entries()) {
     if (isExpired(record, now)) continue;
-    const entry: LogEntry =
-      record.state === 'completed'
-        ? completedEntry(key, record)
-        : { o: 'c', k: key, f: record.fingerprint, t: record.token, l: record.leaseExpiresAt };
-    lines.push(JSON.stringify(entry));
+    lines.push(JSON.stringify({ o: 'r', k: key, v: encodeRecord(record) } satisfies LogEntry));
   }
   return lines;
 }

@@ -1,5 +1,5 @@
 import { RecordTable } from './table.js';
-import type { ClaimRequest, ClaimResult, CompleteRequest, IdempotencyStore, RenewRequest } from './types.js';
+import type { ClaimRequest, ClaimResult, CompleteRequest, IdempotencyStore, RenewRequest, SettleRequest } from './types.js';
 
 export interface MemoryStoreOptions {
   /** How often expired records are dropped in the background; 0 turns it off. Default 60 s. */
@@ -24,11 +24,10 @@ export function memoryStore(options: MemoryStoreOptions = {}): IdempotencyStore 
 
   return {
     name: 'memory',
-    claim: async (request: ClaimRequest): Promise<ClaimResult> => table.claim(request),
+    claim: async (request: ClaimRequest): Promise<ClaimResult> => table.claim(request).result,
     complete: async (request: CompleteRequest) => table.complete(request) !== undefined,
-    release: async (key: string, token: string) => {
-      table.release(key, token);
-    },
+    release: async (request: SettleRequest) => table.release(request) !== undefined,
+    markUnknown: async (request: SettleRequest) => table.markUnknown(request) !== undefined,
     renew: async (request: RenewRequest) => table.renew(request) !== undefined,
     sweep: async (at: number) => table.sweep(at),
     clear: async () => table.clear(),

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { decodeResponse, encodeResponse, type EncodedResponse } from './record.js';
-import { newClaimToken } from './token.js';
+import { newTokenSuffix } from './token.js';
 import {
   StoreUnavailableError,
   type ClaimRequest,
@@ -8,6 +8,7 @@ import {
   type CompleteRequest,
   type IdempotencyStore,
   type RenewRequest,
+  type SettleRequest,
 } from './types.js';
 
 type Arg = string | number;
@@ -35,46 +36,73 @@ export interface RedisStoreOptions {
   readonly closeClient?: boolean;
 }
 
-// Records are hashes: s = state (p in progress, d done), f = fingerprint, t = token,
-// l = lease end, e = retention end, r = encoded response. Expiry is checked against the
-// caller's clock (ARGV) so every store shares one notion of time, and PEXPIRE lets Redis
-// drop the record on its own once that time has surely passed.
-const CLAIM = `
-local r = redis.call('HMGET', KEYS[1], 's', 'f', 'l', 'e', 'r')
-local now = tonumber(ARGV[3])
-if r[1] == 'd' and tonumber(r[4]) > now then return {'completed', r[2], r[5]} end
-if r[1] == 'p' and tonumber(r[3]) > now then return {'in-progress', r[2], r[3]} end
-redis.call('DEL', KEYS[1])
-redis.call('HSET', KEYS[1], 's', 'p', 'f', ARGV[1], 't', ARGV[2], 'l', ARGV[4])
-redis.call('PEXPIRE', KEYS[1], ARGV[5])
-return {'claimed'}`;
+// Records are hashes: s = state (p running, d done, u unknown, x released), f =
+// fingerprint, t = token, n = execution count (the fencing number), l = lease end, m =
+// retention after the lease (running), e = retention end (others), r = encoded response.
+// Expiry is checked against the caller's clock (ARGV) so every store shares one notion
+// of time, and PEXPIRE lets Redis drop the record on its own once that time has surely
+// passed. The state machine is the one of RecordTable (table.ts).
+const LIVE = `
+local function live(r, now)
+  if r[1] == 'p' then return tonumber(r[5]) + tonumber(r[6]) > now end
+  if r[1] == false then return false end
+  return tonumber(r[7]) > now
+end`;
 
-const COMPLETE = `
-local r = redis.call('HMGET', KEYS[1], 's', 't')
-if r[1] ~= 'p' or r[2] ~= ARGV[1] then return 0 end
+// ARGV: fingerprint, token suffix, now, lease end, pexpire, recover (1/0), retention
+const CLAIM = `${LIVE}
+local r = redis.call('HMGET', KEYS[1], 's', 'f', 't', 'n', 'l', 'm', 'e', 'r')
+local now = tonumber(ARGV[3])
+local s = r[1]
+local n = 0
+if live(r, now) then n = tonumber(r[4]) else s = false end
+if s == 'd' then return {'completed', r[2], r[8], tostring(n)} end
+if s == 'p' and tonumber(r[5]) > now then return {'in-progress', r[2], r[5]} end
+local rerun = 'none'
+if s == 'p' or s == 'u' then
+  if ARGV[6] ~= '1' or r[2] ~= ARGV[1] then return {'unknown', r[2], tostring(n)} end
+  rerun = 'recovery'
+elseif s == 'x' then
+  rerun = 'after-release'
+end
+n = n + 1
+local token = tostring(n) .. '.' .. ARGV[2]
 redis.call('DEL', KEYS[1])
-redis.call('HSET', KEYS[1], 's', 'd', 'f', ARGV[2], 'e', ARGV[3], 'r', ARGV[4])
+redis.call('HSET', KEYS[1], 's', 'p', 'f', ARGV[1], 't', token, 'n', n, 'l', ARGV[4], 'm', ARGV[7])
+redis.call('PEXPIRE', KEYS[1], ARGV[5])
+return {'claimed', token, tostring(n), rerun}`;
+
+// ARGV: token, fingerprint, retention end, response, pexpire. The holder may complete
+// after its lease ran out or it was marked unknown, as long as nobody took over.
+const COMPLETE = `
+local r = redis.call('HMGET', KEYS[1], 's', 't', 'n')
+if (r[1] ~= 'p' and r[1] ~= 'u') or r[2] ~= ARGV[1] then return 0 end
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], 's', 'd', 'f', ARGV[2], 'n', r[3], 'e', ARGV[3], 'r', ARGV[4])
 redis.call('PEXPIRE', KEYS[1], ARGV[5])
 return 1`;
 
-const RELEASE = `
-local r = redis.call('HMGET', KEYS[1], 's', 't')
+// ARGV: token, new state (x or u), retention end, pexpire
+const SETTLE = `
+local r = redis.call('HMGET', KEYS[1], 's', 't', 'f', 'n')
 if r[1] ~= 'p' or r[2] ~= ARGV[1] then return 0 end
-return redis.call('DEL', KEYS[1])`;
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], 's', ARGV[2], 'f', r[3], 't', r[2], 'n', r[4], 'e', ARGV[3])
+redis.call('PEXPIRE', KEYS[1], ARGV[4])
+return 1`;
 
+// ARGV: token, lease end, lease ms + margin
 const RENEW = `
-local r = redis.call('HMGET', KEYS[1], 's', 't')
+local r = redis.call('HMGET', KEYS[1], 's', 't', 'm')
 if r[1] ~= 'p' or r[2] ~= ARGV[1] then return 0 end
 redis.call('HSET', KEYS[1], 'l', ARGV[2])
-redis.call('PEXPIRE', KEYS[1], ARGV[3])
+redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[3]) + tonumber(r[3]))
 return 1`;
 
-const SWEEP = `
-local r = redis.call('HMGET', KEYS[1], 's', 'l', 'e')
-local now = tonumber(ARGV[1])
-local ends = tonumber(r[1] == 'd' and r[3] or r[2])
-if ends == nil or ends <= now then return redis.call('DEL', KEYS[1]) end
-return 0`;
+const SWEEP = `${LIVE}
+local r = redis.call('HMGET', KEYS[1], 's', 'f', 't', 'n', 'l', 'm', 'e')
+if r[1] ~= false and live(r, tonumber(ARGV[1])) then return 0 end
+return redis.call('DEL', KEYS[1])`;
 
 /**
  * Keys in Redis, shared by every server instance: each step is one Lua script, so a
@@ -103,15 +131,16 @@ export function redisStore(client: RedisLikeClient, options: RedisStoreOptions =
   return {
     name: 'redis',
     async claim(request: ClaimRequest): Promise<ClaimResult> {
-      const token = newClaimToken();
       const reply = await run(CLAIM, prefix + request.key, [
         request.fingerprint,
-        token,
+        newTokenSuffix(),
         request.now,
         request.now + request.leaseMs,
-        request.leaseMs + margin,
+        request.leaseMs + request.retentionMs + margin,
+        request.recover ? '1' : '0',
+        request.retentionMs,
       ]);
-      return parseClaim(reply, token);
+      return parseClaim(reply);
     },
     async complete(request: CompleteRequest): Promise<boolean> {
       const reply = await run(COMPLETE, prefix + request.key, [
@@ -123,8 +152,11 @@ export function redisStore(client: RedisLikeClient, options: RedisStoreOptions =
       ]);
       return Number(reply) === 1;
     },
-    async release(key: string, token: string): Promise<void> {
-      await run(RELEASE, prefix + key, [token]);
+    async release(request: SettleRequest): Promise<boolean> {
+      return Number(await run(SETTLE, prefix + request.key, settleArgs(request, 'x', margin))) === 1;
+    },
+    async markUnknown(request: SettleRequest): Promise<boolean> {
+      return Number(await run(SETTLE, prefix + request.key, settleArgs(request, 'u', margin))) === 1;
     },
     async renew(request: RenewRequest): Promise<boolean> {
       const reply = await run(RENEW, prefix + request.key, [request.token, request.now + request.leaseMs, request.leaseMs + margin]);
@@ -148,14 +180,25 @@ export function redisStore(client: RedisLikeClient, options: RedisStoreOptions =
   };
 }
 
-function parseClaim(reply: unknown, token: string): ClaimResult {
+function settleArgs(request: SettleRequest, state: 'x' | 'u', margin: number): Arg[] {
+  return [request.token, state, request.now + request.retentionMs, request.retentionMs + margin];
+}
+
+function parseClaim(reply: unknown): ClaimResult {
   if (!Array.isArray(reply) || typeof reply[0] !== 'string') {
     throw new StoreUnavailableError(`unexpected reply from Redis: ${JSON.stringify(reply)}`);
   }
-  const [status, fingerprint, extra] = reply as [string, string, string];
-  if (status === 'claimed') return { status: 'claimed', token };
-  if (status === 'in-progress') return { status: 'in-progress', fingerprint, leaseExpiresAt: Number(extra) };
-  return { status: 'completed', fingerprint, response: decodeResponse(JSON.parse(extra) as EncodedResponse) };
+  const [status, second, third, fourth] = reply as [string, string, string, string | undefined];
+  switch (status) {
+    case 'claimed':
+      return { status: 'claimed', token: second, executions: Number(third), rerun: fourth === 'recovery' || fourth === 'after-release' ? fourth : 'none' };
+    case 'in-progress':
+      return { status: 'in-progress', fingerprint: second, leaseExpiresAt: Number(third) };
+    case 'unknown':
+      return { status: 'unknown', fingerprint: second, executions: Number(third) };
+    default:
+      return { status: 'completed', fingerprint: second, response: decodeResponse(JSON.parse(third) as EncodedResponse), executions: Number(fourth) };
+  }
 }
 
 /** EVALSHA first (the script body is sent once per connection), EVAL when Redis does not know it yet. */

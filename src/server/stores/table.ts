@@ -1,17 +1,36 @@
-import { newClaimToken } from './token.js';
-import type { ClaimRequest, ClaimResult, CompleteRequest, RenewRequest, StoredResponse } from './types.js';
+import { claimToken } from './token.js';
+import type { ClaimRequest, ClaimResult, CompleteRequest, Rerun, RenewRequest, SettleRequest, StoredResponse } from './types.js';
 
+/** Every record keeps the key's execution count: it survives completion, release and unknown. */
 export type TableRecord =
   | {
       readonly state: 'in-progress';
       readonly fingerprint: string;
       readonly token: string;
+      readonly executions: number;
       readonly leaseExpiresAt: number;
+      /** Retention once the lease runs out: the record then stands for an unknown outcome. */
+      readonly retentionMs: number;
     }
   | {
       readonly state: 'completed';
       readonly fingerprint: string;
+      readonly executions: number;
       readonly response: StoredResponse;
+      readonly expiresAt: number;
+    }
+  | {
+      readonly state: 'unknown';
+      readonly fingerprint: string;
+      /** The last holder's token: its late completion is still accepted (nobody took over). */
+      readonly token: string;
+      readonly executions: number;
+      readonly expiresAt: number;
+    }
+  | {
+      readonly state: 'released';
+      readonly fingerprint: string;
+      readonly executions: number;
       readonly expiresAt: number;
     };
 
@@ -31,35 +50,57 @@ export class RecordTable {
     return this.#records.entries();
   }
 
+  get(key: string): TableRecord | undefined {
+    return this.#records.get(key);
+  }
+
   /** Applies a record as-is (loading a log); `undefined` deletes. */
   put(key: string, record: TableRecord | undefined): void {
     if (record === undefined) this.#records.delete(key);
     else this.#records.set(key, record);
   }
 
-  claim(request: ClaimRequest, token: string = newClaimToken()): ClaimResult {
+  /** Returns the result, and the new record when the claim wrote one. */
+  claim(request: ClaimRequest, suffix?: string): { result: ClaimResult; record?: TableRecord } {
     const current = this.#live(request.key, request.now);
     if (current?.state === 'completed') {
-      return { status: 'completed', fingerprint: current.fingerprint, response: current.response };
+      return { result: { status: 'completed', fingerprint: current.fingerprint, response: current.response, executions: current.executions } };
     }
-    if (current?.state === 'in-progress') {
-      return { status: 'in-progress', fingerprint: current.fingerprint, leaseExpiresAt: current.leaseExpiresAt };
+    if (current?.state === 'in-progress' && current.leaseExpiresAt > request.now) {
+      return { result: { status: 'in-progress', fingerprint: current.fingerprint, leaseExpiresAt: current.leaseExpiresAt } };
     }
-    this.#records.set(request.key, {
+    let rerun: Rerun = 'none';
+    if (current?.state === 'in-progress' || current?.state === 'unknown') {
+      // The outcome of the last run is unknown: never free by time alone.
+      if (!request.recover || current.fingerprint !== request.fingerprint) {
+        return { result: { status: 'unknown', fingerprint: current.fingerprint, executions: current.executions } };
+      }
+      rerun = 'recovery';
+    } else if (current?.state === 'released') {
+      rerun = 'after-release';
+    }
+    const executions = (current?.executions ?? 0) + 1;
+    const token = claimToken(executions, suffix);
+    const record: TableRecord = {
       state: 'in-progress',
       fingerprint: request.fingerprint,
       token,
+      executions,
       leaseExpiresAt: request.now + request.leaseMs,
-    });
-    return { status: 'claimed', token };
+      retentionMs: request.retentionMs,
+    };
+    this.#records.set(request.key, record);
+    return { result: { status: 'claimed', token, executions, rerun }, record };
   }
 
-  /** Returns the stored record, or undefined when the token no longer holds the claim. */
+  /** Returns the stored record, or undefined when the token no longer holds the key. */
   complete(request: CompleteRequest): TableRecord | undefined {
-    if (!this.#holds(request.key, request.token)) return undefined;
+    const current = this.#holder(request.key, request.token, true);
+    if (current === undefined) return undefined;
     const record: TableRecord = {
       state: 'completed',
       fingerprint: request.fingerprint,
+      executions: current.executions,
       response: request.response,
       expiresAt: request.now + request.retentionMs,
     };
@@ -67,16 +108,38 @@ export class RecordTable {
     return record;
   }
 
-  release(key: string, token: string): boolean {
-    if (!this.#holds(key, token)) return false;
-    this.#records.delete(key);
-    return true;
+  release(request: SettleRequest): TableRecord | undefined {
+    const current = this.#holder(request.key, request.token, false);
+    if (current === undefined) return undefined;
+    const record: TableRecord = {
+      state: 'released',
+      fingerprint: current.fingerprint,
+      executions: current.executions,
+      expiresAt: request.now + request.retentionMs,
+    };
+    this.#records.set(request.key, record);
+    return record;
+  }
+
+  markUnknown(request: SettleRequest): TableRecord | undefined {
+    const current = this.#holder(request.key, request.token, false);
+    if (current === undefined) return undefined;
+    const record: TableRecord = {
+      state: 'unknown',
+      fingerprint: current.fingerprint,
+      token: current.token,
+      executions: current.executions,
+      expiresAt: request.now + request.retentionMs,
+    };
+    this.#records.set(request.key, record);
+    return record;
   }
 
   renew(request: RenewRequest): TableRecord | undefined {
-    const current = this.#records.get(request.key);
-    if (current?.state !== 'in-progress' || current.token !== request.token) return undefined;
-    // A lease that already ran out may have been claimed by someone else; here it was not, so extending is safe.
+    const current = this.#holder(request.key, request.token, false);
+    if (current?.state !== 'in-progress') return undefined;
+    // A lease that already ran out was not taken over (the token still matches), so the
+    // holder, alive after all, may extend it.
     const record: TableRecord = { ...current, leaseExpiresAt: request.now + request.leaseMs };
     this.#records.set(request.key, record);
     return record;
@@ -104,12 +167,16 @@ export class RecordTable {
     return undefined;
   }
 
-  #holds(key: string, token: string): boolean {
+  /** The record if `token` holds it: running, or (for a completion only) marked unknown since. */
+  #holder(key: string, token: string, unknownToo: boolean): (TableRecord & { state: 'in-progress' | 'unknown' }) | undefined {
     const current = this.#records.get(key);
-    return current?.state === 'in-progress' && current.token === token;
+    if (current?.state === 'in-progress' && current.token === token) return current;
+    if (unknownToo && current?.state === 'unknown' && current.token === token) return current;
+    return undefined;
   }
 }
 
+/** Past retention: a running claim only once its lease and then its retention have passed. */
 export function isExpired(record: TableRecord, now: number): boolean {
-  return record.state === 'completed' ? record.expiresAt <= now : record.leaseExpiresAt <= now;
+  return record.state === 'in-progress' ? record.leaseExpiresAt + record.retentionMs <= now : record.expiresAt <= now;
 }

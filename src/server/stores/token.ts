@@ -5,8 +5,17 @@ import { randomUUID } from 'node:crypto';
 const processPrefix = randomUUID().slice(0, 13);
 let counter = 0;
 
-/** A claim token: proves which holder may complete, renew or release a claim. Never sent to clients. */
-export function newClaimToken(): string {
+/** The unique part of a claim token; the store prefixes the key's fencing number. */
+export function newTokenSuffix(): string {
   counter = (counter + 1) % Number.MAX_SAFE_INTEGER;
   return `${processPrefix}-${counter.toString(36)}`;
+}
+
+/**
+ * A claim token: `<n>.<unique>`, n the key's execution count (the fencing number). The
+ * unique part keeps a token from an older record life (a count restarted after the
+ * record expired) from ever matching again. Never sent to clients.
+ */
+export function claimToken(executions: number, suffix: string = newTokenSuffix()): string {
+  return `${executions}.${suffix}`;
 }

@@ -15,17 +15,35 @@ export interface ClaimRequest {
   readonly key: string;
   readonly fingerprint: string;
   readonly leaseMs: number;
+  /** How long the record is kept once its lease has run out or it was released (its outcome, its count). */
+  readonly retentionMs: number;
   readonly now: number;
+  /**
+   * Take over a record whose outcome is unknown (lease ran out, or marked unknown) when its
+   * fingerprint matches, as a recovery run. False: such a record answers `unknown`.
+   */
+  readonly recover: boolean;
 }
 
+/** Why a run is not the key's first: its previous run was released, or its outcome is unknown. */
+export type Rerun = 'none' | 'after-release' | 'recovery';
+
 export type ClaimResult =
-  | { readonly status: 'claimed'; readonly token: string }
+  | {
+      readonly status: 'claimed';
+      /** Fencing token: `<n>.<unique>`, n the key's execution count; only its holder may complete, renew, release or mark unknown. */
+      readonly token: string;
+      /** Runs that have claimed this key, this one included (durable with the durable stores). */
+      readonly executions: number;
+      readonly rerun: Rerun;
+    }
   | { readonly status: 'in-progress'; readonly fingerprint: string; readonly leaseExpiresAt: number }
-  | { readonly status: 'completed'; readonly fingerprint: string; readonly response: StoredResponse };
+  | { readonly status: 'unknown'; readonly fingerprint: string; readonly executions: number }
+  | { readonly status: 'completed'; readonly fingerprint: string; readonly response: StoredResponse; readonly executions: number };
 
 export interface CompleteRequest {
   readonly key: string;
-  /** The token `claim` returned; a completion by a holder whose lease was taken over is refused. */
+  /** The token `claim` returned; refused once another claim took the key over. */
   readonly token: string;
   readonly fingerprint: string;
   readonly response: StoredResponse;
@@ -40,23 +58,48 @@ export interface RenewRequest {
   readonly now: number;
 }
 
+/** A holder giving up its claim: `release` (no effect happened) or `markUnknown` (one may have). */
+export interface SettleRequest {
+  readonly key: string;
+  readonly token: string;
+  /** How long the record (its count, or its unknown state) is kept. */
+  readonly retentionMs: number;
+  readonly now: number;
+}
+
 /**
- * Where keys live. Every implementation must make `claim` atomic: of any number of
- * concurrent claims of one free key, exactly one gets `claimed`. A claim whose lease has
- * passed, or a completed record past its retention, counts as free. The shared
+ * Where keys live. A record is in one of four states:
+ *
+ * - `in-progress`: claimed, its lease renewed while the handler runs;
+ * - `completed`: the response, replayed until its retention ends;
+ * - `unknown`: the run may or may not have taken effect (its lease ran out, or its holder
+ *   said so). Never freed by time alone: claims answer `unknown` until retention ends,
+ *   unless they ask to `recover`;
+ * - `released`: the run had no effect; the next claim runs again.
+ *
+ * Every implementation must make `claim` atomic: of any number of concurrent claims of
+ * one free (or recoverable) key, exactly one gets `claimed`. Every claim increments the
+ * key's execution count, which is also the fencing number in the token, so a holder
+ * that was taken over can no longer complete, renew, release or mark unknown. The shared
  * conformance suite (test/server/conformance.ts) holds every store to this.
  */
 export interface IdempotencyStore {
   /** A short name for logs and the audit endpoint, e.g. `memory`. */
   readonly name: string;
   claim(request: ClaimRequest): Promise<ClaimResult>;
-  /** Stores the outcome; false when the token no longer holds the claim (lease lost). */
+  /**
+   * Stores the outcome; false when the token no longer holds the key. Accepted from the
+   * holder even after its lease ran out (or it was marked unknown) as long as nobody
+   * took over: the outcome is then known after all.
+   */
   complete(request: CompleteRequest): Promise<boolean>;
-  /** Frees a claim at once (the handler threw or answered 5xx), if the token still holds it. */
-  release(key: string, token: string): Promise<void>;
-  /** Extends a live claim while its handler is still running; false when the lease was lost. */
+  /** Frees a running claim (the handler failed before any effect), if the token still holds it. */
+  release(request: SettleRequest): Promise<boolean>;
+  /** Turns a running claim into `unknown` at once (e.g. the upstream failed after delivery), if the token still holds it. */
+  markUnknown(request: SettleRequest): Promise<boolean>;
+  /** Extends a running claim while its handler runs; false when the token no longer holds it. */
   renew(request: RenewRequest): Promise<boolean>;
-  /** Drops expired records; returns how many. */
+  /** Drops records past their retention; returns how many. */
   sweep(now: number): Promise<number>;
   /** Drops every record (tests, the demo's reset). */
   clear(): Promise<void>;
