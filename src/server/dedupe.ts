@@ -70,12 +70,16 @@ export async function dedupe<T>(messageId: string, handler: DedupeHandler<T>, op
   const { store } = options;
   const key = JSON.stringify([opts.namespace, messageId]);
 
-  const claim = await claimAttempt(store, key, opts.leaseMs, opts.retentionMs, opts.maxAttempts, now());
+  const claim = await claimAttempt(store, key, opts.leaseMs, opts.retentionMs, now());
   if (claim.status === 'in-progress') return { status: 'busy', retryAfterMs: Math.max(0, claim.leaseExpiresAt - now()) };
   if (claim.status === 'completed') {
     const outcome = decodeOutcome(claim.response);
     // A dead-lettered message that comes back was not moved yet (the mover crashed): move it again.
     return outcome.deadLetter === undefined ? { status: 'duplicate' } : { status: 'dead-letter', ...outcome.deadLetter };
+  }
+  if (claim.status === 'unknown') {
+    // Not reachable with a recovering claim of one fingerprint; never loop on it.
+    return { status: 'dead-letter', error: 'the store reports the outcome of an earlier run as unknown', attempts: 0 };
   }
 
   const { token, attempt, recovery } = claim;
@@ -100,7 +104,7 @@ export async function dedupe<T>(messageId: string, handler: DedupeHandler<T>, op
       await record({ deadLetter });
       return { status: 'dead-letter', ...deadLetter };
     }
-    await store.release(key, token);
+    await store.release({ key, token, retentionMs: opts.retentionMs, now: now() });
     return { status: 'failed', error, attempt };
   }
   lease.stop();
@@ -112,30 +116,19 @@ export async function dedupe<T>(messageId: string, handler: DedupeHandler<T>, op
 type Claim =
   | { readonly status: 'claimed'; readonly token: string; readonly attempt: number; readonly recovery: boolean }
   | { readonly status: 'in-progress'; readonly leaseExpiresAt: number }
-  | { readonly status: 'completed'; readonly response: StoredResponse };
+  | { readonly status: 'completed'; readonly response: StoredResponse }
+  | { readonly status: 'unknown' };
 
 /**
- * Claims the message and numbers the attempt. The current store interface keeps no run
- * count, so each attempt also claims a marker key `#n` held for the retention: the first
- * n that is free is this attempt's number, and a claim is atomic in every store.
+ * Claims the message, always asking to `recover`: for a message, a run whose consumer
+ * died is taken over after its lease (the broker redelivers it anyway), and the handler is
+ * told so. The store's execution count (kept across releases and takeovers) numbers the
+ * attempt, crashed runs included.
  */
-async function claimAttempt(
-  store: IdempotencyStore,
-  key: string,
-  leaseMs: number,
-  retentionMs: number,
-  maxAttempts: number,
-  now: number,
-): Promise<Claim> {
-  const claim = await store.claim({ key, fingerprint: FINGERPRINT, leaseMs, now });
+async function claimAttempt(store: IdempotencyStore, key: string, leaseMs: number, retentionMs: number, now: number): Promise<Claim> {
+  const claim = await store.claim({ key, fingerprint: FINGERPRINT, leaseMs, retentionMs, now, recover: true });
   if (claim.status !== 'claimed') return claim;
-  let attempt = 1;
-  while (attempt <= maxAttempts) {
-    const marker = await store.claim({ key: `${key}#${attempt}`, fingerprint: FINGERPRINT, leaseMs: retentionMs, now });
-    if (marker.status === 'claimed') break;
-    attempt++;
-  }
-  return { status: 'claimed', token: claim.token, attempt, recovery: attempt > 1 };
+  return { status: 'claimed', token: claim.token, attempt: claim.executions, recovery: claim.rerun === 'recovery' };
 }
 
 interface Outcome {

@@ -4,7 +4,7 @@ import { idempotency, postgresStore } from '../../src/server/index.js';
 import { openStoreSpec } from '../../src/server/store-spec.js';
 import type { IdempotencyStore } from '../../src/server/stores/types.js';
 import { hasPostgres, startPostgres, type PostgresProcess } from '../support/postgres-process.js';
-import { runConformance } from './conformance.js';
+import { claimOf, runConformance } from './conformance.js';
 import { post, startServer } from './http-helpers.js';
 
 const available = hasPostgres();
@@ -52,7 +52,7 @@ describe.skipIf(!available)('postgres store', () => {
   it('keeps one record per key in its table, the storage key as primary key', async () => {
     const store = open('keys_shape');
     const now = Date.now();
-    const claim = await store.claim({ key: 'k', fingerprint: 'fp', leaseMs: 1_000, now });
+    const claim = await store.claim(claimOf('k', now, { leaseMs: 1_000 }));
     if (claim.status !== 'claimed') throw new Error('expected a claim');
     await store.complete({ key: 'k', token: claim.token, fingerprint: 'fp', response: { status: 201, headers: { location: '/x' }, body: new Uint8Array([1, 2]) }, retentionMs: 60_000, now });
     const rows = await pool.query<{ key: string; state: string; status: number; body: Buffer }>('SELECT key, state, status, body FROM keys_shape');
@@ -68,7 +68,7 @@ describe.skipIf(!available)('postgres store', () => {
       const stores = pools.map((p) => postgresStore(p, { table: 'keys_race' }));
       await stores[0]?.clear();
       const now = Date.now();
-      const results = await Promise.all(stores.map((s) => s.claim({ key: 'one', fingerprint: 'fp', leaseMs: 5_000, now })));
+      const results = await Promise.all(stores.map((s) => s.claim(claimOf('one', now, { leaseMs: 5_000 }))));
       expect(results.filter((r) => r.status === 'claimed')).toHaveLength(1);
       expect(results.filter((r) => r.status === 'in-progress')).toHaveLength(39);
     } finally {
@@ -99,7 +99,7 @@ describe.skipIf(!available)('postgres store', () => {
     const store = await openStoreSpec(`postgres:${server.url}`);
     try {
       expect(store.name).toBe('postgres');
-      expect((await store.claim({ key: 'spec', fingerprint: 'fp', leaseMs: 1_000, now: Date.now() })).status).toBe('claimed');
+      expect((await store.claim(claimOf('spec', Date.now(), { leaseMs: 1_000 }))).status).toBe('claimed');
     } finally {
       await store.close();
     }

@@ -1,5 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { newClaimToken } from './token.js';
+import { newTokenSuffix } from './token.js';
 import {
   StoreUnavailableError,
   type ClaimRequest,
@@ -7,6 +7,8 @@ import {
   type CompleteRequest,
   type IdempotencyStore,
   type RenewRequest,
+  type Rerun,
+  type SettleRequest,
   type StoredResponse,
 } from './types.js';
 
@@ -54,9 +56,11 @@ export interface PostgresStore extends IdempotencyStore {
 }
 
 interface Row {
-  state: 'in-progress' | 'completed';
+  state: 'in-progress' | 'completed' | 'unknown' | 'released';
   fingerprint: string;
   token: string | null;
+  executions: number;
+  lease_ends: string | null;
   ends_at: string;
   status: number | null;
   headers: Record<string, string | string[]> | null;
@@ -68,6 +72,8 @@ interface OpenTransaction {
   readonly client: PgClientLike & { release(error?: Error | boolean): void };
   readonly key: string;
   readonly token: string;
+  readonly fingerprint: string;
+  readonly executions: number;
 }
 
 /** One request's place for its claim transaction (see `scope`). */
@@ -111,15 +117,31 @@ export function postgresStore(pool: PgPoolLike, options: PostgresStoreOptions = 
   };
 
   /** Claims on `client`; the loop covers a record that changed between the insert and the read. */
-  const claimOn = async (client: PgClientLike, request: ClaimRequest, token: string): Promise<ClaimResult> => {
+  const claimOn = async (client: PgClientLike, request: ClaimRequest, suffix: string): Promise<ClaimResult> => {
     for (let round = 0; round < MAX_CLAIM_ROUNDS; round++) {
-      const won = await run<{ token: string }>(client, sql.claim, [request.key, request.fingerprint, token, request.now + request.leaseMs, request.now]);
-      if (won.rows[0]?.token === token) return { status: 'claimed', token };
-      // Lost: the record is live. Read it to say how (it may have been released or expired since: go round).
+      const won = await run<{ token: string; executions: number; rerun: Rerun }>(client, sql.claim, [
+        request.key,
+        request.fingerprint,
+        suffix,
+        request.now + request.leaseMs,
+        request.now,
+        request.retentionMs,
+        request.recover,
+      ]);
+      const row = won.rows[0];
+      if (row !== undefined && row.token.endsWith(`.${suffix}`)) return { status: 'claimed', token: row.token, executions: row.executions, rerun: row.rerun };
+      // Lost: the record is live and not ours to take. Read it to say how (it may have changed since: go round).
       const current = (await run<Row>(client, sql.read, [request.key])).rows[0];
-      if (current === undefined || Number(current.ends_at) <= request.now) continue;
-      if (current.state === 'completed') return { status: 'completed', fingerprint: current.fingerprint, response: toResponse(current) };
-      return { status: 'in-progress', fingerprint: current.fingerprint, leaseExpiresAt: Number(current.ends_at) };
+      if (current === undefined || Number(current.ends_at) <= request.now || current.state === 'released') continue;
+      if (current.state === 'completed') {
+        return { status: 'completed', fingerprint: current.fingerprint, response: toResponse(current), executions: current.executions };
+      }
+      if (current.state === 'in-progress' && Number(current.lease_ends) > request.now) {
+        return { status: 'in-progress', fingerprint: current.fingerprint, leaseExpiresAt: Number(current.lease_ends) };
+      }
+      // A run whose lease ran out, or marked unknown: never free by time alone.
+      if (request.recover && current.fingerprint === request.fingerprint) continue;
+      return { status: 'unknown', fingerprint: current.fingerprint, executions: current.executions };
     }
     throw new StoreUnavailableError(`the claim of ${request.key} kept changing under contention`);
   };
@@ -131,7 +153,6 @@ export function postgresStore(pool: PgPoolLike, options: PostgresStoreOptions = 
     }
     await ensureTable().catch(unavailable);
     const client = await pool.connect().catch(unavailable);
-    const token = newClaimToken();
     try {
       await client.query('BEGIN');
       // A concurrent claim of the same key waits on our row lock: bound the wait by the
@@ -139,11 +160,11 @@ export function postgresStore(pool: PgPoolLike, options: PostgresStoreOptions = 
       // by the server, which frees the key.
       await client.query(`SET LOCAL lock_timeout = ${Math.max(1, Math.round(request.leaseMs))}`);
       await client.query(`SET LOCAL idle_in_transaction_session_timeout = ${Math.max(1_000, Math.round(request.leaseMs * 3))}`);
-      const result = await claimOn(client, request, token);
+      const result = await claimOn(client, request, newTokenSuffix());
       if (result.status === 'claimed') {
-        const transaction: OpenTransaction = { client, key: request.key, token };
+        const transaction: OpenTransaction = { client, key: request.key, token: result.token, fingerprint: request.fingerprint, executions: result.executions };
         slot.transaction = transaction;
-        open.set(token, transaction);
+        open.set(result.token, transaction);
         return result;
       }
       await client.query('ROLLBACK');
@@ -177,7 +198,7 @@ export function postgresStore(pool: PgPoolLike, options: PostgresStoreOptions = 
     name: transactional ? 'postgres-transactional' : 'postgres',
     transactional,
     async claim(request: ClaimRequest): Promise<ClaimResult> {
-      return transactional ? claimInTransaction(request) : claimOn(pool, request, newClaimToken());
+      return transactional ? claimInTransaction(request) : claimOn(pool, request, newTokenSuffix());
     },
     async complete(request: CompleteRequest): Promise<boolean> {
       const transaction = open.get(request.token);
@@ -194,11 +215,24 @@ export function postgresStore(pool: PgPoolLike, options: PostgresStoreOptions = 
         return false;
       }
     },
-    async release(key: string, token: string): Promise<void> {
-      const transaction = open.get(token);
+    async release(request: SettleRequest): Promise<boolean> {
+      const transaction = open.get(request.token);
       // Transactional: the rollback drops the claim and everything the handler wrote.
-      if (transaction !== undefined) await finish(transaction, false);
-      else if (!transactional) await run(pool, sql.release, [key, token]);
+      if (transaction !== undefined) return finish(transaction, false);
+      if (transactional) return false;
+      return (await run(pool, sql.release, [request.key, request.token, request.now + request.retentionMs])).rowCount === 1;
+    },
+    async markUnknown(request: SettleRequest): Promise<boolean> {
+      const transaction = open.get(request.token);
+      if (transaction === undefined) {
+        if (transactional) return false;
+        return (await run(pool, sql.markUnknown, [request.key, request.token, request.now + request.retentionMs])).rowCount === 1;
+      }
+      // Transactional: the handler's database writes are rolled back (they cannot have
+      // happened), but it said an effect elsewhere may have: record that, fenced by its token.
+      await finish(transaction, false);
+      const values = [request.key, transaction.fingerprint, transaction.token, transaction.executions, request.now + request.retentionMs];
+      return (await run(pool, sql.insertUnknown, values)).rowCount === 1;
     },
     async renew(request: RenewRequest): Promise<boolean> {
       // Transactional: the open transaction's row lock is the lease; it lasts as long as the connection.
@@ -229,27 +263,47 @@ export function postgresStore(pool: PgPoolLike, options: PostgresStoreOptions = 
 }
 
 /**
- * `ends_at` is the lease end while in progress and the retention end once completed: a
- * record at or past it is free, whatever its state. Times are the caller's clock (ms), as
- * in every store, never the database's.
+ * The state machine of the other stores (stores/table.ts) in SQL. `executions` counts
+ * the key's runs and is the fencing number in the token (`<n>.<unique>`). `ends_at` is
+ * when the record is dropped: the retention end, or for a running claim its lease end
+ * plus the retention it keeps as `unknown` (`retention_ms`). Times are the caller's clock
+ * (ms), as in every store, never the database's. $1 key, then per statement below.
  */
 function statements(table: string) {
   return {
+    // $2 fingerprint, $3 token suffix, $4 lease end, $5 now, $6 retention ms, $7 recover.
+    // Taken when free (past `ends_at`), released, or (recover, same fingerprint) unknown or
+    // a run whose lease ran out; the old row decides the count and why this is a rerun.
     claim: `
-      INSERT INTO ${table} AS r (key, state, fingerprint, token, ends_at)
-      VALUES ($1, 'in-progress', $2, $3, $4)
-      ON CONFLICT (key) DO UPDATE
-        SET state = 'in-progress', fingerprint = EXCLUDED.fingerprint, token = EXCLUDED.token, ends_at = EXCLUDED.ends_at,
-            status = NULL, headers = NULL, body = NULL, omitted = NULL
-        WHERE r.ends_at <= $5
-      RETURNING token`,
-    read: `SELECT state, fingerprint, token, ends_at, status, headers, body, omitted FROM ${table} WHERE key = $1`,
+      INSERT INTO ${table} AS r (key, state, fingerprint, token, executions, rerun, lease_ends, retention_ms, ends_at)
+      VALUES ($1, 'in-progress', $2::text, '1.' || $3::text, 1, 'none', $4::bigint, $6::bigint, $4::bigint + $6::bigint)
+      ON CONFLICT (key) DO UPDATE SET
+        state = 'in-progress', fingerprint = EXCLUDED.fingerprint,
+        executions = CASE WHEN r.ends_at <= $5::bigint THEN 1 ELSE r.executions + 1 END,
+        token = (CASE WHEN r.ends_at <= $5::bigint THEN 1 ELSE r.executions + 1 END)::text || '.' || $3::text,
+        rerun = CASE WHEN r.ends_at <= $5::bigint THEN 'none' WHEN r.state = 'released' THEN 'after-release' ELSE 'recovery' END,
+        lease_ends = EXCLUDED.lease_ends, retention_ms = EXCLUDED.retention_ms, ends_at = EXCLUDED.ends_at,
+        status = NULL, headers = NULL, body = NULL, omitted = NULL
+      WHERE r.ends_at <= $5::bigint
+         OR r.state = 'released'
+         OR ($7::boolean AND r.fingerprint = $2::text AND (r.state = 'unknown' OR (r.state = 'in-progress' AND r.lease_ends <= $5::bigint)))
+      RETURNING token, executions, rerun`,
+    read: `SELECT state, fingerprint, token, executions, lease_ends, ends_at, status, headers, body, omitted FROM ${table} WHERE key = $1`,
+    // $2 token, $3 fingerprint, $4 retention end, $5.. response. The holder may complete
+    // after its lease ran out or it was marked unknown, as long as nobody took over.
     complete: `
       UPDATE ${table}
-        SET state = 'completed', fingerprint = $3, token = NULL, ends_at = $4, status = $5, headers = $6, body = $7, omitted = $8
-        WHERE key = $1 AND state = 'in-progress' AND token = $2`,
-    release: `DELETE FROM ${table} WHERE key = $1 AND state = 'in-progress' AND token = $2`,
-    renew: `UPDATE ${table} SET ends_at = $3 WHERE key = $1 AND state = 'in-progress' AND token = $2`,
+        SET state = 'completed', fingerprint = $3, token = NULL, lease_ends = NULL, ends_at = $4, status = $5, headers = $6, body = $7, omitted = $8
+        WHERE key = $1 AND token = $2 AND state IN ('in-progress', 'unknown')`,
+    // $2 token, $3 retention end
+    release: `UPDATE ${table} SET state = 'released', lease_ends = NULL, ends_at = $3 WHERE key = $1 AND token = $2 AND state = 'in-progress'`,
+    markUnknown: `UPDATE ${table} SET state = 'unknown', lease_ends = NULL, ends_at = $3 WHERE key = $1 AND token = $2 AND state = 'in-progress'`,
+    // $2 fingerprint, $3 token, $4 executions, $5 retention end: the transactional mode's unknown, after its rollback.
+    insertUnknown: `
+      INSERT INTO ${table} (key, state, fingerprint, token, executions, rerun, ends_at) VALUES ($1, 'unknown', $2, $3, $4, 'none', $5)
+      ON CONFLICT (key) DO NOTHING`,
+    // $2 token, $3 lease end
+    renew: `UPDATE ${table} SET lease_ends = $3, ends_at = $3 + retention_ms WHERE key = $1 AND token = $2 AND state = 'in-progress'`,
     sweep: `DELETE FROM ${table} WHERE ends_at <= $1`,
   };
 }
@@ -258,11 +312,15 @@ async function createTable(pool: PgClientLike, table: string): Promise<void> {
   try {
     await pool.query(`
       CREATE TABLE IF NOT EXISTS ${table} (
-        key         text PRIMARY KEY,
-        state       text NOT NULL CHECK (state IN ('in-progress', 'completed')),
-        fingerprint text NOT NULL,
-        token       text,
-        ends_at     bigint NOT NULL,
+        key          text PRIMARY KEY,
+        state        text NOT NULL CHECK (state IN ('in-progress', 'completed', 'unknown', 'released')),
+        fingerprint  text NOT NULL,
+        token        text,
+        executions   integer NOT NULL,
+        rerun        text NOT NULL,
+        lease_ends   bigint,
+        retention_ms bigint,
+        ends_at      bigint NOT NULL,
         status      integer,
         headers     jsonb,
         body        bytea,
