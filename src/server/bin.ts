@@ -7,7 +7,7 @@ import { createVerifier } from './verifier.js';
 const USAGE = `submit-once-verifier: an idempotency-enforcing HTTP server for testing front ends
 
 Usage: submit-once-verifier [--port 8787] [--host 127.0.0.1] [--upstream URL]
-                            [--store memory|file:PATH|redis:URL] [--lease-ms 10000] [--ttl-ms 86400000]
+                            [--store memory|file:PATH|redis:URL|postgres:URL] [--lease-ms 10000] [--ttl-ms 86400000]
                             [--principal-header NAME | --shared-keys] [--principal-cookie NAME]...
                             [--recovery] [--max-run-ms 300000]
 

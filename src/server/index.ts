@@ -13,6 +13,14 @@ export { PROBLEM_BASE, problemType, type Problem, type ProblemCode } from './pro
 export { memoryStore, type MemoryStoreOptions } from './stores/memory.js';
 export { fileStore, type FileStoreOptions } from './stores/file.js';
 export { redisStore, type RedisLikeClient, type RedisStoreOptions } from './stores/redis.js';
+export {
+  postgresStore,
+  type PgClientLike,
+  type PgPoolLike,
+  type PgResult,
+  type PostgresStore,
+  type PostgresStoreOptions,
+} from './stores/postgres.js';
 export { StoreUnavailableError, isStoreUnavailableError } from './stores/types.js';
 export type {
   IdempotencyStore,
@@ -26,3 +34,14 @@ export type {
 } from './stores/types.js';
 export { createVerifier, type Verifier, type VerifierOptions } from './verifier.js';
 export { createOrdersApi, type Order, type OrdersApi, type OrdersApiOptions } from './orders-api.js';
+export { dedupe, type DedupeContext, type DedupeHandler, type DedupeOptions, type DedupeResult } from './dedupe.js';
+export {
+  consumeOnce,
+  DEAD_LETTER_ATTEMPTS_HEADER,
+  DEAD_LETTER_ERROR_HEADER,
+  type AmqpConfirmChannelLike,
+  type AmqpMessage,
+  type Consumer,
+  type ConsumeOnceOptions,
+  type MessageHandler,
+} from './amqp.js';

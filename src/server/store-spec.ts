@@ -1,11 +1,13 @@
 import { fileStore } from './stores/file.js';
 import { memoryStore } from './stores/memory.js';
+import { postgresStore, type PgPoolLike } from './stores/postgres.js';
 import { redisStore, type RedisLikeClient } from './stores/redis.js';
 import type { IdempotencyStore } from './stores/types.js';
 
 /**
- * Opens a store from the CLI's `--store` value: `memory`, `file:PATH`, or `redis:URL`
- * (`redis://…` alone works too). ioredis is imported only when Redis is asked for.
+ * Opens a store from the CLI's `--store` value: `memory`, `file:PATH`, `redis:URL`
+ * (`redis://…` alone works too) or `postgres:URL` (`postgres://…` alone works too).
+ * ioredis and pg are imported only when asked for.
  */
 export async function openStoreSpec(spec: string): Promise<IdempotencyStore> {
   if (spec === 'memory') return memoryStore();
@@ -20,7 +22,12 @@ export async function openStoreSpec(spec: string): Promise<IdempotencyStore> {
     const client = await connectRedis(rest.includes('://') ? rest : `redis://${rest}`);
     return redisStore(client, { closeClient: true });
   }
-  throw new Error(`unknown --store ${JSON.stringify(spec)}: use memory, file:PATH or redis:URL`);
+  if (spec.startsWith('postgres:') || spec.startsWith('postgresql:')) {
+    // Accepted: postgres://…, postgresql://…, postgres:postgres://…
+    const url = /^postgres(ql)?:\/\//.test(spec) ? spec : spec.slice(spec.indexOf(':') + 1);
+    return postgresStore(await connectPostgres(url), { closePool: true });
+  }
+  throw new Error(`unknown --store ${JSON.stringify(spec)}: use memory, file:PATH, redis:URL or postgres:URL`);
 }
 
 interface IoredisModule {
@@ -46,4 +53,30 @@ async function connectRedis(url: string): Promise<RedisLikeClient> {
     throw new Error(`cannot connect to Redis at ${url}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
   }
   return client;
+}
+
+interface PgModule {
+  Pool: new (options: { connectionString: string; max?: number }) => PgPoolLike & {
+    on(event: 'error', listener: (error: Error) => void): unknown;
+  };
+}
+
+async function connectPostgres(url: string): Promise<PgPoolLike> {
+  let mod: PgModule;
+  try {
+    const imported = (await import('pg')) as unknown as PgModule & { default?: PgModule };
+    mod = imported.default ?? imported;
+  } catch (error) {
+    throw new Error('--store postgres:URL needs the pg package: npm install pg', { cause: error });
+  }
+  const pool = new mod.Pool({ connectionString: url });
+  // An idle connection that drops is replaced on the next query; the middleware answers 503 meanwhile.
+  pool.on('error', () => undefined);
+  try {
+    await pool.query('SELECT 1');
+  } catch (error) {
+    await pool.end?.().catch(() => undefined);
+    throw new Error(`cannot connect to Postgres at ${url}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+  }
+  return pool;
 }

@@ -1,0 +1,164 @@
+import { dedupe, type DedupeContext, type DedupeOptions, type DedupeResult } from './dedupe.js';
+
+/** The parts of an amqplib message the consumer reads. */
+export interface AmqpMessage {
+  readonly content: Buffer;
+  readonly fields: { readonly deliveryTag: number; readonly redelivered: boolean; readonly routingKey: string; readonly exchange: string };
+  readonly properties: {
+    readonly messageId?: string | undefined;
+    readonly headers?: Readonly<Record<string, unknown>> | undefined;
+    readonly contentType?: string | undefined;
+  };
+}
+
+/**
+ * The few channel methods the consumer uses; an amqplib `ConfirmChannel`
+ * (`connection.createConfirmChannel()`) fits as is. amqplib is not a dependency of
+ * this package. A confirm channel, because a message is acknowledged only once its
+ * dead-letter copy is confirmed by the broker: acknowledging first could lose it.
+ */
+export interface AmqpConfirmChannelLike {
+  consume(queue: string, onMessage: (message: AmqpMessage | null) => void, options?: { noAck?: boolean }): Promise<{ consumerTag: string }>;
+  cancel(consumerTag: string): Promise<unknown>;
+  ack(message: AmqpMessage): void;
+  nack(message: AmqpMessage, allUpTo?: boolean, requeue?: boolean): void;
+  prefetch(count: number): Promise<unknown>;
+  assertQueue(queue: string, options?: { durable?: boolean }): Promise<unknown>;
+  publish(
+    exchange: string,
+    routingKey: string,
+    content: Buffer,
+    options: { persistent?: boolean; messageId?: string; headers?: Record<string, unknown>; contentType?: string },
+    callback: (error: unknown) => void,
+  ): boolean;
+}
+
+export interface ConsumeOnceOptions extends DedupeOptions {
+  /** Messages handled at once by this consumer (the channel's prefetch). Default 10. */
+  readonly prefetch?: number;
+  /**
+   * Where a message goes after `maxAttempts`, with its error in the `x-submit-once-error`
+   * header. Default: the default exchange, routed to the durable queue `<queue>.dead-letter`
+   * (declared by `consumeOnce`).
+   */
+  readonly deadLetter?: { readonly exchange: string; readonly routingKey: string };
+  /** The id of a message; default its `messageId` property. A message without one is dead-lettered at once. */
+  readonly messageId?: (message: AmqpMessage) => string | undefined;
+  /** Longest wait before requeueing a message another consumer is running. Default 1 s. */
+  readonly busyDelayMs?: number;
+  /** Told what happened to each delivery (logs, metrics, tests). */
+  readonly onResult?: (result: DedupeResult<unknown>, message: AmqpMessage) => void;
+}
+
+export interface Consumer {
+  readonly consumerTag: string;
+  /** Stops new deliveries and waits for the ones being handled. */
+  cancel(): Promise<void>;
+}
+
+export type MessageHandler = (message: AmqpMessage, context: DedupeContext) => unknown;
+
+/** Header carrying a dead-lettered message's last error. */
+export const DEAD_LETTER_ERROR_HEADER = 'x-submit-once-error';
+/** Header carrying how many runs a dead-lettered message had. */
+export const DEAD_LETTER_ATTEMPTS_HEADER = 'x-submit-once-attempts';
+
+/**
+ * Consumes `queue` with manual acknowledgement, running `handler` at most once per
+ * message id through `dedupe`: a message is acknowledged only after its completion is
+ * recorded, so a consumer killed between its work and its ack gets a redelivery that is
+ * acknowledged without running. Failures are requeued until `maxAttempts`, then
+ * published (with publisher confirms) to the dead-letter route and acknowledged.
+ *
+ * @example
+ * const channel = await (await amqp.connect(url)).createConfirmChannel();
+ * await consumeOnce(channel, 'orders', async (msg) => placeOrder(JSON.parse(msg.content.toString())), { store });
+ */
+export async function consumeOnce(
+  channel: AmqpConfirmChannelLike,
+  queue: string,
+  handler: MessageHandler,
+  options: ConsumeOnceOptions,
+): Promise<Consumer> {
+  const deadLetter = options.deadLetter ?? { exchange: '', routingKey: `${queue}.dead-letter` };
+  if (options.deadLetter === undefined) await channel.assertQueue(deadLetter.routingKey, { durable: true });
+  await channel.prefetch(options.prefetch ?? 10);
+  const idOf = options.messageId ?? ((message: AmqpMessage) => message.properties.messageId);
+  const busyDelayMs = options.busyDelayMs ?? 1_000;
+  const running = new Set<Promise<void>>();
+
+  const moveToDeadLetter = (message: AmqpMessage, error: string, attempts: number): Promise<void> =>
+    new Promise((resolve, reject) => {
+      const { messageId, contentType, headers } = message.properties;
+      channel.publish(
+        deadLetter.exchange,
+        deadLetter.routingKey,
+        message.content,
+        {
+          persistent: true,
+          ...(messageId !== undefined ? { messageId } : {}),
+          ...(contentType !== undefined ? { contentType } : {}),
+          headers: { ...headers, [DEAD_LETTER_ERROR_HEADER]: error, [DEAD_LETTER_ATTEMPTS_HEADER]: attempts, 'x-original-queue': queue },
+        },
+        (failure) => (failure === null || failure === undefined ? resolve() : reject(failure)),
+      );
+    });
+
+  const settle = async (message: AmqpMessage, result: DedupeResult<unknown>): Promise<void> => {
+    options.onResult?.(result, message);
+    switch (result.status) {
+      case 'processed':
+      case 'duplicate':
+        return channel.ack(message);
+      case 'failed':
+        return channel.nack(message, false, true);
+      case 'busy':
+        // Requeueing at once would spin on the message while its runner holds it.
+        await delay(Math.min(busyDelayMs, Math.max(10, result.retryAfterMs)));
+        return channel.nack(message, false, true);
+      case 'dead-letter':
+        // Only once the broker confirmed the copy: acknowledging first could lose the message.
+        await moveToDeadLetter(message, result.error, result.attempts);
+        return channel.ack(message);
+    }
+  };
+
+  const handle = async (message: AmqpMessage): Promise<void> => {
+    const id = idOf(message);
+    const result: DedupeResult<unknown> =
+      id === undefined || id === ''
+        ? { status: 'dead-letter', error: 'the message has no id, so it cannot be de-duplicated', attempts: 0 }
+        : await dedupe(id, (context) => handler(message, context), options).catch(
+            // The store failed (unreachable): requeue, never run unguarded.
+            (): DedupeResult<unknown> => ({ status: 'busy', retryAfterMs: busyDelayMs }),
+          );
+    await settle(message, result);
+  };
+
+  const { consumerTag } = await channel.consume(
+    queue,
+    (message) => {
+      if (message === null) return; // the broker cancelled the consumer (queue deleted)
+      const task = handle(message)
+        .catch(() => {
+          // The channel closed under us (ack or publish failed): the broker redelivers the
+          // message to the next consumer, and dedupe makes that safe.
+        })
+        .finally(() => running.delete(task));
+      running.add(task);
+    },
+    { noAck: false },
+  );
+
+  return {
+    consumerTag,
+    async cancel() {
+      await channel.cancel(consumerTag);
+      await Promise.all([...running]);
+    },
+  };
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

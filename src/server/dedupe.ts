@@ -1,0 +1,172 @@
+import type { IdempotencyStore, StoredResponse } from './stores/types.js';
+
+export interface DedupeOptions {
+  /** Where message ids live: any `IdempotencyStore` (memory, file, Redis, Postgres). */
+  readonly store: IdempotencyStore;
+  /**
+   * How long a running handler holds the message, ms; renewed while it runs. When the
+   * consumer dies mid-handler, a redelivery runs the handler again after this long.
+   * Default 30 s.
+   */
+  readonly leaseMs?: number;
+  /** How long a handled message id is remembered, so a redelivery is dropped. Default 24 h. */
+  readonly retentionMs?: number;
+  /** Runs of the handler (failures and crashes both count) before the message is dead-lettered. Default 5. */
+  readonly maxAttempts?: number;
+  /** Keeps one consumer's ids apart from another's in a shared store. Default `message`. */
+  readonly namespace?: string;
+  /** Clock, ms since the epoch; injectable for tests. */
+  readonly now?: () => number;
+}
+
+/** What the handler is told about the delivery it runs for. */
+export interface DedupeContext {
+  readonly messageId: string;
+  /** 1 for the first run; counts runs that failed or crashed before this one. */
+  readonly attempt: number;
+  /**
+   * True when an earlier run of this message may have taken effect (it crashed or timed
+   * out mid-handler). The handler must then make its effect idempotent itself, e.g. an
+   * insert that a unique index on the message id turns into a no-op.
+   */
+  readonly recovery: boolean;
+}
+
+export type DedupeHandler<T> = (context: DedupeContext) => T | Promise<T>;
+
+/** What `dedupe` did with one delivery; the broker adapter turns it into ack, requeue or dead-letter. */
+export type DedupeResult<T> =
+  /** The handler ran and its completion was recorded: acknowledge. */
+  | { readonly status: 'processed'; readonly value: T; readonly attempt: number }
+  /** Handled before (a redelivery or a duplicate publish): acknowledge without running. */
+  | { readonly status: 'duplicate' }
+  /** Another consumer runs it now: requeue, and try again after `retryAfterMs`. */
+  | { readonly status: 'busy'; readonly retryAfterMs: number }
+  /** The handler failed and may be retried: requeue. */
+  | { readonly status: 'failed'; readonly error: unknown; readonly attempt: number }
+  /** Out of attempts: move the message to the dead-letter route with `error`, then acknowledge. */
+  | { readonly status: 'dead-letter'; readonly error: string; readonly attempts: number };
+
+const DEFAULTS = { leaseMs: 30_000, retentionMs: 24 * 60 * 60 * 1000, maxAttempts: 5, namespace: 'message' } as const;
+
+// Every message of a namespace shares this fingerprint: a message id is the whole identity.
+const FINGERPRINT = 'message';
+
+/**
+ * Runs `handler` for a message at most once per `messageId` ("lock, check, update"):
+ * claims the id in the store, runs, records it done. A redelivery of a done message is
+ * `duplicate`; a message whose handler keeps failing is `dead-letter` after `maxAttempts`
+ * runs. A consumer that dies mid-handler leaves the claim to run out: the redelivery
+ * after the lease runs again with `recovery: true` (at-least-once for that case; make the
+ * effect idempotent, or use the Postgres store's transactional mode for exactly-once).
+ *
+ * @example
+ * const result = await dedupe(msg.properties.messageId, () => chargeCard(order), { store });
+ * if (result.status === 'processed' || result.status === 'duplicate') channel.ack(msg);
+ */
+export async function dedupe<T>(messageId: string, handler: DedupeHandler<T>, options: DedupeOptions): Promise<DedupeResult<T>> {
+  const opts = { ...DEFAULTS, ...definedOnly(options) };
+  const now = options.now ?? Date.now;
+  const { store } = options;
+  const key = JSON.stringify([opts.namespace, messageId]);
+
+  const claim = await claimAttempt(store, key, opts.leaseMs, opts.retentionMs, now());
+  if (claim.status === 'in-progress') return { status: 'busy', retryAfterMs: Math.max(0, claim.leaseExpiresAt - now()) };
+  if (claim.status === 'completed') {
+    const outcome = decodeOutcome(claim.response);
+    // A dead-lettered message that comes back was not moved yet (the mover crashed): move it again.
+    return outcome.deadLetter === undefined ? { status: 'duplicate' } : { status: 'dead-letter', ...outcome.deadLetter };
+  }
+  if (claim.status === 'unknown') {
+    // Not reachable with a recovering claim of one fingerprint; never loop on it.
+    return { status: 'dead-letter', error: 'the store reports the outcome of an earlier run as unknown', attempts: 0 };
+  }
+
+  const { token, attempt, recovery } = claim;
+  const record = (outcome: Outcome): Promise<boolean> =>
+    store.complete({ key, token, fingerprint: FINGERPRINT, response: encodeOutcome(outcome), retentionMs: opts.retentionMs, now: now() });
+
+  if (attempt > opts.maxAttempts) {
+    // Runs that crashed count too: a message that kills its consumer every time ends here.
+    const deadLetter = { error: `gave up after ${opts.maxAttempts} attempts; the last one did not finish`, attempts: attempt - 1 };
+    await record({ deadLetter });
+    return { status: 'dead-letter', ...deadLetter };
+  }
+
+  const lease = keepLease(store, key, token, opts.leaseMs, now);
+  let value: T;
+  try {
+    value = await handler({ messageId, attempt, recovery });
+  } catch (error) {
+    lease.stop();
+    if (attempt >= opts.maxAttempts) {
+      const deadLetter = { error: errorText(error), attempts: attempt };
+      await record({ deadLetter });
+      return { status: 'dead-letter', ...deadLetter };
+    }
+    await store.release({ key, token, retentionMs: opts.retentionMs, now: now() });
+    return { status: 'failed', error, attempt };
+  }
+  lease.stop();
+  // false: the lease ran out and another consumer took over; the effect is done either way.
+  await record({});
+  return { status: 'processed', value, attempt };
+}
+
+type Claim =
+  | { readonly status: 'claimed'; readonly token: string; readonly attempt: number; readonly recovery: boolean }
+  | { readonly status: 'in-progress'; readonly leaseExpiresAt: number }
+  | { readonly status: 'completed'; readonly response: StoredResponse }
+  | { readonly status: 'unknown' };
+
+/**
+ * Claims the message, always asking to `recover`: for a message, a run whose consumer
+ * died is taken over after its lease (the broker redelivers it anyway), and the handler is
+ * told so. The store's execution count (kept across releases and takeovers) numbers the
+ * attempt, crashed runs included.
+ */
+async function claimAttempt(store: IdempotencyStore, key: string, leaseMs: number, retentionMs: number, now: number): Promise<Claim> {
+  const claim = await store.claim({ key, fingerprint: FINGERPRINT, leaseMs, retentionMs, now, recover: true });
+  if (claim.status !== 'claimed') return claim;
+  return { status: 'claimed', token: claim.token, attempt: claim.executions, recovery: claim.rerun === 'recovery' };
+}
+
+interface Outcome {
+  readonly deadLetter?: { readonly error: string; readonly attempts: number };
+}
+
+function encodeOutcome(outcome: Outcome): StoredResponse {
+  return { status: 200, headers: {}, body: new TextEncoder().encode(JSON.stringify(outcome)) };
+}
+
+function decodeOutcome(response: StoredResponse): Outcome {
+  try {
+    return JSON.parse(new TextDecoder().decode(response.body)) as Outcome;
+  } catch {
+    return {};
+  }
+}
+
+/** Renews the claim every half lease while the handler runs, as the HTTP middleware does. */
+function keepLease(store: IdempotencyStore, key: string, token: string, leaseMs: number, now: () => number): { stop(): void } {
+  const timer = setInterval(() => {
+    store.renew({ key, token, leaseMs, now: now() }).then(
+      (held) => {
+        if (!held) clearInterval(timer);
+      },
+      () => {
+        // A store hiccup: the next tick tries again, the lease covers the gap.
+      },
+    );
+  }, Math.max(10, Math.floor(leaseMs / 2)));
+  timer.unref();
+  return { stop: () => clearInterval(timer) };
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}
+
+function definedOnly<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

@@ -1,0 +1,348 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { newTokenSuffix } from './token.js';
+import {
+  StoreUnavailableError,
+  type ClaimRequest,
+  type ClaimResult,
+  type CompleteRequest,
+  type IdempotencyStore,
+  type RenewRequest,
+  type Rerun,
+  type SettleRequest,
+  type StoredResponse,
+} from './types.js';
+
+/** A query result as `pg` returns it. */
+export interface PgResult<Row> {
+  readonly rows: Row[];
+  readonly rowCount: number | null;
+}
+
+/** One connection; a `pg` `PoolClient` fits. */
+export interface PgClientLike {
+  query<Row = Record<string, unknown>>(text: string, values?: unknown[]): Promise<PgResult<Row>>;
+}
+
+/** A `pg` `Pool` fits as is; `pg` is not a dependency of this package. */
+export interface PgPoolLike extends PgClientLike {
+  connect(): Promise<PgClientLike & { release(error?: Error | boolean): void }>;
+  end?(): Promise<void>;
+}
+
+export interface PostgresStoreOptions {
+  /** Table holding the records, created when missing. Default `submit_once_keys`. A plain identifier, optionally schema-qualified. */
+  readonly table?: string;
+  /**
+   * Run the handler in the claim's transaction: the claim, the handler's writes (through
+   * `store.client()`) and the stored response commit together, and a crash or a throw
+   * before the commit leaves none of them, so a retry runs cleanly. Needs every guarded
+   * request to run inside `store.scope(...)`. Default false.
+   */
+  readonly transactional?: boolean;
+  /** Call `pool.end()` on close, for a pool the store was given to own. Default false. */
+  readonly closePool?: boolean;
+}
+
+/** The Postgres store, with the transactional mode's two helpers. */
+export interface PostgresStore extends IdempotencyStore {
+  readonly transactional: boolean;
+  /**
+   * Wraps a request listener (or Express middleware) so the transactional mode can hand
+   * the claim's transaction to the handler: `http.createServer(store.scope(mw.handler(app)))`.
+   */
+  scope<A extends unknown[], R>(listener: (...args: A) => R): (...args: A) => R;
+  /** The connection inside the current request's claim transaction; throws outside one. */
+  client(): PgClientLike;
+}
+
+interface Row {
+  state: 'in-progress' | 'completed' | 'unknown' | 'released';
+  fingerprint: string;
+  token: string | null;
+  executions: number;
+  lease_ends: string | null;
+  ends_at: string;
+  status: number | null;
+  headers: Record<string, string | string[]> | null;
+  body: Buffer | null;
+  omitted: number | null;
+}
+
+interface OpenTransaction {
+  readonly client: PgClientLike & { release(error?: Error | boolean): void };
+  readonly key: string;
+  readonly token: string;
+  readonly fingerprint: string;
+  readonly executions: number;
+}
+
+/** One request's place for its claim transaction (see `scope`). */
+interface Slot {
+  transaction?: OpenTransaction;
+}
+
+const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$/;
+const LOCK_TIMEOUT = '55P03';
+const MAX_CLAIM_ROUNDS = 10;
+
+/**
+ * Keys in a PostgreSQL table: the storage key is the primary key, and a claim is one
+ * `INSERT ... ON CONFLICT ... DO UPDATE ... WHERE <expired> RETURNING` statement, so of
+ * any number of concurrent claims exactly one wins, across every server instance.
+ *
+ * @example
+ * import pg from 'pg';
+ * idempotency({ store: postgresStore(new pg.Pool({ connectionString: process.env.DATABASE_URL })) });
+ */
+export function postgresStore(pool: PgPoolLike, options: PostgresStoreOptions = {}): PostgresStore {
+  const table = options.table ?? 'submit_once_keys';
+  if (!IDENTIFIER.test(table)) throw new TypeError(`submit-once: invalid table name ${JSON.stringify(table)}`);
+  const transactional = options.transactional === true;
+  const slots = new AsyncLocalStorage<Slot>();
+  const open = new Map<string, OpenTransaction>();
+
+  const sql = statements(table);
+  let ready: Promise<void> | undefined;
+  const ensureTable = (): Promise<void> => {
+    ready ??= createTable(pool, table).catch((error: unknown) => {
+      ready = undefined; // try again on the next call, e.g. once the database is back
+      throw error;
+    });
+    return ready;
+  };
+  /** Runs a statement; connection and server failures become StoreUnavailableError (503). */
+  const run = async <R>(client: PgClientLike, text: string, values: unknown[]): Promise<PgResult<R>> => {
+    await ensureTable().catch(unavailable);
+    return client.query<R>(text, values).catch(unavailable);
+  };
+
+  /** Claims on `client`; the loop covers a record that changed between the insert and the read. */
+  const claimOn = async (client: PgClientLike, request: ClaimRequest, suffix: string): Promise<ClaimResult> => {
+    for (let round = 0; round < MAX_CLAIM_ROUNDS; round++) {
+      const won = await run<{ token: string; executions: number; rerun: Rerun }>(client, sql.claim, [
+        request.key,
+        request.fingerprint,
+        suffix,
+        request.now + request.leaseMs,
+        request.now,
+        request.retentionMs,
+        request.recover,
+      ]);
+      const row = won.rows[0];
+      if (row !== undefined && row.token.endsWith(`.${suffix}`)) return { status: 'claimed', token: row.token, executions: row.executions, rerun: row.rerun };
+      // Lost: the record is live and not ours to take. Read it to say how (it may have changed since: go round).
+      const current = (await run<Row>(client, sql.read, [request.key])).rows[0];
+      if (current === undefined || Number(current.ends_at) <= request.now || current.state === 'released') continue;
+      if (current.state === 'completed') {
+        return { status: 'completed', fingerprint: current.fingerprint, response: toResponse(current), executions: current.executions };
+      }
+      if (current.state === 'in-progress' && Number(current.lease_ends) > request.now) {
+        return { status: 'in-progress', fingerprint: current.fingerprint, leaseExpiresAt: Number(current.lease_ends) };
+      }
+      // A run whose lease ran out, or marked unknown: never free by time alone.
+      if (request.recover && current.fingerprint === request.fingerprint) continue;
+      return { status: 'unknown', fingerprint: current.fingerprint, executions: current.executions };
+    }
+    throw new StoreUnavailableError(`the claim of ${request.key} kept changing under contention`);
+  };
+
+  const claimInTransaction = async (request: ClaimRequest): Promise<ClaimResult> => {
+    const slot = slots.getStore();
+    if (slot === undefined) {
+      throw new TypeError('submit-once: a transactional postgresStore needs the request to run inside store.scope(...)');
+    }
+    await ensureTable().catch(unavailable);
+    const client = await pool.connect().catch(unavailable);
+    try {
+      await client.query('BEGIN');
+      // A concurrent claim of the same key waits on our row lock: bound the wait by the
+      // lease, then answer in-progress. A transaction left idle (a hung handler) is ended
+      // by the server, which frees the key.
+      await client.query(`SET LOCAL lock_timeout = ${Math.max(1, Math.round(request.leaseMs))}`);
+      await client.query(`SET LOCAL idle_in_transaction_session_timeout = ${Math.max(1_000, Math.round(request.leaseMs * 3))}`);
+      const result = await claimOn(client, request, newTokenSuffix());
+      if (result.status === 'claimed') {
+        const transaction: OpenTransaction = { client, key: request.key, token: result.token, fingerprint: request.fingerprint, executions: result.executions };
+        slot.transaction = transaction;
+        open.set(result.token, transaction);
+        return result;
+      }
+      await client.query('ROLLBACK');
+      client.release();
+      return result;
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      client.release(true);
+      if ((error as { code?: unknown }).code === LOCK_TIMEOUT || (error as { cause?: { code?: unknown } }).cause?.code === LOCK_TIMEOUT) {
+        // Someone's transaction holds the key: it is running right now.
+        return { status: 'in-progress', fingerprint: request.fingerprint, leaseExpiresAt: request.now + request.leaseMs };
+      }
+      throw error instanceof StoreUnavailableError ? error : unavailable(error);
+    }
+  };
+
+  /** Ends a claim transaction: COMMIT (true when it committed) or ROLLBACK. */
+  const finish = async (transaction: OpenTransaction, commit: boolean): Promise<boolean> => {
+    open.delete(transaction.token);
+    try {
+      await transaction.client.query(commit ? 'COMMIT' : 'ROLLBACK');
+      transaction.client.release();
+      return true;
+    } catch {
+      transaction.client.release(true);
+      return false;
+    }
+  };
+
+  return {
+    name: transactional ? 'postgres-transactional' : 'postgres',
+    transactional,
+    async claim(request: ClaimRequest): Promise<ClaimResult> {
+      return transactional ? claimInTransaction(request) : claimOn(pool, request, newTokenSuffix());
+    },
+    async complete(request: CompleteRequest): Promise<boolean> {
+      const transaction = open.get(request.token);
+      const values = [request.key, request.token, request.fingerprint, request.now + request.retentionMs, ...responseValues(request.response)];
+      if (transaction === undefined) {
+        if (transactional) return false;
+        return (await run(pool, sql.complete, values)).rowCount === 1;
+      }
+      try {
+        const stored = (await transaction.client.query(sql.complete, values)).rowCount === 1;
+        return (await finish(transaction, stored)) && stored;
+      } catch {
+        await finish(transaction, false);
+        return false;
+      }
+    },
+    async release(request: SettleRequest): Promise<boolean> {
+      const transaction = open.get(request.token);
+      // Transactional: the rollback drops the claim and everything the handler wrote.
+      if (transaction !== undefined) return finish(transaction, false);
+      if (transactional) return false;
+      return (await run(pool, sql.release, [request.key, request.token, request.now + request.retentionMs])).rowCount === 1;
+    },
+    async markUnknown(request: SettleRequest): Promise<boolean> {
+      const transaction = open.get(request.token);
+      if (transaction === undefined) {
+        if (transactional) return false;
+        return (await run(pool, sql.markUnknown, [request.key, request.token, request.now + request.retentionMs])).rowCount === 1;
+      }
+      // Transactional: the handler's database writes are rolled back (they cannot have
+      // happened), but it said an effect elsewhere may have: record that, fenced by its token.
+      await finish(transaction, false);
+      const values = [request.key, transaction.fingerprint, transaction.token, transaction.executions, request.now + request.retentionMs];
+      return (await run(pool, sql.insertUnknown, values)).rowCount === 1;
+    },
+    async renew(request: RenewRequest): Promise<boolean> {
+      // Transactional: the open transaction's row lock is the lease; it lasts as long as the connection.
+      if (transactional) return open.has(request.token);
+      return (await run(pool, sql.renew, [request.key, request.token, request.now + request.leaseMs])).rowCount === 1;
+    },
+    async sweep(now: number): Promise<number> {
+      return (await run(pool, sql.sweep, [now])).rowCount ?? 0;
+    },
+    async clear(): Promise<void> {
+      await run(pool, `DELETE FROM ${table}`, []);
+    },
+    async close(): Promise<void> {
+      for (const transaction of [...open.values()]) await finish(transaction, false);
+      if (options.closePool === true) await pool.end?.();
+    },
+    scope<A extends unknown[], R>(listener: (...args: A) => R): (...args: A) => R {
+      return (...args: A): R => slots.run({}, () => listener(...args));
+    },
+    client(): PgClientLike {
+      const transaction = slots.getStore()?.transaction;
+      if (transaction === undefined || !open.has(transaction.token)) {
+        throw new Error('submit-once: no claim transaction here; use a transactional postgresStore and store.scope(...)');
+      }
+      return transaction.client;
+    },
+  };
+}
+
+/**
+ * The state machine of the other stores (stores/table.ts) in SQL. `executions` counts
+ * the key's runs and is the fencing number in the token (`<n>.<unique>`). `ends_at` is
+ * when the record is dropped: the retention end, or for a running claim its lease end
+ * plus the retention it keeps as `unknown` (`retention_ms`). Times are the caller's clock
+ * (ms), as in every store, never the database's. $1 key, then per statement below.
+ */
+function statements(table: string) {
+  return {
+    // $2 fingerprint, $3 token suffix, $4 lease end, $5 now, $6 retention ms, $7 recover.
+    // Taken when free (past `ends_at`), released, or (recover, same fingerprint) unknown or
+    // a run whose lease ran out; the old row decides the count and why this is a rerun.
+    claim: `
+      INSERT INTO ${table} AS r (key, state, fingerprint, token, executions, rerun, lease_ends, retention_ms, ends_at)
+      VALUES ($1, 'in-progress', $2::text, '1.' || $3::text, 1, 'none', $4::bigint, $6::bigint, $4::bigint + $6::bigint)
+      ON CONFLICT (key) DO UPDATE SET
+        state = 'in-progress', fingerprint = EXCLUDED.fingerprint,
+        executions = CASE WHEN r.ends_at <= $5::bigint THEN 1 ELSE r.executions + 1 END,
+        token = (CASE WHEN r.ends_at <= $5::bigint THEN 1 ELSE r.executions + 1 END)::text || '.' || $3::text,
+        rerun = CASE WHEN r.ends_at <= $5::bigint THEN 'none' WHEN r.state = 'released' THEN 'after-release' ELSE 'recovery' END,
+        lease_ends = EXCLUDED.lease_ends, retention_ms = EXCLUDED.retention_ms, ends_at = EXCLUDED.ends_at,
+        status = NULL, headers = NULL, body = NULL, omitted = NULL
+      WHERE r.ends_at <= $5::bigint
+         OR r.state = 'released'
+         OR ($7::boolean AND r.fingerprint = $2::text AND (r.state = 'unknown' OR (r.state = 'in-progress' AND r.lease_ends <= $5::bigint)))
+      RETURNING token, executions, rerun`,
+    read: `SELECT state, fingerprint, token, executions, lease_ends, ends_at, status, headers, body, omitted FROM ${table} WHERE key = $1`,
+    // $2 token, $3 fingerprint, $4 retention end, $5.. response. The holder may complete
+    // after its lease ran out or it was marked unknown, as long as nobody took over.
+    complete: `
+      UPDATE ${table}
+        SET state = 'completed', fingerprint = $3, token = NULL, lease_ends = NULL, ends_at = $4, status = $5, headers = $6, body = $7, omitted = $8
+        WHERE key = $1 AND token = $2 AND state IN ('in-progress', 'unknown')`,
+    // $2 token, $3 retention end
+    release: `UPDATE ${table} SET state = 'released', lease_ends = NULL, ends_at = $3 WHERE key = $1 AND token = $2 AND state = 'in-progress'`,
+    markUnknown: `UPDATE ${table} SET state = 'unknown', lease_ends = NULL, ends_at = $3 WHERE key = $1 AND token = $2 AND state = 'in-progress'`,
+    // $2 fingerprint, $3 token, $4 executions, $5 retention end: the transactional mode's unknown, after its rollback.
+    insertUnknown: `
+      INSERT INTO ${table} (key, state, fingerprint, token, executions, rerun, ends_at) VALUES ($1, 'unknown', $2, $3, $4, 'none', $5)
+      ON CONFLICT (key) DO NOTHING`,
+    // $2 token, $3 lease end
+    renew: `UPDATE ${table} SET lease_ends = $3, ends_at = $3 + retention_ms WHERE key = $1 AND token = $2 AND state = 'in-progress'`,
+    sweep: `DELETE FROM ${table} WHERE ends_at <= $1`,
+  };
+}
+
+async function createTable(pool: PgClientLike, table: string): Promise<void> {
+  try {
+    await pool.query(`
+      CREATE TABLE IF NOT EXISTS ${table} (
+        key          text PRIMARY KEY,
+        state        text NOT NULL CHECK (state IN ('in-progress', 'completed', 'unknown', 'released')),
+        fingerprint  text NOT NULL,
+        token        text,
+        executions   integer NOT NULL,
+        rerun        text NOT NULL,
+        lease_ends   bigint,
+        retention_ms bigint,
+        ends_at      bigint NOT NULL,
+        status      integer,
+        headers     jsonb,
+        body        bytea,
+        omitted     integer
+      )`);
+  } catch (error) {
+    // Two instances creating the table at once: one wins, the other sees a duplicate type.
+    if ((error as { code?: unknown }).code !== '23505' && (error as { code?: unknown }).code !== '42P07') throw error;
+  }
+}
+
+function responseValues(response: StoredResponse): unknown[] {
+  const body = Buffer.from(response.body.buffer, response.body.byteOffset, response.body.byteLength);
+  return [response.status, JSON.stringify(response.headers), body, response.omittedBodyBytes ?? null];
+}
+
+function toResponse(row: Row): StoredResponse {
+  const response = { status: row.status ?? 0, headers: row.headers ?? {}, body: row.body ?? Buffer.alloc(0) };
+  return row.omitted === null ? response : { ...response, omittedBodyBytes: row.omitted };
+}
+
+function unavailable(error: unknown): never {
+  if (error instanceof StoreUnavailableError) throw error;
+  throw new StoreUnavailableError(`Postgres failed: ${String((error as { message?: unknown }).message ?? error)}`, { cause: error });
+}

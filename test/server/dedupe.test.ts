@@ -1,0 +1,58 @@
+import { describe, expect, it } from 'vitest';
+import { dedupe, memoryStore } from '../../src/server/index.js';
+import { manualClock } from './http-helpers.js';
+
+describe('dedupe on the memory store', () => {
+  it('runs a message once and reports its redeliveries as duplicates', async () => {
+    const store = memoryStore();
+    let runs = 0;
+    const first = await dedupe('m-1', () => ++runs, { store });
+    expect(first).toEqual({ status: 'processed', value: 1, attempt: 1 });
+    expect(await dedupe('m-1', () => ++runs, { store })).toEqual({ status: 'duplicate' });
+    expect(await dedupe('m-2', () => ++runs, { store })).toMatchObject({ status: 'processed', value: 2 });
+    expect(runs).toBe(2);
+  });
+
+  it('retries a failed handler, counting attempts, and dead-letters it after maxAttempts with its error', async () => {
+    const store = memoryStore();
+    const seen: number[] = [];
+    const fail = ({ attempt }: { attempt: number }): never => {
+      seen.push(attempt);
+      throw new TypeError('bad payload');
+    };
+    expect(await dedupe('p', fail, { store, maxAttempts: 3 })).toMatchObject({ status: 'failed', attempt: 1 });
+    expect(await dedupe('p', fail, { store, maxAttempts: 3 })).toMatchObject({ status: 'failed', attempt: 2 });
+    expect(await dedupe('p', fail, { store, maxAttempts: 3 })).toEqual({ status: 'dead-letter', error: 'TypeError: bad payload', attempts: 3 });
+    // A redelivery of the dead-lettered message (its mover crashed) is moved again, never run.
+    expect(await dedupe('p', fail, { store, maxAttempts: 3 })).toEqual({ status: 'dead-letter', error: 'TypeError: bad payload', attempts: 3 });
+    expect(seen).toEqual([1, 2, 3]);
+  });
+
+  it('keeps a running message busy for its lease, then lets a redelivery take over as a recovery', async () => {
+    const store = memoryStore();
+    const clock = manualClock();
+    // A consumer that dies mid-handler: its handler never settles, nothing completes the claim.
+    void dedupe('c', () => new Promise(() => undefined), { store, leaseMs: 60_000, now: clock.now });
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(await dedupe('c', () => 'again', { store, leaseMs: 60_000, now: clock.now })).toMatchObject({ status: 'busy', retryAfterMs: 60_000 });
+    clock.advance(60_001);
+    const contexts: unknown[] = [];
+    const taken = await dedupe('c', (context) => contexts.push(context), { store, leaseMs: 60_000, now: clock.now });
+    expect(taken).toMatchObject({ status: 'processed', attempt: 2 });
+    expect(contexts).toEqual([{ messageId: 'c', attempt: 2, recovery: true }]);
+  });
+
+  it('dead-letters a message whose runs keep crashing, without running it again', async () => {
+    const store = memoryStore();
+    const clock = manualClock();
+    for (let i = 0; i < 2; i++) {
+      void dedupe('k', () => new Promise(() => undefined), { store, leaseMs: 1_000, maxAttempts: 2, now: clock.now });
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      clock.advance(1_001);
+    }
+    let ran = false;
+    const result = await dedupe('k', () => (ran = true), { store, leaseMs: 1_000, maxAttempts: 2, now: clock.now });
+    expect(result).toMatchObject({ status: 'dead-letter', attempts: 2 });
+    expect(ran).toBe(false);
+  });
+});
