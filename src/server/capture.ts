@@ -19,10 +19,16 @@ type Chunk = string | Uint8Array;
  * `onEnd` has stored the outcome, so a client that has seen the response can always get
  * its replay.
  */
+/**
+ * What `onEnd` may resolve with instead of letting the captured answer go out: it runs
+ * with the response's own methods back in place (e.g. to answer a problem instead).
+ */
+export type ReplaceAnswer = (res: ServerResponse) => void;
+
 export function captureResponse(
   res: ServerResponse,
   maxBytes: number,
-  onEnd: (captured: CapturedResponse) => Promise<void>,
+  onEnd: (captured: CapturedResponse) => Promise<void | ReplaceAnswer>,
 ): void {
   const originalWriteHead = res.writeHead;
   const originalWrite = res.write;
@@ -71,10 +77,17 @@ export function captureResponse(
       body: overflow ? undefined : Buffer.concat(chunks, bytes),
       bodyBytes: bytes,
     };
-    const finish = (): void => {
-      (originalEnd as (...a: unknown[]) => ServerResponse).apply(res, args);
+    const finish = (replace: void | ReplaceAnswer): void => {
+      if (replace === undefined) {
+        (originalEnd as (...a: unknown[]) => ServerResponse).apply(res, args);
+        return;
+      }
+      res.writeHead = originalWriteHead;
+      res.write = originalWrite;
+      res.end = originalEnd;
+      replace(res);
     };
-    onEnd(captured).then(finish, finish);
+    onEnd(captured).then(finish, () => finish(undefined));
     return this;
   } as ServerResponse['end'];
 }

@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http';
-import { captureResponse, type CapturedResponse } from './capture.js';
+import { captureResponse, type CapturedResponse, type ReplaceAnswer } from './capture.js';
 import type { EventScope, IdempotencyEvent } from './events.js';
 import type { ResolvedOptions } from './options.js';
 import { isUncertainOutcomeError } from './outcome.js';
@@ -56,7 +56,7 @@ export function execute(res: ServerResponse, proceed: Proceed, opts: ResolvedOpt
     );
   };
 
-  const settle = async (captured: CapturedResponse): Promise<void> => {
+  const settle = async (captured: CapturedResponse): Promise<void | ReplaceAnswer> => {
     lease.stop();
     if (outcome === 'uncertain') return markUnknown();
     if (outcome === 'threw' || (captured.status >= 500 && opts.releaseOn5xx)) return release(outcome === 'threw' ? 'threw' : 'server-error');
@@ -73,10 +73,12 @@ export function execute(res: ServerResponse, proceed: Proceed, opts: ResolvedOpt
         now: opts.now(),
       });
       emit(storageKey, stored ? { ...scope, type: 'completed', status: captured.status } : { ...scope, type: 'lease-lost' });
+      if (!stored && opts.store.transactional === true) return notCommitted;
     } catch (error) {
       // The handler ran and the caller gets its answer, but nothing records that: the
       // claim stays running, and once its lease runs out the key answers outcome-unknown.
       emit(storageKey, { ...scope, type: 'store-error', error });
+      if (opts.store.transactional === true) return notCommitted;
     }
   };
   captureResponse(res, opts.maxResponseBytes, settle);
@@ -128,6 +130,23 @@ function renewLease(opts: ResolvedOptions, key: string, token: string, onOverdue
   };
   return { stop };
 }
+
+/**
+ * The transactional store could not commit: the handler's writes were rolled back with
+ * the claim, so its success answer would be a lie. The retry with the same key runs
+ * cleanly; once the head has gone out, only a dropped connection can say so.
+ */
+const notCommitted: ReplaceAnswer = (res) => {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  // The handler's headers describe an answer that did not happen; CORS stays, so a browser can read this one.
+  for (const name of res.getHeaderNames()) if (!name.startsWith('access-control-')) res.removeHeader(name);
+  sendProblem(res, 'store-unavailable', 'The request was rolled back because its outcome could not be committed; retry with the same key.', {
+    headers: { 'Retry-After': '1' },
+  });
+};
 
 function toStoredResponse(captured: CapturedResponse, allowed: ReadonlySet<string>): StoredResponse {
   const headers: Record<string, string | readonly string[]> = {};

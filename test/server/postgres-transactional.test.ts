@@ -72,6 +72,25 @@ describe.skipIf(!available)('postgres store, transactional mode', () => {
     expect(await orderRows()).toBe(1);
   });
 
+  it('never sends the success answer when the commit fails: the order is rolled back, the client is told to retry, the retry runs once', async () => {
+    // A deferred unique constraint is checked at COMMIT: the first run's second insert makes the commit fail.
+    await pool.query('DROP TABLE IF EXISTS audit_marks');
+    await pool.query('CREATE TABLE audit_marks (mark int, CONSTRAINT one_mark UNIQUE (mark) DEFERRABLE INITIALLY DEFERRED)');
+    cleanup.push(async () => void (await pool.query('DROP TABLE IF EXISTS audit_marks')));
+    const { url } = await inProcess(async (store, n) => {
+      await store.client().query('INSERT INTO audit_marks (mark) VALUES ($1)', [n]);
+      if (n === 1) await store.client().query('INSERT INTO audit_marks (mark) VALUES (1)');
+    });
+    const first = await post(url, { key: 'commit-fails', body: { item: 'tea' } });
+    expect(first.status).toBe(503);
+    expect(first.headers.get('retry-after')).toBe('1');
+    expect(first.text).not.toContain('order 1');
+    expect(await orderRows()).toBe(0);
+    const retry = await post(url, { key: 'commit-fails', body: { item: 'tea' } });
+    expect([retry.status, retry.text]).toEqual([201, 'order 2']);
+    expect(await orderRows()).toBe(1);
+  });
+
   it('commits the order and the stored response together: neither is visible before the commit', async () => {
     let seenInside: number | undefined;
     let keysInside: number | undefined;

@@ -86,6 +86,12 @@ export interface SettleRequest {
 export interface IdempotencyStore {
   /** A short name for logs and the audit endpoint, e.g. `memory`. */
   readonly name: string;
+  /**
+   * True when `complete` commits the handler's own writes together with the outcome (the
+   * Postgres store's transactional mode): a completion that fails then means the effect
+   * was rolled back, so the handler's answer must not reach the client.
+   */
+  readonly transactional?: boolean;
   claim(request: ClaimRequest): Promise<ClaimResult>;
   /**
    * Stores the outcome; false when the token no longer holds the key. Accepted from the
