@@ -131,6 +131,7 @@ export class FaultProxy {
       upstreamRes.on('data', (chunk: Buffer) => chunks.push(chunk));
       upstreamRes.on('error', () => req.socket.destroy());
       upstreamRes.on('end', () => {
+        if (answered) return;
         answered = true;
         const status = upstreamRes.statusCode ?? 502;
         if (fault.kind === 'lose-response') {
