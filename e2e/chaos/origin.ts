@@ -41,6 +41,8 @@ export class CountingOrigin {
 
   /** Registers a trial's intent and how the origin treats it; returns its ledger. */
   register(intentId: string, plan: OriginPlan): IntentLedger {
+    // Two trials counting into one ledger would report each other's effects as duplicates.
+    if (this.#intents.has(intentId)) throw new Error(`intent ${intentId} is already registered`);
     let markSeen = (): void => undefined;
     const ledger: IntentLedger = { executions: 0, runs: 0, requests: 0, inFlight: 0, keys: new Set(), recoveries: 0, orders: [] };
     ledger.firstSeen = new Promise<void>((resolve) => (markSeen = resolve));

@@ -113,7 +113,8 @@ export function drawSchedule({ seed, trial, store, leaseMs, recovery }: DrawOpti
     trial,
     store,
     leaseMs,
-    intentId: `i-${rng.hex(12)}`,
+    // The store in the id keeps trial N on file and trial N on Redis apart at the origin.
+    intentId: `${store}-${rng.hex(12)}`,
     origin,
     client,
     proxy,
