@@ -35,7 +35,11 @@ export interface Told {
 export function violations(told: readonly Told[], ledger: IntentLedger): string[] {
   const found: string[] = [];
   const readings = told.map((t) => ({ ...t, reading: read(t.result) }));
-  if (ledger.executions > 1) found.push(`duplicate: the origin executed the intent ${ledger.executions} times (orders ${ledger.orders.join(', ')})`);
+  if (ledger.executions > 1) {
+    // One key means the server ran a key twice; several mean the client minted a second key.
+    const keys = ledger.keys.size === 1 ? 'one Idempotency-Key' : `${ledger.keys.size} distinct Idempotency-Keys`;
+    found.push(`duplicate: the origin executed the intent ${ledger.executions} times (orders ${ledger.orders.join(', ')}; ${keys})`);
+  }
   const successes = readings.filter((t) => t.reading === 'success');
   const failures = readings.filter((t) => t.reading === 'failed');
   if (successes.length > 0 && ledger.executions !== 1) {

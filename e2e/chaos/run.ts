@@ -72,6 +72,11 @@ try {
     const results = await runStore(store);
     summarise(store, results);
   }
+} catch (error) {
+  // The harness itself could not run (a verifier that will not start, e.g. an unknown
+  // flag such as --recovery on a verifier without it): no trial verdict to give.
+  console.error(`chaos: the run stopped: ${error instanceof Error ? error.message : String(error)}`);
+  failed += 1;
 } finally {
   await browser.close().catch(() => undefined);
   await proxy.stop();
