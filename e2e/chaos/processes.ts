@@ -23,6 +23,8 @@ export class VerifierProcess {
   #child: ChildProcess | undefined;
   #port = 0;
   #output = '';
+  /** Set by stop(): a restart still pending in a trial that ran out of time must not start an orphan. */
+  #stopped = false;
 
   constructor(private readonly config: VerifierConfig) {}
 
@@ -37,6 +39,7 @@ export class VerifierProcess {
 
   /** Starts it: on a port of its choosing the first time, on that same port after a kill. */
   async start(): Promise<void> {
+    if (this.#stopped) throw new Error('this verifier was stopped for good');
     const args = ['--import', 'tsx', 'src/server/bin.ts', '--port', String(this.#port), '--upstream', this.config.upstream, '--store', this.config.store, '--lease-ms', String(this.config.leaseMs)];
     if (this.config.recovery) args.push('--recovery');
     const child = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -69,6 +72,7 @@ export class VerifierProcess {
   }
 
   async stop(): Promise<void> {
+    this.#stopped = true;
     const child = this.#child;
     if (!child || child.exitCode !== null || child.signalCode !== null) return;
     const exited = once(child, 'exit');
@@ -97,6 +101,7 @@ export class RedisProcess {
   #child: ChildProcess | undefined;
   #port = 0;
   #output = '';
+  #stopped = false;
 
   constructor(private readonly dir: string) {}
 
@@ -105,6 +110,7 @@ export class RedisProcess {
   }
 
   async start(): Promise<void> {
+    if (this.#stopped) throw new Error('this redis-server was stopped for good');
     if (this.#port === 0) this.#port = await freePort();
     const child = spawn(
       'redis-server',
@@ -131,6 +137,7 @@ export class RedisProcess {
     this.#child?.kill('SIGCONT');
   }
 
+  /** kill -9 (after SIGCONT, in case it is paused); `start()` brings it back on its data. */
   async kill(): Promise<void> {
     const child = this.#child;
     if (!child || child.exitCode !== null || child.signalCode !== null) return;
@@ -138,6 +145,12 @@ export class RedisProcess {
     child.kill('SIGCONT');
     child.kill('SIGKILL');
     await exited;
+  }
+
+  /** For good: a restart still pending afterwards refuses to start. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    await this.kill();
   }
 }
 

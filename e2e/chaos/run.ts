@@ -112,7 +112,7 @@ async function runStore(store: StoreKind): Promise<TrialResult[]> {
     });
   } finally {
     await shared.stop();
-    await redis?.kill();
+    await redis?.stop();
   }
   return results.sort((a, b) => a.schedule.trial - b.schedule.trial);
 }

@@ -2,6 +2,7 @@
  * One chaos trial: a burst of faults around one intent in real Chromium, the user trying
  * again until a definitive answer or a bound, then the invariants at the origin.
  */
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from '@playwright/test';
 import type { FaultProxy } from './fault-proxy.js';
@@ -30,7 +31,7 @@ export interface TrialResult {
   told: Told[];
   ledger: { executions: number; runs: number; requests: number; keys: number; recoveries: number; orders: string[] };
   proxyLog: string[];
-  /** Runner-side notes: kills, restarts, outages, with times from the burst's start. */
+  /** Runner-side notes (kills, restarts, outages, reloads), in ms from the trial's start. */
   notes: string[];
   violations: string[];
   verdict: Reading;
@@ -48,20 +49,21 @@ export async function runTrial(schedule: Schedule, env: TrialEnv): Promise<Trial
   const note = (what: string): void => {
     notes.push(`+${Date.now() - started}ms ${what}`);
   };
-  const own = needsOwnServers(schedule) ? await ownServers(schedule, env, lane) : undefined;
-  const verifier = own?.verifier ?? env.shared;
   const proxyLog: string[] = [];
-  env.proxy.open(lane, { faults: schedule.proxy, port: () => verifier.port, log: proxyLog });
-  const context = await env.browser.newContext();
   const told: Told[] = [];
+  let own: OwnServers | undefined;
+  let context: BrowserContext | undefined;
   try {
+    own = needsOwnServers(schedule) ? await ownServers(schedule, env, lane) : undefined;
+    const verifier = own?.verifier ?? env.shared;
+    env.proxy.open(lane, { faults: schedule.proxy, port: () => verifier.port, log: proxyLog });
+    context = await env.browser.newContext();
     await withBudget(drive(schedule, env, context, lane, ledger, verifier, own?.redis, told, note), TRIAL_BUDGET_MS, `trial ${schedule.trial}`);
     await quiesce(ledger, schedule.origin.handlerMs);
   } finally {
-    await context.close().catch(() => undefined);
+    await context?.close().catch(() => undefined);
     env.proxy.close(lane);
-    await own?.verifier.stop();
-    await own?.redis?.kill();
+    await own?.close();
     env.origin.forget(schedule.intentId);
   }
   return {
@@ -225,28 +227,40 @@ async function drive(
   }
 }
 
-async function ownServers(s: Schedule, env: TrialEnv, lane: string): Promise<{ verifier: VerifierProcess; redis?: RedisProcess }> {
+interface OwnServers {
+  verifier: VerifierProcess;
+  redis?: RedisProcess;
+  close(): Promise<void>;
+}
+
+/** A verifier (and for a store outage a Redis) that only this trial's faults touch. */
+async function ownServers(s: Schedule, env: TrialEnv, lane: string): Promise<OwnServers> {
   let redis: RedisProcess | undefined;
   let store: string;
   if (s.store === 'file') {
     store = `file:${join(env.tmpDir, `${lane}.log`)}`;
   } else if (s.storeOutage) {
     // An outage of its own, so no other trial's store goes down with it.
-    redis = new RedisProcess(await mkdir(join(env.tmpDir, `redis-${lane}`)));
+    const dir = join(env.tmpDir, `redis-${lane}`);
+    await mkdir(dir, { recursive: true });
+    redis = new RedisProcess(dir);
     await redis.start();
     store = `redis:${redis.url}`;
   } else {
     store = `redis:${env.sharedRedisUrl ?? ''}`;
   }
   const verifier = new VerifierProcess({ upstream: env.originUrl, store, leaseMs: s.leaseMs, recovery: env.recovery });
-  await verifier.start();
-  return redis ? { verifier, redis } : { verifier };
-}
-
-async function mkdir(path: string): Promise<string> {
-  const { mkdir: make } = await import('node:fs/promises');
-  await make(path, { recursive: true });
-  return path;
+  const close = async (): Promise<void> => {
+    await verifier.stop();
+    await redis?.stop();
+  };
+  try {
+    await verifier.start();
+  } catch (error) {
+    await close();
+    throw error;
+  }
+  return { verifier, ...(redis ? { redis } : {}), close };
 }
 
 /**
@@ -268,6 +282,9 @@ async function withBudget<T>(work: Promise<T>, ms: number, what: string): Promis
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error(`${what} took longer than ${ms} ms`)), ms);
   });
+  // Out of time, the work goes on until the context closes under it; its failure then is
+  // expected and must not surface as an unhandled rejection.
+  work.catch(() => undefined);
   try {
     return await Promise.race([work, timeout]);
   } finally {
