@@ -8,7 +8,8 @@
  *
  * Options: --seed N, --trials N, --trial N (only that one), --store file|redis|both,
  * --recovery (verifier --recovery and a recovery-aware origin), --concurrency N,
- * --lease-ms N, --verbose. Env: CHAOS_SEED, CHAOS_TRIAL, CHAOS_TRIALS, CHAOS_STORE.
+ * --lease-ms N, --repeat N (run each trial N times: a replayed schedule is exact, the
+ * timing of real processes is not, so a race may take a few runs), --verbose. Env: CHAOS_SEED, CHAOS_TRIAL, CHAOS_TRIALS, CHAOS_STORE.
  * Exits 1 on any violation or a trial that could not run.
  */
 import { existsSync } from 'node:fs';
@@ -33,6 +34,7 @@ const { values } = parseArgs({
     recovery: { type: 'boolean', default: process.env.CHAOS_RECOVERY === '1' },
     concurrency: { type: 'string', default: process.env.CHAOS_CONCURRENCY ?? '6' },
     'lease-ms': { type: 'string', default: process.env.CHAOS_LEASE_MS ?? '1500' },
+    repeat: { type: 'string', default: '1' },
     verbose: { type: 'boolean', default: false },
   },
 });
@@ -43,6 +45,7 @@ const only = values.trial === undefined ? undefined : whole('--trial', values.tr
 const concurrency = Math.max(1, whole('--concurrency', values.concurrency));
 const leaseMs = whole('--lease-ms', values['lease-ms']);
 const recovery = values.recovery;
+const repeat = Math.max(1, whole('--repeat', values.repeat));
 const stores: StoreKind[] = values.store === 'both' ? ['file', 'redis'] : values.store === 'file' || values.store === 'redis' ? [values.store] : fail(`--store must be file, redis or both, got ${values.store}`);
 
 /** The system Chromium where there is one (as playwright.config.ts picks it). */
@@ -61,7 +64,7 @@ const proxyUrl = await proxy.listen();
 
 const trials = only === undefined ? Array.from({ length: trialCount }, (_, i) => i) : [only];
 console.log(
-  `chaos: seed ${seed}, ${only === undefined ? `${trialCount} trials` : `trial ${only}`} per store (${stores.join(', ')}), lease ${leaseMs} ms, recovery ${recovery ? 'on' : 'off'}, ${concurrency} at a time`,
+  `chaos: seed ${seed}, ${only === undefined ? `${trialCount} trials` : `trial ${only}`}${repeat > 1 ? ` x${repeat}` : ''} per store (${stores.join(', ')}), lease ${leaseMs} ms, recovery ${recovery ? 'on' : 'off'}, ${concurrency} at a time`,
 );
 
 let passed = 0;
@@ -103,7 +106,12 @@ async function runStore(store: StoreKind): Promise<TrialResult[]> {
   try {
     await shared.start();
     const env: TrialEnv = { browser, origin, originUrl, proxy, proxyUrl, shared, tmpDir, recovery, ...(redis ? { sharedRedisUrl: redis.url } : {}) };
-    const schedules = trials.map((trial) => drawSchedule({ seed, trial, store, leaseMs, recovery }));
+    const schedules = trials.flatMap((trial) => {
+      const schedule = drawSchedule({ seed, trial, store, leaseMs, recovery });
+      if (repeat === 1) return [schedule];
+      // Each run of a repeated trial counts into an intent (and a proxy lane) of its own.
+      return Array.from({ length: repeat }, (_, run) => ({ ...schedule, intentId: `${schedule.intentId}-r${run}` }));
+    });
     // Trials with their own verifier cost a process start (~0.5 s of CPU): fewer at once.
     await pool(schedules, concurrency, async (schedule) => {
       const result = await runOne(schedule, env);

@@ -43,7 +43,8 @@ const TRIAL_BUDGET_MS = 90_000;
 
 export async function runTrial(schedule: Schedule, env: TrialEnv): Promise<TrialResult> {
   const started = Date.now();
-  const lane = `${schedule.store}-${schedule.seed}-${schedule.trial}`;
+  // The intent id is unique per trial and repetition, so it names the proxy lane too.
+  const lane = schedule.intentId;
   const ledger = env.origin.register(schedule.intentId, schedule.origin);
   const notes: string[] = [];
   const note = (what: string): void => {
