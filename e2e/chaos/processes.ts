@@ -7,7 +7,7 @@ import { once } from 'node:events';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 
-const root = fileURLToPath(new URL('../..', import.meta.url));
+const ownRoot = fileURLToPath(new URL('../..', import.meta.url));
 
 export interface VerifierConfig {
   upstream: string;
@@ -16,6 +16,8 @@ export interface VerifierConfig {
   leaseMs: number;
   /** Passes `--recovery` (rerun an unknown outcome, marked as a recovery). */
   recovery: boolean;
+  /** The checkout whose `src/server/bin.ts` runs; default this one. */
+  root?: string | undefined;
 }
 
 /** A verifier process that can be killed and restarted on the same port and store. */
@@ -42,7 +44,7 @@ export class VerifierProcess {
     if (this.#stopped) throw new Error('this verifier was stopped for good');
     const args = ['--import', 'tsx', 'src/server/bin.ts', '--port', String(this.#port), '--upstream', this.config.upstream, '--store', this.config.store, '--lease-ms', String(this.config.leaseMs)];
     if (this.config.recovery) args.push('--recovery');
-    const child = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, args, { cwd: this.config.root ?? ownRoot, stdio: ['ignore', 'pipe', 'pipe'] });
     this.#child = child;
     const listening = new Promise<number>((resolve, reject) => {
       const onData = (chunk: Buffer): void => {

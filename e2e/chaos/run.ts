@@ -9,7 +9,8 @@
  * Options: --seed N, --trials N, --trial N (only that one), --store file|redis|both,
  * --recovery (verifier --recovery and a recovery-aware origin), --concurrency N,
  * --lease-ms N, --repeat N (run each trial N times: a replayed schedule is exact, the
- * timing of real processes is not, so a race may take a few runs), --verbose. Env: CHAOS_SEED, CHAOS_TRIAL, CHAOS_TRIALS, CHAOS_STORE.
+ * timing of real processes is not, so a race may take a few runs), --verifier-root PATH
+ * (run the verifier of another checkout, e.g. a server branch before it merges), --verbose. Env: CHAOS_SEED, CHAOS_TRIAL, CHAOS_TRIALS, CHAOS_STORE.
  * Exits 1 on any violation or a trial that could not run.
  */
 import { existsSync } from 'node:fs';
@@ -35,6 +36,7 @@ const { values } = parseArgs({
     concurrency: { type: 'string', default: process.env.CHAOS_CONCURRENCY ?? '6' },
     'lease-ms': { type: 'string', default: process.env.CHAOS_LEASE_MS ?? '1500' },
     repeat: { type: 'string', default: '1' },
+    'verifier-root': { type: 'string', default: process.env.CHAOS_VERIFIER_ROOT },
     verbose: { type: 'boolean', default: false },
   },
 });
@@ -46,6 +48,7 @@ const concurrency = Math.max(1, whole('--concurrency', values.concurrency));
 const leaseMs = whole('--lease-ms', values['lease-ms']);
 const recovery = values.recovery;
 const repeat = Math.max(1, whole('--repeat', values.repeat));
+const verifierRoot = values['verifier-root'];
 const stores: StoreKind[] = values.store === 'both' ? ['file', 'redis'] : values.store === 'file' || values.store === 'redis' ? [values.store] : fail(`--store must be file, redis or both, got ${values.store}`);
 
 /** The system Chromium where there is one (as playwright.config.ts picks it). */
@@ -64,7 +67,7 @@ const proxyUrl = await proxy.listen();
 
 const trials = only === undefined ? Array.from({ length: trialCount }, (_, i) => i) : [only];
 console.log(
-  `chaos: seed ${seed}, ${only === undefined ? `${trialCount} trials` : `trial ${only}`}${repeat > 1 ? ` x${repeat}` : ''} per store (${stores.join(', ')}), lease ${leaseMs} ms, recovery ${recovery ? 'on' : 'off'}, ${concurrency} at a time`,
+  `chaos: seed ${seed}, ${only === undefined ? `${trialCount} trials` : `trial ${only}`}${repeat > 1 ? ` x${repeat}` : ''} per store (${stores.join(', ')}), lease ${leaseMs} ms, recovery ${recovery ? 'on' : 'off'}, ${concurrency} at a time${verifierRoot ? `, verifier from ${verifierRoot}` : ''}`,
 );
 
 let passed = 0;
@@ -101,11 +104,12 @@ async function runStore(store: StoreKind): Promise<TrialResult[]> {
     store: store === 'file' ? `file:${join(tmpDir, 'shared.log')}` : `redis:${redis?.url ?? ''}`,
     leaseMs,
     recovery,
+    root: verifierRoot,
   });
   const results: TrialResult[] = [];
   try {
     await shared.start();
-    const env: TrialEnv = { browser, origin, originUrl, proxy, proxyUrl, shared, tmpDir, recovery, ...(redis ? { sharedRedisUrl: redis.url } : {}) };
+    const env: TrialEnv = { browser, origin, originUrl, proxy, proxyUrl, shared, tmpDir, recovery, verifierRoot, ...(redis ? { sharedRedisUrl: redis.url } : {}) };
     const schedules = trials.flatMap((trial) => {
       const schedule = drawSchedule({ seed, trial, store, leaseMs, recovery });
       if (repeat === 1) return [schedule];
@@ -156,7 +160,7 @@ function report(result: TrialResult): void {
   failed += 1;
   console.log(`FAIL ${s.store} trial ${s.trial} (seed ${s.seed}): ${result.violations.join('; ')}`);
   console.log(details(result));
-  console.log(`  replay: npm run test:chaos -- --seed ${s.seed} --trial ${s.trial} --store ${s.store} --lease-ms ${s.leaseMs}${recovery ? ' --recovery' : ''}`);
+  console.log(`  replay: npm run test:chaos -- --seed ${s.seed} --trial ${s.trial} --store ${s.store} --lease-ms ${s.leaseMs}${recovery ? ' --recovery' : ''}${verifierRoot ? ` --verifier-root ${verifierRoot}` : ''}`);
 }
 
 function details(result: TrialResult): string {

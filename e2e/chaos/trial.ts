@@ -24,6 +24,8 @@ export interface TrialEnv {
   sharedRedisUrl?: string;
   tmpDir: string;
   recovery: boolean;
+  /** Where the verifier's code comes from (`--verifier-root`); default this checkout. */
+  verifierRoot?: string | undefined;
 }
 
 export interface TrialResult {
@@ -250,7 +252,7 @@ async function ownServers(s: Schedule, env: TrialEnv, lane: string): Promise<Own
   } else {
     store = `redis:${env.sharedRedisUrl ?? ''}`;
   }
-  const verifier = new VerifierProcess({ upstream: env.originUrl, store, leaseMs: s.leaseMs, recovery: env.recovery });
+  const verifier = new VerifierProcess({ upstream: env.originUrl, store, leaseMs: s.leaseMs, recovery: env.recovery, root: env.verifierRoot });
   const close = async (): Promise<void> => {
     await verifier.stop();
     await redis?.stop();
