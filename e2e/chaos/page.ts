@@ -1,0 +1,53 @@
+/**
+ * Browser entry of the chaos page: the real SDK (`createIdempotentFetch` over a submitter
+ * with its default IndexedDB store), driven by the runner through `window.chaos`.
+ */
+import { createSubmitter, isSubmitOnceError } from '../../src/index.js';
+import { createIdempotentFetch, type IdempotentFetch } from '../../src/fetch.js';
+import type { ChaosApi, ClientOptions, SubmitResult } from './page-api.js';
+
+let send: IdempotentFetch | undefined;
+
+function setup(options: ClientOptions): void {
+  const submitter = createSubmitter({
+    retry: { attempts: options.attempts, baseDelay: options.baseDelay, maxDelay: options.maxDelay },
+    ...(options.timeoutMs === undefined ? {} : { timeout: options.timeoutMs }),
+  });
+  send = createIdempotentFetch({ submitter });
+}
+
+async function submit(url: string, body: unknown): Promise<SubmitResult> {
+  if (!send) throw new Error('chaos.setup() first');
+  try {
+    const response = await send(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const text = await response.text();
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      json = undefined;
+    }
+    const type = (json as { type?: unknown } | undefined)?.type;
+    return {
+      kind: 'response',
+      status: response.status,
+      replayed: response.headers.get('idempotent-replayed') === 'true',
+      body: json ?? text.slice(0, 200),
+      ...(typeof type === 'string' ? { problemType: type } : {}),
+    };
+  } catch (error) {
+    if (isSubmitOnceError(error)) return { kind: 'error', name: error.name, code: error.code, message: error.message };
+    // Codes the SDK may grow (e.g. `outcome-unknown`) are read as they are, not filtered.
+    const code = (error as { code?: unknown } | null)?.code;
+    const name = error instanceof Error ? error.name : 'unknown';
+    return { kind: 'error', name, ...(typeof code === 'string' ? { code } : {}), message: error instanceof Error ? error.message : String(error) };
+  }
+}
+
+const api: ChaosApi = {
+  setup,
+  submit,
+  submitMany: (count, url, body) => Promise.all(Array.from({ length: count }, () => submit(url, body))),
+};
+
+window.chaos = api;
