@@ -59,7 +59,8 @@ async function openShop(page: Page, { protectionOff }: { protectionOff: boolean 
 }
 
 test.beforeEach(async ({ request }) => {
-  const response = await request.post('/api/reset');
+  // The verifier's reset path, as the README names it (issue 9: the demo answered 404 here).
+  const response = await request.post('/__submit-once/reset');
   expect(response.ok()).toBe(true);
 });
 
@@ -193,4 +194,53 @@ test('a changed cart after a success is a new order, with a new key', async ({ p
   expect(orders).toHaveLength(2);
   expect(orders[0]?.key).not.toBe(orders[1]?.key);
   expect(posts).toHaveLength(2);
+});
+
+/**
+ * Issue 9, first contact: the page must not contradict itself. The verifier's audit counts
+ * keyed requests only, so the duplicates that "Protection off" creates are counted where
+ * they happen: at the orders API.
+ */
+test.describe('first contact', () => {
+  const originCounts = (page: Page) => page.getByRole('group', { name: 'Counted at the orders API' });
+  const intentRows = (page: Page) => page.getByRole('table', { name: 'Orders per intent' }).getByRole('row');
+
+  test('with protection off the server panel shows the duplicates, counted at the orders API', async ({ page }) => {
+    await openShop(page, { protectionOff: true });
+    await placeOrder(page).evaluate((element: HTMLElement) => {
+      for (let i = 0; i < 20; i++) element.click();
+    });
+
+    await expect(originCounts(page)).toContainText('orders 20');
+    await expect(originCounts(page)).toContainText('duplicates 19');
+    await expect(intentRows(page).filter({ hasText: '1× Enamel mug, 1× Baseball cap' })).toHaveText(
+      /1× Enamel mug, 1× Baseball cap\s*none \(protection off\)\s*20/,
+    );
+  });
+
+  test('with submit-once the same panel shows one order per intent and no duplicates', async ({ page }) => {
+    await openShop(page, { protectionOff: false });
+    await placeOrder(page).evaluate((element: HTMLElement) => {
+      for (let i = 0; i < 20; i++) element.click();
+    });
+
+    await expect(message(page)).toHaveText(/Order #1 placed/);
+    await expect(originCounts(page)).toContainText('orders 1');
+    await expect(originCounts(page)).toContainText('duplicates 0');
+    await expect(intentRows(page).filter({ hasText: '1× Enamel mug, 1× Baseball cap' })).toHaveText(/[0-9a-f]{8}…\s*1$/);
+  });
+
+  test('POST /__submit-once/reset, as in the README, forgets orders, counts and keys', async ({ page, request }) => {
+    await openShop(page, { protectionOff: false });
+    await placeOrder(page).click();
+    await expect(message(page)).toHaveText(/Order #1 placed/);
+    expect(await storedOrders(request)).toHaveLength(1);
+
+    const response = await request.post('/__submit-once/reset');
+    expect(response.status()).toBe(200);
+    expect(await storedOrders(request)).toEqual([]);
+    const stats = (await (await request.get('/__submit-once/stats')).json()) as { totals: { executions: number }; keys: unknown[] };
+    expect(stats.totals.executions).toBe(0);
+    expect(stats.keys).toEqual([]);
+  });
 });
