@@ -4,9 +4,21 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { idempotency, type IdempotentRequest } from '../src/server/index.js';
-import { NO_FAULTS, SLOW_SERVER_MS, productBySku, type Faults, type Order, type OrderRequest } from './shared/catalog.js';
+// The standalone verifier's paths, so what the README says of the verifier holds here too.
+import { RESET_PATH, STATS_PATH } from '../src/server/verifier.js';
+import {
+  NO_FAULTS,
+  SLOW_SERVER_MS,
+  cartLabel,
+  productBySku,
+  type Faults,
+  type IntentCount,
+  type Order,
+  type OrderRequest,
+  type OrdersView,
+} from './shared/catalog.js';
 
-export const STATS_PATH = '/__submit-once/stats';
+export { RESET_PATH, STATS_PATH };
 const IDEMPOTENCY_HEADER = 'idempotency-key';
 const MAX_BODY_BYTES = 64 * 1024;
 
@@ -21,6 +33,8 @@ export function createDemoApi(): DemoApi {
   const verifier = idempotency({ required: false, statsPath: STATS_PATH });
   let orders: Order[] = [];
   let nextId = 1;
+  // Per intent (cart + key, or cart alone without a key), counted as each order is stored.
+  const intents = new Map<string, IntentCount>();
   let faults: Faults = NO_FAULTS;
   const failedKeys = new Set<string>();
   // Key-less requests have no identity to fail "first" by: the next one after the switch fails once.
@@ -49,6 +63,10 @@ export function createDemoApi(): DemoApi {
       createdAt: new Date().toISOString(),
     };
     orders = [...orders, order];
+    const cart = cartLabel(items);
+    // NUL cannot occur in a label or a key header, so two intents cannot share an id.
+    const intentId = `${cart}\0${key ?? ''}`;
+    intents.set(intentId, { cart, key, orders: (intents.get(intentId)?.orders ?? 0) + 1 });
     onStored();
     sendJson(res, 201, order);
   }
@@ -87,8 +105,14 @@ export function createDemoApi(): DemoApi {
     sendJson(res, 200, faults);
   }
 
+  function ordersView(): OrdersView {
+    const counts = [...intents.values()];
+    return { orders, intents: counts, duplicates: counts.reduce((sum, intent) => sum + intent.orders - 1, 0) };
+  }
+
   async function reset(res: ServerResponse): Promise<void> {
     orders = [];
+    intents.clear();
     nextId = 1;
     faults = NO_FAULTS;
     failedKeys.clear();
@@ -103,17 +127,17 @@ export function createDemoApi(): DemoApi {
     const method = req.method ?? 'GET';
     if (path === STATS_PATH) return verifier.handler(() => sendJson(res, 405, { error: 'GET or DELETE' }))(req, res);
     if (path === '/api/orders' && method === 'POST') return postOrder(req, res);
-    if (path === '/api/orders' && method === 'GET') return sendJson(res, 200, { orders });
+    if (path === '/api/orders' && method === 'GET') return sendJson(res, 200, ordersView());
     if (path === '/api/faults' && method === 'GET') return sendJson(res, 200, faults);
     if (path === '/api/faults' && method === 'POST') return setFaults(req, res);
-    if (path === '/api/reset' && method === 'POST') return reset(res);
+    if (path === RESET_PATH && method === 'POST') return reset(res);
     return sendJson(res, 404, { error: `no route ${method} ${path}` });
   }
 
   return {
     handle(req, res) {
       const path = req.url ?? '/';
-      if (!path.startsWith('/api/') && !path.startsWith(STATS_PATH)) return false;
+      if (!path.startsWith('/api/') && !path.startsWith(STATS_PATH) && !path.startsWith(RESET_PATH)) return false;
       Promise.resolve()
         .then(() => route(req, res))
         .catch((error: unknown) => {

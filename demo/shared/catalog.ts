@@ -35,6 +35,27 @@ export interface Order {
   readonly createdAt: string;
 }
 
+/**
+ * Orders the orders API created for one intent: one cart with one key, or one cart with no
+ * key at all (protection off), since a key-less request carries nothing else to tell
+ * intents apart. Counted where the order is stored, not in the SDK's or the verifier's
+ * bookkeeping (the verifier's audit never sees a key-less request).
+ */
+export interface IntentCount {
+  /** The cart as a person reads it, e.g. "1× Enamel mug, 1× Baseball cap". */
+  readonly cart: string;
+  readonly key: string | null;
+  readonly orders: number;
+}
+
+/** `GET /api/orders`: what the orders API stored and, per intent, how often. */
+export interface OrdersView {
+  readonly orders: readonly Order[];
+  readonly intents: readonly IntentCount[];
+  /** Orders beyond the first of their intent: what a user would be charged twice for. */
+  readonly duplicates: number;
+}
+
 /** Faults the server applies to `POST /api/orders`; "offline" lives in the page only. */
 export interface Faults {
   /** Store the order, then drop the connection before the response leaves. */
@@ -51,6 +72,11 @@ export const SLOW_SERVER_MS = 1500;
 
 export function productBySku(sku: string): Product | undefined {
   return CATALOG.find((product) => product.sku === sku);
+}
+
+/** The cart of an order as the panel shows it. */
+export function cartLabel(items: readonly (OrderLine & { readonly name: string })[]): string {
+  return items.map((line) => `${line.qty}× ${line.name}`).join(', ');
 }
 
 export function formatPrice(cents: number): string {

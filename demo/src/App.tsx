@@ -18,7 +18,8 @@ export function App() {
   const view = useServerView();
 
   const reset = async () => {
-    await plainApi.post('/api/reset', undefined, { adapter: 'fetch' });
+    // The verifier's reset path, the one the README names.
+    await plainApi.post('/__submit-once/reset', undefined, { adapter: 'fetch' });
     eventLog.clear();
     location.reload();
   };

@@ -13,6 +13,7 @@ export function EventLogPanel() {
             <time>{new Date(entry.at).toLocaleTimeString()}</time>
             {entry.key && <code>{entry.key.slice(0, 8)}</code>}
             <span>{entry.text}</span>
+            {entry.count > 1 && <strong className="count">×{entry.count}</strong>}
           </li>
         ))}
       </ol>

@@ -1,11 +1,4 @@
-import type { FaultName, FaultState } from './faults.js';
-
-const SWITCHES: readonly { name: FaultName; label: string; hint: string }[] = [
-  { name: 'loseResponse', label: 'Lose response after storing', hint: 'the order is saved, then the connection drops' },
-  { name: 'slow', label: 'Slow server', hint: 'orders take 1.5 s: double-click, or reload meanwhile' },
-  { name: 'fail503', label: 'Fail first attempt with 503', hint: 'nothing is saved; the retry succeeds' },
-  { name: 'offline', label: 'Offline', hint: 'requests fail in the browser, never reaching the server' },
-];
+import { FAULT_SWITCHES, type FaultName, type FaultState } from './faults.js';
 
 interface FaultPanelProps {
   faults: FaultState;
@@ -14,30 +7,46 @@ interface FaultPanelProps {
   onProtectionOff: (off: boolean) => void;
 }
 
+/**
+ * Each hint sits outside its label and is tied to the checkbox with `aria-describedby`:
+ * inside the label a screen reader would read it as part of the checkbox's name.
+ */
 export function FaultPanel({ faults, onToggle, protectionOff, onProtectionOff }: FaultPanelProps) {
   return (
     <section className="card" aria-labelledby="faults-title">
       <h2 id="faults-title">Faults</h2>
       <ul className="switches">
-        {SWITCHES.map(({ name, label, hint }) => (
+        {FAULT_SWITCHES.map(({ name, label, hint }) => (
           <li key={name}>
             <label>
-              <input type="checkbox" checked={faults[name]} onChange={(event) => onToggle(name, event.target.checked)} />
-              <span>
-                {label}
-                <small>{hint}</small>
-              </span>
+              <input
+                type="checkbox"
+                checked={faults[name]}
+                aria-describedby={`fault-${name}-hint`}
+                onChange={(event) => onToggle(name, event.target.checked)}
+              />
+              <span>{label}</span>
             </label>
+            <small id={`fault-${name}-hint`} className="hint">
+              {hint}
+            </small>
           </li>
         ))}
       </ul>
-      <label className={`protection ${protectionOff ? 'off' : 'on'}`}>
-        <input type="checkbox" checked={protectionOff} onChange={(event) => onProtectionOff(event.target.checked)} />
-        <span>
-          Protection off
-          <small>{protectionOff ? 'plain axios: every click posts, no key' : 'submit-once is on: one intent, one order'}</small>
-        </span>
-      </label>
+      <div className={`protection ${protectionOff ? 'off' : 'on'}`}>
+        <label>
+          <input
+            type="checkbox"
+            checked={protectionOff}
+            aria-describedby="protection-hint"
+            onChange={(event) => onProtectionOff(event.target.checked)}
+          />
+          <span>Protection off</span>
+        </label>
+        <small id="protection-hint" className="hint">
+          {protectionOff ? 'plain axios: every click posts, no key' : 'submit-once is on: one intent, one order'}
+        </small>
+      </div>
     </section>
   );
 }

@@ -2,7 +2,7 @@
  * "Place order", two ways: through submit-once (the hook's guarded button, the axios
  * adapter's key and retries) or, with "Protection off", a plain onClick that posts each click.
  */
-import { useState } from 'react';
+import { useRef, useState, type MouseEvent } from 'react';
 import { isAxiosError } from 'axios';
 import type { ActionContext } from '../../src/react/index.js';
 import { isSubmitOnceError } from '../../src/index.js';
@@ -23,19 +23,48 @@ interface PlacedOrder {
   replayed: boolean;
 }
 
+/** The hook's debounce, set explicitly so the log below can tell when a click falls in it. */
+const DEBOUNCE_MS = 300;
+
 export function ProtectedOrderButton({ cart }: OrderButtonProps) {
+  // The hook ignores a click while its order is pending or within its debounce, and says
+  // nothing about it (its onClick returns nothing, no event is emitted). So the page keeps
+  // the same two facts, set in the same synchronous click and at the same settle, to log
+  // the click it swallowed.
+  const guard = useRef({ pending: false, quietUntil: 0 });
+  const settled = () => {
+    guard.current.pending = false;
+    guard.current.quietUntil = Math.max(guard.current.quietUntil, Date.now() + DEBOUNCE_MS);
+  };
   const { buttonProps, status, data, error, key } = useIdempotentSubmit(placeOrder, {
     intent: 'place-order',
     input: orderRequest(cart),
     submitter: intentEngine,
     // The axios adapter below retries each attempt with this key: one layer of retries is enough.
     retry: false,
+    debounce: DEBOUNCE_MS,
+    onSuccess: settled,
+    onError: settled,
   });
   const empty = Object.keys(cart).length === 0;
 
+  const onClick = (event: MouseEvent<HTMLElement>) => {
+    const now = Date.now();
+    const state = guard.current;
+    if (state.pending) {
+      eventLog.note('click ignored: this order is already in flight, nothing sent', 'good', { coalesce: true });
+    } else if (now < state.quietUntil) {
+      eventLog.note(`click ignored: within ${DEBOUNCE_MS} ms of the last one (a double-click), nothing sent`, 'good', { coalesce: true });
+    } else {
+      state.pending = true;
+      state.quietUntil = now + DEBOUNCE_MS;
+    }
+    buttonProps.onClick(event);
+  };
+
   return (
     <div className="order">
-      <button {...buttonProps} disabled={buttonProps.disabled || empty} className="primary">
+      <button {...buttonProps} onClick={onClick} disabled={buttonProps.disabled || empty} className="primary">
         Place order
       </button>
       <p className="key">

@@ -7,6 +7,8 @@ export interface LogEntry {
   readonly text: string;
   readonly key: string | undefined;
   readonly tone: 'info' | 'good' | 'warn' | 'bad';
+  /** The same line this many times in a row (20 clicks in one tick make one line, ×19). */
+  readonly count: number;
 }
 
 const LIMIT = 60;
@@ -14,8 +16,13 @@ let entries: readonly LogEntry[] = [];
 let nextId = 1;
 const listeners = new Set<() => void>();
 
-function push(entry: Omit<LogEntry, 'id' | 'at'>): void {
-  entries = [{ ...entry, id: nextId++, at: Date.now() }, ...entries].slice(0, LIMIT);
+function push(entry: Omit<LogEntry, 'id' | 'at' | 'count'>, coalesce = false): void {
+  const newest = entries[0];
+  if (coalesce && newest !== undefined && newest.text === entry.text && newest.key === entry.key) {
+    entries = [{ ...newest, at: Date.now(), count: newest.count + 1 }, ...entries.slice(1)];
+  } else {
+    entries = [{ ...entry, id: nextId++, at: Date.now(), count: 1 }, ...entries].slice(0, LIMIT);
+  }
   for (const listener of listeners) listener();
 }
 
@@ -25,8 +32,9 @@ export const eventLog = {
     return () => listeners.delete(listener);
   },
   snapshot: (): readonly LogEntry[] => entries,
-  note(text: string, tone: LogEntry['tone'] = 'info'): void {
-    push({ text, tone, key: undefined });
+  /** A line of the page's own; `coalesce` folds a repeat of the newest line into a count. */
+  note(text: string, tone: LogEntry['tone'] = 'info', { coalesce = false }: { coalesce?: boolean } = {}): void {
+    push({ text, tone, key: undefined }, coalesce);
   },
   clear(): void {
     entries = [];
@@ -39,7 +47,7 @@ export const eventLog = {
   },
 };
 
-function describe(event: SubmitEvent): Omit<LogEntry, 'id' | 'at' | 'key'> | undefined {
+function describe(event: SubmitEvent): Omit<LogEntry, 'id' | 'at' | 'key' | 'count'> | undefined {
   switch (event.type) {
     case 'key-created':
       return { text: 'new intent: key minted and saved before sending', tone: 'info' };

@@ -1,15 +1,18 @@
 /**
  * What the server really stored, read past the page's own HTTP clients (so "Offline" does
- * not hide it): the orders and the verifier's audit.
+ * not hide it): the orders with their counts per intent, and the verifier's audit.
  */
 import { useEffect, useState } from 'react';
 import type { AuditSnapshot } from '../../src/server/index.js';
-import type { Order } from '../shared/catalog.js';
+import type { IntentCount, Order, OrdersView } from '../shared/catalog.js';
 
 const POLL_MS = 1000;
 
 export interface ServerView {
   readonly orders: readonly Order[];
+  /** Counted by the orders API as it stores each order (see `IntentCount`). */
+  readonly intents: readonly IntentCount[];
+  readonly duplicates: number;
   readonly stats: AuditSnapshot | undefined;
 }
 
@@ -21,7 +24,7 @@ export function refreshServerView(): void {
 }
 
 export function useServerView(): ServerView {
-  const [view, setView] = useState<ServerView>({ orders: [], stats: undefined });
+  const [view, setView] = useState<ServerView>({ orders: [], intents: [], duplicates: 0, stats: undefined });
 
   useEffect(() => {
     let live = true;
@@ -36,10 +39,10 @@ export function useServerView(): ServerView {
       reading = true;
       try {
         const [orders, stats] = await Promise.all([
-          fetch('/api/orders').then((r) => r.json() as Promise<{ orders: Order[] }>),
+          fetch('/api/orders').then((r) => r.json() as Promise<OrdersView>),
           fetch('/__submit-once/stats').then((r) => r.json() as Promise<AuditSnapshot>),
         ]);
-        if (live) setView({ orders: orders.orders, stats });
+        if (live) setView({ ...orders, stats });
       } catch {
         // The demo server restarted or is gone: the next tick tries again.
       } finally {

@@ -59,7 +59,8 @@ async function openShop(page: Page, { protectionOff }: { protectionOff: boolean 
 }
 
 test.beforeEach(async ({ request }) => {
-  const response = await request.post('/api/reset');
+  // The verifier's reset path, as the README names it (issue 9: the demo answered 404 here).
+  const response = await request.post('/__submit-once/reset');
   expect(response.ok()).toBe(true);
 });
 
@@ -193,4 +194,126 @@ test('a changed cart after a success is a new order, with a new key', async ({ p
   expect(orders).toHaveLength(2);
   expect(orders[0]?.key).not.toBe(orders[1]?.key);
   expect(posts).toHaveLength(2);
+});
+
+/**
+ * Issue 9, first contact: the page must not contradict itself. The verifier's audit counts
+ * keyed requests only, so the duplicates that "Protection off" creates are counted where
+ * they happen: at the orders API.
+ */
+test.describe('first contact', () => {
+  const originCounts = (page: Page) => page.getByRole('group', { name: 'Counted at the orders API' });
+  const intentRows = (page: Page) => page.getByRole('table', { name: 'Orders per intent' }).getByRole('row');
+  const log = (page: Page) => page.getByRole('list', { name: 'Event log' }).getByRole('listitem');
+
+  test('with protection off the server panel shows the duplicates, counted at the orders API', async ({ page }) => {
+    await openShop(page, { protectionOff: true });
+    await placeOrder(page).evaluate((element: HTMLElement) => {
+      for (let i = 0; i < 20; i++) element.click();
+    });
+
+    await expect(originCounts(page)).toContainText('orders 20');
+    await expect(originCounts(page)).toContainText('duplicates 19');
+    await expect(intentRows(page).filter({ hasText: '1× Enamel mug, 1× Baseball cap' })).toHaveText(
+      /1× Enamel mug, 1× Baseball cap\s*none \(protection off\)\s*20/,
+    );
+  });
+
+  test('with submit-once the same panel shows one order per intent and no duplicates', async ({ page }) => {
+    await openShop(page, { protectionOff: false });
+    await placeOrder(page).evaluate((element: HTMLElement) => {
+      for (let i = 0; i < 20; i++) element.click();
+    });
+
+    await expect(message(page)).toHaveText(/Order #1 placed/);
+    await expect(originCounts(page)).toContainText('orders 1');
+    await expect(originCounts(page)).toContainText('duplicates 0');
+    await expect(intentRows(page).filter({ hasText: '1× Enamel mug, 1× Baseball cap' })).toHaveText(/[0-9a-f]{8}…\s*1$/);
+  });
+
+  test('a swallowed click leaves a trace in the event log', async ({ page }) => {
+    await openShop(page, { protectionOff: false });
+    await page.getByRole('checkbox', { name: 'Slow server' }).check();
+    await placeOrder(page).evaluate((element: HTMLElement) => {
+      for (let i = 0; i < 20; i++) element.click();
+    });
+
+    // Clicks 2..20 reached the button before it re-rendered as disabled: 19 ignored clicks.
+    await expect(log(page).filter({ hasText: 'click ignored' })).toHaveText([/click ignored: this order is already in flight, nothing sent\s*×19/]);
+    await expect(message(page)).toHaveText(/Order #1 placed/);
+  });
+
+  test('a click inside the debounce after the answer is logged as ignored, and sends nothing', async ({ page }) => {
+    const posts = recordOrderPosts(page);
+    await openShop(page, { protectionOff: false });
+    // Clicks again the moment the success shows: well inside the 300 ms a double-click lasts.
+    const clickedAgain = placeOrder(page).evaluate(
+      (button: HTMLElement) =>
+        new Promise<void>((resolve) => {
+          const status = document.querySelector('[role="status"]');
+          if (status === null) throw new Error('no status');
+          const watch = new MutationObserver(() => {
+            if (!/Order #1 placed/.test(status.textContent ?? '')) return;
+            watch.disconnect();
+            button.click();
+            resolve();
+          });
+          watch.observe(status, { childList: true, characterData: true, subtree: true });
+        }),
+    );
+    await placeOrder(page).click();
+    await clickedAgain;
+
+    await expect(log(page).filter({ hasText: 'click ignored' })).toHaveText([/click ignored: within 300 ms of the last one \(a double-click\), nothing sent/]);
+    await expect(message(page)).toHaveText(/Order #1 placed/);
+    expect(posts).toHaveLength(1);
+  });
+
+  test('the log names a fault by the label the user ticked', async ({ page }) => {
+    await openShop(page, { protectionOff: false });
+    await page.getByRole('checkbox', { name: 'Lose response after storing' }).check();
+    await page.getByRole('checkbox', { name: 'Slow server' }).check();
+    await page.getByRole('checkbox', { name: 'Slow server' }).uncheck();
+
+    await expect(log(page).filter({ hasText: 'fault' })).toHaveText([
+      /fault “Slow server” off/,
+      /fault “Slow server” on/,
+      /fault “Lose response after storing” on/,
+    ]);
+    await expect(page.getByRole('list', { name: 'Event log' })).not.toContainText('loseResponse');
+  });
+
+  test('a checkbox hint is its description, not part of its name', async ({ page }) => {
+    await page.goto('/');
+    const switches: Array<[string, string]> = [
+      ['Lose response after storing', 'the order is saved, then the connection drops'],
+      ['Slow server', 'orders take 1.5 s: double-click, or reload meanwhile'],
+      ['Fail first attempt with 503', 'nothing is saved; the retry succeeds'],
+      ['Offline', 'requests fail in the browser, never reaching the server'],
+      ['Protection off', 'submit-once is on: one intent, one order'],
+    ];
+    for (const [name, hint] of switches) {
+      const checkbox = page.getByRole('checkbox', { name, exact: true });
+      await expect(checkbox).toHaveAccessibleName(name);
+      await expect(checkbox).toHaveAccessibleDescription(hint);
+    }
+    await page.getByRole('checkbox', { name: 'Protection off', exact: true }).check();
+    await expect(page.getByRole('checkbox', { name: 'Protection off', exact: true })).toHaveAccessibleDescription(
+      'plain axios: every click posts, no key',
+    );
+  });
+
+  test('POST /__submit-once/reset, as in the README, forgets orders, counts and keys', async ({ page, request }) => {
+    await openShop(page, { protectionOff: false });
+    await placeOrder(page).click();
+    await expect(message(page)).toHaveText(/Order #1 placed/);
+    expect(await storedOrders(request)).toHaveLength(1);
+
+    const response = await request.post('/__submit-once/reset');
+    expect(response.status()).toBe(200);
+    expect(await storedOrders(request)).toEqual([]);
+    const stats = (await (await request.get('/__submit-once/stats')).json()) as { totals: { executions: number }; keys: unknown[] };
+    expect(stats.totals.executions).toBe(0);
+    expect(stats.keys).toEqual([]);
+  });
 });

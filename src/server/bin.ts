@@ -1,86 +1,99 @@
 #!/usr/bin/env node
-import { parseArgs } from 'node:util';
+import { EXIT_OK, EXIT_RUNTIME, EXIT_USAGE, USAGE, UsageError, packageVersion, parseCli, type CliConfig } from './cli-args.js';
 import { headerPrincipal } from './principal.js';
 import { openStoreSpec } from './store-spec.js';
-import { createVerifier } from './verifier.js';
+import { createVerifier, type Verifier } from './verifier.js';
 
-const USAGE = `submit-once-verifier: an idempotency-enforcing HTTP server for testing front ends
+const NAME = 'submit-once-verifier';
 
-Usage: submit-once-verifier [--port 8787] [--host 127.0.0.1] [--upstream URL]
-                            [--store memory|file:PATH|redis:URL|postgres:URL] [--lease-ms 10000] [--ttl-ms 86400000]
-                            [--principal-header NAME | --shared-keys] [--principal-cookie NAME]...
-                            [--recovery] [--max-run-ms 300000]
-
-Without --upstream it serves a built-in API: POST /orders, GET /orders, GET /orders/:id, POST /echo.
-Keys are namespaced per caller: by default by a hash of the Authorization header (and the
-cookies named with --principal-cookie); --principal-header uses a trusted header's value
-instead; --shared-keys puts every caller in one key space.
---recovery runs a key whose outcome is unknown again, telling the upstream with
-Idempotency-Recovery: true (the key is always forwarded as Idempotency-Key).
-Audit: GET /__submit-once/stats (DELETE resets), POST /__submit-once/reset forgets all keys.`;
-
-async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: {
-      port: { type: 'string', default: '8787' },
-      host: { type: 'string', default: '127.0.0.1' },
-      upstream: { type: 'string' },
-      store: { type: 'string', default: 'memory' },
-      'lease-ms': { type: 'string' },
-      'ttl-ms': { type: 'string' },
-      'max-run-ms': { type: 'string' },
-      'principal-header': { type: 'string' },
-      'principal-cookie': { type: 'string', multiple: true },
-      'shared-keys': { type: 'boolean' },
-      recovery: { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
-  if (values.help === true) {
+async function main(argv: readonly string[]): Promise<number | undefined> {
+  let command;
+  try {
+    command = parseCli(argv);
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    console.error(`${NAME}: ${error.message}`);
+    console.error(`Run ${NAME} --help for the flags.`);
+    return EXIT_USAGE;
+  }
+  if (command.command === 'help') {
     console.log(USAGE);
-    return;
+    return EXIT_OK;
   }
-  const port = integer('--port', values.port);
-  if (values['shared-keys'] === true && (values['principal-header'] !== undefined || values['principal-cookie'] !== undefined)) {
-    throw new Error('--shared-keys cannot be combined with --principal-header or --principal-cookie');
+  if (command.command === 'version') {
+    console.log(packageVersion());
+    return EXIT_OK;
   }
-  // The cookies only feed the default credential hash, which a principal header replaces.
-  if (values['principal-header'] !== undefined && values['principal-cookie'] !== undefined) {
-    throw new Error('--principal-cookie applies to the default principal; it cannot be combined with --principal-header');
-  }
-  const store = await openStoreSpec(values.store);
+  const { config } = command;
+  // From here on a failure is the environment's (a port, a store, a package), not the
+  // command line's: one line naming it, exit 1, no usage text.
+  const store = await openStoreSpec(config.store).catch((error: unknown) => {
+    // A system error (ENOENT, EACCES… from the file store) names neither the flag nor the
+    // store; the spec's own messages ("cannot connect to Redis at …") already do.
+    if (typeof (error as NodeJS.ErrnoException).code !== 'string') throw error;
+    throw new Error(`cannot open --store ${config.store}: ${messageOf(error)}`);
+  });
   const verifier = createVerifier({
     store,
-    ...(values.upstream !== undefined ? { upstream: values.upstream } : {}),
-    ...(values['lease-ms'] !== undefined ? { leaseMs: integer('--lease-ms', values['lease-ms']) } : {}),
-    ...(values['ttl-ms'] !== undefined ? { ttl: integer('--ttl-ms', values['ttl-ms']) } : {}),
-    ...(values['max-run-ms'] !== undefined ? { maxRunMs: integer('--max-run-ms', values['max-run-ms']) } : {}),
-    ...(values['principal-header'] !== undefined ? { principal: headerPrincipal(values['principal-header']) } : {}),
-    ...(values['shared-keys'] === true ? { principal: false as const } : {}),
-    ...(values['principal-cookie'] !== undefined ? { principalCookies: values['principal-cookie'] } : {}),
-    recovery: values.recovery === true,
+    ...(config.upstream !== undefined ? { upstream: config.upstream } : {}),
+    ...(config.leaseMs !== undefined ? { leaseMs: config.leaseMs } : {}),
+    ...(config.ttlMs !== undefined ? { ttl: config.ttlMs } : {}),
+    ...(config.maxRunMs !== undefined ? { maxRunMs: config.maxRunMs } : {}),
+    ...(config.principalHeader !== undefined ? { principal: headerPrincipal(config.principalHeader) } : {}),
+    ...(config.sharedKeys ? { principal: false as const } : {}),
+    ...(config.principalCookies !== undefined ? { principalCookies: config.principalCookies } : {}),
+    recovery: config.recovery,
   });
-  const url = await verifier.listen(port, values.host);
-  console.log(`submit-once verifier listening on ${url} (store: ${values.store}, ${values.upstream === undefined ? 'built-in orders API' : `upstream: ${values.upstream}`})`);
+  const url = await listen(verifier, config);
+  console.log(`submit-once verifier listening on ${url} (store: ${config.store}, ${config.upstream === undefined ? 'built-in orders API' : `upstream: ${config.upstream}`})`);
 
   const stop = (): void => {
     verifier.close().then(
-      () => process.exit(0),
-      () => process.exit(1),
+      () => process.exit(EXIT_OK),
+      () => process.exit(EXIT_RUNTIME),
     );
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
+  return undefined;
 }
 
-function integer(flag: string, value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new Error(`${flag} must be a non-negative integer, got ${JSON.stringify(value)}`);
-  return n;
+async function listen(verifier: Verifier, config: CliConfig): Promise<string> {
+  try {
+    return await verifier.listen(config.port, config.host);
+  } catch (error) {
+    // The store is open (a Redis or Postgres connection would keep the process alive).
+    await verifier.close().catch(() => undefined);
+    const code = (error as NodeJS.ErrnoException).code;
+    const where = `${config.host}:${config.port}`;
+    const reason =
+      code === 'EADDRINUSE'
+        ? 'the port is in use (stop the other server or pick another --port)'
+        : code === 'EACCES'
+          ? 'permission denied (ports below 1024 need privileges)'
+          : code === 'EADDRNOTAVAIL'
+            ? 'this machine has no such address (check --host)'
+            : code === 'ENOTFOUND' || code === 'EAI_AGAIN'
+              ? 'unknown host (check --host)'
+              : messageOf(error);
+    throw new Error(`cannot listen on ${where}: ${reason}`);
+  }
 }
 
-main().catch((error: unknown) => {
-  console.error(`submit-once-verifier: ${error instanceof Error ? error.message : String(error)}`);
-  console.error(USAGE);
-  process.exit(1);
-});
+/** The first line only: a runtime failure is reported in one line. */
+function messageOf(error: unknown): string {
+  const text = error instanceof Error ? error.message : String(error);
+  return text.split('\n')[0] ?? text;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    // exitCode, not exit(): lets stdout drain; nothing else keeps the process alive here.
+    if (code !== undefined) process.exitCode = code;
+  },
+  (error: unknown) => {
+    // exit(), not exitCode: an open Redis or Postgres client must not keep the process up.
+    console.error(`${NAME}: ${messageOf(error)}`);
+    process.exit(EXIT_RUNTIME);
+  },
+);

@@ -1,0 +1,248 @@
+/**
+ * The `submit-once-verifier` command line: flags, their checks and the help text. Pure
+ * (no I/O beyond reading package.json for `--version`), so every message can be tested
+ * without starting a server. Errors name the flag as the user typed it, never an option
+ * name of `createVerifier` and never a raw Node message.
+ */
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { HEALTH_PATH, RESET_PATH, STATS_PATH } from './verifier.js';
+
+/** Exit codes, documented in `--help`: scripts tell "fix the command" from "fix the environment". */
+export const EXIT_OK = 0;
+export const EXIT_RUNTIME = 1;
+export const EXIT_USAGE = 2;
+
+/** A mistake in the command line: reported with exit code 2 and a pointer to `--help`. */
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+export interface CliConfig {
+  readonly port: number;
+  readonly host: string;
+  readonly upstream: string | undefined;
+  readonly store: string;
+  readonly leaseMs: number | undefined;
+  readonly ttlMs: number | undefined;
+  readonly maxRunMs: number | undefined;
+  readonly principalHeader: string | undefined;
+  readonly principalCookies: readonly string[] | undefined;
+  readonly sharedKeys: boolean;
+  readonly recovery: boolean;
+}
+
+export type CliCommand = { readonly command: 'help' } | { readonly command: 'version' } | { readonly command: 'serve'; readonly config: CliConfig };
+
+/** Every flag the bin accepts; the help test checks each one is documented. */
+export const FLAGS = {
+  port: { type: 'string' },
+  host: { type: 'string' },
+  upstream: { type: 'string' },
+  store: { type: 'string' },
+  'lease-ms': { type: 'string' },
+  'ttl-ms': { type: 'string' },
+  'max-run-ms': { type: 'string' },
+  'principal-header': { type: 'string' },
+  'principal-cookie': { type: 'string', multiple: true },
+  'shared-keys': { type: 'boolean' },
+  recovery: { type: 'boolean' },
+  version: { type: 'boolean', short: 'v' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+type FlagName = keyof typeof FLAGS;
+
+// Node keeps a timer of at most 2^31-1 ms; a longer lease or run limit would fire at once
+// (with only a TimeoutOverflowWarning), so those flags stop there.
+const MAX_TIMER_MS = 2_147_483_647;
+// RFC 9110 token: what a header name (and, RFC 6265, a cookie name) may be made of.
+const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+export const USAGE = `submit-once-verifier: an idempotency-enforcing HTTP server for testing front ends
+
+Usage: submit-once-verifier [flags]
+
+  --port N                  port to listen on, 0 to 65535 (0: any free port). Default 8787
+  --host NAME               address to listen on. Default 127.0.0.1 (loopback only)
+  --upstream URL            forward every request to this http(s) URL instead of the built-in API
+  --store SPEC              where keys and stored responses live. Default memory
+                              memory          this process only, forgotten on exit
+                              file:PATH       a local file, survives restarts
+                              redis:URL       Redis, shared by several verifiers (needs: npm install ioredis)
+                              postgres:URL    PostgreSQL, shared (needs: npm install pg)
+  --lease-ms N              in-progress lease, 1 to ${MAX_TIMER_MS}; a claim whose process died
+                            turns "outcome unknown" when it runs out. Default 10000
+  --ttl-ms N                how long a completed response is kept and replayed, 1 or more. Default 86400000 (24 h)
+  --max-run-ms N            longest a request keeps its claim, 1 to ${MAX_TIMER_MS}. Default 300000
+  --principal-header NAME   scope keys by this trusted header's value (set by your gateway)
+  --principal-cookie NAME   also hash this cookie into the default scope; repeatable
+  --shared-keys             one key space for every caller (no per-caller scope)
+  --recovery                run a key whose outcome is unknown again, telling the upstream
+                            with Idempotency-Recovery: true
+  -v, --version             print the version and exit
+  -h, --help                print this help and exit
+
+Keys are scoped per caller: by default by a hash of the Authorization header (and the
+cookies named with --principal-cookie). --principal-header and --shared-keys replace that
+and cannot be combined with each other or with --principal-cookie.
+
+Without --upstream it serves a built-in API: POST /orders, GET /orders, GET /orders/:id,
+POST /echo. With --upstream the key is forwarded as Idempotency-Key.
+
+Endpoints of the verifier itself:
+  GET    ${HEALTH_PATH}   {"ok":true,"store":…} once it is up
+  GET    ${STATS_PATH}    the audit: executions, replays, conflicts… per key
+  DELETE ${STATS_PATH}    resets the audit counters
+  POST   ${RESET_PATH}    forgets every key, the counters and the built-in API's orders
+
+CORS is on for every origin: preflights allow Idempotency-Key and Content-Type, and
+responses expose Idempotent-Replayed, Retry-After and Location to the page.
+
+Exit codes: 0 stopped by SIGINT/SIGTERM (or --help, --version); 1 runtime failure (port
+in use, store unreachable, package missing); 2 usage error (bad flag or value).`;
+
+/**
+ * Reads the command line. Throws `UsageError` with a message that names the flag.
+ *
+ * @example parseCli(['--port', '0', '--store', 'file:./keys.jsonl'])
+ */
+export function parseCli(argv: readonly string[]): CliCommand {
+  // Non-strict, with tokens: Node's own errors for unknown or valueless flags are long
+  // and talk about positionals; these checks say it in the bin's words.
+  const { tokens } = parseArgs({ args: [...argv], options: FLAGS, strict: false, allowPositionals: true, tokens: true });
+  const strings = new Map<FlagName, string[]>();
+  const booleans = new Set<FlagName>();
+  for (let i = 0; i < tokens.length; i++) {
+    const token = tokens[i];
+    if (token === undefined || token.kind === 'option-terminator') continue;
+    if (token.kind === 'positional') {
+      throw new UsageError(`unexpected argument ${JSON.stringify(token.value)}: every value goes after its flag, e.g. --port 8787`);
+    }
+    const name = token.name as FlagName;
+    const spec = Object.hasOwn(FLAGS, name) ? FLAGS[name] : undefined;
+    // A short flag other than -h/-v comes back under its letter, which is not a known name.
+    if (spec === undefined || (token.rawName.length === 2 && !('short' in spec))) {
+      throw new UsageError(`unknown flag ${token.rawName}`);
+    }
+    const flag = `--${name}`;
+    if (spec.type === 'boolean') {
+      if (token.value !== undefined) throw new UsageError(`${flag} takes no value, got ${JSON.stringify(token.value)}`);
+      booleans.add(name);
+      continue;
+    }
+    // parseArgs takes the next word as the value even when it is the next flag.
+    if (token.value === undefined || (!token.inlineValue && token.value.startsWith('--'))) {
+      throw new UsageError(`${flag} needs a value`);
+    }
+    strings.set(name, [...(strings.get(name) ?? []), token.value]);
+  }
+  if (booleans.has('help')) return { command: 'help' };
+  if (booleans.has('version')) return { command: 'version' };
+
+  // A repeated single-value flag: the last one wins, as in most CLIs.
+  const last = (name: FlagName): string | undefined => strings.get(name)?.at(-1);
+  const principalHeader = last('principal-header');
+  const principalCookies = strings.get('principal-cookie');
+  const sharedKeys = booleans.has('shared-keys');
+  if (sharedKeys && (principalHeader !== undefined || principalCookies !== undefined)) {
+    throw new UsageError('--shared-keys cannot be combined with --principal-header or --principal-cookie');
+  }
+  // The cookies only feed the default credential hash, which a principal header replaces.
+  if (principalHeader !== undefined && principalCookies !== undefined) {
+    throw new UsageError('--principal-cookie applies to the default scope; it cannot be combined with --principal-header');
+  }
+  if (principalHeader !== undefined) checkToken('--principal-header', principalHeader, 'a header name');
+  for (const cookie of principalCookies ?? []) checkToken('--principal-cookie', cookie, 'a cookie name');
+
+  const host = last('host') ?? '127.0.0.1';
+  if (host === '') throw new UsageError('--host needs a host name or address');
+  const leaseMs = last('lease-ms');
+  const ttlMs = last('ttl-ms');
+  const maxRunMs = last('max-run-ms');
+  return {
+    command: 'serve',
+    config: {
+      port: integer('--port', last('port') ?? '8787', 0, 65_535),
+      host,
+      upstream: upstreamUrl(last('upstream')),
+      store: storeSpec(last('store') ?? 'memory'),
+      leaseMs: leaseMs === undefined ? undefined : integer('--lease-ms', leaseMs, 1, MAX_TIMER_MS),
+      ttlMs: ttlMs === undefined ? undefined : integer('--ttl-ms', ttlMs, 1, Number.MAX_SAFE_INTEGER),
+      maxRunMs: maxRunMs === undefined ? undefined : integer('--max-run-ms', maxRunMs, 1, MAX_TIMER_MS),
+      principalHeader,
+      principalCookies,
+      sharedKeys,
+      recovery: booleans.has('recovery'),
+    },
+  };
+}
+
+function integer(flag: string, value: string, min: number, max: number): number {
+  // Digits only: Number() would take "", "0x10", "1e3" and " 5" too.
+  const n = /^-?\d+$/.test(value) ? Number(value) : Number.NaN;
+  if (!Number.isSafeInteger(n) || n < min || n > max) {
+    const range = max === Number.MAX_SAFE_INTEGER ? `${min} or more` : `from ${min} to ${max}`;
+    throw new UsageError(`${flag} must be an integer ${range}, got ${shown(value)}`);
+  }
+  return n;
+}
+
+function upstreamUrl(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  let url: URL | undefined;
+  try {
+    url = new URL(value);
+  } catch {
+    url = undefined;
+  }
+  if (url === undefined || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
+    throw new UsageError(`--upstream needs an http(s) URL such as http://127.0.0.1:3000, got ${shown(value)}`);
+  }
+  return value;
+}
+
+/** Checks the spec's shape only; connecting (and finding ioredis or pg) is a runtime matter. */
+function storeSpec(spec: string): string {
+  if (spec === 'memory') return spec;
+  const scheme = /^(file|redis|rediss|postgres|postgresql):/.exec(spec)?.[1];
+  if (scheme === undefined) {
+    throw new UsageError(`--store must be memory, file:PATH, redis:URL or postgres:URL, got ${shown(spec)}`);
+  }
+  if (spec.length === scheme.length + 1) {
+    throw new UsageError(`--store ${scheme}: needs ${scheme === 'file' ? 'a path, e.g. file:./keys.jsonl' : `a URL, e.g. ${scheme}://127.0.0.1`}`);
+  }
+  return spec;
+}
+
+function checkToken(flag: string, value: string, what: string): void {
+  if (!TOKEN.test(value)) {
+    throw new UsageError(`${flag} must be ${what} (letters, digits and !#$%&'*+-.^_\`|~), got ${shown(value)}`);
+  }
+}
+
+/** Numbers as typed (the message reads "got 99999"); anything else quoted, so "" and spaces show. */
+function shown(value: string): string {
+  return /^-?\d+(\.\d+)?$/.test(value) ? value : JSON.stringify(value);
+}
+
+/**
+ * The package's version, from the package.json above this file: `src/server/` when run
+ * from source, `dist/` once built, so it walks up rather than using a fixed path.
+ */
+export function packageVersion(from: string = import.meta.url): string {
+  let dir = dirname(fileURLToPath(from));
+  for (;;) {
+    try {
+      const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: unknown; version?: unknown };
+      if (pkg.name === 'submit-once' && typeof pkg.version === 'string') return pkg.version;
+    } catch {
+      // No package.json here (or not ours): look one level up.
+    }
+    const parent = dirname(dir);
+    if (parent === dir) throw new Error('cannot find the package.json of submit-once');
+    dir = parent;
+  }
+}

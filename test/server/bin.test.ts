@@ -1,0 +1,200 @@
+/**
+ * The `submit-once-verifier` command line as a user meets it: the bin run as a child
+ * process, its stderr lines and exit codes (issue 9, item 4). The parser's finer cases run
+ * in process, since each child costs a Node start.
+ */
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { FLAGS, UsageError, parseCli } from '../../src/server/cli-args.js';
+import { HEALTH_PATH, RESET_PATH, STATS_PATH } from '../../src/server/verifier.js';
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the bin to its end (every case here makes it exit on its own). */
+function runBin(args: string[]): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/server/bin.ts', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`bin did not exit: ${stdout}${stderr}`));
+    }, 20_000);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+const lines = (text: string): string[] => text.split('\n').filter((line) => line !== '');
+const version = (JSON.parse(readFileSync('package.json', 'utf8')) as { version: string }).version;
+
+describe.concurrent('submit-once-verifier: usage errors name the flag and exit 2, without the usage text', () => {
+  const cases: Array<[string[], string]> = [
+    [['--port', '99999'], '--port must be an integer from 0 to 65535, got 99999'],
+    [['--upstream', 'not-a-url'], '--upstream needs an http(s) URL such as http://127.0.0.1:3000, got "not-a-url"'],
+    [['--lease-ms', '-5'], '--lease-ms must be an integer from 1 to 2147483647, got -5'],
+    [['--ttl-ms', '0'], '--ttl-ms must be an integer 1 or more, got 0'],
+    [['--max-run-ms', 'abc'], '--max-run-ms must be an integer from 1 to 2147483647, got "abc"'],
+    [['--bogus'], 'unknown flag --bogus'],
+  ];
+  for (const [args, message] of cases) {
+    it(args.join(' '), async () => {
+      const run = await runBin(args);
+      expect(run.code).toBe(2);
+      expect(lines(run.stderr)).toEqual([`submit-once-verifier: ${message}`, 'Run submit-once-verifier --help for the flags.']);
+      expect(run.stdout).toBe('');
+    });
+  }
+});
+
+describe('submit-once-verifier: runtime failures are one line and exit 1', () => {
+  let blocker: Server | undefined;
+  afterEach(async () => {
+    await new Promise((resolve) => (blocker ? blocker.close(resolve) : resolve(undefined)));
+    blocker = undefined;
+  });
+
+  it('port in use', async () => {
+    blocker = createServer();
+    const port = await new Promise<number>((resolve) => blocker?.listen(0, '127.0.0.1', () => resolve((blocker?.address() as { port: number }).port)));
+    const run = await runBin(['--port', String(port)]);
+    expect(run.code).toBe(1);
+    expect(lines(run.stderr)).toEqual([`submit-once-verifier: cannot listen on 127.0.0.1:${port}: the port is in use (stop the other server or pick another --port)`]);
+  });
+
+  it('Redis down', async () => {
+    // Port 1 on loopback: nothing listens there.
+    const run = await runBin(['--port', '0', '--store', 'redis://127.0.0.1:1']);
+    expect(run.code).toBe(1);
+    expect(lines(run.stderr)).toEqual([expect.stringMatching(/^submit-once-verifier: cannot connect to Redis at redis:\/\/127\.0\.0\.1:1: /)]);
+  });
+
+  it('Postgres down', async () => {
+    const run = await runBin(['--port', '0', '--store', 'postgres://demo@127.0.0.1:1/demo']);
+    expect(run.code).toBe(1);
+    expect(lines(run.stderr)).toEqual([expect.stringMatching(/^submit-once-verifier: cannot connect to Postgres at postgres:\/\/demo@127\.0\.0\.1:1\/demo: /)]);
+  });
+
+  it('a file store that cannot be written names the flag', async () => {
+    const run = await runBin(['--port', '0', '--store', 'file:/nonexistent-dir/keys.jsonl']);
+    expect(run.code).toBe(1);
+    expect(lines(run.stderr)).toEqual([expect.stringMatching(/^submit-once-verifier: cannot open --store file:\/nonexistent-dir\/keys\.jsonl: ENOENT/)]);
+  });
+});
+
+describe('submit-once-verifier --version and --help', () => {
+  it('--version prints the package version and exits 0', async () => {
+    const run = await runBin(['--version']);
+    expect(run).toEqual({ code: 0, stdout: `${version}\n`, stderr: '' });
+  });
+
+  it('--help documents every flag, the store specs and what they need, the endpoints, CORS and the exit codes', async () => {
+    const run = await runBin(['--help']);
+    expect(run.code).toBe(0);
+    expect(run.stderr).toBe('');
+    const help = run.stdout;
+    for (const flag of Object.keys(FLAGS)) expect(help).toContain(`--${flag}`);
+    for (const spec of ['memory', 'file:PATH', 'redis:URL', 'postgres:URL']) expect(help).toContain(spec);
+    expect(help).toMatch(/redis:URL.*ioredis/);
+    expect(help).toMatch(/postgres:URL.*npm install pg/);
+    expect(help).toContain(`GET    ${HEALTH_PATH}`);
+    expect(help).toContain(`GET    ${STATS_PATH}`);
+    expect(help).toContain(`DELETE ${STATS_PATH}`);
+    expect(help).toContain(`POST   ${RESET_PATH}`);
+    expect(help).toMatch(/CORS is on for every origin/);
+    expect(help).toContain('Idempotent-Replayed');
+    expect(help).toMatch(/Exit codes: 0 .*; 1 runtime failure .*; 2 usage error/s);
+  });
+});
+
+describe('parseCli', () => {
+  const usageError = (args: string[]): string => {
+    try {
+      parseCli(args);
+    } catch (error) {
+      expect(error).toBeInstanceOf(UsageError);
+      return (error as Error).message;
+    }
+    throw new Error(`accepted: ${args.join(' ')}`);
+  };
+
+  it('reads every flag, with the defaults the help states', () => {
+    expect(parseCli([])).toEqual({
+      command: 'serve',
+      config: {
+        port: 8787,
+        host: '127.0.0.1',
+        upstream: undefined,
+        store: 'memory',
+        leaseMs: undefined,
+        ttlMs: undefined,
+        maxRunMs: undefined,
+        principalHeader: undefined,
+        principalCookies: undefined,
+        sharedKeys: false,
+        recovery: false,
+      },
+    });
+    expect(
+      parseCli([
+        '--port=0', '--host', '::1', '--upstream', 'https://api.example/v1', '--store', 'redis:127.0.0.1:6379',
+        '--lease-ms', '5000', '--ttl-ms', '172800000000', '--max-run-ms', '60000', '--principal-cookie', 'session',
+        '--principal-cookie', 'sid', '--recovery',
+      ]),
+    ).toEqual({
+      command: 'serve',
+      config: {
+        port: 0,
+        host: '::1',
+        upstream: 'https://api.example/v1',
+        store: 'redis:127.0.0.1:6379',
+        leaseMs: 5000,
+        ttlMs: 172_800_000_000,
+        maxRunMs: 60_000,
+        principalHeader: undefined,
+        principalCookies: ['session', 'sid'],
+        sharedKeys: false,
+        recovery: true,
+      },
+    });
+  });
+
+  it('--help and --version win over the other flags', () => {
+    expect(parseCli(['--port', '99999', '-h'])).toEqual({ command: 'help' });
+    expect(parseCli(['-v'])).toEqual({ command: 'version' });
+  });
+
+  it('names the flag for values Number() or URL() would take or Node would word its own way', () => {
+    expect(usageError(['--port', ''])).toBe('--port must be an integer from 0 to 65535, got ""');
+    expect(usageError(['--port', '0x10'])).toBe('--port must be an integer from 0 to 65535, got "0x10"');
+    expect(usageError(['--lease-ms', '1e3'])).toBe('--lease-ms must be an integer from 1 to 2147483647, got "1e3"');
+    expect(usageError(['--lease-ms', '2147483648'])).toBe('--lease-ms must be an integer from 1 to 2147483647, got 2147483648');
+    expect(usageError(['--port', '80.5'])).toBe('--port must be an integer from 0 to 65535, got 80.5');
+    expect(usageError(['--upstream', 'ftp://host/'])).toMatch(/^--upstream needs an http\(s\) URL/);
+    expect(usageError(['--port', '--host', 'x'])).toBe('--port needs a value');
+    expect(usageError(['--store'])).toBe('--store needs a value');
+    expect(usageError(['--recovery=yes'])).toBe('--recovery takes no value, got "yes"');
+    expect(usageError(['-p', '80'])).toBe('unknown flag -p');
+    expect(usageError(['8787'])).toMatch(/^unexpected argument "8787": every value goes after its flag/);
+  });
+
+  it('checks the store spec and the principal flags', () => {
+    expect(usageError(['--store', 'mysql://x'])).toBe('--store must be memory, file:PATH, redis:URL or postgres:URL, got "mysql://x"');
+    expect(usageError(['--store', 'file:'])).toBe('--store file: needs a path, e.g. file:./keys.jsonl');
+    expect(usageError(['--store', 'redis:'])).toBe('--store redis: needs a URL, e.g. redis://127.0.0.1');
+    expect(usageError(['--principal-header', 'X User'])).toMatch(/^--principal-header must be a header name .*, got "X User"$/);
+    expect(usageError(['--principal-cookie', 'a;b'])).toMatch(/^--principal-cookie must be a cookie name/);
+    expect(usageError(['--shared-keys', '--principal-header', 'X-User'])).toMatch(/^--shared-keys cannot be combined/);
+    expect(usageError(['--principal-header', 'X-User', '--principal-cookie', 's'])).toMatch(/^--principal-cookie applies to the default scope/);
+  });
+});
