@@ -50,7 +50,7 @@ async function connectRedis(url: string): Promise<RedisLikeClient> {
   try {
     await client.connect();
   } catch (error) {
-    throw new Error(`cannot connect to Redis at ${url}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+    throw new Error(`cannot connect to Redis at ${withoutPassword(url)}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
   }
   return client;
 }
@@ -76,7 +76,19 @@ async function connectPostgres(url: string): Promise<PgPoolLike> {
     await pool.query('SELECT 1');
   } catch (error) {
     await pool.end?.().catch(() => undefined);
-    throw new Error(`cannot connect to Postgres at ${url}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+    throw new Error(`cannot connect to Postgres at ${withoutPassword(url)}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
   }
   return pool;
+}
+
+/** A connection URL fit for an error line: the password is never printed. */
+export function withoutPassword(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password === '') return url;
+    parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return url.replace(/\/\/([^:/@]*):[^@]*@/, '//$1:***@');
+  }
 }

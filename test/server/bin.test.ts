@@ -79,6 +79,13 @@ describe('submit-once-verifier: runtime failures are one line and exit 1', () =>
     expect(lines(run.stderr)).toEqual([expect.stringMatching(/^submit-once-verifier: cannot connect to Redis at redis:\/\/127\.0\.0\.1:1: /)]);
   });
 
+  it('Postgres down, without printing the password of the URL', async () => {
+    const run = await runBin(['--port', '0', '--store', 'postgres://demo:s3cret@127.0.0.1:1/demo']);
+    expect(run.code).toBe(1);
+    expect(run.stderr).not.toContain('s3cret');
+    expect(lines(run.stderr)).toEqual([expect.stringMatching(/^submit-once-verifier: cannot connect to Postgres at postgres:\/\/demo:\*\*\*@127\.0\.0\.1:1\/demo: /)]);
+  });
+
   it('Postgres down', async () => {
     const run = await runBin(['--port', '0', '--store', 'postgres://demo@127.0.0.1:1/demo']);
     expect(run.code).toBe(1);
