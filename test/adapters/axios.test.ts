@@ -3,7 +3,7 @@ import axiosRetry from 'axios-retry';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { installIdempotency } from '../../src/axios.js';
 import { memoryStore } from '../../src/core/store.js';
-import { KeyReusedError } from '../../src/core/errors.js';
+import { KeyReusedError, OutcomeUnknownError } from '../../src/core/errors.js';
 import { startTestServer, type TestServer } from '../helpers/http-server.js';
 
 let server: TestServer;
@@ -82,6 +82,33 @@ describe('installIdempotency', () => {
       { status: 422, headers: { 'content-type': 'application/problem+json' }, body: '{"type":"https://submit-once.dev/problems/key-reused"}' },
     ];
     await expect(api.post('/orders', { a: 1 })).rejects.toBeInstanceOf(KeyReusedError);
+  });
+
+  it('throws OutcomeUnknownError on the verifier outcome-unknown problem, without retrying; the AxiosError is its cause', async () => {
+    installIdempotency(api, engine());
+    server.replies = [
+      {
+        status: 500,
+        headers: { 'content-type': 'application/problem+json' },
+        body: '{"type":"https://submit-once.dev/problems/outcome-unknown","status":500}',
+      },
+    ];
+    const error = await api.post('/orders', { a: 1 }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(OutcomeUnknownError);
+    expect(error).toMatchObject({ code: 'outcome-unknown', status: 500, key: server.seen[0]!.key });
+    expect(axios.isAxiosError((error as OutcomeUnknownError).cause)).toBe(true);
+    expect(server.seen).toHaveLength(1);
+  });
+
+  it('after outcome-unknown the key is retired: the next submission of the intent has a new key', async () => {
+    installIdempotency(api, { ...engine(), settleWindow: 0 });
+    server.replies = [
+      { status: 500, headers: { 'content-type': 'application/problem+json' }, body: '{"type":"https://submit-once.dev/problems/outcome-unknown"}' },
+    ];
+    await expect(api.post('/orders', { a: 1 })).rejects.toBeInstanceOf(OutcomeUnknownError);
+    expect((await api.post('/orders', { a: 1 })).status).toBe(201);
+    expect(server.seen).toHaveLength(2);
+    expect(server.seen[1]!.key).not.toBe(server.seen[0]!.key);
   });
 
   it('honours per-request options and uninstalls cleanly', async () => {

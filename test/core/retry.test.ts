@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { backoffDelay, classifyStatus, DEFAULT_RETRY, normaliseRetry, parseRetryAfter } from '../../src/core/retry.js';
+import { backoffDelay, DEFAULT_RETRY, normaliseRetry } from '../../src/core/retry.js';
+import { classifyStatus, parseRetryAfter } from '../../src/core/classify.js';
 import { InvalidOptionsError } from '../../src/core/errors.js';
 
 describe('classifyStatus', () => {
