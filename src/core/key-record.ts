@@ -5,10 +5,11 @@
  */
 import type { KeyRecord } from './store.js';
 
-/** The record's clocks: how long an unfinished key lives, and how long a settled one is reused. */
+/** The record's clocks (how long an unfinished key lives, how long a settled one is reused) and its key source. */
 export interface RecordPolicy {
   ttl: number;
   settleWindow: number;
+  createKey: () => string;
 }
 
 /** Where a claimed key came from, for the events. */
@@ -29,16 +30,17 @@ export function isLive(record: KeyRecord | undefined, now: number, policy: Recor
  */
 export function claim(
   stored: KeyRecord | undefined,
-  request: { fingerprint: string; now: number; explicitKey?: string | undefined; createKey: () => string },
+  fingerprint: string,
+  now: number,
+  explicitKey: string | undefined,
   policy: RecordPolicy,
 ): { record: KeyRecord; source: KeySource } {
-  const { fingerprint, now, explicitKey } = request;
   if (explicitKey !== undefined) {
     const same = stored?.key === explicitKey && stored.expiresAt > now;
     return { record: same ? { ...stored, state: 'pending' } : fresh(explicitKey, fingerprint, now, policy), source: 'caller' };
   }
   if (stored && isLive(stored, now, policy)) return { record: { ...stored, state: 'pending' }, source: 'store' };
-  return { record: fresh(request.createKey(), fingerprint, now, policy), source: 'new' };
+  return { record: fresh(policy.createKey(), fingerprint, now, policy), source: 'new' };
 }
 
 /** No final answer (retries spent, a 5xx left): the next try, or a reload, must reuse the key. */
@@ -52,10 +54,8 @@ export function settle(record: KeyRecord, attempts: number, now: number): KeyRec
 }
 
 /** The caller aborted: an attempt may be on the wire, so the key is kept like an ambiguous one. */
-export function abort(record: KeyRecord, attempts: number): KeyRecord {
-  return keep(record, attempts);
-}
+export const abort: (record: KeyRecord, attempts: number) => KeyRecord = keep;
 
-function fresh(key: string, fingerprint: string, now: number, policy: RecordPolicy): KeyRecord {
+function fresh(key: string, fingerprint: string, now: number, policy: Pick<RecordPolicy, 'ttl'>): KeyRecord {
   return { v: 1, key, fingerprint, createdAt: now, expiresAt: now + policy.ttl, attempts: 0, state: 'pending' };
 }

@@ -112,7 +112,7 @@ export function createSubmitter(options: SubmitterOptions = {}): Submitter {
   async function claimKey(fp: string, explicitKey: string | undefined): Promise<KeyRecord> {
     let source: transition.KeySource = 'new';
     const record = await store.upsert(fp, (stored) => {
-      const claimed = transition.claim(stored, { fingerprint: fp, now: config.now(), explicitKey, createKey: config.createKey }, config);
+      const claimed = transition.claim(stored, fp, config.now(), explicitKey, config);
       source = claimed.source;
       return claimed.record;
     });

@@ -1,7 +1,7 @@
 import axios, { AxiosError, type AxiosInstance } from 'axios';
 import axiosRetry from 'axios-retry';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { installIdempotency } from '../../src/axios.js';
+import { installIdempotency } from '../../src/axios/index.js';
 import { memoryStore } from '../../src/core/store.js';
 import { KeyReusedError, OutcomeUnknownError } from '../../src/core/errors.js';
 import { startTestServer, type TestServer } from '../helpers/http-server.js';

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createIdempotentFetch, type IdempotentFetch } from '../../src/fetch.js';
+import { createIdempotentFetch, type IdempotentFetch } from '../../src/fetch/index.js';
 import { memoryStore } from '../../src/core/store.js';
 import { AmbiguousOutcomeError, isOutcomeUnknownError, OutcomeUnknownError, UnreplayableBodyError } from '../../src/core/errors.js';
 import { startTestServer, type TestServer } from '../helpers/http-server.js';

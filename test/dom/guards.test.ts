@@ -2,8 +2,8 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createSubmitter } from '../../src/core/submitter.js';
 import { memoryStore } from '../../src/core/store.js';
-import { guardButton, guardForm } from '../../src/dom.js';
-import type { GuardContext } from '../../src/dom.js';
+import { guardButton, guardForm } from '../../src/dom/index.js';
+import type { GuardContext } from '../../src/dom/index.js';
 import { controlledAction, engine, tick } from '../react/helpers.js';
 
 let disposers: (() => void)[] = [];

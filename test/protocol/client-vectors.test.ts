@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { fingerprintOf } from '../../src/core/fingerprint.js';
 import { InvalidKeyError, InvalidRequestError } from '../../src/core/errors.js';
-import { resolveTransport } from '../../src/core/transport.js';
+import { resolveTransport } from '../../src/http/resolve-transport.js';
 import { memoryStore } from '../../src/core/store.js';
 import { isFormContentType } from '../../src/protocol/index.js';
 import { depthVectors, keyFormatVectors, keyHeaderVectors, payloadVectors, type WireRequest } from './vectors.js';

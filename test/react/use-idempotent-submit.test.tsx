@@ -4,7 +4,7 @@ import { StrictMode, useEffect, useState, version as reactVersion } from 'react'
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createSubmitter } from '../../src/core/submitter.js';
 import { memoryStore } from '../../src/core/store.js';
-import type { Action } from '../../src/core/submission-observer.js';
+import type { Action } from '../../src/ui/submission-observer.js';
 import { useIdempotentSubmit, type UseIdempotentSubmitOptions } from '../../src/react/index.js';
 import { controlledAction, engine, tick } from './helpers.js';
 

@@ -4,10 +4,10 @@
  */
 import { KEY_HEADER, KEYED_METHODS } from '../protocol/headers.js';
 import { formatKey, parseKey, type KeyFormat } from '../protocol/key-grammar.js';
-import { InvalidKeyError } from './errors.js';
-import type { SubmitterOptions } from './options.js';
-import type { RetryInput } from './retry.js';
-import { createSubmitter, type Submitter } from './submitter.js';
+import { InvalidKeyError } from '../core/errors.js';
+import type { SubmitterOptions } from '../core/options.js';
+import type { RetryInput } from '../core/retry.js';
+import { createSubmitter, type Submitter } from '../core/submitter.js';
 
 export interface TransportOptions extends SubmitterOptions {
   /** Header name; default `Idempotency-Key`. */
