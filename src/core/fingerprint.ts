@@ -3,8 +3,9 @@
  * scope. Equal intents give equal fingerprints whatever the JSON key order or query
  * order; the fingerprint finds the intent's key in the local store.
  */
+import { canonicalBodyText } from '../protocol/canonical-body.js';
 import { canonicalForm } from '../protocol/canonical-form.js';
-import { canonicalJson, canonicalJsonText } from '../protocol/canonical-json.js';
+import { canonicalJson } from '../protocol/canonical-json.js';
 import { InvalidRequestError, UnreplayableBodyError } from './errors.js';
 import { hash64 } from './hash.js';
 
@@ -101,7 +102,7 @@ class FormEntries {
 function canonicalBody(body: unknown): string {
   if (body === undefined || body === null) return '-';
   if (typeof body === 'string') return canonicalText(body);
-  if (body instanceof URLSearchParams) return `form:${canonicalForm(body)}`;
+  if (body instanceof URLSearchParams) return canonicalText(body.toString(), true);
   if (body instanceof FormEntries) return `multipart:${canonicalEntries(body.entries)}`;
   if (isFormData(body)) return `multipart:${canonicalEntries([...body.entries()])}`;
   if (body instanceof BlobBytes) return `blob:${blobText(body)}`;
@@ -110,6 +111,7 @@ function canonicalBody(body: unknown): string {
   // A web stream, or a Node stream handed to axios: read once, so never safe to resend.
   if (isReadableStream(body) || typeof (body as { pipe?: unknown }).pipe === 'function') throw new UnreplayableBodyError();
   if (isBlob(body)) throw new InvalidRequestError('a Blob body must be read first: use fingerprint(), not fingerprintOf()');
+  // The same `json:` kind as canonicalBodyText gives the JSON text of this value.
   return `json:${orInvalid(() => canonicalJson(body))}`;
 }
 
@@ -122,10 +124,9 @@ function orInvalid<T>(canonicalise: () => T): T {
   }
 }
 
-/** JSON text is canonicalised so that key order and whitespace do not matter, as the verifier does. */
-function canonicalText(text: string): string {
-  const json = orInvalid(() => canonicalJsonText(text));
-  return json === undefined ? `text:${text}` : `json:${json}`;
+/** Body text, read as the verifier reads it (`canonicalBodyText`): key order and whitespace do not matter. */
+function canonicalText(text: string, form?: boolean): string {
+  return orInvalid(() => canonicalBodyText(text, form));
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });

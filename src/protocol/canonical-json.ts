@@ -1,8 +1,8 @@
 /**
  * Canonical JSON: the one text both ends hash, so that two serialisations of one payload
  * (another key order, other whitespace, `1.0` for `1`) are one payload. Works on a value
- * (the client's body, or a body the server has already parsed); see `canonicalJsonText`
- * for raw text.
+ * (the client's body, or a body the server has already parsed); see `canonicalBodyText`
+ * for raw body text.
  *
  * Rules, each what `JSON.stringify` does unless said otherwise:
  * - object members sorted by name (UTF-16 code units, as `Array.prototype.sort`), members
@@ -67,23 +67,4 @@ function toJsonValue(value: unknown, key: string): unknown {
   const toJSON = (value as { toJSON?: unknown } | null | undefined)?.toJSON;
   if (typeof toJSON === 'function') value = (toJSON as (key: string) => unknown).call(value, key);
   return value instanceof Number || value instanceof String || value instanceof Boolean ? value.valueOf() : value;
-}
-
-/**
- * The canonical JSON of a JSON text, or `undefined` when the text is not one of the JSON
- * kinds worth treating as such (an object, an array or a string, after leading
- * whitespace) or does not parse. Other texts (`1`, `true`, a form) are compared as bytes.
- *
- * @example
- * canonicalJsonText(' {"b":1,"a":2} ') // '{"a":2,"b":1}'
- */
-export function canonicalJsonText(text: string): string | undefined {
-  if (!/^\s*["[{]/.test(text)) return undefined;
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-  return canonicalJson(parsed);
 }

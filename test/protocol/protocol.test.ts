@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import {
+  canonicalBodyText,
   canonicalForm,
   canonicalJson,
-  canonicalJsonText,
   formatKey,
   isFormContentType,
   isPayloadTooDeepError,
@@ -15,7 +15,7 @@ import {
   problemCodeOf,
   problemType,
 } from '../../src/protocol/index.js';
-import { canonicalJsonVectors, depthVectors, keyFormatVectors, keyHeaderVectors, nestedJson } from './vectors.js';
+import { canonicalJsonVectors, depthVectors, keyFormatVectors, keyHeaderVectors, nestedJson, payloadVectors, type WireRequest } from './vectors.js';
 
 describe('canonicalJson', () => {
   for (const vector of canonicalJsonVectors) {
@@ -34,7 +34,7 @@ describe('canonicalJson', () => {
       const value: unknown = JSON.parse(vector.text);
       if (vector.tooDeep) {
         expect(() => canonicalJson(value)).toThrow(PayloadTooDeepError);
-        expect(() => canonicalJsonText(vector.text)).toThrow(PayloadTooDeepError);
+        expect(() => canonicalBodyText(vector.text)).toThrow(PayloadTooDeepError);
       } else {
         expect(canonicalJson(value)).toBe(vector.text);
       }
@@ -62,10 +62,10 @@ describe('canonicalJson', () => {
     expect(() => canonicalJson(cyclic)).toThrow(PayloadTooDeepError);
   });
 
-  it('canonicalJsonText: objects, arrays and strings only; anything else is not JSON here', () => {
-    expect(canonicalJsonText(' {"b":1,"a":2} ')).toBe('{"a":2,"b":1}');
-    expect(canonicalJsonText('"x"')).toBe('"x"');
-    for (const text of ['1', 'true', 'null', 'a=1', '{broken', '']) expect(canonicalJsonText(text)).toBeUndefined();
+  it('canonicalBodyText: JSON objects, arrays and strings only; anything else is text as it is', () => {
+    expect(canonicalBodyText(' {"b":1,"a":2} ')).toBe('json:{"a":2,"b":1}');
+    expect(canonicalBodyText('"x"')).toBe('json:"x"');
+    for (const text of ['1', 'true', 'null', 'a=1', '{broken', '']) expect(canonicalBodyText(text)).toBe(`text:${text}`);
   });
 });
 
@@ -84,6 +84,27 @@ describe('canonicalForm', () => {
     expect(isFormContentType('application/x-www-form-urlencoded; charset=UTF-8')).toBe(true);
     expect(isFormContentType('application/json')).toBe(false);
     expect(isFormContentType(undefined)).toBe(false);
+  });
+});
+
+describe('payload vectors through the protocol alone (what the verifier will hash)', () => {
+  /** Method, path, canonical query and canonical body: the verifier's payload, before hashing. */
+  const payload = (request: WireRequest) => {
+    const url = new URL(request.url);
+    return [request.method, url.pathname, canonicalForm(url.search), canonicalBodyText(request.body ?? '', isFormContentType(request.contentType))].join('\n');
+  };
+  for (const vector of payloadVectors) {
+    it(`${vector.name}: ${vector.same ? 'one payload' : 'two payloads'}`, () => {
+      expect(payload(vector.a) === payload(vector.b)).toBe(vector.same);
+    });
+  }
+
+  it('canonicalBodyText: forms when told, JSON objects/arrays/strings, other text as it is', () => {
+    expect(canonicalBodyText('b=2&a=1', true)).toBe('form:a=1&b=2');
+    expect(canonicalBodyText('b=2&a=1')).toBe('text:b=2&a=1');
+    expect(canonicalBodyText(' {"b":1,"a":[2]}')).toBe('json:{"a":[2],"b":1}');
+    expect(canonicalBodyText('42')).toBe('text:42');
+    expect(() => canonicalBodyText(nestedJson(65))).toThrow(PayloadTooDeepError);
   });
 });
 
