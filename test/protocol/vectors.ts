@@ -61,7 +61,12 @@ export interface WireRequest {
   readonly contentType?: string;
 }
 
-/** Two requests, and whether both ends must call them the same payload. */
+/**
+ * Two requests, and whether both ends must call them the same payload. The client sees
+ * `{ method, url, body }` (a form body as `URLSearchParams`); the verifier sees the method,
+ * the URL's path and query, and the body's bytes with its `Content-Type`. Run through
+ * either, equal must mean equal: client fingerprint equal ⇔ server fingerprint equal.
+ */
 export interface PayloadVector {
   readonly name: string;
   readonly a: WireRequest;
