@@ -4,10 +4,10 @@ import { defineConfig } from 'vitest/config';
 /** Every public entry, by its subpath. Browser entries and the Node-only server share one build. */
 const entries: Record<string, string> = {
   index: 'src/index.ts',
-  fetch: 'src/fetch.ts',
-  axios: 'src/axios.ts',
+  fetch: 'src/fetch/index.ts',
+  axios: 'src/axios/index.ts',
   react: 'src/react/index.ts',
-  dom: 'src/dom.ts',
+  dom: 'src/dom/index.ts',
   server: 'src/server/index.ts',
   'server-bin': 'src/server/bin.ts',
 };

@@ -3,9 +3,9 @@
  * client, interleaving rounds so that drift in the machine's speed hits every case alike.
  */
 import axios from 'axios';
-import { installIdempotency } from '../../src/axios.js';
+import { installIdempotency } from '../../src/axios/index.js';
 import { memoryStore } from '../../src/core/store.js';
-import { createIdempotentFetch } from '../../src/fetch.js';
+import { createIdempotentFetch } from '../../src/fetch/index.js';
 
 type Send = (i: number) => Promise<unknown>;
 

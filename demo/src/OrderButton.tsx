@@ -145,6 +145,9 @@ function describeError(error: unknown): string {
   if (isSubmitOnceError(error, 'ambiguous-outcome')) {
     return 'No answer from the server after every retry: the order may or may not have been placed.';
   }
+  if (isSubmitOnceError(error, 'outcome-unknown')) {
+    return 'The server cannot tell whether this order was placed, and will not place it again: check your orders before ordering anew.';
+  }
   if (isAxiosError(error)) {
     if (error.response) return `The server answered ${error.response.status}.`;
     return `No answer from the server (${error.message}).`;

@@ -3,7 +3,7 @@
  * axios without it ("Protection off"). Both go through the demo's "Offline" switch.
  */
 import axios, { AxiosError, getAdapter, type AxiosAdapter } from 'axios';
-import { installIdempotency } from '../../src/axios.js';
+import { installIdempotency } from '../../src/axios/index.js';
 import { createSubmitter } from '../../src/index.js';
 import { eventLog } from './event-log.js';
 

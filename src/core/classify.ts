@@ -1,13 +1,46 @@
 /**
- * The default reading of an attempt's result: an HTTP-like response (fetch's Response,
- * axios's response) or a thrown error (axios's error with a response, a network error).
+ * Outcome classification, in one place: what an attempt's result (an HTTP-like response
+ * such as fetch's Response or axios's response, or a thrown error) means for the intent.
  */
-import { classifyStatus, parseRetryAfter, type Verdict } from './retry.js';
+import { REPLAYED_HEADER } from '../protocol/headers.js';
+import { problemType } from '../protocol/problems.js';
+
+/** What one attempt's result means for the intent. */
+export type Verdict =
+  /** 2xx/3xx: done. */
+  | { kind: 'success'; status?: number; replayed?: boolean }
+  /** A definite refusal (most 4xx): done, and retrying would not help. */
+  | { kind: 'final'; status?: number; replayed?: boolean }
+  /** The server may or may not have acted: try again with the same key. */
+  | { kind: 'ambiguous'; status?: number; retryAfterMs?: number }
+  /** The server says the key was used for another payload (422 from a verifier). */
+  | { kind: 'key-reused'; status: number }
+  /** The server cannot know whether the first run acted and will not run it again. */
+  | { kind: 'outcome-unknown'; status: number };
 
 export type Settled<T> = { ok: true; value: T } | { ok: false; error: unknown };
 
-/** Decides what an attempt's result means. May be async (a 422 body is read). */
+/** Decides what an attempt's result means. May be async (a problem body is read). */
 export type Classifier<T> = (result: Settled<T>, now: number) => Verdict | Promise<Verdict>;
+
+/** Statuses after which the server may or may not have acted. */
+const AMBIGUOUS = new Set([408, 409, 425, 429]);
+
+export function classifyStatus(status: number): 'success' | 'final' | 'ambiguous' {
+  if (status >= 200 && status < 400) return 'success';
+  if (status >= 500 || AMBIGUOUS.has(status)) return 'ambiguous';
+  return 'final';
+}
+
+/** `Retry-After` as delay-seconds or an HTTP-date, in milliseconds from `now`. */
+export function parseRetryAfter(value: string | null | undefined, now: number = Date.now()): number | undefined {
+  if (value == null) return undefined;
+  const text = value.trim();
+  if (/^\d+$/.test(text)) return Number(text) * 1000;
+  const date = Date.parse(text);
+  if (Number.isNaN(date)) return undefined;
+  return Math.max(0, date - now);
+}
 
 interface HttpLike {
   status: number;
@@ -15,9 +48,6 @@ interface HttpLike {
   clone?: () => { json(): Promise<unknown> };
   data?: unknown;
 }
-
-/** The problem `type` the reference verifier sends with its 422. */
-const KEY_REUSED_PROBLEM = /key-reused$/;
 
 export const defaultClassifier: Classifier<unknown> = async (result, now) => {
   const response = result.ok ? asHttp(result.value) : asHttp((result.error as { response?: unknown } | null)?.response);
@@ -27,13 +57,18 @@ export const defaultClassifier: Classifier<unknown> = async (result, now) => {
     return result.ok ? { kind: 'success' } : { kind: 'ambiguous' };
   }
   const status = response.status;
-  const replayed = headerOf(response.headers, 'idempotent-replayed') === 'true';
-  if (status === 422 && (await isKeyReusedProblem(response))) return { kind: 'key-reused', status };
+  // The verifier's problems that change what the client does, whatever their status:
+  // retrying either would not help (key-reused) or could act twice (outcome-unknown).
+  if (status >= 400) {
+    const type = await problemTypeOf(response);
+    for (const kind of ['key-reused', 'outcome-unknown'] as const) if (type === problemType(kind)) return { kind, status };
+  }
   const kind = classifyStatus(status);
   if (kind === 'ambiguous') {
     const retryAfterMs = parseRetryAfter(headerOf(response.headers, 'retry-after'), now);
     return retryAfterMs === undefined ? { kind, status } : { kind, status, retryAfterMs };
   }
+  const replayed = headerOf(response.headers, REPLAYED_HEADER) === 'true';
   return { kind, status, replayed };
 };
 
@@ -44,36 +79,31 @@ function asHttp(value: unknown): HttpLike | undefined {
 }
 
 /** Reads a header from a fetch `Headers`, axios's `AxiosHeaders` or a plain object. */
-export function headerOf(headers: unknown, name: string): string | null {
+function headerOf(headers: unknown, name: string): string | null {
   if (typeof headers !== 'object' || headers === null) return null;
   const getter = (headers as { get?: unknown }).get;
   if (typeof getter === 'function') {
     const value: unknown = getter.call(headers, name);
     return value == null ? null : String(value);
   }
+  const lower = name.toLowerCase();
   for (const [key, value] of Object.entries(headers)) {
-    if (key.toLowerCase() === name) return value == null ? null : String(value);
+    if (key.toLowerCase() === lower) return value == null ? null : String(value);
   }
   return null;
 }
 
-async function isKeyReusedProblem(response: HttpLike): Promise<boolean> {
+/** The `type` of a `problem+json` answer, read without consuming the caller's body. */
+async function problemTypeOf(response: HttpLike): Promise<unknown> {
   const contentType = headerOf(response.headers, 'content-type') ?? '';
-  if (!contentType.includes('problem+json')) return false;
+  if (!contentType.includes('problem+json')) return undefined;
   let body: unknown = response.data;
-  if (typeof response.clone === 'function') {
-    try {
-      body = await response.clone().json();
-    } catch {
-      return false;
-    }
-  } else if (typeof body === 'string') {
-    try {
-      body = JSON.parse(body);
-    } catch {
-      return false;
-    }
+  try {
+    if (typeof response.clone === 'function') body = await response.clone().json();
+    else if (typeof body === 'string') body = JSON.parse(body);
+  } catch {
+    return undefined;
   }
-  const type = (body as { type?: unknown } | null)?.type;
-  return typeof type === 'string' && KEY_REUSED_PROBLEM.test(type);
+  return (body as { type?: unknown } | null)?.type;
 }
+

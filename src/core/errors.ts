@@ -11,6 +11,7 @@ export type SubmitOnceErrorCode =
   | 'unreplayable-body'
   | 'ambiguous-outcome'
   | 'key-reused'
+  | 'outcome-unknown'
   | 'aborted';
 
 export interface SubmitOnceErrorOptions {
@@ -60,7 +61,7 @@ export class UnreplayableBodyError extends SubmitOnceError {
   constructor() {
     super(
       'unreplayable-body',
-      'A ReadableStream body cannot be retried safely; pass a string, Blob, ArrayBuffer, FormData or URLSearchParams.',
+      'A stream body cannot be sent again on retry; pass a string, Blob, bytes, FormData or URLSearchParams.',
     );
   }
 }
@@ -78,7 +79,7 @@ export class AmbiguousOutcomeError extends SubmitOnceError {
   ) {
     super(
       'ambiguous-outcome',
-      `No response after ${attempts} attempt(s); the outcome is unknown. Retrying the same intent reuses key ${key}.`,
+      `No response after ${attempts} attempt(s): outcome unknown. Retrying the intent reuses key ${key}.`,
       options,
     );
   }
@@ -92,7 +93,25 @@ export class KeyReusedError extends SubmitOnceError {
     readonly status: number,
     options?: SubmitOnceErrorOptions,
   ) {
-    super('key-reused', `The server refused key ${key}: it was already used with a different payload.`, options);
+    super('key-reused', `Key ${key} was already used with another payload.`, options);
+  }
+}
+
+/**
+ * The server cannot know whether the first request with this key took effect (its
+ * process died mid-run, an upstream failed after delivery) and will not run it again:
+ * the verifier's `outcome-unknown` problem. Final, never retried: a retry would get the
+ * same answer, and running the intent again could act twice. The key is retired, so the
+ * user, told that the outcome is unknown, makes a new intent with a new click.
+ */
+export class OutcomeUnknownError extends SubmitOnceError {
+  override name = 'OutcomeUnknownError' as const;
+  constructor(
+    readonly key: string,
+    readonly status: number,
+    options?: SubmitOnceErrorOptions,
+  ) {
+    super('outcome-unknown', `Outcome of key ${key} unknown; the server will not run it again.`, options);
   }
 }
 
@@ -117,6 +136,7 @@ const codes: ReadonlySet<string> = new Set<SubmitOnceErrorCode>([
   'unreplayable-body',
   'ambiguous-outcome',
   'key-reused',
+  'outcome-unknown',
   'aborted',
 ]);
 
@@ -130,6 +150,11 @@ export function isSubmitOnceError<C extends SubmitOnceErrorCode>(
   if (typeof candidate !== 'string' || !codes.has(candidate)) return false;
   if (!(error instanceof Error) && Object.prototype.toString.call(error) !== '[object Error]') return false;
   return code === undefined || candidate === code;
+}
+
+/** True for an `OutcomeUnknownError`, also from another realm. */
+export function isOutcomeUnknownError(error: unknown): error is OutcomeUnknownError {
+  return isSubmitOnceError(error, 'outcome-unknown');
 }
 
 function describe(value: unknown): string {

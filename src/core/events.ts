@@ -1,6 +1,6 @@
 /** Typed events, so apps can log and the demo can show what happened to an intent. */
 
-export type SettledOutcome = 'success' | 'final' | 'ambiguous' | 'key-reused' | 'aborted';
+export type SettledOutcome = 'success' | 'final' | 'ambiguous' | 'key-reused' | 'outcome-unknown' | 'aborted';
 
 export type SubmitEvent =
   | { type: 'key-created'; key: string; fingerprint: string }

@@ -38,14 +38,14 @@ export function fallbackStore(primary: KeyStore, options: FallbackStoreOptions):
   };
 }
 
-export class StorageTimeoutError extends Error {
-  override name = 'StorageTimeoutError';
-}
-
+/**
+ * Rejects with the platform's `TimeoutError` (as `AbortSignal.timeout` does) when `promise`
+ * takes over `ms`; the caller never sees it, only the `storage-degraded` event does.
+ */
 function withTimeout<T>(promise: Promise<T>, ms: number, operation: string): Promise<T> {
   if (!Number.isFinite(ms)) return promise;
   return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new StorageTimeoutError(`store.${operation} took over ${ms} ms`)), ms);
+    const timer = setTimeout(() => reject(new DOMException(`store.${operation} took over ${ms} ms`, 'TimeoutError')), ms);
     promise.then(
       (value) => {
         clearTimeout(timer);

@@ -3,6 +3,9 @@
  * scope. Equal intents give equal fingerprints whatever the JSON key order or query
  * order; the fingerprint finds the intent's key in the local store.
  */
+import { canonicalBodyText } from '../protocol/canonical-body.js';
+import { canonicalForm } from '../protocol/canonical-form.js';
+import { canonicalJson } from '../protocol/canonical-json.js';
 import { InvalidRequestError, UnreplayableBodyError } from './errors.js';
 import { hash64 } from './hash.js';
 
@@ -51,7 +54,7 @@ export function fingerprintOf(intent: Intent): string {
   return `${VERSION}:${hash64(canonical)}`;
 }
 
-/** Origin and path as given, query parameters sorted by name (stable), fragment dropped. */
+/** Origin and path as given, the query in canonical form order (`canonicalForm`), fragment dropped. */
 export function normaliseUrl(url: string | URL): string {
   let parsed: URL;
   try {
@@ -60,7 +63,7 @@ export function normaliseUrl(url: string | URL): string {
     throw new InvalidRequestError(`cannot parse the URL ${JSON.stringify(String(url))}`, { cause });
   }
   parsed.hash = '';
-  parsed.searchParams.sort();
+  parsed.search = canonicalForm(parsed.searchParams);
   return parsed.href;
 }
 
@@ -99,35 +102,47 @@ class FormEntries {
 function canonicalBody(body: unknown): string {
   if (body === undefined || body === null) return '-';
   if (typeof body === 'string') return canonicalText(body);
-  if (body instanceof URLSearchParams) {
-    const sorted = new URLSearchParams(body);
-    sorted.sort();
-    return `form:${sorted.toString()}`;
-  }
+  if (body instanceof URLSearchParams) return canonicalText(body.toString(), true);
   if (body instanceof FormEntries) return `multipart:${canonicalEntries(body.entries)}`;
   if (isFormData(body)) return `multipart:${canonicalEntries([...body.entries()])}`;
   if (body instanceof BlobBytes) return `blob:${blobText(body)}`;
-  if (body instanceof ArrayBuffer) return `bytes:${bytesText(new Uint8Array(body))}`;
-  if (ArrayBuffer.isView(body)) {
-    return `bytes:${bytesText(new Uint8Array(body.buffer, body.byteOffset, body.byteLength))}`;
-  }
+  if (body instanceof ArrayBuffer) return canonicalBytes(new Uint8Array(body));
+  if (ArrayBuffer.isView(body)) return canonicalBytes(new Uint8Array(body.buffer, body.byteOffset, body.byteLength));
   // A web stream, or a Node stream handed to axios: read once, so never safe to resend.
   if (isReadableStream(body) || typeof (body as { pipe?: unknown }).pipe === 'function') throw new UnreplayableBodyError();
   if (isBlob(body)) throw new InvalidRequestError('a Blob body must be read first: use fingerprint(), not fingerprintOf()');
-  return `json:${canonicalJson(body)}`;
+  // The same `json:` kind as canonicalBodyText gives the JSON text of this value.
+  return `json:${orInvalid(() => canonicalJson(body))}`;
 }
 
-/** JSON text is canonicalised so that key order and whitespace do not matter. */
-function canonicalText(text: string): string {
-  const first = text.trimStart()[0];
-  if (first === '{' || first === '[') {
-    try {
-      return `json:${canonicalJson(JSON.parse(text))}`;
-    } catch {
-      // Not JSON after all: hash the text as it is.
-    }
+/** Runs a protocol canonicaliser; what it refuses (nested too deep, a cycle) is an invalid request. */
+function orInvalid<T>(canonicalise: () => T): T {
+  try {
+    return canonicalise();
+  } catch (cause) {
+    throw new InvalidRequestError(`body ${(cause as Error).message}`, { cause });
   }
-  return `text:${text}`;
+}
+
+/** Body text, read as the verifier reads it (`canonicalBodyText`): key order and whitespace do not matter. */
+function canonicalText(text: string, form?: boolean): string {
+  return orInvalid(() => canonicalBodyText(text, form));
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/**
+ * UTF-8 bytes are the text they encode, as on the wire: JSON in a `Request` body is JSON
+ * to the verifier, so it is canonicalised here too. Other bytes are compared as they are.
+ */
+function canonicalBytes(bytes: Uint8Array): string {
+  let text: string;
+  try {
+    text = utf8.decode(bytes);
+  } catch {
+    return `bytes:${bytesText(bytes)}`;
+  }
+  return canonicalText(text);
 }
 
 function canonicalEntries(entries: [string, unknown][]): string {
@@ -148,35 +163,6 @@ function bytesText(bytes: Uint8Array): string {
   for (let i = 0; i < bytes.length; i += 0x8000) {
     text += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
   }
-  return text;
-}
-
-/** JSON with object keys sorted at every depth; cycles are an error, not a hang. */
-export function canonicalJson(value: unknown, seen: Set<object> = new Set()): string {
-  if (value !== null && typeof value === 'object' && typeof (value as { toJSON?: unknown }).toJSON === 'function') {
-    value = (value as { toJSON: () => unknown }).toJSON();
-  }
-  if (value === null || typeof value !== 'object') {
-    if (typeof value === 'bigint') return `${value}n`;
-    if (typeof value === 'function' || typeof value === 'symbol' || value === undefined) return 'null';
-    return JSON.stringify(value);
-  }
-  if (seen.has(value)) throw new InvalidRequestError('the body contains a cycle and cannot be serialised');
-  seen.add(value);
-  let text: string;
-  if (Array.isArray(value)) {
-    text = `[${value.map((item) => canonicalJson(item, seen)).join(',')}]`;
-  } else {
-    const record = value as Record<string, unknown>;
-    const parts: string[] = [];
-    for (const name of Object.keys(record).sort()) {
-      const item = record[name];
-      if (item === undefined || typeof item === 'function' || typeof item === 'symbol') continue;
-      parts.push(`${JSON.stringify(name)}:${canonicalJson(item, seen)}`);
-    }
-    text = `{${parts.join(',')}}`;
-  }
-  seen.delete(value);
   return text;
 }
 

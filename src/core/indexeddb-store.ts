@@ -1,5 +1,5 @@
 /** The durable key store: IndexedDB through idb-keyval, one connection per page. */
-import { createStore, del, entries, get, set, update, type UseStore } from 'idb-keyval';
+import { createStore, promisifyRequest, type UseStore } from 'idb-keyval';
 import { isKeyRecord, type KeyRecord, type KeyStore } from './store.js';
 
 /**
@@ -44,25 +44,51 @@ export function indexedDbStore(options: IndexedDbStoreOptions = {}): KeyStore {
     store ??= sharedStore(databaseName);
     return store;
   };
+  // idb-keyval's own get/set/update take a default store argument, which bundles its
+  // default database on every page: the operations are written against our store instead.
+  const run = <T>(mode: IDBTransactionMode, work: (store: IDBObjectStore) => T | PromiseLike<T>): Promise<T> => use()(mode, work);
+  const written = (store: IDBObjectStore): Promise<void> => promisifyRequest(store.transaction);
   return {
     async get(fingerprint) {
-      const value: unknown = await get(fingerprint, use());
+      const value: unknown = await run('readonly', (store) => promisifyRequest(store.get(fingerprint)));
       return isKeyRecord(value) ? value : undefined;
     },
-    set: async (record) => set(record.fingerprint, record, use()),
-    async upsert(fingerprint, decide) {
-      let written: KeyRecord | undefined;
-      await update<unknown>(
-        fingerprint,
-        (current) => (written = { ...decide(isKeyRecord(current) ? current : undefined), fingerprint }),
-        use(),
-      );
-      return written!;
-    },
-    delete: async (fingerprint) => del(fingerprint, use()),
+    set: (record) =>
+      run('readwrite', (store) => {
+        store.put(record, record.fingerprint);
+        return written(store);
+      }),
+    upsert: (fingerprint, decide) =>
+      // Read and write in one transaction, the write issued from the read's success
+      // callback (as idb-keyval's update does), so two tabs cannot both mint a key.
+      run(
+        'readwrite',
+        (store) =>
+          new Promise<KeyRecord>((resolve, reject) => {
+            const request = store.get(fingerprint);
+            request.onsuccess = () => {
+              try {
+                const current: unknown = request.result;
+                const next = { ...decide(isKeyRecord(current) ? current : undefined), fingerprint };
+                store.put(next, fingerprint);
+                resolve(written(store).then(() => next));
+              } catch (error) {
+                reject(error);
+              }
+            };
+            request.onerror = () => reject(request.error);
+          }),
+      ),
+    delete: (fingerprint) =>
+      run('readwrite', (store) => {
+        store.delete(fingerprint);
+        return written(store);
+      }),
     async list() {
-      const all = await entries<string, unknown>(use());
-      return all.map(([, value]) => value).filter(isKeyRecord);
+      // One getAll (IndexedDB 2, every browser since 2017); idb-keyval's values() also
+      // carries a cursor fallback for older engines.
+      const all: unknown[] = await run('readonly', (store) => promisifyRequest(store.getAll()));
+      return all.filter(isKeyRecord);
     },
   };
 }

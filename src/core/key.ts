@@ -1,4 +1,4 @@
-/** Key generation and validation. */
+/** Key generation. The key's grammar (validity, header format) is the protocol's: `protocol/key-grammar.ts`. */
 
 export type RandomBytes = (bytes: Uint8Array) => Uint8Array;
 
@@ -27,26 +27,4 @@ function defaultRandomBytes(): RandomBytes {
     throw new Error('submit-once: no crypto.getRandomValues in this environment; pass a key source.');
   }
   return (bytes) => cryptoApi.getRandomValues(bytes);
-}
-
-/** 1 to 255 visible ASCII characters: what the IETF draft and Stripe accept. */
-export function isValidKey(value: unknown): value is string {
-  return typeof value === 'string' && /^[\x21-\x7e]{1,255}$/.test(value);
-}
-
-export type KeyFormat = 'token' | 'sf-string';
-
-/** The header value: a bare key (Stripe) or the draft's structured-field string `"key"`. */
-export function formatKey(key: string, format: KeyFormat = 'token'): string {
-  if (format === 'token') return key;
-  return `"${key.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
-}
-
-/** Reads a header value in either format back into the bare key. */
-export function parseKey(value: string): string {
-  const trimmed = value.trim();
-  if (trimmed.length >= 2 && trimmed.startsWith('"') && trimmed.endsWith('"')) {
-    return trimmed.slice(1, -1).replace(/\\(["\\])/g, '$1');
-  }
-  return trimmed;
 }

@@ -1,35 +1,5 @@
-/** Outcome classification, backoff with full jitter, and Retry-After. */
+/** The retry policy: its options, backoff with full jitter, and the abortable wait between attempts. */
 import { InvalidOptionsError, SubmissionAbortedError } from './errors.js';
-
-/** What one attempt's result means for the intent. */
-export type Verdict =
-  /** 2xx/3xx: done. */
-  | { kind: 'success'; status?: number; replayed?: boolean }
-  /** A definite refusal (most 4xx): done, and retrying would not help. */
-  | { kind: 'final'; status?: number; replayed?: boolean }
-  /** The server may or may not have acted: try again with the same key. */
-  | { kind: 'ambiguous'; status?: number; retryAfterMs?: number }
-  /** The server says the key was used for another payload (422 from a verifier). */
-  | { kind: 'key-reused'; status: number };
-
-/** Statuses after which the server may or may not have acted. */
-const AMBIGUOUS = new Set([408, 409, 425, 429]);
-
-export function classifyStatus(status: number): 'success' | 'final' | 'ambiguous' {
-  if (status >= 200 && status < 400) return 'success';
-  if (status >= 500 || AMBIGUOUS.has(status)) return 'ambiguous';
-  return 'final';
-}
-
-/** `Retry-After` as delay-seconds or an HTTP-date, in milliseconds from `now`. */
-export function parseRetryAfter(value: string | null | undefined, now: number = Date.now()): number | undefined {
-  if (value == null) return undefined;
-  const text = value.trim();
-  if (/^\d+$/.test(text)) return Number(text) * 1000;
-  const date = Date.parse(text);
-  if (Number.isNaN(date)) return undefined;
-  return Math.max(0, date - now);
-}
 
 export interface RetryOptions {
   /** Total attempts, the first included. 1 disables retries. */

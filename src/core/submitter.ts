@@ -2,11 +2,12 @@
  * The engine: fingerprint -> resolve key -> persist -> send -> classify -> retry or settle.
  * Adapters (fetch, axios, React, DOM) only translate their world into `submit()` calls.
  */
-import { defaultClassifier, type Classifier, type Settled } from './classify.js';
+import { defaultClassifier, type Classifier, type Settled, type Verdict } from './classify.js';
 import {
   AmbiguousOutcomeError,
   InvalidKeyError,
   KeyReusedError,
+  OutcomeUnknownError,
   SubmissionAbortedError,
 } from './errors.js';
 import { EventHub, type SubmitEvent, type SubmitEventListener } from './events.js';
@@ -14,9 +15,11 @@ import { fallbackStore } from './fallback-store.js';
 import { fingerprint, type Intent } from './fingerprint.js';
 import { SingleFlight } from './inflight.js';
 import { indexedDbStore } from './indexeddb-store.js';
-import { isValidKey } from './key.js';
+import * as transition from './key-record.js';
+import { isValidKey } from '../protocol/key-grammar.js';
 import { resolveOptions, type SubmitterOptions } from './options.js';
-import { backoffDelay, normaliseRetry, sleep, type RetryInput, type RetryOptions, type Verdict } from './retry.js';
+import { backoffDelay, normaliseRetry, sleep, type RetryInput, type RetryOptions } from './retry.js';
+import { settleWindow } from './settle-window.js';
 import type { KeyRecord, KeyStore } from './store.js';
 
 export interface AttemptContext {
@@ -69,11 +72,6 @@ function failed<T>(error: unknown): Outcome<T> {
   return { result: { ok: false, error }, final: false };
 }
 
-interface RecentResult {
-  until: number;
-  result: Settled<unknown>;
-}
-
 const SWEEP_INTERVAL = 60_000;
 
 /**
@@ -94,7 +92,7 @@ export function createSubmitter(options: SubmitterOptions = {}): Submitter {
     onDegrade: (error, operation) => emit({ type: 'storage-degraded', operation, error }),
   });
   const flights = new SingleFlight<Outcome<unknown>>();
-  const recent = new Map<string, RecentResult>();
+  const recent = settleWindow(config.settleWindow, config.now);
   const background = new Set<Promise<unknown>>();
   let lastSweep = 0;
 
@@ -110,40 +108,17 @@ export function createSubmitter(options: SubmitterOptions = {}): Submitter {
     return fingerprint({ ...intent, scope: intent.scope ?? config.scope() });
   }
 
-  function isLive(record: KeyRecord | undefined, now: number): boolean {
-    if (!record || record.expiresAt <= now) return false;
-    if (record.state !== 'settled') return true;
-    // Inside the settle window a settled key is reused: the server replays its answer.
-    return (record.settledAt ?? 0) + config.settleWindow > now;
-  }
-
-  /**
-   * Picks the intent's key and writes it ahead, in one store transaction. Returns the
-   * record and how the key was found, for the events.
-   */
-  async function claimKey(fp: string, explicit: string | undefined): Promise<KeyRecord> {
-    let source: 'caller' | 'store' | 'new' = 'new';
+  /** Picks the intent's key and writes it ahead, in one store transaction. */
+  async function claimKey(fp: string, explicitKey: string | undefined): Promise<KeyRecord> {
+    let source: transition.KeySource = 'new';
     const record = await store.upsert(fp, (stored) => {
-      const now = config.now();
-      if (explicit !== undefined) {
-        source = 'caller';
-        const same = stored?.key === explicit && stored.expiresAt > now;
-        return same ? { ...stored, state: 'pending' } : newRecord(explicit, fp, now);
-      }
-      if (stored && isLive(stored, now)) {
-        source = 'store';
-        return { ...stored, state: 'pending' };
-      }
-      source = 'new';
-      return newRecord(config.createKey(), fp, now);
+      const claimed = transition.claim(stored, fp, config.now(), explicitKey, config);
+      source = claimed.source;
+      return claimed.record;
     });
     if (source === 'new') emit({ type: 'key-created', key: record.key, fingerprint: fp });
     else emit({ type: 'key-reused', key: record.key, fingerprint: fp, source });
     return record;
-  }
-
-  function newRecord(key: string, fp: string, now: number): KeyRecord {
-    return { v: 1, key, fingerprint: fp, createdAt: now, expiresAt: now + config.ttl, attempts: 0, state: 'pending' };
   }
 
   async function run<T>(call: SubmitCall<T>, fp: string, retry: RetryOptions): Promise<Outcome<T>> {
@@ -194,11 +169,9 @@ export function createSubmitter(options: SubmitterOptions = {}): Submitter {
     return backoffDelay(attempt, retry, config.random);
   }
 
-  /** Records how the intent ended, after the caller has its answer (off the submit path). */
-  function keep(record: KeyRecord, attempts: number, state: 'ambiguous' | 'settled', settledAt?: number): KeyRecord {
-    const next: KeyRecord = { ...record, attempts: record.attempts + attempts, state, ...(settledAt === undefined ? {} : { settledAt }) };
+  /** Writes how the intent ended after the caller has its answer (off the submit path). */
+  function write(next: KeyRecord): void {
     later(() => store.set(next));
-    return next;
   }
 
   function settle<T>(record: KeyRecord, attempts: number, verdict: Verdict, result: Settled<T>): Outcome<T> {
@@ -208,17 +181,16 @@ export function createSubmitter(options: SubmitterOptions = {}): Submitter {
     if ((verdict.kind === 'success' || verdict.kind === 'final') && verdict.replayed) {
       emit({ type: 'replayed', key, fingerprint: fp, ...status });
     }
-    if (verdict.kind === 'ambiguous') {
-      // Keep the key: the next try, or a reload, must reuse it.
-      keep(record, attempts, 'ambiguous');
-    } else if (verdict.kind === 'key-reused') {
-      later(() => store.delete(fp));
-    } else {
-      keep(record, attempts, 'settled', now);
-    }
+    if (verdict.kind === 'ambiguous') write(transition.keep(record, attempts));
+    else if (verdict.kind === 'key-reused') later(() => store.delete(fp));
+    // outcome-unknown too: the user is told, so the next click is a new intent.
+    else write(transition.settle(record, attempts, now));
     emit({ type: 'settled', key, fingerprint: fp, outcome: verdict.kind, attempts, ...status });
-    if (verdict.kind === 'key-reused') {
-      return failed(new KeyReusedError(key, verdict.status, { cause: result.ok ? undefined : result.error }));
+    const cause = result.ok ? undefined : result.error;
+    if (verdict.kind === 'key-reused') return failed(new KeyReusedError(key, verdict.status, { cause }));
+    if (verdict.kind === 'outcome-unknown') {
+      // Final: remembered for the settle window, so a double-click gets this answer too.
+      return { ...failed(new OutcomeUnknownError(key, verdict.status, { cause })), final: true };
     }
     if (verdict.kind === 'ambiguous' && !result.ok && verdict.status === undefined) {
       return failed(new AmbiguousOutcomeError(key, attempts, { cause: result.error }));
@@ -228,7 +200,7 @@ export function createSubmitter(options: SubmitterOptions = {}): Submitter {
   }
 
   function abort<T>(record: KeyRecord, attempts: number, reason: unknown): Outcome<T> {
-    keep(record, attempts, 'ambiguous');
+    write(transition.abort(record, attempts));
     emit({ type: 'settled', key: record.key, fingerprint: record.fingerprint, outcome: 'aborted', attempts });
     return failed(new SubmissionAbortedError(record.key, { cause: reason }));
   }
@@ -239,26 +211,15 @@ export function createSubmitter(options: SubmitterOptions = {}): Submitter {
     lastSweep = now;
     later(async () => {
       for (const record of await store.list()) {
-        if (!isLive(record, now)) await store.delete(record.fingerprint);
+        if (!transition.isLive(record, now, config)) await store.delete(record.fingerprint);
       }
     });
   }
 
-  function remember(flightId: string, result: Settled<unknown>): void {
-    const now = config.now();
-    // Drop what has expired, so a long-lived page does not keep every answer it ever got.
-    for (const [id, hit] of recent) if (hit.until <= now) recent.delete(id);
-    if (config.settleWindow > 0) recent.set(flightId, { until: now + config.settleWindow, result });
-  }
-
   function fromRecent<T>(flightId: string, share: (value: T) => T): Promise<T> | undefined {
-    const hit = recent.get(flightId);
+    const hit = recent.recall(flightId);
     if (!hit) return undefined;
-    if (hit.until <= config.now()) {
-      recent.delete(flightId);
-      return undefined;
-    }
-    return hit.result.ok ? Promise.resolve(share(hit.result.value as T)) : Promise.reject(hit.result.error);
+    return hit.ok ? Promise.resolve(share(hit.value as T)) : Promise.reject(hit.error);
   }
 
   async function submit<T>(call: SubmitCall<T>): Promise<T> {
@@ -281,7 +242,7 @@ export function createSubmitter(options: SubmitterOptions = {}): Submitter {
         // Only the lock request can throw here (aborted while waiting for another tab).
         outcome = failed(error);
       }
-      if (outcome.final) remember(flightId, outcome.result);
+      if (outcome.final) recent.remember(flightId, outcome.result);
       maybeSweep();
       return outcome;
     });
@@ -300,11 +261,11 @@ export function createSubmitter(options: SubmitterOptions = {}): Submitter {
     async peek(intent) {
       const fp = await fingerprintFor(intent);
       const stored = await store.get(fp);
-      return stored && isLive(stored, config.now()) ? stored.key : undefined;
+      return stored && transition.isLive(stored, config.now(), config) ? stored.key : undefined;
     },
     async forget(intent) {
       const fp = await fingerprintFor(intent);
-      for (const id of recent.keys()) if (id === fp || id.startsWith(`${fp}\u0000`)) recent.delete(id);
+      recent.forget((id) => id === fp || id.startsWith(`${fp}\u0000`));
       await store.delete(fp);
     },
     subscribe: (listener) => events.subscribe(listener),

@@ -1,6 +1,7 @@
 /** `guardButton`: one click, one submission, for pages without a framework. */
-import { actionIntent, SubmissionObserver } from '../core/submission-observer.js';
-import { showBusy, type GuardContext, type GuardOptions, type IntentInput } from './guard-options.js';
+import { actionIntent } from '../ui/submission-observer.js';
+import { bindGuard } from './bind-guard.js';
+import type { GuardContext, GuardOptions, IntentInput } from './guard-options.js';
 
 export interface GuardButtonOptions<TData> extends GuardOptions<TData> {
   /**
@@ -34,36 +35,26 @@ export function guardButton<TData>(
   handler: (context: GuardContext) => Promise<TData>,
   options: GuardButtonOptions<TData> = {},
 ): () => void {
-  const { intent, prepare, onSuccess, onError, ...rest } = options;
+  const { intent, ...rest } = options;
   const name = element.id || element.getAttribute('name') || 'button';
-  const observer = new SubmissionObserver<void, TData>((_input, context) => handler(context), {
-    ...rest,
-    onSuccess: onSuccess && ((data, _input, key) => onSuccess(data, key)),
-    onError: onError && ((error, _input, key) => onError(error, key)),
-    intent: () => (typeof intent === 'function' ? intent() : typeof intent === 'object' ? intent : actionIntent(intent ?? name, undefined)),
+  const intentOf = () => (typeof intent === 'function' ? intent() : typeof intent === 'object' ? intent : actionIntent(intent ?? name, undefined));
+  return bindGuard<void, TData>((_input, context) => handler(context), rest, intentOf, (observer) => {
+    const onPrepare = () => {
+      if (!observer.locked) observer.prepare().catch(() => undefined);
+    };
+    return {
+      busy: () => [element],
+      listeners: [
+        [
+          element,
+          'click',
+          (event) => {
+            event.preventDefault();
+            void observer.trigger();
+          },
+        ],
+        ...(options.prepare ? ([[element, 'pointerdown', onPrepare], [element, 'focus', onPrepare]] as const) : []),
+      ],
+    };
   });
-  const detach = observer.attach();
-  const unbind = showBusy(observer, () => [element]);
-  const onClick = (event: Event) => {
-    event.preventDefault();
-    void observer.trigger();
-  };
-  const onPrepare = () => {
-    if (!observer.locked) observer.prepare().catch(() => undefined);
-  };
-  element.addEventListener('click', onClick);
-  if (prepare) {
-    element.addEventListener('pointerdown', onPrepare);
-    element.addEventListener('focus', onPrepare);
-  }
-  let disposed = false;
-  return () => {
-    if (disposed) return;
-    disposed = true;
-    element.removeEventListener('click', onClick);
-    element.removeEventListener('pointerdown', onPrepare);
-    element.removeEventListener('focus', onPrepare);
-    unbind();
-    detach();
-  };
 }

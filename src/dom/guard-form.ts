@@ -1,6 +1,8 @@
 /** `guardForm`: one submit, one submission, for pages without a framework. */
-import { actionIntent, SubmissionObserver } from '../core/submission-observer.js';
-import { showBusy, type GuardContext, type GuardOptions, type IntentInput } from './guard-options.js';
+import { formDataOf } from '../ui/form-data-of.js';
+import { actionIntent } from '../ui/submission-observer.js';
+import { bindGuard } from './bind-guard.js';
+import type { GuardContext, GuardOptions, IntentInput } from './guard-options.js';
 
 export interface GuardFormContext extends GuardContext {
   /** The form's data at submit time, with the clicked submit button's name and value. */
@@ -37,48 +39,33 @@ export function guardForm<TData>(
   handler: (context: GuardFormContext) => Promise<TData>,
   options: GuardFormOptions<TData> = {},
 ): () => void {
-  const { intent, prepare, onSuccess, onError, ...rest } = options;
-  const observer = new SubmissionObserver<FormData, TData>(
-    (formData, context) => handler({ ...context, formData, form }),
-    {
-      ...rest,
-      onSuccess: onSuccess && ((data, _formData, key) => onSuccess(data, key)),
-      onError: onError && ((error, _formData, key) => onError(error, key)),
-      intent: (formData) => {
-        if (typeof intent === 'function') return intent(formData);
-        if (typeof intent === 'object') return intent;
-        if (typeof intent === 'string') return actionIntent(intent, formData);
-        return { method: (form.getAttribute('method') || 'post').toUpperCase(), url: form.action, body: formData };
-      },
-    },
-  );
-  const detach = observer.attach();
-  const unbind = showBusy(observer, () => [form, ...submitControls(form)]);
-  const onSubmit = (event: SubmitEvent) => {
-    event.preventDefault();
-    // Read before the submit buttons are disabled: disabled controls are left out of FormData.
-    void observer.trigger(formDataOf(form, event.submitter));
+  const { intent, ...rest } = options;
+  const intentOf = (formData: FormData) => {
+    if (typeof intent === 'function') return intent(formData);
+    if (typeof intent === 'object') return intent;
+    if (typeof intent === 'string') return actionIntent(intent, formData);
+    return { method: (form.getAttribute('method') || 'post').toUpperCase(), url: form.action, body: formData };
   };
-  const onPrepare = (event: Event) => {
-    if (observer.locked || !isSubmitControl(event.target)) return;
-    observer.prepare(formDataOf(form, event.target)).catch(() => undefined);
-  };
-  // Capture, so the guard decides before the page's own submit listeners run.
-  form.addEventListener('submit', onSubmit, { capture: true });
-  if (prepare) {
-    form.addEventListener('pointerdown', onPrepare);
-    form.addEventListener('focusin', onPrepare);
-  }
-  let disposed = false;
-  return () => {
-    if (disposed) return;
-    disposed = true;
-    form.removeEventListener('submit', onSubmit, { capture: true });
-    form.removeEventListener('pointerdown', onPrepare);
-    form.removeEventListener('focusin', onPrepare);
-    unbind();
-    detach();
-  };
+  const send = (formData: FormData, context: GuardContext) => handler({ ...context, formData, form });
+  return bindGuard<FormData, TData>(send, rest, intentOf, (observer) => {
+    const onSubmit = (event: Event) => {
+      event.preventDefault();
+      // Read before the submit buttons are disabled: disabled controls are left out of FormData.
+      void observer.trigger(formDataOf(form, (event as SubmitEvent).submitter));
+    };
+    const onPrepare = (event: Event) => {
+      if (observer.locked || !isSubmitControl(event.target)) return;
+      observer.prepare(formDataOf(form, event.target)).catch(() => undefined);
+    };
+    return {
+      busy: () => [form, ...submitControls(form)],
+      listeners: [
+        // Capture, so the guard decides before the page's own submit listeners run.
+        [form, 'submit', onSubmit, { capture: true }],
+        ...(options.prepare ? ([[form, 'pointerdown', onPrepare], [form, 'focusin', onPrepare]] as const) : []),
+      ],
+    };
+  });
 }
 
 /** Submit buttons, including those outside the form that name it with `form="…"`. */
@@ -89,15 +76,4 @@ function submitControls(form: HTMLFormElement): Element[] {
 function isSubmitControl(element: unknown): element is HTMLButtonElement | HTMLInputElement {
   if (element instanceof HTMLButtonElement) return element.type === 'submit';
   return element instanceof HTMLInputElement && (element.type === 'submit' || element.type === 'image');
-}
-
-function formDataOf(form: HTMLFormElement, submitter: EventTarget | null): FormData {
-  if (isSubmitControl(submitter)) {
-    try {
-      return new FormData(form, submitter);
-    } catch {
-      // Older engines take no submitter argument.
-    }
-  }
-  return new FormData(form);
 }

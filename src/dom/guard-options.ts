@@ -1,13 +1,9 @@
-/** What `guardButton` and `guardForm` share: their options, the handler's context, and the busy binding. */
+/** What `guardButton` and `guardForm` share in their types: their options and the handler's context. */
 import type { Classifier } from '../core/classify.js';
 import type { Intent } from '../core/fingerprint.js';
 import type { SubmitterOptions } from '../core/options.js';
 import type { RetryInput } from '../core/retry.js';
 import type { Submitter } from '../core/submitter.js';
-import { markBusy } from './busy-state.js';
-import type { SubmissionState } from '../core/submission-observer.js';
-
-type Observed = { getState(): Pick<SubmissionState<unknown>, 'status'>; subscribe(listener: () => void): () => void };
 
 /** What a guard's handler receives: send `key` with the request, honour `signal`. */
 export interface GuardContext {
@@ -34,26 +30,3 @@ export interface GuardOptions<TData> extends SubmitterOptions {
 
 /** A name, an intent, or a function returning one (read at each trigger). */
 export type IntentInput<TInput> = string | Intent | ((input: TInput) => Intent);
-
-/**
- * Keeps `elements()` busy while the observer is pending; returns the unbinding, which also
- * restores them if a submission is still pending.
- */
-export function showBusy(observer: Observed, elements: () => Iterable<Element>): () => void {
-  let restore: (() => void) | undefined;
-  const sync = () => {
-    const pending = observer.getState().status === 'pending';
-    if (pending && !restore) restore = markBusy(elements());
-    else if (!pending && restore) {
-      restore();
-      restore = undefined;
-    }
-  };
-  const unsubscribe = observer.subscribe(sync);
-  sync();
-  return () => {
-    unsubscribe();
-    restore?.();
-    restore = undefined;
-  };
-}

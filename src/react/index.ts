@@ -19,4 +19,4 @@ export type {
   SubmissionOptions,
   SubmissionState,
   SubmissionStatus,
-} from '../core/submission-observer.js';
+} from '../ui/submission-observer.js';

@@ -20,7 +20,8 @@ import {
   type Action,
   type SubmissionOptions,
   type SubmissionState,
-} from '../core/submission-observer.js';
+} from '../ui/submission-observer.js';
+import { formDataOf } from '../ui/form-data-of.js';
 
 export interface UseIdempotentSubmitOptions<TInput, TData> extends SubmissionOptions<TInput, TData> {
   /** What `buttonProps`' click submits (read at click time from the latest render). */
@@ -177,18 +178,6 @@ export function useIdempotentSubmit<TInput = void, TData = unknown>(
       formAction: handlers.formAction,
     };
   }, [state, isPending, prepareOn, handlers]);
-}
-
-/** The form's data, with the clicked submit button's name and value as the browser sends them. */
-function formDataOf(form: HTMLFormElement, submitter: HTMLElement | null): FormData {
-  if (submitter) {
-    try {
-      return new FormData(form, submitter);
-    } catch {
-      // Older engines take no submitter argument (or reject a non-submit one).
-    }
-  }
-  return new FormData(form);
 }
 
 function noop(): undefined {

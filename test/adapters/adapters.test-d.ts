@@ -1,8 +1,8 @@
 /** Type tests, checked by `npm run typecheck` (tsc), not run. */
 import axios from 'axios';
 import { expectTypeOf } from 'vitest';
-import { installIdempotency } from '../../src/axios.js';
-import { createIdempotentFetch, idempotentFetch } from '../../src/fetch.js';
+import { installIdempotency } from '../../src/axios/index.js';
+import { createIdempotentFetch, idempotentFetch } from '../../src/fetch/index.js';
 import { createSubmitter, isSubmitOnceError, type SubmitEvent } from '../../src/index.js';
 
 // The fetch wrapper is a drop-in for fetch.

@@ -1,9 +1,9 @@
 import axios, { AxiosError, type AxiosInstance } from 'axios';
 import axiosRetry from 'axios-retry';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { installIdempotency } from '../../src/axios.js';
+import { installIdempotency } from '../../src/axios/index.js';
 import { memoryStore } from '../../src/core/store.js';
-import { KeyReusedError } from '../../src/core/errors.js';
+import { KeyReusedError, OutcomeUnknownError } from '../../src/core/errors.js';
 import { startTestServer, type TestServer } from '../helpers/http-server.js';
 
 let server: TestServer;
@@ -84,6 +84,33 @@ describe('installIdempotency', () => {
     await expect(api.post('/orders', { a: 1 })).rejects.toBeInstanceOf(KeyReusedError);
   });
 
+  it('throws OutcomeUnknownError on the verifier outcome-unknown problem, without retrying; the AxiosError is its cause', async () => {
+    installIdempotency(api, engine());
+    server.replies = [
+      {
+        status: 500,
+        headers: { 'content-type': 'application/problem+json' },
+        body: '{"type":"https://submit-once.dev/problems/outcome-unknown","status":500}',
+      },
+    ];
+    const error = await api.post('/orders', { a: 1 }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(OutcomeUnknownError);
+    expect(error).toMatchObject({ code: 'outcome-unknown', status: 500, key: server.seen[0]!.key });
+    expect(axios.isAxiosError((error as OutcomeUnknownError).cause)).toBe(true);
+    expect(server.seen).toHaveLength(1);
+  });
+
+  it('after outcome-unknown the key is retired: the next submission of the intent has a new key', async () => {
+    installIdempotency(api, { ...engine(), settleWindow: 0 });
+    server.replies = [
+      { status: 500, headers: { 'content-type': 'application/problem+json' }, body: '{"type":"https://submit-once.dev/problems/outcome-unknown"}' },
+    ];
+    await expect(api.post('/orders', { a: 1 })).rejects.toBeInstanceOf(OutcomeUnknownError);
+    expect((await api.post('/orders', { a: 1 })).status).toBe(201);
+    expect(server.seen).toHaveLength(2);
+    expect(server.seen[1]!.key).not.toBe(server.seen[0]!.key);
+  });
+
   it('honours per-request options and uninstalls cleanly', async () => {
     const uninstall = installIdempotency(api, engine());
     await api.post('/a', {}, { idempotency: { key: 'explicit-1' } });
@@ -94,10 +121,14 @@ describe('installIdempotency', () => {
   });
 
   it('installing twice replaces the first engine instead of nesting', async () => {
+    // Nested, each engine would retry the other's exhausted retries (3 x 3 = 9 requests)
+    // and the first engine would still see every request.
+    const firstEvents: string[] = [];
+    installIdempotency(api, { ...engine(), onEvent: (event) => firstEvents.push(event.type) });
     installIdempotency(api, engine());
-    installIdempotency(api, engine());
-    server.replies = [{ status: 503 }, { status: 201 }];
-    await api.post('/orders', { a: 1 });
-    expect(server.seen).toHaveLength(2);
+    server.fallback = { status: 503 };
+    await expect(api.post('/orders', { a: 1 })).rejects.toBeInstanceOf(AxiosError);
+    expect(server.seen).toHaveLength(3);
+    expect(firstEvents).toEqual([]);
   });
 });

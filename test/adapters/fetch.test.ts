@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createIdempotentFetch, type IdempotentFetch } from '../../src/fetch.js';
+import { createIdempotentFetch, type IdempotentFetch } from '../../src/fetch/index.js';
 import { memoryStore } from '../../src/core/store.js';
-import { AmbiguousOutcomeError, UnreplayableBodyError } from '../../src/core/errors.js';
+import { AmbiguousOutcomeError, isOutcomeUnknownError, OutcomeUnknownError, UnreplayableBodyError } from '../../src/core/errors.js';
 import { startTestServer, type TestServer } from '../helpers/http-server.js';
 
 const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
@@ -101,5 +101,49 @@ describe('createIdempotentFetch against a real HTTP server', () => {
     await fetchOnce(`${server.url}/x`, { method: 'POST', body: 'a', idempotency: false });
     await fetchOnce(`${server.url}/x`, { method: 'PUT', body: 'a' });
     expect(server.seen.map((r) => r.key)).toEqual([undefined, undefined]);
+  });
+
+  describe('the verifier cannot know the outcome (outcome-unknown)', () => {
+    const outcomeUnknown = {
+      status: 500,
+      headers: { 'content-type': 'application/problem+json' },
+      body: '{"type":"https://submit-once.dev/problems/outcome-unknown","status":500}',
+    };
+
+    it('rejects with OutcomeUnknownError at once, without retrying the 500', async () => {
+      server.replies = [outcomeUnknown];
+      const error = await post({ a: 1 }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(OutcomeUnknownError);
+      expect(isOutcomeUnknownError(error)).toBe(true);
+      expect(error).toMatchObject({ code: 'outcome-unknown', status: 500, key: server.seen[0]!.key });
+      expect(server.seen).toHaveLength(1);
+    });
+
+    it('answers a double-click with the same error, sending nothing more', async () => {
+      server.replies = [outcomeUnknown];
+      const first = await post({ a: 1 }).catch((e: unknown) => e);
+      const second = await post({ a: 1 }).catch((e: unknown) => e);
+      expect(second).toBe(first);
+      expect(server.seen).toHaveLength(1);
+    });
+
+    it('retires the key: after the settle window the same intent is a new one, with a new key', async () => {
+      const fresh = createIdempotentFetch({ store: memoryStore(), locks: null, settleWindow: 0 });
+      server.replies = [outcomeUnknown];
+      const send = () => fresh(`${server.url}/orders`, { method: 'POST', body: '{"a":1}' });
+      await expect(send()).rejects.toBeInstanceOf(OutcomeUnknownError);
+      const response = await send();
+      expect(response.status).toBe(201);
+      expect(server.seen).toHaveLength(2);
+      expect(server.seen[1]!.key).not.toBe(server.seen[0]!.key);
+    });
+
+    it('a plain 500 (no problem type) is still ambiguous and retried with the same key (control)', async () => {
+      server.replies = [{ status: 500, body: 'oops' }];
+      const response = await post({ a: 1 });
+      expect(response.status).toBe(201);
+      expect(server.seen).toHaveLength(2);
+      expect(server.seen[1]!.key).toBe(server.seen[0]!.key);
+    });
   });
 });

@@ -1,25 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { backoffDelay, classifyStatus, DEFAULT_RETRY, normaliseRetry, parseRetryAfter } from '../../src/core/retry.js';
+import { backoffDelay, DEFAULT_RETRY, normaliseRetry } from '../../src/core/retry.js';
 import { InvalidOptionsError } from '../../src/core/errors.js';
-
-describe('classifyStatus', () => {
-  it('separates success, final refusals and ambiguous outcomes', () => {
-    for (const status of [200, 201, 204, 302]) expect(classifyStatus(status)).toBe('success');
-    for (const status of [400, 401, 403, 404, 410, 422]) expect(classifyStatus(status)).toBe('final');
-    for (const status of [408, 409, 425, 429, 500, 502, 503, 504]) expect(classifyStatus(status)).toBe('ambiguous');
-  });
-});
-
-describe('parseRetryAfter', () => {
-  it('reads delay-seconds and HTTP-dates', () => {
-    const now = Date.parse('2026-01-01T00:00:00Z');
-    expect(parseRetryAfter('3', now)).toBe(3000);
-    expect(parseRetryAfter('Thu, 01 Jan 2026 00:00:05 GMT', now)).toBe(5000);
-    expect(parseRetryAfter('Wed, 31 Dec 2025 00:00:00 GMT', now)).toBe(0);
-    expect(parseRetryAfter('soon', now)).toBeUndefined();
-    expect(parseRetryAfter(null, now)).toBeUndefined();
-  });
-});
 
 describe('backoff and options', () => {
   it('uses full jitter under a doubling, capped ceiling', () => {

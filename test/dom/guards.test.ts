@@ -1,8 +1,9 @@
 // @vitest-environment jsdom
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createSubmitter } from '../../src/core/submitter.js';
-import { guardButton, guardForm } from '../../src/dom.js';
-import type { GuardContext } from '../../src/dom.js';
+import { memoryStore } from '../../src/core/store.js';
+import { guardButton, guardForm } from '../../src/dom/index.js';
+import type { GuardContext } from '../../src/dom/index.js';
 import { controlledAction, engine, tick } from '../react/helpers.js';
 
 let disposers: (() => void)[] = [];
@@ -123,16 +124,29 @@ describe('guardButton', () => {
     expect(submitted).not.toHaveBeenCalled();
   });
 
-  it('with `prepare`, pointerdown mints the key the click then sends', async () => {
+  it('with `prepare`, pointerdown writes the key ahead, before any click, and the click sends it', async () => {
     const el = button();
-    const created: string[] = [];
+    const store = memoryStore();
     const keys: string[] = [];
-    const submitter = createSubmitter({ ...engine(), onEvent: (e) => e.type === 'key-created' && created.push(e.key) });
+    const submitter = createSubmitter({ ...engine(), store });
     track(guardButton(el, async ({ key }) => keys.push(key), { submitter, prepare: true }));
     el.dispatchEvent(new Event('pointerdown'));
+    // The record is in the store while nothing has been clicked: that is what prepare buys.
+    await vi.waitFor(async () => expect(await store.list()).toHaveLength(1));
+    const [prepared] = await store.list();
+    expect(keys).toEqual([]);
     el.click();
     await vi.waitFor(() => expect(keys).toHaveLength(1));
-    expect(created).toEqual(keys);
+    expect(keys).toEqual([prepared!.key]);
+  });
+
+  it('without `prepare`, pointerdown writes nothing (control)', async () => {
+    const el = button();
+    const store = memoryStore();
+    track(guardButton(el, async () => 'ok', { submitter: createSubmitter({ ...engine(), store }) }));
+    el.dispatchEvent(new Event('pointerdown'));
+    await tick(10);
+    expect(await store.list()).toHaveLength(0);
   });
 
   it('dispose removes the guard and restores a pending button', async () => {

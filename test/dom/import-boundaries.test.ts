@@ -1,5 +1,5 @@
 import { readFileSync, readdirSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 const root = resolve(import.meta.dirname, '../..');
@@ -14,8 +14,8 @@ function specifiers(file: string): string[] {
   return found;
 }
 
-/** The bare (package) imports reachable from `entry` through relative imports. */
-function packagesReachableFrom(entry: string): Set<string> {
+/** The source files (relative to src/) and the bare (package) imports reachable from `entry`. */
+function reachableFrom(entry: string): { files: Set<string>; packages: Set<string> } {
   const packages = new Set<string>();
   const seen = new Set<string>();
   const visit = (file: string) => {
@@ -27,8 +27,13 @@ function packagesReachableFrom(entry: string): Set<string> {
     }
   };
   visit(resolve(root, entry));
-  return packages;
+  return { files: new Set([...seen].map((file) => relative(join(root, 'src'), file))), packages };
 }
+
+const packagesReachableFrom = (entry: string) => reachableFrom(entry).packages;
+
+/** The browser entries of the package (every subpath but `server`). */
+const BROWSER_ENTRIES = ['src/index.ts', 'src/fetch/index.ts', 'src/axios/index.ts', 'src/react/index.ts', 'src/dom/index.ts'];
 
 const isReact = (name: string) => name === 'react' || name === 'react-dom' || name.startsWith('react/');
 
@@ -42,11 +47,53 @@ describe('import boundaries', () => {
   });
 
   it('submit-once/dom reaches no React', () => {
-    const reachable = packagesReachableFrom('src/dom.ts');
+    const reachable = packagesReachableFrom('src/dom/index.ts');
     expect([...reachable].filter(isReact)).toEqual([]);
   });
 
   it('the scan does see React where it is imported (so the checks above can fail)', () => {
     expect([...packagesReachableFrom('src/react/index.ts')].filter(isReact)).toEqual(['react']);
+  });
+
+  it('src/core is the engine only: it reaches nothing but core and protocol (no adapter, no UI)', () => {
+    for (const file of readdirSync(join(root, 'src/core')).filter((f) => f.endsWith('.ts'))) {
+      const outside = [...reachableFrom(join('src/core', file)).files].filter((f) => !f.startsWith('core/') && !f.startsWith('protocol/'));
+      expect(outside, file).toEqual([]);
+    }
+  });
+
+  it('src/protocol is pure: it imports nothing outside itself, no package, no Node, and names no DOM or Node global', () => {
+    const files = readdirSync(join(root, 'src/protocol')).filter((f) => f.endsWith('.ts'));
+    expect(files.length).toBeGreaterThan(4);
+    for (const file of files) {
+      const { files: reached, packages } = reachableFrom(join('src/protocol', file));
+      expect([...packages], file).toEqual([]);
+      expect([...reached].filter((f) => !f.startsWith('protocol/')), file).toEqual([]);
+      // Code only: the doc comments may mention what the code must not use.
+      const code = readFileSync(join(root, 'src/protocol', file), 'utf8').replace(/\/\*[\s\S]*?\*\//g, '').replace(/\/\/.*$/gm, '');
+      expect(code.match(/\b(Buffer|process|require|window|document|navigator|localStorage|indexedDB)\b/g), file).toBeNull();
+    }
+  });
+
+  it('the only source shared by the browser entries and src/server is src/protocol', () => {
+    const browser = new Set(BROWSER_ENTRIES.flatMap((entry) => [...reachableFrom(entry).files]));
+    const server = reachableFrom('src/server/index.ts').files;
+    const shared = [...server].filter((file) => browser.has(file));
+    expect(shared.filter((file) => !file.startsWith('protocol/'))).toEqual([]);
+    // And the browser side never reaches the server's own code.
+    expect([...browser].filter((file) => file.startsWith('server/'))).toEqual([]);
+  });
+
+  it('the browser entries do share src/protocol (so the check above looks at real imports)', () => {
+    const browser = new Set(BROWSER_ENTRIES.flatMap((entry) => [...reachableFrom(entry).files]));
+    expect([...browser].filter((file) => file.startsWith('protocol/')).length).toBeGreaterThan(2);
+  });
+
+  it('every entry folder has an index.ts that only re-exports', () => {
+    for (const entry of [...BROWSER_ENTRIES, 'src/protocol/index.ts']) {
+      const code = readFileSync(join(root, entry), 'utf8').replace(/\/\*[\s\S]*?\*\//g, '').replace(/\/\/.*$/gm, '');
+      const statements = code.split(';').map((part) => part.trim()).filter(Boolean);
+      expect(statements.filter((statement) => !/^export (type )?\{[^}]*\} from '[^']+'$/s.test(statement)), entry).toEqual([]);
+    }
   });
 });

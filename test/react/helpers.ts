@@ -1,6 +1,6 @@
 import { vi } from 'vitest';
 import { memoryStore } from '../../src/core/store.js';
-import type { ActionContext } from '../../src/core/submission-observer.js';
+import type { ActionContext } from '../../src/ui/submission-observer.js';
 
 export interface Deferred<T> {
   promise: Promise<T>;

@@ -1,6 +1,6 @@
 // Checked by `tsc -p tsconfig.json` (the repo's typecheck); expectTypeOf is a no-op at run time.
 import { expectTypeOf } from 'vitest';
-import { guardButton, guardForm } from '../../src/dom.js';
+import { guardButton, guardForm } from '../../src/dom/index.js';
 import { useIdempotentSubmit, type ActionContext, type IdempotentButtonProps } from '../../src/react/index.js';
 
 interface Cart {

@@ -3,7 +3,8 @@ import { act, cleanup, fireEvent, render, screen, waitFor } from '@testing-libra
 import { StrictMode, useEffect, useState, version as reactVersion } from 'react';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createSubmitter } from '../../src/core/submitter.js';
-import type { Action } from '../../src/core/submission-observer.js';
+import { memoryStore } from '../../src/core/store.js';
+import type { Action } from '../../src/ui/submission-observer.js';
 import { useIdempotentSubmit, type UseIdempotentSubmitOptions } from '../../src/react/index.js';
 import { controlledAction, engine, tick } from './helpers.js';
 
@@ -297,26 +298,30 @@ describe('useIdempotentSubmit: outcomes', () => {
 });
 
 describe('useIdempotentSubmit: prepare', () => {
-  it('with `prepare: true`, pointerdown mints the key the click then sends', async () => {
-    const created: string[] = [];
-    const submitter = createSubmitter({ ...engine(), onEvent: (e) => e.type === 'key-created' && created.push(e.key) });
+  it('with `prepare: true`, pointerdown writes the key ahead, before any click, and the click sends it', async () => {
+    const store = memoryStore();
+    const submitter = createSubmitter({ ...engine(), store });
     const { action, calls, answers } = controlledAction<Cart, string>();
     render(<OrderButton action={action} options={{ submitter, prepare: true }} />);
     fireEvent.pointerDown(placeOrder());
+    // The record is in the store while nothing has been clicked: that is what prepare buys.
+    await waitFor(async () => expect(await store.list()).toHaveLength(1));
+    const [prepared] = await store.list();
+    expect(prepared!.state).toBe('pending');
+    expect(action).not.toHaveBeenCalled();
     fireEvent.click(placeOrder());
     await waitFor(() => expect(action).toHaveBeenCalledTimes(1));
-    expect(created).toHaveLength(1);
-    expect(calls[0]!.context.key).toBe(created[0]);
+    expect(calls[0]!.context.key).toBe(prepared!.key);
     await act(async () => answers[0]!.resolve('ok'));
   });
 
-  it('without it, pointerdown mints nothing', async () => {
-    const created: string[] = [];
-    const submitter = createSubmitter({ ...engine(), onEvent: (e) => e.type === 'key-created' && created.push(e.key) });
+  it('without it, pointerdown writes nothing', async () => {
+    const store = memoryStore();
+    const submitter = createSubmitter({ ...engine(), store });
     render(<OrderButton action={vi.fn(async () => 'ok')} options={{ submitter }} />);
     fireEvent.pointerDown(placeOrder());
     await act(() => tick(10));
-    expect(created).toHaveLength(0);
+    expect(await store.list()).toHaveLength(0);
   });
 });
 

@@ -1,22 +1,13 @@
 /**
- * `submit-once/axios`: installs the engine on an axios instance by wrapping its adapter,
+ * `installIdempotency`: the engine installed on an axios instance by wrapping its adapter,
  * below the interceptor chain. That is where single-flight and same-key retries can be
  * correct: a request re-entering the chain (axios-retry, a user's own retry) arrives with
  * its key already on the headers and keeps it.
- *
- * @example
- * import axios from 'axios'
- * import { installIdempotency } from 'submit-once/axios'
- * const api = axios.create({ baseURL: '/api' })
- * const uninstall = installIdempotency(api, { scope: () => session.userId })
- * await api.post('/orders', cart) // carries Idempotency-Key, retried safely, sent once
  */
 import { getAdapter } from 'axios';
 import type { AxiosAdapter, AxiosInstance, AxiosResponse, InternalAxiosRequestConfig } from 'axios';
-import { AmbiguousOutcomeError } from './core/errors.js';
-import { resolveTransport, type RequestIdempotency, type TransportOptions } from './core/transport.js';
-
-export type { RequestIdempotency } from './core/transport.js';
+import { AmbiguousOutcomeError } from '../core/errors.js';
+import { resolveTransport, type RequestIdempotency, type TransportOptions } from '../http/resolve-transport.js';
 
 export type AxiosIdempotencyOptions = TransportOptions;
 

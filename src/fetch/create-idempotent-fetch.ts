@@ -1,16 +1,10 @@
 /**
- * `submit-once/fetch`: a drop-in `fetch` that sends every non-idempotent request exactly
- * once as far as a client can: one key per intent, shared in-flight requests, safe retries.
- *
- * @example
- * import { idempotentFetch } from 'submit-once/fetch'
- * const response = await idempotentFetch('/orders', { method: 'POST', body: JSON.stringify(cart) })
+ * `createIdempotentFetch`: wraps a `fetch` so that each non-idempotent request goes
+ * through the engine (one key per intent, shared in-flight requests, same-key retries).
  */
-import { InvalidRequestError, UnreplayableBodyError } from './core/errors.js';
-import type { Intent } from './core/fingerprint.js';
-import { resolveTransport, type RequestIdempotency, type TransportOptions } from './core/transport.js';
-
-export type { RequestIdempotency } from './core/transport.js';
+import { InvalidRequestError, UnreplayableBodyError } from '../core/errors.js';
+import type { Intent } from '../core/fingerprint.js';
+import { resolveTransport, type RequestIdempotency, type TransportOptions } from '../http/resolve-transport.js';
 
 export interface IdempotentFetchOptions extends TransportOptions {
   /** The fetch to wrap; default the global one, looked up at call time. */

@@ -3,12 +3,12 @@
  * synchronous lock, a debounce, one engine submission at a time, and the state a UI shows.
  * The React hook and `guardButton`/`guardForm` only bind it to their world (STYLE 8, 9).
  */
-import type { Classifier } from './classify.js';
-import { isSubmitOnceError } from './errors.js';
-import type { Intent } from './fingerprint.js';
-import type { SubmitterOptions } from './options.js';
-import type { RetryInput } from './retry.js';
-import { createSubmitter, type Submitter } from './submitter.js';
+import type { Classifier } from '../core/classify.js';
+import { isSubmitOnceError } from '../core/errors.js';
+import type { Intent } from '../core/fingerprint.js';
+import type { SubmitterOptions } from '../core/options.js';
+import type { RetryInput } from '../core/retry.js';
+import { createSubmitter, type Submitter } from '../core/submitter.js';
 
 export type SubmissionStatus = 'idle' | 'pending' | 'success' | 'error';
 
@@ -56,7 +56,8 @@ export interface SubmissionOptions<TInput, TData> extends SubmitterOptions {
   onError?: (error: unknown, input: TInput, key: string | undefined) => void;
 }
 
-export const DEFAULT_DEBOUNCE = 300;
+/** UI triggers this close together are one gesture (a double-click, a held Enter). */
+const DEFAULT_DEBOUNCE = 300;
 
 const IDLE: SubmissionState<never> = Object.freeze({
   status: 'idle',

@@ -2,10 +2,12 @@
  * What the HTTP adapters (fetch, axios) share: their options, defaults and per-request
  * options, resolved in one place.
  */
-import { formatKey, parseKey, type KeyFormat } from './key.js';
-import type { SubmitterOptions } from './options.js';
-import type { RetryInput } from './retry.js';
-import { createSubmitter, type Submitter } from './submitter.js';
+import { KEY_HEADER, KEYED_METHODS } from '../protocol/headers.js';
+import { formatKey, parseKey, type KeyFormat } from '../protocol/key-grammar.js';
+import { InvalidKeyError } from '../core/errors.js';
+import type { SubmitterOptions } from '../core/options.js';
+import type { RetryInput } from '../core/retry.js';
+import { createSubmitter, type Submitter } from '../core/submitter.js';
 
 export interface TransportOptions extends SubmitterOptions {
   /** Header name; default `Idempotency-Key`. */
@@ -31,19 +33,28 @@ export interface Transport {
   guards(method: string): boolean;
   /** The header value for `key`, in the configured format. */
   format(key: string): string;
-  /** The key already on a request, if its header holds one. */
+  /**
+   * The key already on a request (a retry re-entering axios, a caller's own header), read
+   * by the verifier's parser; a malformed one (`"a"b"`, two keys) throws `InvalidKeyError`
+   * rather than being sent for the server to refuse.
+   */
   existingKey(value: string | null | undefined): string | undefined;
   submitter: Submitter;
 }
 
 export function resolveTransport(options: TransportOptions): Transport {
-  const methods = new Set((options.methods ?? ['POST', 'PATCH']).map((m) => m.toUpperCase()));
+  const methods = new Set((options.methods ?? KEYED_METHODS).map((m) => m.toUpperCase()));
   const keyFormat = options.keyFormat ?? 'token';
   return {
-    header: options.header ?? 'Idempotency-Key',
+    header: options.header ?? KEY_HEADER,
     guards: (method) => methods.has(method.toUpperCase()),
     format: (key) => formatKey(key, keyFormat),
-    existingKey: (value) => (typeof value === 'string' && value.trim() !== '' ? parseKey(value) : undefined),
+    existingKey: (value) => {
+      if (typeof value !== 'string' || value.trim() === '') return undefined;
+      const parsed = parseKey(value);
+      if (!parsed.ok) throw new InvalidKeyError(value);
+      return parsed.key;
+    },
     submitter: options.submitter ?? createSubmitter(options),
   };
 }

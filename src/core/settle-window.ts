@@ -1,0 +1,34 @@
+/**
+ * Final answers, remembered for the settle window: the second click of a double-click
+ * that lands after a fast response gets the first click's answer instead of a new order.
+ * In memory only; the store's settled record covers a reload.
+ */
+import type { Settled } from './classify.js';
+
+export interface SettleWindow {
+  remember(id: string, result: Settled<unknown>): void;
+  /** The answer remembered for `id`, if still inside the window. */
+  recall(id: string): Settled<unknown> | undefined;
+  /** Forgets every answer whose id `matches`. */
+  forget(matches: (id: string) => boolean): void;
+}
+
+export function settleWindow(window: number, now: () => number): SettleWindow {
+  const recent = new Map<string, { until: number; result: Settled<unknown> }>();
+  const forget = (matches: (id: string) => boolean) => {
+    for (const id of recent.keys()) if (matches(id)) recent.delete(id);
+  };
+  return {
+    remember(id, result) {
+      const at = now();
+      // Drop what has expired, so a long-lived page does not keep every answer it ever got.
+      forget((other) => recent.get(other)!.until <= at);
+      if (window > 0) recent.set(id, { until: at + window, result });
+    },
+    recall(id) {
+      const hit = recent.get(id);
+      return hit && hit.until > now() ? hit.result : undefined;
+    },
+    forget,
+  };
+}

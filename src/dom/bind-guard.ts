@@ -1,0 +1,79 @@
+/**
+ * The wiring `guardButton` and `guardForm` share: the observer made from the guard's
+ * options, its lifetime (attach/detach), the busy state of the elements while pending,
+ * the listeners, and one idempotent dispose that undoes all of it.
+ */
+import type { Intent } from '../core/fingerprint.js';
+import { SubmissionObserver } from '../ui/submission-observer.js';
+import { markBusy } from './busy-state.js';
+import type { GuardContext, GuardOptions } from './guard-options.js';
+
+/** The part of an observer the busy state reads. */
+type Observed = Pick<SubmissionObserver<never, unknown>, 'getState' | 'subscribe'>;
+
+/** A listener the guard adds, and removes on dispose: `[target, type, handler, options]`. */
+export type GuardListener = readonly [EventTarget, string, (event: Event) => void, AddEventListenerOptions?];
+
+export interface GuardWiring {
+  /** The elements marked `disabled` / `aria-busy` while a submission is pending. */
+  busy: () => Iterable<Element>;
+  listeners: readonly GuardListener[];
+}
+
+/**
+ * @example
+ * return bindGuard(handler, options, intentOf, (observer) => ({
+ *   busy: () => [button],
+ *   listeners: [[button, 'click', () => void observer.trigger()]],
+ * }))
+ */
+export function bindGuard<TInput, TData>(
+  handler: (input: TInput, context: GuardContext) => Promise<TData>,
+  options: GuardOptions<TData>,
+  intent: (input: TInput) => Intent,
+  wire: (observer: SubmissionObserver<TInput, TData>) => GuardWiring,
+): () => void {
+  const { onSuccess, onError, ...rest } = options;
+  const observer = new SubmissionObserver<TInput, TData>(handler, {
+    ...rest,
+    // The guards' callbacks take no input: the page knows which element it guarded.
+    onSuccess: onSuccess && ((data, _input, key) => onSuccess(data, key)),
+    onError: onError && ((error, _input, key) => onError(error, key)),
+    intent,
+  });
+  const detach = observer.attach();
+  const { busy, listeners } = wire(observer);
+  const unbind = showBusy(observer, busy);
+  for (const [target, type, listener, listenerOptions] of listeners) target.addEventListener(type, listener, listenerOptions);
+  let disposed = false;
+  return () => {
+    if (disposed) return;
+    disposed = true;
+    for (const [target, type, listener, listenerOptions] of listeners) target.removeEventListener(type, listener, listenerOptions);
+    unbind();
+    detach();
+  };
+}
+
+/**
+ * Keeps `elements()` busy while the observer is pending; returns the unbinding, which also
+ * restores them if a submission is still pending.
+ */
+function showBusy(observer: Observed, elements: () => Iterable<Element>): () => void {
+  let restore: (() => void) | undefined;
+  const sync = () => {
+    const pending = observer.getState().status === 'pending';
+    if (pending && !restore) restore = markBusy(elements());
+    else if (!pending && restore) {
+      restore();
+      restore = undefined;
+    }
+  };
+  const unsubscribe = observer.subscribe(sync);
+  sync();
+  return () => {
+    unsubscribe();
+    restore?.();
+    restore = undefined;
+  };
+}

@@ -1,0 +1,66 @@
+/**
+ * The problems (RFC 9457) the verifier answers with: a stable code, the `type` URI made
+ * from it, and the HTTP status. Titles are apart from statuses so a browser bundle that
+ * only recognises problems does not carry the titles.
+ */
+
+/** Base of every problem `type` URI; the path segment after it is the code. */
+export const PROBLEM_BASE = 'https://submit-once.dev/problems/';
+
+export type ProblemCode =
+  | 'key-missing'
+  | 'key-malformed'
+  | 'key-reused'
+  | 'request-in-progress'
+  | 'store-unavailable'
+  | 'body-too-large'
+  | 'body-too-deep'
+  | 'response-not-stored'
+  | 'handler-failed'
+  | 'upstream-unavailable'
+  | 'outcome-unknown';
+
+/** The status each problem is answered with. */
+export const PROBLEM_STATUS: Readonly<Record<ProblemCode, number>> = {
+  'key-missing': 400,
+  'key-malformed': 400,
+  // The client recognises this one: a bug in the caller, never retried.
+  'key-reused': 422,
+  'request-in-progress': 409,
+  'store-unavailable': 503,
+  'body-too-large': 413,
+  // Nested deeper than MAX_JSON_DEPTH: refused before it is canonicalised.
+  'body-too-deep': 400,
+  // 410: the request did take effect, only its response was not kept; retrying cannot help.
+  'response-not-stored': 410,
+  'handler-failed': 500,
+  'upstream-unavailable': 502,
+  // The first run may or may not have acted and will not be run again; the client stops.
+  'outcome-unknown': 500,
+};
+
+export const PROBLEM_TITLE: Readonly<Record<ProblemCode, string>> = {
+  'key-missing': 'Idempotency key missing',
+  'key-malformed': 'Idempotency key malformed',
+  'key-reused': 'Idempotency key reused with a different payload',
+  'request-in-progress': 'A request with this idempotency key is in progress',
+  'store-unavailable': 'Idempotency store unavailable',
+  'body-too-large': 'Request body too large',
+  'body-too-deep': 'Request body nested too deeply',
+  'response-not-stored': 'Response of the original request was not stored',
+  'handler-failed': 'Handler failed',
+  'upstream-unavailable': 'Upstream server unavailable',
+  'outcome-unknown': 'Outcome of the original request unknown',
+};
+
+/** The `type` URI of a problem code, e.g. `https://submit-once.dev/problems/key-reused`. */
+export function problemType(code: ProblemCode): string {
+  return PROBLEM_BASE + code;
+}
+
+/** The code of a problem `type` URI, or `undefined` when it is not one of ours. */
+export function problemCodeOf(type: unknown): ProblemCode | undefined {
+  if (typeof type !== 'string' || !type.startsWith(PROBLEM_BASE)) return undefined;
+  const code = type.slice(PROBLEM_BASE.length);
+  return Object.prototype.hasOwnProperty.call(PROBLEM_STATUS, code) ? (code as ProblemCode) : undefined;
+}
