@@ -3,7 +3,7 @@
  * with its default IndexedDB store), driven by the runner through `window.chaos`.
  */
 import { createSubmitter, isSubmitOnceError } from '../../src/index.js';
-import { createIdempotentFetch, type IdempotentFetch } from '../../src/fetch.js';
+import { createIdempotentFetch, type IdempotentFetch } from '../../src/fetch/index.js';
 import type { ChaosApi, ClientOptions, SubmitResult } from './page-api.js';
 
 let send: IdempotentFetch | undefined;
