@@ -46,6 +46,8 @@ export function violations(told: readonly Told[], ledger: IntentLedger): string[
     found.push(`${successes.map((t) => t.who).join(', ')} told success but the origin executed the intent ${ledger.executions} times`);
   }
   for (const success of successes) {
+    // Handed over, then the page reloaded before reading it: no order id to compare.
+    if (success.result.kind === 'response' && success.result.unread === true) continue;
     const orderId = (success.result as { body?: { orderId?: unknown } }).body?.orderId;
     if (ledger.executions === 1 && orderId !== ledger.orders[0]) {
       found.push(`${success.who} told order ${String(orderId)} but the origin's order is ${String(ledger.orders[0])}`);

@@ -9,10 +9,25 @@ export interface ClientOptions {
 
 /** One submission's end as the user's code saw it. */
 export type SubmitResult =
-  | { kind: 'response'; status: number; replayed: boolean; body: unknown; problemType?: string }
+  | {
+      kind: 'response';
+      status: number;
+      replayed: boolean;
+      body: unknown;
+      problemType?: string;
+      /** The SDK handed the response over, then the page reloaded before its body was read. */
+      unread?: true;
+    }
   | { kind: 'error'; name: string; code?: string; message: string }
   /** The page went away (a reload) before the submission settled: the user saw nothing. */
   | { kind: 'lost'; message: string };
+
+/**
+ * Where the page keeps, synchronously, each answer the SDK has handed over, so that a
+ * reload right after it does not lose it: an app that must show the outcome across a
+ * reload keeps it like this (the SDK retires the key once the answer is handed over).
+ */
+export const DELIVERED_KEY = 'chaos:delivered';
 
 export interface ChaosApi {
   setup(options: ClientOptions): void;

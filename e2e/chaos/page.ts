@@ -4,7 +4,7 @@
  */
 import { createSubmitter, isSubmitOnceError } from '../../src/index.js';
 import { createIdempotentFetch, type IdempotentFetch } from '../../src/fetch/index.js';
-import type { ChaosApi, ClientOptions, SubmitResult } from './page-api.js';
+import { DELIVERED_KEY, type ChaosApi, type ClientOptions, type SubmitResult } from './page-api.js';
 
 let send: IdempotentFetch | undefined;
 
@@ -16,10 +16,25 @@ function setup(options: ClientOptions): void {
   send = createIdempotentFetch({ submitter });
 }
 
+/** Keeps an answer in sessionStorage (synchronous, survives a reload of this tab). */
+function keepDelivered(result: SubmitResult, slot: number): void {
+  const kept = JSON.parse(sessionStorage.getItem(DELIVERED_KEY) ?? '{}') as Record<string, SubmitResult>;
+  kept[slot] = result;
+  sessionStorage.setItem(DELIVERED_KEY, JSON.stringify(kept));
+}
+
+let slots = 0;
+
 async function submit(url: string, body: unknown): Promise<SubmitResult> {
   if (!send) throw new Error('chaos.setup() first');
+  const slot = slots++;
+  const settled = (result: SubmitResult): SubmitResult => {
+    keepDelivered(result, slot);
+    return result;
+  };
   try {
     const response = await send(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    keepDelivered({ kind: 'response', status: response.status, replayed: response.headers.get('idempotent-replayed') === 'true', body: undefined, unread: true }, slot);
     const text = await response.text();
     let json: unknown;
     try {
@@ -28,19 +43,19 @@ async function submit(url: string, body: unknown): Promise<SubmitResult> {
       json = undefined;
     }
     const type = (json as { type?: unknown } | undefined)?.type;
-    return {
+    return settled({
       kind: 'response',
       status: response.status,
       replayed: response.headers.get('idempotent-replayed') === 'true',
       body: json ?? text.slice(0, 200),
       ...(typeof type === 'string' ? { problemType: type } : {}),
-    };
+    });
   } catch (error) {
-    if (isSubmitOnceError(error)) return { kind: 'error', name: error.name, code: error.code, message: error.message };
+    if (isSubmitOnceError(error)) return settled({ kind: 'error', name: error.name, code: error.code, message: error.message });
     // Codes the SDK may grow (e.g. `outcome-unknown`) are read as they are, not filtered.
     const code = (error as { code?: unknown } | null)?.code;
     const name = error instanceof Error ? error.name : 'unknown';
-    return { kind: 'error', name, ...(typeof code === 'string' ? { code } : {}), message: error instanceof Error ? error.message : String(error) };
+    return settled({ kind: 'error', name, ...(typeof code === 'string' ? { code } : {}), message: error instanceof Error ? error.message : String(error) });
   }
 }
 

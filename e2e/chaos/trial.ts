@@ -8,7 +8,7 @@ import type { Browser, BrowserContext, Page } from '@playwright/test';
 import type { FaultProxy } from './fault-proxy.js';
 import { isDefinitive, read, verdict, violations, type Reading, type Told } from './invariants.js';
 import { sleep, type CountingOrigin, type IntentLedger } from './origin.js';
-import type { ClientOptions, SubmitResult } from './page-api.js';
+import { DELIVERED_KEY, type ClientOptions, type SubmitResult } from './page-api.js';
 import { RedisProcess, VerifierProcess } from './processes.js';
 import { needsOwnServers, type Schedule } from './schedule.js';
 
@@ -173,6 +173,9 @@ async function drive(
         await at(atMs);
         note('reload tab A');
         await open(tabA);
+        // What the SDK handed to the page before the reload is what the user was told, even
+        // if the runner never heard it: the page kept it (see DELIVERED_KEY).
+        for (const result of await deliveredBefore(tabA)) told.push({ who: 'A (handed over before the reload)', result });
         await submitUnlessAnswered(tabA, 'A-reloaded');
       })(),
     );
@@ -293,4 +296,14 @@ async function withBudget<T>(work: Promise<T>, ms: number, what: string): Promis
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** The answers the page kept before it was reloaded, once (they are cleared as read). */
+async function deliveredBefore(page: Page): Promise<SubmitResult[]> {
+  const kept = await page.evaluate((key) => {
+    const value = sessionStorage.getItem(key);
+    sessionStorage.removeItem(key);
+    return value;
+  }, DELIVERED_KEY);
+  return kept === null ? [] : Object.values(JSON.parse(kept) as Record<string, SubmitResult>);
 }
