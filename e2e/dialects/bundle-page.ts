@@ -1,10 +1,10 @@
-/** Bundles e2e/dialects/page.ts (the SDK from `src/`, axios) for the browser, in memory. */
+/** Bundles a page entry of e2e/dialects/ (the SDK from `src/`, axios, ky 2) for the browser, in memory. */
 import { fileURLToPath } from 'node:url';
 import { build, type Rolldown } from 'vite';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
-export async function bundleDialectsPage(): Promise<string> {
+export async function bundleDialectsPage(entry = 'e2e/dialects/page.ts'): Promise<string> {
   const result = await build({
     configFile: false,
     root,
@@ -15,7 +15,7 @@ export async function bundleDialectsPage(): Promise<string> {
       target: 'es2022',
       modulePreload: false,
       copyPublicDir: false,
-      rolldownOptions: { input: 'e2e/dialects/page.ts', output: { format: 'es', entryFileNames: 'page.js' } },
+      rolldownOptions: { input: entry, output: { format: 'es', entryFileNames: 'page.js' } },
     },
   });
   const outputs = (Array.isArray(result) ? result : [result]) as Rolldown.RolldownOutput[];

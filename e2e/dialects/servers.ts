@@ -8,7 +8,7 @@
  *
  * `POST /<server>/orders?lane=L&delayMs=D&fail=N&status=S`: the handler's executions are
  * counted per lane; it waits D ms, and its first N executions answer S (default 503).
- * `GET /__executions?lane=L` reads the count. `GET /` serves `page.html` with `script`.
+ * `GET /__executions?lane=L` reads the count. `GET /` serves `page.html`, `/page.js` its script.
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -22,6 +22,8 @@ export type DialectServerName = (typeof SERVERS)[number];
 export interface DialectServers {
   origin: string;
   executions(lane: string): number;
+  /** The `Idempotency-Key` of every request the lane's handler ran, in order. */
+  keys(lane: string): (string | undefined)[];
   close(): Promise<void>;
 }
 
@@ -84,8 +86,10 @@ function nodeIdempotency(): express.RequestHandler {
 
 export async function startDialectServers(page: { html: string; script?: () => string } = { html: '' }): Promise<DialectServers> {
   const executions = new Map<string, number>();
+  const keys = new Map<string, (string | undefined)[]>();
   const handler = (req: Request, res: Response) => {
     const lane = String(req.query.lane ?? '');
+    keys.set(lane, [...(keys.get(lane) ?? []), req.get('idempotency-key')]);
     const execution = (executions.get(lane) ?? 0) + 1;
     executions.set(lane, execution);
     const delayMs = Number(req.query.delayMs ?? 0);
@@ -129,6 +133,7 @@ export async function startDialectServers(page: { html: string; script?: () => s
   return {
     origin: `http://127.0.0.1:${port}`,
     executions: (lane) => executions.get(lane) ?? 0,
+    keys: (lane) => keys.get(lane) ?? [],
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
