@@ -28,7 +28,7 @@ test('ky 2 with fetch: idempotentFetch: a 503 is retried by submit-once with the
   const lane = test.info().testId;
   await page.goto(servers.origin);
   await page.waitForFunction(() => 'recipes' in window);
-  const order = await page.evaluate((path) => window.recipes.ky2(path, { sku: 'K2', qty: 1 }), `/express-idempotency/orders?lane=${lane}&fail=1&status=503`);
+  const order = await page.evaluate((path) => window.recipes.ky2(path, { sku: 'K2', qty: 1 }), `orders?lane=${lane}&fail=1&status=503`);
   expect(order).toMatchObject({ orderId: `${lane}-2` });
   const keys = servers.keys(lane);
   expect(keys).toHaveLength(2);

@@ -10,9 +10,9 @@ declare global {
 
 window.recipes = {
   async ky2(path, body) {
-    // --- the recipe (README, "Recipes: ky"), ky 2 ---
-    const api = ky.create({ fetch: idempotentFetch, retry: 0 });
-    return api.post(new URL(path, location.href), { json: body }).json();
+    // --- the recipe (README, "Recipes: ky"), ky 2: `baseUrl` where ky 1 had `prefixUrl` ---
+    const api = ky.create({ baseUrl: '/express-idempotency/', fetch: idempotentFetch, retry: 0 });
+    return api.post(path, { json: body }).json();
     // --- end ---
   },
 };
