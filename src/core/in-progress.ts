@@ -17,16 +17,14 @@ export function inProgressWaits(
   now: () => number,
   random: () => number,
 ): (retryAfterMs: number | undefined) => number | undefined {
-  let since: number | undefined;
+  let deadline: number | undefined;
   let waits = 0;
   return (retryAfterMs) => {
-    const at = now();
-    since ??= at;
-    const left = since + timeout - at;
+    const left = (deadline ??= now() + timeout) - now();
     // `retry: false` (attempts 1) means no resend at all, in progress or not.
     if (left <= 0 || retry.attempts < 2) return undefined;
     const ceiling = Math.min(retry.maxDelay, retry.baseDelay * 2 ** waits++);
     // Equal jitter: clients still spread out, and no poll comes ~0 ms after the last.
-    return Math.min(left, retryAfterMs ?? ceiling / 2 + (random() * ceiling) / 2);
+    return Math.min(left, retryAfterMs ?? (ceiling + random() * ceiling) / 2);
   };
 }
