@@ -13,7 +13,7 @@ export type { IndexedDbStoreOptions } from './core/indexeddb-store.js';
 export { DEFAULT_RETRY } from './core/retry.js';
 export type { RetryInput, RetryOptions } from './core/retry.js';
 export { classifyStatus, defaultClassifier, parseRetryAfter } from './core/classify.js';
-export type { Classifier, Settled, Verdict } from './core/classify.js';
+export type { Answer, Classifier, KeyReusedMatch, Settled, Verdict } from './core/classify.js';
 export type { SettledOutcome, SubmitEvent, SubmitEventListener } from './core/events.js';
 export {
   SubmitOnceError,
@@ -24,6 +24,7 @@ export {
   AmbiguousOutcomeError,
   KeyReusedError,
   OutcomeUnknownError,
+  ReplayedFailureError,
   SubmissionAbortedError,
   isOutcomeUnknownError,
   isSubmitOnceError,

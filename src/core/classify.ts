@@ -11,10 +11,19 @@ export type Verdict =
   | { kind: 'success'; status?: number; replayed?: boolean }
   /** A definite refusal (most 4xx): done, and retrying would not help. */
   | { kind: 'final'; status?: number; replayed?: boolean }
-  /** The server may or may not have acted: try again with the same key. */
-  | { kind: 'ambiguous'; status?: number; retryAfterMs?: number }
+  /**
+   * The server may or may not have acted: try again with the same key. `inProgress`: the
+   * server says another request with this key is running (409 by default), so the wait
+   * does not spend an attempt (see `inProgressTimeout`).
+   */
+  | { kind: 'ambiguous'; status?: number; retryAfterMs?: number; inProgress?: boolean }
   /** The server says the key was used for another payload (422 from a verifier). */
   | { kind: 'key-reused'; status: number }
+  /**
+   * A failure (5xx, 408, 409, 425, 429) the server stored and replays (`Idempotent-Replayed`):
+   * it answers the same for its whole retention, so retrying the key cannot help.
+   */
+  | { kind: 'replayed-failure'; status: number }
   /** The server cannot know whether the first run acted and will not run it again. */
   | { kind: 'outcome-unknown'; status: number };
 
@@ -49,26 +58,51 @@ interface HttpLike {
   data?: unknown;
 }
 
-export const defaultClassifier: Classifier<unknown> = async (result, now) => {
+/** An answer as a `keyReused` predicate sees it: its status and its headers. */
+export interface Answer {
+  status: number;
+  header(name: string): string | null;
+}
+
+/**
+ * How a server other than ours says "this key was used with another payload" (README,
+ * "Server dialects"): statuses, or a predicate. Our own problem type is always recognised.
+ */
+export type KeyReusedMatch = readonly number[] | ((answer: Answer) => boolean);
+
+/**
+ * Our classifier. A 409 is "in progress" (waited out, see `inProgressTimeout`), as with our
+ * verifier, express-idempotency and @node-idempotency; `keyReused` adds another server's
+ * "key reused" answers to our problem type.
+ */
+export const defaultClassifier = async (
+  result: Settled<unknown>,
+  now: number,
+  keyReused: KeyReusedMatch = [],
+): Promise<Verdict> => {
   const response = result.ok ? asHttp(result.value) : asHttp((result.error as { response?: unknown } | null)?.response);
   if (!response) {
     // A value that is not an HTTP response means the action succeeded; an error with no
     // response (network failure, timeout, an unknown throw) may have reached the server.
     return result.ok ? { kind: 'success' } : { kind: 'ambiguous' };
   }
-  const status = response.status;
+  const { status, headers } = response;
+  const replayed = headerOf(headers, REPLAYED_HEADER) === 'true';
   // The verifier's problems that change what the client does, whatever their status:
   // retrying either would not help (key-reused) or could act twice (outcome-unknown).
   if (status >= 400) {
     const type = await problemTypeOf(response);
     for (const kind of ['key-reused', 'outcome-unknown'] as const) if (type === problemType(kind)) return { kind, status };
+    const header = (name: string) => headerOf(headers, name);
+    if (typeof keyReused === 'function' ? keyReused({ status, header }) : keyReused.includes(status)) return { kind: 'key-reused', status };
   }
   const kind = classifyStatus(status);
   if (kind === 'ambiguous') {
-    const retryAfterMs = parseRetryAfter(headerOf(response.headers, 'retry-after'), now);
-    return retryAfterMs === undefined ? { kind, status } : { kind, status, retryAfterMs };
+    // A stored failure (@node-idempotency and Stripe store 5xx) comes back for 24 h: stop.
+    if (replayed) return { kind: 'replayed-failure', status };
+    const retryAfterMs = parseRetryAfter(headerOf(headers, 'retry-after'), now);
+    return { kind, status, retryAfterMs, inProgress: status === 409 || undefined };
   }
-  const replayed = headerOf(response.headers, REPLAYED_HEADER) === 'true';
   return { kind, status, replayed };
 };
 

@@ -12,6 +12,7 @@ export type SubmitOnceErrorCode =
   | 'ambiguous-outcome'
   | 'key-reused'
   | 'outcome-unknown'
+  | 'replayed-failure'
   | 'aborted';
 
 export interface SubmitOnceErrorOptions {
@@ -116,6 +117,25 @@ export class OutcomeUnknownError extends SubmitOnceError {
 }
 
 /**
+ * The server replays a failure it stored for this key (a 5xx with `Idempotent-Replayed`;
+ * @node-idempotency and Stripe store 5xx): it will answer the same for its whole retention
+ * (often 24 h), so retrying the key cannot help. Final: the key is retired, so submitting
+ * the intent again (a new click, `submit()`, `fetch()`, `axios.post()`) is a new intent
+ * with a new key; inside the settle window a double-click still gets this error.
+ * `cause` is the replayed answer (a fetch `Response`, an `AxiosError`).
+ */
+export class ReplayedFailureError extends SubmitOnceError {
+  override name = 'ReplayedFailureError' as const;
+  constructor(
+    readonly key: string,
+    readonly status: number,
+    options?: SubmitOnceErrorOptions,
+  ) {
+    super('replayed-failure', `Key ${key}: the server replays its stored ${status}; submit again for a new intent.`, options);
+  }
+}
+
+/**
  * The caller aborted. `name` is "AbortError" so code written for fetch keeps working;
  * the key is kept because the request may already have reached the server.
  */
@@ -137,6 +157,7 @@ const codes: ReadonlySet<string> = new Set<SubmitOnceErrorCode>([
   'ambiguous-outcome',
   'key-reused',
   'outcome-unknown',
+  'replayed-failure',
   'aborted',
 ]);
 

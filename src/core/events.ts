@@ -1,6 +1,13 @@
 /** Typed events, so apps can log and the demo can show what happened to an intent. */
 
-export type SettledOutcome = 'success' | 'final' | 'ambiguous' | 'key-reused' | 'outcome-unknown' | 'aborted';
+export type SettledOutcome =
+  | 'success'
+  | 'final'
+  | 'ambiguous'
+  | 'key-reused'
+  | 'outcome-unknown'
+  | 'replayed-failure'
+  | 'aborted';
 
 export type SubmitEvent =
   | { type: 'key-created'; key: string; fingerprint: string }

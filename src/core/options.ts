@@ -1,4 +1,5 @@
 /** Submitter defaults and option normalisation, in one place. */
+import { defaultClassifier, type Classifier, type KeyReusedMatch } from './classify.js';
 import { InvalidOptionsError } from './errors.js';
 import type { SubmitEventListener } from './events.js';
 import { newKey } from './key.js';
@@ -21,6 +22,19 @@ export interface SubmitterOptions {
   settleWindow?: number;
   /** `retry: 3`, `retry: false`, or `{ attempts, baseDelay, maxDelay, maxRetryAfter }`. */
   retry?: RetryInput;
+  /**
+   * How long in total (ms) to keep waiting while the server answers "in progress" (a 409
+   * by default): those waits spend no attempt, so a slow handler is waited out instead of
+   * the attempts running out in a second. Default 10000; 0 hands back the first 409 (an
+   * API whose 409 means a business conflict).
+   */
+  inProgressTimeout?: number;
+  /**
+   * Which answers mean "this key was used with another payload" (a `KeyReusedError`),
+   * besides our own problem type: `[417]` for express-idempotency, `[422]` for
+   * @node-idempotency (README, "Server dialects").
+   */
+  keyReused?: KeyReusedMatch;
   /** Per-attempt timeout in ms; a timed-out attempt is ambiguous and retried. Default none. */
   timeout?: number;
   /** A store operation slower than this (ms) degrades to memory (default 2000). */
@@ -40,6 +54,8 @@ export interface ResolvedOptions {
   ttl: number;
   settleWindow: number;
   retry: RetryOptions;
+  classify: Classifier<unknown>;
+  inProgressTimeout: number;
   timeout: number | undefined;
   storageTimeout: number;
   onEvent: SubmitEventListener | undefined;
@@ -53,6 +69,7 @@ export const DEFAULTS = Object.freeze({
   ttl: 24 * 60 * 60 * 1000,
   settleWindow: 1000,
   storageTimeout: 2000,
+  inProgressTimeout: 10_000,
 });
 
 export function resolveOptions(options: SubmitterOptions = {}): ResolvedOptions {
@@ -66,6 +83,8 @@ export function resolveOptions(options: SubmitterOptions = {}): ResolvedOptions 
     ttl: positive('ttl', options.ttl ?? DEFAULTS.ttl),
     settleWindow: nonNegative('settleWindow', options.settleWindow ?? DEFAULTS.settleWindow),
     retry: normaliseRetry(options.retry),
+    classify: (result, now) => defaultClassifier(result, now, options.keyReused),
+    inProgressTimeout: nonNegative('inProgressTimeout', options.inProgressTimeout ?? DEFAULTS.inProgressTimeout),
     timeout: options.timeout === undefined ? undefined : positive('timeout', options.timeout),
     storageTimeout: positive('storageTimeout', options.storageTimeout ?? DEFAULTS.storageTimeout),
     onEvent: options.onEvent,

@@ -2,18 +2,20 @@
  * The engine: fingerprint -> resolve key -> persist -> send -> classify -> retry or settle.
  * Adapters (fetch, axios, React, DOM) only translate their world into `submit()` calls.
  */
-import { defaultClassifier, type Classifier, type Settled, type Verdict } from './classify.js';
+import type { Classifier, Settled, Verdict } from './classify.js';
 import {
   AmbiguousOutcomeError,
   InvalidKeyError,
   KeyReusedError,
   OutcomeUnknownError,
+  ReplayedFailureError,
   SubmissionAbortedError,
 } from './errors.js';
 import { EventHub, type SubmitEvent, type SubmitEventListener } from './events.js';
 import { fallbackStore } from './fallback-store.js';
 import { fingerprint, type Intent } from './fingerprint.js';
 import { SingleFlight } from './inflight.js';
+import { inProgressWaits } from './in-progress.js';
 import { indexedDbStore } from './indexeddb-store.js';
 import * as transition from './key-record.js';
 import { isValidKey } from '../protocol/key-grammar.js';
@@ -124,9 +126,13 @@ export function createSubmitter(options: SubmitterOptions = {}): Submitter {
   async function run<T>(call: SubmitCall<T>, fp: string, retry: RetryOptions): Promise<Outcome<T>> {
     // Write-ahead: the key is durable before the request can reach the server.
     const record = await claimKey(fp, call.key);
-    const classify = (call.classify ?? defaultClassifier) as Classifier<T>;
+    const classify = (call.classify ?? config.classify) as Classifier<T>;
     const { key } = record;
     let attempt = 0;
+    // -- server dialects (issue 9): "in progress" waits have their own bound and spend no attempt.
+    const inProgress = inProgressWaits(config.inProgressTimeout, retry, config.now, config.random);
+    let spared = 0;
+    // --
     for (;;) {
       attempt += 1;
       if (call.signal?.aborted) return abort(record, attempt - 1, call.signal.reason);
@@ -149,8 +155,9 @@ export function createSubmitter(options: SubmitterOptions = {}): Submitter {
       } catch {
         verdict = result.ok ? { kind: 'success' } : { kind: 'ambiguous' };
       }
-      if (verdict.kind === 'ambiguous' && attempt < retry.attempts) {
-        const delay = delayFor(verdict, attempt, retry);
+      if (verdict.kind === 'ambiguous' && (verdict.inProgress || attempt - spared < retry.attempts)) {
+        const delay = verdict.inProgress ? inProgress(verdict.retryAfterMs) : delayFor(verdict, attempt - spared, retry);
+        if (verdict.inProgress && delay !== undefined) spared += 1;
         if (delay !== undefined) {
           // No store write here: the record written ahead already makes a reload reuse the key.
           emit({ type: 'retry', key, fingerprint: fp, attempt, delayMs: delay, ...statusOf(verdict) });
@@ -195,6 +202,10 @@ export function createSubmitter(options: SubmitterOptions = {}): Submitter {
     if (verdict.kind === 'outcome-unknown') {
       // Final: remembered for the settle window, so a double-click gets this answer too.
       return { ...failed(new OutcomeUnknownError(key, verdict.status, { cause })), final: true };
+    }
+    if (verdict.kind === 'replayed-failure') {
+      // Final like outcome-unknown (issue 9); the cause is the replayed answer itself.
+      return { ...failed(new ReplayedFailureError(key, verdict.status, { cause: result.ok ? result.value : cause })), final: true };
     }
     if (verdict.kind === 'ambiguous' && !result.ok && verdict.status === undefined) {
       return failed(new AmbiguousOutcomeError(key, attempts, { cause: result.error }));

@@ -1,0 +1,30 @@
+/**
+ * Waiting out a server's "in progress" answer (issue 9): express-idempotency answers 409
+ * without `Retry-After` while the first request runs, and three attempts with the usual
+ * backoff were spent in ~1 s against a 1.5 s handler. These waits have their own bound,
+ * `inProgressTimeout`, and spend no attempt.
+ */
+import type { RetryOptions } from './retry.js';
+
+/**
+ * One intent's in-progress clock, started at its first such answer. Returns the next wait
+ * in ms (the server's `Retry-After`, else a doubling backoff), or `undefined` once the
+ * bound is reached.
+ */
+export function inProgressWaits(
+  timeout: number,
+  retry: RetryOptions,
+  now: () => number,
+  random: () => number,
+): (retryAfterMs: number | undefined) => number | undefined {
+  let deadline: number | undefined;
+  let waits = 0;
+  return (retryAfterMs) => {
+    const left = (deadline ??= now() + timeout) - now();
+    // `retry: false` (attempts 1) means no resend at all, in progress or not.
+    if (left <= 0 || retry.attempts < 2) return undefined;
+    const ceiling = Math.min(retry.maxDelay, retry.baseDelay * 2 ** waits++);
+    // Equal jitter: clients still spread out, and no poll comes ~0 ms after the last.
+    return Math.min(left, retryAfterMs ?? (ceiling + random() * ceiling) / 2);
+  };
+}
