@@ -5,7 +5,9 @@ import { join } from 'node:path';
 import type { ServerResponse } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createOrdersApi, createVerifier, type Verifier } from '../../src/server/index.js';
-import { post, sleep, startServer } from './http-helpers.js';
+import { startServer } from '../helpers/http-server.js';
+import { post } from '../helpers/post.js';
+import { sleep } from '../helpers/clock.js';
 
 /** Starts the bin; resolves with the child and its URL once it listens. */
 async function startBin(args: string[]): Promise<{ child: ChildProcessWithoutNullStreams; url: string }> {
