@@ -33,7 +33,6 @@ export type {
   StoredResponse,
 } from './stores/types.js';
 export { createVerifier, type Verifier, type VerifierOptions } from './verifier.js';
-export { createOrdersApi, type Order, type OrdersApi, type OrdersApiOptions } from './orders-api.js';
 export { dedupe, type DedupeContext, type DedupeHandler, type DedupeOptions, type DedupeResult } from './dedupe.js';
 export {
   consumeOnce,

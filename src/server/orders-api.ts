@@ -34,8 +34,11 @@ export interface OrdersApi {
 const MAX_BODY_BYTES = 1024 * 1024;
 
 /**
- * A tiny in-memory shop backend: `POST /orders` creates an order from a JSON object and
- * answers 201 with a `Location`; `GET /orders` lists them; `GET /orders/:id` reads one;
+ * The verifier's built-in reference app, not part of `submit-once/server` (an
+ * application brings its own handler): what `createVerifier()` and the
+ * `submit-once-verifier` bin serve without a handler or `--upstream`, and what the tests
+ * drive, with `intercept` for faults. A tiny in-memory shop backend: `POST /orders`
+ * creates an order from a JSON object and answers 201 with a `Location`; `GET /orders` lists them; `GET /orders/:id` reads one;
  * `POST /echo` answers what it received. Each POST /orders is one visible effect, which
  * is what the verifier's audit and the demo count.
  *

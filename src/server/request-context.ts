@@ -12,7 +12,7 @@ import type { ResolvedOptions } from './options.js';
 export type Proceed = () => unknown;
 
 /** Records an event in the audit (under its storage key, when it has one) and tells `onEvent`. */
-export type Emit = (storageKey: string | undefined, event: IdempotencyEvent) => void;
+type Emit = (storageKey: string | undefined, event: IdempotencyEvent) => void;
 
 /** One middleware instance: made once by `idempotency()`, shared by every request. */
 export interface MiddlewareState {

@@ -1,6 +1,7 @@
 import { request } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createOrdersApi, idempotency, memoryStore, StoreUnavailableError, UncertainOutcomeError, type IdempotencyStore } from '../../src/server/index.js';
+import { idempotency, memoryStore, StoreUnavailableError, UncertainOutcomeError, type IdempotencyStore } from '../../src/server/index.js';
+import { createOrdersApi } from '../../src/server/orders-api.js';
 import { startServer, type ListeningServer } from '../helpers/http-server.js';
 import { post } from '../helpers/post.js';
 import { manualClock, sleep } from '../helpers/clock.js';
