@@ -1,4 +1,3 @@
-import type { ServerResponse } from 'node:http';
 import { captureResponse, type CapturedResponse, type ReplaceAnswer } from './capture.js';
 import type { EventScope } from './events.js';
 import type { ResolvedOptions } from './options.js';

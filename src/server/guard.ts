@@ -18,6 +18,7 @@ import { serveStats } from './stats-endpoint.js';
 
 const RETRY_AFTER_SECONDS = '1';
 
+/** Guards one request; settles once it is answered or handed to the handler (rejects only on a bug). */
 export async function guard(ctx: RequestContext): Promise<void> {
   const { req, res, opts, audit, emit } = ctx;
   if (opts.cors !== undefined && applyCors(req, res, opts.cors, opts.header)) return;
