@@ -3,7 +3,6 @@
  * payload fingerprint and its key header handling. The client runs the same vectors in
  * `test/protocol/client-vectors.test.ts`; here the two ends are also held to each other.
  */
-import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fingerprintOf } from '../../src/core/fingerprint.js';
 import { isFormContentType, MAX_JSON_DEPTH, PayloadTooDeepError } from '../../src/protocol/index.js';
@@ -12,6 +11,7 @@ import { createVerifier, idempotency, type Verifier } from '../../src/server/ind
 import { canonicalJsonVectors, depthVectors, keyHeaderVectors, payloadVectors, type WireRequest } from '../protocol/vectors.js';
 import { startServer, type ListeningServer } from '../helpers/http-server.js';
 import { post } from '../helpers/post.js';
+import { rawRequest } from '../helpers/raw-request.js';
 
 /** The verifier's fingerprint of a wire request, its body as the bytes, the text, or what the middleware parses. */
 function serverPrint(request: WireRequest, as: 'bytes' | 'text' | 'parsed'): string {
@@ -139,17 +139,11 @@ describe('server key header over the shared key vectors', () => {
   afterAll(() => server.close());
 
   /** Sends the header lines as they are, which `fetch` would refuse or join. */
-  const send = (headerLines: readonly string[]): Promise<{ status: number; body: string }> =>
-    new Promise((resolve, reject) => {
-      const { port, hostname } = new URL(server.url);
-      const socket = connect(Number(port), hostname);
-      const head = ['POST /orders HTTP/1.1', `Host: ${hostname}`, 'Content-Type: application/json', 'Content-Length: 2', 'Connection: close', ...headerLines];
-      socket.end(Buffer.from(`${head.join('\r\n')}\r\n\r\n{}`, 'latin1'));
-      let answer = '';
-      socket.on('data', (chunk: Buffer) => (answer += chunk.toString('latin1')));
-      socket.on('error', reject);
-      socket.on('close', () => resolve({ status: Number(answer.split(' ')[1]), body: answer.slice(answer.indexOf('\r\n\r\n') + 4) }));
-    });
+  const send = async (headerLines: readonly string[]): Promise<{ status: number; body: string }> => {
+    const head = ['POST /orders HTTP/1.1', 'Host: x', 'Content-Type: application/json', 'Content-Length: 2', 'Connection: close', ...headerLines];
+    const answer = await rawRequest(server.url, `${head.join('\r\n')}\r\n\r\n{}`);
+    return { status: Number(answer.split(' ')[1]), body: answer.slice(answer.indexOf('\r\n\r\n') + 4) };
+  };
 
   for (const vector of keyHeaderVectors) {
     it(`${vector.name}: ${vector.key === null ? 'refused with 400' : 'the key the handler sees'}`, async () => {
