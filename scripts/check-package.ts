@@ -47,8 +47,13 @@ for (const entry of ['index.js', 'fetch.js', 'axios.js', 'react.js', 'dom.js']) 
   if (nodeImports.length > 0) fail(`${entry} imports Node built-ins: ${nodeImports.join(', ')}`);
 }
 for (const entry of ['server.js', 'server-bin.js']) {
-  const files = [...reachable(entry)];
-  const browser = files.filter((file) => /submitter|submission-observer/.test(file));
+  // The build is not minified, so each module in a chunk is headed `// src/<path>`: the
+  // server may reach its own modules and the shared protocol, nothing of the browser's.
+  const modules = [...reachable(entry)].flatMap((file) =>
+    [...readFileSync(new URL(`../dist/${file}`, import.meta.url), 'utf8').matchAll(/^\/\/ (src\/\S+)$/gm)].map((m) => m[1]!),
+  );
+  if (!modules.some((module) => module.startsWith('src/protocol/'))) fail(`${entry}: no src/protocol module found; is the build still unminified?`);
+  const browser = modules.filter((module) => !module.startsWith('src/server/') && !module.startsWith('src/protocol/'));
   if (browser.length > 0) fail(`${entry} reaches browser code: ${browser.join(', ')}`);
 }
 

@@ -10,8 +10,13 @@ export interface CapturedResponse {
   readonly bodyBytes: number;
 }
 
-type EndCallback = () => void;
 type Chunk = string | Uint8Array;
+
+/**
+ * What `onEnd` may resolve with instead of letting the captured answer go out: it runs
+ * with the response's own methods back in place (e.g. to answer a problem instead).
+ */
+export type ReplaceAnswer = (res: ServerResponse) => void;
 
 /**
  * Wraps `writeHead`, `write` and `end` of one response to copy what the handler sends.
@@ -19,12 +24,6 @@ type Chunk = string | Uint8Array;
  * `onEnd` has stored the outcome, so a client that has seen the response can always get
  * its replay.
  */
-/**
- * What `onEnd` may resolve with instead of letting the captured answer go out: it runs
- * with the response's own methods back in place (e.g. to answer a problem instead).
- */
-export type ReplaceAnswer = (res: ServerResponse) => void;
-
 export function captureResponse(
   res: ServerResponse,
   maxBytes: number,

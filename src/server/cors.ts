@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { REPLAYED_HEADER } from '../protocol/index.js';
 
 export interface CorsOptions {
   /** Allowed origins: `*` (default), a list, or a predicate. */
@@ -12,8 +13,6 @@ export interface CorsOptions {
   /** Preflight cache lifetime, seconds. Default 600. */
   readonly maxAge?: number;
 }
-
-export const REPLAYED_HEADER = 'Idempotent-Replayed';
 
 /**
  * Applies CORS headers for a browser front end on another origin. Without them the

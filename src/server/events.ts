@@ -1,4 +1,4 @@
-import type { ProblemCode } from './problems.js';
+import type { ProblemCode } from '../protocol/index.js';
 import type { Rerun } from './stores/types.js';
 
 /** Where an event happened: the parts of the storage key. `key` is absent when the request had none. */

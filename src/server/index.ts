@@ -2,14 +2,14 @@ export { idempotency } from './middleware.js';
 export type { IdempotencyContext, IdempotencyMiddleware, IdempotentRequest, NextFunction, RequestHandler } from './middleware.js';
 export { UncertainOutcomeError, isUncertainOutcomeError } from './outcome.js';
 export { credentialPrincipal, headerPrincipal, type PrincipalResolver } from './principal.js';
-export { MAX_JSON_DEPTH } from './fingerprint.js';
 export { RECOVERY_HEADER } from './proxy.js';
 export type { IdempotencyOptions } from './options.js';
 export { DEFAULT_REPLAY_HEADERS } from './options.js';
 export type { CorsOptions } from './cors.js';
 export type { IdempotencyEvent, IdempotencyEventType, EventScope } from './events.js';
 export type { AuditSnapshot, AuditTotals, KeyAudit } from './audit.js';
-export { PROBLEM_BASE, problemType, type Problem, type ProblemCode } from './problems.js';
+export { MAX_JSON_DEPTH, PROBLEM_BASE, problemType, type ProblemCode } from '../protocol/index.js';
+export type { Problem } from './respond.js';
 export { memoryStore, type MemoryStoreOptions } from './stores/memory.js';
 export { fileStore, type FileStoreOptions } from './stores/file.js';
 export { redisStore, type RedisLikeClient, type RedisStoreOptions } from './stores/redis.js';
@@ -33,7 +33,6 @@ export type {
   StoredResponse,
 } from './stores/types.js';
 export { createVerifier, type Verifier, type VerifierOptions } from './verifier.js';
-export { createOrdersApi, type Order, type OrdersApi, type OrdersApiOptions } from './orders-api.js';
 export { dedupe, type DedupeContext, type DedupeHandler, type DedupeOptions, type DedupeResult } from './dedupe.js';
 export {
   consumeOnce,

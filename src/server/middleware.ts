@@ -1,15 +1,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Audit, type AuditSnapshot } from './audit.js';
-import { BodyTooLargeError, readBody } from './body.js';
-import { applyCors, REPLAYED_HEADER } from './cors.js';
-import type { EventScope, IdempotencyEvent } from './events.js';
-import { isJsonTooDeepError, payloadFingerprint } from './fingerprint.js';
-import { keyHeaderOf, parseIdempotencyKey } from './key.js';
-import { requestPath, requestQuery, resolveOptions, type IdempotencyOptions, type ResolvedOptions } from './options.js';
-import { sendProblem, type ProblemCode } from './problems.js';
-import { serveStats } from './stats-endpoint.js';
-import { execute, isPromiseLike, sendOutcomeUnknown, type Emit, type Proceed, type Run } from './run.js';
-import type { IdempotencyStore, StoredResponse } from './stores/types.js';
+import { guard } from './guard.js';
+import type { IdempotencyEvent } from './events.js';
+import { resolveOptions, type IdempotencyOptions } from './options.js';
+import type { MiddlewareState, Proceed } from './request-context.js';
+import type { ReadRequest } from './request-body.js';
+import { sendProblem } from './respond.js';
+import type { IdempotencyStore } from './stores/types.js';
 
 /** What a guarded run knows about its key; handlers that dedupe by key read it. */
 export interface IdempotencyContext {
@@ -25,11 +22,7 @@ export interface IdempotencyContext {
 }
 
 /** A request as handlers see it behind the middleware: the body has been read already. */
-export interface IdempotentRequest extends IncomingMessage {
-  /** Parsed JSON for JSON content types, else the raw bytes; kept as is when a body parser ran first. */
-  body?: unknown;
-  /** The exact bytes received, when the middleware read the body itself. */
-  rawBody?: Buffer;
+export interface IdempotentRequest extends ReadRequest {
   /** Set on every guarded run (a request that claimed its key); absent on unguarded requests. */
   idempotency?: IdempotencyContext;
 }
@@ -50,8 +43,6 @@ export interface IdempotencyMiddleware {
   close(): Promise<void>;
 }
 
-const RETRY_AFTER_SECONDS = '1';
-
 /**
  * Makes POST and PATCH requests that carry an `Idempotency-Key` take effect once: the
  * first claims the key and runs the handler, later ones with the same key and payload
@@ -64,7 +55,6 @@ const RETRY_AFTER_SECONDS = '1';
 export function idempotency(options: IdempotencyOptions = {}): IdempotencyMiddleware {
   const opts = resolveOptions(options);
   const audit = new Audit(opts.auditLimit);
-
   const emit = (storageKey: string | undefined, event: IdempotencyEvent): void => {
     audit.record(storageKey, event);
     try {
@@ -74,11 +64,10 @@ export function idempotency(options: IdempotencyOptions = {}): IdempotencyMiddle
     }
   };
 
-  const stats = (): AuditSnapshot => audit.snapshot();
-  const resetStats = (): void => audit.reset();
+  const state: MiddlewareState = { opts, audit, emit };
 
   const run = (req: IncomingMessage, res: ServerResponse, proceed: Proceed): void => {
-    guard(req, res, proceed, opts, audit, emit, { stats, resetStats }).catch((error: unknown) => {
+    guard({ ...state, req, res, proceed }).catch((error: unknown) => {
       // Only reached on a bug; answer rather than leave the socket hanging.
       if (!res.headersSent) sendProblem(res, 'handler-failed', 'The idempotency middleware failed unexpectedly.');
       else res.destroy(error instanceof Error ? error : undefined);
@@ -92,167 +81,9 @@ export function idempotency(options: IdempotencyOptions = {}): IdempotencyMiddle
   middleware.handler = (handler: RequestHandler) => (req: IncomingMessage, res: ServerResponse) => {
     run(req, res, () => handler(req as IdempotentRequest, res));
   };
-  middleware.stats = stats;
-  middleware.resetStats = resetStats;
+  middleware.stats = (): AuditSnapshot => audit.snapshot();
+  middleware.resetStats = (): void => audit.reset();
   Object.defineProperty(middleware, 'store', { value: opts.store, enumerable: true });
   middleware.close = () => opts.store.close();
   return middleware;
-}
-
-
-async function guard(
-  req: IncomingMessage,
-  res: ServerResponse,
-  proceed: Proceed,
-  opts: ResolvedOptions,
-  audit: Audit,
-  emit: Emit,
-  statsApi: { stats(): AuditSnapshot; resetStats(): void },
-): Promise<void> {
-  if (opts.cors !== undefined && applyCors(req, res, opts.cors, opts.header)) return;
-  if (opts.statsPath !== undefined && requestPath(req) === opts.statsPath && serveStats(req, res, statsApi)) return;
-
-  const method = (req.method ?? 'GET').toUpperCase();
-  if (!opts.methods.has(method)) return runUnguarded(res, proceed);
-  audit.countRequest();
-  const route = opts.route(req);
-
-  const reject = (problem: ProblemCode, detail: string): void => {
-    emit(undefined, { type: 'rejected', problem, method, route });
-    sendProblem(res, problem, detail);
-  };
-
-  const rawKey = keyHeaderOf(req, opts.headerLower);
-  if (rawKey === undefined) {
-    if (!opts.required) return runUnguarded(res, proceed);
-    return reject('key-missing', `${method} ${route} requires an ${opts.header} header.`);
-  }
-  if (rawKey === 'many') return reject('key-malformed', `The request carries more than one ${opts.header} header.`);
-  const parsed = parseIdempotencyKey(rawKey);
-  if (!parsed.ok) return reject('key-malformed', `The ${opts.header} header is malformed: ${parsed.reason}.`);
-
-  let body: unknown;
-  try {
-    body = await requestBody(req as IdempotentRequest, opts.maxBodyBytes);
-  } catch (error) {
-    if (error instanceof BodyTooLargeError) {
-      res.setHeader('Connection', 'close');
-      return reject('body-too-large', `The request body exceeds ${error.limit} bytes.`);
-    }
-    // The client went away mid-body: nothing to answer.
-    res.destroy();
-    return;
-  }
-
-  let fingerprint: string;
-  try {
-    fingerprint = payloadFingerprint({ method, path: requestPath(req), query: requestQuery(req), body });
-  } catch (error) {
-    if (isJsonTooDeepError(error)) return reject('body-too-deep', `The JSON body is nested deeper than ${error.limit} levels.`);
-    throw error;
-  }
-
-  const principal = await opts.principal?.(req);
-  const scope: EventScope = principal === undefined ? { key: parsed.key, method, route } : { key: parsed.key, principal, method, route };
-  // JSON keeps the four parts apart whatever characters they contain.
-  const storageKey = JSON.stringify([principal ?? null, method, route, parsed.key]);
-
-  let claim;
-  try {
-    claim = await opts.store.claim({
-      key: storageKey,
-      fingerprint,
-      leaseMs: opts.leaseMs,
-      retentionMs: opts.ttl,
-      now: opts.now(),
-      recover: opts.recovery,
-    });
-  } catch (error) {
-    // Fail closed: running the handler without a claim could run it twice.
-    emit(storageKey, { ...scope, type: 'store-error', error });
-    sendProblem(res, 'store-unavailable', 'The idempotency store cannot be reached; retry with the same key.', {
-      headers: { 'Retry-After': RETRY_AFTER_SECONDS },
-    });
-    return;
-  }
-
-  if (claim.status !== 'claimed' && claim.fingerprint !== fingerprint) {
-    emit(storageKey, { ...scope, type: 'mismatch' });
-    sendProblem(res, 'key-reused', `This ${opts.header} was already used for a request with a different payload.`);
-    return;
-  }
-  if (claim.status === 'in-progress') {
-    emit(storageKey, { ...scope, type: 'conflict' });
-    sendProblem(res, 'request-in-progress', 'A request with this key is still being processed; retry later.', {
-      headers: { 'Retry-After': RETRY_AFTER_SECONDS },
-    });
-    return;
-  }
-  if (claim.status === 'unknown') {
-    emit(storageKey, { ...scope, type: 'outcome-unknown', at: 'claim', executions: claim.executions });
-    sendOutcomeUnknown(res);
-    return;
-  }
-  if (claim.status === 'completed') {
-    emit(storageKey, { ...scope, type: 'replayed', status: claim.response.status, executions: claim.executions });
-    replay(res, claim.response);
-    return;
-  }
-  (req as IdempotentRequest).idempotency = { key: parsed.key, principal, recovery: claim.rerun === 'recovery' };
-  const run: Run = { storageKey, token: claim.token, fingerprint, scope, executions: claim.executions, rerun: claim.rerun };
-  execute(res, proceed, opts, emit, run);
-}
-
-function runUnguarded(res: ServerResponse, proceed: Proceed): void {
-  const onThrow = (): void => {
-    if (!res.headersSent) sendProblem(res, 'handler-failed', 'The request failed.');
-    else res.destroy();
-  };
-  try {
-    const result = proceed();
-    if (isPromiseLike(result)) result.then(undefined, onThrow);
-  } catch {
-    onThrow();
-  }
-}
-
-async function requestBody(req: IdempotentRequest, limit: number): Promise<unknown> {
-  // An Express body parser already ran: its result is the payload.
-  if (req.body !== undefined) return req.body;
-  if (req.readableEnded) return undefined;
-  const raw = await readBody(req, limit);
-  req.rawBody = raw;
-  req.body = isJson(req.headers['content-type']) ? parseJsonOr(raw) : raw.length > 0 ? raw : undefined;
-  // The parsed value fingerprints like the raw JSON it came from, without parsing it twice.
-  return req.body === undefined || Buffer.isBuffer(req.body) ? raw : req.body;
-}
-
-function isJson(contentType: string | undefined): boolean {
-  return contentType !== undefined && /^application\/([\w.+-]*\+)?json\b/i.test(contentType);
-}
-
-function parseJsonOr(raw: Buffer): unknown {
-  if (raw.length === 0) return undefined;
-  try {
-    return JSON.parse(raw.toString('utf8')) as unknown;
-  } catch {
-    return raw;
-  }
-}
-
-function replay(res: ServerResponse, response: StoredResponse): void {
-  if (response.omittedBodyBytes !== undefined) {
-    sendProblem(
-      res,
-      'response-not-stored',
-      `The request with this key already took effect (status ${response.status}), but its ${response.omittedBodyBytes}-byte response was over the storage limit and was not kept. It is not run again.`,
-      { headers: { [REPLAYED_HEADER]: 'true' }, extensions: { originalStatus: response.status } },
-    );
-    return;
-  }
-  res.statusCode = response.status;
-  for (const [name, value] of Object.entries(response.headers)) res.setHeader(name, value);
-  res.setHeader(REPLAYED_HEADER, 'true');
-  if (response.status !== 204 && response.status !== 304) res.setHeader('Content-Length', response.body.byteLength);
-  res.end(response.body);
 }

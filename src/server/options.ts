@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import { KEY_HEADER, KEYED_METHODS } from '../protocol/index.js';
 import type { CorsOptions } from './cors.js';
 import type { IdempotencyEvent } from './events.js';
 import { credentialPrincipal, type PrincipalResolver } from './principal.js';
@@ -111,12 +112,12 @@ export interface ResolvedOptions {
 const MIB = 1024 * 1024;
 
 export function resolveOptions(options: IdempotencyOptions): ResolvedOptions {
-  const header = options.header ?? 'Idempotency-Key';
+  const header = options.header ?? KEY_HEADER;
   const leaseMs = positive('leaseMs', options.leaseMs ?? 10_000);
   return {
     header,
     headerLower: header.toLowerCase(),
-    methods: new Set((options.methods ?? ['POST', 'PATCH']).map((m) => m.toUpperCase())),
+    methods: new Set((options.methods ?? KEYED_METHODS).map((m) => m.toUpperCase())),
     required: options.required ?? true,
     principal: options.principal === false ? undefined : (options.principal ?? credentialPrincipal(options.principalCookies ?? [])),
     recovery: options.recovery ?? false,

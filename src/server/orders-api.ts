@@ -1,9 +1,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { KEY_HEADER } from '../protocol/index.js';
 import type { IdempotentRequest } from './middleware.js';
 import { credentialPrincipal } from './principal.js';
-import { rawBodyOf } from './request-body.js';
+import { parseJsonBody, rawBodyOf } from './request-body.js';
 import { requestPath, requestQuery } from './options.js';
-import { sendJson } from './stats-endpoint.js';
+import { sendJson } from './respond.js';
 
 export interface Order {
   readonly id: string;
@@ -33,8 +34,11 @@ export interface OrdersApi {
 const MAX_BODY_BYTES = 1024 * 1024;
 
 /**
- * A tiny in-memory shop backend: `POST /orders` creates an order from a JSON object and
- * answers 201 with a `Location`; `GET /orders` lists them; `GET /orders/:id` reads one;
+ * The verifier's built-in reference app, not part of `submit-once/server` (an
+ * application brings its own handler): what `createVerifier()` and the
+ * `submit-once-verifier` bin serve without a handler or `--upstream`, and what the tests
+ * drive, with `intercept` for faults. A tiny in-memory shop backend: `POST /orders`
+ * creates an order from a JSON object and answers 201 with a `Location`; `GET /orders` lists them; `GET /orders/:id` reads one;
  * `POST /echo` answers what it received. Each POST /orders is one visible effect, which
  * is what the verifier's audit and the demo count.
  *
@@ -85,7 +89,7 @@ export function createOrdersApi(options: OrdersApiOptions = {}): OrdersApi {
     }
     if (path === '/echo') {
       const raw = await rawBodyOf(req, MAX_BODY_BYTES);
-      sendJson(res, 200, { method, path, query: requestQuery(req), body: parseJson(raw) ?? raw.toString('utf8') });
+      sendJson(res, 200, { method, path, query: requestQuery(req), body: parseJsonBody(raw) ?? raw.toString('utf8') });
       return;
     }
     sendJson(res, 404, { error: `no route for ${method} ${path}` });
@@ -110,21 +114,12 @@ const principalOf = credentialPrincipal();
 function orderIndexKey(req: IncomingMessage): string | undefined {
   const run = (req as IdempotentRequest).idempotency;
   if (run !== undefined) return JSON.stringify([run.principal ?? null, run.key]);
-  const header = req.headers['idempotency-key'];
+  const header = req.headers[KEY_HEADER.toLowerCase()];
   if (typeof header !== 'string' || header === '') return undefined;
   return JSON.stringify([principalOf(req) ?? null, header]);
 }
 
-function parseJson(raw: Buffer): unknown {
-  if (raw.length === 0) return undefined;
-  try {
-    return JSON.parse(raw.toString('utf8')) as unknown;
-  } catch {
-    return undefined;
-  }
-}
-
 function parseObject(raw: Buffer): Record<string, unknown> | undefined {
-  const value = raw.length === 0 ? {} : parseJson(raw);
+  const value = raw.length === 0 ? {} : parseJsonBody(raw);
   return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
 }

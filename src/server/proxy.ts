@@ -1,8 +1,9 @@
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { KEY_HEADER } from '../protocol/index.js';
 import type { IdempotentRequest } from './middleware.js';
 import { UncertainOutcomeError } from './outcome.js';
-import { sendProblem } from './problems.js';
+import { sendProblem } from './respond.js';
 import { rawBodyOf } from './request-body.js';
 
 /** Sent upstream on a recovery run: an earlier run with this key may have taken effect. */
@@ -55,7 +56,7 @@ export function proxyTo(upstream: string): (req: IncomingMessage, res: ServerRes
     const run = (req as IdempotentRequest).idempotency;
     if (run !== undefined) {
       // The upstream can dedupe by key itself (the last line of defence on a recovery run).
-      headers['idempotency-key'] = run.key;
+      headers[KEY_HEADER.toLowerCase()] = run.key;
       if (run.recovery) headers[RECOVERY_HEADER] = 'true';
     }
 

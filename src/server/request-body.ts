@@ -1,20 +1,108 @@
+/**
+ * The one place a request body is read: by the middleware before it fingerprints the
+ * payload, and by the built-in handlers (orders API, proxy) on requests the middleware
+ * let through unread. Whoever reads first keeps the bytes on the request, so nobody
+ * reads the stream twice.
+ */
 import type { IncomingMessage } from 'node:http';
-import { readBody } from './body.js';
 
-/** What built-in handlers may find on a request once the middleware has read it. */
-interface ReadRequest extends IncomingMessage {
+/** The request body was larger than the limit (`maxBodyBytes`). */
+export class BodyTooLargeError extends Error {
+  override readonly name = 'BodyTooLargeError';
+  readonly code = 'body-too-large';
+  constructor(readonly limit: number) {
+    super(`request body exceeds ${limit} bytes`);
+  }
+}
+
+/** A request as the middleware leaves it: the body read, parsed where it is JSON. */
+export interface ReadRequest extends IncomingMessage {
+  /** Parsed JSON for JSON content types, else the raw bytes; kept as is when a body parser ran first. */
   body?: unknown;
+  /** The exact bytes received, when the middleware read the body itself. */
   rawBody?: Buffer;
 }
 
+/**
+ * Reads the body for the middleware and leaves it on the request (`body`, `rawBody`) for
+ * the handler. Resolves with the payload to fingerprint: what a body parser (Express)
+ * made of it, else the parsed JSON where that is an object, array or string (so it is
+ * not parsed twice; `canonicalBodyText` gives the raw text the same canonical form),
+ * else the raw bytes.
+ *
+ * @throws BodyTooLargeError over `limit` bytes.
+ */
+export async function readPayload(req: ReadRequest, limit: number): Promise<unknown> {
+  if (req.body !== undefined) return req.body;
+  if (req.readableEnded) return undefined;
+  const raw = await readBody(req, limit);
+  req.rawBody = raw;
+  const parsed = isJson(req.headers['content-type']) ? parseJsonBody(raw) : undefined;
+  req.body = parsed !== undefined ? parsed : raw.length > 0 ? raw : undefined;
+  return typeof parsed === 'string' || (typeof parsed === 'object' && parsed !== null) ? parsed : raw;
+}
+
 /** The request's raw bytes: those the middleware kept, or read now (unguarded requests). */
-export async function rawBodyOf(req: IncomingMessage, limit: number): Promise<Buffer> {
-  const r = req as ReadRequest;
-  if (r.rawBody !== undefined) return r.rawBody;
-  if (Buffer.isBuffer(r.body)) return r.body;
-  if (r.body !== undefined) return Buffer.from(JSON.stringify(r.body));
+export async function rawBodyOf(req: ReadRequest, limit: number): Promise<Buffer> {
+  if (req.rawBody !== undefined) return req.rawBody;
+  if (Buffer.isBuffer(req.body)) return req.body;
+  if (req.body !== undefined) return Buffer.from(JSON.stringify(req.body));
   if (req.readableEnded) return Buffer.alloc(0);
   const raw = await readBody(req, limit);
-  r.rawBody = raw;
+  req.rawBody = raw;
   return raw;
+}
+
+/**
+ * Reads the whole request body, refusing more than `limit` bytes. A declared
+ * Content-Length over the limit is refused before reading anything.
+ */
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  const declared = Number(req.headers['content-length']);
+  if (Number.isFinite(declared) && declared > limit) return Promise.reject(new BodyTooLargeError(limit));
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer): void => {
+      size += chunk.length;
+      if (size > limit) {
+        cleanup();
+        // Stop buffering but keep draining, so the 413 can still be written on this socket.
+        req.resume();
+        reject(new BodyTooLargeError(limit));
+        return;
+      }
+      chunks.push(chunk);
+    };
+    const onEnd = (): void => {
+      cleanup();
+      resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size));
+    };
+    const onError = (error: Error): void => {
+      cleanup();
+      reject(error);
+    };
+    const cleanup = (): void => {
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('error', onError);
+    };
+    req.on('data', onData);
+    req.on('end', onEnd);
+    req.on('error', onError);
+  });
+}
+
+function isJson(contentType: string | undefined): boolean {
+  return contentType !== undefined && /^application\/([\w.+-]*\+)?json\b/i.test(contentType);
+}
+
+/** The parsed JSON, or undefined for an empty or unparsable body. */
+export function parseJsonBody(raw: Buffer): unknown {
+  if (raw.length === 0) return undefined;
+  try {
+    return JSON.parse(raw.toString('utf8')) as unknown;
+  } catch {
+    return undefined;
+  }
 }

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AuditSnapshot } from './audit.js';
+import { sendJson } from './respond.js';
 
 /**
  * Serves the audit as JSON: GET reads it, DELETE resets the counters (tests, demos).
@@ -21,14 +22,4 @@ export function serveStats(
     return true;
   }
   return false;
-}
-
-export function sendJson(res: ServerResponse, status: number, value: unknown, headers: Record<string, string> = {}): void {
-  const body = Buffer.from(JSON.stringify(value));
-  res.statusCode = status;
-  res.setHeader('Content-Type', 'application/json; charset=utf-8');
-  res.setHeader('Cache-Control', 'no-store');
-  res.setHeader('Content-Length', body.length);
-  for (const [name, v] of Object.entries(headers)) res.setHeader(name, v);
-  res.end(body);
 }

@@ -82,7 +82,7 @@ async function connectPostgres(url: string): Promise<PgPoolLike> {
 }
 
 /** A connection URL fit for an error line: the password is never printed. */
-export function withoutPassword(url: string): string {
+function withoutPassword(url: string): string {
   try {
     const parsed = new URL(url);
     if (parsed.password === '') return url;

@@ -1,12 +1,13 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { KEY_HEADER } from '../protocol/index.js';
 import type { AuditSnapshot } from './audit.js';
 import { applyCors, type CorsOptions } from './cors.js';
 import { idempotency, type IdempotencyMiddleware, type RequestHandler } from './middleware.js';
 import { requestPath, type IdempotencyOptions } from './options.js';
 import { createOrdersApi } from './orders-api.js';
 import { proxyTo } from './proxy.js';
-import { sendJson } from './stats-endpoint.js';
+import { sendJson } from './respond.js';
 
 export const STATS_PATH = '/__submit-once/stats';
 export const RESET_PATH = '/__submit-once/reset';
@@ -56,7 +57,7 @@ export function createVerifier(options: VerifierOptions = {}): Verifier {
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const path = requestPath(req);
     if (path === RESET_PATH || path === HEALTH_PATH) {
-      if (cors !== undefined && applyCors(req, res, cors, middlewareOptions.header ?? 'Idempotency-Key')) return;
+      if (cors !== undefined && applyCors(req, res, cors, middlewareOptions.header ?? KEY_HEADER)) return;
       if (path === HEALTH_PATH) return sendJson(res, 200, { ok: true, store: middleware.store.name });
       if (req.method !== 'POST') return sendJson(res, 405, { error: 'use POST' }, { Allow: 'POST' });
       reset().then(

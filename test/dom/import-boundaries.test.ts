@@ -1,34 +1,7 @@
-import { readFileSync, readdirSync } from 'node:fs';
-import { dirname, join, relative, resolve } from 'node:path';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-
-const root = resolve(import.meta.dirname, '../..');
-
-/** Every module specifier imported or re-exported by a file, `import type` included. */
-function specifiers(file: string): string[] {
-  const source = readFileSync(file, 'utf8');
-  const found: string[] = [];
-  for (const match of source.matchAll(/(?:^|\n)\s*(?:import|export)\b[^'"]*?from\s*['"]([^'"]+)['"]/g)) found.push(match[1]!);
-  for (const match of source.matchAll(/(?:^|\n)\s*import\s*['"]([^'"]+)['"]/g)) found.push(match[1]!);
-  for (const match of source.matchAll(/\bimport\(\s*['"]([^'"]+)['"]\s*\)/g)) found.push(match[1]!);
-  return found;
-}
-
-/** The source files (relative to src/) and the bare (package) imports reachable from `entry`. */
-function reachableFrom(entry: string): { files: Set<string>; packages: Set<string> } {
-  const packages = new Set<string>();
-  const seen = new Set<string>();
-  const visit = (file: string) => {
-    if (seen.has(file)) return;
-    seen.add(file);
-    for (const specifier of specifiers(file)) {
-      if (specifier.startsWith('.')) visit(resolve(dirname(file), specifier.replace(/\.js$/, '.ts')));
-      else packages.add(specifier.split('/')[0]!.startsWith('@') ? specifier.split('/').slice(0, 2).join('/') : specifier.split('/')[0]!);
-    }
-  };
-  visit(resolve(root, entry));
-  return { files: new Set([...seen].map((file) => relative(join(root, 'src'), file))), packages };
-}
+import { codeOf, reachableFrom, ROOT as root } from '../helpers/import-graph.js';
 
 const packagesReachableFrom = (entry: string) => reachableFrom(entry).packages;
 
@@ -70,7 +43,7 @@ describe('import boundaries', () => {
       expect([...packages], file).toEqual([]);
       expect([...reached].filter((f) => !f.startsWith('protocol/')), file).toEqual([]);
       // Code only: the doc comments may mention what the code must not use.
-      const code = readFileSync(join(root, 'src/protocol', file), 'utf8').replace(/\/\*[\s\S]*?\*\//g, '').replace(/\/\/.*$/gm, '');
+      const code = codeOf(join(root, 'src/protocol', file));
       expect(code.match(/\b(Buffer|process|require|window|document|navigator|localStorage|indexedDB)\b/g), file).toBeNull();
     }
   });
@@ -90,8 +63,8 @@ describe('import boundaries', () => {
   });
 
   it('every entry folder has an index.ts that only re-exports', () => {
-    for (const entry of [...BROWSER_ENTRIES, 'src/protocol/index.ts']) {
-      const code = readFileSync(join(root, entry), 'utf8').replace(/\/\*[\s\S]*?\*\//g, '').replace(/\/\/.*$/gm, '');
+    for (const entry of [...BROWSER_ENTRIES, 'src/server/index.ts', 'src/protocol/index.ts']) {
+      const code = codeOf(join(root, entry));
       const statements = code.split(';').map((part) => part.trim()).filter(Boolean);
       expect(statements.filter((statement) => !/^export (type )?\{[^}]*\} from '[^']+'$/s.test(statement)), entry).toEqual([]);
     }

@@ -1,6 +1,32 @@
-/** A real HTTP server on loopback whose answers each test scripts, and which logs every request. */
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+/**
+ * Real HTTP servers on loopback for tests: `startServer` runs any listener on a free
+ * port; `startTestServer` is the recording one, whose answers each test scripts and which
+ * logs every request.
+ */
+import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+
+export interface ListeningServer {
+  readonly url: string;
+  readonly server: Server;
+  close(): Promise<void>;
+}
+
+/** `listener` as a real HTTP server on a free loopback port. */
+export async function startServer(listener: RequestListener): Promise<ListeningServer> {
+  const server = createServer(listener);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    server,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
 
 export interface SeenRequest {
   method: string;
@@ -29,7 +55,8 @@ export async function startTestServer(header = 'idempotency-key'): Promise<TestS
     replies: [] as Reply[],
     fallback: { status: 201, headers: { 'content-type': 'application/json' }, body: '{"ok":true}' } as Reply,
   };
-  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+  // The recording server is `startServer` with a listener that logs and answers from the script.
+  const { url, close } = await startServer((req: IncomingMessage, res: ServerResponse) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
@@ -51,10 +78,8 @@ export async function startTestServer(header = 'idempotency-key'): Promise<TestS
       }, reply.delayMs ?? 0);
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
   return {
-    url: `http://127.0.0.1:${port}`,
+    url,
     get seen() {
       return state.seen;
     },
@@ -70,10 +95,6 @@ export async function startTestServer(header = 'idempotency-key'): Promise<TestS
     set fallback(value) {
       state.fallback = value;
     },
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    close,
   };
 }

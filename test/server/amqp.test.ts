@@ -13,7 +13,7 @@ import {
 } from '../../src/server/index.js';
 import { hasPostgres, startPostgres, type PostgresProcess } from '../support/postgres-process.js';
 import { hasRabbitMq, startRabbitMq, type RabbitMqProcess } from '../support/rabbitmq-process.js';
-import { sleep } from './http-helpers.js';
+import { sleep } from '../helpers/clock.js';
 
 const available = hasRabbitMq() && hasPostgres();
 if (!available && process.env.CI !== undefined) {

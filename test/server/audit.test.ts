@@ -1,8 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { idempotency, type IdempotencyEvent } from '../../src/server/index.js';
-import { manualClock, post, startServer, type TestServer } from './http-helpers.js';
+import { startServer, type ListeningServer } from '../helpers/http-server.js';
+import { post } from '../helpers/post.js';
+import { manualClock } from '../helpers/clock.js';
 
-const servers: TestServer[] = [];
+const servers: ListeningServer[] = [];
 afterEach(async () => {
   for (const s of servers.splice(0)) await s.close();
 });

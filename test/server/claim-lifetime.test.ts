@@ -1,9 +1,12 @@
 import { request } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createOrdersApi, idempotency, memoryStore, StoreUnavailableError, UncertainOutcomeError, type IdempotencyStore } from '../../src/server/index.js';
-import { manualClock, post, sleep, startServer, type TestServer } from './http-helpers.js';
+import { idempotency, memoryStore, StoreUnavailableError, UncertainOutcomeError, type IdempotencyStore } from '../../src/server/index.js';
+import { createOrdersApi } from '../../src/server/orders-api.js';
+import { startServer, type ListeningServer } from '../helpers/http-server.js';
+import { post } from '../helpers/post.js';
+import { manualClock, sleep } from '../helpers/clock.js';
 
-const servers: TestServer[] = [];
+const servers: ListeningServer[] = [];
 afterEach(async () => {
   for (const s of servers.splice(0)) await s.close();
 });

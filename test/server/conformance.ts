@@ -2,7 +2,9 @@ import type { ServerResponse } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { idempotency, type IdempotencyOptions, type IdempotentRequest } from '../../src/server/index.js';
 import type { ClaimRequest, ClaimResult, IdempotencyStore } from '../../src/server/stores/types.js';
-import { manualClock, post, sleep, startServer, type TestServer } from './http-helpers.js';
+import { startServer, type ListeningServer } from '../helpers/http-server.js';
+import { post } from '../helpers/post.js';
+import { manualClock, sleep } from '../helpers/clock.js';
 
 /** A claim as the middleware makes it; tests override what they need. */
 export function claimOf(key: string, now: number, extra: Partial<ClaimRequest> = {}): ClaimRequest {
@@ -59,7 +61,7 @@ export function runConformance(harness: StoreHarness): void {
       const clock = manualClock();
       let executions = 0;
       const mw = idempotency({ ...options, store, now: clock.now });
-      const server: TestServer = await startServer(mw.handler((req, res) => behaviour(req, res, ++executions)));
+      const server: ListeningServer = await startServer(mw.handler((req, res) => behaviour(req, res, ++executions)));
       cleanup.push(async () => {
         await server.close();
         await store.close();

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { dedupe, memoryStore } from '../../src/server/index.js';
-import { manualClock } from './http-helpers.js';
+import { manualClock } from '../helpers/clock.js';
 
 describe('dedupe on the memory store', () => {
   it('runs a message once and reports its redeliveries as duplicates', async () => {

@@ -5,7 +5,8 @@ import { openStoreSpec } from '../../src/server/store-spec.js';
 import type { IdempotencyStore } from '../../src/server/stores/types.js';
 import { hasPostgres, startPostgres, type PostgresProcess } from '../support/postgres-process.js';
 import { claimOf, runConformance } from './conformance.js';
-import { post, startServer } from './http-helpers.js';
+import { startServer } from '../helpers/http-server.js';
+import { post } from '../helpers/post.js';
 
 const available = hasPostgres();
 if (!available && process.env.CI !== undefined) {

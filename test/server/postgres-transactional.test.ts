@@ -4,7 +4,9 @@ import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { idempotency, postgresStore, type PostgresStore } from '../../src/server/index.js';
 import { hasPostgres, startPostgres, type PostgresProcess } from '../support/postgres-process.js';
-import { post, sleep, startServer, type TestServer } from './http-helpers.js';
+import { startServer, type ListeningServer } from '../helpers/http-server.js';
+import { post } from '../helpers/post.js';
+import { sleep } from '../helpers/clock.js';
 
 const available = hasPostgres();
 if (!available && process.env.CI !== undefined) {
@@ -41,7 +43,7 @@ describe.skipIf(!available)('postgres store, transactional mode', () => {
     await store.clear().catch(() => undefined);
     let n = 0;
     const mw = idempotency({ store, leaseMs: 3_000 });
-    const http: TestServer = await startServer(
+    const http: ListeningServer = await startServer(
       store.scope(mw.handler(async (_req, res) => {
         await store.client().query("INSERT INTO orders (item) VALUES ('tea')");
         await behaviour(store, ++n);

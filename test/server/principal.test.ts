@@ -2,10 +2,11 @@ import express, { type Request, type Response } from 'express';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createVerifier, idempotency, type Verifier } from '../../src/server/index.js';
 import { headerPrincipal } from '../../src/server/principal.js';
-import { post, startServer, type TestServer } from './http-helpers.js';
+import { startServer, type ListeningServer } from '../helpers/http-server.js';
+import { post } from '../helpers/post.js';
 
 const verifiers: Verifier[] = [];
-const servers: TestServer[] = [];
+const servers: ListeningServer[] = [];
 afterEach(async () => {
   for (const v of verifiers.splice(0)) await v.close();
   for (const s of servers.splice(0)) await s.close();

@@ -3,7 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { idempotency, redisStore } from '../../src/server/index.js';
 import type { IdempotencyStore } from '../../src/server/stores/types.js';
 import { claimOf, runConformance } from './conformance.js';
-import { post, startServer } from './http-helpers.js';
+import { startServer } from '../helpers/http-server.js';
+import { post } from '../helpers/post.js';
 import { hasRedisServer, startRedis, type RedisProcess } from './redis-process.js';
 
 const available = hasRedisServer();

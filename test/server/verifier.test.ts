@@ -4,8 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ServerResponse } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createOrdersApi, createVerifier, type Verifier } from '../../src/server/index.js';
-import { post, sleep, startServer } from './http-helpers.js';
+import { createVerifier, type Verifier } from '../../src/server/index.js';
+import { createOrdersApi } from '../../src/server/orders-api.js';
+import { startServer } from '../helpers/http-server.js';
+import { post } from '../helpers/post.js';
+import { sleep } from '../helpers/clock.js';
 
 /** Starts the bin; resolves with the child and its URL once it listens. */
 async function startBin(args: string[]): Promise<{ child: ChildProcessWithoutNullStreams; url: string }> {
@@ -42,6 +45,12 @@ async function start(options: Parameters<typeof createVerifier>[0] = {}): Promis
 }
 
 describe('createVerifier', () => {
+  it('keeps its built-in orders API out of the public submit-once/server surface', async () => {
+    const surface = Object.keys(await import('../../src/server/index.js'));
+    expect(surface).toContain('createVerifier');
+    expect(surface).not.toContain('createOrdersApi');
+  });
+
   it('serves the orders API once per key and proves it on the stats endpoint', async () => {
     const { url } = await start();
     const first = await post(`${url}/orders`, { key: 'order-1', body: { item: 'tea' } });

@@ -1,14 +1,10 @@
-import type { ServerResponse } from 'node:http';
 import { captureResponse, type CapturedResponse, type ReplaceAnswer } from './capture.js';
-import type { EventScope, IdempotencyEvent } from './events.js';
+import type { EventScope } from './events.js';
 import type { ResolvedOptions } from './options.js';
 import { isUncertainOutcomeError } from './outcome.js';
-import { sendProblem } from './problems.js';
+import type { Proceed, RequestContext } from './request-context.js';
+import { sendOutcomeUnknown, sendProblem } from './respond.js';
 import type { Rerun, StoredResponse } from './stores/types.js';
-
-/** Runs the application: `next()` in Express, the wrapped handler in `node:http`. */
-export type Proceed = () => unknown;
-export type Emit = (storageKey: string | undefined, event: IdempotencyEvent) => void;
 
 /** One guarded run: its key, its claim, and where its events go. */
 export interface Run {
@@ -20,20 +16,13 @@ export interface Run {
   readonly rerun: Rerun;
 }
 
-export function sendOutcomeUnknown(res: ServerResponse): void {
-  sendProblem(
-    res,
-    'outcome-unknown',
-    'An earlier request with this key may or may not have taken effect, and it cannot be found out here; it is not run again. Check its effect before trying again with a new key.',
-  );
-}
-
 /**
  * One claimed run, from start to its settlement: renew the lease while the handler runs,
  * then complete (store the response), release (it threw or answered 5xx before any
  * effect) or mark unknown (it said it cannot tell), each fenced by the run's token.
  */
-export function execute(res: ServerResponse, proceed: Proceed, opts: ResolvedOptions, emit: Emit, run: Run): void {
+export function execute(ctx: RequestContext, run: Run): void {
+  const { res, opts, emit } = ctx;
   const { storageKey, token, fingerprint, scope } = run;
   emit(storageKey, { ...scope, type: 'executed', executions: run.executions, rerun: run.rerun });
   // Renewed until the handler settles, whatever the client does: a client that goes away
@@ -83,7 +72,7 @@ export function execute(res: ServerResponse, proceed: Proceed, opts: ResolvedOpt
   };
   captureResponse(res, opts.maxResponseBytes, settle);
 
-  const onThrow = (error: unknown): void => {
+  invoke(ctx.proceed, (error) => {
     outcome = isUncertainOutcomeError(error) ? 'uncertain' : 'threw';
     if (!res.headersSent) {
       if (outcome === 'uncertain') sendOutcomeUnknown(res);
@@ -93,13 +82,7 @@ export function execute(res: ServerResponse, proceed: Proceed, opts: ResolvedOpt
     lease.stop();
     void (outcome === 'uncertain' ? markUnknown() : release('threw'));
     res.destroy(error instanceof Error ? error : undefined);
-  };
-  try {
-    const result = proceed();
-    if (isPromiseLike(result)) result.then(undefined, onThrow);
-  } catch (error) {
-    onThrow(error);
-  }
+  });
 }
 
 /**
@@ -157,6 +140,16 @@ function toStoredResponse(captured: CapturedResponse, allowed: ReadonlySet<strin
     : { status: captured.status, headers, body };
 }
 
-export function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
+/** Runs the application; `onThrow` gets what it throws or its promise rejects with. */
+export function invoke(proceed: Proceed, onThrow: (error: unknown) => void): void {
+  try {
+    const result = proceed();
+    if (isPromiseLike(result)) result.then(undefined, onThrow);
+  } catch (error) {
+    onThrow(error);
+  }
+}
+
+function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
   return typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function';
 }

@@ -1,0 +1,27 @@
+/** Answering a request with the stored response of its key's first run. */
+import type { ServerResponse } from 'node:http';
+import { REPLAYED_HEADER } from '../protocol/index.js';
+import { sendProblem } from './respond.js';
+import type { StoredResponse } from './stores/types.js';
+
+/**
+ * Writes the stored status, replayed headers and exact body bytes, marked
+ * `Idempotent-Replayed: true`. A response that was over the storage limit was not kept:
+ * that key answers 410 `response-not-stored` (it took effect; it is not run again).
+ */
+export function replay(res: ServerResponse, response: StoredResponse): void {
+  if (response.omittedBodyBytes !== undefined) {
+    sendProblem(
+      res,
+      'response-not-stored',
+      `The request with this key already took effect (status ${response.status}), but its ${response.omittedBodyBytes}-byte response was over the storage limit and was not kept. It is not run again.`,
+      { headers: { [REPLAYED_HEADER]: 'true' }, extensions: { originalStatus: response.status } },
+    );
+    return;
+  }
+  res.statusCode = response.status;
+  for (const [name, value] of Object.entries(response.headers)) res.setHeader(name, value);
+  res.setHeader(REPLAYED_HEADER, 'true');
+  if (response.status !== 204 && response.status !== 304) res.setHeader('Content-Length', response.body.byteLength);
+  res.end(response.body);
+}
