@@ -134,9 +134,13 @@ export function createSubmitter(options: SubmitterOptions = {}): Submitter {
       const attemptSignal = signalFor(call.signal, config.timeout);
       let result: Settled<T>;
       try {
-        result = { ok: true, value: await call.send({ key, attempt, signal: attemptSignal, fingerprint: fp }) };
+        result = { ok: true, value: await call.send({ key, attempt, signal: attemptSignal.signal, fingerprint: fp }) };
       } catch (error) {
         result = { ok: false, error };
+      } finally {
+        // The timeout bounds the wait for an answer, not the reading of its body: a 201
+        // whose body is cut after the key was retired would make the next try a new intent.
+        attemptSignal.stopTimer();
       }
       if (call.signal?.aborted) return abort(record, attempt, call.signal.reason);
       let verdict: Verdict;
@@ -279,20 +283,16 @@ function statusOf(verdict: Verdict): { status?: number } {
   return verdict.status === undefined ? {} : { status: verdict.status };
 }
 
-/** The caller's signal combined with a per-attempt timeout. */
-function signalFor(caller: AbortSignal | undefined, timeout: number | undefined): AbortSignal {
-  const signals: AbortSignal[] = [];
-  if (caller) signals.push(caller);
-  if (timeout !== undefined) signals.push(AbortSignal.timeout(timeout));
-  if (signals.length === 0) return new AbortController().signal;
-  if (signals.length === 1) return signals[0]!;
-  if (typeof AbortSignal.any === 'function') return AbortSignal.any(signals);
-  // AbortSignal.any is recent (Chrome 116, Safari 17.4): combine by hand elsewhere.
+/**
+ * The signal an attempt is sent with: the caller's, plus a timeout of its own whose timer
+ * `stopTimer()` clears once `send` settled. `AbortSignal.timeout` cannot be stopped, and
+ * it stays attached to the response body; the caller's signal still aborts the body.
+ */
+function signalFor(caller: AbortSignal | undefined, timeout: number | undefined): { signal: AbortSignal; stopTimer: () => void } {
+  if (timeout === undefined) return { signal: caller ?? new AbortController().signal, stopTimer: () => undefined };
   const controller = new AbortController();
-  for (const signal of signals) {
-    if (signal.aborted) controller.abort(signal.reason);
-    else signal.addEventListener('abort', () => controller.abort(signal.reason), { once: true });
-  }
-  return controller.signal;
+  const timer = setTimeout(() => controller.abort(new DOMException(`the attempt took over ${timeout} ms`, 'TimeoutError')), timeout);
+  if (caller?.aborted) controller.abort(caller.reason);
+  else caller?.addEventListener('abort', () => controller.abort(caller.reason), { once: true });
+  return { signal: controller.signal, stopTimer: () => clearTimeout(timer) };
 }
-
