@@ -77,23 +77,42 @@ export function indexedDbStore(options: IndexedDbStoreOptions = {}): KeyStore {
 
   /**
    * Reads then writes in the transaction, the write issued from the read's success callback
-   * (as idb-keyval's update does), so two tabs cannot both claim a key.
+   * (as idb-keyval's update does), so two tabs cannot both claim a key. When `decide` would
+   * write a record where there is none (a new intent: the usual claim), that record is
+   * `add`ed blind first, which costs no read round trip; only if one exists (a retry, a
+   * reload, another tab) does the add fail, and the read-then-write follow.
    */
   const decideIn = (store: IDBObjectStore, fingerprint: string, decide: Decide): (() => KeyRecord | undefined) => {
     let after: KeyRecord | undefined;
-    const read = store.get(fingerprint);
-    read.onsuccess = () => {
-      const current = isKeyRecord(read.result) ? read.result : undefined;
-      const next = decide(current);
-      after = next === undefined ? current : next ? { ...next, fingerprint } : undefined;
-      if (next === null) store.delete(fingerprint);
-      else if (next) store.put(after, fingerprint);
+    const readThenWrite = () => {
+      const read = store.get(fingerprint);
+      read.onsuccess = () => {
+        const current = isKeyRecord(read.result) ? read.result : undefined;
+        const next = decide(current);
+        after = next === undefined ? current : next ? { ...next, fingerprint } : undefined;
+        if (next === null) store.delete(fingerprint);
+        else if (next) store.put(after, fingerprint);
+      };
     };
+    const blind = decide(undefined);
+    if (blind) {
+      after = { ...blind, fingerprint };
+      const add = store.add(after, fingerprint);
+      add.onerror = (event) => {
+        // A record is there (ConstraintError): keep the transaction, decide over it.
+        event.preventDefault();
+        readThenWrite();
+      };
+    } else readThenWrite();
     return () => after;
   };
 
   return {
-    get: (fingerprint) => run('readonly', (store) => decideIn(store, fingerprint, () => undefined)),
+    get: (fingerprint) =>
+      run('readonly', (store) => {
+        const request = store.get(fingerprint);
+        return () => (isKeyRecord(request.result) ? request.result : undefined);
+      }),
     upsert: (fingerprint, decide) => run('readwrite', (store) => decideIn(store, fingerprint, decide)),
     batch: (decisions) =>
       run('readwrite', (store) => {

@@ -37,7 +37,9 @@ export interface KeyStore {
   /**
    * Reads the current record and writes (or deletes) as `decide` says, atomically (one
    * IndexedDB transaction): the write-ahead claim costs one commit, and two tabs cannot
-   * both claim one intent. Resolves with the record stored after it.
+   * both claim one intent. Resolves with the record stored after it. `decide` may be
+   * called more than once (first with `undefined`, for a blind write where no record is):
+   * keep it pure; the last call is the one that counts.
    */
   upsert(fingerprint: string, decide: Decide): Promise<KeyRecord | undefined>;
   /**
