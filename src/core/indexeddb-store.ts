@@ -108,11 +108,8 @@ export function indexedDbStore(options: IndexedDbStoreOptions = {}): KeyStore {
   };
 
   return {
-    get: (fingerprint) =>
-      run('readonly', (store) => {
-        const request = store.get(fingerprint);
-        return () => (isKeyRecord(request.result) ? request.result : undefined);
-      }),
+    // Deciding nothing is a read.
+    get: (fingerprint) => run('readonly', (store) => decideIn(store, fingerprint, () => undefined)),
     upsert: (fingerprint, decide) => run('readwrite', (store) => decideIn(store, fingerprint, decide)),
     batch: (decisions) =>
       run('readwrite', (store) => {
