@@ -91,9 +91,10 @@ async function browserBench(): Promise<void> {
     // localhost is a secure context, as most apps' dev and production origins are.
     await page.goto(`http://localhost:${port}/`);
     await page.waitForFunction(() => 'bench' in window);
-    type Bench = (r: number, n: number, which: 'cases' | 'bursts') => Promise<Record<string, number[]>>;
-    const bench = (which: 'cases' | 'bursts', rounds: number, requests: number) =>
-      page.evaluate(([r, n, w]) => (window as unknown as { bench: Bench }).bench(r as number, n as number, w as 'cases' | 'bursts'), [rounds, requests, which] as const);
+    type Which = 'cases' | 'bursts' | 'puts';
+    type Bench = (r: number, n: number, which: Which) => Promise<Record<string, number[]>>;
+    const bench = (which: Which, rounds: number, requests: number) =>
+      page.evaluate(([r, n, w]) => (window as unknown as { bench: Bench }).bench(r as number, n as number, w as Which), [rounds, requests, which] as const);
     const samples = await bench('cases', ROUNDS, REQUESTS);
     ratioTable(
       `Submit path in headless Chromium, loopback POST, ms per request (${ROUNDS} rounds x ${REQUESTS} sequential different intents, cases interleaved)`,
@@ -102,6 +103,11 @@ async function browserBench(): Promise<void> {
     );
     const bursts = await bench('bursts', ROUNDS, Math.max(5, Math.floor(REQUESTS / 10)));
     ratioTable('Bursts of 20 different intents at once, ms per request', bursts, 'burst: fetch x20 at once');
+    const puts = await bench('puts', ROUNDS, REQUESTS);
+    console.log('\nThe write-ahead alone (one readwrite put, resolved on complete), ms');
+    for (const [name, values] of Object.entries(puts)) {
+      console.log(`  ${name.padEnd(50)} median ${median(values).toFixed(2).padStart(6)}   p95 ${quantile(values, 0.95).toFixed(2).padStart(6)}   x${(median(values) / median(puts['raw put, relaxed']!)).toFixed(2)} relaxed`);
+    }
   } finally {
     await browser.close();
     server.close();

@@ -97,9 +97,16 @@ export const bursts: Record<string, Case> = {
     ),
 };
 
+/** The write-ahead alone, without the POST around it: where durability shows, if it does. */
+export const puts: Record<string, Case> = {
+  'raw put, relaxed': (i) => timed(() => rawPut('relaxed', i)),
+  'raw put, default': (i) => timed(() => rawPut('default', i)),
+  'raw put, strict': (i) => timed(() => rawPut('strict', i)),
+};
+
 /** Per case, every request's ms (`requests` per round, cases interleaved request by request). */
-async function run(rounds: number, requests: number, which: 'cases' | 'bursts'): Promise<Record<string, number[]>> {
-  const table = which === 'cases' ? cases : bursts;
+async function run(rounds: number, requests: number, which: 'cases' | 'bursts' | 'puts'): Promise<Record<string, number[]>> {
+  const table = { cases, bursts, puts }[which];
   const samples: Record<string, number[]> = {};
   for (const name of Object.keys(table)) samples[name] = [];
   // Warm up: connections opened, code paths compiled.

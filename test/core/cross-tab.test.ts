@@ -8,39 +8,7 @@ import { createSubmitter, type AttemptContext, type SubmitCall } from '../../src
 import { memoryStore, type KeyStore } from '../../src/core/store.js';
 import { fingerprint } from '../../src/core/fingerprint.js';
 import type { LockManagerLike } from '../../src/core/options.js';
-
-/** Exclusive locks granted in request order; an aborted request leaves the queue. */
-function fakeLocks(): LockManagerLike & { requested: string[] } {
-  const tails = new Map<string, Promise<void>>();
-  const requested: string[] = [];
-  return {
-    requested,
-    request<T>(name: string, options: { signal?: AbortSignal }, callback: () => Promise<T>): Promise<T> {
-      requested.push(name);
-      const before = tails.get(name) ?? Promise.resolve();
-      let release!: () => void;
-      const done = new Promise<void>((resolve) => (release = resolve));
-      tails.set(name, before.then(() => done));
-      return new Promise<T>((resolve, reject) => {
-        const { signal } = options;
-        signal?.addEventListener('abort', () => {
-          reject(signal.reason);
-          release();
-        });
-        void before.then(async () => {
-          if (signal?.aborted) return;
-          try {
-            resolve(await callback());
-          } catch (error) {
-            reject(error);
-          } finally {
-            release();
-          }
-        });
-      });
-    },
-  };
-}
+import { fakeLocks } from './fake-locks.js';
 
 // One lock manager for the file, as a browser has one per origin: the page's lifetime lock lives in it.
 const locks = fakeLocks();
