@@ -65,10 +65,11 @@ async function browserBench(): Promise<void> {
   let orders = 0;
   const server = createServer((req, res) => {
     if (req.url === '/') {
-      res.writeHead(200, { 'content-type': 'text/html' });
+      // Cross-origin isolated, so performance.now() has 5 µs resolution instead of 100 µs.
+      res.writeHead(200, { 'content-type': 'text/html', 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' });
       res.end('<!doctype html><script type="module" src="/page.js"></script>');
     } else if (req.url === '/page.js') {
-      res.writeHead(200, { 'content-type': 'text/javascript' });
+      res.writeHead(200, { 'content-type': 'text/javascript', 'cross-origin-resource-policy': 'same-origin' });
       res.end(code);
     } else {
       req.resume();
@@ -91,6 +92,7 @@ async function browserBench(): Promise<void> {
     // localhost is a secure context, as most apps' dev and production origins are.
     await page.goto(`http://localhost:${port}/`);
     await page.waitForFunction(() => 'bench' in window);
+    console.log(`\ncrossOriginIsolated: ${String(await page.evaluate(() => crossOriginIsolated))}`);
     type Which = 'cases' | 'bursts' | 'puts';
     type Bench = (r: number, n: number, which: Which) => Promise<Record<string, number[]>>;
     const bench = (which: Which, rounds: number, requests: number) =>

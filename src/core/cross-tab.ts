@@ -52,6 +52,7 @@ export function crossTab(locks: LockManagerLike | undefined, answer: (key: strin
     locks.request(lockName(identity.id), {}, () => new Promise<never>(() => (identity.held = true))).catch(() => undefined);
   }
   const identity = page;
+  // `<tab id>.<n>`: the tab id is a UUID (no dot), so a waiter splits at the dot.
   const me = `${identity.id}.${(identity.engines += 1)}`;
   // One channel per engine: a channel does not hear its own messages, engines of one page do.
   const channel = new BroadcastChannel('submit-once');
@@ -81,18 +82,18 @@ export function crossTab(locks: LockManagerLike | undefined, answer: (key: strin
         const finish = (message?: Message) => {
           stop.abort();
           waiters.delete(waiter);
-          signal?.removeEventListener('abort', onAbort);
           if (signal?.aborted) reject(signal.reason);
           else resolve(message?.[0] === 'done' ? { data: message[2] } : undefined);
         };
         const waiter = (message: Message) => message[1] === key && finish(message);
         const onAbort = () => finish();
         if (signal?.aborted) return onAbort();
+        // Left on the caller's signal once settled (abort fires once): finishing twice does nothing.
         signal?.addEventListener('abort', onAbort);
         waiters.add(waiter);
         channel.postMessage(['ask', key, owner]);
         // Granted at once if the owner's tab is gone, else the moment it goes.
-        locks.request(lockName(owner.slice(0, owner.lastIndexOf('.'))), { signal: stop.signal }, async () => finish()).catch(() => undefined);
+        locks.request(lockName(owner.split('.')[0]!), { signal: stop.signal }, async () => finish()).catch(() => undefined);
       }),
   };
 }

@@ -87,6 +87,12 @@ const SWEEP_INTERVAL = 60_000;
 /** Settle writes wait this long (ms) for a moment without claims, then go in one transaction. */
 const WRITE_DELAY = 100;
 
+/**
+ * Claims in progress in this page, all engines together: they share one database, so an
+ * engine's settle writes wait for the other engines' claims too.
+ */
+let claiming = 0;
+
 /** A settle write waiting in memory: the record to write (`null`: delete) over the one claimed. */
 interface QueuedWrite {
   claimed: KeyRecord;
@@ -121,7 +127,6 @@ export function createSubmitter(options: SubmitterOptions = {}): Submitter {
   const owned = new Map<string, () => Promise<unknown>>();
   const tabs = crossTab(config.locks, async (key) => owned.get(key)?.());
   let lastSweep = 0;
-  let claiming = 0;
   let writeTimer: ReturnType<typeof setTimeout> | undefined;
 
   function later(task: () => Promise<unknown>): void {

@@ -5,7 +5,7 @@ import { createSubmitter } from '../../src/core/submitter.js';
 import type { SubmitEvent } from '../../src/core/events.js';
 import type { KeyRecord } from '../../src/core/store.js';
 
-// A fresh database name per test: idb-keyval keeps one connection per name for the page.
+// A fresh database name per test: the store keeps one connection per name for the page.
 let counter = 0;
 const databaseName = () => `submit-once-test-${++counter}`;
 
