@@ -277,7 +277,7 @@ describe('createSubmitter: abort', () => {
     await expect(done).rejects.toBeInstanceOf(SubmissionAbortedError);
   });
 
-  it('combines the caller signal and the attempt timeout where AbortSignal.any is missing', async () => {
+  it('combines the caller signal and the attempt timeout (no AbortSignal.any needed: stubbed away)', async () => {
     vi.stubGlobal('AbortSignal', Object.assign(Object.create(AbortSignal), { any: undefined, timeout: AbortSignal.timeout.bind(AbortSignal) }));
     try {
       const { submitter } = setup({ timeout: 20 });
