@@ -1,5 +1,5 @@
 export { createSubmitter } from './core/submitter.js';
-export type { AttemptContext, SubmitCall, Submitter } from './core/submitter.js';
+export type { AttemptContext, SubmitCall, Submitter, Wire } from './core/submitter.js';
 export type { LockManagerLike, SubmitterOptions } from './core/options.js';
 export { fingerprint } from './core/fingerprint.js';
 export type { Intent } from './core/fingerprint.js';
@@ -7,9 +7,9 @@ export { newKey } from './core/key.js';
 export { isValidKey, formatKey, parseKey } from './protocol/key-grammar.js';
 export type { KeyFormat, KeyParseResult } from './protocol/key-grammar.js';
 export { memoryStore } from './core/store.js';
-export type { KeyRecord, KeyState, KeyStore } from './core/store.js';
+export type { Decide, KeyRecord, KeyState, KeyStore } from './core/store.js';
 export { indexedDbStore } from './core/indexeddb-store.js';
-export type { IndexedDbStoreOptions } from './core/indexeddb-store.js';
+export type { Durability, IndexedDbStoreOptions } from './core/indexeddb-store.js';
 export { DEFAULT_RETRY } from './core/retry.js';
 export type { RetryInput, RetryOptions } from './core/retry.js';
 export { classifyStatus, defaultClassifier, parseRetryAfter } from './core/classify.js';

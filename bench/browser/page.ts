@@ -1,46 +1,120 @@
 /**
- * Runs in headless Chromium: times sequential POSTs to a loopback server through each
- * client, interleaving rounds so that drift in the machine's speed hits every case alike.
+ * Runs in headless Chromium: times POSTs to a loopback server through each client, one
+ * request at a time, interleaving the cases request by request so that drift in the
+ * machine's speed hits every case alike. Every intent is a different one (a new sku), so a
+ * sequential run is a burst of different intents: what is left over from submission N
+ * (its settle write) would show on the claim of N+1.
+ *
+ * The floor is what write-ahead needs at least: one raw IndexedDB readwrite `put`, then the
+ * same POST, in this page and run, with each durability.
  */
 import axios from 'axios';
 import { installIdempotency } from '../../src/axios/index.js';
+import { createSubmitter } from '../../src/core/submitter.js';
 import { memoryStore } from '../../src/core/store.js';
+import { indexedDbStore, type Durability } from '../../src/core/indexeddb-store.js';
 import { createIdempotentFetch } from '../../src/fetch/index.js';
 
-type Send = (i: number) => Promise<unknown>;
+/** Sends request `i`; returns the ms it took, for what the case times (the click, for a prepared one). */
+type Case = (i: number) => Promise<number>;
 
 const url = '/api/orders';
 const body = (i: number) => JSON.stringify({ sku: `sku-${i}`, qty: 1, note: 'benchmark' });
 let sequence = 0;
 
+const timed = async (send: () => Promise<unknown>): Promise<number> => {
+  const start = performance.now();
+  await send();
+  return performance.now() - start;
+};
+
+/** One connection per durability, opened once, as the SDK keeps one per page. */
+const floorDbs = new Map<Durability, Promise<IDBDatabase>>();
+function floorDb(durability: Durability): Promise<IDBDatabase> {
+  let db = floorDbs.get(durability);
+  if (!db) {
+    db = new Promise((resolve, reject) => {
+      const request = indexedDB.open(`bench-floor-${durability}`, 1);
+      request.onupgradeneeded = () => request.result.createObjectStore('keys');
+      request.onsuccess = () => resolve(request.result);
+      request.onerror = () => reject(request.error);
+    });
+    floorDbs.set(durability, db);
+  }
+  return db;
+}
+
+/** The write-ahead alone: one record put in one readwrite transaction, resolved on complete. */
+async function rawPut(durability: Durability, i: number): Promise<void> {
+  const db = await floorDb(durability);
+  const transaction = db.transaction('keys', 'readwrite', { durability });
+  transaction.objectStore('keys').put({ v: 1, key: crypto.randomUUID(), fingerprint: `fp-${i}`, createdAt: Date.now(), state: 'pending' }, `fp-${i}`);
+  await new Promise<void>((resolve, reject) => {
+    transaction.oncomplete = () => resolve();
+    transaction.onabort = () => reject(transaction.error);
+  });
+}
+
+const post = (i: number) => fetch(url, { method: 'POST', body: body(i) }).then((r) => r.text());
 const plainAxios = axios.create();
 const keyedAxios = axios.create();
 installIdempotency(keyedAxios, { retry: false });
 const memoryFetch = createIdempotentFetch({ store: memoryStore(), retry: false });
-const memoryNoLockFetch = createIdempotentFetch({ store: memoryStore(), retry: false, locks: null });
 const idbFetch = createIdempotentFetch({ retry: false });
+const strictFetch = createIdempotentFetch({ retry: false, store: indexedDbStore({ databaseName: 'bench-sdk-strict', durability: 'strict' }) });
+const defaultFetch = createIdempotentFetch({ retry: false, store: indexedDbStore({ databaseName: 'bench-sdk-default', durability: 'default' }) });
+const preparing = createSubmitter({ retry: false });
+const preparedFetch = createIdempotentFetch({ submitter: preparing });
 
-const cases: Record<string, Send> = {
-  'fetch (baseline)': (i) => fetch(url, { method: 'POST', body: body(i) }).then((r) => r.text()),
-  'idempotentFetch, memory store': (i) => memoryFetch(url, { method: 'POST', body: body(i) }).then((r) => r.text()),
-  'idempotentFetch, memory, no lock': (i) => memoryNoLockFetch(url, { method: 'POST', body: body(i) }).then((r) => r.text()),
-  'idempotentFetch, IndexedDB': (i) => idbFetch(url, { method: 'POST', body: body(i) }).then((r) => r.text()),
-  'axios': (i) => plainAxios.post(url, body(i)),
-  'axios + installIdempotency, IndexedDB': (i) => keyedAxios.post(url, body(i)),
+export const cases: Record<string, Case> = {
+  'fetch (baseline)': (i) => timed(() => post(i)),
+  'floor: raw IndexedDB put (relaxed) + fetch': (i) => timed(() => rawPut('relaxed', i).then(() => post(i))),
+  'floor: raw put (default) + fetch': (i) => timed(() => rawPut('default', i).then(() => post(i))),
+  'floor: raw put (strict) + fetch': (i) => timed(() => rawPut('strict', i).then(() => post(i))),
+  'idempotentFetch, memory store': (i) => timed(() => memoryFetch(url, { method: 'POST', body: body(i) }).then((r) => r.text())),
+  'idempotentFetch, IndexedDB (relaxed, the default)': (i) => timed(() => idbFetch(url, { method: 'POST', body: body(i) }).then((r) => r.text())),
+  'idempotentFetch, IndexedDB durability default': (i) => timed(() => defaultFetch(url, { method: 'POST', body: body(i) }).then((r) => r.text())),
+  'idempotentFetch, IndexedDB durability strict': (i) => timed(() => strictFetch(url, { method: 'POST', body: body(i) }).then((r) => r.text())),
+  // The key claimed on pointerdown (untimed), then the click: what the user waits for.
+  'prepared (claimed ahead), the click': async (i) => {
+    await preparing.prepare({ method: 'POST', url, body: body(i) });
+    return timed(() => preparedFetch(url, { method: 'POST', body: body(i) }).then((r) => r.text()));
+  },
+  axios: (i) => timed(() => plainAxios.post(url, body(i))),
+  'floor + axios: raw put (relaxed) + axios': (i) => timed(() => rawPut('relaxed', i).then(() => plainAxios.post(url, body(i)))),
+  'axios + installIdempotency, IndexedDB': (i) => timed(() => keyedAxios.post(url, body(i))),
 };
 
-async function timeRound(send: Send, requests: number): Promise<number> {
-  const start = performance.now();
-  for (let n = 0; n < requests; n++) await send(sequence++);
-  return (performance.now() - start) / requests;
-}
+const BURST = 20;
+/** A burst: BURST different intents at once (a page sending a batch); ms per request. */
+export const bursts: Record<string, Case> = {
+  'burst: fetch x20 at once': (i) => timed(() => Promise.all(Array.from({ length: BURST }, (_, n) => post(i * BURST + n)))).then((ms) => ms / BURST),
+  'burst: floor (put relaxed + fetch) x20': (i) =>
+    timed(() => Promise.all(Array.from({ length: BURST }, (_, n) => rawPut('relaxed', i * BURST + n).then(() => post(i * BURST + n))))).then((ms) => ms / BURST),
+  'burst: idempotentFetch IndexedDB x20': (i) =>
+    timed(() => Promise.all(Array.from({ length: BURST }, (_, n) => idbFetch(url, { method: 'POST', body: body(1e6 + i * BURST + n) }).then((r) => r.text())))).then(
+      (ms) => ms / BURST,
+    ),
+};
 
-async function run(rounds: number, requests: number): Promise<Record<string, number[]>> {
+/** The write-ahead alone, without the POST around it: where durability shows, if it does. */
+export const puts: Record<string, Case> = {
+  'raw put, relaxed': (i) => timed(() => rawPut('relaxed', i)),
+  'raw put, default': (i) => timed(() => rawPut('default', i)),
+  'raw put, strict': (i) => timed(() => rawPut('strict', i)),
+};
+
+/** Per case, every request's ms (`requests` per round, cases interleaved request by request). */
+async function run(rounds: number, requests: number, which: 'cases' | 'bursts' | 'puts'): Promise<Record<string, number[]>> {
+  const table = { cases, bursts, puts }[which];
   const samples: Record<string, number[]> = {};
-  for (const name of Object.keys(cases)) samples[name] = [];
-  for (const name of Object.keys(cases)) await timeRound(cases[name]!, 10); // warm up
+  for (const name of Object.keys(table)) samples[name] = [];
+  // Warm up: connections opened, code paths compiled.
+  for (const send of Object.values(table)) for (let n = 0; n < 10; n++) await send(sequence++);
   for (let round = 0; round < rounds; round++) {
-    for (const [name, send] of Object.entries(cases)) samples[name]!.push(await timeRound(send, requests));
+    for (let n = 0; n < requests; n++) {
+      for (const [name, send] of Object.entries(table)) samples[name]!.push(await send(sequence++));
+    }
   }
   return samples;
 }

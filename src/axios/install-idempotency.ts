@@ -55,6 +55,12 @@ export function installIdempotency(instance: AxiosInstance, options: AxiosIdempo
         },
         // axios transforms `response.data` in place per request: each caller gets its own.
         share: (response) => ({ ...response, config }),
+        // A tab waiting on this intent gets the same raw data, before axios transforms it
+        // (dispatchRequest makes AxiosHeaders of the plain headers again).
+        wire: {
+          encode: ({ data, status, statusText, headers }) => ({ data, status, statusText, headers: { ...headers } }),
+          decode: (wire) => ({ ...(wire as Pick<AxiosResponse, 'data' | 'status' | 'statusText' | 'headers'>), config }),
+        },
       });
     } catch (error) {
       // axios users (and axios-retry) expect an AxiosError: hand back the last one.

@@ -1,5 +1,5 @@
 /** Storage must never block or drop a submission: on the first failure, carry on in memory. */
-import { memoryStore, type KeyRecord, type KeyStore } from './store.js';
+import { memoryStore, type KeyStore } from './store.js';
 
 export interface FallbackStoreOptions {
   /** An operation slower than this counts as a failure (a blocked open never settles). */
@@ -15,7 +15,7 @@ export function fallbackStore(primary: KeyStore, options: FallbackStoreOptions):
   const memory = memoryStore();
   let degraded = false;
 
-  async function run<T>(operation: keyof KeyStore, onPrimary: (s: KeyStore) => Promise<T>): Promise<T> {
+  async function run<T>(operation: string, onPrimary: (s: KeyStore) => Promise<T>): Promise<T> {
     if (!degraded) {
       try {
         return await withTimeout(onPrimary(primary), options.timeout, operation);
@@ -31,9 +31,8 @@ export function fallbackStore(primary: KeyStore, options: FallbackStoreOptions):
 
   return {
     get: (fingerprint) => run('get', (s) => s.get(fingerprint)),
-    set: (record: KeyRecord) => run('set', (s) => s.set(record)),
     upsert: (fingerprint, decide) => run('upsert', (s) => s.upsert(fingerprint, decide)),
-    delete: (fingerprint) => run('delete', (s) => s.delete(fingerprint)),
+    batch: (decisions) => run('batch', (s) => s.batch(decisions)),
     list: () => run('list', (s) => s.list()),
   };
 }

@@ -1,33 +1,57 @@
-/** The durable key store: IndexedDB through idb-keyval, one connection per page. */
-import { createStore, promisifyRequest, type UseStore } from 'idb-keyval';
-import { isKeyRecord, type KeyRecord, type KeyStore } from './store.js';
+/** The durable key store: IndexedDB, one connection per page, one transaction per operation. */
+import { isKeyRecord, type Decide, type KeyRecord, type KeyStore } from './store.js';
 
 /**
- * The schema version is part of the database name: idb-keyval opens without a version
- * number, so a changed layout gets a fresh database instead of an upgrade path.
+ * The schema version is part of the database name: a changed layout gets a fresh database
+ * instead of an upgrade path. Version 1 inside it, as idb-keyval opened it before.
  */
 export const DATABASE_NAME = 'submit-once-v1';
 export const OBJECT_STORE_NAME = 'keys';
 
-const openStores = new Map<string, UseStore>();
+/**
+ * `relaxed`: a transaction is complete once the browser holds it (survives a reload and a
+ * crashed renderer, not an OS crash or power cut); `strict`: once it is flushed to disk
+ * (survives those too, at a cost on every claim); `default`: whatever the browser does.
+ */
+export type Durability = 'relaxed' | 'default' | 'strict';
+
+const connections = new Map<string, Promise<IDBDatabase>>();
 
 /**
- * idb-keyval's `createStore` memoises its open promise and resets it when the browser
- * closes the connection; keeping one per name here means one connection per page however
- * many submitters are made.
+ * One open per database name for the page (STYLE 3), forgotten when it fails or the browser
+ * closes the connection (storage cleared, versionchange) so the next operation reopens it.
  */
-function sharedStore(databaseName: string): UseStore {
-  let store = openStores.get(databaseName);
-  if (!store) {
-    store = createStore(databaseName, OBJECT_STORE_NAME);
-    openStores.set(databaseName, store);
+function connect(databaseName: string): Promise<IDBDatabase> {
+  let connection = connections.get(databaseName);
+  if (!connection) {
+    const forget = () => connections.delete(databaseName);
+    connection = done(indexedDB.open(databaseName, 1), (request) => {
+      request.onupgradeneeded = () => request.result.createObjectStore(OBJECT_STORE_NAME);
+    }).then((db) => {
+      db.onclose = forget;
+      db.onversionchange = () => (db.close(), forget());
+      return db;
+    });
+    connection.catch(forget);
+    connections.set(databaseName, connection);
   }
-  return store;
+  return connection;
+}
+
+/** The request's result once it succeeded. */
+function done<T>(request: IDBRequest<T>, setup?: (request: IDBOpenDBRequest) => void): Promise<T> {
+  setup?.(request as unknown as IDBOpenDBRequest);
+  return new Promise((resolve, reject) => {
+    request.onsuccess = () => resolve(request.result);
+    request.onerror = () => reject(request.error);
+  });
 }
 
 export interface IndexedDbStoreOptions {
   /** Another database name, to keep apps on one origin apart. */
   databaseName?: string;
+  /** Of the write transactions (the claim among them); default `relaxed`, see the README's cost table. */
+  durability?: Durability;
 }
 
 /**
@@ -38,57 +62,64 @@ export interface IndexedDbStoreOptions {
  */
 export function indexedDbStore(options: IndexedDbStoreOptions = {}): KeyStore {
   const databaseName = options.databaseName ?? DATABASE_NAME;
-  let store: UseStore | undefined;
-  const use = (): UseStore => {
+  const durability = options.durability ?? 'relaxed';
+
+  /** Runs `work` in one transaction; resolves with what it returns once the transaction completed. */
+  async function run<T>(mode: IDBTransactionMode, work: (store: IDBObjectStore) => () => T): Promise<T> {
     if (typeof indexedDB === 'undefined') throw new Error('IndexedDB is not available here');
-    store ??= sharedStore(databaseName);
-    return store;
+    const transaction = (await connect(databaseName)).transaction(OBJECT_STORE_NAME, mode, { durability });
+    const result = work(transaction.objectStore(OBJECT_STORE_NAME));
+    return new Promise<T>((resolve, reject) => {
+      transaction.oncomplete = () => resolve(result());
+      transaction.onabort = () => reject(transaction.error);
+    });
+  }
+
+  /**
+   * Reads then writes in the transaction, the write issued from the read's success callback
+   * (as idb-keyval's update does), so two tabs cannot both claim a key. When `decide` would
+   * write a record where there is none (a new intent: the usual claim), that record is
+   * `add`ed blind first, which costs no read round trip; only if one exists (a retry, a
+   * reload, another tab) does the add fail, and the read-then-write follow.
+   */
+  const decideIn = (store: IDBObjectStore, fingerprint: string, decide: Decide): (() => KeyRecord | undefined) => {
+    let after: KeyRecord | undefined;
+    const readThenWrite = () => {
+      const read = store.get(fingerprint);
+      read.onsuccess = () => {
+        const current = isKeyRecord(read.result) ? read.result : undefined;
+        const next = decide(current);
+        after = next === undefined ? current : next ? { ...next, fingerprint } : undefined;
+        if (next === null) store.delete(fingerprint);
+        else if (next) store.put(after, fingerprint);
+      };
+    };
+    const blind = decide(undefined);
+    if (blind) {
+      after = { ...blind, fingerprint };
+      const add = store.add(after, fingerprint);
+      add.onerror = (event) => {
+        // A record is there (ConstraintError): keep the transaction, decide over it.
+        event.preventDefault();
+        readThenWrite();
+      };
+    } else readThenWrite();
+    return () => after;
   };
-  // idb-keyval's own get/set/update take a default store argument, which bundles its
-  // default database on every page: the operations are written against our store instead.
-  const run = <T>(mode: IDBTransactionMode, work: (store: IDBObjectStore) => T | PromiseLike<T>): Promise<T> => use()(mode, work);
-  const written = (store: IDBObjectStore): Promise<void> => promisifyRequest(store.transaction);
+
   return {
-    async get(fingerprint) {
-      const value: unknown = await run('readonly', (store) => promisifyRequest(store.get(fingerprint)));
-      return isKeyRecord(value) ? value : undefined;
-    },
-    set: (record) =>
+    // Deciding nothing is a read.
+    get: (fingerprint) => run('readonly', (store) => decideIn(store, fingerprint, () => undefined)),
+    upsert: (fingerprint, decide) => run('readwrite', (store) => decideIn(store, fingerprint, decide)),
+    batch: (decisions) =>
       run('readwrite', (store) => {
-        store.put(record, record.fingerprint);
-        return written(store);
+        decisions.forEach((decide, fingerprint) => decideIn(store, fingerprint, decide));
+        return () => undefined;
       }),
-    upsert: (fingerprint, decide) =>
-      // Read and write in one transaction, the write issued from the read's success
-      // callback (as idb-keyval's update does), so two tabs cannot both mint a key.
-      run(
-        'readwrite',
-        (store) =>
-          new Promise<KeyRecord>((resolve, reject) => {
-            const request = store.get(fingerprint);
-            request.onsuccess = () => {
-              try {
-                const current: unknown = request.result;
-                const next = { ...decide(isKeyRecord(current) ? current : undefined), fingerprint };
-                store.put(next, fingerprint);
-                resolve(written(store).then(() => next));
-              } catch (error) {
-                reject(error);
-              }
-            };
-            request.onerror = () => reject(request.error);
-          }),
-      ),
-    delete: (fingerprint) =>
-      run('readwrite', (store) => {
-        store.delete(fingerprint);
-        return written(store);
+    list: () =>
+      run('readonly', (store) => {
+        const request = store.getAll();
+        return () => (request.result as unknown[]).filter(isKeyRecord);
       }),
-    async list() {
-      // One getAll (IndexedDB 2, every browser since 2017); idb-keyval's values() also
-      // carries a cursor fallback for older engines.
-      const all: unknown[] = await run('readonly', (store) => promisifyRequest(store.getAll()));
-      return all.filter(isKeyRecord);
-    },
   };
 }

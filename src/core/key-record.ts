@@ -23,10 +23,19 @@ export function isLive(record: KeyRecord | undefined, now: number, policy: Recor
   return (record.settledAt ?? 0) + policy.settleWindow > now;
 }
 
+/** Who claims: this engine's owner id (none where tabs cannot coordinate) and an owner found gone. */
+export interface Claimant {
+  owner?: string | undefined;
+  /** The owner of a busy claim that has since gone (tab closed, reloaded) or let go: take its claim over. */
+  takeOverFrom?: string | undefined;
+}
+
 /**
  * The record an attempt is sent under, from the stored one: the caller's key wins (the
  * stored record is kept only if it is that key); else a live stored key is reused (a
- * retry, a reload, a second tab); else a new key. Always `pending`: written ahead of the send.
+ * retry, a reload, a second tab); else a new key. Always `pending` and owned by the
+ * claimant: written ahead of the send. `busy` when another engine's attempt is in flight
+ * under the stored record: it is left as is, and the claimant waits for that outcome.
  */
 export function claim(
   stored: KeyRecord | undefined,
@@ -34,13 +43,17 @@ export function claim(
   now: number,
   explicitKey: string | undefined,
   policy: RecordPolicy,
-): { record: KeyRecord; source: KeySource } {
-  if (explicitKey !== undefined) {
-    const same = stored?.key === explicitKey && stored.expiresAt > now;
-    return { record: same ? { ...stored, state: 'pending' } : fresh(explicitKey, fingerprint, now, policy), source: 'caller' };
+  { owner, takeOverFrom }: Claimant = {},
+): { record: KeyRecord; source: KeySource; busy?: true } {
+  const reuse = explicitKey === undefined ? isLive(stored, now, policy) : stored?.key === explicitKey && stored.expiresAt > now;
+  const source: KeySource = explicitKey === undefined ? (reuse ? 'store' : 'new') : 'caller';
+  const other = stored?.owner;
+  // A tab that cannot coordinate itself (no owner id) sends with the same key: the server replays.
+  if (reuse && stored!.state === 'pending' && owner && other && other !== owner && other !== takeOverFrom) {
+    return { record: stored!, source, busy: true };
   }
-  if (stored && isLive(stored, now, policy)) return { record: { ...stored, state: 'pending' }, source: 'store' };
-  return { record: fresh(policy.createKey(), fingerprint, now, policy), source: 'new' };
+  const base = reuse ? stored! : fresh(explicitKey ?? policy.createKey(), fingerprint, now, policy);
+  return { record: { ...base, state: 'pending', owner }, source };
 }
 
 /** No final answer (retries spent, a 5xx left): the next try, or a reload, must reuse the key. */

@@ -5,8 +5,12 @@ import type { SubmitEventListener } from './events.js';
 import { newKey } from './key.js';
 import { normaliseRetry, type RetryInput, type RetryOptions } from './retry.js';
 import type { KeyStore } from './store.js';
+import type { Durability } from './indexeddb-store.js';
 
-/** The part of `navigator.locks` used to serialise one intent across tabs. */
+/**
+ * The part of `navigator.locks` used across tabs: each tab holds one lock for its life, and
+ * a tab waiting on another's claim requests that lock to learn when the owner is gone.
+ */
 export interface LockManagerLike {
   request<T>(name: string, options: { signal?: AbortSignal }, callback: () => Promise<T>): Promise<T>;
 }
@@ -44,8 +48,13 @@ export interface SubmitterOptions {
   now?: () => number;
   random?: () => number;
   createKey?: () => string;
-  /** Default `navigator.locks` where it exists (secure contexts); `null` disables. */
+  /**
+   * Default `navigator.locks` where it exists (secure contexts); `null` turns cross-tab
+   * coordination off (a second tab then sends with the same key and the server replays).
+   */
   locks?: LockManagerLike | null;
+  /** Of the default IndexedDB store's writes; see `indexedDbStore` and the README. Default `relaxed`. */
+  durability?: Durability;
 }
 
 export interface ResolvedOptions {
@@ -63,6 +72,7 @@ export interface ResolvedOptions {
   random: () => number;
   createKey: () => string;
   locks: LockManagerLike | undefined;
+  durability: Durability | undefined;
 }
 
 export const DEFAULTS = Object.freeze({
@@ -92,6 +102,7 @@ export function resolveOptions(options: SubmitterOptions = {}): ResolvedOptions 
     random: options.random ?? Math.random,
     createKey: options.createKey ?? (() => newKey()),
     locks: options.locks === null ? undefined : (options.locks ?? browserLocks()),
+    durability: options.durability,
   };
 }
 

@@ -18,7 +18,15 @@ export interface KeyRecord {
   attempts: number;
   state: KeyState;
   settledAt?: number;
+  /**
+   * The engine (`<tab id>.<n>`) whose attempt is in flight, on a `pending` record: another
+   * tab waits for its outcome instead of sending. Absent where tabs cannot coordinate.
+   */
+  owner?: string;
 }
+
+/** What to do with a stored record: write the one returned, `null` deletes, `undefined` leaves it. */
+export type Decide = (current: KeyRecord | undefined) => KeyRecord | null | undefined;
 
 /**
  * Storage of key records by intent fingerprint. Implementations may reject (quota,
@@ -26,14 +34,19 @@ export interface KeyRecord {
  */
 export interface KeyStore {
   get(fingerprint: string): Promise<KeyRecord | undefined>;
-  set(record: KeyRecord): Promise<void>;
   /**
-   * Reads the current record and writes the one `decide` returns, atomically (one
-   * IndexedDB transaction): the write-ahead costs one round trip, and two tabs without
-   * Web Locks cannot both mint a key for one intent.
+   * Reads the current record and writes (or deletes) as `decide` says, atomically (one
+   * IndexedDB transaction): the write-ahead claim costs one commit, and two tabs cannot
+   * both claim one intent. Resolves with the record stored after it. `decide` may be
+   * called more than once (first with `undefined`, for a blind write where no record is):
+   * keep it pure; the last call is the one that counts.
    */
-  upsert(fingerprint: string, decide: (current: KeyRecord | undefined) => KeyRecord): Promise<KeyRecord>;
-  delete(fingerprint: string): Promise<void>;
+  upsert(fingerprint: string, decide: Decide): Promise<KeyRecord | undefined>;
+  /**
+   * Several `upsert`s in one transaction: the deferred settle writes of a burst (and a
+   * sweep) cost one commit, not one each queued ahead of the next claim.
+   */
+  batch(decisions: ReadonlyMap<string, Decide>): Promise<void>;
   /** Every record, for sweeping expired ones. */
   list(): Promise<KeyRecord[]>;
 }
@@ -43,19 +56,17 @@ export function memoryStore(): KeyStore {
   const records = new Map<string, KeyRecord>();
   return {
     get: async (fingerprint) => copy(records.get(fingerprint)),
-    set: async (record) => {
-      records.set(record.fingerprint, { ...record });
-    },
-    upsert: async (fingerprint, decide) => {
-      const next = { ...decide(copy(records.get(fingerprint))), fingerprint };
-      records.set(fingerprint, next);
-      return { ...next };
-    },
-    delete: async (fingerprint) => {
-      records.delete(fingerprint);
-    },
+    upsert: async (fingerprint, decide) => copy(apply(records, fingerprint, decide)),
+    batch: async (decisions) => decisions.forEach((decide, fingerprint) => apply(records, fingerprint, decide)),
     list: async () => [...records.values()].map((record) => ({ ...record })),
   };
+}
+
+function apply(records: Map<string, KeyRecord>, fingerprint: string, decide: Decide): KeyRecord | undefined {
+  const next = decide(copy(records.get(fingerprint)));
+  if (next === null) records.delete(fingerprint);
+  else if (next) records.set(fingerprint, { ...next, fingerprint });
+  return records.get(fingerprint);
 }
 
 function copy(record: KeyRecord | undefined): KeyRecord | undefined {

@@ -12,6 +12,7 @@ import {
   SubmissionAbortedError,
 } from './errors.js';
 import { EventHub, type SubmitEvent, type SubmitEventListener } from './events.js';
+import { crossTab } from './cross-tab.js';
 import { fallbackStore } from './fallback-store.js';
 import { fingerprint, type Intent } from './fingerprint.js';
 import { SingleFlight } from './inflight.js';
@@ -22,7 +23,7 @@ import { isValidKey } from '../protocol/key-grammar.js';
 import { resolveOptions, type SubmitterOptions } from './options.js';
 import { backoffDelay, normaliseRetry, sleep, type RetryInput, type RetryOptions } from './retry.js';
 import { settleWindow } from './settle-window.js';
-import type { KeyRecord, KeyStore } from './store.js';
+import type { Decide, KeyRecord, KeyStore } from './store.js';
 
 export interface AttemptContext {
   /** The idempotency key: send it with the request. */
@@ -48,6 +49,16 @@ export interface SubmitCall<T> {
    * Every caller, the first included, receives `share(result)`.
    */
   share?: (value: T) => T;
+  /**
+   * How a final result crosses to another tab waiting on the same intent (structured-
+   * cloneable data). Without it, a waiting tab sends itself, with the same key.
+   */
+  wire?: Wire<T>;
+}
+
+export interface Wire<T> {
+  encode(value: T): unknown;
+  decode(data: unknown): T;
 }
 
 export interface Submitter {
@@ -75,6 +86,20 @@ function failed<T>(error: unknown): Outcome<T> {
 }
 
 const SWEEP_INTERVAL = 60_000;
+/** Settle writes wait this long (ms) for a moment without claims, then go in one transaction. */
+const WRITE_DELAY = 100;
+
+/**
+ * Claims in progress in this page, all engines together: they share one database, so an
+ * engine's settle writes wait for the other engines' claims too.
+ */
+let claiming = 0;
+
+/** A settle write waiting in memory: the record to write (`null`: delete) over the one claimed. */
+interface QueuedWrite {
+  claimed: KeyRecord;
+  next: KeyRecord | null;
+}
 
 /**
  * @example
@@ -89,14 +114,22 @@ export function createSubmitter(options: SubmitterOptions = {}): Submitter {
   const events = new EventHub();
   if (config.onEvent) events.subscribe(config.onEvent);
   const emit = (event: SubmitEvent) => events.emit(event);
-  const store: KeyStore = fallbackStore(config.store ?? indexedDbStore(), {
+  const store: KeyStore = fallbackStore(config.store ?? indexedDbStore({ durability: config.durability }), {
     timeout: config.storageTimeout,
     onDegrade: (error, operation) => emit({ type: 'storage-degraded', operation, error }),
   });
   const flights = new SingleFlight<Outcome<unknown>>();
   const recent = settleWindow(config.settleWindow, config.now);
   const background = new Set<Promise<unknown>>();
+  /** Settle writes not yet in the store, by fingerprint: they never queue ahead of a claim. */
+  const queued = new Map<string, QueuedWrite>();
+  /** Keys claimed ahead by `prepare()`, by fingerprint, for the click to send at once. */
+  const prepared = new Map<string, Promise<KeyRecord | undefined>>();
+  /** Attempts this engine owns, by key: a tab waiting on one asks for its shareable result. */
+  const owned = new Map<string, () => Promise<unknown>>();
+  const tabs = crossTab(config.locks, async (key) => owned.get(key)?.());
   let lastSweep = 0;
+  let writeTimer: ReturnType<typeof setTimeout> | undefined;
 
   function later(task: () => Promise<unknown>): void {
     const promise = Promise.resolve()
@@ -110,22 +143,73 @@ export function createSubmitter(options: SubmitterOptions = {}): Submitter {
     return fingerprint({ ...intent, scope: intent.scope ?? config.scope() });
   }
 
-  /** Picks the intent's key and writes it ahead, in one store transaction. */
-  async function claimKey(fp: string, explicitKey: string | undefined): Promise<KeyRecord> {
-    let source: transition.KeySource = 'new';
-    const record = await store.upsert(fp, (stored) => {
-      const claimed = transition.claim(stored, fp, config.now(), explicitKey, config);
-      source = claimed.source;
-      return claimed.record;
-    });
-    if (source === 'new') emit({ type: 'key-created', key: record.key, fingerprint: fp });
-    else emit({ type: 'key-reused', key: record.key, fingerprint: fp, source });
-    return record;
+  /**
+   * Picks the intent's key and writes it ahead, in one store transaction, naming this
+   * engine as the owner; or finds another tab's attempt in flight (`busy`), left as is.
+   */
+  async function claimKey(fp: string, explicitKey: string | undefined, takeOverFrom?: string): Promise<{ record: KeyRecord; busy?: true }> {
+    // A settle write still in memory is newer than the stored record it was claimed over.
+    const write = queued.get(fp);
+    queued.delete(fp);
+    let claimed!: ReturnType<typeof transition.claim>;
+    claiming += 1;
+    try {
+      await store.upsert(fp, (stored) => {
+        const current = write && stored?.key === write.claimed.key ? (write.next ?? undefined) : stored;
+        claimed = transition.claim(current, fp, config.now(), explicitKey, config, { owner: tabs?.owner(), takeOverFrom });
+        return claimed.busy ? undefined : claimed.record;
+      });
+    } finally {
+      claiming -= 1;
+    }
+    const { record, source, busy } = claimed;
+    if (!busy) emit(source === 'new' ? { type: 'key-created', key: record.key, fingerprint: fp } : { type: 'key-reused', key: record.key, fingerprint: fp, source });
+    return claimed;
+  }
+
+  /**
+   * The record to send under: one `prepare()` claimed (no storage on the click), else a
+   * claim; or, when another tab's attempt is in flight, that tab's outcome.
+   */
+  async function claimFor<T>(call: SubmitCall<T>, fp: string): Promise<KeyRecord | Outcome<T>> {
+    const ahead = await prepared.get(fp);
+    prepared.delete(fp);
+    if (ahead && (call.key ?? ahead.key) === ahead.key && transition.isLive(ahead, config.now(), config)) return ahead;
+    for (let takeOverFrom: string | undefined; ; ) {
+      const { record, busy } = await claimKey(fp, call.key, takeOverFrom);
+      if (!busy || !tabs) return record;
+      const { key, owner } = record;
+      let answer: { data: unknown } | undefined;
+      try {
+        answer = await tabs.wait(owner!, key, call.signal);
+      } catch (reason) {
+        return failed(new SubmissionAbortedError(key, { cause: reason }));
+      }
+      if (answer && call.wire) {
+        emit({ type: 'joined', fingerprint: fp });
+        return { result: { ok: true, value: call.wire.decode(answer.data) }, final: true };
+      }
+      // The owner let go (no answer to share) or is gone: its claim is ours, same key.
+      takeOverFrom = owner;
+    }
   }
 
   async function run<T>(call: SubmitCall<T>, fp: string, retry: RetryOptions): Promise<Outcome<T>> {
-    // Write-ahead: the key is durable before the request can reach the server.
-    const record = await claimKey(fp, call.key);
+    const record = await claimFor(call, fp);
+    if ('result' in record) return record;
+    const outcome = attempts(call, fp, retry, record);
+    // Encoded only if a tab asks (reading a body twice is not free); forgotten with the settle write.
+    if (record.owner) {
+      owned.set(record.key, async () => {
+        const { result, final } = await outcome;
+        return final && result.ok && call.wire ? call.wire.encode((call.share ?? ((value: T) => value))(result.value)) : undefined;
+      });
+    }
+    return outcome;
+  }
+
+  /** Sends under the claimed record (durable before the request can reach the server) until an answer. */
+  async function attempts<T>(call: SubmitCall<T>, fp: string, retry: RetryOptions, record: KeyRecord): Promise<Outcome<T>> {
     const classify = (call.classify ?? config.classify) as Classifier<T>;
     const { key } = record;
     let attempt = 0;
@@ -180,9 +264,37 @@ export function createSubmitter(options: SubmitterOptions = {}): Submitter {
     return backoffDelay(attempt, retry, config.random);
   }
 
-  /** Writes how the intent ended after the caller has its answer (off the submit path). */
-  function write(next: KeyRecord): void {
-    later(() => store.set(next));
+  /**
+   * Writes how the intent ended after the caller has its answer, and after the claims in
+   * progress: a settle write queued ahead of the next claim would double its cost. Lost on
+   * a crash, it leaves the key reused once more, which the server replays.
+   */
+  function write(claimed: KeyRecord, next: KeyRecord | null): void {
+    queued.set(claimed.fingerprint, { claimed, next });
+    writeTimer ??= setTimeout(flushWhenQuiet, WRITE_DELAY);
+  }
+
+  function flushWhenQuiet(): void {
+    writeTimer = undefined;
+    if (claiming > 0) writeTimer = setTimeout(flushWhenQuiet, WRITE_DELAY);
+    else flush();
+  }
+
+  /** Every queued write in one transaction, each only over the record it was claimed over. */
+  function flush(): void {
+    clearTimeout(writeTimer);
+    writeTimer = undefined;
+    if (queued.size > 0) {
+      const decisions = new Map<string, Decide>();
+      for (const [fp, { claimed, next }] of queued) {
+        owned.delete(claimed.key);
+        // Another tab may have taken the claim over meanwhile: its record stays.
+        decisions.set(fp, (current) => (current?.key === claimed.key && current.owner === claimed.owner ? next : undefined));
+      }
+      queued.clear();
+      later(() => store.batch(decisions));
+    }
+    maybeSweep();
   }
 
   function settle<T>(record: KeyRecord, attempts: number, verdict: Verdict, result: Settled<T>): Outcome<T> {
@@ -192,10 +304,10 @@ export function createSubmitter(options: SubmitterOptions = {}): Submitter {
     if ((verdict.kind === 'success' || verdict.kind === 'final') && verdict.replayed) {
       emit({ type: 'replayed', key, fingerprint: fp, ...status });
     }
-    if (verdict.kind === 'ambiguous') write(transition.keep(record, attempts));
-    else if (verdict.kind === 'key-reused') later(() => store.delete(fp));
+    if (verdict.kind === 'ambiguous') write(record, transition.keep(record, attempts));
+    else if (verdict.kind === 'key-reused') write(record, null);
     // outcome-unknown too: the user is told, so the next click is a new intent.
-    else write(transition.settle(record, attempts, now));
+    else write(record, transition.settle(record, attempts, now));
     emit({ type: 'settled', key, fingerprint: fp, outcome: verdict.kind, attempts, ...status });
     const cause = result.ok ? undefined : result.error;
     if (verdict.kind === 'key-reused') return failed(new KeyReusedError(key, verdict.status, { cause }));
@@ -215,7 +327,7 @@ export function createSubmitter(options: SubmitterOptions = {}): Submitter {
   }
 
   function abort<T>(record: KeyRecord, attempts: number, reason: unknown): Outcome<T> {
-    write(transition.abort(record, attempts));
+    write(record, transition.abort(record, attempts));
     emit({ type: 'settled', key: record.key, fingerprint: record.fingerprint, outcome: 'aborted', attempts });
     return failed(new SubmissionAbortedError(record.key, { cause: reason }));
   }
@@ -225,9 +337,12 @@ export function createSubmitter(options: SubmitterOptions = {}): Submitter {
     if (now - lastSweep < SWEEP_INTERVAL) return;
     lastSweep = now;
     later(async () => {
+      const expired = new Map<string, Decide>();
       for (const record of await store.list()) {
-        if (!transition.isLive(record, now, config)) await store.delete(record.fingerprint);
+        // Deleted only if still expired when the transaction reads it (another tab may have claimed it).
+        if (!transition.isLive(record, now, config)) expired.set(record.fingerprint, (current) => (transition.isLive(current, now, config) ? undefined : null));
       }
+      if (expired.size > 0) await store.batch(expired);
     });
   }
 
@@ -248,17 +363,8 @@ export function createSubmitter(options: SubmitterOptions = {}): Submitter {
     const cached = fromRecent(flightId, share);
     if (cached) return cached;
     const { promise, joined } = flights.run(flightId, async () => {
-      let outcome: Outcome<T>;
-      try {
-        outcome = config.locks
-          ? await config.locks.request(`submit-once:${fp}`, call.signal ? { signal: call.signal } : {}, () => run(call, fp, retry))
-          : await run(call, fp, retry);
-      } catch (error) {
-        // Only the lock request can throw here (aborted while waiting for another tab).
-        outcome = failed(error);
-      }
+      const outcome = await run(call, fp, retry);
       if (outcome.final) recent.remember(flightId, outcome.result);
-      maybeSweep();
       return outcome;
     });
     if (joined) emit({ type: 'joined', fingerprint: fp });
@@ -271,20 +377,33 @@ export function createSubmitter(options: SubmitterOptions = {}): Submitter {
     submit,
     async prepare(intent) {
       const fp = await fingerprintFor(intent);
-      return (await claimKey(fp, undefined)).key;
+      const claim = claimKey(fp, undefined);
+      // Another tab's attempt in flight is not ours to send: the click will wait for it.
+      prepared.set(
+        fp,
+        claim.then(
+          ({ record, busy }) => (busy ? undefined : record),
+          () => undefined,
+        ),
+      );
+      return (await claim).record.key;
     },
     async peek(intent) {
       const fp = await fingerprintFor(intent);
-      const stored = await store.get(fp);
+      const write = queued.get(fp);
+      const stored = write ? (write.next ?? undefined) : await store.get(fp);
       return stored && transition.isLive(stored, config.now(), config) ? stored.key : undefined;
     },
     async forget(intent) {
       const fp = await fingerprintFor(intent);
       recent.forget((id) => id === fp || id.startsWith(`${fp}\u0000`));
-      await store.delete(fp);
+      queued.delete(fp);
+      prepared.delete(fp);
+      await store.upsert(fp, () => null);
     },
     subscribe: (listener) => events.subscribe(listener),
     async idle() {
+      flush();
       while (background.size > 0) await Promise.all([...background]);
     },
   };

@@ -44,6 +44,7 @@ export function createIdempotentFetch(options: IdempotentFetchOptions = {}): Ide
       signal: requestInit.signal ?? request?.signal ?? undefined,
       retry: idempotency?.retry,
       share: (response) => response.clone(),
+      wire: responseWire,
       send: ({ key, signal }) => {
         const attemptHeaders = new Headers(headers);
         attemptHeaders.set(header, format(key));
@@ -53,6 +54,16 @@ export function createIdempotentFetch(options: IdempotentFetchOptions = {}): Ide
     });
   };
 }
+
+/** A Response as a tab waiting on the same intent receives it: status, headers and body. */
+const responseWire = {
+  encode: async (response: Response) => [response.status, response.statusText, [...response.headers], await response.arrayBuffer()],
+  decode: (wire: unknown) => {
+    const [status, statusText, headers, body] = wire as [number, string, [string, string][], ArrayBuffer];
+    // The Response constructor refuses a body, even empty, with these statuses.
+    return new Response([101, 204, 205, 304].includes(status) ? null : body, { status, statusText, headers });
+  },
+};
 
 async function readBody(request: Request): Promise<Uint8Array> {
   try {

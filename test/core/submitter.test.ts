@@ -160,6 +160,7 @@ describe('createSubmitter: keys and retries', () => {
     await submitter.idle();
     await submitter.submit({ intent, send });
     expect(calls[1]!.key).not.toBe(calls[0]!.key);
+    await submitter.idle();
     expect((await store.get(await fingerprint(intent)))?.state).toBe('settled');
   });
 
@@ -276,7 +277,7 @@ describe('createSubmitter: abort', () => {
     await expect(done).rejects.toBeInstanceOf(SubmissionAbortedError);
   });
 
-  it('combines the caller signal and the attempt timeout where AbortSignal.any is missing', async () => {
+  it('combines the caller signal and the attempt timeout (no AbortSignal.any needed: stubbed away)', async () => {
     vi.stubGlobal('AbortSignal', Object.assign(Object.create(AbortSignal), { any: undefined, timeout: AbortSignal.timeout.bind(AbortSignal) }));
     try {
       const { submitter } = setup({ timeout: 20 });
@@ -320,16 +321,15 @@ describe('createSubmitter: storage failures degrade to memory', () => {
     const fail = <T>(name: keyof KeyStore, run: () => Promise<T>) => (failOn.includes(name) ? Promise.reject(error) : run());
     return {
       get: (fp) => fail('get', () => inner.get(fp)),
-      set: (record) => fail('set', () => inner.set(record)),
       upsert: (fp, decide) => fail('upsert', () => inner.upsert(fp, decide)),
-      delete: (fp) => fail('delete', () => inner.delete(fp)),
+      batch: (decisions) => fail('batch', () => inner.batch(decisions)),
       list: () => fail('list', () => inner.list()),
     };
   }
 
   it('a quota error on the write-ahead falls back to memory, emits an event, and still sends', async () => {
     const quota = new DOMException('The quota has been exceeded.', 'QuotaExceededError');
-    const { submitter, events } = setup({ store: failingStore(quota, ['set', 'upsert']), retry: 2 });
+    const { submitter, events } = setup({ store: failingStore(quota, ['batch', 'upsert']), retry: 2 });
     const { send, calls } = scripted([new TypeError('offline'), new TypeError('offline'), 201]);
     await expect(submitter.submit({ intent, send })).rejects.toBeInstanceOf(AmbiguousOutcomeError);
     const degraded = events.filter((e) => e.type === 'storage-degraded');
@@ -341,7 +341,7 @@ describe('createSubmitter: storage failures degrade to memory', () => {
   });
 
   it('a store that never answers (blocked open) times out into memory and does not stall the send', async () => {
-    const hung: KeyStore = { get: () => new Promise(() => {}), set: () => new Promise(() => {}), upsert: () => new Promise(() => {}), delete: () => new Promise(() => {}), list: () => new Promise(() => {}) };
+    const hung: KeyStore = { get: () => new Promise(() => {}), upsert: () => new Promise(() => {}), batch: () => new Promise(() => {}), list: () => new Promise(() => {}) };
     const { submitter, events } = setup({ store: hung, storageTimeout: 30 });
     const { send } = scripted([201]);
     expect((await submitter.submit({ intent, send })).status).toBe(201);
@@ -373,7 +373,7 @@ describe('createSubmitter: options and locks', () => {
     expect(calls[1]!.key).not.toBe(calls[0]!.key);
   });
 
-  it('holds a lock named after the fingerprint around the whole submission', async () => {
+  it('requests no Web Lock for an uncontended submission: only the tab holds one, for its life', async () => {
     const names: string[] = [];
     const locks = {
       request: <T>(name: string, _options: { signal?: AbortSignal }, callback: () => Promise<T>) => {
@@ -382,8 +382,11 @@ describe('createSubmitter: options and locks', () => {
       },
     };
     const { submitter } = setup({ locks });
-    await submitter.submit({ intent, send: scripted([201]).send });
-    expect(names).toEqual([`submit-once:${await fingerprint(intent)}`]);
+    // The page's lifetime lock is taken once, by the first engine made with locks in this module.
+    const atStart = names.length;
+    expect(names.every((name) => name.startsWith('submit-once:tab:'))).toBe(true);
+    for (const sku of ['A', 'B', 'C']) await submitter.submit({ intent: { ...intent, body: { sku } }, send: scripted([201]).send });
+    expect(names).toHaveLength(atStart);
   });
 
   it('prepare() mints and persists the key the next submission uses', async () => {

@@ -1,0 +1,44 @@
+/**
+ * The write-ahead claim is durable with the default durability ('relaxed'): once the
+ * request has reached the server, the key is in IndexedDB, and neither a reload nor a
+ * crashed renderer right then loses it. (Relaxed gives up only an OS crash or power cut
+ * before the browser's own flush; see the README's cost table.)
+ */
+import type { Page } from '@playwright/test';
+import { readKeyRecords } from './support/idb.js';
+import { expect, test, UUID_V4 } from './support/test.js';
+
+const ORDER = { sku: 'DURABLE', qty: 1 };
+
+async function submitAndWaitForTheServer(page: Page, orders: { path: string; log(): Promise<Array<{ key: string | null }>> }) {
+  await page.evaluate(() => window.so.setup());
+  void page.evaluate(([p, b]) => window.so.submit(p as string, b), [orders.path, ORDER] as const).catch(() => undefined);
+  // The request left after the claim's transaction completed: from here on the key must survive.
+  await expect.poll(async () => (await orders.log()).length).toBe(1);
+  const [request] = await orders.log();
+  expect(request?.key).toMatch(UUID_V4);
+  return request!.key!;
+}
+
+test('a reload right after the claim keeps the key', async ({ page, orders }) => {
+  await orders.plan([{ kind: 'ok', delayMs: 15_000 }]);
+  await page.goto(orders.page());
+  const key = await submitAndWaitForTheServer(page, orders);
+  await page.reload();
+  const records = await readKeyRecords(page);
+  expect(records).toEqual([expect.objectContaining({ key, state: 'pending' })]);
+});
+
+test('a renderer crash right after the claim keeps the key', async ({ context, page, orders }) => {
+  await orders.plan([{ kind: 'ok', delayMs: 15_000 }]);
+  await page.goto(orders.page());
+  const key = await submitAndWaitForTheServer(page, orders);
+  const cdp = await context.newCDPSession(page);
+  const crashed = page.waitForEvent('crash');
+  void cdp.send('Page.crash').catch(() => undefined);
+  await crashed;
+  const next = await context.newPage();
+  await next.goto(orders.page());
+  const records = await readKeyRecords(next);
+  expect(records).toEqual([expect.objectContaining({ key, state: 'pending' })]);
+});
