@@ -22,6 +22,8 @@ const lockName = (tab: string) => `submit-once:tab:${tab}`;
 interface Page {
   id: string;
   held?: true;
+  /** Settles once the lifetime lock is held (or could not be had). */
+  ready: Promise<void>;
   engines: number;
 }
 let page: Page | undefined;
@@ -32,6 +34,11 @@ export interface CrossTab {
    * so no record names an owner that other tabs could not see alive.
    */
   owner(): string | undefined;
+  /**
+   * Settles once `owner()` can name this engine (or never will): a claim made before that
+   * would name no owner, and a second tab would send too instead of waiting.
+   */
+  ready: Promise<void>;
   /**
    * Waits for the answer of the engine owning `key`: `{ data }` when it shared one, or
    * `undefined` when it let go or is gone (the caller then takes the claim over).
@@ -47,9 +54,16 @@ export interface CrossTab {
 export function crossTab(locks: LockManagerLike | undefined, answer: (key: string) => Promise<unknown>): CrossTab | undefined {
   if (!locks || typeof BroadcastChannel !== 'function') return undefined;
   if (!page) {
-    const identity: Page = (page = { id: newKey(), engines: 0 });
+    let held!: () => void;
+    const identity: Page = (page = { id: newKey(), engines: 0, ready: new Promise<void>((resolve) => (held = resolve)) });
     // Never released: the browser frees it when the page goes (closed, crashed, reloaded).
-    locks.request(lockName(identity.id), {}, () => new Promise<never>(() => (identity.held = true))).catch(() => undefined);
+    locks
+      .request(lockName(identity.id), {}, () => {
+        identity.held = true;
+        held();
+        return new Promise<never>(() => undefined);
+      })
+      .catch(() => held());
   }
   const identity = page;
   // `<tab id>.<n>`: the tab id is a UUID (no dot), so a waiter splits at the dot.
@@ -76,6 +90,7 @@ export function crossTab(locks: LockManagerLike | undefined, answer: (key: strin
 
   return {
     owner: () => (identity.held ? me : undefined),
+    ready: identity.ready,
     wait: (owner, key, signal) =>
       new Promise((resolve, reject) => {
         const stop = new AbortController();

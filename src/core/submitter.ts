@@ -148,6 +148,8 @@ export function createSubmitter(options: SubmitterOptions = {}): Submitter {
    * engine as the owner; or finds another tab's attempt in flight (`busy`), left as is.
    */
   async function claimKey(fp: string, explicitKey: string | undefined, takeOverFrom?: string): Promise<{ record: KeyRecord; busy?: true }> {
+    // Only in the first moments of a page, before its lifetime lock is granted.
+    if (tabs && tabs.owner() === undefined) await tabs.ready;
     // A settle write still in memory is newer than the stored record it was claimed over.
     const write = queued.get(fp);
     queued.delete(fp);
