@@ -32,7 +32,7 @@ export default defineConfig({
     lib: { entry: entries, formats: ['es'] },
     rollupOptions: {
       // Dependencies and peers stay imports: the user's bundler de-duplicates them.
-      external: (id) => nodeBuiltins.has(id) || /^(idb-keyval|axios|react|react-dom|ioredis|pg|amqplib)(\/|$)/.test(id),
+      external: (id) => nodeBuiltins.has(id) || /^(axios|react|react-dom|ioredis|pg|amqplib)(\/|$)/.test(id),
     },
   },
   test: {

@@ -37,7 +37,7 @@ const vite = await createViteServer({
   },
   // Pre-bundled at start: discovering them on first load would reload the page mid-test.
   optimizeDeps: {
-    include: ['react', 'react/jsx-runtime', 'react/jsx-dev-runtime', 'react-dom', 'react-dom/client', 'axios', 'idb-keyval'],
+    include: ['react', 'react/jsx-runtime', 'react/jsx-dev-runtime', 'react-dom', 'react-dom/client', 'axios'],
   },
 });
 

@@ -1,7 +1,7 @@
 /**
  * `npm run check:package`: what a user installs. Builds dist/, lints the package with
  * publint, checks that browser entries never reach server code (and the reverse), and
- * holds each browser import to a size budget (minified + gzip, idb-keyval included,
+ * holds each browser import to a size budget (minified + gzip,
  * axios and react excluded as the user's own).
  */
 import { execFileSync } from 'node:child_process';
@@ -57,7 +57,7 @@ for (const entry of ['server.js', 'server-bin.js']) {
   if (browser.length > 0) fail(`${entry} reaches browser code: ${browser.join(', ')}`);
 }
 
-console.log('\nSize of each import (minified + gzip, idb-keyval bundled, axios/react external):');
+console.log('\nSize of each import (minified + gzip, axios/react external):');
 for (const [name, { entry, gzipBytes }] of Object.entries(budgets)) {
   const code = await bundleEntry(entry, { external: /^(axios|react|react-dom)(\/|$)/ });
   const size = gzipSync(code).length;
