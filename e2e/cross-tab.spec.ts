@@ -66,6 +66,9 @@ test('the owner tab closes mid-flight: the waiting tab takes over at once, with 
   expect((outcome as { body: { key: string } }).body.key).toBe(log[0]?.key);
 });
 
+// Guards the liveness check: the reloaded page finds a claim whose owner (its former self)
+// is gone, and must take it over at once rather than wait for an answer that never comes.
+// Without coordination it also passes (it just sends with the stored key).
 test('a reload of the owner mid-flight: the reloaded page takes its own old claim over, same key', async ({ page, orders }) => {
   await orders.plan([{ kind: 'ok', delayMs: 15_000 }], { kind: 'ok' });
   await page.goto(orders.page());

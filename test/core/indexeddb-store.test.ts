@@ -41,6 +41,18 @@ describe('indexedDbStore', () => {
     expect((await store.get('fp-2'))?.attempts).toBe(5);
   });
 
+  it('opens one connection per database for the page, however many stores and operations use it', async () => {
+    const factory = new IDBFactory();
+    const open = vi.spyOn(factory, 'open');
+    vi.stubGlobal('indexedDB', factory);
+    const name = databaseName();
+    const [a, b] = [indexedDbStore({ databaseName: name }), indexedDbStore({ databaseName: name })];
+    await Promise.all([a.upsert('fp-1', () => record('fp-1', 'k-1')), b.get('fp-1'), a.list()]);
+    await b.upsert('fp-2', () => record('fp-2', 'k-2'));
+    expect((await a.list()).map((r) => r.key).sort()).toEqual(['k-1', 'k-2']);
+    expect(open).toHaveBeenCalledTimes(1);
+  });
+
   it('rejects (so the submitter can degrade) when there is no IndexedDB', async () => {
     vi.stubGlobal('indexedDB', undefined);
     await expect(indexedDbStore({ databaseName: databaseName() }).get('x')).rejects.toThrow(/IndexedDB/);
