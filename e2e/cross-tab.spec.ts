@@ -59,8 +59,8 @@ test('the owner tab closes mid-flight: the waiting tab takes over at once, with 
   expect(outcome).toMatchObject({ ok: true, status: 201 });
   const log = await orders.log();
   expect(log).toHaveLength(2);
-  // One key for the intent: a verifier runs it once (the owner's request, cut, is replayed or
-  // answered as in flight; this plain test server only counts requests per key).
+  // One key for the intent. This plain test server only counts requests per key; that the
+  // real verifier then runs the handler once is e2e/cross-tab-verifier.spec.ts.
   expect(log[1]?.key).toBe(log[0]?.key);
   expect(new Set(log.map((entry) => entry.key)).size).toBe(1);
   expect((outcome as { body: { key: string } }).body.key).toBe(log[0]?.key);
