@@ -7,12 +7,14 @@ import { existsSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { chromium } from '@playwright/test';
+import { chromium, type Page } from '@playwright/test';
 import { fingerprintOf } from '../src/core/fingerprint.js';
 import { bundleEntry } from '../scripts/bundle.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 100);
+/** `BENCH_PROFILE='<case name>'`: instead of the tables, the main thread's self time per request in that case. */
+const PROFILE = process.env.BENCH_PROFILE;
 
 function bundlePage(): Promise<string> {
   return bundleEntry(fileURLToPath(new URL('./browser/page.ts', import.meta.url)));
@@ -43,10 +45,42 @@ function floorOf(name: string): string {
   return 'floor: raw IndexedDB put (relaxed) + fetch';
 }
 
+/**
+ * A 95% interval for median(row) / median(floor), by a paired bootstrap over the request
+ * index (the cases are interleaved request by request, so sample n of each row ran at the
+ * same moment). It says whether a few percent between a row and its floor is more than
+ * this run's noise. Seeded, so a run's output is reproducible from its samples.
+ */
+function ratioInterval(row: number[], floor: number[], resamples = 1000): [number, number] {
+  const n = Math.min(row.length, floor.length);
+  let seed = 0x9e3779b9;
+  const next = () => {
+    // xorshift32: uniform enough for resampling, and deterministic.
+    seed ^= seed << 13;
+    seed ^= seed >>> 17;
+    seed ^= seed << 5;
+    return (seed >>> 0) / 2 ** 32;
+  };
+  const ratios: number[] = [];
+  const a = new Array<number>(n);
+  const b = new Array<number>(n);
+  for (let r = 0; r < resamples; r++) {
+    for (let i = 0; i < n; i++) {
+      const pick = Math.floor(next() * n);
+      a[i] = row[pick]!;
+      b[i] = floor[pick]!;
+    }
+    ratios.push(median(a) / median(b));
+  }
+  return [quantile(ratios, 0.025), quantile(ratios, 0.975)];
+}
+
 /** Median and p95 per row, as ratios to fetch (or the burst of fetches) and to the row's floor, same run. */
 function ratioTable(title: string, samples: Record<string, number[]>, fetchRow: string): void {
   console.log(`\n${title}`);
-  console.log(`  ${'case'.padEnd(50)} ${'median'.padStart(8)} ${'p95'.padStart(8)}   ${'x fetch'.padStart(7)} ${'x floor'.padStart(7)}   ${'p95 x floor p95'.padStart(15)}`);
+  console.log(
+    `  ${'case'.padEnd(50)} ${'median'.padStart(8)} ${'p95'.padStart(8)}   ${'x fetch'.padStart(7)} ${'x floor'.padStart(7)} ${'95% interval'.padStart(13)}   ${'p95 x floor p95'.padStart(15)}`,
+  );
   const med = (name: string) => median(samples[name]!);
   const p95 = (name: string) => quantile(samples[name]!, 0.95);
   for (const name of Object.keys(samples)) {
@@ -54,8 +88,9 @@ function ratioTable(title: string, samples: Record<string, number[]>, fetchRow: 
     const isFloor = name === floor || name.startsWith('floor') || name === fetchRow || name === 'axios';
     const vsFloor = isFloor ? '' : `x${(med(name) / med(floor)).toFixed(2)}`;
     const p95VsFloor = isFloor ? '' : `x${(p95(name) / p95(floor)).toFixed(2)}`;
+    const interval = isFloor ? '' : ratioInterval(samples[name]!, samples[floor]!).map((r) => r.toFixed(2)).join('-');
     console.log(
-      `  ${name.padEnd(50)} ${med(name).toFixed(2).padStart(8)} ${p95(name).toFixed(2).padStart(8)}   ${`x${(med(name) / med(fetchRow)).toFixed(2)}`.padStart(7)} ${vsFloor.padStart(7)}   ${p95VsFloor.padStart(15)}`,
+      `  ${name.padEnd(50)} ${med(name).toFixed(2).padStart(8)} ${p95(name).toFixed(2).padStart(8)}   ${`x${(med(name) / med(fetchRow)).toFixed(2)}`.padStart(7)} ${vsFloor.padStart(7)} ${interval.padStart(13)}   ${p95VsFloor.padStart(15)}`,
     );
   }
 }
@@ -97,6 +132,10 @@ async function browserBench(): Promise<void> {
     type Bench = (r: number, n: number, which: Which) => Promise<Record<string, number[]>>;
     const bench = (which: Which, rounds: number, requests: number) =>
       page.evaluate(([r, n, w]) => (window as unknown as { bench: Bench }).bench(r as number, n as number, w as Which), [rounds, requests, which] as const);
+    if (PROFILE) {
+      await profileCase(page, PROFILE);
+      return;
+    }
     const samples = await bench('cases', ROUNDS, REQUESTS);
     ratioTable(
       `Submit path in headless Chromium, loopback POST, ms per request (${ROUNDS} rounds x ${REQUESTS} sequential different intents, cases interleaved)`,
@@ -113,6 +152,32 @@ async function browserBench(): Promise<void> {
   } finally {
     await browser.close();
     server.close();
+  }
+}
+
+/** Samples the page's main thread (CDP Profiler) over 400 requests of one case; prints self time per request. */
+async function profileCase(page: Page, name: string): Promise<void> {
+  const repeat = (count: number) => page.evaluate(([n, c]) => (window as unknown as { repeat: (n: string, c: number) => Promise<void> }).repeat(n, c), [name, count] as const);
+  const requests = 400;
+  await repeat(50);
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send('Profiler.enable');
+  await cdp.send('Profiler.setSamplingInterval', { interval: 50 });
+  await cdp.send('Profiler.start');
+  await repeat(requests);
+  const { profile } = await cdp.send('Profiler.stop');
+  const nodes = new Map(profile.nodes.map((node) => [node.id, node.callFrame]));
+  const self = new Map<string, number>();
+  (profile.samples ?? []).forEach((id, i) => {
+    const frame = nodes.get(id)!;
+    const where = frame.url ? ` ${frame.url.split('/').pop()}:${frame.lineNumber + 1}` : '';
+    const label = `${frame.functionName || '(anonymous)'}${where}`;
+    self.set(label, (self.get(label) ?? 0) + (profile.timeDeltas?.[i] ?? 0));
+  });
+  const total = [...self.values()].reduce((sum, us) => sum + us, 0);
+  console.log(`\nMain-thread self time in "${name}", µs per request (${requests} requests; page.js is minified, so its frames show by line)`);
+  for (const [label, us] of [...self].sort((a, b) => b[1] - a[1]).slice(0, 25)) {
+    console.log(`  ${(us / requests).toFixed(0).padStart(6)}  ${((us / total) * 100).toFixed(1).padStart(5)}%  ${label}`);
   }
 }
 

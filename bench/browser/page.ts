@@ -120,3 +120,11 @@ async function run(rounds: number, requests: number, which: 'cases' | 'bursts' |
 }
 
 (window as unknown as { bench: typeof run }).bench = run;
+
+/** Sends `count` requests through one case, for a CPU profile of it (`BENCH_PROFILE`). */
+async function repeat(name: string, count: number): Promise<void> {
+  const send = cases[name];
+  if (!send) throw new Error(`no case named ${JSON.stringify(name)}: ${Object.keys(cases).join(', ')}`);
+  for (let n = 0; n < count; n++) await send(sequence++);
+}
+(window as unknown as { repeat: typeof repeat }).repeat = repeat;
