@@ -18,7 +18,11 @@ export type ProblemCode =
   | 'response-not-stored'
   | 'handler-failed'
   | 'upstream-unavailable'
-  | 'outcome-unknown';
+  | 'outcome-unknown'
+  | 'token-invalid'
+  | 'token-expired'
+  | 'precondition-failed'
+  | 'precondition-required';
 
 /** The status each problem is answered with. */
 export const PROBLEM_STATUS: Readonly<Record<ProblemCode, number>> = {
@@ -37,6 +41,14 @@ export const PROBLEM_STATUS: Readonly<Record<ProblemCode, number>> = {
   'upstream-unavailable': 502,
   // The first run may or may not have acted and will not be run again; the client stops.
   'outcome-unknown': 500,
+  // Token mode: a key this server did not issue to this caller (unknown, forged, another's).
+  'token-invalid': 400,
+  // Only a first use is refused: a token that already claimed its key replays after expiry.
+  'token-expired': 400,
+  // Optimistic concurrency (RFC 9110): If-Match names a version that is no longer current.
+  'precondition-failed': 412,
+  // RFC 6585: the update must say which version it read.
+  'precondition-required': 428,
 };
 
 export const PROBLEM_TITLE: Readonly<Record<ProblemCode, string>> = {
@@ -51,6 +63,10 @@ export const PROBLEM_TITLE: Readonly<Record<ProblemCode, string>> = {
   'handler-failed': 'Handler failed',
   'upstream-unavailable': 'Upstream server unavailable',
   'outcome-unknown': 'Outcome of the original request unknown',
+  'token-invalid': 'Idempotency token not issued to this caller',
+  'token-expired': 'Idempotency token expired',
+  'precondition-failed': 'The resource has changed',
+  'precondition-required': 'An If-Match precondition is required',
 };
 
 /** The `type` URI of a problem code, e.g. `https://submit-once.dev/problems/key-reused`. */

@@ -43,6 +43,7 @@ async function main(argv: readonly string[]): Promise<number | undefined> {
     ...(config.sharedKeys ? { principal: false as const } : {}),
     ...(config.principalCookies !== undefined ? { principalCookies: config.principalCookies } : {}),
     recovery: config.recovery,
+    ...(config.tokenSecrets !== undefined ? { tokens: { secrets: config.tokenSecrets, ...(config.tokenTtlMs !== undefined ? { ttl: config.tokenTtlMs } : {}) } } : {}),
   });
   const url = await listen(verifier, config);
   console.log(`submit-once verifier listening on ${url} (store: ${config.store}, ${config.upstream === undefined ? 'built-in orders API' : `upstream: ${config.upstream}`})`);

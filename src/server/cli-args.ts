@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { HEALTH_PATH, RESET_PATH, STATS_PATH } from './verifier.js';
+import { HEALTH_PATH, RESET_PATH, STATS_PATH, TOKEN_PATH } from './verifier.js';
 
 /** Exit codes, documented in `--help`: scripts tell "fix the command" from "fix the environment". */
 export const EXIT_OK = 0;
@@ -32,6 +32,9 @@ export interface CliConfig {
   readonly principalCookies: readonly string[] | undefined;
   readonly sharedKeys: boolean;
   readonly recovery: boolean;
+  /** Token mode: HMAC secrets, newest first (undefined: off). */
+  readonly tokenSecrets: readonly string[] | undefined;
+  readonly tokenTtlMs: number | undefined;
 }
 
 export type CliCommand = { readonly command: 'help' } | { readonly command: 'version' } | { readonly command: 'serve'; readonly config: CliConfig };
@@ -49,6 +52,8 @@ export const FLAGS = {
   'principal-cookie': { type: 'string', multiple: true },
   'shared-keys': { type: 'boolean' },
   recovery: { type: 'boolean' },
+  'token-secret': { type: 'string', multiple: true },
+  'token-ttl-ms': { type: 'string' },
   version: { type: 'boolean', short: 'v' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -82,6 +87,10 @@ Usage: submit-once-verifier [flags]
   --shared-keys             one key space for every caller (no per-caller scope)
   --recovery                run a key whose outcome is unknown again, telling the upstream
                             with Idempotency-Recovery: true
+  --token-secret SECRET     token mode: accept only keys issued at GET ${TOKEN_PATH},
+                            signed with this secret (32+ characters); repeat to rotate:
+                            the first signs, every one verifies
+  --token-ttl-ms N          how long a token may make its first request, 1 or more. Default 3600000 (1 h)
   -v, --version             print the version and exit
   -h, --help                print this help and exit
 
@@ -97,6 +106,7 @@ Endpoints of the verifier itself:
   GET    ${STATS_PATH}    the audit: executions, replays, conflicts… per key
   DELETE ${STATS_PATH}    resets the audit counters
   POST   ${RESET_PATH}    forgets every key, the counters and the built-in API's orders
+  GET    ${TOKEN_PATH}     with --token-secret: {"token":…,"expiresAt":…} for the caller
 
 CORS is on for every origin: preflights allow Idempotency-Key and Content-Type, and
 responses expose Idempotent-Replayed, Retry-After and Location to the page.
@@ -162,6 +172,12 @@ export function parseCli(argv: readonly string[]): CliCommand {
   const leaseMs = last('lease-ms');
   const ttlMs = last('ttl-ms');
   const maxRunMs = last('max-run-ms');
+  const tokenSecrets = strings.get('token-secret');
+  for (const secret of tokenSecrets ?? []) {
+    if (secret.length < 32) throw new UsageError(`--token-secret must be at least 32 characters, got ${secret.length}`);
+  }
+  const tokenTtlMs = last('token-ttl-ms');
+  if (tokenTtlMs !== undefined && tokenSecrets === undefined) throw new UsageError('--token-ttl-ms needs --token-secret');
   return {
     command: 'serve',
     config: {
@@ -176,6 +192,8 @@ export function parseCli(argv: readonly string[]): CliCommand {
       principalCookies,
       sharedKeys,
       recovery: booleans.has('recovery'),
+      tokenSecrets,
+      tokenTtlMs: tokenTtlMs === undefined ? undefined : integer('--token-ttl-ms', tokenTtlMs, 1, Number.MAX_SAFE_INTEGER),
     },
   };
 }

@@ -15,6 +15,7 @@ import type { RequestContext } from './request-context.js';
 import { BodyTooLargeError, readPayload } from './request-body.js';
 import { sendOutcomeUnknown, sendProblem } from './respond.js';
 import { serveStats } from './stats-endpoint.js';
+import { refuseExpiredToken } from './token-claim.js';
 
 const RETRY_AFTER_SECONDS = '1';
 
@@ -69,6 +70,9 @@ export async function guard(ctx: RequestContext): Promise<void> {
   }
 
   const principal = await opts.principal?.(req);
+  // Token mode (issue 13): a key this server did not sign for this caller never reaches the store.
+  const token = opts.tokens?.check(parsed.key, principal, opts.now());
+  if (token && !token.ok) return reject(token.problem, token.detail);
   const scope: EventScope = principal === undefined ? { key: parsed.key, method, route } : { key: parsed.key, principal, method, route };
   // JSON keeps the four parts apart whatever characters they contain.
   const storageKey = JSON.stringify([principal ?? null, method, route, parsed.key]);
@@ -114,6 +118,8 @@ export async function guard(ctx: RequestContext): Promise<void> {
     replay(res, claim.response);
     return;
   }
+  // An expired token may replay (above) but not run: its fresh claim is handed back.
+  if (token?.expired) return refuseExpiredToken(ctx, storageKey, claim.token, () => reject('token-expired', 'The token expired before its first use; fetch a new one.'));
   (req as IdempotentRequest).idempotency = { key: parsed.key, principal, recovery: claim.rerun === 'recovery' };
   execute(ctx, { storageKey, token: claim.token, fingerprint, scope, executions: claim.executions, rerun: claim.rerun });
 }

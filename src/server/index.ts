@@ -32,7 +32,8 @@ export type {
   SettleRequest,
   StoredResponse,
 } from './stores/types.js';
-export { createVerifier, type Verifier, type VerifierOptions } from './verifier.js';
+export { createVerifier, TOKEN_PATH, type Verifier, type VerifierOptions } from './verifier.js';
+export type { IssuedToken, TokenOptions } from './tokens.js';
 export { dedupe, type DedupeContext, type DedupeHandler, type DedupeOptions, type DedupeResult } from './dedupe.js';
 export {
   consumeOnce,

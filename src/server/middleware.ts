@@ -7,6 +7,7 @@ import type { MiddlewareState, Proceed } from './request-context.js';
 import type { ReadRequest } from './request-body.js';
 import { sendProblem } from './respond.js';
 import type { IdempotencyStore } from './stores/types.js';
+import type { IssuedToken } from './tokens.js';
 
 /** What a guarded run knows about its key; handlers that dedupe by key read it. */
 export interface IdempotencyContext {
@@ -39,6 +40,11 @@ export interface IdempotencyMiddleware {
   stats(): AuditSnapshot;
   resetStats(): void;
   readonly store: IdempotencyStore;
+  /**
+   * A one-time key for this request's caller (token mode, the `tokens` option): hand it to
+   * the page, which sends it as its key. Writes nothing. Throws without `tokens`.
+   */
+  issueToken(req: IncomingMessage): Promise<IssuedToken>;
   /** Closes the store. */
   close(): Promise<void>;
 }
@@ -83,6 +89,10 @@ export function idempotency(options: IdempotencyOptions = {}): IdempotencyMiddle
   };
   middleware.stats = (): AuditSnapshot => audit.snapshot();
   middleware.resetStats = (): void => audit.reset();
+  middleware.issueToken = async (req: IncomingMessage): Promise<IssuedToken> => {
+    if (opts.tokens === undefined) throw new Error('submit-once: issueToken needs the tokens option');
+    return opts.tokens.issue(await opts.principal?.(req), opts.now());
+  };
   Object.defineProperty(middleware, 'store', { value: opts.store, enumerable: true });
   middleware.close = () => opts.store.close();
   return middleware;

@@ -5,6 +5,7 @@ import type { IdempotencyEvent } from './events.js';
 import { credentialPrincipal, type PrincipalResolver } from './principal.js';
 import { memoryStore } from './stores/memory.js';
 import type { IdempotencyStore } from './stores/types.js';
+import { tokenAuthority, type TokenAuthority, type TokenOptions } from './tokens.js';
 
 export interface IdempotencyOptions {
   /** Request header carrying the key. Default `Idempotency-Key`. */
@@ -64,6 +65,11 @@ export interface IdempotencyOptions {
   /** Per-key audit records kept, oldest dropped first. Default 10 000. */
   readonly auditLimit?: number;
   readonly onEvent?: (event: IdempotencyEvent) => void;
+  /**
+   * Token mode: accept only keys this server issued (`issueToken(req)`), to this
+   * principal, unexpired; anything else gets 400 `token-invalid` or `token-expired`.
+   */
+  readonly tokens?: TokenOptions;
   /** Clock, ms since the epoch; injectable for tests. */
   readonly now?: () => number;
 }
@@ -106,6 +112,7 @@ export interface ResolvedOptions {
   readonly statsPath: string | undefined;
   readonly auditLimit: number;
   readonly onEvent: ((event: IdempotencyEvent) => void) | undefined;
+  readonly tokens: TokenAuthority | undefined;
   readonly now: () => number;
 }
 
@@ -138,6 +145,7 @@ export function resolveOptions(options: IdempotencyOptions): ResolvedOptions {
     statsPath: options.statsPath === false ? undefined : options.statsPath,
     auditLimit: positive('auditLimit', options.auditLimit ?? 10_000),
     onEvent: options.onEvent,
+    tokens: options.tokens === undefined ? undefined : tokenAuthority(options.tokens),
     now: options.now ?? Date.now,
   };
 }

@@ -12,6 +12,8 @@ import { sendJson } from './respond.js';
 export const STATS_PATH = '/__submit-once/stats';
 export const RESET_PATH = '/__submit-once/reset';
 export const HEALTH_PATH = '/__submit-once/health';
+/** Token mode only: `GET` answers `{ token, expiresAt }` for the caller. */
+export const TOKEN_PATH = '/__submit-once/token';
 
 export interface VerifierOptions extends IdempotencyOptions {
   /** Forward every request here instead of serving the built-in orders API. */
@@ -56,6 +58,15 @@ export function createVerifier(options: VerifierOptions = {}): Verifier {
 
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const path = requestPath(req);
+    if (path === TOKEN_PATH && middlewareOptions.tokens !== undefined) {
+      if (cors !== undefined && applyCors(req, res, cors, middlewareOptions.header ?? KEY_HEADER)) return;
+      if (req.method !== 'GET') return sendJson(res, 405, { error: 'use GET' }, { Allow: 'GET' });
+      middleware.issueToken(req).then(
+        (issued) => sendJson(res, 200, issued),
+        (error: unknown) => sendJson(res, 500, { error: String(error) }),
+      );
+      return;
+    }
     if (path === RESET_PATH || path === HEALTH_PATH) {
       if (cors !== undefined && applyCors(req, res, cors, middlewareOptions.header ?? KEY_HEADER)) return;
       if (path === HEALTH_PATH) return sendJson(res, 200, { ok: true, store: middleware.store.name });

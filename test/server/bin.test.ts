@@ -150,6 +150,8 @@ describe('parseCli', () => {
         principalCookies: undefined,
         sharedKeys: false,
         recovery: false,
+        tokenSecrets: undefined,
+        tokenTtlMs: undefined,
       },
     });
     expect(
@@ -172,8 +174,20 @@ describe('parseCli', () => {
         principalCookies: ['session', 'sid'],
         sharedKeys: false,
         recovery: true,
+        tokenSecrets: undefined,
+        tokenTtlMs: undefined,
       },
     });
+  });
+
+  it('reads the token flags: every --token-secret in order, and refuses short secrets or a ttl without one', () => {
+    const a = 'a'.repeat(32);
+    const b = 'b'.repeat(40);
+    const command = parseCli(['--token-secret', a, '--token-secret', b, '--token-ttl-ms', '60000']);
+    expect(command.command === 'serve' && [command.config.tokenSecrets, command.config.tokenTtlMs]).toEqual([[a, b], 60_000]);
+    expect(usageError(['--token-secret', 'short'])).toBe('--token-secret must be at least 32 characters, got 5');
+    expect(usageError(['--token-ttl-ms', '5'])).toBe('--token-ttl-ms needs --token-secret');
+    expect(usageError(['--token-secret', a, '--token-ttl-ms', '0'])).toBe('--token-ttl-ms must be an integer 1 or more, got 0');
   });
 
   it('--help and --version win over the other flags', () => {

@@ -1,0 +1,93 @@
+/**
+ * Server-issued one-time keys ("anti-resubmit tokens"): the server hands the page a key,
+ * and the middleware then accepts only keys it issued, for this caller, unexpired. The
+ * first request with a token claims it like any key (that claim is the consumption, so
+ * every store enforces "once"); a repeat replays.
+ *
+ * Tokens are signed, not stored: `st1.<kid>.<expiry>.<nonce>.<mac>`, the MAC an
+ * HMAC-SHA256 over those parts and the principal. So issuing writes nothing (a page
+ * load that never submits costs no store row, and a flood of token requests cannot fill
+ * the store), and any verifier instance holding the secret can check one. Rotation:
+ * `secrets` is a list, newest first; tokens are signed with the first and accepted under
+ * any of them (found by `kid`, a hash prefix of the secret), so a new secret is added in
+ * front, and the old one dropped once the tokens it signed have expired.
+ *
+ * Every part is visible ASCII and the whole is under 100 characters, so a token is a key
+ * under the protocol's grammar as it is: the key grammar needed no change.
+ */
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { ProblemCode } from '../protocol/index.js';
+
+export interface TokenOptions {
+  /** HMAC secrets, newest first: tokens are signed with the first and accepted under any. At least 32 characters each. */
+  readonly secrets: readonly string[];
+  /** How long an issued token may make its first request, ms. A repeat replays whatever its age. Default 1 h. */
+  readonly ttl?: number;
+}
+
+/** A token as handed to the page. */
+export interface IssuedToken {
+  readonly token: string;
+  /** ms since the epoch; after it the token can no longer make a first request. */
+  readonly expiresAt: number;
+}
+
+/** How a key fares as a token: refused before any store work, or accepted (`expired`: only a repeat may pass). */
+export type TokenCheck =
+  | { readonly ok: true; readonly expired: boolean }
+  | { readonly ok: false; readonly problem: Extract<ProblemCode, 'token-invalid'>; readonly detail: string };
+
+export interface TokenAuthority {
+  issue(principal: string | undefined, now: number): IssuedToken;
+  check(key: string, principal: string | undefined, now: number): TokenCheck;
+}
+
+const VERSION = 'st1';
+const MIN_SECRET_LENGTH = 32;
+const DEFAULT_TTL = 60 * 60 * 1000;
+
+/**
+ * @example
+ * const tokens = tokenAuthority({ secrets: [process.env.TOKEN_SECRET!] })
+ * tokens.issue('user-42', Date.now()) // { token: 'st1.…', expiresAt: … }
+ */
+export function tokenAuthority(options: TokenOptions): TokenAuthority {
+  if (!Array.isArray(options.secrets) || options.secrets.length === 0) throw new RangeError('submit-once: tokens.secrets needs at least one secret');
+  const keys = options.secrets.map((secret) => {
+    if (typeof secret !== 'string' || secret.length < MIN_SECRET_LENGTH) {
+      throw new RangeError(`submit-once: each of tokens.secrets must be a string of at least ${MIN_SECRET_LENGTH} characters`);
+    }
+    // A prefix of a hash of a high-entropy secret: names it without revealing it.
+    return { kid: createHash('sha256').update(secret).digest('base64url').slice(0, 8), secret };
+  });
+  const ttl = options.ttl ?? DEFAULT_TTL;
+  if (!Number.isFinite(ttl) || ttl <= 0) throw new RangeError(`submit-once: tokens.ttl must be a positive number, got ${ttl}`);
+  const signing = keys[0]!;
+  const byKid = new Map(keys.map((k) => [k.kid, k.secret]));
+
+  const mac = (secret: string, body: string, principal: string | undefined): Buffer =>
+    // NUL cannot occur in the body, so no principal can be spelled into it.
+    createHmac('sha256', secret).update(`${body}\0${principal ?? ''}`).digest();
+
+  return {
+    issue(principal, now) {
+      const expiresAt = now + ttl;
+      const body = `${VERSION}.${signing.kid}.${expiresAt.toString(36)}.${randomBytes(16).toString('base64url')}`;
+      return { token: `${body}.${mac(signing.secret, body, principal).toString('base64url')}`, expiresAt };
+    },
+    check(key, principal, now) {
+      const invalid = { ok: false, problem: 'token-invalid', detail: 'The key is not a token this server issued to this caller.' } as const;
+      const parts = key.split('.');
+      if (parts.length !== 5 || parts[0] !== VERSION) return invalid;
+      const [, kid, expiry, , signature] = parts as [string, string, string, string, string];
+      const secret = byKid.get(kid);
+      if (secret === undefined) return invalid;
+      // Compared as text, not decoded: Node's base64url decoder skips stray characters, so
+      // decoding would let two spellings of one token be two keys, each claimed once.
+      const given = Buffer.from(signature);
+      const expected = Buffer.from(mac(secret, parts.slice(0, 4).join('.'), principal).toString('base64url'));
+      if (given.length !== expected.length || !timingSafeEqual(given, expected)) return invalid;
+      return { ok: true, expired: parseInt(expiry, 36) <= now };
+    },
+  };
+}
