@@ -13,7 +13,9 @@ export type SubmitOnceErrorCode =
   | 'key-reused'
   | 'outcome-unknown'
   | 'replayed-failure'
-  | 'aborted';
+  | 'aborted'
+  | 'token-unavailable'
+  | 'precondition-failed';
 
 export interface SubmitOnceErrorOptions {
   cause?: unknown;

@@ -49,6 +49,13 @@ export interface SubmitterOptions {
   random?: () => number;
   createKey?: () => string;
   /**
+   * Token mode: each new intent's key comes from the server (a one-time token it issued)
+   * instead of `createKey`. Keep one fetched ahead (`serverTokens()` from
+   * `submit-once/tokens` does), so a click does not wait on it; a rejection fails the
+   * submission before anything is stored or sent.
+   */
+  tokenProvider?: () => Promise<string>;
+  /**
    * Default `navigator.locks` where it exists (secure contexts); `null` turns cross-tab
    * coordination off (a second tab then sends with the same key and the server replays).
    */
@@ -71,6 +78,7 @@ export interface ResolvedOptions {
   now: () => number;
   random: () => number;
   createKey: () => string;
+  tokenProvider: (() => Promise<string>) | undefined;
   locks: LockManagerLike | undefined;
   durability: Durability | undefined;
 }
@@ -101,6 +109,7 @@ export function resolveOptions(options: SubmitterOptions = {}): ResolvedOptions 
     now: options.now ?? Date.now,
     random: options.random ?? Math.random,
     createKey: options.createKey ?? (() => newKey()),
+    tokenProvider: options.tokenProvider,
     locks: options.locks === null ? undefined : (options.locks ?? browserLocks()),
     durability: options.durability,
   };

@@ -150,6 +150,9 @@ export function createSubmitter(options: SubmitterOptions = {}): Submitter {
   async function claimKey(fp: string, explicitKey: string | undefined, takeOverFrom?: string): Promise<{ record: KeyRecord; busy?: true }> {
     // Only in the first moments of a page, before its lifetime lock is granted.
     if (tabs && tabs.owner() === undefined) await tabs.ready;
+    // Token mode: fetched before the transaction (it cannot await the network), used only if the key is new.
+    const token = explicitKey === undefined && config.tokenProvider ? await config.tokenProvider() : undefined;
+    const policy = token === undefined ? config : { ...config, createKey: () => token };
     // A settle write still in memory is newer than the stored record it was claimed over.
     const write = queued.get(fp);
     queued.delete(fp);
@@ -158,7 +161,7 @@ export function createSubmitter(options: SubmitterOptions = {}): Submitter {
     try {
       await store.upsert(fp, (stored) => {
         const current = write && stored?.key === write.claimed.key ? (write.next ?? undefined) : stored;
-        claimed = transition.claim(current, fp, config.now(), explicitKey, config, { owner: tabs?.owner(), takeOverFrom });
+        claimed = transition.claim(current, fp, config.now(), explicitKey, policy, { owner: tabs?.owner(), takeOverFrom });
         return claimed.busy ? undefined : claimed.record;
       });
     } finally {

@@ -36,14 +36,15 @@ export function applyCors(
   if (credentials) res.setHeader('Access-Control-Allow-Credentials', 'true');
   res.setHeader(
     'Access-Control-Expose-Headers',
-    [REPLAYED_HEADER, 'Retry-After', 'Location', ...(options.exposeHeaders ?? [])].join(', '),
+    // ETag: an update names the version it read (If-Match), so the page must see it.
+    [REPLAYED_HEADER, 'Retry-After', 'Location', 'ETag', ...(options.exposeHeaders ?? [])].join(', '),
   );
   const isPreflight = req.method === 'OPTIONS' && req.headers['access-control-request-method'] !== undefined;
   if (!isPreflight) return false;
   res.setHeader('Access-Control-Allow-Methods', 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS');
   res.setHeader(
     'Access-Control-Allow-Headers',
-    [idempotencyHeader, 'Content-Type', ...(options.allowHeaders ?? [])].join(', '),
+    [idempotencyHeader, 'Content-Type', 'If-Match', ...(options.allowHeaders ?? [])].join(', '),
   );
   res.setHeader('Access-Control-Max-Age', String(options.maxAge ?? 600));
   res.statusCode = 204;

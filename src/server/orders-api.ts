@@ -4,11 +4,14 @@ import type { IdempotentRequest } from './middleware.js';
 import { credentialPrincipal } from './principal.js';
 import { parseJsonBody, rawBodyOf } from './request-body.js';
 import { requestPath, requestQuery } from './options.js';
+import { checkIfMatch, etagOf } from './preconditions.js';
 import { sendJson } from './respond.js';
 
 export interface Order {
   readonly id: string;
   readonly createdAt: string;
+  /** Moved on by every update; its `ETag` is `etagOf(version)`. */
+  readonly version: number;
   readonly [field: string]: unknown;
 }
 
@@ -38,7 +41,8 @@ const MAX_BODY_BYTES = 1024 * 1024;
  * application brings its own handler): what `createVerifier()` and the
  * `submit-once-verifier` bin serve without a handler or `--upstream`, and what the tests
  * drive, with `intercept` for faults. A tiny in-memory shop backend: `POST /orders`
- * creates an order from a JSON object and answers 201 with a `Location`; `GET /orders` lists them; `GET /orders/:id` reads one;
+ * creates an order from a JSON object and answers 201 with a `Location`; `GET /orders` lists them; `GET /orders/:id` reads one
+ * with its `ETag`; `PATCH /orders/:id` updates it only with a matching `If-Match` (412, 428 otherwise);
  * `POST /echo` answers what it received. Each POST /orders is one visible effect, which
  * is what the verifier's audit and the demo count.
  *
@@ -70,7 +74,7 @@ export function createOrdersApi(options: OrdersApiOptions = {}): OrdersApi {
         sendJson(res, 201, existing, { Location: `/orders/${existing.id}` });
         return;
       }
-      const order: Order = { ...fields, id: `ord_${++sequence}`, createdAt: new Date(now()).toISOString() };
+      const order: Order = { ...fields, id: `ord_${++sequence}`, createdAt: new Date(now()).toISOString(), version: 1 };
       orders.push(order);
       if (indexKey !== undefined) byKey.set(indexKey, order);
       sendJson(res, 201, order, { Location: `/orders/${order.id}` });
@@ -81,10 +85,14 @@ export function createOrdersApi(options: OrdersApiOptions = {}): OrdersApi {
       return;
     }
     const one = /^\/orders\/([^/]+)$/.exec(path);
-    if (one !== null && method === 'GET') {
-      const order = orders.find((o) => o.id === decodeURIComponent(one[1] ?? ''));
+    if (one !== null && (method === 'GET' || method === 'PATCH')) {
+      const index = orders.findIndex((o) => o.id === decodeURIComponent(one[1] ?? ''));
+      const order = orders[index];
       if (order === undefined) sendJson(res, 404, { error: 'no such order' });
-      else sendJson(res, 200, order);
+      else if (method === 'GET') sendJson(res, 200, order, { ETag: etagOf(order.version) });
+      else await updateOrder(req, res, order, (next) => {
+        orders[index] = next;
+      });
       return;
     }
     if (path === '/echo') {
@@ -117,6 +125,19 @@ function orderIndexKey(req: IncomingMessage): string | undefined {
   const header = req.headers[KEY_HEADER.toLowerCase()];
   if (typeof header !== 'string' || header === '') return undefined;
   return JSON.stringify([principalOf(req) ?? null, header]);
+}
+
+/** PATCH: the fields merged in (never id, createdAt or version), only over the version the caller read. */
+async function updateOrder(req: IncomingMessage, res: ServerResponse, order: Order, save: (next: Order) => void): Promise<void> {
+  const fields = parseObject(await rawBodyOf(req, MAX_BODY_BYTES));
+  if (fields === undefined) {
+    sendJson(res, 400, { error: 'the body must be a JSON object' });
+    return;
+  }
+  if (!checkIfMatch(req, res, { etag: etagOf(order.version), representation: order })) return;
+  const next: Order = { ...order, ...fields, id: order.id, createdAt: order.createdAt, version: order.version + 1 };
+  save(next);
+  sendJson(res, 200, next, { ETag: etagOf(next.version) });
 }
 
 function parseObject(raw: Buffer): Record<string, unknown> | undefined {

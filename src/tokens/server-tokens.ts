@@ -1,0 +1,82 @@
+/**
+ * A `tokenProvider` for token mode: one-time keys from the server's token endpoint (the
+ * verifier's `GET /__submit-once/token`, or a route of yours answering
+ * `issueToken(req)`), kept one ahead so a click takes a token already in the page.
+ */
+import { isValidKey } from '../protocol/key-grammar.js';
+import { TokenUnavailableError } from './token-unavailable-error.js';
+
+export interface ServerTokensOptions {
+  /** The token endpoint; it answers `{ token, expiresAt }`. */
+  url: string;
+  /** Sent with every token request (credentials, headers): the token is bound to the caller they name. */
+  init?: RequestInit;
+  /** A held token this close to its expiry (ms) is dropped for a fresh one. Default 30 000. */
+  margin?: number;
+  /** Fetch the first token at once (page load). Default true; else on the first `prefetch()` or take. */
+  eager?: boolean;
+  fetch?: typeof fetch;
+  now?: () => number;
+}
+
+/** Takes a token (the one held, else a fresh one); `prefetch()` starts getting the next ahead. */
+export interface TokenSource {
+  (): Promise<string>;
+  prefetch(): void;
+}
+
+interface Issued {
+  token: string;
+  expiresAt: number;
+}
+
+/**
+ * @example
+ * const tokens = serverTokens({ url: '/__submit-once/token' })
+ * const api = createIdempotentFetch({ tokenProvider: tokens })
+ */
+export function serverTokens(options: ServerTokensOptions): TokenSource {
+  const fetchFn = options.fetch ?? globalThis.fetch.bind(globalThis);
+  const now = options.now ?? Date.now;
+  const margin = options.margin ?? 30_000;
+  let ahead: Promise<Issued> | undefined;
+
+  const request = async (): Promise<Issued> => {
+    let response: Response;
+    try {
+      response = await fetchFn(options.url, { cache: 'no-store', ...options.init, method: 'GET' });
+    } catch (error) {
+      throw new TokenUnavailableError('the token endpoint could not be reached', { cause: error });
+    }
+    const body = response.ok ? ((await response.json().catch(() => undefined)) as Partial<Issued> | undefined) : undefined;
+    if (!body || !isValidKey(body.token) || typeof body.expiresAt !== 'number') {
+      throw new TokenUnavailableError(`the token endpoint answered ${response.status} without a token`);
+    }
+    return { token: body.token, expiresAt: body.expiresAt };
+  };
+
+  const prefetch = (): void => {
+    if (ahead) return;
+    const next = request();
+    ahead = next;
+    // A failed prefetch is forgotten, so the next take asks again (and reports the failure).
+    next.catch(() => {
+      if (ahead === next) ahead = undefined;
+    });
+  };
+
+  const take = (async () => {
+    prefetch();
+    const held = ahead!;
+    ahead = undefined;
+    let issued = await held;
+    // Held too long (a tab left open): a fresh one, used whatever its margin.
+    if (issued.expiresAt - margin <= now()) issued = await request();
+    // The next is on its way while this one is used: the next click waits on nothing either.
+    prefetch();
+    return issued.token;
+  }) as TokenSource;
+  take.prefetch = prefetch;
+  if (options.eager ?? true) prefetch();
+  return take;
+}
