@@ -161,6 +161,8 @@ const codes: ReadonlySet<string> = new Set<SubmitOnceErrorCode>([
   'outcome-unknown',
   'replayed-failure',
   'aborted',
+  'token-unavailable',
+  'precondition-failed',
 ]);
 
 /** True for any submit-once error, optionally of one `code`; works across realms. */

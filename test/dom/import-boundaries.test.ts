@@ -6,7 +6,7 @@ import { codeOf, reachableFrom, ROOT as root } from '../helpers/import-graph.js'
 const packagesReachableFrom = (entry: string) => reachableFrom(entry).packages;
 
 /** The browser entries of the package (every subpath but `server`). */
-const BROWSER_ENTRIES = ['src/index.ts', 'src/fetch/index.ts', 'src/axios/index.ts', 'src/react/index.ts', 'src/dom/index.ts'];
+const BROWSER_ENTRIES = ['src/index.ts', 'src/fetch/index.ts', 'src/axios/index.ts', 'src/react/index.ts', 'src/dom/index.ts', 'src/tokens/index.ts', 'src/preconditions/index.ts'];
 
 const isReact = (name: string) => name === 'react' || name === 'react-dom' || name.startsWith('react/');
 

@@ -1,0 +1,115 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { memoryStore } from '../../src/core/store.js';
+import { createIdempotentFetch } from '../../src/fetch/index.js';
+import { createIfMatchFetch, PreconditionFailedError } from '../../src/preconditions/index.js';
+import { createOrdersApi } from '../../src/server/orders-api.js';
+import { checkIfMatch, createVerifier, etagOf, ifMatchHolds, type Verifier } from '../../src/server/index.js';
+import { post } from '../helpers/post.js';
+
+const api = createOrdersApi();
+let verifier: Verifier;
+let url: string;
+let orderUrl: string;
+
+beforeAll(async () => {
+  verifier = createVerifier({ handler: api, principal: false });
+  url = await verifier.listen(0);
+});
+afterAll(() => verifier.close());
+beforeEach(async () => {
+  api.reset();
+  await verifier.reset();
+  const created = await post(`${url}/orders`, { key: crypto.randomUUID(), body: { item: 'tea', qty: 1 } });
+  orderUrl = `${url}/orders/${created.json<{ id: string }>().id}`;
+});
+
+const patch = (body: unknown) => ({ method: 'PATCH', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } });
+const version = () => api.orders()[0]!.version;
+
+describe('the server helper', () => {
+  it('compares strong tags, takes * and lists, never matches a weak tag or a missing resource', () => {
+    expect(etagOf(3)).toBe('"3"');
+    expect(() => etagOf('a"b')).toThrow(RangeError);
+    expect(ifMatchHolds('"3"', '"3"')).toBe(true);
+    expect(ifMatchHolds('"2", "3"', '"3"')).toBe(true);
+    expect(ifMatchHolds('W/"3"', '"3"')).toBe(false);
+    expect(ifMatchHolds('"2"', '"3"')).toBe(false);
+    expect(ifMatchHolds('*', '"3"')).toBe(true);
+    expect(ifMatchHolds('*', undefined)).toBe(false);
+    expect(typeof checkIfMatch).toBe('function');
+  });
+
+  it('the built-in API: 428 without If-Match, 412 with the current version and representation when stale', async () => {
+    const blind = await post(orderUrl, { method: 'PATCH', key: 'blind', body: { qty: 2 } });
+    expect(blind.status).toBe(428);
+    expect(blind.json().type).toBe('https://submit-once.dev/problems/precondition-required');
+    expect((await post(orderUrl, { method: 'PATCH', key: 'ok', body: { qty: 2 }, headers: { 'If-Match': '"1"' } })).status).toBe(200);
+    const stale = await post(orderUrl, { method: 'PATCH', key: 'stale', body: { qty: 3 }, headers: { 'If-Match': '"1"' } });
+    expect(stale.status).toBe(412);
+    expect(stale.headers.get('etag')).toBe('"2"');
+    expect(stale.json()).toMatchObject({ type: 'https://submit-once.dev/problems/precondition-failed', etag: '"2"', current: { qty: 2, version: 2 } });
+    expect(version()).toBe(2);
+  });
+});
+
+describe('createIfMatchFetch', () => {
+  it('remembers the ETag of a GET and of each update, and sends it as If-Match', async () => {
+    const seen: Array<string | null> = [];
+    const api2 = createIfMatchFetch(async (input, init) => {
+      seen.push(new Headers(init?.headers).get('if-match'));
+      return fetch(input, init);
+    });
+    await api2(orderUrl);
+    expect(api2.versions.get(orderUrl)).toBe('"1"');
+    const first = await api2(orderUrl, { ...patch({ qty: 2 }), headers: { 'content-type': 'application/json', 'Idempotency-Key': 'k1' } });
+    expect(first.status).toBe(200);
+    const second = await api2(orderUrl, { ...patch({ qty: 3 }), headers: { 'content-type': 'application/json', 'Idempotency-Key': 'k2' } });
+    expect(second.status).toBe(200);
+    expect(seen).toEqual([null, '"1"', '"2"']);
+    expect(version()).toBe(3);
+  });
+
+  it('a stale version: PreconditionFailedError with the current version and representation; nothing written', async () => {
+    const tabA = createIfMatchFetch(createIdempotentFetch({ store: memoryStore(), locks: null }));
+    const tabB = createIfMatchFetch(createIdempotentFetch({ store: memoryStore(), locks: null }));
+    await tabA(orderUrl);
+    await tabB(orderUrl);
+    expect((await tabA(orderUrl, patch({ qty: 5 }))).status).toBe(200);
+    const error = await tabB(orderUrl, patch({ qty: 9 })).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(PreconditionFailedError);
+    expect(error).toMatchObject({ code: 'precondition-failed', status: 412, etag: '"2"', current: { qty: 5, version: 2 } });
+    expect(api.orders()[0]).toMatchObject({ qty: 5, version: 2 });
+  });
+
+  it('a retried update that already succeeded gets the replay, not a 412 (effect counted once)', async () => {
+    let attempts = 0;
+    // The first answer is lost after the server applied the update: the SDK retries with the same key and If-Match.
+    const losing: typeof fetch = async (input, init) => {
+      const response = await fetch(input, init);
+      if (init?.method === 'PATCH' && ++attempts === 1) throw new TypeError('network error');
+      return response;
+    };
+    const client = createIfMatchFetch(createIdempotentFetch({ store: memoryStore(), locks: null, fetch: losing, retry: { attempts: 3, baseDelay: 1, maxDelay: 1 } }));
+    await client(orderUrl);
+    const response = await client(orderUrl, patch({ qty: 7 }));
+    expect(attempts).toBe(2); // the lost PATCH, its retry
+    expect(response.status).toBe(200);
+    expect(response.headers.get('idempotent-replayed')).toBe('true');
+    expect(await response.json()).toMatchObject({ qty: 7, version: 2 });
+    expect(version()).toBe(2);
+  });
+
+  it('control: the same retry without an idempotency key meets its own success as a 412', async () => {
+    const first = await post(orderUrl, { method: 'PATCH', key: 'applied', body: { qty: 7 }, headers: { 'If-Match': '"1"' } });
+    expect(first.status).toBe(200);
+    // As if the verifier were not there (or keyed nothing): the handler itself sees the retry.
+    const unkeyed = createVerifier({ handler: api, principal: false, required: false });
+    const unkeyedUrl = await unkeyed.listen(0);
+    try {
+      const retry = await post(orderUrl.replace(url, unkeyedUrl), { method: 'PATCH', body: { qty: 7 }, headers: { 'If-Match': '"1"' } });
+      expect(retry.status).toBe(412);
+    } finally {
+      await unkeyed.close();
+    }
+  });
+});
