@@ -143,6 +143,13 @@ export function createSubmitter(options: SubmitterOptions = {}): Submitter {
     return fingerprint({ ...intent, scope: intent.scope ?? config.scope() });
   }
 
+  /** The key a submission of the intent would reuse now, if any. */
+  async function liveKey(fp: string): Promise<string | undefined> {
+    const write = queued.get(fp);
+    const stored = write ? (write.next ?? undefined) : await store.get(fp);
+    return stored && transition.isLive(stored, config.now(), config) ? stored.key : undefined;
+  }
+
   /**
    * Picks the intent's key and writes it ahead, in one store transaction, naming this
    * engine as the owner; or finds another tab's attempt in flight (`busy`), left as is.
@@ -150,8 +157,9 @@ export function createSubmitter(options: SubmitterOptions = {}): Submitter {
   async function claimKey(fp: string, explicitKey: string | undefined, takeOverFrom?: string): Promise<{ record: KeyRecord; busy?: true }> {
     // Only in the first moments of a page, before its lifetime lock is granted.
     if (tabs && tabs.owner() === undefined) await tabs.ready;
-    // Token mode: fetched before the transaction (it cannot await the network), used only if the key is new.
-    const token = explicitKey === undefined && config.tokenProvider ? await config.tokenProvider() : undefined;
+    // Token mode: fetched before the transaction (it cannot await the network), and only
+    // when no live key will be reused (a second prepare, a retry after a reload).
+    const token = explicitKey === undefined && config.tokenProvider && (await liveKey(fp)) === undefined ? await config.tokenProvider() : undefined;
     const policy = token === undefined ? config : { ...config, createKey: () => token };
     // A settle write still in memory is newer than the stored record it was claimed over.
     const write = queued.get(fp);
@@ -394,10 +402,7 @@ export function createSubmitter(options: SubmitterOptions = {}): Submitter {
       return (await claim).record.key;
     },
     async peek(intent) {
-      const fp = await fingerprintFor(intent);
-      const write = queued.get(fp);
-      const stored = write ? (write.next ?? undefined) : await store.get(fp);
-      return stored && transition.isLive(stored, config.now(), config) ? stored.key : undefined;
+      return liveKey(await fingerprintFor(intent));
     },
     async forget(intent) {
       const fp = await fingerprintFor(intent);

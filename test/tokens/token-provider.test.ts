@@ -108,4 +108,16 @@ describe('tokenProvider: keys from the server', () => {
     const broken = serverTokens({ url: `${url}/orders`, eager: false });
     await expect(broken()).rejects.toThrow(TokenUnavailableError);
   });
+
+  it('takes a token only for a new key: not for a second prepare, nor for the click after it', async () => {
+    let issued = 0;
+    const submitter = createSubmitter({ tokenProvider: async () => `tok-${++issued}`, store: memoryStore(), locks: null });
+    const intent = { method: 'POST', url: `${url}/orders`, body: { item: 'tea' } };
+    expect(await submitter.prepare(intent)).toBe('tok-1');
+    expect(await submitter.prepare(intent)).toBe('tok-1');
+    const keys: string[] = [];
+    await submitter.submit({ intent, send: async ({ key }) => void keys.push(key) });
+    expect(keys).toEqual(['tok-1']);
+    expect(issued).toBe(1);
+  });
 });

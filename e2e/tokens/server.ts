@@ -1,0 +1,60 @@
+/**
+ * The real verifier (`createVerifier`, what the bin runs) in token mode, in front of the
+ * built-in orders API, serving the test page on the same origin. Its clock can be moved
+ * (`skew`) to expire tokens, and its handler counts the effects it ran (`executions`).
+ */
+import type { ServerResponse } from 'node:http';
+import { createOrdersApi, type OrdersApi } from '../../src/server/orders-api.js';
+import { createVerifier, type Verifier } from '../../src/server/index.js';
+import { requestPath } from '../../src/server/options.js';
+
+export const TOKEN_SECRET = 'e2e-token-secret-0123456789-abcdefghij';
+export const TOKEN_TTL = 10 * 60 * 1000;
+
+export interface TokenServer {
+  origin: string;
+  verifier: Verifier;
+  api: OrdersApi;
+  /** Added to the verifier's clock, ms. */
+  skew: number;
+  /** Effects the handler ran, as `METHOD path`, in order (replays never reach it). */
+  executions: string[];
+  /** The next POST /orders waits this long (ms) in the handler, once. */
+  delayNext: number;
+  close(): Promise<void>;
+}
+
+const HTML =
+  '<!doctype html><html lang="en"><head><meta charset="utf-8"><link rel="icon" href="data:,"></head>' +
+  '<body><button id="order">Order</button><p id="result"></p><script type="module" src="/page.js"></script></body></html>';
+
+export async function startTokenServer(script: () => string): Promise<TokenServer> {
+  const state = { skew: 0, executions: [] as string[], delayNext: 0 };
+  const api = createOrdersApi({
+    intercept: async (req) => {
+      if (req.method !== 'GET') state.executions.push(`${req.method} ${requestPath(req)}`);
+      if (req.method === 'POST' && state.delayNext > 0) {
+        const delay = state.delayNext;
+        state.delayNext = 0;
+        await new Promise((resolve) => setTimeout(resolve, delay));
+      }
+      return false;
+    },
+  });
+  const page = (res: ServerResponse, type: string, body: string): void => {
+    res.writeHead(200, { 'content-type': type, 'cache-control': 'no-store' });
+    res.end(body);
+  };
+  const verifier = createVerifier({
+    tokens: { secrets: [TOKEN_SECRET], ttl: TOKEN_TTL },
+    now: () => Date.now() + state.skew,
+    handler: (req, res) => {
+      const path = requestPath(req);
+      if (req.method === 'GET' && path === '/') return page(res, 'text/html; charset=utf-8', HTML);
+      if (req.method === 'GET' && path === '/page.js') return page(res, 'text/javascript; charset=utf-8', script());
+      return api(req, res);
+    },
+  });
+  const origin = await verifier.listen(0);
+  return Object.assign(state, { origin, verifier, api, close: () => verifier.close() });
+}
