@@ -46,7 +46,8 @@ function setup(options: PageSetup = {}) {
   const headers = json(options.authorization);
   const tokens = serverTokens({ url: TOKEN_PATH, eager: options.eager ?? true, init: { headers: options.authorization ? { authorization: options.authorization } : {} } });
   const api = createIdempotentFetch({ tokenProvider: tokens });
-  const edit = createIfMatchFetch(createIdempotentFetch());
+  // Both patterns at once: the update's key is a server token, its If-Match the version read.
+  const edit = createIfMatchFetch(createIdempotentFetch({ tokenProvider: tokens }));
   const clicks: Answer[] = [];
   const button = document.querySelector<HTMLButtonElement>('#order')!;
   guardButton(

@@ -3,7 +3,7 @@
  * built-in orders API, serving the test page on the same origin. Its clock can be moved
  * (`skew`) to expire tokens, and its handler counts the effects it ran (`executions`).
  */
-import type { ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createOrdersApi, type OrdersApi } from '../../src/server/orders-api.js';
 import { createVerifier, type Verifier } from '../../src/server/index.js';
 import { requestPath } from '../../src/server/options.js';
@@ -48,12 +48,16 @@ export async function startTokenServer(script: () => string): Promise<TokenServe
   const verifier = createVerifier({
     tokens: { secrets: [TOKEN_SECRET], ttl: TOKEN_TTL },
     now: () => Date.now() + state.skew,
-    handler: (req, res) => {
-      const path = requestPath(req);
-      if (req.method === 'GET' && path === '/') return page(res, 'text/html; charset=utf-8', HTML);
-      if (req.method === 'GET' && path === '/page.js') return page(res, 'text/javascript; charset=utf-8', script());
-      return api(req, res);
-    },
+    // `reset` too: the verifier's reset forgets the orders with the keys.
+    handler: Object.assign(
+      (req: IncomingMessage, res: ServerResponse) => {
+        const path = requestPath(req);
+        if (req.method === 'GET' && path === '/') return page(res, 'text/html; charset=utf-8', HTML);
+        if (req.method === 'GET' && path === '/page.js') return page(res, 'text/javascript; charset=utf-8', script());
+        return api(req, res);
+      },
+      { reset: () => api.reset() },
+    ),
   });
   const origin = await verifier.listen(0);
   return Object.assign(state, { origin, verifier, api, close: () => verifier.close() });
