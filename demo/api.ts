@@ -3,7 +3,9 @@
  * page can show what a lost response, a slow server or a 503 does to an order.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { idempotency, type IdempotentRequest } from '../src/server/index.js';
+import { idempotency, type IdempotencyMiddleware, type IdempotentRequest } from '../src/server/index.js';
+import { deliveryNotes } from './delivery-notes.js';
+import { DEMO_TOKEN_SECRET, TOKEN_ORDERS_PATH, TOKEN_PATH } from './shared/token-mode.js';
 // The standalone verifier's paths, so what the README says of the verifier holds here too.
 import { RESET_PATH, STATS_PATH } from '../src/server/verifier.js';
 import {
@@ -31,6 +33,9 @@ export interface DemoApi {
 export function createDemoApi(): DemoApi {
   // Requests without a key pass through unguarded: that is what "Protection off" sends.
   const verifier = idempotency({ required: false, statsPath: STATS_PATH });
+  // Token mode (issue 13): a second verifier that takes only keys it issued.
+  const tokenVerifier = idempotency({ tokens: { secrets: [DEMO_TOKEN_SECRET] } });
+  const delivery = deliveryNotes((id) => orders.some((order) => order.id === id), verifier);
   let orders: Order[] = [];
   let nextId = 1;
   // Per intent (cart + key, or cart alone without a key), counted as each order is stored.
@@ -71,7 +76,7 @@ export function createDemoApi(): DemoApi {
     sendJson(res, 201, order);
   }
 
-  function postOrder(req: IncomingMessage, res: ServerResponse): void {
+  function postOrder(req: IncomingMessage, res: ServerResponse, guard: IdempotencyMiddleware = verifier): void {
     let stored = false;
     if (faults.loseResponse) {
       // The order must be stored, and the verifier must have recorded the response, before
@@ -85,7 +90,7 @@ export function createDemoApi(): DemoApi {
         return this;
       } as ServerResponse['end'];
     }
-    verifier.handler((guardedReq, guardedRes) =>
+    guard.handler((guardedReq, guardedRes) =>
       createOrder(guardedReq, guardedRes, () => {
         stored = true;
       }),
@@ -119,6 +124,8 @@ export function createDemoApi(): DemoApi {
     failNextKeyless = false;
     verifier.resetStats();
     await verifier.store.clear();
+    await tokenVerifier.store.clear();
+    delivery.reset();
     sendJson(res, 200, { ok: true });
   }
 
@@ -128,6 +135,9 @@ export function createDemoApi(): DemoApi {
     if (path === STATS_PATH) return verifier.handler(() => sendJson(res, 405, { error: 'GET or DELETE' }))(req, res);
     if (path === '/api/orders' && method === 'POST') return postOrder(req, res);
     if (path === '/api/orders' && method === 'GET') return sendJson(res, 200, ordersView());
+    if (path === TOKEN_ORDERS_PATH && method === 'POST') return postOrder(req, res, tokenVerifier);
+    if (path === TOKEN_PATH && method === 'GET') return tokenVerifier.issueToken(req).then((issued) => sendJson(res, 200, issued));
+    if (path !== undefined && delivery.handle(req, res, path)) return;
     if (path === '/api/faults' && method === 'GET') return sendJson(res, 200, faults);
     if (path === '/api/faults' && method === 'POST') return setFaults(req, res);
     if (path === RESET_PATH && method === 'POST') return reset(res);
@@ -145,7 +155,9 @@ export function createDemoApi(): DemoApi {
         });
       return true;
     },
-    close: () => verifier.close(),
+    close: async () => {
+      await Promise.all([verifier.close(), tokenVerifier.close()]);
+    },
   };
 }
 

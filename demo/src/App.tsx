@@ -1,6 +1,7 @@
 import { useState } from 'react';
 import { useCart } from './cart.js';
 import { CartPanel } from './CartPanel.js';
+import { EditOrderPanel } from './EditOrderPanel.js';
 import { EventLogPanel } from './EventLogPanel.js';
 import { eventLog } from './event-log.js';
 import { FaultPanel } from './FaultPanel.js';
@@ -10,11 +11,13 @@ import { ProtectedOrderButton, UnprotectedOrderButton } from './OrderButton.js';
 import { OrdersPanel } from './OrdersPanel.js';
 import { Products } from './Products.js';
 import { refreshServerView, useServerView } from './server-view.js';
+import { TokenModeSwitch } from './TokenModeSwitch.js';
 
 export function App() {
   const { cart, add, clear } = useCart();
   const { faults, toggle } = useFaults();
   const [protectionOff, setProtectionOff] = useState(false);
+  const [tokenMode, setTokenMode] = useState(false);
   const view = useServerView();
 
   const reset = async () => {
@@ -39,8 +42,9 @@ export function App() {
         <div className="column">
           <Products onAdd={(sku) => add(sku, 1)} />
           <CartPanel cart={cart} onChange={add} onClear={clear}>
-            {protectionOff ? <UnprotectedOrderButton cart={cart} /> : <ProtectedOrderButton cart={cart} />}
+            {protectionOff ? <UnprotectedOrderButton cart={cart} /> : <ProtectedOrderButton cart={cart} tokenMode={tokenMode} />}
           </CartPanel>
+          <EditOrderPanel orders={view.orders} />
         </div>
         <div className="column">
           <FaultPanel
@@ -53,6 +57,7 @@ export function App() {
               refreshServerView();
             }}
           />
+          <TokenModeSwitch on={tokenMode} onChange={setTokenMode} />
           <OrdersPanel view={view} onReset={() => void reset()} />
           <EventLogPanel />
         </div>

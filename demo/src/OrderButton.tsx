@@ -12,6 +12,7 @@ import { orderRequest, type Cart } from './cart.js';
 import { eventLog } from './event-log.js';
 import { faultsSettled, intentEngine, plainApi, shopApi } from './http.js';
 import { refreshServerView } from './server-view.js';
+import { TOKEN_ORDERS_PATH, tokenEngine } from './token-mode.js';
 
 interface OrderButtonProps {
   cart: Cart;
@@ -26,7 +27,7 @@ interface PlacedOrder {
 /** The hook's debounce, set explicitly so the log below can tell when a click falls in it. */
 const DEBOUNCE_MS = 300;
 
-export function ProtectedOrderButton({ cart }: OrderButtonProps) {
+export function ProtectedOrderButton({ cart, tokenMode = false }: OrderButtonProps & { tokenMode?: boolean }) {
   // The hook ignores a click while its order is pending or within its debounce, and says
   // nothing about it (its onClick returns nothing, no event is emitted). So the page keeps
   // the same two facts, set in the same synchronous click and at the same settle, to log
@@ -36,10 +37,13 @@ export function ProtectedOrderButton({ cart }: OrderButtonProps) {
     guard.current.pending = false;
     guard.current.quietUntil = Math.max(guard.current.quietUntil, Date.now() + DEBOUNCE_MS);
   };
-  const { buttonProps, status, data, error, key } = useIdempotentSubmit(placeOrder, {
-    intent: 'place-order',
+  const { buttonProps, status, data, error, key } = useIdempotentSubmit(tokenMode ? placeTokenOrder : placeOrder, {
+    // Token mode: its own intent (a UUID key stored for the other is no token), the
+    // server's key, and the key claimed on pointerdown so the click waits on nothing.
+    intent: tokenMode ? 'place-order-token' : 'place-order',
     input: orderRequest(cart),
-    submitter: intentEngine,
+    submitter: tokenMode ? tokenEngine : intentEngine,
+    prepare: tokenMode,
     // The axios adapter below retries each attempt with this key: one layer of retries is enough.
     retry: false,
     debounce: DEBOUNCE_MS,
@@ -83,15 +87,18 @@ export function ProtectedOrderButton({ cart }: OrderButtonProps) {
  * The hook hands over the intent's key; the axios adapter puts it on the request and
  * retries with it after a lost response, a 503 or a 409.
  */
-async function placeOrder(request: OrderRequest, { key, signal }: ActionContext): Promise<PlacedOrder> {
+async function placeOrder(request: OrderRequest, context: ActionContext, url = '/api/orders'): Promise<PlacedOrder> {
+  const { key, signal } = context;
   await faultsSettled();
   try {
-    const response = await shopApi.post<Order>('/api/orders', request, { idempotency: { key }, signal });
+    const response = await shopApi.post<Order>(url, request, { idempotency: { key }, signal });
     return { order: response.data, replayed: response.headers['idempotent-replayed'] === 'true' };
   } finally {
     refreshServerView();
   }
 }
+
+const placeTokenOrder = (request: OrderRequest, context: ActionContext) => placeOrder(request, context, TOKEN_ORDERS_PATH);
 
 export function UnprotectedOrderButton({ cart }: OrderButtonProps) {
   const [inFlight, setInFlight] = useState(0);
