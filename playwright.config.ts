@@ -70,8 +70,10 @@ export const projects: Project[] = [
   {
     name: 'demo',
     testDir: 'e2e/demo',
-    // One demo server, one set of orders and faults: its specs run one at a time.
+    // One demo server, one set of orders and faults: its specs run one at a time, and so
+    // do its spec files (each resets the server).
     fullyParallel: false,
+    workers: 1,
     // The page is served by Vite in dev mode (~45 modules per load): on a loaded CI box a
     // load alone can take seconds, so these budgets are wider than the SDK specs'.
     timeout: 60_000,
