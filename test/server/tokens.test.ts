@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -188,6 +189,33 @@ describe('token mode without the option', () => {
       await expect(verifier.middleware.issueToken({ headers: {} } as never)).rejects.toThrow(/needs the tokens option/);
     } finally {
       await verifier.close();
+    }
+  });
+});
+
+describe('the bin in token mode', () => {
+  it('--token-secret: serves tokens, runs one once, refuses a plain key', async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/server/bin.ts', '--port', '0', '--token-secret', SECRET], { stdio: ['ignore', 'pipe', 'pipe'] });
+    try {
+      const base = await new Promise<string>((resolve, reject) => {
+        let out = '';
+        child.stdout.on('data', (chunk: Buffer) => {
+          out += chunk.toString();
+          const found = /listening on (http:\/\/\S+)/.exec(out);
+          if (found) resolve(found[1]!);
+        });
+        child.once('exit', (code) => reject(new Error(`bin exited ${code}: ${out}`)));
+      });
+      const { token } = (await (await fetch(`${base}${TOKEN_PATH}`)).json()) as IssuedToken;
+      const first = await post(`${base}/orders`, { key: token, body: { item: 'tea' } });
+      expect(first.status).toBe(201);
+      expect((await post(`${base}/orders`, { key: token, body: { item: 'tea' } })).headers.get('idempotent-replayed')).toBe('true');
+      const plain = await post(`${base}/orders`, { key: crypto.randomUUID(), body: { item: 'tea' } });
+      expect(plain.json().type).toBe('https://submit-once.dev/problems/token-invalid');
+      const listed = (await (await fetch(`${base}/orders`)).json()) as { orders: unknown[] };
+      expect(listed.orders).toHaveLength(1);
+    } finally {
+      child.kill('SIGTERM');
     }
   });
 });
