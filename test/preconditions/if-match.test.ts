@@ -1,7 +1,9 @@
+import axios, { AxiosError, getAdapter, isAxiosError } from 'axios';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { installIdempotency } from '../../src/axios/index.js';
 import { memoryStore } from '../../src/core/store.js';
 import { createIdempotentFetch } from '../../src/fetch/index.js';
-import { createIfMatchFetch, PreconditionFailedError } from '../../src/preconditions/index.js';
+import { createIfMatchFetch, installIfMatch, PreconditionFailedError } from '../../src/preconditions/index.js';
 import { createOrdersApi } from '../../src/server/orders-api.js';
 import { checkIfMatch, createVerifier, etagOf, ifMatchHolds, type Verifier } from '../../src/server/index.js';
 import { post } from '../helpers/post.js';
@@ -111,5 +113,57 @@ describe('createIfMatchFetch', () => {
     } finally {
       await unkeyed.close();
     }
+  });
+});
+
+describe('installIfMatch (axios)', () => {
+  it('remembers ETags, sends If-Match, and rejects a stale update as PreconditionFailedError with the AxiosError as cause', async () => {
+    const tabA = axios.create({ baseURL: url });
+    const tabB = axios.create({ baseURL: url });
+    for (const tab of [tabA, tabB]) {
+      installIdempotency(tab, { store: memoryStore(), locks: null });
+      installIfMatch(tab);
+    }
+    const path = orderUrl.slice(url.length);
+    await tabA.get(path);
+    await tabB.get(path);
+    const saved = await tabA.patch(path, { qty: 5 });
+    expect(saved.config.headers.get('If-Match')).toBe('"1"');
+    const error = await tabB.patch(path, { qty: 9 }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(PreconditionFailedError);
+    expect(error).toMatchObject({ code: 'precondition-failed', etag: '"2"', current: { qty: 5, version: 2 }, url: orderUrl });
+    expect(isAxiosError((error as Error).cause)).toBe(true);
+    expect(version()).toBe(2);
+  });
+
+  it('a retried update that already succeeded gets the replay with the same If-Match; uninstall stops sending it', async () => {
+    const http = getAdapter('http');
+    let patches = 0;
+    const ifMatch: Array<string | undefined> = [];
+    const instance = axios.create({
+      baseURL: url,
+      // The first PATCH reaches the server, which applies it; its answer is lost.
+      adapter: async (config) => {
+        const answer = await http(config);
+        if (config.method?.toUpperCase() === 'PATCH') {
+          ifMatch.push(String(config.headers.get('If-Match') ?? ''));
+          if (++patches === 1) throw new AxiosError('Network Error', AxiosError.ERR_NETWORK, config);
+        }
+        return answer;
+      },
+    });
+    installIdempotency(instance, { store: memoryStore(), locks: null, retry: { attempts: 3, baseDelay: 1, maxDelay: 1 } });
+    const { uninstall, versions } = installIfMatch(instance);
+    const path = orderUrl.slice(url.length);
+    await instance.get(path);
+    const answer = await instance.patch(path, { qty: 7 });
+    expect(answer.status).toBe(200);
+    expect(answer.headers['idempotent-replayed']).toBe('true');
+    expect(ifMatch).toEqual(['"1"', '"1"']);
+    expect(version()).toBe(2);
+    expect(versions.get(orderUrl)).toBe('"2"');
+    uninstall();
+    const blind = await instance.patch(path, { qty: 8 }).catch((e: unknown) => e);
+    expect(isAxiosError(blind) && blind.response?.status).toBe(428);
   });
 });
