@@ -1,5 +1,5 @@
 import axios from 'axios';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { installIdempotency } from '../../src/axios/index.js';
 import { memoryStore } from '../../src/core/store.js';
 import { createSubmitter } from '../../src/core/submitter.js';
@@ -36,21 +36,21 @@ const loggingFetch: typeof fetch = async (input, init) => {
 };
 
 const tokens = (options: Partial<Parameters<typeof serverTokens>[0]> = {}) => serverTokens({ url: `${url}${TOKEN_PATH}`, fetch: loggingFetch, ...options });
-const settled = () => new Promise((resolve) => setTimeout(resolve, 50));
+/** Waits (polling, no fixed delay) until `count` token requests have been answered. */
+const tokensAnswered = (count: number) => vi.waitFor(() => expect(log.filter((entry) => entry.startsWith('token:'))).toHaveLength(count));
 
 describe('tokenProvider: keys from the server', () => {
   it('fetch: sends the token held since creation as the key, and fetches the next ahead', async () => {
     const provider = tokens();
-    await settled();
-    expect(log).toHaveLength(1);
+    await tokensAnswered(1);
     const held = log[0]!.slice('token:'.length);
     const post = createIdempotentFetch({ tokenProvider: provider, store: memoryStore(), locks: null, fetch: loggingFetch });
     const response = await post(`${url}/orders`, { method: 'POST', body: '{"item":"tea"}', headers: { 'content-type': 'application/json' } });
     expect(response.status).toBe(201);
-    await settled();
     // The key sent is the token fetched before the submission; the next was fetched after it.
+    await tokensAnswered(2);
     expect(log[0]).toBe(`token:${held}`);
-    expect(log.filter((entry) => entry.startsWith('token:'))).toHaveLength(2);
+    expect(log).toContain(`post:${held}`);
     expect(api.orders()).toHaveLength(1);
   });
 
@@ -100,7 +100,7 @@ describe('tokenProvider: keys from the server', () => {
   it('drops a held token near its expiry for a fresh one; an endpoint answer without a token is refused', async () => {
     let clock = Date.now();
     const provider = tokens({ now: () => clock, margin: 1000 });
-    await settled();
+    await tokensAnswered(1);
     const stale = log[0]!.slice('token:'.length);
     clock += 60_000;
     const taken = await provider();
