@@ -8,6 +8,8 @@ const entries: Record<string, string> = {
   axios: 'src/axios/index.ts',
   react: 'src/react/index.ts',
   dom: 'src/dom/index.ts',
+  outbox: 'src/outbox/index.ts',
+  sw: 'src/sw/index.ts',
   server: 'src/server/index.ts',
   'server-bin': 'src/server/bin.ts',
 };

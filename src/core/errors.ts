@@ -13,7 +13,11 @@ export type SubmitOnceErrorCode =
   | 'key-reused'
   | 'outcome-unknown'
   | 'replayed-failure'
-  | 'aborted';
+  | 'aborted'
+  // submit-once/outbox
+  | 'outbox-full'
+  | 'outbox-unavailable'
+  | 'outbox-gave-up';
 
 export interface SubmitOnceErrorOptions {
   cause?: unknown;
@@ -159,6 +163,9 @@ const codes: ReadonlySet<string> = new Set<SubmitOnceErrorCode>([
   'outcome-unknown',
   'replayed-failure',
   'aborted',
+  'outbox-full',
+  'outbox-unavailable',
+  'outbox-gave-up',
 ]);
 
 /** True for any submit-once error, optionally of one `code`; works across realms. */
