@@ -77,7 +77,8 @@ export function createOutbox(options: OutboxOptions = {}): Outbox {
   }
 
   function post(message: OutboxMessage): void {
-    channel?.postMessage(message);
+    // A pass still running when the page closed the outbox has nobody to tell.
+    if (!closed) channel?.postMessage(message);
   }
 
   function settleWaiters(id: string, outcome: { answer: StoredAnswer } | { error: unknown }): void {
