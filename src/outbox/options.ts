@@ -31,6 +31,11 @@ export interface OutboxOptions {
   /** Other servers' "key reused" answers, as the submitter's `keyReused`. */
   keyReused?: KeyReusedMatch;
   onEvent?: OutboxEventListener;
+  /**
+   * Register a Background Sync (where a service worker and the API exist) so the service
+   * worker's `handleOutboxSync` replays after the page is gone. Default true.
+   */
+  backgroundSync?: boolean;
   /** Injectable: the fetch replays use, the clock, the random source, the online signal, the lock manager (`null`: none). */
   fetch?: (request: Request) => Promise<Response>;
   now?: () => number;
@@ -48,6 +53,7 @@ export interface ResolvedOutboxOptions {
   backoff: Backoff;
   keyReused: KeyReusedMatch | undefined;
   onEvent: OutboxEventListener | undefined;
+  backgroundSync: boolean;
   fetch: (request: Request) => Promise<Response>;
   now: () => number;
   random: () => number;
@@ -82,6 +88,7 @@ export function resolveOutboxOptions(options: OutboxOptions): ResolvedOutboxOpti
     },
     keyReused: options.keyReused,
     onEvent: options.onEvent,
+    backgroundSync: options.backgroundSync !== false,
     // Looked up at call time, so a test or an app can swap the global fetch later.
     fetch: options.fetch ?? ((request) => globalThis.fetch(request)),
     now: options.now ?? Date.now,

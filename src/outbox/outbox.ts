@@ -208,7 +208,7 @@ export function createOutbox(options: OutboxOptions = {}): Outbox {
     if (added) {
       emit({ type: 'queued', item: summary(item) });
       post({ type: 'changed' });
-      registerSync(syncTag(config.databaseName));
+      if (config.backgroundSync) registerSync(syncTag(config.databaseName));
     }
     void refresh();
     void schedule();
