@@ -14,5 +14,5 @@ export type { OutboxOptions } from './options.js';
 export { OUTBOX_DEFAULTS } from './options.js';
 export type { OutboxEvent, OutboxEventListener, PendingSubmission } from './events.js';
 export { OutboxFullError, OutboxGaveUpError, OutboxUnavailableError } from './errors.js';
-export { OUTBOX_DATABASE, OUTBOX_VERSION, ITEMS_STORE } from './lib/outbox-db.js';
+export { OUTBOX_DATABASE, OUTBOX_VERSION, ITEMS_STORE } from './lib/schema.js';
 export type { HeldRequest, OutboxPort } from '../core/outbox-port.js';

@@ -2,7 +2,7 @@
 import type { KeyReusedMatch } from '../core/classify.js';
 import { InvalidOptionsError } from '../core/errors.js';
 import type { LockManagerLike } from '../core/options.js';
-import { OUTBOX_DATABASE } from './lib/outbox-db.js';
+import { OUTBOX_DATABASE } from './lib/schema.js';
 import type { Backoff } from './lib/replay.js';
 import { DEFAULT_ALLOWED_HEADERS, NEVER_STORED } from './lib/storable-request.js';
 import type { OutboxEventListener } from './events.js';

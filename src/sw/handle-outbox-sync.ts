@@ -2,7 +2,7 @@
 import type { KeyReusedMatch } from '../core/classify.js';
 import type { LockManagerLike } from '../core/options.js';
 import type { OutboxMessage } from '../outbox/lib/messages.js';
-import { OUTBOX_DATABASE } from '../outbox/lib/outbox-db.js';
+import { OUTBOX_DATABASE } from '../outbox/lib/schema.js';
 import { lockName, replayQueued, type Backoff } from '../outbox/lib/replay.js';
 import { OUTBOX_DEFAULTS } from '../outbox/options.js';
 

@@ -5,10 +5,7 @@
  * needs only this one.
  */
 
-export const OUTBOX_DATABASE = 'submit-once-outbox';
-/** Bump with a new branch in `upgrade`: held requests must survive an SDK update. */
-export const OUTBOX_VERSION = 1;
-export const ITEMS_STORE = 'items';
+import { ITEMS_STORE, OUTBOX_VERSION } from './schema.js';
 
 function upgrade(db: IDBDatabase, oldVersion: number): void {
   if (oldVersion < 1) db.createObjectStore(ITEMS_STORE, { keyPath: 'id' });
