@@ -33,6 +33,6 @@ export class OutboxGaveUpError extends SubmitOnceError {
     readonly id: string,
     readonly reason: 'cancelled' | 'expired',
   ) {
-    super('outbox-gave-up', `The outbox gave up on ${id} (${reason}); it was not sent by the outbox.`);
+    super('outbox-gave-up', `The outbox gave up on ${id} (${reason}) and will not send it again.`);
   }
 }
