@@ -22,9 +22,11 @@ export interface HeldAction<TInput, TData> {
   receive: (answer: Response) => TData | Promise<TData>;
 }
 
-export function heldFor<TInput, TData>(held: HeldAction<TInput, TData>, input: TInput): Held<TData> {
+/** `onKey`: a held submission may never call the action, so this is where the UI learns its key. */
+export function heldFor<TInput, TData>(held: HeldAction<TInput, TData>, input: TInput, onKey: (key: string) => void): Held<TData> {
   return {
     request: (key) => {
+      onKey(key);
       const { method, url, headers, body } = held.request(input);
       const keyed = new Headers(headers as ConstructorParameters<typeof Headers>[0]);
       keyed.set(KEY_HEADER, key);

@@ -169,7 +169,13 @@ export class SubmissionObserver<TInput, TData> {
         signal: controller.signal,
         ...(retry === undefined ? {} : { retry }),
         ...(classify === undefined ? {} : { classify }),
-        ...(held === undefined ? {} : { held: heldFor(held, input) }),
+        ...(held === undefined
+          ? {}
+          : {
+              held: heldFor(held, input, (key) => {
+                if (generation === this.#generation) this.#dispatch({ type: 'attempt', key, attempt: this.#state.attempt });
+              }),
+            }),
       });
     });
     const run: Run<TData> = { promise, controller };

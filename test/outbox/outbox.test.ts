@@ -159,6 +159,15 @@ describe('createOutbox', () => {
     expect(await outbox.list()).toEqual([]);
   });
 
+  it('an aborted holder stops waiting; the request stays held', async () => {
+    const outbox = outboxWith({ online: () => false });
+    const controller = new AbortController();
+    const { answer } = await outbox.hold(held('k-14'), controller.signal);
+    controller.abort();
+    await expect(answer).rejects.toMatchObject({ name: 'AbortError', code: 'aborted' });
+    expect((await outbox.list()).map((i) => i.id)).toEqual(['k-14']);
+  });
+
   it('offline, flush() sends nothing (no attempt burned)', async () => {
     const outbox = outboxWith({ online: () => false });
     await outbox.hold(held('k-12'));
