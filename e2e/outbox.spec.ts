@@ -5,6 +5,7 @@
  * after a reload, with two tabs open, and after a 503.
  */
 import type { Page } from '@playwright/test';
+import { readKeyRecords } from './support/idb.js';
 import { readOutbox } from './support/outbox-idb.js';
 import { SECURE_ORIGIN } from './support/env.js';
 import { expect, test, UUID_V4, type OrdersServer } from './support/test.js';
@@ -62,6 +63,8 @@ test('offline, page closed, opened again online: replayed once on load, the outc
   expect((await orders.log()).map((r) => r.key)).toEqual([key]);
   expect(await orders.arrivals()).toBe(1);
   expect(await readOutbox(second)).toEqual([]);
+  // The intent's key is done with: the same cart ordered again would be a new order, not this one replayed.
+  await expect.poll(async () => (await readKeyRecords(second)).map((r) => [r.key, r.state])).toEqual([[key, 'settled']]);
 });
 
 test('two tabs open when the connection returns: one replay, and both tabs learn its answer', async ({ context, orders }) => {

@@ -27,6 +27,11 @@ export interface OutboxPort {
    * stops the wait only (`answer` rejects with `SubmissionAbortedError`): it is still sent.
    */
   hold(request: HeldRequest, signal?: AbortSignal): Promise<{ id: string; answer: Promise<Response> }>;
+  /**
+   * Tells of each request the outbox got a final answer for, in this page or reported here
+   * (held by a page since closed, sent by the service worker): its key is done with.
+   */
+  onAnswer?(listener: (request: { key: string; fingerprint: string }) => void): () => void;
 }
 
 /** How a submission describes itself for the outbox: its request, given the key. */

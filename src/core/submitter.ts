@@ -22,11 +22,10 @@ import { indexedDbStore } from './indexeddb-store.js';
 import * as transition from './key-record.js';
 import { isValidKey } from '../protocol/key-grammar.js';
 import { resolveOptions, type SubmitterOptions } from './options.js';
-import type { HeldRequestOf } from './outbox-port.js';
+import type { HeldRequestOf, OutboxPort } from './outbox-port.js';
 import { backoffDelay, normaliseRetry, sleep, type RetryInput, type RetryOptions } from './retry.js';
 import { settleWindow } from './settle-window.js';
 import type { Decide, KeyRecord, KeyStore } from './store.js';
-import type { OutboxPort } from './outbox-port.js';
 
 export interface AttemptContext {
   /** The idempotency key: send it with the request. */
@@ -146,6 +145,11 @@ export function createSubmitter(options: SubmitterOptions = {}): Submitter {
   const tabs = crossTab(config.locks, async (key) => owned.get(key)?.());
   let lastSweep = 0;
   let writeTimer: ReturnType<typeof setTimeout> | undefined;
+  // A request the outbox answered after its submission's page was gone: its key is settled,
+  // so the same cart ordered later is a new intent, not a replay of this one.
+  config.outbox?.onAnswer?.(({ key, fingerprint: fp }) =>
+    later(() => store.upsert(fp, (current) => (current?.key === key && current.state !== 'settled' ? transition.settle(current, 0, config.now()) : undefined))),
+  );
 
   function later(task: () => Promise<unknown>): void {
     const promise = Promise.resolve()

@@ -5,6 +5,8 @@ export interface PendingSubmission {
   /** Its idempotency key, which is also its id. */
   id: string;
   key: string;
+  /** Of the intent: the key store's record of it is settled when the request is answered. */
+  fingerprint: string;
   method: string;
   url: string;
   createdAt: number;

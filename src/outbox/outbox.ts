@@ -76,6 +76,11 @@ export function createOutbox(options: OutboxOptions = {}): Outbox {
     }
   }
 
+  function subscribe(listener: OutboxEventListener): () => void {
+    listeners.add(listener);
+    return () => listeners.delete(listener);
+  }
+
   function post(message: OutboxMessage): void {
     // A pass still running when the page closed the outbox has nobody to tell.
     if (!closed) channel?.postMessage(message);
@@ -234,10 +239,8 @@ export function createOutbox(options: OutboxOptions = {}): Outbox {
       return true;
     },
     flush: () => replay(true),
-    subscribe(listener) {
-      listeners.add(listener);
-      return () => listeners.delete(listener);
-    },
+    subscribe,
+    onAnswer: (listener) => subscribe((event) => event.type === 'replayed' && listener(event.item)),
     close() {
       closed = true;
       clearTimeout(timer);
@@ -248,8 +251,8 @@ export function createOutbox(options: OutboxOptions = {}): Outbox {
 }
 
 function summary(item: OutboxItem): PendingSubmission {
-  const { id, key, method, url, createdAt, attempts, nextAttemptAt, state } = item;
-  return { id, key, method, url, createdAt, attempts, nextAttemptAt, state };
+  const { id, key, fingerprint, method, url, createdAt, attempts, nextAttemptAt, state } = item;
+  return { id, key, fingerprint, method, url, createdAt, attempts, nextAttemptAt, state };
 }
 
 function sameItems(a: readonly PendingSubmission[], b: readonly PendingSubmission[]): boolean {

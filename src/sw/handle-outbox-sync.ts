@@ -58,8 +58,8 @@ export async function replayOutbox(options: OutboxSyncOptions = {}): Promise<voi
     const channel = new BroadcastChannel(lockName(databaseName));
     const post = (message: OutboxMessage) => channel.postMessage(message);
     for (const report of reports) {
-      const { id, key, method, url, createdAt, attempts, nextAttemptAt } = report.item;
-      const item = { id, key, method, url, createdAt, attempts, nextAttemptAt, state: 'queued' as const };
+      const { id, key, fingerprint, method, url, createdAt, attempts, nextAttemptAt } = report.item;
+      const item = { id, key, fingerprint, method, url, createdAt, attempts, nextAttemptAt, state: 'queued' as const };
       if (report.kind === 'expired') post({ type: 'given-up', item, reason: 'expired' });
     }
     post(reports.some((report) => report.kind === 'answered') ? { type: 'recorded' } : { type: 'changed' });

@@ -23,7 +23,7 @@ function source() {
   return outbox;
 }
 
-const item = (id: string): PendingSubmission => ({ id, key: id, method: 'POST', url: '/orders', createdAt: 1, attempts: 0, nextAttemptAt: 1, state: 'queued' });
+const item = (id: string): PendingSubmission => ({ id, key: id, fingerprint: `fp-${id}`, method: 'POST', url: '/orders', createdAt: 1, attempts: 0, nextAttemptAt: 1, state: 'queued' });
 
 function Waiting({ outbox }: { outbox: PendingSubmissionsSource }) {
   const pending = usePendingSubmissions(outbox);
