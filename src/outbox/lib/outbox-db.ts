@@ -23,10 +23,16 @@ export function connect(databaseName: string): Promise<IDBDatabase> {
     const forget = () => connections.delete(databaseName);
     connection = new Promise<IDBDatabase>((resolve, reject) => {
       const request = indexedDB.open(databaseName, OUTBOX_VERSION);
+      let blocked = false;
       request.onupgradeneeded = (event) => upgrade(request.result, event.oldVersion);
-      request.onsuccess = () => resolve(request.result);
+      // Opened after all, once the caller was told: closed, so it blocks no later upgrade.
+      request.onsuccess = () => (blocked ? request.result.close() : resolve(request.result));
       request.onerror = () => reject(request.error);
-      request.onblocked = () => reject(new DOMException('the outbox database is blocked by an older version in another tab', 'InvalidStateError'));
+      // An older version open in another tab that does not let go: say so rather than hang the holder.
+      request.onblocked = () => {
+        blocked = true;
+        reject(new DOMException('the outbox database is blocked by an older version in another tab', 'InvalidStateError'));
+      };
     }).then((db) => {
       db.onclose = forget;
       db.onversionchange = () => (db.close(), forget());
