@@ -10,6 +10,8 @@ const entries: Record<string, string> = {
   dom: 'src/dom/index.ts',
   tokens: 'src/tokens/index.ts',
   preconditions: 'src/preconditions/index.ts',
+  outbox: 'src/outbox/index.ts',
+  sw: 'src/sw/index.ts',
   server: 'src/server/index.ts',
   'server-bin': 'src/server/bin.ts',
 };

@@ -39,7 +39,7 @@ function reachable(entry: string, seen = new Set<string>()): Set<string> {
   }
   return seen;
 }
-for (const entry of ['index.js', 'fetch.js', 'axios.js', 'react.js', 'dom.js', 'tokens.js', 'preconditions.js']) {
+for (const entry of ['index.js', 'fetch.js', 'axios.js', 'react.js', 'dom.js', 'tokens.js', 'preconditions.js', 'outbox.js', 'sw.js']) {
   const files = [...reachable(entry)];
   const server = files.filter((file) => /^(verifier|server|middleware)[-.]/.test(file));
   if (server.length > 0) fail(`${entry} reaches server code: ${server.join(', ')}`);

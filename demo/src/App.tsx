@@ -9,6 +9,7 @@ import { useFaults } from './faults.js';
 import { plainApi } from './http.js';
 import { ProtectedOrderButton, UnprotectedOrderButton } from './OrderButton.js';
 import { OrdersPanel } from './OrdersPanel.js';
+import { PendingOrders } from './PendingOrders.js';
 import { Products } from './Products.js';
 import { refreshServerView, useServerView } from './server-view.js';
 import { TokenModeSwitch } from './TokenModeSwitch.js';
@@ -43,6 +44,7 @@ export function App() {
           <Products onAdd={(sku) => add(sku, 1)} />
           <CartPanel cart={cart} onChange={add} onClear={clear}>
             {protectionOff ? <UnprotectedOrderButton cart={cart} /> : <ProtectedOrderButton cart={cart} tokenMode={tokenMode} />}
+            <PendingOrders />
           </CartPanel>
           <EditOrderPanel orders={view.orders} />
         </div>

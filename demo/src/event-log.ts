@@ -1,5 +1,6 @@
 /** The SDK's events as the page shows them: a small external store for useSyncExternalStore. */
 import type { SubmitEvent } from '../../src/index.js';
+import type { OutboxEvent } from '../../src/outbox/index.js';
 
 export interface LogEntry {
   readonly id: number;
@@ -40,6 +41,10 @@ export const eventLog = {
     entries = [];
     for (const listener of listeners) listener();
   },
+  /** The outbox's `onEvent` listener: what becomes of an order kept while offline. */
+  outbox(event: OutboxEvent): void {
+    push({ ...describeOutbox(event), key: event.item.key });
+  },
   /** The `onEvent` listener handed to submit-once. */
   record(event: SubmitEvent): void {
     const described = describe(event);
@@ -69,9 +74,24 @@ function describe(event: SubmitEvent): Omit<LogEntry, 'id' | 'at' | 'key' | 'cou
         text: `settled: ${event.outcome} after ${event.attempts} attempt${event.attempts === 1 ? '' : 's'}${event.status ? ` (${event.status})` : ''}`,
         tone: event.outcome === 'success' ? 'good' : event.outcome === 'ambiguous' ? 'warn' : 'bad',
       };
+    case 'queued':
+      return { text: 'offline: order kept in the outbox (IndexedDB) with its key', tone: 'warn' };
     case 'storage-degraded':
       return { text: `IndexedDB unavailable (${event.operation}): keys kept in memory`, tone: 'warn' };
     default:
       return undefined;
+  }
+}
+
+function describeOutbox(event: OutboxEvent): Omit<LogEntry, 'id' | 'at' | 'key' | 'count'> {
+  switch (event.type) {
+    case 'queued':
+      return { text: 'outbox: waiting for the connection; it will be sent with this same key', tone: 'info' };
+    case 'deferred':
+      return { text: `outbox: replay ${event.status ? `answered ${event.status}` : 'got no response'}: kept, tried again later`, tone: 'warn' };
+    case 'replayed':
+      return { text: `outbox: sent with the same key, the server answered ${event.status}`, tone: event.status < 400 ? 'good' : 'bad' };
+    case 'given-up':
+      return { text: `outbox: given up (${event.reason}), not sent again`, tone: 'bad' };
   }
 }

@@ -12,7 +12,7 @@ export const FAULT_SWITCHES: readonly { readonly name: FaultName; readonly label
   { name: 'loseResponse', label: 'Lose response after storing', hint: 'the order is saved, then the connection drops' },
   { name: 'slow', label: 'Slow server', hint: 'orders take 1.5 s: double-click, or reload meanwhile' },
   { name: 'fail503', label: 'Fail first attempt with 503', hint: 'nothing is saved; the retry succeeds' },
-  { name: 'offline', label: 'Offline', hint: 'requests fail in the browser, never reaching the server' },
+  { name: 'offline', label: 'Offline', hint: 'orders wait in the outbox and are sent, with their key, when it goes off' },
 ];
 
 /** The label the user ticked: the log speaks of what is on the screen, not of internal ids. */

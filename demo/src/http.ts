@@ -5,13 +5,26 @@
 import axios, { AxiosError, getAdapter, type AxiosAdapter } from 'axios';
 import { installIdempotency } from '../../src/axios/index.js';
 import { createSubmitter } from '../../src/index.js';
+import { createOutbox } from '../../src/outbox/index.js';
 import { eventLog } from './event-log.js';
 
 let offline = false;
 
+/**
+ * Orders placed while "Offline" wait here, in IndexedDB with their key, and are sent with
+ * that key when the switch goes off (a real page replays on the browser's `online` event;
+ * this switch is the page's own, so it says so itself), or on the next load.
+ */
+export const outbox = createOutbox({
+  online: () => !offline,
+  fetch: (request) => (offline ? Promise.reject(new TypeError('Network Error (demo: offline)')) : fetch(request)),
+  onEvent: (event) => eventLog.outbox(event),
+});
+
 /** While on, every request fails as a dropped network would, without reaching the server. */
 export function setOffline(value: boolean): void {
   offline = value;
+  if (!value) void outbox.flush();
 }
 
 const network = getAdapter(axios.defaults.adapter);
@@ -35,6 +48,9 @@ export const intentEngine = createSubmitter({
 
 export const shopApi = axios.create({ adapter: switchableNetwork });
 installIdempotency(shopApi, {
+  // Offline, or no answer after the retries: the order waits in the outbox, not lost, not doubled.
+  outbox,
+  queue: true,
   onEvent: (event) => {
     if (event.type !== 'key-created' && event.type !== 'key-reused' && event.type !== 'joined') eventLog.record(event);
   },

@@ -289,7 +289,7 @@ test.describe('first contact', () => {
       ['Lose response after storing', 'the order is saved, then the connection drops'],
       ['Slow server', 'orders take 1.5 s: double-click, or reload meanwhile'],
       ['Fail first attempt with 503', 'nothing is saved; the retry succeeds'],
-      ['Offline', 'requests fail in the browser, never reaching the server'],
+      ['Offline', 'orders wait in the outbox and are sent, with their key, when it goes off'],
       ['Protection off', 'submit-once is on: one intent, one order'],
     ];
     for (const [name, hint] of switches) {
@@ -315,5 +315,41 @@ test.describe('first contact', () => {
     const stats = (await (await request.get('/__submit-once/stats')).json()) as { totals: { executions: number }; keys: unknown[] };
     expect(stats.totals.executions).toBe(0);
     expect(stats.keys).toEqual([]);
+  });
+});
+
+test.describe('an order placed offline', () => {
+  test('with submit-once: it waits in the outbox, then goes once with the key it was given', async ({ page, request }) => {
+    const posts = recordOrderPosts(page);
+    await openShop(page, { protectionOff: false });
+    await page.getByRole('checkbox', { name: 'Offline', exact: true }).check();
+
+    await placeOrder(page).click();
+    const waiting = page.getByRole('region', { name: 'Waiting to be sent' });
+    await expect(waiting).toContainText('1 order waiting to be sent');
+    const key = (await waiting.getByRole('listitem').locator('code').textContent()) ?? '';
+    expect(key).toMatch(/^[0-9a-f-]{36}$/);
+    expect(posts).toEqual([]);
+    expect(await storedOrders(request)).toEqual([]);
+
+    await page.getByRole('checkbox', { name: 'Offline', exact: true }).uncheck();
+    await expect(message(page)).toHaveText(/Order #1 placed/);
+    await expect(waiting).toHaveCount(0);
+    expect(posts).toEqual([key]);
+    expect(await storedOrders(request)).toEqual([expect.objectContaining({ id: 1, key })]);
+    await expect(page.getByRole('list', { name: 'Event log' })).toContainText('outbox: sent with the same key, the server answered 201');
+  });
+
+  test('with protection off: the order fails and is gone; going online sends nothing', async ({ page, request }) => {
+    const posts = recordOrderPosts(page);
+    await openShop(page, { protectionOff: true });
+    await page.getByRole('checkbox', { name: 'Offline', exact: true }).check();
+
+    await placeOrder(page).click();
+    await expect(message(page)).toHaveText(/No answer from the server/);
+    await page.getByRole('checkbox', { name: 'Offline', exact: true }).uncheck();
+    await page.waitForTimeout(500);
+    expect(posts).toEqual([]);
+    expect(await storedOrders(request)).toEqual([]);
   });
 });

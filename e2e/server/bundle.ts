@@ -10,7 +10,11 @@ const ENTRIES: Record<string, string> = {
   app: 'e2e/fixtures/app.ts',
   'axios-app': 'e2e/fixtures/axios-app.ts',
   guards: 'e2e/fixtures/guards.ts',
+  'outbox-app': 'e2e/fixtures/outbox-app.ts',
 };
+
+/** Built on its own: a service worker script cannot import the pages' shared chunks. */
+const SERVICE_WORKER = { 'outbox-sw': 'e2e/fixtures/outbox-sw.ts' };
 
 export interface Bundle {
   /** File name (`app.js`, `chunks/…`) -> code. */
@@ -19,5 +23,7 @@ export interface Bundle {
 
 export async function bundleFixtures(): Promise<Bundle> {
   const input = Object.fromEntries(Object.entries(ENTRIES).filter(([, file]) => existsSync(`${root}/${file}`)));
-  return { files: await bundleBrowserEntries(input) };
+  const files = await bundleBrowserEntries(input);
+  for (const [name, code] of await bundleBrowserEntries(SERVICE_WORKER)) files.set(name, code);
+  return { files };
 }

@@ -23,6 +23,12 @@ const server = createServer((req, res) => {
     .then((handled) => {
       if (handled) return;
       if (req.method === 'GET' && url.pathname === '/__health') return sendJson(res, 200, { ok: true });
+      if (req.method === 'GET' && url.pathname === '/outbox-sw.js') {
+        // At the root, so its scope covers the fixture pages.
+        res.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8' });
+        res.end(bundle.files.get('outbox-sw.js'));
+        return;
+      }
       if (req.method === 'GET' && url.pathname.startsWith('/build/')) {
         const code = bundle.files.get(url.pathname.slice('/build/'.length));
         if (code !== undefined) {

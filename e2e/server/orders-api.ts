@@ -4,10 +4,13 @@
  * Specs running in parallel keep apart by a `lane` query parameter.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { idempotency, type IdempotentRequest } from '../../src/server/index.js';
 import type { Action, ControlRequest, LoggedRequest, OrderCreated } from '../support/protocol.js';
 
 interface Lane {
   log: LoggedRequest[];
+  /** Requests that reached `/api/verified-orders`, before the verifier: every replay counts. */
+  arrivals: number;
   inFlight: number;
   plan: Action[];
   fallback: Action;
@@ -17,11 +20,16 @@ const OK: Action = { kind: 'ok' };
 
 export class OrdersApi {
   readonly #lanes = new Map<string, Lane>();
+  /**
+   * The real verifier in front of the same recording handler (`/api/verified-orders`):
+   * what reaches the log is what the origin ran, after the verifier's replays and 409s.
+   */
+  readonly #verifier = idempotency({ required: false });
 
   #lane(name: string): Lane {
     let lane = this.#lanes.get(name);
     if (!lane) {
-      lane = { log: [], inFlight: 0, plan: [], fallback: OK };
+      lane = { log: [], arrivals: 0, inFlight: 0, plan: [], fallback: OK };
       this.#lanes.set(name, lane);
     }
     return lane;
@@ -34,6 +42,10 @@ export class OrdersApi {
       case 'POST /api/orders':
         await this.#order(req, res, url, laneName);
         return true;
+      case 'POST /api/verified-orders':
+        this.#lane(laneName).arrivals += 1;
+        this.#verifier.handler((verified, answer) => this.#order(verified, answer, url, laneName))(req, res);
+        return true;
       case 'POST /__control': {
         const control = JSON.parse(await readBody(req)) as ControlRequest;
         const lane = this.#lane(laneName);
@@ -42,6 +54,9 @@ export class OrdersApi {
         sendJson(res, 200, { plan: lane.plan, fallback: lane.fallback });
         return true;
       }
+      case 'GET /__arrivals':
+        sendJson(res, 200, this.#lane(laneName).arrivals);
+        return true;
       case 'GET /__log':
         sendJson(res, 200, this.#lane(laneName).log);
         return true;
@@ -54,9 +69,10 @@ export class OrdersApi {
     }
   }
 
-  async #order(req: IncomingMessage, res: ServerResponse, url: URL, laneName: string): Promise<void> {
+  async #order(req: IdempotentRequest, res: ServerResponse, url: URL, laneName: string): Promise<void> {
     const lane = this.#lane(laneName);
-    const body = await readBody(req);
+    // Behind the verifier the body was read already.
+    const body = req.rawBody ? req.rawBody.toString('utf8') : await readBody(req);
     const action = lane.plan.shift() ?? lane.fallback;
     const key = headerValue(req, 'idempotency-key');
     const seq = lane.log.length + 1;

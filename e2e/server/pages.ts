@@ -6,6 +6,7 @@ const PAGES: Record<string, { entry: string; body: string }> = {
     body: '<button id="order" type="button">Place order</button><output id="result"></output>',
   },
   '/axios.html': { entry: 'axios-app.js', body: '' },
+  '/outbox.html': { entry: 'outbox-app.js', body: '' },
   '/guards.html': {
     entry: 'guards.js',
     body: `<form id="checkout" method="post" action="/api/orders">

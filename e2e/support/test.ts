@@ -32,6 +32,13 @@ export class OrdersServer {
     return (await response.json()) as LoggedRequest[];
   }
 
+  /** Requests that reached the verifier in front of `/api/verified-orders` (the log holds what ran behind it). */
+  async arrivals(): Promise<number> {
+    const response = await this.request.get(`${SECURE_ORIGIN}/__arrivals?lane=${this.lane}`);
+    expect(response.ok()).toBe(true);
+    return (await response.json()) as number;
+  }
+
   async reset(): Promise<void> {
     await this.#post('/__reset', {});
   }

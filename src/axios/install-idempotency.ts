@@ -4,7 +4,7 @@
  * correct: a request re-entering the chain (axios-retry, a user's own retry) arrives with
  * its key already on the headers and keeps it.
  */
-import { getAdapter } from 'axios';
+import { AxiosError, getAdapter } from 'axios';
 import type { AxiosAdapter, AxiosInstance, AxiosResponse, InternalAxiosRequestConfig } from 'axios';
 import { AmbiguousOutcomeError } from '../core/errors.js';
 import { resolveTransport, type RequestIdempotency, type TransportOptions } from '../http/resolve-transport.js';
@@ -53,6 +53,15 @@ export function installIdempotency(instance: AxiosInstance, options: AxiosIdempo
           config.headers.set(header, format(key));
           return send({ ...config, signal });
         },
+        queue: own?.queue,
+        held: {
+          request: (key) => {
+            config.headers.set(header, format(key));
+            const headers = Object.entries(config.headers.toJSON()).map(([name, value]): [string, string] => [name, String(value)]);
+            return { method, url: instance.getUri(config), headers, body: config.data, keyHeader: header };
+          },
+          receive: (answer) => axiosResponseOf(answer, config),
+        },
         // axios transforms `response.data` in place per request: each caller gets its own.
         share: (response) => ({ ...response, config }),
         // A tab waiting on this intent gets the same raw data, before axios transforms it
@@ -80,4 +89,19 @@ export function installIdempotency(instance: AxiosInstance, options: AxiosIdempo
 /** axios header values may be numbers, arrays or booleans: only a string can be a key. */
 function headerText(value: unknown): string | undefined {
   return typeof value === 'string' ? value : undefined;
+}
+
+/**
+ * The outbox's replayed answer as axios would have answered it: the raw body (axios's
+ * `transformResponse` parses it after the adapter), rejected as an `AxiosError` when
+ * `validateStatus` refuses the status.
+ */
+async function axiosResponseOf(answer: Response, config: InternalAxiosRequestConfig): Promise<AxiosResponse> {
+  const data = config.responseType === 'arraybuffer' ? await answer.arrayBuffer() : config.responseType === 'blob' ? await answer.blob() : await answer.text();
+  const response: AxiosResponse = { data, status: answer.status, statusText: answer.statusText, headers: Object.fromEntries(answer.headers), config };
+  if (config.validateStatus && !config.validateStatus(answer.status)) {
+    const code = answer.status >= 500 ? AxiosError.ERR_BAD_RESPONSE : AxiosError.ERR_BAD_REQUEST;
+    throw new AxiosError(`Request failed with status code ${answer.status}`, code, config, undefined, response);
+  }
+  return response;
 }

@@ -15,7 +15,11 @@ export type SubmitOnceErrorCode =
   | 'replayed-failure'
   | 'aborted'
   | 'token-unavailable'
-  | 'precondition-failed';
+  | 'precondition-failed'
+  // submit-once/outbox
+  | 'outbox-full'
+  | 'outbox-unavailable'
+  | 'outbox-gave-up';
 
 export interface SubmitOnceErrorOptions {
   cause?: unknown;
@@ -163,6 +167,9 @@ const codes: ReadonlySet<string> = new Set<SubmitOnceErrorCode>([
   'aborted',
   'token-unavailable',
   'precondition-failed',
+  'outbox-full',
+  'outbox-unavailable',
+  'outbox-gave-up',
 ]);
 
 /** True for any submit-once error, optionally of one `code`; works across realms. */

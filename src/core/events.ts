@@ -16,6 +16,8 @@ export type SubmitEvent =
   | { type: 'attempt'; key: string; fingerprint: string; attempt: number }
   | { type: 'retry'; key: string; fingerprint: string; attempt: number; delayMs: number; status?: number }
   | { type: 'replayed'; key: string; fingerprint: string; status?: number }
+  /** Kept in the outbox, to be sent later with this key (`queue: true`). */
+  | { type: 'queued'; key: string; fingerprint: string }
   | {
       type: 'settled';
       key: string;

@@ -6,6 +6,7 @@ import { newKey } from './key.js';
 import { normaliseRetry, type RetryInput, type RetryOptions } from './retry.js';
 import type { KeyStore } from './store.js';
 import type { Durability } from './indexeddb-store.js';
+import type { OutboxPort } from './outbox-port.js';
 
 /**
  * The part of `navigator.locks` used across tabs: each tab holds one lock for its life, and
@@ -62,6 +63,10 @@ export interface SubmitterOptions {
   locks?: LockManagerLike | null;
   /** Of the default IndexedDB store's writes; see `indexedDbStore` and the README. Default `relaxed`. */
   durability?: Durability;
+  /** Where `queue`d submissions wait while offline or after an ambiguous end: `createOutbox()` from `submit-once/outbox`. */
+  outbox?: OutboxPort;
+  /** Every submission that can describe its request (fetch, axios) goes through `outbox`; default false. */
+  queue?: boolean;
 }
 
 export interface ResolvedOptions {
@@ -81,6 +86,8 @@ export interface ResolvedOptions {
   tokenProvider: (() => Promise<string>) | undefined;
   locks: LockManagerLike | undefined;
   durability: Durability | undefined;
+  outbox: OutboxPort | undefined;
+  queue: boolean;
 }
 
 export const DEFAULTS = Object.freeze({
@@ -92,6 +99,7 @@ export const DEFAULTS = Object.freeze({
 
 export function resolveOptions(options: SubmitterOptions = {}): ResolvedOptions {
   const scope = options.scope;
+  if (options.queue && !options.outbox) throw new InvalidOptionsError('queue', 'needs an outbox');
   if (scope !== undefined && typeof scope !== 'string' && typeof scope !== 'function') {
     throw new InvalidOptionsError('scope', 'expected a string or a function returning one');
   }
@@ -112,6 +120,8 @@ export function resolveOptions(options: SubmitterOptions = {}): ResolvedOptions 
     tokenProvider: options.tokenProvider,
     locks: options.locks === null ? undefined : (options.locks ?? browserLocks()),
     durability: options.durability,
+    outbox: options.outbox,
+    queue: options.queue === true,
   };
 }
 

@@ -6,6 +6,7 @@ import type { Classifier, Settled, Verdict } from './classify.js';
 import {
   AmbiguousOutcomeError,
   InvalidKeyError,
+  InvalidOptionsError,
   KeyReusedError,
   OutcomeUnknownError,
   ReplayedFailureError,
@@ -21,6 +22,7 @@ import { indexedDbStore } from './indexeddb-store.js';
 import * as transition from './key-record.js';
 import { isValidKey } from '../protocol/key-grammar.js';
 import { resolveOptions, type SubmitterOptions } from './options.js';
+import type { HeldRequestOf, OutboxPort } from './outbox-port.js';
 import { backoffDelay, normaliseRetry, sleep, type RetryInput, type RetryOptions } from './retry.js';
 import { settleWindow } from './settle-window.js';
 import type { Decide, KeyRecord, KeyStore } from './store.js';
@@ -54,6 +56,19 @@ export interface SubmitCall<T> {
    * cloneable data). Without it, a waiting tab sends itself, with the same key.
    */
   wire?: Wire<T>;
+  /**
+   * `true`: offline, or ending ambiguous, the request is kept in the submitter's `outbox`
+   * and replayed later with the same key; the promise settles with the replay's answer.
+   * Default: the submitter's `queue` where `held` is given. Needs `held`.
+   */
+  queue?: boolean | undefined;
+  /** The request this call sends, for the outbox, and how its replayed answer becomes a `T`. */
+  held?: Held<T> | undefined;
+}
+
+export interface Held<T> {
+  request: HeldRequestOf;
+  receive: (answer: Response) => T | Promise<T>;
 }
 
 export interface Wire<T> {
@@ -130,6 +145,11 @@ export function createSubmitter(options: SubmitterOptions = {}): Submitter {
   const tabs = crossTab(config.locks, async (key) => owned.get(key)?.());
   let lastSweep = 0;
   let writeTimer: ReturnType<typeof setTimeout> | undefined;
+  // A request the outbox answered after its submission's page was gone: its key is settled,
+  // so the same cart ordered later is a new intent, not a replay of this one.
+  config.outbox?.onAnswer?.(({ key, fingerprint: fp }) =>
+    later(() => store.upsert(fp, (current) => (current?.key === key && current.state !== 'settled' ? transition.settle(current, 0, config.now()) : undefined))),
+  );
 
   function later(task: () => Promise<unknown>): void {
     const promise = Promise.resolve()
@@ -230,9 +250,12 @@ export function createSubmitter(options: SubmitterOptions = {}): Submitter {
     const inProgress = inProgressWaits(config.inProgressTimeout, retry, config.now, config.random);
     let spared = 0;
     // --
+    const outbox = (call.queue ?? config.queue) && call.held ? config.outbox : undefined;
     for (;;) {
       attempt += 1;
       if (call.signal?.aborted) return abort(record, attempt - 1, call.signal.reason);
+      // -- offline outbox (issue 12): no attempt that cannot leave; the outbox sends it later.
+      if (outbox?.offline()) return hold(call, record, attempt - 1, outbox);
       emit({ type: 'attempt', key, fingerprint: fp, attempt });
       const attemptSignal = signalFor(call.signal, config.timeout);
       let result: Settled<T>;
@@ -266,8 +289,30 @@ export function createSubmitter(options: SubmitterOptions = {}): Submitter {
           continue;
         }
       }
+      if (outbox && verdict.kind === 'ambiguous') return hold(call, record, attempt, outbox);
       return settle(record, attempt, verdict, result);
     }
+  }
+
+  /**
+   * Hands the request to the outbox under its key (kept in the store too, so a click after
+   * a reload reuses it), then settles with the answer the outbox's replay gets. The caller's
+   * signal stops the wait only: the outbox still sends it (`outbox.cancel(id)` stops that).
+   */
+  async function hold<T>(call: SubmitCall<T>, record: KeyRecord, attempts: number, outbox: OutboxPort): Promise<Outcome<T>> {
+    const { key, fingerprint: fp } = record;
+    write(record, transition.keep(record, attempts));
+    let result: Settled<T>;
+    try {
+      const { answer } = await outbox.hold({ ...call.held!.request(key), key, fingerprint: fp }, call.signal);
+      emit({ type: 'queued', key, fingerprint: fp });
+      result = { ok: true, value: await call.held!.receive(await answer) };
+    } catch (error) {
+      // Not kept (full, no IndexedDB), cancelled, expired or no longer awaited: the key stays.
+      return failed(error);
+    }
+    const classify = (call.classify ?? config.classify) as Classifier<T>;
+    return settle(record, attempts + 1, await classify(result, config.now()), result);
   }
 
   function delayFor(verdict: Verdict & { kind: 'ambiguous' }, attempt: number, retry: RetryOptions): number | undefined {
@@ -367,6 +412,7 @@ export function createSubmitter(options: SubmitterOptions = {}): Submitter {
 
   async function submit<T>(call: SubmitCall<T>): Promise<T> {
     if (call.key !== undefined && !isValidKey(call.key)) throw new InvalidKeyError(call.key);
+    if (call.queue && !(config.outbox && call.held)) throw new InvalidOptionsError('queue', 'needs an outbox and `held`');
     const retry = call.retry === undefined ? config.retry : normaliseRetry(call.retry, config.retry);
     const fp = await fingerprintFor(call.intent);
     const share = call.share ?? ((value: T) => value);

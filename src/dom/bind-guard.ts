@@ -6,6 +6,7 @@
 import type { Intent } from '../core/fingerprint.js';
 import { SubmissionObserver } from '../ui/submission-observer.js';
 import { markBusy } from './busy-state.js';
+import type { HeldAction } from '../ui/held-action.js';
 import type { GuardContext, GuardOptions } from './guard-options.js';
 
 /** The part of an observer the busy state reads. */
@@ -29,7 +30,7 @@ export interface GuardWiring {
  */
 export function bindGuard<TInput, TData>(
   handler: (input: TInput, context: GuardContext) => Promise<TData>,
-  options: GuardOptions<TData>,
+  options: GuardOptions<TData> & { held?: HeldAction<TInput, TData> | undefined },
   intent: (input: TInput) => Intent,
   wire: (observer: SubmissionObserver<TInput, TData>) => GuardWiring,
 ): () => void {

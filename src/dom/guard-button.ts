@@ -1,5 +1,6 @@
 /** `guardButton`: one click, one submission, for pages without a framework. */
 import { actionIntent } from '../ui/submission-observer.js';
+import type { HeldAction } from '../ui/held-action.js';
 import { bindGuard } from './bind-guard.js';
 import type { GuardContext, GuardOptions, IntentInput } from './guard-options.js';
 
@@ -11,6 +12,8 @@ export interface GuardButtonOptions<TData> extends GuardOptions<TData> {
    * together with equal intents share one submission.
    */
   intent?: IntentInput<void>;
+  /** What the handler sends, for the `outbox` (with `outbox` and `queue: true`): kept offline, replayed with the same key. */
+  held?: HeldAction<void, TData>;
 }
 
 /**

@@ -1,6 +1,7 @@
 /** `guardForm`: one submit, one submission, for pages without a framework. */
 import { formDataOf } from '../ui/form-data-of.js';
 import { actionIntent } from '../ui/submission-observer.js';
+import type { HeldAction } from '../ui/held-action.js';
 import { bindGuard } from './bind-guard.js';
 import type { GuardContext, GuardOptions, IntentInput } from './guard-options.js';
 
@@ -17,6 +18,8 @@ export interface GuardFormOptions<TData> extends GuardOptions<TData> {
    * request the browser itself would have sent.
    */
   intent?: IntentInput<FormData>;
+  /** What the handler sends, given the form's data, for the `outbox` (with `outbox` and `queue: true`). */
+  held?: HeldAction<FormData, TData>;
 }
 
 /**

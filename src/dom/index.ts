@@ -11,3 +11,4 @@ export type { GuardButtonOptions } from './guard-button.js';
 export { guardForm } from './guard-form.js';
 export type { GuardFormContext, GuardFormOptions } from './guard-form.js';
 export type { GuardContext, GuardOptions, IntentInput } from './guard-options.js';
+export type { ActionRequest, HeldAction } from '../ui/held-action.js';

@@ -36,6 +36,11 @@ export function createIdempotentFetch(options: IdempotentFetchOptions = {}): Ide
     // A Request's body is read once for the fingerprint; each attempt sends a fresh clone.
     const template = request?.clone();
     const body: unknown = request && requestInit.body === undefined ? await readBody(request) : requestInit.body;
+    const withKey = (key: string) => {
+      const keyed = new Headers(headers);
+      keyed.set(header, format(key));
+      return keyed;
+    };
     const intent: Intent = { method, url, body, ...(idempotency?.scope === undefined ? {} : { scope: idempotency.scope }) };
 
     return submitter.submit<Response>({
@@ -46,11 +51,12 @@ export function createIdempotentFetch(options: IdempotentFetchOptions = {}): Ide
       share: (response) => response.clone(),
       wire: responseWire,
       send: ({ key, signal }) => {
-        const attemptHeaders = new Headers(headers);
-        attemptHeaders.set(header, format(key));
+        const attemptHeaders = withKey(key);
         if (template) return baseFetch(new Request(template.clone(), { ...requestInit, method, headers: attemptHeaders, signal }));
         return baseFetch(url, { ...requestInit, method, headers: attemptHeaders, signal });
       },
+      queue: idempotency?.queue,
+      held: { request: (key) => ({ method, url, headers: withKey(key), body, keyHeader: header }), receive: (answer) => answer },
     });
   };
 }

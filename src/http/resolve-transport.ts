@@ -25,6 +25,8 @@ export interface RequestIdempotency {
   key?: string;
   scope?: string;
   retry?: RetryInput;
+  /** Keep it in the `outbox` when offline or ambiguous (default: the adapter's `queue`). */
+  queue?: boolean;
 }
 
 export interface Transport {

@@ -7,6 +7,10 @@
  * return <button {...buttonProps}>Place order</button>
  */
 export { useIdempotentSubmit } from './use-idempotent-submit.js';
+export { usePendingSubmissions } from './use-pending-submissions.js';
+export type { PendingSubmissionsSource } from './use-pending-submissions.js';
+export type { PendingSubmission } from '../outbox/events.js';
+export type { ActionRequest, HeldAction } from '../ui/held-action.js';
 export type {
   IdempotentButtonProps,
   IdempotentFormProps,

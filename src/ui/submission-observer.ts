@@ -9,6 +9,7 @@ import type { Intent } from '../core/fingerprint.js';
 import type { SubmitterOptions } from '../core/options.js';
 import type { RetryInput } from '../core/retry.js';
 import { createSubmitter, type Submitter } from '../core/submitter.js';
+import { heldFor, type HeldAction } from './held-action.js';
 
 export type SubmissionStatus = 'idle' | 'pending' | 'success' | 'error';
 
@@ -54,6 +55,8 @@ export interface SubmissionOptions<TInput, TData> extends SubmitterOptions {
   /** `key` is undefined when the engine answered from its settle window without sending. */
   onSuccess?: (data: TData, input: TInput, key: string | undefined) => void;
   onError?: (error: unknown, input: TInput, key: string | undefined) => void;
+  /** The action's request, for the `outbox` (with `queue: true`); see `HeldAction`. */
+  held?: HeldAction<TInput, TData>;
 }
 
 /** UI triggers this close together are one gesture (a double-click, a held Enter). */
@@ -158,7 +161,7 @@ export class SubmissionObserver<TInput, TData> {
     };
     // Everything that can throw runs inside the promise, so the lock above is always released.
     const promise = Promise.resolve().then(async () => {
-      const { retry, classify } = this.#options;
+      const { retry, classify, held } = this.#options;
       // A prepare() of the same intent still running is safe: the engine claims keys atomically.
       return this.#engine().submit<TData>({
         intent: this.#intentFor(input),
@@ -166,6 +169,13 @@ export class SubmissionObserver<TInput, TData> {
         signal: controller.signal,
         ...(retry === undefined ? {} : { retry }),
         ...(classify === undefined ? {} : { classify }),
+        ...(held === undefined
+          ? {}
+          : {
+              held: heldFor(held, input, (key) => {
+                if (generation === this.#generation) this.#dispatch({ type: 'attempt', key, attempt: this.#state.attempt });
+              }),
+            }),
       });
     });
     const run: Run<TData> = { promise, controller };

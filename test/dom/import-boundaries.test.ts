@@ -6,7 +6,7 @@ import { codeOf, reachableFrom, ROOT as root } from '../helpers/import-graph.js'
 const packagesReachableFrom = (entry: string) => reachableFrom(entry).packages;
 
 /** The browser entries of the package (every subpath but `server`). */
-const BROWSER_ENTRIES = ['src/index.ts', 'src/fetch/index.ts', 'src/axios/index.ts', 'src/react/index.ts', 'src/dom/index.ts', 'src/tokens/index.ts', 'src/preconditions/index.ts'];
+const BROWSER_ENTRIES = ['src/index.ts', 'src/fetch/index.ts', 'src/axios/index.ts', 'src/react/index.ts', 'src/dom/index.ts', 'src/tokens/index.ts', 'src/preconditions/index.ts', 'src/outbox/index.ts', 'src/sw/index.ts'];
 
 const isReact = (name: string) => name === 'react' || name === 'react-dom' || name.startsWith('react/');
 
@@ -60,6 +60,15 @@ describe('import boundaries', () => {
   it('the browser entries do share src/protocol (so the check above looks at real imports)', () => {
     const browser = new Set(BROWSER_ENTRIES.flatMap((entry) => [...reachableFrom(entry).files]));
     expect([...browser].filter((file) => file.startsWith('protocol/')).length).toBeGreaterThan(2);
+  });
+
+  it("the outbox's code is only in its own entries: core, fetch, axios and dom reach no src/outbox module, react only its types", () => {
+    for (const entry of ['src/index.ts', 'src/fetch/index.ts', 'src/axios/index.ts', 'src/dom/index.ts']) {
+      expect([...reachableFrom(entry).files].filter((file) => file.startsWith('outbox/')), entry).toEqual([]);
+    }
+    // events.ts declares types only (usePendingSubmissions' PendingSubmission).
+    expect([...reachableFrom('src/react/index.ts').files].filter((file) => file.startsWith('outbox/'))).toEqual(['outbox/events.ts']);
+    expect([...reachableFrom('src/outbox/index.ts').files].filter((file) => file.startsWith('outbox/lib/')).length).toBeGreaterThan(3);
   });
 
   it('every entry folder has an index.ts that only re-exports', () => {

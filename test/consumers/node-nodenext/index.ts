@@ -3,10 +3,15 @@
 import { createSubmitter, memoryStore, newKey } from 'submit-once';
 import { createIdempotentFetch, idempotentFetch } from 'submit-once/fetch';
 import { createVerifier, idempotency } from 'submit-once/server';
+import { createOutbox, type Outbox } from 'submit-once/outbox';
+import { handleOutboxSync } from 'submit-once/sw';
 
 const send = createIdempotentFetch({ store: memoryStore() });
 const response: Response = await send(new URL('http://127.0.0.1:8787/orders'), { method: 'POST', body: '{}' });
 const other: Response = await idempotentFetch('http://127.0.0.1:8787/orders', { method: 'POST', body: '{}', idempotency: { key: newKey() } });
 const verifier = createVerifier({});
 const middleware = idempotency({});
-console.log(response.status, other.status, createSubmitter, verifier, middleware);
+// The outbox is for browsers, but its types must not need the DOM lib.
+const outbox: Outbox = createOutbox({ beforeReplay: (request: Request) => request });
+const queued = createIdempotentFetch({ outbox, queue: true });
+console.log(response.status, other.status, createSubmitter, verifier, middleware, queued, handleOutboxSync);

@@ -1,0 +1,90 @@
+/**
+ * After the page: the service worker (`submit-once/sw`) replays the outbox's held request,
+ * with its key, on a Background Sync event: one dispatched through the DevTools protocol
+ * (`ServiceWorker.dispatchSyncEvent`), and the one the outbox registered, fired by the browser.
+ */
+import type { CDPSession, Page } from '@playwright/test';
+import { readOutbox } from './support/outbox-idb.js';
+import { SECURE_ORIGIN } from './support/env.js';
+import { expect, test, UUID_V4, type OrdersServer } from './support/test.js';
+
+const ORDER = { sku: 'B-2', qty: 1, note: 'service worker' };
+const TAG = 'submit-once-outbox:submit-once-outbox';
+
+/** The outbox page with its service worker in control; `sync=off` makes its outbox register no sync. */
+async function openWithServiceWorker(page: Page, orders: OrdersServer, query = ''): Promise<void> {
+  await page.goto(`${orders.page(SECURE_ORIGIN, '/outbox.html')}${query}`);
+  await page.waitForFunction(() => 'outboxPage' in window);
+  await page.evaluate(() => window.outboxPage.registerServiceWorker());
+}
+
+/** The id of the origin's service-worker registration, as the DevTools protocol names it. */
+async function registrationId(cdp: CDPSession): Promise<string> {
+  const found = new Promise<string>((resolve) => {
+    cdp.on('ServiceWorker.workerRegistrationUpdated', ({ registrations }) => {
+      const registration = registrations.find((r) => r.scopeURL === `${SECURE_ORIGIN}/` && !r.isDeleted);
+      if (registration) resolve(registration.registrationId);
+    });
+  });
+  await cdp.send('ServiceWorker.enable');
+  return found;
+}
+
+async function holdOffline(page: Page): Promise<{ index: number; key: string }> {
+  const index = await page.evaluate((order) => window.outboxPage.submit(order), ORDER);
+  const [held] = await page.evaluate(() => window.outboxPage.held(1));
+  expect(held?.key).toMatch(UUID_V4);
+  return { index, key: held!.key };
+}
+
+test('every page of the site closed: the sync event (dispatched over CDP) replays it once from the service worker; the next page reports it', async ({ context, orders }) => {
+  // A page of no origin, open only to hold the DevTools session.
+  const cdp = await context.newCDPSession(await context.newPage());
+  const page = await context.newPage();
+  await openWithServiceWorker(page, orders, '&sync=off');
+  const id = await registrationId(cdp);
+
+  await context.setOffline(true);
+  const { key } = await holdOffline(page);
+  await page.close();
+  await context.setOffline(false);
+  expect(await orders.arrivals()).toBe(0);
+
+  await cdp.send('ServiceWorker.dispatchSyncEvent', { origin: SECURE_ORIGIN, registrationId: id, tag: TAG, lastChance: false });
+  await expect.poll(() => orders.arrivals()).toBe(1);
+  expect((await orders.log()).map((r) => [r.key, r.body])).toEqual([[key, JSON.stringify(ORDER)]]);
+
+  // No page was open: the answer waits in IndexedDB for the next page, which reports it once.
+  const next = await context.newPage();
+  await next.goto(orders.page(SECURE_ORIGIN, '/outbox.html'));
+  await next.waitForFunction(() => 'outboxPage' in window);
+  await expect.poll(() => next.evaluate(() => window.outboxPage.events())).toEqual([{ type: 'replayed', id: key, status: 201 }]);
+  await expect.poll(() => readOutbox(next)).toEqual([]);
+  expect(await orders.arrivals()).toBe(1);
+});
+
+test('the outbox registers a Background Sync; with every page closed, the browser fires it when the connection returns and the service worker replays it once', async ({ context, orders }) => {
+  const page = await context.newPage();
+  await openWithServiceWorker(page, orders);
+  await context.setOffline(true);
+  const { key } = await holdOffline(page);
+  const tags = await page.evaluate(async () => {
+    const registration = (await navigator.serviceWorker.ready) as ServiceWorkerRegistration & { sync: { getTags(): Promise<string[]> } };
+    return registration.sync.getTags();
+  });
+  expect(tags).toEqual([TAG]);
+  await page.close();
+  expect(await orders.arrivals()).toBe(0);
+
+  // Chromium's Background Sync honours the emulated offline state, and fires when it ends.
+  await context.setOffline(false);
+  await expect.poll(() => orders.arrivals()).toBe(1);
+  expect((await orders.log()).map((r) => r.key)).toEqual([key]);
+
+  const next = await context.newPage();
+  await next.goto(orders.page(SECURE_ORIGIN, '/outbox.html'));
+  await next.waitForFunction(() => 'outboxPage' in window);
+  await expect.poll(() => next.evaluate(() => window.outboxPage.events())).toEqual([{ type: 'replayed', id: key, status: 201 }]);
+  await expect.poll(() => readOutbox(next)).toEqual([]);
+  expect(await orders.arrivals()).toBe(1);
+});

@@ -1,0 +1,38 @@
+/**
+ * What the engine needs of an outbox (`submit-once/outbox` implements it): types only, so
+ * the core import carries none of the outbox's code. See `queue` in the options.
+ */
+
+/** A submission as the outbox keeps it: what to send again, with the same key. */
+export interface HeldRequest {
+  method: string;
+  url: string;
+  /** The request's headers; the outbox keeps only its allow-list and the key header. */
+  headers: Iterable<[string, string]>;
+  /** A string, bytes, Blob, FormData or URLSearchParams (read into bytes when held). */
+  body?: unknown;
+  /** The header that carries the key, as sent (its value in `headers`). */
+  keyHeader: string;
+  key: string;
+  fingerprint: string;
+}
+
+export interface OutboxPort {
+  /** True when a request sent now cannot reach the network (`navigator.onLine` false). */
+  offline(): boolean;
+  /**
+   * Keeps the request durably, then resolves with `answer`: the final answer its replay
+   * gets (or a rejection: cancelled, expired). Rejects, keeping nothing, when it cannot
+   * keep it (full, no IndexedDB): the caller is told before anything is lost. `signal`
+   * stops the wait only (`answer` rejects with `SubmissionAbortedError`): it is still sent.
+   */
+  hold(request: HeldRequest, signal?: AbortSignal): Promise<{ id: string; answer: Promise<Response> }>;
+  /**
+   * Tells of each request the outbox got a final answer for, in this page or reported here
+   * (held by a page since closed, sent by the service worker): its key is done with.
+   */
+  onAnswer?(listener: (request: { key: string; fingerprint: string }) => void): () => void;
+}
+
+/** How a submission describes itself for the outbox: its request, given the key. */
+export type HeldRequestOf = (key: string) => Omit<HeldRequest, 'key' | 'fingerprint'>;

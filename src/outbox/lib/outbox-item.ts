@@ -1,0 +1,46 @@
+/** What the outbox stores per held request, and the answer it records when a replay ends. */
+
+/** A final answer, buffered so it can be stored, broadcast to other tabs and read again. */
+export interface StoredAnswer {
+  status: number;
+  statusText: string;
+  headers: [string, string][];
+  body: ArrayBuffer;
+}
+
+export interface OutboxItem {
+  /** Item schema version (the database has its own, `OUTBOX_VERSION`). */
+  v: 1;
+  /** The idempotency key: one item per key, so holding the same key twice keeps one. */
+  id: string;
+  key: string;
+  fingerprint: string;
+  method: string;
+  /** Absolute, so a service worker resolves it as the page did. */
+  url: string;
+  /** Only allow-listed content headers and the key header: never credentials. */
+  headers: [string, string][];
+  /** The header among `headers` that carries the key. */
+  keyHeader: string;
+  body: ArrayBuffer | null;
+  createdAt: number;
+  /** Past this the item is given up: the servers have forgotten the key (default 24 h). */
+  expiresAt: number;
+  /** Replays sent so far (the page's own attempts before it was held are not counted). */
+  attempts: number;
+  /** The timer-driven replay waits until then; `online` and `flush()` do not. */
+  nextAttemptAt: number;
+  /** `answered`: a replay got a final answer (recorded) that no page has reported yet. */
+  state: 'queued' | 'answered';
+  answer?: StoredAnswer;
+}
+
+export function isOutboxItem(value: unknown): value is OutboxItem {
+  if (typeof value !== 'object' || value === null) return false;
+  const item = value as Partial<OutboxItem>;
+  return item.v === 1 && typeof item.id === 'string' && typeof item.url === 'string' && (item.state === 'queued' || item.state === 'answered');
+}
+
+export function bytesOf(item: Pick<OutboxItem, 'body'>): number {
+  return item.body?.byteLength ?? 0;
+}

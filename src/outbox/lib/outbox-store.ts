@@ -1,0 +1,65 @@
+/** The outbox's queue semantics over its database: bounded add, read, change, remove. */
+import { OutboxFullError } from '../errors.js';
+import { transact } from './outbox-db.js';
+import { bytesOf, isOutboxItem, type OutboxItem } from './outbox-item.js';
+
+export interface Limits {
+  maxItems: number;
+  maxBytes: number;
+}
+
+export interface OutboxStore {
+  /**
+   * Adds the item unless one with its id (its key) is there: `false` then, and the stored
+   * one stands. Rejects with `OutboxFullError` (nothing added) past a bound or the quota.
+   */
+  add(item: OutboxItem, limits: Limits): Promise<boolean>;
+  all(): Promise<OutboxItem[]>;
+  /** Writes what `change` returns over the stored item (`null` deletes, `undefined` leaves it); resolves with the item as it was (none: undefined). */
+  update(id: string, change: (item: OutboxItem) => OutboxItem | null | undefined): Promise<OutboxItem | undefined>;
+}
+
+export function outboxStore(databaseName: string): OutboxStore {
+  return {
+    add: (item, limits) =>
+      transact(
+        databaseName,
+        'readwrite',
+        (store, fail) => {
+          let added = false;
+          // Read then add in one transaction: two tabs cannot both pass the bound.
+          const read = store.getAll();
+          read.onsuccess = () => {
+            const items = (read.result as unknown[]).filter(isOutboxItem);
+            if (items.some((other) => other.id === item.id)) return;
+            if (items.length >= limits.maxItems) return fail(new OutboxFullError('items'));
+            if (items.reduce((sum, other) => sum + bytesOf(other), bytesOf(item)) > limits.maxBytes) return fail(new OutboxFullError('bytes'));
+            store.add(item).onsuccess = () => (added = true);
+          };
+          return () => added;
+        },
+        // The only copy of the user's intent once the page is gone: flushed to disk.
+        { durability: 'strict' },
+      ).catch((error: unknown) => {
+        throw error instanceof DOMException && error.name === 'QuotaExceededError' ? new OutboxFullError('quota', { cause: error }) : error;
+      }),
+    all: () =>
+      transact(databaseName, 'readonly', (store) => {
+        const read = store.getAll();
+        return () => (read.result as unknown[]).filter(isOutboxItem).sort((a, b) => a.createdAt - b.createdAt);
+      }),
+    update: (id, change) =>
+      transact(databaseName, 'readwrite', (store) => {
+        let before: OutboxItem | undefined;
+        const read = store.get(id);
+        read.onsuccess = () => {
+          if (!isOutboxItem(read.result)) return;
+          before = read.result;
+          const next = change(before);
+          if (next === null) store.delete(id);
+          else if (next) store.put(next);
+        };
+        return () => before;
+      }),
+  };
+}

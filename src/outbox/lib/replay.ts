@@ -1,0 +1,105 @@
+/**
+ * One replay pass over the held requests, under a Web Lock so one page or worker of the
+ * origin replays at a time: each due item is sent again with its key, and either ends
+ * (a final answer, removed or recorded) or waits for a later pass (network error, 5xx,
+ * 408/409/425/429). Shared by the page's outbox and the service worker.
+ */
+import { defaultClassifier, type KeyReusedMatch } from '../../core/classify.js';
+import type { LockManagerLike } from '../../core/options.js';
+import type { OutboxItem, StoredAnswer } from './outbox-item.js';
+import { outboxStore } from './outbox-store.js';
+import { readAnswer, toRequest, toResponse } from './storable-request.js';
+
+export interface Backoff {
+  /** Delay before the first replay of a request held after an ambiguous end, and the first backoff step (ms). */
+  baseDelay: number;
+  maxDelay: number;
+}
+
+export interface ReplayOptions {
+  databaseName: string;
+  fetch: (request: Request) => Promise<Response>;
+  /** Re-applies what was not stored (credentials); a throw leaves the item for a later pass. */
+  beforeReplay: ((request: Request) => Request | Promise<Request>) | undefined;
+  locks: LockManagerLike | undefined;
+  now: () => number;
+  random: () => number;
+  backoff: Backoff;
+  keyReused: KeyReusedMatch | undefined;
+  /** Every queued item now (online, `flush()`), or only those due (the backoff timer). */
+  all: boolean;
+  /** `remove`: a page reports the answer itself. `record`: a service worker keeps it for a page to report. */
+  settle: 'remove' | 'record';
+}
+
+export type ReplayReport =
+  | { kind: 'answered'; item: OutboxItem; answer: StoredAnswer }
+  | { kind: 'deferred'; item: OutboxItem; status?: number | undefined }
+  | { kind: 'expired'; item: OutboxItem };
+
+export function lockName(databaseName: string): string {
+  return `submit-once-outbox:${databaseName}`;
+}
+
+/** Exponential with equal jitter: never 0, so a failing server is not hit in a loop. */
+export function replayDelay(attempts: number, backoff: Backoff, random: () => number): number {
+  const ceiling = Math.min(backoff.maxDelay, backoff.baseDelay * 2 ** Math.max(0, attempts - 1));
+  return Math.ceil(ceiling / 2 + (random() * ceiling) / 2);
+}
+
+export function replayQueued(options: ReplayOptions): Promise<ReplayReport[]> {
+  const pass = () => replayPass(options);
+  // Without Web Locks two tabs may both send an item: the same key, so the server acts once.
+  return options.locks ? options.locks.request(lockName(options.databaseName), {}, pass) : pass();
+}
+
+async function replayPass(options: ReplayOptions): Promise<ReplayReport[]> {
+  const store = outboxStore(options.databaseName);
+  const reports: ReplayReport[] = [];
+  for (const item of await store.all()) {
+    if (item.state !== 'queued') continue;
+    const now = options.now();
+    if (item.expiresAt <= now) {
+      // Past the servers' key retention a replay could act a second time: never sent.
+      if (await store.update(item.id, () => null)) reports.push({ kind: 'expired', item });
+      continue;
+    }
+    if (!options.all && item.nextAttemptAt > now) continue;
+    // The attempt is counted before it is sent; an item cancelled meanwhile is skipped.
+    const before = await store.update(item.id, (current) => (current.state === 'queued' ? { ...current, attempts: current.attempts + 1 } : undefined));
+    if (before?.state !== 'queued') continue;
+    const sent = { ...before, attempts: before.attempts + 1 };
+    let answer: StoredAnswer;
+    try {
+      let request = toRequest(sent);
+      if (options.beforeReplay) request = await options.beforeReplay(request);
+      answer = await readAnswer(await options.fetch(request));
+    } catch {
+      reports.push(await defer(store, sent, options, undefined, undefined));
+      // The network is down (or the hook cannot give credentials yet): the rest would fail too.
+      break;
+    }
+    const verdict = await defaultClassifier({ ok: true, value: toResponse(answer) }, options.now(), options.keyReused);
+    if (verdict.kind === 'ambiguous') {
+      reports.push(await defer(store, sent, options, verdict.status, verdict.retryAfterMs));
+      continue;
+    }
+    // A final answer (2xx-4xx, key reused, a stored failure, outcome unknown): it ends the item.
+    if (options.settle === 'remove') await store.update(sent.id, () => null);
+    else await store.update(sent.id, (current) => ({ ...current, state: 'answered', answer }));
+    reports.push({ kind: 'answered', item: sent, answer });
+  }
+  return reports;
+}
+
+async function defer(
+  store: ReturnType<typeof outboxStore>,
+  item: OutboxItem,
+  options: ReplayOptions,
+  status: number | undefined,
+  retryAfterMs: number | undefined,
+): Promise<ReplayReport> {
+  const nextAttemptAt = options.now() + (retryAfterMs ?? replayDelay(item.attempts, options.backoff, options.random));
+  await store.update(item.id, (current) => (current.state === 'queued' ? { ...current, nextAttemptAt } : undefined));
+  return { kind: 'deferred', item: { ...item, nextAttemptAt }, status };
+}

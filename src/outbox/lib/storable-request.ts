@@ -1,0 +1,67 @@
+/**
+ * A held request as a plain, storable object and back: the body read into bytes, the
+ * headers cut to an allow-list (credentials never reach the disk).
+ */
+import { InvalidRequestError } from '../../core/errors.js';
+import type { HeldRequest } from '../../core/outbox-port.js';
+import type { OutboxItem, StoredAnswer } from './outbox-item.js';
+
+/** Content headers a replay needs to mean the same; anything else is the caller's to re-apply (`beforeReplay`). */
+export const DEFAULT_ALLOWED_HEADERS: readonly string[] = ['accept', 'accept-language', 'content-language', 'content-type'];
+
+/** Never stored, even if a caller lists them: the outbox's data is readable by any script of the origin. */
+export const NEVER_STORED: readonly string[] = ['authorization', 'cookie', 'proxy-authorization', 'set-cookie'];
+
+export interface ItemTimes {
+  now: number;
+  retention: number;
+  nextAttemptAt: number;
+}
+
+export async function toItem(held: HeldRequest, allowed: ReadonlySet<string>, times: ItemTimes): Promise<OutboxItem> {
+  let request: Request;
+  try {
+    const url = new URL(held.url, (globalThis as { location?: { href: string } }).location?.href).href;
+    request = new Request(url, { method: held.method, headers: [...held.headers], body: (held.body ?? null) as RequestInit['body'] });
+  } catch (cause) {
+    throw new InvalidRequestError('the outbox cannot keep this request', { cause });
+  }
+  const keyHeader = held.keyHeader.toLowerCase();
+  const headers: [string, string][] = [];
+  // A Request adds the content-type of a FormData (its boundary), URLSearchParams or Blob body.
+  request.headers.forEach((value, name) => {
+    if ((allowed.has(name) || name === keyHeader) && !NEVER_STORED.includes(name)) headers.push([name, value]);
+  });
+  const body = request.body ? await request.arrayBuffer() : null;
+  return {
+    v: 1,
+    id: held.key,
+    key: held.key,
+    fingerprint: held.fingerprint,
+    method: request.method,
+    url: request.url,
+    headers,
+    keyHeader,
+    body,
+    createdAt: times.now,
+    expiresAt: times.now + times.retention,
+    attempts: 0,
+    nextAttemptAt: times.nextAttemptAt,
+    state: 'queued',
+  };
+}
+
+/** The request a replay sends; credentials are the caller's `beforeReplay` to add. */
+export function toRequest(item: OutboxItem): Request {
+  return new Request(item.url, { method: item.method, headers: item.headers, body: item.body, credentials: 'same-origin' });
+}
+
+export async function readAnswer(response: Response): Promise<StoredAnswer> {
+  return { status: response.status, statusText: response.statusText, headers: [...response.headers], body: await response.arrayBuffer() };
+}
+
+export function toResponse(answer: StoredAnswer): Response {
+  // The Response constructor refuses a body, even empty, with these statuses.
+  const body = [101, 204, 205, 304].includes(answer.status) ? null : answer.body.slice(0);
+  return new Response(body, { status: answer.status, statusText: answer.statusText, headers: answer.headers });
+}

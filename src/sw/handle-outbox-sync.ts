@@ -1,0 +1,70 @@
+/** The service worker's side of the outbox: one replay pass per Background Sync event. */
+import type { KeyReusedMatch } from '../core/classify.js';
+import type { LockManagerLike } from '../core/options.js';
+import type { OutboxMessage } from '../outbox/lib/messages.js';
+import { OUTBOX_DATABASE } from '../outbox/lib/schema.js';
+import { lockName, replayQueued, type Backoff } from '../outbox/lib/replay.js';
+import { OUTBOX_DEFAULTS } from '../outbox/options.js';
+
+/** The part of a `SyncEvent` used (typed here: the DOM and WebWorker libs have no `SyncEvent`). */
+export interface SyncEventLike {
+  readonly tag: string;
+  waitUntil(promise: Promise<unknown>): void;
+}
+
+export interface OutboxSyncOptions {
+  /** Adds what was not stored (credentials) to each request, as the page's `beforeReplay`. */
+  beforeReplay?: (request: Request) => Request | Promise<Request>;
+  /** The outbox's database (default `submit-once-outbox`); `handleOutboxSync` reads it from the tag. */
+  databaseName?: string;
+  backoff?: Partial<Backoff>;
+  keyReused?: KeyReusedMatch;
+  fetch?: (request: Request) => Promise<Response>;
+}
+
+const TAG_PREFIX = lockName('');
+
+/**
+ * Handles the sync event if it is the outbox's (its tag names the database): true then.
+ * The event's promise rejects while a request is still waiting, so the browser fires it
+ * again later (Background Sync's own backoff).
+ */
+export function handleOutboxSync(event: SyncEventLike, options: OutboxSyncOptions = {}): boolean {
+  if (!event.tag.startsWith(TAG_PREFIX)) return false;
+  event.waitUntil(replayOutbox({ ...options, databaseName: event.tag.slice(TAG_PREFIX.length) }));
+  return true;
+}
+
+/**
+ * Replays every queued request once now; answers are recorded for the next page (or the
+ * open ones, told over a BroadcastChannel) to report. Rejects if some are still waiting.
+ */
+export async function replayOutbox(options: OutboxSyncOptions = {}): Promise<void> {
+  const databaseName = options.databaseName ?? OUTBOX_DATABASE;
+  const nav = (globalThis as { navigator?: { locks?: LockManagerLike } }).navigator;
+  const reports = await replayQueued({
+    databaseName,
+    fetch: options.fetch ?? ((request) => globalThis.fetch(request)),
+    beforeReplay: options.beforeReplay,
+    locks: nav?.locks,
+    now: Date.now,
+    random: Math.random,
+    backoff: { ...OUTBOX_DEFAULTS.backoff, ...options.backoff },
+    keyReused: options.keyReused,
+    all: true,
+    settle: 'record',
+  });
+  if (typeof BroadcastChannel === 'function' && reports.length > 0) {
+    const channel = new BroadcastChannel(lockName(databaseName));
+    const post = (message: OutboxMessage) => channel.postMessage(message);
+    for (const report of reports) {
+      const { id, key, fingerprint, method, url, createdAt, attempts, nextAttemptAt } = report.item;
+      const item = { id, key, fingerprint, method, url, createdAt, attempts, nextAttemptAt, state: 'queued' as const };
+      if (report.kind === 'expired') post({ type: 'given-up', item, reason: 'expired' });
+    }
+    post(reports.some((report) => report.kind === 'answered') ? { type: 'recorded' } : { type: 'changed' });
+    channel.close();
+  }
+  const waiting = reports.filter((report) => report.kind === 'deferred').length;
+  if (waiting > 0) throw new Error(`${waiting} held request(s) still waiting for a final answer`);
+}

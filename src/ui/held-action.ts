@@ -1,0 +1,37 @@
+/** How the hook's and the guards' `held` option describes an action's request to the engine's outbox. */
+import type { Held } from '../core/submitter.js';
+import { KEY_HEADER } from '../protocol/headers.js';
+
+/** The request an action sends, for the outbox: the key header is added (`Idempotency-Key`). */
+export interface ActionRequest {
+  method: string;
+  url: string;
+  headers?: Iterable<[string, string]> | Record<string, string>;
+  /** A string, bytes, Blob, FormData or URLSearchParams. */
+  body?: unknown;
+}
+
+/**
+ * With the submitter's `outbox` and `queue: true`: what the action sends (`request`), so
+ * offline or after an ambiguous end it is kept and replayed with the same key, and how
+ * the replay's answer becomes the action's data (`receive`; throw on a refusal, as the
+ * action does).
+ */
+export interface HeldAction<TInput, TData> {
+  request: (input: TInput) => ActionRequest;
+  receive: (answer: Response) => TData | Promise<TData>;
+}
+
+/** `onKey`: a held submission may never call the action, so this is where the UI learns its key. */
+export function heldFor<TInput, TData>(held: HeldAction<TInput, TData>, input: TInput, onKey: (key: string) => void): Held<TData> {
+  return {
+    request: (key) => {
+      onKey(key);
+      const { method, url, headers, body } = held.request(input);
+      const keyed = new Headers(headers as ConstructorParameters<typeof Headers>[0]);
+      keyed.set(KEY_HEADER, key);
+      return { method, url, headers: keyed, body, keyHeader: KEY_HEADER };
+    },
+    receive: held.receive,
+  };
+}
