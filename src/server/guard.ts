@@ -9,6 +9,7 @@ import type { EventScope } from './events.js';
 import { execute, invoke } from './execute.js';
 import { payloadFingerprint } from './fingerprint.js';
 import type { IdempotentRequest } from './middleware.js';
+import { headerLines } from './header-lines.js';
 import { requestPath, requestQuery } from './options.js';
 import { replay } from './replay.js';
 import type { RequestContext } from './request-context.js';
@@ -29,7 +30,8 @@ export async function guard(ctx: RequestContext): Promise<void> {
   const method = (req.method ?? 'GET').toUpperCase();
   if (!opts.methods.has(method)) return runUnguarded(ctx);
   audit.countRequest();
-  const route = opts.route(req);
+  const path = requestPath(req);
+  const route = opts.route === requestPath ? path : opts.route(req);
 
   const reject = (problem: ProblemCode, detail: string): void => {
     emit(undefined, { type: 'rejected', problem, method, route });
@@ -38,7 +40,7 @@ export async function guard(ctx: RequestContext): Promise<void> {
 
   // Each header line apart: Node would join two lines with ", " (and `a` plus an empty
   // line into `a,`), and two keys are refused rather than one picked.
-  const lines = req.headersDistinct[opts.headerLower];
+  const lines = headerLines(req, opts.headerLower);
   if (lines === undefined || lines.length === 0) {
     if (!opts.required) return runUnguarded(ctx);
     return reject('key-missing', `${method} ${route} requires an ${opts.header} header.`);
@@ -49,7 +51,7 @@ export async function guard(ctx: RequestContext): Promise<void> {
 
   let body: unknown;
   try {
-    body = await readPayload(req as IdempotentRequest, opts.maxBodyBytes);
+    body = (req as IdempotentRequest).body ?? (await readPayload(req as IdempotentRequest, opts.maxBodyBytes));
   } catch (error) {
     if (error instanceof BodyTooLargeError) {
       res.setHeader('Connection', 'close');
@@ -62,13 +64,15 @@ export async function guard(ctx: RequestContext): Promise<void> {
 
   let fingerprint: string;
   try {
-    fingerprint = payloadFingerprint({ method, path: requestPath(req), query: requestQuery(req), body, contentType: req.headers['content-type'] });
+    fingerprint = payloadFingerprint({ method, path, query: requestQuery(req), body, contentType: req.headers['content-type'] });
   } catch (error) {
     if (isPayloadTooDeepError(error)) return reject('body-too-deep', `The JSON body is ${error.message}.`);
     throw error;
   }
 
-  const principal = await opts.principal?.(req);
+  const resolved = opts.principal?.(req);
+  // Awaited only when it is a promise: each await is a turn of the microtask queue.
+  const principal = resolved instanceof Promise ? await resolved : resolved;
   const scope: EventScope = principal === undefined ? { key: parsed.key, method, route } : { key: parsed.key, principal, method, route };
   // JSON keeps the four parts apart whatever characters they contain.
   const storageKey = JSON.stringify([principal ?? null, method, route, parsed.key]);
@@ -110,7 +114,8 @@ export async function guard(ctx: RequestContext): Promise<void> {
     return;
   }
   if (claim.status === 'completed') {
-    emit(storageKey, { ...scope, type: 'replayed', status: claim.response.status, executions: claim.executions });
+    audit.replayed(storageKey, scope, claim.response.status, claim.executions);
+    ctx.tell?.({ ...scope, type: 'replayed', status: claim.response.status, executions: claim.executions });
     replay(res, claim.response);
     return;
   }
@@ -120,8 +125,10 @@ export async function guard(ctx: RequestContext): Promise<void> {
 
 /** A request the middleware does not guard (another method, or no key where none is required). */
 function runUnguarded({ res, proceed }: RequestContext): void {
-  invoke(proceed, () => {
-    if (!res.headersSent) sendProblem(res, 'handler-failed', 'The request failed.');
-    else res.destroy();
+  invoke(proceed, {
+    threw: () => {
+      if (!res.headersSent) sendProblem(res, 'handler-failed', 'The request failed.');
+      else res.destroy();
+    },
   });
 }
