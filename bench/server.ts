@@ -85,12 +85,12 @@ async function checkReplay(url: string): Promise<string> {
   return second === first ? 'yes' : 'no';
 }
 
-function load(url: string): Promise<autocannon.Result> {
+function load(url: string, seconds = duration): Promise<autocannon.Result> {
   return autocannon({
     url,
     method: 'POST',
     connections,
-    duration,
+    duration: seconds,
     headers: { 'content-type': 'application/json' },
     body,
     requests: [
@@ -133,7 +133,7 @@ async function main(): Promise<void> {
         const { url, child } = await startTarget(target, redis?.url, profile);
         try {
           const replays = target === 'node' || target === 'express' ? '-' : await checkReplay(url);
-          await autocannon({ url, method: 'POST', connections, duration: 1, body, headers: { 'content-type': 'application/json' } }); // warm-up
+          await load(url, 1); // warm-up, on the same path as the measured run
           const cpuBefore = await cpuMicros(url);
           const result = await load(url);
           const cpuPerRequest = (await cpuMicros(url)) - cpuBefore;
