@@ -33,21 +33,17 @@ export async function guard(ctx: RequestContext): Promise<void> {
   const path = requestPath(req);
   const route = opts.route === requestPath ? path : opts.route(req);
 
-  const reject = (problem: ProblemCode, detail: string): void => {
-    emit(undefined, { type: 'rejected', problem, method, route });
-    sendProblem(res, problem, detail);
-  };
 
   // Each header line apart: Node would join two lines with ", " (and `a` plus an empty
   // line into `a,`), and two keys are refused rather than one picked.
   const lines = headerLines(req, opts.headerLower);
   if (lines === undefined || lines.length === 0) {
     if (!opts.required) return runUnguarded(ctx);
-    return reject('key-missing', `${method} ${route} requires an ${opts.header} header.`);
+    return rejectRequest(ctx, method, route, 'key-missing', `${method} ${route} requires an ${opts.header} header.`);
   }
-  if (lines.length > 1) return reject('key-malformed', `The request carries more than one ${opts.header} header.`);
+  if (lines.length > 1) return rejectRequest(ctx, method, route, 'key-malformed', `The request carries more than one ${opts.header} header.`);
   const parsed = parseKey(lines[0]!);
-  if (!parsed.ok) return reject('key-malformed', `The ${opts.header} header is malformed: ${parsed.reason}.`);
+  if (!parsed.ok) return rejectRequest(ctx, method, route, 'key-malformed', `The ${opts.header} header is malformed: ${parsed.reason}.`);
 
   let body: unknown;
   try {
@@ -55,7 +51,7 @@ export async function guard(ctx: RequestContext): Promise<void> {
   } catch (error) {
     if (error instanceof BodyTooLargeError) {
       res.setHeader('Connection', 'close');
-      return reject('body-too-large', `The request body exceeds ${error.limit} bytes.`);
+      return rejectRequest(ctx, method, route, 'body-too-large', `The request body exceeds ${error.limit} bytes.`);
     }
     // The client went away mid-body: nothing to answer.
     res.destroy();
@@ -66,7 +62,7 @@ export async function guard(ctx: RequestContext): Promise<void> {
   try {
     fingerprint = payloadFingerprint({ method, path, query: requestQuery(req), body, contentType: req.headers['content-type'] });
   } catch (error) {
-    if (isPayloadTooDeepError(error)) return reject('body-too-deep', `The JSON body is ${error.message}.`);
+    if (isPayloadTooDeepError(error)) return rejectRequest(ctx, method, route, 'body-too-deep', `The JSON body is ${error.message}.`);
     throw error;
   }
 
@@ -121,6 +117,12 @@ export async function guard(ctx: RequestContext): Promise<void> {
   }
   (req as IdempotentRequest).idempotency = { key: parsed.key, principal, recovery: claim.rerun === 'recovery' };
   execute(ctx, { storageKey, token: claim.token, fingerprint, scope, executions: claim.executions, rerun: claim.rerun });
+}
+
+/** Answers a problem for a request refused before its claim (400, 413). */
+function rejectRequest({ res, emit }: RequestContext, method: string, route: string, problem: ProblemCode, detail: string): void {
+  emit(undefined, { type: 'rejected', problem, method, route });
+  sendProblem(res, problem, detail);
 }
 
 /** A request the middleware does not guard (another method, or no key where none is required). */
