@@ -80,6 +80,13 @@ const emptyTotals = (): AuditTotals => ({
 export class Audit {
   #totals = emptyTotals();
   readonly #keys = new Map<string, KeyAudit>();
+  /**
+   * The keys in the order their records were made, as a ring once full. The Map knows
+   * that order too, but finding its first key walks over every entry deleted before it,
+   * which made each new key cost more the longer the process ran.
+   */
+  #order: string[] = [];
+  #oldest = 0;
 
   constructor(private readonly maxKeys: number) {}
 
@@ -171,17 +178,27 @@ export class Audit {
   reset(): void {
     this.#totals = emptyTotals();
     this.#keys.clear();
+    this.#order = [];
+    this.#oldest = 0;
+  }
+
+  /** Records `added` as the newest key, dropping the oldest record once over the cap. */
+  #dropOldest(added: string): void {
+    if (this.#order.length < this.maxKeys) {
+      this.#order.push(added);
+      return;
+    }
+    this.#keys.delete(this.#order[this.#oldest]!);
+    this.#order[this.#oldest] = added;
+    this.#oldest = (this.#oldest + 1) % this.maxKeys;
   }
 
   #entry(storageKey: string, scope: EventScope): KeyAudit {
     let entry = this.#keys.get(storageKey);
     if (entry === undefined) {
       entry = newEntry(scope);
-      if (this.#keys.size >= this.maxKeys) {
-        const oldest = this.#keys.keys().next();
-        if (oldest.done !== true) this.#keys.delete(oldest.value);
-      }
       this.#keys.set(storageKey, entry);
+      this.#dropOldest(storageKey);
     }
     return entry;
   }
