@@ -23,61 +23,36 @@ export interface CaptureOwner {
 
 type Method = (...args: unknown[]) => unknown;
 
-const CAPTURE = Symbol('submit-once.capture');
-
-interface CapturingResponse extends ServerResponse {
-  [CAPTURE]?: Capture;
-}
-
 /**
  * Wraps `writeHead`, `write` and `end` of one response to copy what the handler sends.
  * The body still streams to the client as written; only the final `end` is held until
  * `owner.settle` has stored the outcome, so a client that has seen the response can
- * always get its replay. Only the headers named in `keepHeaders` are copied. The
- * wrappers are shared functions that find their state on the response: nothing is
- * allocated per request but that state.
+ * always get its replay. Only the headers named in `keepHeaders` are copied.
+ *
+ * Nothing else is added to the response: Express swaps its prototype, after which every
+ * property added to it costs microseconds (V8 makes new hidden classes for it each time).
+ * Each wrapper is bound to its own capture, so another middleware that wraps the same
+ * methods, before or after, still sees its own calls.
  */
 export function captureResponse(res: ServerResponse, maxBytes: number, keepHeaders: ReadonlySet<string>, owner: CaptureOwner): void {
-  (res as CapturingResponse)[CAPTURE] = new Capture(res, maxBytes, keepHeaders, owner);
-  res.writeHead = capturingWriteHead as ServerResponse['writeHead'];
-  res.write = capturingWrite as ServerResponse['write'];
-  res.end = capturingEnd as ServerResponse['end'];
-}
-
-function capturingWriteHead(this: CapturingResponse, ...args: unknown[]): ServerResponse {
-  const capture = this[CAPTURE]!;
-  // Headers given to writeHead are not visible through getHeaders() unless setHeader
-  // was called before, so they are recorded here.
-  for (let i = 1; i < args.length; i++) {
-    const headers = args[i];
-    if (typeof headers === 'object' && headers !== null) {
-      capture.recordHeadHeaders(headers);
-      break;
-    }
-  }
-  return capture.writeHead.apply(this, args) as ServerResponse;
-}
-
-function capturingWrite(this: CapturingResponse, chunk: unknown, ...rest: unknown[]): boolean {
-  const capture = this[CAPTURE]!;
-  capture.keep(chunk, rest[0]);
-  return capture.write.call(this, chunk, ...rest) as boolean;
-}
-
-function capturingEnd(this: CapturingResponse, ...args: unknown[]): ServerResponse {
-  const capture = this[CAPTURE]!;
-  if (capture.ended) return this;
-  capture.ended = true;
-  capture.keep(args[0], args[1]);
-  void capture.finish(args);
-  return this;
+  const capture = new Capture(res, maxBytes, keepHeaders, owner);
+  // Anonymous functions: a named one would be renamed at runtime by some transpilers (tsx), per request.
+  res.writeHead = function (this: ServerResponse, ...args: unknown[]): ServerResponse {
+    return capture.writeHeadCalled(this, args);
+  } as ServerResponse['writeHead'];
+  res.write = function (this: ServerResponse, ...args: unknown[]): boolean {
+    return capture.writeCalled(this, args);
+  } as ServerResponse['write'];
+  res.end = function (this: ServerResponse, ...args: unknown[]): ServerResponse {
+    return capture.endCalled(this, args);
+  } as ServerResponse['end'];
 }
 
 class Capture {
   readonly writeHead: Method;
   readonly write: Method;
   readonly end: Method;
-  ended = false;
+  #ended = false;
   #chunks: Buffer[] = [];
   #bytes = 0;
   #overflow = false;
@@ -96,7 +71,33 @@ class Capture {
     this.end = res.end as Method;
   }
 
-  keep(chunk: unknown, encoding: unknown): void {
+  writeHeadCalled(res: ServerResponse, args: unknown[]): ServerResponse {
+    // Headers given to writeHead are not visible through getHeaders() unless setHeader
+    // was called before, so they are recorded here.
+    for (let i = 1; i < args.length; i++) {
+      const headers = args[i];
+      if (typeof headers === 'object' && headers !== null) {
+        this.#recordHeadHeaders(headers);
+        break;
+      }
+    }
+    return this.writeHead.apply(res, args) as ServerResponse;
+  }
+
+  writeCalled(res: ServerResponse, args: unknown[]): boolean {
+    this.#keep(args[0], args[1]);
+    return this.write.apply(res, args) as boolean;
+  }
+
+  endCalled(res: ServerResponse, args: unknown[]): ServerResponse {
+    if (this.#ended) return res;
+    this.#ended = true;
+    this.#keep(args[0], args[1]);
+    void this.#finish(args);
+    return res;
+  }
+
+  #keep(chunk: unknown, encoding: unknown): void {
     if (chunk === undefined || chunk === null || typeof chunk === 'function') return;
     let buffer: Buffer;
     if (typeof chunk === 'string') {
@@ -116,7 +117,7 @@ class Capture {
     this.#chunks.push(buffer);
   }
 
-  recordHeadHeaders(headers: object): void {
+  #recordHeadHeaders(headers: object): void {
     const map = (this.#headHeaders ??= new Map());
     if (!Array.isArray(headers)) {
       for (const name of Object.keys(headers)) map.set(name.toLowerCase(), (headers as OutgoingHttpHeaders)[name]);
@@ -132,7 +133,7 @@ class Capture {
   }
 
   /** Stores the answer, then lets the held `end` go out (or the replacement answer). */
-  async finish(args: unknown[]): Promise<void> {
+  async #finish(args: unknown[]): Promise<void> {
     let replace: void | ReplaceAnswer;
     try {
       replace = await this.owner.settle(this.#captured());
