@@ -33,7 +33,6 @@ export async function guard(ctx: RequestContext): Promise<void> {
   const path = requestPath(req);
   const route = opts.route === requestPath ? path : opts.route(req);
 
-
   // Each header line apart: Node would join two lines with ", " (and `a` plus an empty
   // line into `a,`), and two keys are refused rather than one picked.
   const lines = headerLines(req, opts.headerLower);
@@ -47,6 +46,7 @@ export async function guard(ctx: RequestContext): Promise<void> {
 
   let body: unknown;
   try {
+    // A body a parser (Express) already read is taken as it is, without an await.
     body = (req as IdempotentRequest).body ?? (await readPayload(req as IdempotentRequest, opts.maxBodyBytes));
   } catch (error) {
     if (error instanceof BodyTooLargeError) {
