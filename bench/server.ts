@@ -7,18 +7,45 @@
  * BENCH_DURATION (seconds, default 5), BENCH_CONNECTIONS (default 20) and BENCH_ROUNDS
  * (default 2) tune the run. Targets take turns, round after round, and each keeps its best
  * round: other load on the machine can only slow a round down, never speed it up.
+ *
+ * `--only node,node+submit-once` runs some targets (the bare baselines are added);
+ * `--profile [dir]` (default: the system temp dir) runs each target under `node --cpu-prof` and prints its top frames by
+ * self time (profiling slows the targets: read its figures as shares, not as the costs).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { cpus } from 'node:os';
+import { mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { hasRedisServer, startRedis, type RedisProcess } from '../test/server/redis-process.js';
+import { printTopFrames } from './server/profile-top.js';
 import { TARGETS, type TargetName } from './server/target-names.js';
 
 const duration = Number(process.env.BENCH_DURATION ?? 5);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 20);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 2);
 const body = JSON.stringify({ item: 'tea', qty: 1 });
+const { values: flags } = parseArgs({ options: { only: { type: 'string' }, profile: { type: 'string' } }, args: normaliseProfileFlag(process.argv.slice(2)) });
+const profileDir = flags.profile === undefined ? undefined : resolve(flags.profile === '' ? join(tmpdir(), 'submit-once-profiles') : flags.profile);
+const PEER = 'express+@node-idempotency/core';
+const selected = selectTargets(flags.only);
+
+/** `--profile` may come without a directory. */
+function normaliseProfileFlag(args: string[]): string[] {
+  return args.flatMap((arg, i) => (arg === '--profile' && (args[i + 1] === undefined || args[i + 1]!.startsWith('--')) ? ['--profile='] : [arg]));
+}
+
+function selectTargets(only: string | undefined): readonly TargetName[] {
+  if (only === undefined) return TARGETS;
+  const wanted = new Set(only.split(',').map((name) => name.trim()));
+  for (const name of wanted) if (!TARGETS.includes(name as TargetName)) throw new Error(`unknown target ${name}; one of ${TARGETS.join(', ')}`);
+  // The bare handlers are the baselines every added cost is measured against.
+  const anyExpress = [...wanted].some((name) => name.startsWith('express'));
+  const anyNode = [...wanted].some((name) => name.startsWith('node'));
+  return TARGETS.filter((t) => wanted.has(t) || (t === 'node' && anyNode) || ((t === 'express' || t === PEER) && anyExpress));
+}
 
 interface Row {
   readonly target: TargetName;
@@ -31,8 +58,10 @@ interface Row {
   readonly replays: string;
 }
 
-async function startTarget(name: TargetName, redisUrl: string | undefined): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/server/targets.ts', name, ...(redisUrl === undefined ? [] : [redisUrl])], {
+async function startTarget(name: TargetName, redisUrl: string | undefined, profile: string | undefined): Promise<{ url: string; child: ChildProcess }> {
+  // A directory per target: tsx's loader thread writes a profile of its own beside the main thread's.
+  const profiling = profile === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profile}`];
+  const child = spawn(process.execPath, [...profiling, '--import', 'tsx', 'bench/server/targets.ts', name, ...(redisUrl === undefined ? [] : [redisUrl])], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const port = await new Promise<string>((resolve, reject) => {
@@ -56,12 +85,12 @@ async function checkReplay(url: string): Promise<string> {
   return second === first ? 'yes' : 'no';
 }
 
-function load(url: string): Promise<autocannon.Result> {
+function load(url: string, seconds = duration): Promise<autocannon.Result> {
   return autocannon({
     url,
     method: 'POST',
     connections,
-    duration,
+    duration: seconds,
     headers: { 'content-type': 'application/json' },
     body,
     requests: [
@@ -70,6 +99,12 @@ function load(url: string): Promise<autocannon.Result> {
       },
     ],
   });
+}
+
+/** The main thread's profile: the largest one in the target's directory. */
+function mainThreadProfile(dir: string): string {
+  const files = readdirSync(dir).map((name) => join(dir, name));
+  return files.reduce((a, b) => (statSync(a).size >= statSync(b).size ? a : b));
 }
 
 async function cpuMicros(url: string): Promise<number> {
@@ -88,14 +123,17 @@ async function main(): Promise<void> {
   if (hasRedisServer()) redis = await startRedis();
   else console.warn('redis-server not on PATH: skipping the Redis target');
   const best = new Map<TargetName, Row>();
+  if (profileDir !== undefined) mkdirSync(profileDir, { recursive: true });
   try {
     for (let round = 1; round <= rounds; round++) {
-      for (const target of TARGETS) {
+      for (const target of selected) {
         if (target.includes('redis') && redis === undefined) continue;
-        const { url, child } = await startTarget(target, redis?.url);
+        const profile = profileDir === undefined ? undefined : join(profileDir, `${target.replace(/[^\w+.-]+/g, '_')}.round${round}`);
+        if (profile !== undefined) rmSync(profile, { recursive: true, force: true });
+        const { url, child } = await startTarget(target, redis?.url, profile);
         try {
           const replays = target === 'node' || target === 'express' ? '-' : await checkReplay(url);
-          await autocannon({ url, method: 'POST', connections, duration: 1, body, headers: { 'content-type': 'application/json' } }); // warm-up
+          await load(url, 1); // warm-up, on the same path as the measured run
           const cpuBefore = await cpuMicros(url);
           const result = await load(url);
           const cpuPerRequest = (await cpuMicros(url)) - cpuBefore;
@@ -117,27 +155,40 @@ async function main(): Promise<void> {
         } finally {
           await stop(child);
         }
+        if (profile !== undefined) {
+          const file = mainThreadProfile(profile);
+          console.log(`\n${target}, round ${round}: top frames by self time (${file})`);
+          printTopFrames(file, 15);
+        }
       }
     }
   } finally {
     await redis?.stop();
   }
-  const rows = TARGETS.flatMap((t) => best.get(t) ?? []);
+  const rows = selected.flatMap((t) => best.get(t) ?? []);
   print(rows);
 }
 
 function print(rows: Row[]): void {
   const baseline = (target: TargetName): Row | undefined =>
     rows.find((r) => r.target === (target.startsWith('node') ? 'node' : 'express'));
+  const added = (r: Row): number | undefined => {
+    const base = baseline(r.target);
+    return base === undefined || base === r ? undefined : r.cpuPerRequest - base.cpuPerRequest;
+  };
+  const peer = rows.find((r) => r.target === PEER);
+  const peerAdded = peer === undefined ? undefined : added(peer);
   console.log(`\n${new Date().toISOString().slice(0, 10)}, ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown cpu'}), Node ${process.version}, best of ${rounds} rounds of ${duration} s x ${connections} connections, fresh key per request\n`);
-  console.log('| target | req/s | vs bare | server CPU µs/req | vs bare | p99 ms | non-2xx | replays a repeat |');
-  console.log('|---|---:|---:|---:|---:|---:|---:|:---:|');
+  console.log('| target | req/s | vs bare | server CPU µs/req | added over bare | added vs @node-idempotency/core | p99 ms | non-2xx | replays a repeat |');
+  console.log('|---|---:|---:|---:|---:|---:|---:|---:|:---:|');
   for (const r of rows) {
     const base = baseline(r.target);
     const ratio = base === undefined ? '-' : `${(r.rps / base.rps).toFixed(2)}x`;
-    const cpuRatio = base === undefined ? '-' : `${(r.cpuPerRequest / base.cpuPerRequest).toFixed(2)}x`;
+    const extra = added(r);
+    const extraText = extra === undefined ? '' : `${extra >= 0 ? '+' : ''}${Math.round(extra)}`;
+    const peerRatio = extra === undefined || peerAdded === undefined || peerAdded <= 0 ? '' : `${(extra / peerAdded).toFixed(2)}x`;
     console.log(
-      `| ${r.target} | ${Math.round(r.rps)} | ${ratio} | ${Math.round(r.cpuPerRequest)} | ${cpuRatio} | ${r.p99} | ${r.non2xx + r.errors} | ${r.replays} |`,
+      `| ${r.target} | ${Math.round(r.rps)} | ${ratio} | ${Math.round(r.cpuPerRequest)} | ${extraText} | ${peerRatio} | ${r.p99} | ${r.non2xx + r.errors} | ${r.replays} |`,
     );
   }
 }

@@ -1,4 +1,5 @@
-import type { IdempotencyEvent } from './events.js';
+import type { EventScope, IdempotencyEvent } from './events.js';
+import type { Rerun } from './stores/types.js';
 
 /** Per storage key: how often its handler ran and how often it was answered otherwise. */
 export interface KeyAudit {
@@ -79,9 +80,17 @@ const emptyTotals = (): AuditTotals => ({
 export class Audit {
   #totals = emptyTotals();
   readonly #keys = new Map<string, KeyAudit>();
+  /**
+   * The keys in the order their records were made, as a ring once full. The Map knows
+   * that order too, but finding its first key walks over every entry deleted before it,
+   * which made each new key cost more the longer the process ran.
+   */
+  #order: string[] = [];
+  #oldest = 0;
 
   constructor(private readonly maxKeys: number) {}
 
+  /** Counts any event; the request path calls the methods below directly, without building the event. */
   record(storageKey: string | undefined, event: IdempotencyEvent): void {
     const totals = this.#totals;
     switch (event.type) {
@@ -95,49 +104,67 @@ export class Audit {
         break;
     }
     if (storageKey === undefined || event.key === undefined) return;
-    const entry = this.#entry(storageKey, event);
     switch (event.type) {
       case 'executed':
-        totals.executions++;
-        entry.executions++;
-        entry.storeExecutions = event.executions;
-        if (event.rerun === 'after-release') {
-          totals.rerunsAfterRelease++;
-          entry.rerunsAfterRelease++;
-        } else if (event.rerun === 'recovery') {
-          totals.recoveryRuns++;
-          entry.recoveryRuns++;
-        }
+        this.executed(storageKey, event, event.executions, event.rerun);
         break;
       case 'replayed':
-        totals.replays++;
-        entry.replays++;
-        entry.storeExecutions = event.executions;
-        entry.lastStatus = event.status;
+        this.replayed(storageKey, event, event.status, event.executions);
+        break;
+      case 'completed':
+        this.completed(storageKey, event, event.status);
         break;
       case 'conflict':
         totals.conflicts++;
-        entry.conflicts++;
+        this.#entry(storageKey, event).conflicts++;
         break;
       case 'mismatch':
         totals.mismatches++;
-        entry.mismatches++;
+        this.#entry(storageKey, event).mismatches++;
         break;
       case 'released':
         totals.releases++;
-        entry.releases++;
+        this.#entry(storageKey, event).releases++;
         break;
-      case 'outcome-unknown':
+      case 'outcome-unknown': {
         totals.unknownOutcomes++;
+        const entry = this.#entry(storageKey, event);
         entry.unknownOutcomes++;
         if (event.executions !== undefined) entry.storeExecutions = event.executions;
         break;
-      case 'completed':
-        entry.lastStatus = event.status;
-        break;
+      }
       default:
+        this.#entry(storageKey, event);
         break;
     }
+  }
+
+  /** A run started; `executions` is the store's count for the key, this run included. */
+  executed(storageKey: string, scope: EventScope, executions: number, rerun: Rerun): void {
+    const totals = this.#totals;
+    const entry = this.#entry(storageKey, scope);
+    totals.executions++;
+    entry.executions++;
+    entry.storeExecutions = executions;
+    if (rerun === 'after-release') {
+      totals.rerunsAfterRelease++;
+      entry.rerunsAfterRelease++;
+    } else if (rerun === 'recovery') {
+      totals.recoveryRuns++;
+      entry.recoveryRuns++;
+    }
+  }
+
+  replayed(storageKey: string, scope: EventScope, status: number, executions: number): void {
+    this.#totals.replays++;
+    const entry = this.#entry(storageKey, scope);
+    entry.replays++;
+    entry.storeExecutions = executions;
+    entry.lastStatus = status;
+  }
+
+  completed(storageKey: string, scope: EventScope, status: number): void {
+    this.#entry(storageKey, scope).lastStatus = status;
   }
 
   countRequest(): void {
@@ -151,32 +178,46 @@ export class Audit {
   reset(): void {
     this.#totals = emptyTotals();
     this.#keys.clear();
+    this.#order = [];
+    this.#oldest = 0;
   }
 
-  #entry(storageKey: string, event: IdempotencyEvent & { key?: string }): KeyAudit {
+  /** Records `added` as the newest key, dropping the oldest record once over the cap. */
+  #dropOldest(added: string): void {
+    if (this.#order.length < this.maxKeys) {
+      this.#order.push(added);
+      return;
+    }
+    this.#keys.delete(this.#order[this.#oldest]!);
+    this.#order[this.#oldest] = added;
+    this.#oldest = (this.#oldest + 1) % this.maxKeys;
+  }
+
+  #entry(storageKey: string, scope: EventScope): KeyAudit {
     let entry = this.#keys.get(storageKey);
     if (entry === undefined) {
-      entry = {
-        key: event.key ?? '',
-        method: event.method,
-        route: event.route,
-        executions: 0,
-        storeExecutions: 0,
-        replays: 0,
-        conflicts: 0,
-        mismatches: 0,
-        releases: 0,
-        rerunsAfterRelease: 0,
-        recoveryRuns: 0,
-        unknownOutcomes: 0,
-      };
-      if (event.principal !== undefined) entry = { ...entry, principal: event.principal };
-      if (this.#keys.size >= this.maxKeys) {
-        const oldest = this.#keys.keys().next();
-        if (oldest.done !== true) this.#keys.delete(oldest.value);
-      }
+      entry = newEntry(scope);
       this.#keys.set(storageKey, entry);
+      this.#dropOldest(storageKey);
     }
     return entry;
   }
+}
+
+function newEntry(scope: EventScope): KeyAudit {
+  const entry: KeyAudit = {
+    key: scope.key ?? '',
+    method: scope.method,
+    route: scope.route,
+    executions: 0,
+    storeExecutions: 0,
+    replays: 0,
+    conflicts: 0,
+    mismatches: 0,
+    releases: 0,
+    rerunsAfterRelease: 0,
+    recoveryRuns: 0,
+    unknownOutcomes: 0,
+  };
+  return scope.principal === undefined ? entry : { ...entry, principal: scope.principal };
 }

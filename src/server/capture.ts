@@ -3,117 +3,168 @@ import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
 /** What the handler answered, as seen by the middleware when it ends the response. */
 export interface CapturedResponse {
   readonly status: number;
-  /** Every header set on the response, lower-cased names. */
+  /** The headers set on the response that are kept for replay, lower-cased names. */
   readonly headers: Readonly<Record<string, string | readonly string[]>>;
   /** The body, or undefined when it went over the capture limit (only its size is known). */
   readonly body: Buffer | undefined;
   readonly bodyBytes: number;
 }
 
-type Chunk = string | Uint8Array;
-
 /**
- * What `onEnd` may resolve with instead of letting the captured answer go out: it runs
+ * What `settle` may resolve with instead of letting the captured answer go out: it runs
  * with the response's own methods back in place (e.g. to answer a problem instead).
  */
 export type ReplaceAnswer = (res: ServerResponse) => void;
 
+/** Who stores the captured answer before its `end` goes out. */
+export interface CaptureOwner {
+  settle(captured: CapturedResponse): Promise<void | ReplaceAnswer>;
+}
+
+type Method = (...args: unknown[]) => unknown;
+
 /**
  * Wraps `writeHead`, `write` and `end` of one response to copy what the handler sends.
  * The body still streams to the client as written; only the final `end` is held until
- * `onEnd` has stored the outcome, so a client that has seen the response can always get
- * its replay.
+ * `owner.settle` has stored the outcome, so a client that has seen the response can
+ * always get its replay. Only the headers named in `keepHeaders` are copied.
+ *
+ * Nothing else is added to the response: Express swaps its prototype, after which every
+ * property added to it costs microseconds (V8 makes new hidden classes for it each time).
+ * Each wrapper is bound to its own capture, so another middleware that wraps the same
+ * methods, before or after, still sees its own calls.
  */
-export function captureResponse(
-  res: ServerResponse,
-  maxBytes: number,
-  onEnd: (captured: CapturedResponse) => Promise<void | ReplaceAnswer>,
-): void {
-  const originalWriteHead = res.writeHead;
-  const originalWrite = res.write;
-  const originalEnd = res.end;
-  const chunks: Buffer[] = [];
-  let bytes = 0;
-  let overflow = false;
-  let headHeaders: OutgoingHttpHeaders = {};
-  let ended = false;
-
-  const keep = (chunk: unknown, encoding: unknown): void => {
-    if (chunk === undefined || chunk === null || typeof chunk === 'function') return;
-    const buffer = toBuffer(chunk as Chunk, typeof encoding === 'string' ? (encoding as BufferEncoding) : undefined);
-    bytes += buffer.length;
-    if (overflow) return;
-    if (bytes > maxBytes) {
-      overflow = true;
-      chunks.length = 0;
-      return;
-    }
-    chunks.push(buffer);
-  };
-
-  res.writeHead = function writeHead(this: ServerResponse, ...args: unknown[]): ServerResponse {
-    // Headers given to writeHead are not visible through getHeaders() unless setHeader
-    // was called before, so they are recorded here.
-    const headers = args.find((arg, i): arg is object => i > 0 && typeof arg === 'object' && arg !== null);
-    if (headers !== undefined) headHeaders = { ...headHeaders, ...normaliseHeadHeaders(headers) };
-    return (originalWriteHead as (...a: unknown[]) => ServerResponse).apply(this, args);
+export function captureResponse(res: ServerResponse, maxBytes: number, keepHeaders: ReadonlySet<string>, owner: CaptureOwner): void {
+  const capture = new Capture(res, maxBytes, keepHeaders, owner);
+  // Anonymous functions: a named one would be renamed at runtime by some transpilers (tsx), per request.
+  res.writeHead = function (this: ServerResponse, ...args: unknown[]): ServerResponse {
+    return capture.writeHeadCalled(this, args);
   } as ServerResponse['writeHead'];
-
-  res.write = function write(this: ServerResponse, chunk: unknown, ...rest: unknown[]): boolean {
-    keep(chunk, rest[0]);
-    return (originalWrite as (...a: unknown[]) => boolean).call(this, chunk, ...rest);
+  res.write = function (this: ServerResponse, ...args: unknown[]): boolean {
+    return capture.writeCalled(this, args);
   } as ServerResponse['write'];
-
-  res.end = function end(this: ServerResponse, ...args: unknown[]): ServerResponse {
-    if (ended) return this;
-    ended = true;
-    const [chunk, encoding] = args;
-    keep(chunk, encoding);
-    const headers = { ...collectHeaders(res.getHeaders()), ...collectHeaders(headHeaders) };
-    const captured: CapturedResponse = {
-      status: res.statusCode,
-      headers,
-      body: overflow ? undefined : Buffer.concat(chunks, bytes),
-      bodyBytes: bytes,
-    };
-    const finish = (replace: void | ReplaceAnswer): void => {
-      if (replace === undefined) {
-        (originalEnd as (...a: unknown[]) => ServerResponse).apply(res, args);
-        return;
-      }
-      res.writeHead = originalWriteHead;
-      res.write = originalWrite;
-      res.end = originalEnd;
-      replace(res);
-    };
-    onEnd(captured).then(finish, () => finish(undefined));
-    return this;
+  res.end = function (this: ServerResponse, ...args: unknown[]): ServerResponse {
+    return capture.endCalled(this, args);
   } as ServerResponse['end'];
 }
 
-function toBuffer(chunk: Chunk, encoding: BufferEncoding | undefined): Buffer {
-  if (typeof chunk === 'string') return Buffer.from(chunk, encoding ?? 'utf8');
-  return Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-}
+class Capture {
+  readonly writeHead: Method;
+  readonly write: Method;
+  readonly end: Method;
+  #ended = false;
+  #chunks: Buffer[] = [];
+  #bytes = 0;
+  #overflow = false;
+  /** True while every kept chunk is a buffer made here (from a string), which nobody else can change. */
+  #owned = true;
+  #headHeaders: Map<string, OutgoingHttpHeaders[string]> | undefined;
 
-function normaliseHeadHeaders(headers: object): OutgoingHttpHeaders {
-  if (!Array.isArray(headers)) return headers as OutgoingHttpHeaders;
-  const out: OutgoingHttpHeaders = {};
-  // Both flat [name, value, ...] and [[name, value], ...] are accepted by Node.
-  const pairs: unknown[][] = Array.isArray(headers[0])
-    ? (headers as unknown[][])
-    : Array.from({ length: Math.floor(headers.length / 2) }, (_, i) => [headers[2 * i], headers[2 * i + 1]]);
-  for (const [name, value] of pairs) {
-    if (typeof name === 'string') out[name] = value as OutgoingHttpHeaders[string];
+  constructor(
+    readonly res: ServerResponse,
+    readonly maxBytes: number,
+    readonly keepHeaders: ReadonlySet<string>,
+    readonly owner: CaptureOwner,
+  ) {
+    this.writeHead = res.writeHead as Method;
+    this.write = res.write as Method;
+    this.end = res.end as Method;
   }
-  return out;
-}
 
-function collectHeaders(headers: OutgoingHttpHeaders): Record<string, string | readonly string[]> {
-  const out: Record<string, string | readonly string[]> = {};
-  for (const [name, value] of Object.entries(headers)) {
-    if (value === undefined) continue;
-    out[name.toLowerCase()] = Array.isArray(value) ? value.map(String) : String(value);
+  writeHeadCalled(res: ServerResponse, args: unknown[]): ServerResponse {
+    // Headers given to writeHead are not visible through getHeaders() unless setHeader
+    // was called before, so they are recorded here.
+    for (let i = 1; i < args.length; i++) {
+      const headers = args[i];
+      if (typeof headers === 'object' && headers !== null) {
+        this.#recordHeadHeaders(headers);
+        break;
+      }
+    }
+    return this.writeHead.apply(res, args) as ServerResponse;
   }
-  return out;
+
+  writeCalled(res: ServerResponse, args: unknown[]): boolean {
+    this.#keep(args[0], args[1]);
+    return this.write.apply(res, args) as boolean;
+  }
+
+  endCalled(res: ServerResponse, args: unknown[]): ServerResponse {
+    if (this.#ended) return res;
+    this.#ended = true;
+    this.#keep(args[0], args[1]);
+    void this.#finish(args);
+    return res;
+  }
+
+  #keep(chunk: unknown, encoding: unknown): void {
+    if (chunk === undefined || chunk === null || typeof chunk === 'function') return;
+    let buffer: Buffer;
+    if (typeof chunk === 'string') {
+      buffer = Buffer.from(chunk, typeof encoding === 'string' ? (encoding as BufferEncoding) : 'utf8');
+    } else {
+      const bytes = chunk as Uint8Array;
+      buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      this.#owned = false;
+    }
+    this.#bytes += buffer.length;
+    if (this.#overflow) return;
+    if (this.#bytes > this.maxBytes) {
+      this.#overflow = true;
+      this.#chunks.length = 0;
+      return;
+    }
+    this.#chunks.push(buffer);
+  }
+
+  #recordHeadHeaders(headers: object): void {
+    const map = (this.#headHeaders ??= new Map());
+    if (!Array.isArray(headers)) {
+      for (const name of Object.keys(headers)) map.set(name.toLowerCase(), (headers as OutgoingHttpHeaders)[name]);
+      return;
+    }
+    // Both flat [name, value, ...] and [[name, value], ...] are accepted by Node.
+    const pairs = Array.isArray(headers[0]);
+    const count = pairs ? headers.length : Math.floor(headers.length / 2);
+    for (let i = 0; i < count; i++) {
+      const [name, value] = (pairs ? headers[i] : [headers[2 * i], headers[2 * i + 1]]) as [unknown, OutgoingHttpHeaders[string]];
+      if (typeof name === 'string') map.set(name.toLowerCase(), value);
+    }
+  }
+
+  /** Stores the answer, then lets the held `end` go out (or the replacement answer). */
+  async #finish(args: unknown[]): Promise<void> {
+    let replace: void | ReplaceAnswer;
+    try {
+      replace = await this.owner.settle(this.#captured());
+    } catch {
+      replace = undefined;
+    }
+    const res = this.res;
+    if (replace === undefined) {
+      this.end.apply(res, args);
+      return;
+    }
+    res.writeHead = this.writeHead as ServerResponse['writeHead'];
+    res.write = this.write as ServerResponse['write'];
+    res.end = this.end as ServerResponse['end'];
+    replace(res);
+  }
+
+  #captured(): CapturedResponse {
+    const chunks = this.#chunks;
+    const body = this.#overflow ? undefined : chunks.length === 1 && this.#owned ? chunks[0]! : Buffer.concat(chunks, this.#bytes);
+    return { status: this.res.statusCode, headers: this.#keptHeaders(), body, bodyBytes: this.#bytes };
+  }
+
+  #keptHeaders(): Record<string, string | readonly string[]> {
+    const out: Record<string, string | readonly string[]> = {};
+    const head = this.#headHeaders;
+    for (const name of this.keepHeaders) {
+      const value = head?.get(name) ?? this.res.getHeader(name);
+      if (value === undefined) continue;
+      out[name] = Array.isArray(value) ? value.map(String) : String(value);
+    }
+    return out;
+  }
 }

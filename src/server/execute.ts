@@ -1,10 +1,10 @@
-import { captureResponse, type CapturedResponse, type ReplaceAnswer } from './capture.js';
-import type { EventScope } from './events.js';
-import type { ResolvedOptions } from './options.js';
+import { captureResponse, type CapturedResponse, type CaptureOwner, type ReplaceAnswer } from './capture.js';
+import type { EventScope, IdempotencyEvent } from './events.js';
+import type { HeldLease } from './lease-keeper.js';
 import { isUncertainOutcomeError } from './outcome.js';
 import type { Proceed, RequestContext } from './request-context.js';
 import { sendOutcomeUnknown, sendProblem } from './respond.js';
-import type { Rerun, StoredResponse } from './stores/types.js';
+import type { Rerun, SettleRequest, StoredResponse } from './stores/types.js';
 
 /** One guarded run: its key, its claim, and where its events go. */
 export interface Run {
@@ -22,96 +22,98 @@ export interface Run {
  * effect) or mark unknown (it said it cannot tell), each fenced by the run's token.
  */
 export function execute(ctx: RequestContext, run: Run): void {
-  const { res, opts, emit } = ctx;
-  const { storageKey, token, fingerprint, scope } = run;
-  emit(storageKey, { ...scope, type: 'executed', executions: run.executions, rerun: run.rerun });
+  const guarded = new GuardedRun(ctx, run);
+  ctx.audit.executed(run.storageKey, run.scope, run.executions, run.rerun);
+  ctx.tell?.({ ...run.scope, type: 'executed', executions: run.executions, rerun: run.rerun });
   // Renewed until the handler settles, whatever the client does: a client that goes away
   // must not free a key whose handler is still running (its retry would run it twice).
-  const lease = renewLease(opts, storageKey, token, () => emit(storageKey, { ...scope, type: 'run-overdue', maxRunMs: opts.maxRunMs }));
-  let outcome: 'answered' | 'threw' | 'uncertain' = 'answered';
-  const settleRequest = () => ({ key: storageKey, token, retentionMs: opts.ttl, now: opts.now() });
+  ctx.leases.hold(guarded);
+  captureResponse(ctx.res, ctx.opts.maxResponseBytes, ctx.opts.replayHeaders, guarded);
+  invoke(ctx.proceed, guarded);
+}
 
-  const markUnknown = async (): Promise<void> => {
-    emit(storageKey, { ...scope, type: 'outcome-unknown', at: 'run' });
-    await opts.store.markUnknown(settleRequest()).catch((error: unknown) => {
-      // The claim then turns unknown on its own once its lease runs out.
-      emit(storageKey, { ...scope, type: 'store-error', error });
-    });
-  };
-  const release = async (reason: 'threw' | 'server-error'): Promise<void> => {
-    await opts.store.release(settleRequest()).then(
-      () => emit(storageKey, { ...scope, type: 'released', reason }),
-      (error: unknown) => emit(storageKey, { ...scope, type: 'store-error', error }),
-    );
-  };
+/** The state of one run, as one object: its lease, the owner of its captured answer, and what its handler threw. */
+class GuardedRun implements HeldLease, CaptureOwner, ThrowTarget {
+  readonly storageKey: string;
+  readonly token: string;
+  startedAt = 0;
+  #outcome: 'answered' | 'threw' | 'uncertain' = 'answered';
 
-  const settle = async (captured: CapturedResponse): Promise<void | ReplaceAnswer> => {
-    lease.stop();
-    if (outcome === 'uncertain') return markUnknown();
-    if (outcome === 'threw' || (captured.status >= 500 && opts.releaseOn5xx)) return release(outcome === 'threw' ? 'threw' : 'server-error');
-    if (captured.body === undefined) {
-      emit(storageKey, { ...scope, type: 'response-not-stored', bytes: captured.bodyBytes, limit: opts.maxResponseBytes });
-    }
-    try {
-      const stored = await opts.store.complete({
-        key: storageKey,
-        token,
-        fingerprint,
-        response: toStoredResponse(captured, opts.replayHeaders),
-        retentionMs: opts.ttl,
-        now: opts.now(),
-      });
-      emit(storageKey, stored ? { ...scope, type: 'completed', status: captured.status } : { ...scope, type: 'lease-lost' });
-      if (!stored && opts.store.transactional === true) return notCommitted;
-    } catch (error) {
-      // The handler ran and the caller gets its answer, but nothing records that: the
-      // claim stays running, and once its lease runs out the key answers outcome-unknown.
-      emit(storageKey, { ...scope, type: 'store-error', error });
-      if (opts.store.transactional === true) return notCommitted;
-    }
-  };
-  captureResponse(res, opts.maxResponseBytes, settle);
+  constructor(
+    private readonly ctx: RequestContext,
+    private readonly run: Run,
+  ) {
+    this.storageKey = run.storageKey;
+    this.token = run.token;
+  }
 
-  invoke(ctx.proceed, (error) => {
-    outcome = isUncertainOutcomeError(error) ? 'uncertain' : 'threw';
+  overdue(): void {
+    this.#emit({ ...this.run.scope, type: 'run-overdue', maxRunMs: this.ctx.opts.maxRunMs });
+  }
+
+  threw(error: unknown): void {
+    const { res } = this.ctx;
+    this.#outcome = isUncertainOutcomeError(error) ? 'uncertain' : 'threw';
     if (!res.headersSent) {
-      if (outcome === 'uncertain') sendOutcomeUnknown(res);
+      if (this.#outcome === 'uncertain') sendOutcomeUnknown(res);
       else sendProblem(res, 'handler-failed', 'The request failed before completing; it may be retried with the same key.');
       return;
     }
-    lease.stop();
-    void (outcome === 'uncertain' ? markUnknown() : release('threw'));
+    this.ctx.leases.release(this);
+    void (this.#outcome === 'uncertain' ? this.#markUnknown() : this.#release('threw'));
     res.destroy(error instanceof Error ? error : undefined);
-  });
-}
+  }
 
-/**
- * Keeps the lease alive while the handler runs, so a slow handler is not taken over, for
- * at most `maxRunMs`: a handler that never ends must not hold its key for ever. Past it
- * the lease runs out and the key turns unknown (never free: the handler may still act).
- */
-function renewLease(opts: ResolvedOptions, key: string, token: string, onOverdue: () => void): { stop(): void } {
-  const timer = setInterval(() => {
-    opts.store.renew({ key, token, leaseMs: opts.leaseMs, now: opts.now() }).then(
-      (held) => {
-        if (!held) stop();
-      },
-      () => {
-        // A store hiccup: the next tick tries again, the lease covers the gap.
-      },
+  async settle(captured: CapturedResponse): Promise<void | ReplaceAnswer> {
+    const { opts, audit } = this.ctx;
+    const { storageKey, token, fingerprint, scope } = this.run;
+    this.ctx.leases.release(this);
+    if (this.#outcome === 'uncertain') return this.#markUnknown();
+    if (this.#outcome === 'threw' || (captured.status >= 500 && opts.releaseOn5xx)) return this.#release(this.#outcome === 'threw' ? 'threw' : 'server-error');
+    if (captured.body === undefined) {
+      this.#emit({ ...scope, type: 'response-not-stored', bytes: captured.bodyBytes, limit: opts.maxResponseBytes });
+    }
+    try {
+      const stored = await opts.store.complete({ key: storageKey, token, fingerprint, response: toStoredResponse(captured), retentionMs: opts.ttl, now: opts.now() });
+      if (stored) {
+        audit.completed(storageKey, scope, captured.status);
+        this.ctx.tell?.({ ...scope, type: 'completed', status: captured.status });
+      } else {
+        this.#emit({ ...scope, type: 'lease-lost' });
+        if (opts.store.transactional === true) return notCommitted;
+      }
+    } catch (error) {
+      // The handler ran and the caller gets its answer, but nothing records that: the
+      // claim stays running, and once its lease runs out the key answers outcome-unknown.
+      this.#emit({ ...scope, type: 'store-error', error });
+      if (opts.store.transactional === true) return notCommitted;
+    }
+  }
+
+  async #markUnknown(): Promise<void> {
+    const { scope } = this.run;
+    this.#emit({ ...scope, type: 'outcome-unknown', at: 'run' });
+    await this.ctx.opts.store.markUnknown(this.#settleRequest()).catch((error: unknown) => {
+      // The claim then turns unknown on its own once its lease runs out.
+      this.#emit({ ...scope, type: 'store-error', error });
+    });
+  }
+
+  async #release(reason: 'threw' | 'server-error'): Promise<void> {
+    const { scope } = this.run;
+    await this.ctx.opts.store.release(this.#settleRequest()).then(
+      () => this.#emit({ ...scope, type: 'released', reason }),
+      (error: unknown) => this.#emit({ ...scope, type: 'store-error', error }),
     );
-  }, Math.max(10, Math.floor(opts.leaseMs / 2)));
-  timer.unref();
-  const overdue = setTimeout(() => {
-    stop();
-    onOverdue();
-  }, opts.maxRunMs);
-  overdue.unref();
-  const stop = (): void => {
-    clearInterval(timer);
-    clearTimeout(overdue);
-  };
-  return { stop };
+  }
+
+  #settleRequest(): SettleRequest {
+    return { key: this.run.storageKey, token: this.run.token, retentionMs: this.ctx.opts.ttl, now: this.ctx.opts.now() };
+  }
+
+  #emit(event: IdempotencyEvent): void {
+    this.ctx.emit(this.run.storageKey, event);
+  }
 }
 
 /**
@@ -131,22 +133,24 @@ const notCommitted: ReplaceAnswer = (res) => {
   });
 };
 
-function toStoredResponse(captured: CapturedResponse, allowed: ReadonlySet<string>): StoredResponse {
-  const headers: Record<string, string | readonly string[]> = {};
-  for (const [name, value] of Object.entries(captured.headers)) if (allowed.has(name)) headers[name] = value;
-  const body = captured.body ?? Buffer.alloc(0);
+function toStoredResponse(captured: CapturedResponse): StoredResponse {
   return captured.body === undefined
-    ? { status: captured.status, headers, body, omittedBodyBytes: captured.bodyBytes }
-    : { status: captured.status, headers, body };
+    ? { status: captured.status, headers: captured.headers, body: Buffer.alloc(0), omittedBodyBytes: captured.bodyBytes }
+    : { status: captured.status, headers: captured.headers, body: captured.body };
 }
 
-/** Runs the application; `onThrow` gets what it throws or its promise rejects with. */
-export function invoke(proceed: Proceed, onThrow: (error: unknown) => void): void {
+/** Told what the application threw, or what its promise rejected with. */
+export interface ThrowTarget {
+  threw(error: unknown): void;
+}
+
+/** Runs the application; `target.threw` gets what it throws or its promise rejects with. */
+export function invoke(proceed: Proceed, target: ThrowTarget): void {
   try {
     const result = proceed();
-    if (isPromiseLike(result)) result.then(undefined, onThrow);
+    if (isPromiseLike(result)) result.then(undefined, (error: unknown) => target.threw(error));
   } catch (error) {
-    onThrow(error);
+    target.threw(error);
   }
 }
 

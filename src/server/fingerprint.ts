@@ -6,7 +6,7 @@
  * `canonicalJson`. Only the hashing is the server's own.
  */
 import { isUtf8 } from 'node:buffer';
-import { createHash } from 'node:crypto';
+import { createHash, hash } from 'node:crypto';
 import { canonicalBodyText, canonicalForm, canonicalJson, isFormContentType } from '../protocol/index.js';
 
 /** What a payload fingerprint covers: the request line and the canonical body. */
@@ -32,10 +32,11 @@ export interface FingerprintInput {
  */
 export function payloadFingerprint(input: FingerprintInput): string {
   const body = canonicalBody(input.body, isFormContentType(input.contentType));
-  const hash = createHash('sha256');
-  hash.update(`${input.method.toUpperCase()}\n${input.path}\n${canonicalForm(input.query)}\n${body.kind}\n`);
-  hash.update(body.bytes);
-  return hash.digest('base64url');
+  const head = `${input.method.toUpperCase()}\n${input.path}\n${canonicalForm(input.query)}\n${body.kind}\n`;
+  // One-shot hashing of one string (its UTF-8, as `update` would hash the two parts) is
+  // several times cheaper than a Hash object for a small payload.
+  if (typeof body.bytes === 'string') return hash('sha256', head + body.bytes, 'base64url');
+  return createHash('sha256').update(head).update(body.bytes).digest('base64url');
 }
 
 interface CanonicalBody {

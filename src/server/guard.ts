@@ -9,6 +9,7 @@ import type { EventScope } from './events.js';
 import { execute, invoke } from './execute.js';
 import { payloadFingerprint } from './fingerprint.js';
 import type { IdempotentRequest } from './middleware.js';
+import { headerLines } from './header-lines.js';
 import { requestPath, requestQuery } from './options.js';
 import { replay } from './replay.js';
 import type { RequestContext } from './request-context.js';
@@ -30,31 +31,28 @@ export async function guard(ctx: RequestContext): Promise<void> {
   const method = (req.method ?? 'GET').toUpperCase();
   if (!opts.methods.has(method)) return runUnguarded(ctx);
   audit.countRequest();
-  const route = opts.route(req);
-
-  const reject = (problem: ProblemCode, detail: string): void => {
-    emit(undefined, { type: 'rejected', problem, method, route });
-    sendProblem(res, problem, detail);
-  };
+  const path = requestPath(req);
+  const route = opts.route === requestPath ? path : opts.route(req);
 
   // Each header line apart: Node would join two lines with ", " (and `a` plus an empty
   // line into `a,`), and two keys are refused rather than one picked.
-  const lines = req.headersDistinct[opts.headerLower];
+  const lines = headerLines(req, opts.headerLower);
   if (lines === undefined || lines.length === 0) {
     if (!opts.required) return runUnguarded(ctx);
-    return reject('key-missing', `${method} ${route} requires an ${opts.header} header.`);
+    return rejectRequest(ctx, method, route, 'key-missing', `${method} ${route} requires an ${opts.header} header.`);
   }
-  if (lines.length > 1) return reject('key-malformed', `The request carries more than one ${opts.header} header.`);
+  if (lines.length > 1) return rejectRequest(ctx, method, route, 'key-malformed', `The request carries more than one ${opts.header} header.`);
   const parsed = parseKey(lines[0]!);
-  if (!parsed.ok) return reject('key-malformed', `The ${opts.header} header is malformed: ${parsed.reason}.`);
+  if (!parsed.ok) return rejectRequest(ctx, method, route, 'key-malformed', `The ${opts.header} header is malformed: ${parsed.reason}.`);
 
   let body: unknown;
   try {
-    body = await readPayload(req as IdempotentRequest, opts.maxBodyBytes);
+    // A body a parser (Express) already read is taken as it is, without an await.
+    body = (req as IdempotentRequest).body ?? (await readPayload(req as IdempotentRequest, opts.maxBodyBytes));
   } catch (error) {
     if (error instanceof BodyTooLargeError) {
       res.setHeader('Connection', 'close');
-      return reject('body-too-large', `The request body exceeds ${error.limit} bytes.`);
+      return rejectRequest(ctx, method, route, 'body-too-large', `The request body exceeds ${error.limit} bytes.`);
     }
     // The client went away mid-body: nothing to answer.
     res.destroy();
@@ -63,16 +61,18 @@ export async function guard(ctx: RequestContext): Promise<void> {
 
   let fingerprint: string;
   try {
-    fingerprint = payloadFingerprint({ method, path: requestPath(req), query: requestQuery(req), body, contentType: req.headers['content-type'] });
+    fingerprint = payloadFingerprint({ method, path, query: requestQuery(req), body, contentType: req.headers['content-type'] });
   } catch (error) {
-    if (isPayloadTooDeepError(error)) return reject('body-too-deep', `The JSON body is ${error.message}.`);
+    if (isPayloadTooDeepError(error)) return rejectRequest(ctx, method, route, 'body-too-deep', `The JSON body is ${error.message}.`);
     throw error;
   }
 
-  const principal = await opts.principal?.(req);
+  const resolved = opts.principal?.(req);
+  // Awaited only when it is a promise: each await is a turn of the microtask queue.
+  const principal = resolved instanceof Promise ? await resolved : resolved;
   // Token mode (issue 13): a key this server did not sign for this caller never reaches the store.
   const token = opts.tokens?.check(parsed.key, principal, opts.now());
-  if (token && !token.ok) return reject(token.problem, token.detail);
+  if (token && !token.ok) return rejectRequest(ctx, method, route, token.problem, token.detail);
   const scope: EventScope = principal === undefined ? { key: parsed.key, method, route } : { key: parsed.key, principal, method, route };
   // JSON keeps the four parts apart whatever characters they contain.
   const storageKey = JSON.stringify([principal ?? null, method, route, parsed.key]);
@@ -114,20 +114,29 @@ export async function guard(ctx: RequestContext): Promise<void> {
     return;
   }
   if (claim.status === 'completed') {
-    emit(storageKey, { ...scope, type: 'replayed', status: claim.response.status, executions: claim.executions });
+    audit.replayed(storageKey, scope, claim.response.status, claim.executions);
+    ctx.tell?.({ ...scope, type: 'replayed', status: claim.response.status, executions: claim.executions });
     replay(res, claim.response);
     return;
   }
   // An expired token may replay (above) but not run: its fresh claim is handed back.
-  if (token?.expired) return refuseExpiredToken(ctx, storageKey, claim.token, () => reject('token-expired', 'The token expired before its first use; fetch a new one.'));
+  if (token?.expired) return refuseExpiredToken(ctx, storageKey, claim.token, () => rejectRequest(ctx, method, route, 'token-expired', 'The token expired before its first use; fetch a new one.'));
   (req as IdempotentRequest).idempotency = { key: parsed.key, principal, recovery: claim.rerun === 'recovery' };
   execute(ctx, { storageKey, token: claim.token, fingerprint, scope, executions: claim.executions, rerun: claim.rerun });
 }
 
+/** Answers a problem for a request refused before its claim (400, 413). */
+function rejectRequest({ res, emit }: RequestContext, method: string, route: string, problem: ProblemCode, detail: string): void {
+  emit(undefined, { type: 'rejected', problem, method, route });
+  sendProblem(res, problem, detail);
+}
+
 /** A request the middleware does not guard (another method, or no key where none is required). */
 function runUnguarded({ res, proceed }: RequestContext): void {
-  invoke(proceed, () => {
-    if (!res.headersSent) sendProblem(res, 'handler-failed', 'The request failed.');
-    else res.destroy();
+  invoke(proceed, {
+    threw: () => {
+      if (!res.headersSent) sendProblem(res, 'handler-failed', 'The request failed.');
+      else res.destroy();
+    },
   });
 }

@@ -3,7 +3,8 @@ import { Audit, type AuditSnapshot } from './audit.js';
 import { guard } from './guard.js';
 import type { IdempotencyEvent } from './events.js';
 import { resolveOptions, type IdempotencyOptions } from './options.js';
-import type { MiddlewareState, Proceed } from './request-context.js';
+import { LeaseKeeper } from './lease-keeper.js';
+import type { Proceed } from './request-context.js';
 import type { ReadRequest } from './request-body.js';
 import { sendProblem } from './respond.js';
 import type { IdempotencyStore } from './stores/types.js';
@@ -61,27 +62,34 @@ export interface IdempotencyMiddleware {
 export function idempotency(options: IdempotencyOptions = {}): IdempotencyMiddleware {
   const opts = resolveOptions(options);
   const audit = new Audit(opts.auditLimit);
+  const { onEvent } = opts;
+  const tell =
+    onEvent === undefined
+      ? undefined
+      : (event: IdempotencyEvent): void => {
+          try {
+            onEvent(event);
+          } catch {
+            // A failing listener must not turn into a failed request.
+          }
+        };
   const emit = (storageKey: string | undefined, event: IdempotencyEvent): void => {
     audit.record(storageKey, event);
-    try {
-      opts.onEvent?.(event);
-    } catch {
-      // A failing listener must not turn into a failed request.
-    }
+    tell?.(event);
   };
-
-  const state: MiddlewareState = { opts, audit, emit };
+  const leases = new LeaseKeeper(opts);
 
   const run = (req: IncomingMessage, res: ServerResponse, proceed: Proceed): void => {
-    guard({ ...state, req, res, proceed }).catch((error: unknown) => {
+    guard({ opts, audit, emit, tell, leases, req, res, proceed }).catch((error: unknown) => {
       // Only reached on a bug; answer rather than leave the socket hanging.
       if (!res.headersSent) sendProblem(res, 'handler-failed', 'The idempotency middleware failed unexpectedly.');
       else res.destroy(error instanceof Error ? error : undefined);
     });
   };
 
+  // `next` is only ever called without arguments (as `proceed()`), so it is passed as is.
   const middleware = ((req: IncomingMessage, res: ServerResponse, next: NextFunction) => {
-    run(req, res, () => next());
+    run(req, res, next);
   }) as IdempotencyMiddleware;
 
   middleware.handler = (handler: RequestHandler) => (req: IncomingMessage, res: ServerResponse) => {
@@ -94,6 +102,9 @@ export function idempotency(options: IdempotencyOptions = {}): IdempotencyMiddle
     return opts.tokens.issue(await opts.principal?.(req), opts.now());
   };
   Object.defineProperty(middleware, 'store', { value: opts.store, enumerable: true });
-  middleware.close = () => opts.store.close();
+  middleware.close = () => {
+    leases.close();
+    return opts.store.close();
+  };
   return middleware;
 }

@@ -16,8 +16,10 @@ export type PrincipalResolver = (req: IncomingMessage) => string | undefined | P
 export function credentialPrincipal(cookieNames: readonly string[] = []): (req: IncomingMessage) => string | undefined {
   const wanted = new Set(cookieNames);
   return (req) => {
-    const parts: string[] = [];
     const authorization = req.headers.authorization;
+    // The common anonymous request: nothing to hash, nothing to allocate.
+    if ((authorization === undefined || authorization === '') && (wanted.size === 0 || req.headers.cookie === undefined)) return undefined;
+    const parts: string[] = [];
     if (authorization !== undefined && authorization !== '') parts.push(`authorization=${authorization}`);
     if (wanted.size > 0) {
       for (const [name, value] of namedCookies(req.headers.cookie, wanted)) parts.push(`cookie:${name}=${value}`);

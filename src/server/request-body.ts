@@ -60,37 +60,59 @@ export async function rawBodyOf(req: ReadRequest, limit: number): Promise<Buffer
 function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   const declared = Number(req.headers['content-length']);
   if (Number.isFinite(declared) && declared > limit) return Promise.reject(new BodyTooLargeError(limit));
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const onData = (chunk: Buffer): void => {
-      size += chunk.length;
-      if (size > limit) {
-        cleanup();
-        // Stop buffering but keep draining, so the 413 can still be written on this socket.
-        req.resume();
-        reject(new BodyTooLargeError(limit));
-        return;
-      }
-      chunks.push(chunk);
-    };
-    const onEnd = (): void => {
-      cleanup();
-      resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size));
-    };
-    const onError = (error: Error): void => {
-      cleanup();
-      reject(error);
-    };
-    const cleanup = (): void => {
-      req.off('data', onData);
-      req.off('end', onEnd);
-      req.off('error', onError);
-    };
-    req.on('data', onData);
-    req.on('end', onEnd);
-    req.on('error', onError);
-  });
+  return new Promise((resolve, reject) => new BodyReader(req, limit, resolve, reject).start());
+}
+
+/** One body being read; its listeners are bound methods, not closures made per request. */
+class BodyReader {
+  readonly #chunks: Buffer[] = [];
+  #size = 0;
+
+  constructor(
+    private readonly req: IncomingMessage,
+    private readonly limit: number,
+    private readonly resolve: (body: Buffer) => void,
+    private readonly reject: (error: unknown) => void,
+  ) {
+    this.onData = this.onData.bind(this);
+    this.onEnd = this.onEnd.bind(this);
+    this.onError = this.onError.bind(this);
+  }
+
+  start(): void {
+    this.req.on('data', this.onData);
+    this.req.on('end', this.onEnd);
+    this.req.on('error', this.onError);
+  }
+
+  onData(chunk: Buffer): void {
+    this.#size += chunk.length;
+    if (this.#size > this.limit) {
+      this.#stop();
+      // Stop buffering but keep draining, so the 413 can still be written on this socket.
+      this.req.resume();
+      this.reject(new BodyTooLargeError(this.limit));
+      return;
+    }
+    this.#chunks.push(chunk);
+  }
+
+  onEnd(): void {
+    this.#stop();
+    const chunks = this.#chunks;
+    this.resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, this.#size));
+  }
+
+  onError(error: Error): void {
+    this.#stop();
+    this.reject(error);
+  }
+
+  #stop(): void {
+    this.req.off('data', this.onData);
+    this.req.off('end', this.onEnd);
+    this.req.off('error', this.onError);
+  }
 }
 
 function isJson(contentType: string | undefined): boolean {

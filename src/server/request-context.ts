@@ -6,6 +6,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Audit } from './audit.js';
 import type { IdempotencyEvent } from './events.js';
+import type { LeaseKeeper } from './lease-keeper.js';
 import type { ResolvedOptions } from './options.js';
 
 /** Runs the application: `next()` in Express, the wrapped handler in `node:http`. */
@@ -19,6 +20,13 @@ export interface MiddlewareState {
   readonly opts: ResolvedOptions;
   readonly audit: Audit;
   readonly emit: Emit;
+  /**
+   * Tells `onEvent` alone; undefined when nobody listens, so the request path builds the
+   * events it counts in the audit directly only when someone does.
+   */
+  readonly tell: ((event: IdempotencyEvent) => void) | undefined;
+  /** Renews the leases of every running handler. */
+  readonly leases: LeaseKeeper;
 }
 
 /** One request on its way through the middleware. */

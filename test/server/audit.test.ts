@@ -72,4 +72,22 @@ describe('audit', () => {
     expect(mw.stats().totals).toMatchObject({ executions: 2, recoveryRuns: 1, rerunsAfterRelease: 0 });
     expect(mw.stats().keys[0]).toMatchObject({ executions: 2, storeExecutions: 2, recoveryRuns: 1 });
   });
+
+  it('keeps at most auditLimit per-key records, dropping the oldest first, while the totals count every key', async () => {
+    const mw = idempotency({ auditLimit: 3 });
+    const server = await startServer(mw.handler((_req, res) => {
+      res.statusCode = 201;
+      res.end('ok');
+    }));
+    servers.push(server);
+    for (const key of ['a', 'b', 'c', 'd', 'b']) await post(`${server.url}/pay`, { key, body: {} });
+    // `b` came back after `a` was dropped: its record stays where it was made.
+    expect(mw.stats().keys.map((k) => [k.key, k.executions, k.replays])).toEqual([['b', 1, 1], ['c', 1, 0], ['d', 1, 0]]);
+    for (const key of ['e', 'f', 'g', 'h']) await post(`${server.url}/pay`, { key, body: {} });
+    expect(mw.stats().keys.map((k) => k.key)).toEqual(['f', 'g', 'h']);
+    expect(mw.stats().totals).toMatchObject({ requests: 9, executions: 8, replays: 1 });
+    mw.resetStats();
+    for (const key of ['x', 'y', 'z', 'w']) await post(`${server.url}/pay`, { key, body: {} });
+    expect(mw.stats().keys.map((k) => k.key)).toEqual(['y', 'z', 'w']);
+  });
 });

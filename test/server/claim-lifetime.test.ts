@@ -86,6 +86,25 @@ describe('a running handler keeps its claim', () => {
   });
 });
 
+describe('many running handlers share one lease keeper', () => {
+  it('each run keeps its own maxRunMs: a later run stays claimed after an earlier one ran out', async () => {
+    const events: string[] = [];
+    const mw = idempotency({ leaseMs: 100, maxRunMs: 1_000, onEvent: (e) => events.push(`${e.type}:${e.key ?? ''}`) });
+    const url = await serve(mw.handler(() => undefined)); // never answers
+    void post(`${url}/orders`, { key: 'early', body: {} }).catch(() => undefined);
+    await sleep(600);
+    void post(`${url}/orders`, { key: 'late', body: {} }).catch(() => undefined);
+    await sleep(700);
+    // `early` passed maxRunMs (1 s) and its lease (100 ms) ran out; `late` is 700 ms in and still renewed.
+    expect((await post(`${url}/orders`, { key: 'early', body: {} })).json().type).toBe('https://submit-once.dev/problems/outcome-unknown');
+    expect((await post(`${url}/orders`, { key: 'late', body: {} })).status).toBe(409);
+    // `late` is due 1 s after its own start, not a whole maxRunMs after `early`'s deadline.
+    await sleep(600);
+    expect((await post(`${url}/orders`, { key: 'late', body: {} })).json().type).toBe('https://submit-once.dev/problems/outcome-unknown');
+    expect(events.filter((e) => e.startsWith('run-overdue'))).toEqual(['run-overdue:early', 'run-overdue:late']);
+  });
+});
+
 describe('a handler that cannot tell whether its effect happened', () => {
   it('throws UncertainOutcomeError: the key turns unknown at once (before its lease ends) and is not run again', async () => {
     let runs = 0;

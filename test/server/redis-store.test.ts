@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { idempotency, redisStore } from '../../src/server/index.js';
+import { idempotency, isStoreUnavailableError, redisStore } from '../../src/server/index.js';
 import type { IdempotencyStore } from '../../src/server/stores/types.js';
 import { claimOf, runConformance } from './conformance.js';
 import { startServer } from '../helpers/http-server.js';
@@ -86,5 +86,28 @@ describe.skipIf(!available)('redis store', () => {
       await server.close();
       dead.disconnect();
     }
+  });
+});
+
+describe('a Redis that does not answer', () => {
+  it('fails each command with StoreUnavailableError after operationTimeoutMs, the later ones after the earlier', async () => {
+    const calls: number[] = [];
+    const hung = { eval: () => new Promise<unknown>(() => undefined), evalsha: () => new Promise<unknown>(() => undefined) };
+    const store = redisStore(hung, { operationTimeoutMs: 80 });
+    const started = performance.now();
+    const first = store.claim(claimOf('a', Date.now())).catch((error: unknown) => {
+      calls.push(performance.now() - started);
+      return error;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 40));
+    const second = store.claim(claimOf('b', Date.now())).catch((error: unknown) => {
+      calls.push(performance.now() - started);
+      return error;
+    });
+    const errors = await Promise.all([first, second]);
+    for (const error of errors) expect(isStoreUnavailableError(error)).toBe(true);
+    // Each waited its own full timeout: the second one was not failed together with the first.
+    expect(calls[0]).toBeGreaterThanOrEqual(79);
+    expect(calls[1]).toBeGreaterThanOrEqual(119);
   });
 });

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { Deadlines } from './deadlines.js';
 import { decodeResponse, encodeResponse, type EncodedResponse } from './record.js';
 import { newTokenSuffix } from './token.js';
 import {
@@ -117,13 +118,14 @@ export function redisStore(client: RedisLikeClient, options: RedisStoreOptions =
   const prefix = options.prefix ?? 'submit-once:';
   const timeoutMs = options.operationTimeoutMs ?? 2_000;
   const margin = options.expiryMarginMs ?? 60_000;
-  const run = scriptRunner(client, timeoutMs);
+  const deadlines = new Deadlines(timeoutMs, () => new StoreUnavailableError(`Redis did not answer within ${timeoutMs} ms`));
+  const run = scriptRunner(client, deadlines);
 
   const scanAll = async (each: (keys: string[]) => Promise<void>): Promise<void> => {
     if (client.scan === undefined) throw new TypeError('submit-once: this Redis client has no scan()');
     let cursor = '0';
     do {
-      const [next, keys] = await withTimeout(client.scan(cursor, 'MATCH', `${escapeGlob(prefix)}*`, 'COUNT', 500), timeoutMs);
+      const [next, keys] = await deadlines.watch(client.scan(cursor, 'MATCH', `${escapeGlob(prefix)}*`, 'COUNT', 500));
       cursor = next;
       if (keys.length > 0) await each(keys);
     } while (cursor !== '0');
@@ -203,7 +205,7 @@ function parseClaim(reply: unknown): ClaimResult {
 }
 
 /** EVALSHA first (the script body is sent once per connection), EVAL when Redis does not know it yet. */
-function scriptRunner(client: RedisLikeClient, timeoutMs: number) {
+function scriptRunner(client: RedisLikeClient, deadlines: Deadlines) {
   const shas = new Map<string, string>();
   return async (script: string, key: string, args: Arg[]): Promise<unknown> => {
     try {
@@ -214,25 +216,17 @@ function scriptRunner(client: RedisLikeClient, timeoutMs: number) {
           shas.set(script, sha);
         }
         try {
-          return await withTimeout(client.evalsha(sha, 1, key, ...args), timeoutMs);
+          return await deadlines.watch(client.evalsha(sha, 1, key, ...args));
         } catch (error) {
           if (!String((error as { message?: unknown }).message).includes('NOSCRIPT')) throw error;
         }
       }
-      return await withTimeout(client.eval(script, 1, key, ...args), timeoutMs);
+      return await deadlines.watch(client.eval(script, 1, key, ...args));
     } catch (error) {
       if (error instanceof StoreUnavailableError) throw error;
       throw new StoreUnavailableError(`Redis command failed: ${String((error as { message?: unknown }).message ?? error)}`, { cause: error });
     }
   };
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new StoreUnavailableError(`Redis did not answer within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 function escapeGlob(text: string): string {
