@@ -3,13 +3,15 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createOrdersApi } from '../../src/server/orders-api.js';
-import { createVerifier, fileStore, memoryStore, redisStore, TOKEN_PATH, type IdempotencyStore, type IssuedToken } from '../../src/server/index.js';
+import { createVerifier, fileStore, memoryStore, postgresStore, redisStore, TOKEN_PATH, type IdempotencyStore, type IssuedToken } from '../../src/server/index.js';
 import { tokenAuthority } from '../../src/server/tokens.js';
 import { isValidKey, parseKey, formatKey } from '../../src/protocol/index.js';
 import { post } from '../helpers/post.js';
 import { hasRedisServer, startRedis, type RedisProcess } from './redis-process.js';
+import { hasPostgres, startPostgres, type PostgresProcess } from '../support/postgres-process.js';
 
 const SECRET = 'test-secret-0123456789-abcdefghijklmnop';
 const NEW_SECRET = 'rotated-secret-0123456789-abcdefghijklm';
@@ -177,6 +179,21 @@ if (hasRedisServer()) {
     redis = await startRedis();
     client = new Redis(redis.url, { maxRetriesPerRequest: 1 });
     return redisStore(client, { prefix: 'tokens:' });
+  });
+}
+
+let postgres: PostgresProcess | undefined;
+let pool: pg.Pool | undefined;
+afterAll(async () => {
+  await pool?.end();
+  await postgres?.stop();
+});
+// CI installs PostgreSQL, and its own suite (postgres-store.test.ts) insists on it there.
+if (hasPostgres()) {
+  tokenModeSuite('postgres', async () => {
+    postgres = await startPostgres();
+    pool = new pg.Pool({ connectionString: postgres.url, max: 5 });
+    return postgresStore(pool, { table: 'token_keys' });
   });
 }
 
