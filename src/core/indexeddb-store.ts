@@ -1,4 +1,5 @@
 /** The durable key store: IndexedDB, one connection per page, one transaction per operation. */
+import { openDatabase } from './open-database.js';
 import { isKeyRecord, type Decide, type KeyRecord, type KeyStore } from './store.js';
 
 /**
@@ -15,36 +16,8 @@ export const OBJECT_STORE_NAME = 'keys';
  */
 export type Durability = 'relaxed' | 'default' | 'strict';
 
-const connections = new Map<string, Promise<IDBDatabase>>();
-
-/**
- * One open per database name for the page (STYLE 3), forgotten when it fails or the browser
- * closes the connection (storage cleared, versionchange) so the next operation reopens it.
- */
-function connect(databaseName: string): Promise<IDBDatabase> {
-  let connection = connections.get(databaseName);
-  if (!connection) {
-    const forget = () => connections.delete(databaseName);
-    connection = done(indexedDB.open(databaseName, 1), (request) => {
-      request.onupgradeneeded = () => request.result.createObjectStore(OBJECT_STORE_NAME);
-    }).then((db) => {
-      db.onclose = forget;
-      db.onversionchange = () => (db.close(), forget());
-      return db;
-    });
-    connection.catch(forget);
-    connections.set(databaseName, connection);
-  }
-  return connection;
-}
-
-/** The request's result once it succeeded. */
-function done<T>(request: IDBRequest<T>, setup?: (request: IDBOpenDBRequest) => void): Promise<T> {
-  setup?.(request as unknown as IDBOpenDBRequest);
-  return new Promise((resolve, reject) => {
-    request.onsuccess = () => resolve(request.result);
-    request.onerror = () => reject(request.error);
-  });
+function createSchema(db: IDBDatabase): void {
+  db.createObjectStore(OBJECT_STORE_NAME);
 }
 
 export interface IndexedDbStoreOptions {
@@ -67,7 +40,7 @@ export function indexedDbStore(options: IndexedDbStoreOptions = {}): KeyStore {
   /** Runs `work` in one transaction; resolves with what it returns once the transaction completed. */
   async function run<T>(mode: IDBTransactionMode, work: (store: IDBObjectStore) => () => T): Promise<T> {
     if (typeof indexedDB === 'undefined') throw new Error('IndexedDB is not available here');
-    const transaction = (await connect(databaseName)).transaction(OBJECT_STORE_NAME, mode, { durability });
+    const transaction = (await openDatabase(databaseName, 1, createSchema)).transaction(OBJECT_STORE_NAME, mode, { durability });
     const result = work(transaction.objectStore(OBJECT_STORE_NAME));
     return new Promise<T>((resolve, reject) => {
       transaction.oncomplete = () => resolve(result());

@@ -5,43 +5,11 @@
  * needs only this one.
  */
 
+import { openDatabase } from '../../core/open-database.js';
 import { ITEMS_STORE, OUTBOX_VERSION } from './schema.js';
 
 function upgrade(db: IDBDatabase, oldVersion: number): void {
   if (oldVersion < 1) db.createObjectStore(ITEMS_STORE, { keyPath: 'id' });
-}
-
-const connections = new Map<string, Promise<IDBDatabase>>();
-
-/**
- * One open per database name for the page or worker (STYLE 3), forgotten when it fails or
- * the browser closes it (storage cleared, another version opened), so the next use reopens.
- */
-export function connect(databaseName: string): Promise<IDBDatabase> {
-  let connection = connections.get(databaseName);
-  if (!connection) {
-    const forget = () => connections.delete(databaseName);
-    connection = new Promise<IDBDatabase>((resolve, reject) => {
-      const request = indexedDB.open(databaseName, OUTBOX_VERSION);
-      let blocked = false;
-      request.onupgradeneeded = (event) => upgrade(request.result, event.oldVersion);
-      // Opened after all, once the caller was told: closed, so it blocks no later upgrade.
-      request.onsuccess = () => (blocked ? request.result.close() : resolve(request.result));
-      request.onerror = () => reject(request.error);
-      // An older version open in another tab that does not let go: say so rather than hang the holder.
-      request.onblocked = () => {
-        blocked = true;
-        reject(new DOMException('the outbox database is blocked by an older version in another tab', 'InvalidStateError'));
-      };
-    }).then((db) => {
-      db.onclose = forget;
-      db.onversionchange = () => (db.close(), forget());
-      return db;
-    });
-    connection.catch(forget);
-    connections.set(databaseName, connection);
-  }
-  return connection;
 }
 
 export interface TransactionOptions {
@@ -59,7 +27,7 @@ export async function transact<T>(
   work: (store: IDBObjectStore, fail: (error: unknown) => void) => () => T,
   options: TransactionOptions = {},
 ): Promise<T> {
-  const db = await connect(databaseName);
+  const db = await openDatabase(databaseName, OUTBOX_VERSION, upgrade);
   const transaction = db.transaction(ITEMS_STORE, mode, { durability: options.durability ?? 'default' });
   let failure: { error: unknown } | undefined;
   const fail = (error: unknown) => {
