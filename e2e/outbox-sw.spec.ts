@@ -3,7 +3,7 @@
  * with its key, on a Background Sync event: one dispatched through the DevTools protocol
  * (`ServiceWorker.dispatchSyncEvent`), and the one the outbox registered, fired by the browser.
  */
-import type { CDPSession, Page } from '@playwright/test';
+import type { BrowserContext, CDPSession, Page } from '@playwright/test';
 import { readOutbox } from './support/outbox-idb.js';
 import { SECURE_ORIGIN } from './support/env.js';
 import { expect, test, UUID_V4, type OrdersServer } from './support/test.js';
@@ -37,6 +37,16 @@ async function holdOffline(page: Page): Promise<{ index: number; key: string }> 
   return { index, key: held!.key };
 }
 
+/** The worker's answer waits in IndexedDB: the next page of the site reports it once and leaves nothing held. */
+async function expectReportedOnNextPage(context: BrowserContext, orders: OrdersServer, key: string): Promise<void> {
+  const next = await context.newPage();
+  await next.goto(orders.page(SECURE_ORIGIN, '/outbox.html'));
+  await next.waitForFunction(() => 'outboxPage' in window);
+  await expect.poll(() => next.evaluate(() => window.outboxPage.events())).toEqual([{ type: 'replayed', id: key, status: 201 }]);
+  await expect.poll(() => readOutbox(next)).toEqual([]);
+  expect(await orders.arrivals()).toBe(1);
+}
+
 test('every page of the site closed: the sync event (dispatched over CDP) replays it once from the service worker; the next page reports it', async ({ context, orders }) => {
   // A page of no origin, open only to hold the DevTools session.
   const cdp = await context.newCDPSession(await context.newPage());
@@ -55,12 +65,7 @@ test('every page of the site closed: the sync event (dispatched over CDP) replay
   expect((await orders.log()).map((r) => [r.key, r.body])).toEqual([[key, JSON.stringify(ORDER)]]);
 
   // No page was open: the answer waits in IndexedDB for the next page, which reports it once.
-  const next = await context.newPage();
-  await next.goto(orders.page(SECURE_ORIGIN, '/outbox.html'));
-  await next.waitForFunction(() => 'outboxPage' in window);
-  await expect.poll(() => next.evaluate(() => window.outboxPage.events())).toEqual([{ type: 'replayed', id: key, status: 201 }]);
-  await expect.poll(() => readOutbox(next)).toEqual([]);
-  expect(await orders.arrivals()).toBe(1);
+  await expectReportedOnNextPage(context, orders, key);
 });
 
 test('the outbox registers a Background Sync; with every page closed, the browser fires it when the connection returns and the service worker replays it once', async ({ context, orders }) => {
@@ -81,10 +86,5 @@ test('the outbox registers a Background Sync; with every page closed, the browse
   await expect.poll(() => orders.arrivals()).toBe(1);
   expect((await orders.log()).map((r) => r.key)).toEqual([key]);
 
-  const next = await context.newPage();
-  await next.goto(orders.page(SECURE_ORIGIN, '/outbox.html'));
-  await next.waitForFunction(() => 'outboxPage' in window);
-  await expect.poll(() => next.evaluate(() => window.outboxPage.events())).toEqual([{ type: 'replayed', id: key, status: 201 }]);
-  await expect.poll(() => readOutbox(next)).toEqual([]);
-  expect(await orders.arrivals()).toBe(1);
+  await expectReportedOnNextPage(context, orders, key);
 });

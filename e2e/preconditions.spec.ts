@@ -4,20 +4,16 @@
  * `PATCH /orders/:id` (If-Match required). Updates are counted at the handler.
  */
 import { expect, test, type Page } from '@playwright/test';
-import { bundleBrowserEntries } from './support/bundle.js';
 import { startTokenServer, type TokenServer } from './tokens/server.js';
 
 test.describe.configure({ mode: 'serial' });
 
 let server: TokenServer;
-let script = '';
 let orderPath = '';
 
 test.beforeAll(async () => {
   test.setTimeout(120_000);
-  const files = await bundleBrowserEntries({ page: 'e2e/tokens/page.ts' });
-  script = files.get('page.js')!;
-  server = await startTokenServer(() => script);
+  server = await startTokenServer();
 });
 test.afterAll(() => server?.close());
 test.beforeEach(async () => {

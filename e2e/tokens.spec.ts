@@ -3,21 +3,16 @@
  * with `tokens` (e2e/tokens/server.ts). Effects are counted at the handler.
  */
 import { expect, test, type Page } from '@playwright/test';
-import { bundleBrowserEntries } from './support/bundle.js';
 import { startTokenServer, TOKEN_TTL, type TokenServer } from './tokens/server.js';
 import type { PageSetup } from './tokens/page.js';
 
 test.describe.configure({ mode: 'serial' });
 
 let server: TokenServer;
-let script = '';
 
 test.beforeAll(async () => {
   test.setTimeout(120_000);
-  const files = await bundleBrowserEntries({ page: 'e2e/tokens/page.ts' });
-  if (files.size !== 1) throw new Error(`expected one chunk, got ${[...files.keys()].join(', ')}`);
-  script = files.get('page.js')!;
-  server = await startTokenServer(() => script);
+  server = await startTokenServer();
 });
 test.afterAll(() => server?.close());
 test.beforeEach(async () => {

@@ -4,6 +4,7 @@
  * (`skew`) to expire tokens, and its handler counts the effects it ran (`executions`).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { bundleBrowserEntries } from '../support/bundle.js';
 import { createOrdersApi, type OrdersApi } from '../../src/server/orders-api.js';
 import { createVerifier, type Verifier } from '../../src/server/index.js';
 import { requestPath } from '../../src/server/options.js';
@@ -28,7 +29,12 @@ const HTML =
   '<!doctype html><html lang="en"><head><meta charset="utf-8"><link rel="icon" href="data:,"></head>' +
   '<body><button id="order">Order</button><p id="result"></p><script type="module" src="/page.js"></script></body></html>';
 
-export async function startTokenServer(script: () => string): Promise<TokenServer> {
+/** The token page (e2e/tokens/page.ts) bundled into one script, served by a verifier in token mode. */
+export async function startTokenServer(): Promise<TokenServer> {
+  const files = await bundleBrowserEntries({ page: 'e2e/tokens/page.ts' });
+  // The server serves this one script: a second chunk would have nowhere to load from.
+  if (files.size !== 1) throw new Error(`expected one chunk, got ${[...files.keys()].join(', ')}`);
+  const script = files.get('page.js')!;
   const state = { skew: 0, executions: [] as string[], delayNext: 0 };
   const api = createOrdersApi({
     intercept: async (req) => {
@@ -53,7 +59,7 @@ export async function startTokenServer(script: () => string): Promise<TokenServe
       (req: IncomingMessage, res: ServerResponse) => {
         const path = requestPath(req);
         if (req.method === 'GET' && path === '/') return page(res, 'text/html; charset=utf-8', HTML);
-        if (req.method === 'GET' && path === '/page.js') return page(res, 'text/javascript; charset=utf-8', script());
+        if (req.method === 'GET' && path === '/page.js') return page(res, 'text/javascript; charset=utf-8', script);
         return api(req, res);
       },
       { reset: () => api.reset() },
