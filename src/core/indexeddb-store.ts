@@ -1,5 +1,5 @@
 /** The durable key store: IndexedDB, one connection per page, one transaction per operation. */
-import { openDatabase } from './open-database.js';
+import { openDatabase, openedDatabase } from './open-database.js';
 import { isKeyRecord, type Decide, type KeyRecord, type KeyStore } from './store.js';
 
 /**
@@ -37,14 +37,53 @@ export function indexedDbStore(options: IndexedDbStoreOptions = {}): KeyStore {
   const databaseName = options.databaseName ?? DATABASE_NAME;
   const durability = options.durability ?? 'relaxed';
 
-  /** Runs `work` in one transaction; resolves with what it returns once the transaction completed. */
-  async function run<T>(mode: IDBTransactionMode, work: (store: IDBObjectStore) => () => T): Promise<T> {
-    if (typeof indexedDB === 'undefined') throw new Error('IndexedDB is not available here');
-    const transaction = (await openDatabase(databaseName, 1, createSchema)).transaction(OBJECT_STORE_NAME, mode, { durability });
-    const result = work(transaction.objectStore(OBJECT_STORE_NAME));
+  /**
+   * The readwrite transaction opened in this task, which the task's other writes join: a
+   * burst of claims (a page sending several orders at once) commits once, not once each
+   * in turn. It stays usable only until the task ends (IndexedDB deactivates it then).
+   */
+  let shared: IDBTransaction | undefined;
+
+  /**
+   * Runs `work` in a transaction (the task's readwrite one, if open); resolves with what
+   * it returns once that transaction completed, so a claim is durable before it resolves.
+   */
+  function run<T>(mode: IDBTransactionMode, work: (store: IDBObjectStore) => () => T): Promise<T> {
+    if (typeof indexedDB === 'undefined') return Promise.reject(new Error('IndexedDB is not available here'));
+    const db = openedDatabase(databaseName);
+    // Once the page's connection is open, no await before the transaction: the claim is
+    // issued in the task of the click.
+    if (db) return inTransaction(db, mode, work);
+    return openDatabase(databaseName, 1, createSchema).then((opened) => inTransaction(opened, mode, work));
+  }
+
+  function inTransaction<T>(db: IDBDatabase, mode: IDBTransactionMode, work: (store: IDBObjectStore) => () => T): Promise<T> {
+    try {
+      const joined = mode === 'readwrite' && shared?.db === db ? join(shared, work) : undefined;
+      if (joined) return completion(shared!, joined);
+      const transaction = db.transaction(OBJECT_STORE_NAME, mode, { durability });
+      if (mode === 'readwrite') shared = transaction;
+      return completion(transaction, work(transaction.objectStore(OBJECT_STORE_NAME)));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** `work` in `transaction`, or undefined when that has finished or its task is over. */
+  function join<T>(transaction: IDBTransaction, work: (store: IDBObjectStore) => () => T): (() => T) | undefined {
+    try {
+      return work(transaction.objectStore(OBJECT_STORE_NAME));
+    } catch (error) {
+      // Nothing was issued: the work's first request is what throws.
+      if (error instanceof DOMException && (error.name === 'TransactionInactiveError' || error.name === 'InvalidStateError')) return undefined;
+      throw error;
+    }
+  }
+
+  function completion<T>(transaction: IDBTransaction, result: () => T): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      transaction.oncomplete = () => resolve(result());
-      transaction.onabort = () => reject(transaction.error);
+      transaction.addEventListener('complete', () => resolve(result()));
+      transaction.addEventListener('abort', () => reject(transaction.error));
     });
   }
 
