@@ -39,6 +39,15 @@ export async function fingerprint(intent: Intent | Request): Promise<string> {
   return fingerprintOf(intent);
 }
 
+/**
+ * `fingerprintOf` when the body needs no reading, so the caller can go on in the same
+ * task (a claim issued in the click's task, a burst's claims in one transaction); else
+ * `fingerprint`.
+ */
+export function fingerprintSoon(intent: Intent): string | Promise<string> {
+  return isBlob(intent.body) || isFormDataWithBlobs(intent.body) ? fingerprint(intent) : fingerprintOf(intent);
+}
+
 /** The synchronous core of `fingerprint()`, for bodies that need no reading. */
 export function fingerprintOf(intent: Intent): string {
   if (typeof intent.method !== 'string' || intent.method.trim() === '') {
