@@ -30,16 +30,16 @@ export function createIdempotentFetch(options: IdempotentFetchOptions = {}): Ide
     if (idempotency === false || !guards(method)) return baseFetch(input, init === undefined ? undefined : requestInit);
 
     const url = request ? request.url : String(input);
-    const headers = new Headers(request?.headers);
-    new Headers(requestInit.headers).forEach((value, name) => headers.set(name, value));
+    // One Headers for the whole submission (every attempt sends the same key): fetch copies it.
+    const headers = new Headers(request ? request.headers : requestInit.headers);
+    if (request && requestInit.headers) new Headers(requestInit.headers).forEach((value, name) => headers.set(name, value));
     if (requestInit.body instanceof ReadableStream) throw new UnreplayableBodyError();
     // A Request's body is read once for the fingerprint; each attempt sends a fresh clone.
     const template = request?.clone();
     const body: unknown = request && requestInit.body === undefined ? await readBody(request) : requestInit.body;
     const withKey = (key: string) => {
-      const keyed = new Headers(headers);
-      keyed.set(header, format(key));
-      return keyed;
+      headers.set(header, format(key));
+      return headers;
     };
     const intent: Intent = { method, url, body, ...(idempotency?.scope === undefined ? {} : { scope: idempotency.scope }) };
 
