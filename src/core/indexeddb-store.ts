@@ -82,9 +82,14 @@ export function indexedDbStore(options: IndexedDbStoreOptions = {}): KeyStore {
 
   function completion<T>(transaction: IDBTransaction, result: () => T): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      transaction.addEventListener('complete', () => resolve(result()));
-      transaction.addEventListener('abort', () => reject(transaction.error));
+      transaction.addEventListener('complete', () => (finished(transaction), resolve(result())));
+      transaction.addEventListener('abort', () => (finished(transaction), reject(transaction.error)));
     });
+  }
+
+  /** A finished transaction is not tried again: the next write would only catch its InvalidStateError, which costs. */
+  function finished(transaction: IDBTransaction): void {
+    if (shared === transaction) shared = undefined;
   }
 
   /**
