@@ -127,6 +127,18 @@ export const offline: Record<string, Case> = {
   'idempotentFetch, IndexedDB, instant fetch': (i) => timed(() => instantIdb(url, { method: 'POST', body: body(i) }).then((r) => r.text())),
 };
 
+/** Fisher-Yates with a seeded xorshift32, so runs order their cases alike. */
+let seed = 0x2545f491;
+function shuffle<T>(items: T[]): void {
+  for (let i = items.length - 1; i > 0; i--) {
+    seed ^= seed << 13;
+    seed ^= seed >>> 17;
+    seed ^= seed << 5;
+    const j = (seed >>> 0) % (i + 1);
+    [items[i], items[j]] = [items[j]!, items[i]!];
+  }
+}
+
 type Table = 'cases' | 'bursts' | 'puts' | 'offline';
 
 /** Per case, every request's ms (`requests` per round, cases interleaved request by request). */
@@ -136,9 +148,14 @@ async function run(rounds: number, requests: number, which: Table): Promise<Reco
   for (const name of Object.keys(table)) samples[name] = [];
   // Warm up: connections opened, code paths compiled.
   for (const send of Object.values(table)) for (let n = 0; n < 10; n++) await send(sequence++);
+  const entries = Object.entries(table);
   for (let round = 0; round < rounds; round++) {
     for (let n = 0; n < requests; n++) {
-      for (const [name, send] of Object.entries(table)) samples[name]!.push(await send(sequence++));
+      // A new order each time: what a case leaves behind (its timers, garbage) lands on
+      // every other case alike, not always on its neighbour (the first case measured 5%
+      // slow in a fixed order).
+      shuffle(entries);
+      for (const [name, send] of entries) samples[name]!.push(await send(sequence++));
     }
   }
   return samples;
