@@ -20,7 +20,7 @@ export interface IdempotentRequestInit extends RequestInit {
 export type IdempotentFetch = (input: Request | string | URL, init?: IdempotentRequestInit) => Promise<Response>;
 
 export function createIdempotentFetch(options: IdempotentFetchOptions = {}): IdempotentFetch {
-  const { header, guards, format, existingKey, submitter } = resolveTransport(options);
+  const { header, guards, format, existingKey, signalFor, submitter } = resolveTransport(options);
   const baseFetch = (input: Request | string | URL, init?: RequestInit) => (options.fetch ?? globalThis.fetch)(input, init);
 
   return async function idempotentFetch(input, init) {
@@ -43,15 +43,17 @@ export function createIdempotentFetch(options: IdempotentFetchOptions = {}): Ide
     };
     const intent: Intent = { method, url, body, ...(idempotency?.scope === undefined ? {} : { scope: idempotency.scope }) };
 
+    const callerSignal = requestInit.signal ?? request?.signal ?? undefined;
     return submitter.submit<Response>({
       intent,
       key: idempotency?.key ?? existingKey(headers.get(header)),
-      signal: requestInit.signal ?? request?.signal ?? undefined,
+      signal: callerSignal,
       retry: idempotency?.retry,
       share: (response) => response.clone(),
       wire: responseWire,
-      send: ({ key, signal }) => {
-        const attemptHeaders = withKey(key);
+      send: (attempt) => {
+        const attemptHeaders = withKey(attempt.key);
+        const signal = signalFor(attempt.signal, callerSignal);
         if (template) return baseFetch(new Request(template.clone(), { ...requestInit, method, headers: attemptHeaders, signal }));
         return baseFetch(url, { ...requestInit, method, headers: attemptHeaders, signal });
       },
