@@ -71,8 +71,10 @@ export function normaliseUrl(url: string | URL): string {
   } catch (cause) {
     throw new InvalidRequestError(`cannot parse the URL ${JSON.stringify(String(url))}`, { cause });
   }
-  parsed.hash = '';
-  parsed.search = canonicalForm(parsed.searchParams);
+  // Each setter re-serialises the URL: only where there is something to change (an
+  // empty `?` or `#` too, which `search` and `hash` read as '').
+  if (parsed.href.includes('#')) parsed.hash = '';
+  if (parsed.href.includes('?')) parsed.search = canonicalForm(parsed.searchParams);
   return parsed.href;
 }
 
