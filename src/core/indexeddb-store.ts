@@ -38,58 +38,45 @@ export function indexedDbStore(options: IndexedDbStoreOptions = {}): KeyStore {
   const durability = options.durability ?? 'relaxed';
 
   /**
-   * The readwrite transaction opened in this task, which the task's other writes join: a
-   * burst of claims (a page sending several orders at once) commits once, not once each
-   * in turn. It stays usable only until the task ends (IndexedDB deactivates it then).
+   * The readwrite transaction opened in this turn of the event loop (until the next
+   * microtask), which the turn's other writes join: a burst of claims (a page sending
+   * several orders at once, each claim issued synchronously) commits once, not once each
+   * in turn. A transaction is active for the whole turn it was made in.
    */
   let shared: IDBTransaction | undefined;
 
   /**
-   * Runs `work` in a transaction (the task's readwrite one, if open); resolves with what
-   * it returns once that transaction completed, so a claim is durable before it resolves.
+   * Runs `work` in a transaction (the turn's readwrite one, if any); resolves with what it
+   * returns once that transaction completed, so a claim is durable before it resolves.
    */
   function run<T>(mode: IDBTransactionMode, work: (store: IDBObjectStore) => () => T): Promise<T> {
     if (typeof indexedDB === 'undefined') return Promise.reject(new Error('IndexedDB is not available here'));
     const db = openedDatabase(databaseName);
     // Once the page's connection is open, no await before the transaction: the claim is
-    // issued in the task of the click.
+    // issued in the turn of the click.
     if (db) return inTransaction(db, mode, work);
     return openDatabase(databaseName, 1, createSchema).then((opened) => inTransaction(opened, mode, work));
   }
 
   function inTransaction<T>(db: IDBDatabase, mode: IDBTransactionMode, work: (store: IDBObjectStore) => () => T): Promise<T> {
     try {
-      const joined = mode === 'readwrite' && shared?.db === db ? join(shared, work) : undefined;
-      if (joined) return completion(shared!, joined);
-      const transaction = db.transaction(OBJECT_STORE_NAME, mode, { durability });
-      if (mode === 'readwrite') shared = transaction;
-      return completion(transaction, work(transaction.objectStore(OBJECT_STORE_NAME)));
+      let transaction = mode === 'readwrite' && shared?.db === db ? shared : undefined;
+      if (!transaction) {
+        transaction = db.transaction(OBJECT_STORE_NAME, mode, { durability });
+        if (mode === 'readwrite') {
+          shared = transaction;
+          queueMicrotask(() => (shared = undefined));
+        }
+      }
+      const result = work(transaction.objectStore(OBJECT_STORE_NAME));
+      const done = transaction;
+      return new Promise<T>((resolve, reject) => {
+        done.addEventListener('complete', () => resolve(result()));
+        done.addEventListener('abort', () => reject(done.error));
+      });
     } catch (error) {
       return Promise.reject(error);
     }
-  }
-
-  /** `work` in `transaction`, or undefined when that has finished or its task is over. */
-  function join<T>(transaction: IDBTransaction, work: (store: IDBObjectStore) => () => T): (() => T) | undefined {
-    try {
-      return work(transaction.objectStore(OBJECT_STORE_NAME));
-    } catch (error) {
-      // Nothing was issued: the work's first request is what throws.
-      if (error instanceof DOMException && (error.name === 'TransactionInactiveError' || error.name === 'InvalidStateError')) return undefined;
-      throw error;
-    }
-  }
-
-  function completion<T>(transaction: IDBTransaction, result: () => T): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      transaction.addEventListener('complete', () => (finished(transaction), resolve(result())));
-      transaction.addEventListener('abort', () => (finished(transaction), reject(transaction.error)));
-    });
-  }
-
-  /** A finished transaction is not tried again: the next write would only catch its InvalidStateError, which costs. */
-  function finished(transaction: IDBTransaction): void {
-    if (shared === transaction) shared = undefined;
   }
 
   /**
