@@ -39,15 +39,6 @@ export async function fingerprint(intent: Intent | Request): Promise<string> {
   return fingerprintOf(intent);
 }
 
-/**
- * `fingerprintOf` when the body needs no reading, so the caller can go on in the same
- * task (a claim issued in the click's task, a burst's claims in one transaction); else
- * `fingerprint`.
- */
-export function fingerprintSoon(intent: Intent): string | Promise<string> {
-  return isBlob(intent.body) || isFormDataWithBlobs(intent.body) ? fingerprint(intent) : fingerprintOf(intent);
-}
-
 /** The synchronous core of `fingerprint()`, for bodies that need no reading. */
 export function fingerprintOf(intent: Intent): string {
   if (typeof intent.method !== 'string' || intent.method.trim() === '') {
@@ -71,10 +62,8 @@ export function normaliseUrl(url: string | URL): string {
   } catch (cause) {
     throw new InvalidRequestError(`cannot parse the URL ${JSON.stringify(String(url))}`, { cause });
   }
-  // Each setter re-serialises the URL: only where there is something to change (an
-  // empty `?` or `#` too, which `search` and `hash` read as '').
-  if (parsed.href.includes('#')) parsed.hash = '';
-  if (parsed.href.includes('?')) parsed.search = canonicalForm(parsed.searchParams);
+  parsed.hash = '';
+  parsed.search = canonicalForm(parsed.searchParams);
   return parsed.href;
 }
 

@@ -1,5 +1,5 @@
 /** The durable key store: IndexedDB, one connection per page, one transaction per operation. */
-import { openDatabase, openedDatabase } from './open-database.js';
+import { openDatabase } from './open-database.js';
 import { isKeyRecord, type Decide, type KeyRecord, type KeyStore } from './store.js';
 
 /**
@@ -38,45 +38,30 @@ export function indexedDbStore(options: IndexedDbStoreOptions = {}): KeyStore {
   const durability = options.durability ?? 'relaxed';
 
   /**
-   * The readwrite transaction opened in this turn of the event loop (until the next
-   * microtask), which the turn's other writes join: a burst of claims (a page sending
-   * several orders at once, each claim issued synchronously) commits once, not once each
-   * in turn. A transaction is active for the whole turn it was made in.
+   * The transaction begun in this turn of the event loop (until the next microtask), which
+   * the turn's other operations join: a burst of claims (a page sending several orders at
+   * once) commits once, not once each in turn. A transaction stays active for the whole
+   * turn it was begun in. Always readwrite: a read joins a claim rather than waiting on it.
    */
   let shared: IDBTransaction | undefined;
 
   /**
-   * Runs `work` in a transaction (the turn's readwrite one, if any); resolves with what it
-   * returns once that transaction completed, so a claim is durable before it resolves.
+   * Runs `work` in the turn's transaction; resolves with what it returns once that
+   * transaction completed, so a claim is durable before it resolves.
    */
-  function run<T>(mode: IDBTransactionMode, work: (store: IDBObjectStore) => () => T): Promise<T> {
-    if (typeof indexedDB === 'undefined') return Promise.reject(new Error('IndexedDB is not available here'));
-    const db = openedDatabase(databaseName);
-    // Once the page's connection is open, no await before the transaction: the claim is
-    // issued in the turn of the click.
-    if (db) return inTransaction(db, mode, work);
-    return openDatabase(databaseName, 1, createSchema).then((opened) => inTransaction(opened, mode, work));
-  }
-
-  function inTransaction<T>(db: IDBDatabase, mode: IDBTransactionMode, work: (store: IDBObjectStore) => () => T): Promise<T> {
-    try {
-      let transaction = mode === 'readwrite' && shared?.db === db ? shared : undefined;
-      if (!transaction) {
-        transaction = db.transaction(OBJECT_STORE_NAME, mode, { durability });
-        if (mode === 'readwrite') {
-          shared = transaction;
-          queueMicrotask(() => (shared = undefined));
-        }
-      }
-      const result = work(transaction.objectStore(OBJECT_STORE_NAME));
-      const done = transaction;
-      return new Promise<T>((resolve, reject) => {
-        done.addEventListener('complete', () => resolve(result()));
-        done.addEventListener('abort', () => reject(done.error));
-      });
-    } catch (error) {
-      return Promise.reject(error);
+  async function run<T>(work: (store: IDBObjectStore) => () => T): Promise<T> {
+    if (typeof indexedDB === 'undefined') throw new Error('no IndexedDB here');
+    const db = await openDatabase(databaseName, 1, createSchema);
+    if (!shared) {
+      shared = db.transaction(OBJECT_STORE_NAME, 'readwrite', { durability });
+      queueMicrotask(() => (shared = undefined));
     }
+    const transaction = shared;
+    const result = work(transaction.objectStore(OBJECT_STORE_NAME));
+    return new Promise<T>((resolve, reject) => {
+      transaction.addEventListener('complete', () => resolve(result()));
+      transaction.addEventListener('abort', () => reject(transaction.error));
+    });
   }
 
   /**
@@ -113,15 +98,15 @@ export function indexedDbStore(options: IndexedDbStoreOptions = {}): KeyStore {
 
   return {
     // Deciding nothing is a read.
-    get: (fingerprint) => run('readonly', (store) => decideIn(store, fingerprint, () => undefined)),
-    upsert: (fingerprint, decide) => run('readwrite', (store) => decideIn(store, fingerprint, decide)),
+    get: (fingerprint) => run((store) => decideIn(store, fingerprint, () => undefined)),
+    upsert: (fingerprint, decide) => run((store) => decideIn(store, fingerprint, decide)),
     batch: (decisions) =>
-      run('readwrite', (store) => {
+      run((store) => {
         decisions.forEach((decide, fingerprint) => decideIn(store, fingerprint, decide));
         return () => undefined;
       }),
     list: () =>
-      run('readonly', (store) => {
+      run((store) => {
         const request = store.getAll();
         return () => (request.result as unknown[]).filter(isKeyRecord);
       }),

@@ -1,13 +1,6 @@
 /** One IndexedDB connection per database name for the page or worker: the key store's and the outbox's. */
 
 const connections = new Map<string, Promise<IDBDatabase>>();
-/** The same connections once open, so a transaction on the submit path needs no await to reach one. */
-const open = new Map<string, IDBDatabase>();
-
-/** The connection `openDatabase(name, …)` gave, if it is open now. */
-export function openedDatabase(name: string): IDBDatabase | undefined {
-  return open.get(name);
-}
 
 /**
  * Opens `name` at `version` once (STYLE 3), and forgets the connection when the open fails
@@ -19,10 +12,7 @@ export function openedDatabase(name: string): IDBDatabase | undefined {
 export function openDatabase(name: string, version: number, upgrade: (db: IDBDatabase, oldVersion: number) => void): Promise<IDBDatabase> {
   let connection = connections.get(name);
   if (!connection) {
-    const forget = () => {
-      connections.delete(name);
-      open.delete(name);
-    };
+    const forget = () => connections.delete(name);
     connection = new Promise<IDBDatabase>((resolve, reject) => {
       const request = indexedDB.open(name, version);
       let blocked = false;
@@ -36,8 +26,6 @@ export function openDatabase(name: string, version: number, upgrade: (db: IDBDat
     }).then((db) => {
       db.onclose = forget;
       db.onversionchange = () => (db.close(), forget());
-      // Unless it was closed or replaced before this ran.
-      if (connections.get(name) === connection) open.set(name, db);
       return db;
     });
     connection.catch(forget);

@@ -21,13 +21,8 @@ export function settleWindow(window: number, now: () => number): SettleWindow {
   return {
     remember(id, result) {
       const at = now();
-      // Oldest first (an id remembered again moves to the end): the expired ones are in
-      // front, so a page sending many orders a second does not walk every answer each time.
-      for (const [other, hit] of recent) {
-        if (hit.until > at) break;
-        recent.delete(other);
-      }
-      recent.delete(id);
+      // Drop what has expired, so a long-lived page does not keep every answer it ever got.
+      forget((other) => recent.get(other)!.until <= at);
       if (window > 0) recent.set(id, { until: at + window, result });
     },
     recall(id) {

@@ -15,7 +15,7 @@ import {
 import { EventHub, type SubmitEvent, type SubmitEventListener } from './events.js';
 import { crossTab } from './cross-tab.js';
 import { fallbackStore } from './fallback-store.js';
-import { fingerprintSoon, type Intent } from './fingerprint.js';
+import { fingerprint, type Intent } from './fingerprint.js';
 import { SingleFlight } from './inflight.js';
 import { inProgressWaits } from './in-progress.js';
 import { indexedDbStore } from './indexeddb-store.js';
@@ -159,8 +159,8 @@ export function createSubmitter(options: SubmitterOptions = {}): Submitter {
     background.add(promise);
   }
 
-  function fingerprintFor(intent: Intent): string | Promise<string> {
-    return fingerprintSoon({ ...intent, scope: intent.scope ?? config.scope() });
+  async function fingerprintFor(intent: Intent): Promise<string> {
+    return fingerprint({ ...intent, scope: intent.scope ?? config.scope() });
   }
 
   /** The key a submission of the intent would reuse now, if any. */
@@ -205,12 +205,9 @@ export function createSubmitter(options: SubmitterOptions = {}): Submitter {
    * claim; or, when another tab's attempt is in flight, that tab's outcome.
    */
   async function claimFor<T>(call: SubmitCall<T>, fp: string): Promise<KeyRecord | Outcome<T>> {
-    const preparing = prepared.get(fp);
-    if (preparing) {
-      prepared.delete(fp);
-      const ahead = await preparing;
-      if (ahead && (call.key ?? ahead.key) === ahead.key && transition.isLive(ahead, config.now(), config)) return ahead;
-    }
+    const ahead = await prepared.get(fp);
+    prepared.delete(fp);
+    if (ahead && (call.key ?? ahead.key) === ahead.key && transition.isLive(ahead, config.now(), config)) return ahead;
     for (let takeOverFrom: string | undefined; ; ) {
       const { record, busy } = await claimKey(fp, call.key, takeOverFrom);
       if (!busy || !tabs) return record;
@@ -417,8 +414,7 @@ export function createSubmitter(options: SubmitterOptions = {}): Submitter {
     if (call.key !== undefined && !isValidKey(call.key)) throw new InvalidKeyError(call.key);
     if (call.queue && !(config.outbox && call.held)) throw new InvalidOptionsError('queue', 'needs an outbox and `held`');
     const retry = call.retry === undefined ? config.retry : normaliseRetry(call.retry, config.retry);
-    const fingerprinted = fingerprintFor(call.intent);
-    const fp = typeof fingerprinted === 'string' ? fingerprinted : await fingerprinted;
+    const fp = await fingerprintFor(call.intent);
     const share = call.share ?? ((value: T) => value);
     const flightId = call.key === undefined ? fp : `${fp}\u0000${call.key}`;
     // Everything from here to flights.run() is synchronous, so a second submission of
