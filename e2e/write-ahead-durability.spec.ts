@@ -57,7 +57,7 @@ test('a burst of different intents claims in one transaction, and every key surv
   });
   await page.goto(orders.page());
   await page.evaluate(() => window.so.setup());
-  // Three orders sent in one task (a page submitting a batch), then the first ones again later.
+  // Three orders sent in one task (a page submitting a batch).
   void page
     .evaluate((path) => Promise.all(['A', 'B', 'C'].map((sku) => window.so.submit(path, { sku, qty: 1 }))), orders.path)
     .catch(() => undefined);
