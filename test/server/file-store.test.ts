@@ -102,7 +102,8 @@ describe('file store order', () => {
     if (first.status !== 'claimed') throw new Error('expected a claim');
     expect(await store.release({ key: 'k', token: first.token, retentionMs: 60_000, now })).toBe(true);
     expect((await store.claim(claimOf('k', now, { leaseMs: 60_000 }))).status).toBe('claimed');
-    // No close: a killed process.
+    // No close: a killed process, once every write under way has landed.
+    await new Promise((resolve) => setTimeout(resolve, 50));
     const reopened = open(path);
     expect(await reopened.claim(claimOf('k', now + 1, { leaseMs: 60_000 }))).toEqual({ status: 'unknown', fingerprint: 'fp', executions: 2 });
     await reopened.close();
