@@ -40,8 +40,9 @@ export interface RedisStoreOptions {
 }
 
 /**
- * Keys in Redis, shared by every server instance: each step is one Lua script, so a
- * claim is atomic across processes.
+ * Keys in Redis, shared by every server instance: each step runs inside a Lua script, so
+ * a claim is atomic across processes; the steps queued while a call is in flight share
+ * the next call (`StepBatcher`).
  *
  * @example
  * import Redis from 'ioredis';
