@@ -11,8 +11,8 @@ interface SyncBatch {
  * An append-only file of lines. Every line is written at once with `writeSync` (into the
  * page cache, in call order, before `append` returns); a line that must be durable also
  * waits for an `fdatasync` begun after it was written. Syncs are group commits: one runs
- * at a time on the libuv thread pool, and every durable line written while it runs shares
- * the next one. Writing synchronously keeps the order of the lines equal to the order of
+ * at a time on the libuv thread pool, and the durable lines written in the same
+ * event-loop turn, or while it runs, share the next one. Writing synchronously keeps the order of the lines equal to the order of
  * the changes and spares each line a thread-pool round trip (profiles under load showed
  * those wake-ups, not the writes, as the cost). Compaction replaces the file with a
  * snapshot (write to a temporary file, fsync, rename, fsync the directory), so a crash at
@@ -21,6 +21,7 @@ interface SyncBatch {
 export class LineLog {
   #fd: number;
   #lines: number;
+  /** A sync is running or due: compaction (which swaps the file) waits for it. */
   #syncing = false;
   /** The sync the lines written since the running one started wait for. */
   #next: SyncBatch | undefined;
@@ -91,7 +92,7 @@ export class LineLog {
       return undefined;
     }
     const batch = (this.#next ??= newBatch());
-    if (!this.#syncing) this.#sync();
+    if (!this.#syncing) this.#scheduleSync();
     return batch.done;
   }
 
@@ -108,10 +109,20 @@ export class LineLog {
     closeSync(this.#fd);
   }
 
-  #sync(): void {
+  /**
+   * The sync starts once the current event-loop turn is done, not at once: the
+   * completions the other requests of this turn write then share it, instead of
+   * waiting for a sync of their own. A sync is one thread-pool round trip.
+   */
+  #scheduleSync(): void {
+    this.#syncing = true;
+    setImmediate(this.#sync);
+  }
+
+  readonly #sync = (): void => {
     const batch = this.#next;
-    if (batch === undefined) return;
     this.#next = undefined;
+    if (batch === undefined) return this.#synced();
     if (this.#compactRequested) {
       // The snapshot is synced: it makes every line written so far durable at once.
       try {
@@ -120,11 +131,9 @@ export class LineLog {
       } catch (error) {
         batch.reject(error);
       }
-      return;
+      return this.#synced();
     }
-    this.#syncing = true;
     fdatasync(this.#fd, (error) => {
-      this.#syncing = false;
       if (error === null) batch.resolve();
       else {
         this.#failure ??= error;
@@ -132,13 +141,17 @@ export class LineLog {
         this.#next?.reject(error);
         this.#next = undefined;
       }
-      if (this.#next !== undefined) this.#sync();
-      else if (this.#compactRequested && this.#failure === undefined) this.#compactQuietly();
-      if (!this.#syncing && this.#idle !== undefined) {
-        this.#idle.resolve();
-        this.#idle = undefined;
-      }
+      if (this.#next !== undefined) return this.#scheduleSync();
+      this.#synced();
     });
+  };
+
+  /** No sync running nor due: a compaction put off meanwhile runs, and `close` may go on. */
+  #synced(): void {
+    this.#syncing = false;
+    if (this.#compactRequested && this.#failure === undefined) this.#compactQuietly();
+    this.#idle?.resolve();
+    this.#idle = undefined;
   }
 
   /**
