@@ -12,11 +12,11 @@ interface SyncBatch {
  * page cache, in call order, before `append` returns); a line that must be durable also
  * waits for an `fdatasync` begun after it was written. Syncs are group commits: one runs
  * at a time on the libuv thread pool, and the durable lines written in the same
- * event-loop turn, or while it runs, share the next one. Writing synchronously keeps the order of the lines equal to the order of
- * the changes and spares each line a thread-pool round trip (profiles under load showed
- * those wake-ups, not the writes, as the cost). Compaction replaces the file with a
- * snapshot (write to a temporary file, fsync, rename, fsync the directory), so a crash at
- * any point leaves either the old or the new file.
+ * event-loop turn, or while it runs, share the next one. Writing synchronously keeps the
+ * lines in the order of the changes and spares each line a thread-pool round trip (under
+ * load those wake-ups, not the writes, were the cost). Compaction replaces the file with
+ * a snapshot (write to a temporary file, fsync, rename, fsync the directory), so a crash
+ * at any point leaves either the old or the new file.
  */
 export class LineLog {
   #fd: number;
