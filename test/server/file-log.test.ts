@@ -104,6 +104,20 @@ describe('file store writes', () => {
     await store.close();
   });
 
+  it('gives the completions written in one event-loop turn one fdatasync', async () => {
+    const store = fileStore(join(dir, `log-${++counter}.jsonl`), { sweepIntervalMs: 0 });
+    const now = Date.now();
+    const tokens = await Promise.all(['a', 'b', 'c'].map((key) => claimed(store, key, now)));
+    disk.holdSyncs = true;
+    const done = ['a', 'b', 'c'].map((key, i) => settled(store.complete(completion(key, tokens[i]!, now))));
+    await turn();
+    expect(disk.syncCalls).toBe(1);
+    disk.syncs.shift()!(null);
+    await vi.waitFor(() => expect(done.map((d) => d())).toEqual([true, true, true]));
+    expect(disk.syncCalls).toBe(1);
+    await store.close();
+  });
+
   it('fails a completion whose fdatasync failed, and every later call, with StoreUnavailableError', async () => {
     const store = fileStore(join(dir, `log-${++counter}.jsonl`), { sweepIntervalMs: 0 });
     const now = Date.now();
