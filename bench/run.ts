@@ -40,6 +40,7 @@ function table(title: string, rows: Array<[string, number, string]>, baseline: n
 
 /** The floor a row is held to: the same durability, the same HTTP client. */
 function floorOf(name: string): string {
+  if (name.includes('instant axios')) return name.includes('IndexedDB') ? 'instant floor + axios: raw put (relaxed) + instant axios' : 'instant axios';
   if (name.includes('instant fetch')) return name.includes('IndexedDB') ? 'instant floor: raw put (relaxed) + instant fetch' : 'instant fetch (baseline)';
   if (name.startsWith('burst')) return 'burst: floor (put relaxed + fetch) x20';
   if (name.includes('axios')) return 'floor + axios: raw put (relaxed) + axios';

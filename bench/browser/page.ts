@@ -8,7 +8,7 @@
  * The floor is what write-ahead needs at least: one raw IndexedDB readwrite `put`, then the
  * same POST, in this page and run, with each durability.
  */
-import axios from 'axios';
+import axios, { type AxiosAdapter } from 'axios';
 import { installIdempotency } from '../../src/axios/index.js';
 import { createSubmitter } from '../../src/core/submitter.js';
 import { memoryStore } from '../../src/core/store.js';
@@ -119,12 +119,27 @@ const instant = (i: number) => instantFetch(url, { method: 'POST', body: body(i)
 const instantMemory = createIdempotentFetch({ fetch: instantFetch, store: memoryStore(), retry: false });
 const instantIdb = createIdempotentFetch({ fetch: instantFetch, retry: false, store: indexedDbStore({ databaseName: 'bench-sdk-instant' }) });
 
+/** An axios adapter that answers at once, as `instantFetch` does: what is left is axios's own work and ours. */
+const instantAdapter: AxiosAdapter = async (config) => {
+  if (typeof config.data !== 'string') throw new TypeError('instantAdapter: a string body');
+  return { data: '', status: 201, statusText: 'Created', headers: { 'content-type': 'application/json' }, config };
+};
+const instantAxios = axios.create({ adapter: instantAdapter });
+const instantKeyedAxios = axios.create({ adapter: instantAdapter });
+installIdempotency(instantKeyedAxios, { retry: false, store: indexedDbStore({ databaseName: 'bench-sdk-instant-axios' }) });
+const instantMemoryAxios = axios.create({ adapter: instantAdapter });
+installIdempotency(instantMemoryAxios, { retry: false, store: memoryStore() });
+
 /** The same rows with `instantFetch`: the client's own cost, where the network's noise would hide a few percent. */
 export const offline: Record<string, Case> = {
   'instant fetch (baseline)': (i) => timed(() => instant(i)),
   'instant floor: raw put (relaxed) + instant fetch': (i) => timed(() => rawPut('relaxed', i).then(() => instant(i))),
   'idempotentFetch, memory store, instant fetch': (i) => timed(() => instantMemory(url, { method: 'POST', body: body(i) }).then((r) => r.text())),
   'idempotentFetch, IndexedDB, instant fetch': (i) => timed(() => instantIdb(url, { method: 'POST', body: body(i) }).then((r) => r.text())),
+  'instant axios': (i) => timed(() => instantAxios.post(url, body(i))),
+  'instant floor + axios: raw put (relaxed) + instant axios': (i) => timed(() => rawPut('relaxed', i).then(() => instantAxios.post(url, body(i)))),
+  'axios + installIdempotency, memory store, instant axios': (i) => timed(() => instantMemoryAxios.post(url, body(i))),
+  'axios + installIdempotency, IndexedDB, instant axios': (i) => timed(() => instantKeyedAxios.post(url, body(i))),
 };
 
 /** Fisher-Yates with a seeded xorshift32, so runs order their cases alike. */

@@ -4,7 +4,7 @@
  * correct: a request re-entering the chain (axios-retry, a user's own retry) arrives with
  * its key already on the headers and keeps it.
  */
-import { AxiosError, getAdapter } from 'axios';
+import { Axios, AxiosError, getAdapter } from 'axios';
 import type { AxiosAdapter, AxiosInstance, AxiosResponse, InternalAxiosRequestConfig } from 'axios';
 import { AmbiguousOutcomeError } from '../core/errors.js';
 import { resolveTransport, type RequestIdempotency, type TransportOptions } from '../http/resolve-transport.js';
@@ -29,6 +29,10 @@ export function installIdempotency(instance: AxiosInstance, options: AxiosIdempo
   current?.[INSTALLED]?.();
   const previous = instance.defaults.adapter;
   const { header, guards, format, existingKey, signalFor, submitter } = resolveTransport(options);
+  // The URL by axios's own rules, over empty defaults: the config an adapter gets is already
+  // merged with the instance's defaults, which `instance.getUri` would merge in again, at a
+  // cost per request (see the README's cost section).
+  const urls = new Axios({});
 
   const adapter: WrappedAdapter = async (config: InternalAxiosRequestConfig) => {
     const send = getAdapter(previous, config);
@@ -40,7 +44,7 @@ export function installIdempotency(instance: AxiosInstance, options: AxiosIdempo
       return await submitter.submit<AxiosResponse>({
         intent: {
           method,
-          url: instance.getUri(config),
+          url: urls.getUri(config),
           body: config.data,
           ...(own?.scope === undefined ? {} : { scope: own.scope }),
         },
@@ -51,14 +55,16 @@ export function installIdempotency(instance: AxiosInstance, options: AxiosIdempo
         // resends) carries it back in.
         send: ({ key, signal }) => {
           config.headers.set(header, format(key));
-          return send({ ...config, signal: signalFor(signal, callerSignal) });
+          const attemptSignal = signalFor(signal, callerSignal);
+          // A copy only to give an attempt its own signal; where nothing changes, axios's own config.
+          return send(attemptSignal === config.signal ? config : { ...config, signal: attemptSignal });
         },
         queue: own?.queue,
         held: {
           request: (key) => {
             config.headers.set(header, format(key));
             const headers = Object.entries(config.headers.toJSON()).map(([name, value]): [string, string] => [name, String(value)]);
-            return { method, url: instance.getUri(config), headers, body: config.data, keyHeader: header };
+            return { method, url: urls.getUri(config), headers, body: config.data, keyHeader: header };
           },
           receive: (answer) => axiosResponseOf(answer, config),
         },

@@ -4,6 +4,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { installIdempotency } from '../../src/axios/index.js';
 import { memoryStore } from '../../src/core/store.js';
 import { KeyReusedError, OutcomeUnknownError } from '../../src/core/errors.js';
+import { createSubmitter } from '../../src/core/submitter.js';
 import { startTestServer, type TestServer } from '../helpers/http-server.js';
 
 let server: TestServer;
@@ -118,6 +119,63 @@ describe('installIdempotency', () => {
     uninstall();
     await api.post('/c', {});
     expect(server.seen.map((r) => r.key)).toEqual(['explicit-1', undefined, undefined]);
+  });
+
+  describe('the intent is the URL axios sends', () => {
+    // The key the engine holds for the URL the server saw (and the body it got): found only
+    // if the fingerprint was taken over that very URL, by axios's own rules.
+    async function keyForWhatWasSent(submitter: ReturnType<typeof createSubmitter>) {
+      const [sent] = server.seen;
+      return submitter.peek({ method: 'POST', url: `${server.url}${sent!.path}`, body: sent!.body });
+    }
+
+    it('baseURL and params from the instance and the request, in the order axios writes them', async () => {
+      const submitter = createSubmitter(engine());
+      const instance = axios.create({ baseURL: `${server.url}/api/`, params: { shop: 'lyon' } });
+      installIdempotency(instance, { submitter });
+      await instance.post('orders', { sku: 'A' }, { params: { b: 2, a: 1 } });
+      expect(server.seen[0]!.path).toBe('/api/orders?shop=lyon&b=2&a=1');
+      expect(await keyForWhatWasSent(submitter)).toBe(server.seen[0]!.key);
+    });
+
+    it('a custom paramsSerializer', async () => {
+      const submitter = createSubmitter(engine());
+      installIdempotency(api, { submitter });
+      await api.post('/orders', { sku: 'A' }, { params: { list: [1, 2] }, paramsSerializer: (params) => `v=${(params.list as number[]).join('.')}` });
+      expect(server.seen[0]!.path).toBe('/orders?v=1.2');
+      expect(await keyForWhatWasSent(submitter)).toBe(server.seen[0]!.key);
+    });
+
+    it('allowAbsoluteUrls: false puts even an absolute URL under baseURL', async () => {
+      const submitter = createSubmitter(engine());
+      const instance = axios.create({ baseURL: `${server.url}/api`, allowAbsoluteUrls: false });
+      installIdempotency(instance, { submitter });
+      await instance.post('http://elsewhere.test/orders', { sku: 'A' });
+      expect(server.seen[0]!.path).toBe('/api/http://elsewhere.test/orders');
+      expect(await keyForWhatWasSent(submitter)).toBe(server.seen[0]!.key);
+    });
+  });
+
+  it('an attempt timeout aborts the axios request and retries it with the same key', async () => {
+    installIdempotency(api, { ...engine(2), timeout: 100 });
+    server.replies = [{ status: 201, body: 'late', delayMs: 1000 }, { status: 201, body: 'ok' }];
+    const response = await api.post('/orders', { a: 1 });
+    expect(response.data).toBe('ok');
+    expect(server.seen).toHaveLength(2);
+    expect(server.seen[1]!.key).toBe(server.seen[0]!.key);
+  });
+
+  it("the caller's signal aborts the axios request in flight, with axios's CanceledError", async () => {
+    installIdempotency(api, engine());
+    server.replies = [{ status: 201, body: 'late', delayMs: 3000 }];
+    const controller = new AbortController();
+    const pending = api.post('/orders', { a: 1 }, { signal: controller.signal }).catch((e: unknown) => e);
+    while (server.seen.length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+    const abortedAt = Date.now();
+    controller.abort();
+    expect(axios.isCancel(await pending)).toBe(true);
+    // Settled by the abort, not by the answer three seconds later (axios cancels that too).
+    expect(Date.now() - abortedAt).toBeLessThan(2500);
   });
 
   it('installing twice replaces the first engine instead of nesting', async () => {
