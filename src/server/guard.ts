@@ -13,6 +13,7 @@ import { headerLines } from './header-lines.js';
 import { requestPath, requestQuery } from './options.js';
 import { replay } from './replay.js';
 import type { RequestContext } from './request-context.js';
+import { setRunContext } from './run-context.js';
 import { BodyTooLargeError, readPayload } from './request-body.js';
 import { sendOutcomeUnknown, sendProblem } from './respond.js';
 import { serveStats } from './stats-endpoint.js';
@@ -121,7 +122,7 @@ export async function guard(ctx: RequestContext): Promise<void> {
   }
   // An expired token may replay (above) but not run: its fresh claim is handed back.
   if (token?.expired) return refuseExpiredToken(ctx, storageKey, claim.token, () => rejectRequest(ctx, method, route, 'token-expired', 'The token expired before its first use; fetch a new one.'));
-  (req as IdempotentRequest).idempotency = { key: parsed.key, principal, recovery: claim.rerun === 'recovery' };
+  setRunContext(req, { key: parsed.key, principal, recovery: claim.rerun === 'recovery' });
   execute(ctx, { storageKey, token: claim.token, fingerprint, scope, executions: claim.executions, rerun: claim.rerun });
 }
 

@@ -1,7 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { afterEach, describe, expect, it } from 'vitest';
-import { idempotency, memoryStore, type IdempotencyStore } from '../../src/server/index.js';
+import { idempotency, memoryStore, type IdempotencyStore, type IdempotentRequest } from '../../src/server/index.js';
 import { startServer, type ListeningServer } from '../helpers/http-server.js';
 import { post } from '../helpers/post.js';
 
@@ -31,14 +31,16 @@ function wrapEnd(log: string[], label: string) {
 }
 
 describe('response capture behind Express', () => {
-  it('adds no property to the response (each one costs microseconds there), and replays the exact answer', async () => {
+  it('adds no property to the response or the request (each one costs microseconds there), and replays the exact answer', async () => {
     let runs = 0;
     const own: string[] = [];
+    const keys: unknown[] = [];
     const app = express();
     app.use(express.json());
     app.post('/orders', idempotency(), (req: Request, res: Response) => {
       runs++;
-      own.push(...METHODS.filter((name) => Object.hasOwn(res, name)));
+      own.push(...METHODS.filter((name) => Object.hasOwn(res, name)), ...(Object.hasOwn(req, 'idempotency') ? ['idempotency'] : []));
+      keys.push((req as IdempotentRequest).idempotency);
       res.status(201).type('text/plain');
       res.write('order ');
       res.end(String(runs));
@@ -53,6 +55,7 @@ describe('response capture behind Express', () => {
     expect(again.headers.get('content-type')).toBe(first.headers.get('content-type'));
     expect(runs).toBe(1);
     expect(own).toEqual([]);
+    expect(keys).toEqual([{ key: 'x1', principal: undefined, recovery: false }]);
   });
 
   it('works with a middleware that wraps end before it and one after it: each sees its own calls', async () => {
@@ -74,22 +77,25 @@ describe('response capture behind Express', () => {
     expect(log).toEqual(['after:order 1', 'before:order 1', 'before:order 1']);
   });
 
-  it('leaves the unguarded answers of the same app alone, before and after guarded ones', async () => {
+  it('leaves the unguarded requests and answers of the same app alone, before and after guarded ones', async () => {
     const app = express();
     app.use(express.json());
     app.use(idempotency());
-    app.get('/status', (_req: Request, res: Response) => {
-      res.json({ ok: true });
+    app.get('/status', (req: Request, res: Response) => {
+      res.json({ ok: true, context: (req as IdempotentRequest).idempotency ?? null });
     });
-    app.post('/orders', (_req: Request, res: Response) => {
-      res.status(201).json({ id: 1 });
+    app.post('/orders', (req: Request, res: Response) => {
+      const seen = (req as IdempotentRequest).idempotency?.key;
+      // A handler may still set the property itself.
+      (req as IdempotentRequest).idempotency = { key: 'mine', principal: undefined, recovery: false };
+      res.status(201).json({ seen, set: (req as IdempotentRequest).idempotency?.key });
     });
     const url = await serve(app);
-    expect(await (await fetch(`${url}/status`)).json()).toEqual({ ok: true });
-    expect((await post(`${url}/orders`, { key: 'x3', body: {} })).status).toBe(201);
+    expect(await (await fetch(`${url}/status`)).json()).toEqual({ ok: true, context: null });
+    expect((await post(`${url}/orders`, { key: 'x3', body: {} })).json()).toEqual({ seen: 'x3', set: 'mine' });
     const status = await fetch(`${url}/status`);
     expect(status.headers.get('idempotent-replayed')).toBeNull();
-    expect(await status.json()).toEqual({ ok: true });
+    expect(await status.json()).toEqual({ ok: true, context: null });
   });
 
   it('keeps capturing after the app is mounted into another one (Express re-parents its prototypes then)', async () => {
