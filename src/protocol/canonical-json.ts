@@ -15,51 +15,48 @@
  * - deeper than `MAX_JSON_DEPTH` nested objects/arrays: `PayloadTooDeepError`. A cycle
  *   is infinitely deep, so it is refused the same way (after 64 steps, not a hang).
  *
- * Written without recursion (an explicit stack), so a hostile body cannot overflow the
- * call stack of the server that canonicalises it.
+ * Recursive, but never deeper than `MAX_JSON_DEPTH` calls (a deeper body is refused), so
+ * a hostile body cannot overflow the call stack of the server that canonicalises it; a
+ * string built call by call, with no queue of pending pieces, because the server
+ * canonicalises every body it guards.
  */
 import { PayloadTooDeepError } from './payload-too-deep-error.js';
 
 /** The deepest nesting of objects and arrays accepted; the server answers deeper with `body-too-deep`. */
 export const MAX_JSON_DEPTH = 64;
 
-/** Text to write as it is, or a value (already through `toJSON`) at a nesting depth. */
-type Task = string | { readonly value: unknown; readonly depth: number };
-
 /**
  * @example
  * canonicalJson({ b: [1, -0], a: new Date(0) }) // '{"a":"1970-01-01T00:00:00.000Z","b":[1,0]}'
  */
 export function canonicalJson(value: unknown): string {
-  let out = '';
-  const stack: Task[] = [{ value: toJsonValue(value, ''), depth: 0 }];
-  for (let task = stack.pop(); task !== undefined; task = stack.pop()) {
-    if (typeof task === 'string') {
-      out += task;
-      continue;
-    }
-    const current = task.value;
-    if (typeof current !== 'object' || current === null) {
-      // JSON.stringify writes -0 as 0, non-finite numbers as null, and has no text (undefined)
-      // for undefined, functions and symbols: those stand as null where a value must be.
-      out += typeof current === 'bigint' ? current.toString() : (JSON.stringify(current) ?? 'null');
-      continue;
-    }
-    if (task.depth >= MAX_JSON_DEPTH) throw new PayloadTooDeepError(MAX_JSON_DEPTH);
-    const isArray = Array.isArray(current);
-    const record = current as Record<string, unknown>;
-    const names = isArray ? Object.keys([...(current as unknown[])]) : Object.keys(record).sort();
-    const tasks: Task[] = [isArray ? '[' : '{'];
-    for (const name of names) {
-      const item = toJsonValue(record[name], name);
-      if (!isArray && (item === undefined || typeof item === 'function' || typeof item === 'symbol')) continue;
-      tasks.push(`${tasks.length > 1 ? ',' : ''}${isArray ? '' : `${JSON.stringify(name)}:`}`, { value: item, depth: task.depth + 1 });
-    }
-    tasks.push(isArray ? ']' : '}');
-    // Pushed last-first, so they pop in document order.
-    for (let i = tasks.length - 1; i >= 0; i--) stack.push(tasks[i]!);
+  return write(toJsonValue(value, ''), 0);
+}
+
+/** The canonical text of a value already through `toJsonValue`, at a nesting depth. */
+function write(value: unknown, depth: number): string {
+  if (typeof value !== 'object' || value === null) {
+    // JSON.stringify writes -0 as 0, non-finite numbers as null, and has no text (undefined)
+    // for undefined, functions and symbols: those stand as null where a value must be.
+    return typeof value === 'bigint' ? value.toString() : (JSON.stringify(value) ?? 'null');
   }
-  return out;
+  if (depth >= MAX_JSON_DEPTH) throw new PayloadTooDeepError(MAX_JSON_DEPTH);
+  if (Array.isArray(value)) {
+    let out = '[';
+    // Holes read as undefined, written null like any value without text.
+    for (let i = 0; i < value.length; i++) out += `${i > 0 ? ',' : ''}${write(toJsonValue(value[i], String(i)), depth + 1)}`;
+    return `${out}]`;
+  }
+  const record = value as Record<string, unknown>;
+  const names = Object.keys(record);
+  if (names.length > 1) names.sort();
+  let out = '{';
+  for (const name of names) {
+    const item = toJsonValue(record[name], name);
+    if (item === undefined || typeof item === 'function' || typeof item === 'symbol') continue;
+    out += `${out.length > 1 ? ',' : ''}${JSON.stringify(name)}:${write(item, depth + 1)}`;
+  }
+  return `${out}}`;
 }
 
 /** The value JSON writes for `value` under `key`: through `toJSON(key)`, boxed primitives unboxed. */
