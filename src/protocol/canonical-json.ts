@@ -49,8 +49,7 @@ function write(value: unknown, depth: number): string {
     return `${out}]`;
   }
   const record = value as Record<string, unknown>;
-  const names = Object.keys(record);
-  if (names.length > 1) names.sort();
+  const names = sortNames(Object.keys(record));
   let out = '{';
   for (const name of names) {
     const item = toJsonValue(record[name], name);
@@ -58,6 +57,22 @@ function write(value: unknown, depth: number): string {
     out += `${out.length > 1 ? ',' : ''}${jsonString(name)}:${write(item, depth + 1)}`;
   }
   return `${out}}`;
+}
+
+/**
+ * Member names in `Array.prototype.sort` order (UTF-16 code units; names are unique, so
+ * stability does not matter). A body's few names are sorted in place by insertion: the
+ * built-in sort sets up state worth ~0.9 KB of garbage per call, for every guarded request.
+ */
+function sortNames(names: string[]): string[] {
+  if (names.length > 16) return names.sort();
+  for (let i = 1; i < names.length; i++) {
+    const name = names[i]!;
+    let j = i - 1;
+    for (; j >= 0 && names[j]! > name; j--) names[j + 1] = names[j]!;
+    names[j + 1] = name;
+  }
+  return names;
 }
 
 /**

@@ -24,3 +24,16 @@ describe('jsonString', () => {
     expect(canonicalJson({ 'b"': 'x\ny', a: ['\ud800', '😀'] })).toBe('{"a":["\\ud800","😀"],"b\\"":"x\\ny"}');
   });
 });
+
+describe('canonical JSON member order', () => {
+  it('is Array.prototype.sort order for few and many names, surrogates and case included', () => {
+    let seed = 7;
+    const next = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31);
+    for (let i = 0; i < 500; i++) {
+      const names = [...new Set(Array.from({ length: 1 + (next() % 24) }, () => String.fromCharCode(...Array.from({ length: 1 + (next() % 3) }, () => [0x41, 0x61, 0x5a, 0x30, 0xe9, 0xd83d, 0xffff][next() % 7]!))))];
+      const value = Object.fromEntries(names.map((name, n) => [name, n]));
+      const expected = `{${[...names].sort().map((name) => `${JSON.stringify(name)}:${value[name]}`).join(',')}}`;
+      expect(canonicalJson(value)).toBe(expected);
+    }
+  });
+});
