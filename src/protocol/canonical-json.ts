@@ -81,12 +81,10 @@ function sortNames(names: string[]): string[] {
  * writes every member name and string of every body it guards.
  */
 export function jsonString(text: string): string {
-  for (let i = 0; i < text.length; i++) {
-    const code = text.charCodeAt(i);
-    if (code < 0x20 || code === 0x22 || code === 0x5c || (code >= 0xd800 && code <= 0xdfff)) return JSON.stringify(text);
-  }
-  return `"${text}"`;
+  return NEEDS_ESCAPE.test(text) ? JSON.stringify(text) : `"${text}"`;
 }
+
+const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
 
 /** The value JSON writes for `value` under `key`: through `toJSON(key)`, boxed primitives unboxed. */
 function toJsonValue(value: unknown, key: string): unknown {
