@@ -16,6 +16,8 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 100);
 /** `BENCH_PROFILE='<case name>'`: instead of the tables, the main thread's self time per request in that case. */
 const PROFILE = process.env.BENCH_PROFILE;
+/** `BENCH_TABLES=offline,cases`: only those tables (default all: cases, offline, bursts, puts). */
+const TABLES = new Set((process.env.BENCH_TABLES ?? 'cases,offline,bursts,puts').split(','));
 
 function bundlePage(): Promise<string> {
   return bundleEntry(fileURLToPath(new URL('./browser/page.ts', import.meta.url)));
@@ -30,6 +32,7 @@ function table(title: string, rows: Array<[string, number, string]>, baseline: n
 
 /** The floor a row is held to: the same durability, the same HTTP client. */
 function floorOf(name: string): string {
+  if (name.includes('instant fetch')) return name.includes('IndexedDB') ? 'instant floor: raw put (relaxed) + instant fetch' : 'instant fetch (baseline)';
   if (name.startsWith('burst')) return 'burst: floor (put relaxed + fetch) x20';
   if (name.includes('axios')) return 'floor + axios: raw put (relaxed) + axios';
   if (name.includes('durability default') || name.includes('(default)')) return 'floor: raw put (default) + fetch';
@@ -56,7 +59,7 @@ function ratioTable(title: string, samples: Record<string, number[]>, fetchRow: 
   const p95 = (name: string) => quantile(samples[name]!, 0.95);
   for (const name of Object.keys(samples)) {
     const floor = floorOf(name);
-    const isFloor = name === floor || name.startsWith('floor') || name === fetchRow || name === 'axios';
+    const isFloor = name === floor || /^(instant )?floor/.test(name) || name === fetchRow || name === 'axios';
     const vsFloor = isFloor ? '' : `x${(med(name) / med(floor)).toFixed(2)}`;
     const p95VsFloor = isFloor ? '' : `x${(p95(name) / p95(floor)).toFixed(2)}`;
     const interval = isFloor ? '' : ratioInterval(samples[name]!, samples[floor]!).map((r) => r.toFixed(2)).join('-');
@@ -99,7 +102,7 @@ async function browserBench(): Promise<void> {
     await page.goto(`http://localhost:${port}/`);
     await page.waitForFunction(() => 'bench' in window);
     console.log(`\ncrossOriginIsolated: ${String(await page.evaluate(() => crossOriginIsolated))}`);
-    type Which = 'cases' | 'bursts' | 'puts';
+    type Which = 'cases' | 'bursts' | 'puts' | 'offline';
     type Bench = (r: number, n: number, which: Which) => Promise<Record<string, number[]>>;
     const bench = (which: Which, rounds: number, requests: number) =>
       page.evaluate(([r, n, w]) => (window as unknown as { bench: Bench }).bench(r as number, n as number, w as Which), [rounds, requests, which] as const);
@@ -107,18 +110,29 @@ async function browserBench(): Promise<void> {
       await profileCase(page, PROFILE);
       return;
     }
-    const samples = await bench('cases', ROUNDS, REQUESTS);
-    ratioTable(
-      `Submit path in headless Chromium, loopback POST, ms per request (${ROUNDS} rounds x ${REQUESTS} sequential different intents, cases interleaved)`,
-      samples,
-      'fetch (baseline)',
-    );
-    const bursts = await bench('bursts', ROUNDS, Math.max(5, Math.floor(REQUESTS / 10)));
-    ratioTable('Bursts of 20 different intents at once, ms per request', bursts, 'burst: fetch x20 at once');
-    const puts = await bench('puts', ROUNDS, REQUESTS);
-    console.log('\nThe write-ahead alone (one readwrite put, resolved on complete), ms');
-    for (const [name, values] of Object.entries(puts)) {
-      console.log(`  ${name.padEnd(50)} median ${median(values).toFixed(2).padStart(6)}   p95 ${quantile(values, 0.95).toFixed(2).padStart(6)}   x${(median(values) / median(puts['raw put, relaxed']!)).toFixed(2)} relaxed`);
+    if (TABLES.has('cases')) {
+      ratioTable(
+        `Submit path in headless Chromium, loopback POST, ms per request (${ROUNDS} rounds x ${REQUESTS} sequential different intents, cases interleaved)`,
+        await bench('cases', ROUNDS, REQUESTS),
+        'fetch (baseline)',
+      );
+    }
+    if (TABLES.has('offline')) {
+      ratioTable(
+        `Without the network: a fetch that answers at once, ms per request (${ROUNDS} rounds x ${REQUESTS * 2}, cases interleaved)`,
+        await bench('offline', ROUNDS, REQUESTS * 2),
+        'instant fetch (baseline)',
+      );
+    }
+    if (TABLES.has('bursts')) {
+      ratioTable('Bursts of 20 different intents at once, ms per request', await bench('bursts', ROUNDS, Math.max(5, Math.floor(REQUESTS / 10))), 'burst: fetch x20 at once');
+    }
+    if (TABLES.has('puts')) {
+      const puts = await bench('puts', ROUNDS, REQUESTS);
+      console.log('\nThe write-ahead alone (one readwrite put, resolved on complete), ms');
+      for (const [name, values] of Object.entries(puts)) {
+        console.log(`  ${name.padEnd(50)} median ${median(values).toFixed(2).padStart(6)}   p95 ${quantile(values, 0.95).toFixed(2).padStart(6)}   x${(median(values) / median(puts['raw put, relaxed']!)).toFixed(2)} relaxed`);
+      }
     }
   } finally {
     await browser.close();

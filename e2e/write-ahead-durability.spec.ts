@@ -42,3 +42,35 @@ test('a renderer crash right after the claim keeps the key', async ({ context, p
   const records = await readKeyRecords(next);
   expect(records).toEqual([expect.objectContaining({ key, state: 'pending' })]);
 });
+
+test('a burst of different intents claims in one transaction, and every key survives a crash once sent', async ({ context, page, orders }) => {
+  await orders.plan([], { kind: 'ok', delayMs: 15_000 });
+  // Counts the readwrite transactions on the key store, with the platform's own method.
+  await page.addInitScript(() => {
+    const transaction = IDBDatabase.prototype.transaction;
+    const counted = { claims: 0 };
+    (window as unknown as { counted: typeof counted }).counted = counted;
+    IDBDatabase.prototype.transaction = function (this: IDBDatabase, names, mode, options) {
+      if (this.name === 'submit-once-v1' && mode === 'readwrite') counted.claims += 1;
+      return transaction.call(this, names, mode, options);
+    };
+  });
+  await page.goto(orders.page());
+  await page.evaluate(() => window.so.setup());
+  // Three orders sent in one task (a page submitting a batch).
+  void page
+    .evaluate((path) => Promise.all(['A', 'B', 'C'].map((sku) => window.so.submit(path, { sku, qty: 1 }))), orders.path)
+    .catch(() => undefined);
+  await expect.poll(async () => (await orders.log()).length).toBe(3);
+  expect(await page.evaluate(() => (window as unknown as { counted: { claims: number } }).counted.claims)).toBe(1);
+  const keys = (await orders.log()).map((request) => request.key);
+  const cdp = await context.newCDPSession(page);
+  const crashed = page.waitForEvent('crash');
+  void cdp.send('Page.crash').catch(() => undefined);
+  await crashed;
+  const next = await context.newPage();
+  await next.goto(orders.page());
+  const records = await readKeyRecords(next);
+  expect(records.map((record) => record.key).sort()).toEqual([...keys].sort());
+  expect(records.every((record) => record.state === 'pending')).toBe(true);
+});

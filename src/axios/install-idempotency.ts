@@ -28,7 +28,7 @@ export function installIdempotency(instance: AxiosInstance, options: AxiosIdempo
   // Installing twice (hot module reload) must not nest two engines: replace the first.
   current?.[INSTALLED]?.();
   const previous = instance.defaults.adapter;
-  const { header, guards, format, existingKey, submitter } = resolveTransport(options);
+  const { header, guards, format, existingKey, signalFor, submitter } = resolveTransport(options);
 
   const adapter: WrappedAdapter = async (config: InternalAxiosRequestConfig) => {
     const send = getAdapter(previous, config);
@@ -51,7 +51,7 @@ export function installIdempotency(instance: AxiosInstance, options: AxiosIdempo
         // resends) carries it back in.
         send: ({ key, signal }) => {
           config.headers.set(header, format(key));
-          return send({ ...config, signal });
+          return send({ ...config, signal: signalFor(signal, callerSignal) });
         },
         queue: own?.queue,
         held: {

@@ -37,14 +37,30 @@ export function indexedDbStore(options: IndexedDbStoreOptions = {}): KeyStore {
   const databaseName = options.databaseName ?? DATABASE_NAME;
   const durability = options.durability ?? 'relaxed';
 
-  /** Runs `work` in one transaction; resolves with what it returns once the transaction completed. */
-  async function run<T>(mode: IDBTransactionMode, work: (store: IDBObjectStore) => () => T): Promise<T> {
-    if (typeof indexedDB === 'undefined') throw new Error('IndexedDB is not available here');
-    const transaction = (await openDatabase(databaseName, 1, createSchema)).transaction(OBJECT_STORE_NAME, mode, { durability });
+  /**
+   * The transaction begun in this turn of the event loop (until the next microtask), which
+   * the turn's other operations join: a burst of claims (a page sending several orders at
+   * once) commits once, not once each in turn. A transaction stays active for the whole
+   * turn it was begun in. Always readwrite: a read joins a claim rather than waiting on it.
+   */
+  let shared: IDBTransaction | undefined;
+
+  /**
+   * Runs `work` in the turn's transaction; resolves with what it returns once that
+   * transaction completed, so a claim is durable before it resolves.
+   */
+  async function run<T>(work: (store: IDBObjectStore) => () => T): Promise<T> {
+    if (typeof indexedDB === 'undefined') throw new Error('no IndexedDB here');
+    const db = await openDatabase(databaseName, 1, createSchema);
+    if (!shared) {
+      shared = db.transaction(OBJECT_STORE_NAME, 'readwrite', { durability });
+      queueMicrotask(() => (shared = undefined));
+    }
+    const transaction = shared;
     const result = work(transaction.objectStore(OBJECT_STORE_NAME));
     return new Promise<T>((resolve, reject) => {
-      transaction.oncomplete = () => resolve(result());
-      transaction.onabort = () => reject(transaction.error);
+      transaction.addEventListener('complete', () => resolve(result()));
+      transaction.addEventListener('abort', () => reject(transaction.error));
     });
   }
 
@@ -82,15 +98,15 @@ export function indexedDbStore(options: IndexedDbStoreOptions = {}): KeyStore {
 
   return {
     // Deciding nothing is a read.
-    get: (fingerprint) => run('readonly', (store) => decideIn(store, fingerprint, () => undefined)),
-    upsert: (fingerprint, decide) => run('readwrite', (store) => decideIn(store, fingerprint, decide)),
+    get: (fingerprint) => run((store) => decideIn(store, fingerprint, () => undefined)),
+    upsert: (fingerprint, decide) => run((store) => decideIn(store, fingerprint, decide)),
     batch: (decisions) =>
-      run('readwrite', (store) => {
+      run((store) => {
         decisions.forEach((decide, fingerprint) => decideIn(store, fingerprint, decide));
         return () => undefined;
       }),
     list: () =>
-      run('readonly', (store) => {
+      run((store) => {
         const request = store.getAll();
         return () => (request.result as unknown[]).filter(isKeyRecord);
       }),

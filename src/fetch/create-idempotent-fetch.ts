@@ -20,7 +20,7 @@ export interface IdempotentRequestInit extends RequestInit {
 export type IdempotentFetch = (input: Request | string | URL, init?: IdempotentRequestInit) => Promise<Response>;
 
 export function createIdempotentFetch(options: IdempotentFetchOptions = {}): IdempotentFetch {
-  const { header, guards, format, existingKey, submitter } = resolveTransport(options);
+  const { header, guards, format, existingKey, signalFor, submitter } = resolveTransport(options);
   const baseFetch = (input: Request | string | URL, init?: RequestInit) => (options.fetch ?? globalThis.fetch)(input, init);
 
   return async function idempotentFetch(input, init) {
@@ -30,28 +30,30 @@ export function createIdempotentFetch(options: IdempotentFetchOptions = {}): Ide
     if (idempotency === false || !guards(method)) return baseFetch(input, init === undefined ? undefined : requestInit);
 
     const url = request ? request.url : String(input);
-    const headers = new Headers(request?.headers);
-    new Headers(requestInit.headers).forEach((value, name) => headers.set(name, value));
+    // One Headers for the whole submission (every attempt sends the same key): fetch copies it.
+    const headers = new Headers(request ? request.headers : requestInit.headers);
+    if (request && requestInit.headers) new Headers(requestInit.headers).forEach((value, name) => headers.set(name, value));
     if (requestInit.body instanceof ReadableStream) throw new UnreplayableBodyError();
     // A Request's body is read once for the fingerprint; each attempt sends a fresh clone.
     const template = request?.clone();
     const body: unknown = request && requestInit.body === undefined ? await readBody(request) : requestInit.body;
     const withKey = (key: string) => {
-      const keyed = new Headers(headers);
-      keyed.set(header, format(key));
-      return keyed;
+      headers.set(header, format(key));
+      return headers;
     };
     const intent: Intent = { method, url, body, ...(idempotency?.scope === undefined ? {} : { scope: idempotency.scope }) };
 
+    const callerSignal = requestInit.signal ?? request?.signal ?? undefined;
     return submitter.submit<Response>({
       intent,
       key: idempotency?.key ?? existingKey(headers.get(header)),
-      signal: requestInit.signal ?? request?.signal ?? undefined,
+      signal: callerSignal,
       retry: idempotency?.retry,
       share: (response) => response.clone(),
       wire: responseWire,
-      send: ({ key, signal }) => {
-        const attemptHeaders = withKey(key);
+      send: (attempt) => {
+        const attemptHeaders = withKey(attempt.key);
+        const signal = signalFor(attempt.signal, callerSignal);
         if (template) return baseFetch(new Request(template.clone(), { ...requestInit, method, headers: attemptHeaders, signal }));
         return baseFetch(url, { ...requestInit, method, headers: attemptHeaders, signal });
       },

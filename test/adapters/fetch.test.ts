@@ -146,4 +146,20 @@ describe('createIdempotentFetch against a real HTTP server', () => {
       expect(server.seen[1]!.key).toBe(server.seen[0]!.key);
     });
   });
+
+  it('sends no signal where nothing can abort the attempt; the caller\'s, or one that its timeout aborts, otherwise', async () => {
+    const signals: Array<AbortSignal | null | undefined> = [];
+    const spy = (input: Request | string | URL, init?: RequestInit) => (signals.push(init?.signal), fetch(input, init));
+    const options = { store: memoryStore(), locks: null, fetch: spy } as const;
+    const body = (sku: string) => ({ method: 'POST', body: JSON.stringify({ sku }) });
+    await createIdempotentFetch(options)(`${server.url}/orders`, body('bare'));
+    const caller = new AbortController();
+    await createIdempotentFetch(options)(`${server.url}/orders`, { ...body('caller'), signal: caller.signal });
+    const timed = createIdempotentFetch({ ...options, timeout: 50, retry: false });
+    server.fallback = { status: 201, delayMs: 300 };
+    await expect(timed(`${server.url}/orders`, body('timed'))).rejects.toBeInstanceOf(AmbiguousOutcomeError);
+    expect(signals[0]).toBeUndefined();
+    expect(signals[1]).toBe(caller.signal);
+    expect(signals[2]?.aborted).toBe(true);
+  });
 });

@@ -33,6 +33,10 @@ describe('fingerprint', () => {
   it('does not depend on query parameter order or the fragment (the URL is normalised)', async () => {
     expect(await fingerprint({ ...base, url: 'https://shop.test/orders?a=1&b=2#top' })).toBe(await fingerprint(base));
     expect(normaliseUrl('https://SHOP.test/orders?z=1&a=2&a=1')).toBe('https://shop.test/orders?a=2&a=1&z=1');
+    // An empty query or fragment is none (`search` and `hash` read '' for both).
+    for (const url of ['https://shop.test/orders?', 'https://shop.test/orders#', 'https://shop.test/orders?#', 'https://shop.test/orders#x?a=1']) {
+      expect(normaliseUrl(url)).toBe('https://shop.test/orders');
+    }
   });
 
   it('treats method case and scope undefined consistently', () => {

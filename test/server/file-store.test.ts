@@ -92,3 +92,21 @@ describe('file store log', () => {
     expect(readFileSync(path, 'utf8')).not.toContain('"o":"d"');
   });
 });
+
+describe('file store order', () => {
+  it('keeps a claim made after a release of the same key when the process dies: the lines stay in the order of the changes', async () => {
+    const path = join(dir, 'order.jsonl');
+    const store = open(path);
+    const now = Date.now();
+    const first = await store.claim(claimOf('k', now, { leaseMs: 60_000 }));
+    if (first.status !== 'claimed') throw new Error('expected a claim');
+    expect(await store.release({ key: 'k', token: first.token, retentionMs: 60_000, now })).toBe(true);
+    expect((await store.claim(claimOf('k', now, { leaseMs: 60_000 }))).status).toBe('claimed');
+    // No close: a killed process, once every write under way has landed.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const reopened = open(path);
+    expect(await reopened.claim(claimOf('k', now + 1, { leaseMs: 60_000 }))).toEqual({ status: 'unknown', fingerprint: 'fp', executions: 2 });
+    await reopened.close();
+    await store.close();
+  });
+});

@@ -28,6 +28,7 @@ describe.skipIf(!available)('redis store', () => {
     await redis?.stop();
   });
 
+  const okBody = { status: 200, headers: {}, body: new Uint8Array(Buffer.from('ok')) };
   const open = (prefix: string): IdempotencyStore => {
     const store = redisStore(client, { prefix });
     prefixes.set(store, prefix);
@@ -66,6 +67,36 @@ describe.skipIf(!available)('redis store', () => {
     expect((await b.claim(claimOf('k', now, { leaseMs: 10_000 }))).status).toBe('in-progress');
   });
 
+  it('sends the steps queued while a batch is in flight as one command, each with its own answer', async () => {
+    const store = redisStore(client, { prefix: 'batch:' });
+    const now = Date.now();
+    await client.config('RESETSTAT');
+    const claims = await Promise.all(Array.from({ length: 40 }, (_, i) => store.claim(claimOf(`k${i % 20}`, now, { leaseMs: 10_000 }))));
+    // Counted by Redis itself: how many script calls reached it.
+    const calls = Number(/cmdstat_evalsha:calls=(\d+)/.exec(await client.info('commandstats'))?.[1] ?? 0);
+    expect(calls).toBeGreaterThan(0);
+    expect(calls).toBeLessThanOrEqual(2);
+    expect(claims.filter((c) => c.status === 'claimed')).toHaveLength(20);
+    expect(claims.filter((c) => c.status === 'in-progress')).toHaveLength(20);
+    const completions = await Promise.all(
+      claims.map((c, i) => (c.status === 'claimed' ? store.complete({ key: `k${i % 20}`, token: c.token, fingerprint: 'fp', response: okBody, retentionMs: 60_000, now }) : false)),
+    );
+    expect(completions.filter(Boolean)).toHaveLength(20);
+    const replay = await store.claim(claimOf('k7', now, { leaseMs: 10_000 }));
+    expect(replay.status).toBe('completed');
+    if (replay.status === 'completed') expect(Buffer.from(replay.response.body).toString()).toBe('ok');
+  });
+
+  it('fails only the step whose key Redis refuses, not the others of its batch', async () => {
+    const store = redisStore(client, { prefix: 'wrongtype:' });
+    await client.set('wrongtype:taken', 'a string, not a record');
+    const now = Date.now();
+    const [bad, good] = await Promise.allSettled([store.claim(claimOf('taken', now)), store.claim(claimOf('free', now))]);
+    expect(bad.status).toBe('rejected');
+    if (bad.status === 'rejected') expect(isStoreUnavailableError(bad.reason)).toBe(true);
+    expect(good.status === 'fulfilled' && good.value.status).toBe('claimed');
+  });
+
   it('fails closed with 503 and Retry-After when Redis is unreachable, never running the handler', async () => {
     const dead = new Redis({ host: '127.0.0.1', port: 1, lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0, retryStrategy: () => null });
     dead.on('error', () => undefined);
@@ -86,6 +117,23 @@ describe.skipIf(!available)('redis store', () => {
       await server.close();
       dead.disconnect();
     }
+  });
+});
+
+describe('a Redis cluster client', () => {
+  it('gets one key per command: a script may only touch keys of one slot there', async () => {
+    const keyCounts: number[] = [];
+    const cluster = {
+      isCluster: true,
+      eval: async (_script: string, numKeys: number) => {
+        keyCounts.push(numKeys);
+        return [['claimed', '1.x', '1', 'none']];
+      },
+    };
+    const store = redisStore(cluster);
+    const claims = await Promise.all(['a', 'b', 'c'].map((key) => store.claim(claimOf(key, Date.now()))));
+    expect(claims.map((c) => c.status)).toEqual(['claimed', 'claimed', 'claimed']);
+    expect(keyCounts).toEqual([1, 1, 1]);
   });
 });
 

@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks';
 
-interface Waiter {
+/** One command waiting for its answer; `reject` fails it once its time is up. */
+export interface Waiter {
   readonly due: number;
   readonly reject: (error: unknown) => void;
 }
@@ -19,19 +20,30 @@ export class Deadlines {
     private readonly timeoutError: () => Error,
   ) {}
 
+  /** Starts the clock of one command: `reject` is called with the timeout error unless `finish` comes first. */
+  start(reject: (error: unknown) => void): Waiter {
+    const waiter: Waiter = { due: performance.now() + this.ms, reject };
+    this.#pending.add(waiter);
+    if (this.#timer === undefined) this.#arm(this.ms);
+    return waiter;
+  }
+
+  /** The command answered in time (or failed on its own). */
+  finish(waiter: Waiter): void {
+    this.#pending.delete(waiter);
+  }
+
   /** Settles as `promise` does, or rejects with the timeout error once `ms` have passed. */
   watch<T>(promise: Promise<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      const waiter: Waiter = { due: performance.now() + this.ms, reject };
-      this.#pending.add(waiter);
-      if (this.#timer === undefined) this.#arm(this.ms);
+      const waiter = this.start(reject);
       promise.then(
         (value) => {
-          this.#pending.delete(waiter);
+          this.finish(waiter);
           resolve(value);
         },
         (error: unknown) => {
-          this.#pending.delete(waiter);
+          this.finish(waiter);
           reject(error);
         },
       );

@@ -1,28 +1,34 @@
-import { closeSync, existsSync, fdatasyncSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
-import { close, fdatasync, open, write } from 'node:fs';
+import { closeSync, existsSync, fdatasync, fdatasyncSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { promisify } from 'node:util';
 
-const writeAsync = promisify(write) as (fd: number, data: string) => Promise<unknown>;
-const fdatasyncAsync = promisify(fdatasync);
-const openAsync = promisify(open);
-const closeAsync = promisify(close);
+interface SyncBatch {
+  readonly done: Promise<void>;
+  resolve(): void;
+  reject(error: unknown): void;
+}
 
 /**
- * An append-only file of JSON lines with group commit: lines queued while a write is in
- * flight go out together, with one fdatasync when any of them asked for durability.
- * Compaction replaces the file with a snapshot (write to a temporary file, fsync, rename,
- * fsync the directory), so a crash at any point leaves either the old or the new file.
+ * An append-only file of lines. Every line is written at once with `writeSync` (into the
+ * page cache, in call order, before `append` returns); a line that must be durable also
+ * waits for an `fdatasync` begun after it was written. Syncs are group commits: one runs
+ * at a time on the libuv thread pool, and the durable lines written in the same
+ * event-loop turn, or while it runs, share the next one. Writing synchronously keeps the
+ * lines in the order of the changes and spares each line a thread-pool round trip (under
+ * load those wake-ups, not the writes, were the cost). Compaction replaces the file with
+ * a snapshot (write to a temporary file, fsync, rename, fsync the directory), so a crash
+ * at any point leaves either the old or the new file.
  */
-export class JsonLinesLog {
+export class LineLog {
   #fd: number;
   #lines: number;
-  #pending: string[] = [];
-  #durable = false;
-  #waiters: Array<{ resolve: () => void; reject: (error: unknown) => void }> = [];
-  #draining: Promise<void> | undefined;
+  /** A sync is running or due: compaction (which swaps the file) waits for it. */
+  #syncing = false;
+  /** The sync the lines written since the running one started wait for. */
+  #next: SyncBatch | undefined;
+  #idle: SyncBatch | undefined;
   #compactRequested = false;
   #failure: unknown;
+  #closed = false;
 
   private constructor(
     readonly path: string,
@@ -42,26 +48,19 @@ export class JsonLinesLog {
    */
   static open(
     path: string,
-    apply: (entry: unknown) => void,
+    apply: (line: string) => void,
     snapshot: () => string[],
     liveCount: () => number,
     compactAfterLines: number,
-  ): JsonLinesLog {
+  ): LineLog {
     if (existsSync(path)) {
       for (const line of readFileSync(path, 'utf8').split('\n')) {
-        if (line === '') continue;
-        let entry: unknown;
-        try {
-          entry = JSON.parse(line);
-        } catch {
-          continue;
-        }
-        apply(entry);
+        if (line !== '') apply(line);
       }
     }
     const lines = snapshot();
     writeSnapshotSync(path, lines);
-    return new JsonLinesLog(path, openSync(path, 'a'), lines.length, snapshot, liveCount, compactAfterLines);
+    return new LineLog(path, openSync(path, 'a'), lines.length, snapshot, liveCount, compactAfterLines);
   }
 
   /** The first write error, if any: the store then fails closed instead of losing writes. */
@@ -69,67 +68,129 @@ export class JsonLinesLog {
     return this.#failure;
   }
 
-  /** Queues one entry; the promise settles once it is written (and synced when `durable`). */
-  append(entry: unknown, durable: boolean): Promise<void> {
-    this.#pending.push(`${JSON.stringify(entry)}\n`);
-    this.#durable ||= durable;
-    const done = new Promise<void>((resolve, reject) => this.#waiters.push({ resolve, reject }));
-    this.#drain();
-    return done;
+  /**
+   * Writes one line (no newline) to the kernel before returning; throws if it cannot.
+   * With `durable`, the promise settles once an fdatasync has covered it.
+   */
+  append(line: string, durable: true): Promise<void>;
+  append(line: string, durable: false): undefined;
+  append(line: string, durable: boolean): Promise<void> | undefined {
+    if (this.#failure !== undefined) throw this.#failure;
+    const text = `${line}\n`;
+    try {
+      // A short write only happens when the disk is full or the file too large: failing
+      // closed leaves a torn last line, which loading skips.
+      if (writeSync(this.#fd, text) !== Buffer.byteLength(text)) throw new Error(`short write to ${this.path}`);
+    } catch (error) {
+      this.#failure = error;
+      throw error;
+    }
+    this.#lines++;
+    if (this.#lines > this.compactAfterLines && this.#lines > 2 * this.liveCount()) this.#compactRequested = true;
+    if (!durable) {
+      if (this.#compactRequested && !this.#syncing) this.#compactQuietly();
+      return undefined;
+    }
+    const batch = (this.#next ??= newBatch());
+    if (!this.#syncing) this.#scheduleSync();
+    return batch.done;
   }
 
   requestCompaction(): void {
     this.#compactRequested = true;
-    this.#drain();
+    if (!this.#syncing && this.#failure === undefined) this.#compactQuietly();
   }
 
+  /** Waits for the syncs under way, then closes the file. */
   async close(): Promise<void> {
-    await this.#draining;
-    await closeAsync(this.#fd).catch(() => undefined);
+    if (this.#syncing) await (this.#idle ??= newBatch()).done.catch(() => undefined);
+    if (this.#closed) return;
+    this.#closed = true;
+    closeSync(this.#fd);
   }
 
-  #drain(): void {
-    this.#draining ??= this.#loop().finally(() => {
-      this.#draining = undefined;
-    });
+  /**
+   * The sync starts once the current event-loop turn is done, not at once: the
+   * completions the other requests of this turn write then share it, instead of
+   * waiting for a sync of their own. A sync is one thread-pool round trip.
+   */
+  #scheduleSync(): void {
+    this.#syncing = true;
+    setImmediate(this.#sync);
   }
 
-  async #loop(): Promise<void> {
-    while (this.#pending.length > 0 || this.#compactRequested) {
-      const lines = this.#pending;
-      const waiters = this.#waiters;
-      const durable = this.#durable;
-      this.#pending = [];
-      this.#waiters = [];
-      this.#durable = false;
+  readonly #sync = (): void => {
+    const batch = this.#next;
+    this.#next = undefined;
+    if (batch === undefined) return this.#synced();
+    if (this.#compactRequested) {
+      // The snapshot is synced: it makes every line written so far durable at once.
       try {
-        if (this.#failure !== undefined) throw this.#failure;
-        this.#lines += lines.length;
-        if (this.#compactRequested || (this.#lines > this.compactAfterLines && this.#lines > 2 * this.liveCount())) {
-          // The snapshot is taken from memory, which already holds every queued change.
-          this.#compactRequested = false;
-          await this.#compact();
-        } else {
-          await writeAsync(this.#fd, lines.join(''));
-          if (durable) await fdatasyncAsync(this.#fd);
-        }
-        for (const waiter of waiters) waiter.resolve();
+        this.#compact();
+        batch.resolve();
       } catch (error) {
-        this.#failure ??= error;
-        this.#compactRequested = false;
-        for (const waiter of waiters) waiter.reject(error);
+        batch.reject(error);
       }
+      return this.#synced();
+    }
+    fdatasync(this.#fd, (error) => {
+      if (error === null) batch.resolve();
+      else {
+        this.#failure ??= error;
+        batch.reject(error);
+        this.#next?.reject(error);
+        this.#next = undefined;
+      }
+      if (this.#next !== undefined) return this.#scheduleSync();
+      this.#synced();
+    });
+  };
+
+  /** No sync running nor due: a compaction put off meanwhile runs, and `close` may go on. */
+  #synced(): void {
+    this.#syncing = false;
+    if (this.#compactRequested && this.#failure === undefined) this.#compactQuietly();
+    this.#idle?.resolve();
+    this.#idle = undefined;
+  }
+
+  /**
+   * Compaction that no caller waits on: the lines are already written, so a failure is
+   * only recorded, and every later append throws it.
+   */
+  #compactQuietly(): void {
+    try {
+      this.#compact();
+    } catch {
+      // Recorded by #compact.
     }
   }
 
-  async #compact(): Promise<void> {
-    const lines = this.snapshot();
-    writeSnapshotSync(this.path, lines);
-    const old = this.#fd;
-    this.#fd = await openAsync(this.path, 'a');
-    this.#lines = lines.length;
-    await closeAsync(old);
+  #compact(): void {
+    this.#compactRequested = false;
+    try {
+      // The snapshot is taken from memory, which already holds every line written.
+      const lines = this.snapshot();
+      writeSnapshotSync(this.path, lines);
+      const old = this.#fd;
+      this.#fd = openSync(this.path, 'a');
+      this.#lines = lines.length;
+      closeSync(old);
+    } catch (error) {
+      this.#failure ??= error;
+      throw error;
+    }
   }
+}
+
+function newBatch(): SyncBatch {
+  let resolve!: () => void;
+  let reject!: (error: unknown) => void;
+  const done = new Promise<void>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { done, resolve, reject };
 }
 
 function writeSnapshotSync(path: string, lines: string[]): void {

@@ -1,4 +1,4 @@
-import { JsonLinesLog } from './file-log.js';
+import { LineLog } from './file-log.js';
 import { decodeResponse, encodeResponse, type EncodedResponse } from './record.js';
 import { isExpired, RecordTable, type TableRecord } from './table.js';
 import {
@@ -51,9 +51,9 @@ type LogEntry =
 export function fileStore(path: string, options: FileStoreOptions = {}): IdempotencyStore {
   const now = options.now ?? Date.now;
   const table = new RecordTable();
-  const log = JsonLinesLog.open(
+  const log = LineLog.open(
     path,
-    (entry) => applyEntry(table, entry),
+    (line) => applyLine(table, line),
     () => snapshotLines(table, now()),
     () => table.size,
     options.compactAfterLines ?? 10_000,
@@ -75,8 +75,25 @@ export function fileStore(path: string, options: FileStoreOptions = {}): Idempot
   const unavailable = (error: unknown): never => {
     throw new StoreUnavailableError(`file store ${path} cannot be written`, { cause: error });
   };
-  const write = (key: string, record: TableRecord, durable: boolean): Promise<void> =>
-    log.append({ o: 'r', k: key, v: encodeRecord(record) } satisfies LogEntry, durable).catch(unavailable);
+  const line = (key: string, record: TableRecord): string => JSON.stringify({ o: 'r', k: key, v: encodeRecord(record) } satisfies LogEntry);
+  /** Written to the kernel before it returns: enough for a killed process, not for a power loss. */
+  const write = (key: string, record: TableRecord): void => {
+    try {
+      log.append(line(key, record), false);
+    } catch (error) {
+      unavailable(error);
+    }
+  };
+  /** Written, then fdatasynced (in a group with the lines written meanwhile). */
+  const writeDurably = async (text: string): Promise<void> => {
+    let synced: Promise<void>;
+    try {
+      synced = log.append(text, true);
+    } catch (error) {
+      return unavailable(error);
+    }
+    await synced.catch(unavailable);
+  };
 
   return {
     name: 'file',
@@ -85,28 +102,28 @@ export function fileStore(path: string, options: FileStoreOptions = {}): Idempot
       const { result, record } = table.claim(request);
       // Written (not fsynced) before the handler runs: a killed process must not forget a
       // claim, or its restart would run the handler again.
-      if (record !== undefined) await write(request.key, record, false);
+      if (record !== undefined) write(request.key, record);
       return result;
     },
     async complete(request: CompleteRequest): Promise<boolean> {
       ensureWritable();
       const record = table.complete(request);
       if (record === undefined) return false;
-      await write(request.key, record, true);
+      await writeDurably(line(request.key, record));
       return true;
     },
     async release(request: SettleRequest): Promise<boolean> {
       ensureWritable();
       const record = table.release(request);
       if (record === undefined) return false;
-      await write(request.key, record, false);
+      write(request.key, record);
       return true;
     },
     async markUnknown(request: SettleRequest): Promise<boolean> {
       ensureWritable();
       const record = table.markUnknown(request);
       if (record === undefined) return false;
-      await write(request.key, record, true);
+      await writeDurably(line(request.key, record));
       return true;
     },
     async renew(request: RenewRequest): Promise<boolean> {
@@ -122,7 +139,7 @@ export function fileStore(path: string, options: FileStoreOptions = {}): Idempot
     async clear(): Promise<void> {
       ensureWritable();
       table.clear();
-      await log.append({ o: 'z' } satisfies LogEntry, true).catch(unavailable);
+      await writeDurably(JSON.stringify({ o: 'z' } satisfies LogEntry));
     },
     async close(): Promise<void> {
       if (timer !== undefined) clearInterval(timer);
@@ -166,7 +183,14 @@ function decodeRecord(v: EncodedRecord): TableRecord | undefined {
 // Files from before execution counts: a claim there had no retention of its own; a day keeps it unknown long enough.
 const LEGACY_RETENTION_MS = 24 * 60 * 60 * 1000;
 
-function applyEntry(table: RecordTable, raw: unknown): void {
+function applyLine(table: RecordTable, line: string): void {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(line);
+  } catch {
+    // A torn last line from a crash.
+    return;
+  }
   if (typeof raw !== 'object' || raw === null) return;
   const entry = raw as LogEntry;
   switch (entry.o) {

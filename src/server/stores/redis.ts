@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
 import { Deadlines } from './deadlines.js';
 import { decodeResponse, encodeResponse, type EncodedResponse } from './record.js';
+import { StepBatcher, type Arg } from './redis-batch.js';
+import { SWEEP } from './redis-scripts.js';
 import { newTokenSuffix } from './token.js';
 import {
   StoreUnavailableError,
@@ -12,8 +14,6 @@ import {
   type SettleRequest,
 } from './types.js';
 
-type Arg = string | number;
-
 /**
  * The few commands the store needs; an `ioredis` client fits as is, and so does anything
  * with the same methods. ioredis is not a dependency of this package.
@@ -24,6 +24,8 @@ export interface RedisLikeClient {
   /** Used by `sweep` and `clear` only. */
   scan?(cursor: string | number, matchToken: 'MATCH', pattern: string, countToken: 'COUNT', count: number): Promise<[string, string[]]>;
   quit?(): Promise<unknown>;
+  /** Set by ioredis's `Cluster`: each command then touches one key, as a cluster requires. */
+  readonly isCluster?: boolean;
 }
 
 export interface RedisStoreOptions {
@@ -37,78 +39,10 @@ export interface RedisStoreOptions {
   readonly closeClient?: boolean;
 }
 
-// Records are hashes: s = state (p running, d done, u unknown, x released), f =
-// fingerprint, t = token, n = execution count (the fencing number), l = lease end, m =
-// retention after the lease (running), e = retention end (others), r = encoded response.
-// Expiry is checked against the caller's clock (ARGV) so every store shares one notion
-// of time, and PEXPIRE lets Redis drop the record on its own once that time has surely
-// passed. The state machine is the one of RecordTable (table.ts).
-const LIVE = `
-local function live(r, now)
-  -- Records written before execution counts have no m (nor n): they count as one run.
-  if r[1] == 'p' then return tonumber(r[5]) + (tonumber(r[6]) or 0) > now end
-  if r[1] == false then return false end
-  return tonumber(r[7]) > now
-end`;
-
-// ARGV: fingerprint, token suffix, now, lease end, pexpire, recover (1/0), retention
-const CLAIM = `${LIVE}
-local r = redis.call('HMGET', KEYS[1], 's', 'f', 't', 'n', 'l', 'm', 'e', 'r')
-local now = tonumber(ARGV[3])
-local s = r[1]
-local n = 0
-if live(r, now) then n = tonumber(r[4]) or 1 else s = false end
-if s == 'd' then return {'completed', r[2], r[8], tostring(n)} end
-if s == 'p' and tonumber(r[5]) > now then return {'in-progress', r[2], r[5]} end
-local rerun = 'none'
-if s == 'p' or s == 'u' then
-  if ARGV[6] ~= '1' or r[2] ~= ARGV[1] then return {'unknown', r[2], tostring(n)} end
-  rerun = 'recovery'
-elseif s == 'x' then
-  rerun = 'after-release'
-end
-n = n + 1
-local token = tostring(n) .. '.' .. ARGV[2]
-redis.call('DEL', KEYS[1])
-redis.call('HSET', KEYS[1], 's', 'p', 'f', ARGV[1], 't', token, 'n', n, 'l', ARGV[4], 'm', ARGV[7])
-redis.call('PEXPIRE', KEYS[1], ARGV[5])
-return {'claimed', token, tostring(n), rerun}`;
-
-// ARGV: token, fingerprint, retention end, response, pexpire. The holder may complete
-// after its lease ran out or it was marked unknown, as long as nobody took over.
-const COMPLETE = `
-local r = redis.call('HMGET', KEYS[1], 's', 't', 'n')
-if (r[1] ~= 'p' and r[1] ~= 'u') or r[2] ~= ARGV[1] then return 0 end
-redis.call('DEL', KEYS[1])
-redis.call('HSET', KEYS[1], 's', 'd', 'f', ARGV[2], 'n', r[3] or 1, 'e', ARGV[3], 'r', ARGV[4])
-redis.call('PEXPIRE', KEYS[1], ARGV[5])
-return 1`;
-
-// ARGV: token, new state (x or u), retention end, pexpire
-const SETTLE = `
-local r = redis.call('HMGET', KEYS[1], 's', 't', 'f', 'n')
-if r[1] ~= 'p' or r[2] ~= ARGV[1] then return 0 end
-redis.call('DEL', KEYS[1])
-redis.call('HSET', KEYS[1], 's', ARGV[2], 'f', r[3], 't', r[2], 'n', r[4] or 1, 'e', ARGV[3])
-redis.call('PEXPIRE', KEYS[1], ARGV[4])
-return 1`;
-
-// ARGV: token, lease end, lease ms + margin
-const RENEW = `
-local r = redis.call('HMGET', KEYS[1], 's', 't', 'm')
-if r[1] ~= 'p' or r[2] ~= ARGV[1] then return 0 end
-redis.call('HSET', KEYS[1], 'l', ARGV[2])
-redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[3]) + (tonumber(r[3]) or 0))
-return 1`;
-
-const SWEEP = `${LIVE}
-local r = redis.call('HMGET', KEYS[1], 's', 'f', 't', 'n', 'l', 'm', 'e')
-if r[1] ~= false and live(r, tonumber(ARGV[1])) then return 0 end
-return redis.call('DEL', KEYS[1])`;
-
 /**
- * Keys in Redis, shared by every server instance: each step is one Lua script, so a
- * claim is atomic across processes.
+ * Keys in Redis, shared by every server instance: each step runs inside a Lua script, so
+ * a claim is atomic across processes; the steps queued while a call is in flight share
+ * the next call (`StepBatcher`).
  *
  * @example
  * import Redis from 'ioredis';
@@ -120,6 +54,7 @@ export function redisStore(client: RedisLikeClient, options: RedisStoreOptions =
   const margin = options.expiryMarginMs ?? 60_000;
   const deadlines = new Deadlines(timeoutMs, () => new StoreUnavailableError(`Redis did not answer within ${timeoutMs} ms`));
   const run = scriptRunner(client, deadlines);
+  const steps = new StepBatcher(client, deadlines, client.isCluster === true ? 1 : 256);
 
   const scanAll = async (each: (keys: string[]) => Promise<void>): Promise<void> => {
     if (client.scan === undefined) throw new TypeError('submit-once: this Redis client has no scan()');
@@ -134,7 +69,7 @@ export function redisStore(client: RedisLikeClient, options: RedisStoreOptions =
   return {
     name: 'redis',
     async claim(request: ClaimRequest): Promise<ClaimResult> {
-      const reply = await run(CLAIM, prefix + request.key, [
+      const reply = await steps.run('claim', prefix + request.key, [
         request.fingerprint,
         newTokenSuffix(),
         request.now,
@@ -146,7 +81,7 @@ export function redisStore(client: RedisLikeClient, options: RedisStoreOptions =
       return parseClaim(reply);
     },
     async complete(request: CompleteRequest): Promise<boolean> {
-      const reply = await run(COMPLETE, prefix + request.key, [
+      const reply = await steps.run('complete', prefix + request.key, [
         request.token,
         request.fingerprint,
         request.now + request.retentionMs,
@@ -156,13 +91,13 @@ export function redisStore(client: RedisLikeClient, options: RedisStoreOptions =
       return Number(reply) === 1;
     },
     async release(request: SettleRequest): Promise<boolean> {
-      return Number(await run(SETTLE, prefix + request.key, settleArgs(request, 'x', margin))) === 1;
+      return Number(await steps.run('settle', prefix + request.key, settleArgs(request, 'x', margin))) === 1;
     },
     async markUnknown(request: SettleRequest): Promise<boolean> {
-      return Number(await run(SETTLE, prefix + request.key, settleArgs(request, 'u', margin))) === 1;
+      return Number(await steps.run('settle', prefix + request.key, settleArgs(request, 'u', margin))) === 1;
     },
     async renew(request: RenewRequest): Promise<boolean> {
-      const reply = await run(RENEW, prefix + request.key, [request.token, request.now + request.leaseMs, request.leaseMs + margin]);
+      const reply = await steps.run('renew', prefix + request.key, [request.token, request.now + request.leaseMs, request.leaseMs + margin]);
       return Number(reply) === 1;
     },
     async sweep(now: number): Promise<number> {

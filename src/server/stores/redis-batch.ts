@@ -1,0 +1,126 @@
+import { createHash } from 'node:crypto';
+import type { Deadlines, Waiter } from './deadlines.js';
+import { STEP_CODE, STEPS, type Step } from './redis-scripts.js';
+import { StoreUnavailableError } from './types.js';
+
+export type Arg = string | number;
+
+/** What a batch needs of the client: `evalsha` first (the script body once per connection), `eval` on NOSCRIPT. */
+export interface ScriptClient {
+  eval(script: string, numKeys: number, ...args: Arg[]): Promise<unknown>;
+  evalsha?(sha1: string, numKeys: number, ...args: Arg[]): Promise<unknown>;
+}
+
+interface Pending {
+  readonly key: string;
+  readonly args: Arg[];
+  readonly resolve: (reply: unknown) => void;
+  readonly reject: (error: unknown) => void;
+  readonly waiter: Waiter;
+  settled: boolean;
+  sent: boolean;
+}
+
+const STEPS_SHA = createHash('sha1').update(STEPS).digest('hex');
+
+/**
+ * Sends steps as script calls, one batch in flight at a time: a step queued while Redis
+ * is idle goes out on the next tick, and the steps queued meanwhile go out together
+ * once the batch in flight has been answered (or has timed out). Under load the claims and
+ * completions of many requests share one command and one socket write: ioredis spends
+ * more CPU per command than Redis per step, and each write to Redis wakes it. Every step
+ * keeps its own deadline from the moment it was queued, and its own answer.
+ */
+export class StepBatcher {
+  #queue: Pending[] = [];
+  /** Steps of the batch in flight not answered or timed out yet. */
+  #inFlight = 0;
+  #scheduled = false;
+
+  constructor(
+    private readonly client: ScriptClient,
+    private readonly deadlines: Deadlines,
+    /** 1 for a cluster client: a script may only touch keys of one slot there. */
+    private readonly maxBatch: number,
+  ) {}
+
+  run(step: Step, key: string, args: Arg[]): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      const pending: Pending = {
+        key,
+        args: [STEP_CODE[step], ...args],
+        resolve,
+        reject,
+        waiter: this.deadlines.start((error) => this.#settle(pending, error)),
+        settled: false,
+        sent: false,
+      };
+      this.#queue.push(pending);
+      this.#schedule();
+    });
+  }
+
+  /**
+   * On the next tick, not at once: the steps that one I/O callback sets off (the
+   * completions a reply lets run, which come in later microtasks) go out together.
+   */
+  #schedule(): void {
+    if (this.#scheduled || this.#inFlight > 0) return;
+    this.#scheduled = true;
+    process.nextTick(this.#send);
+  }
+
+  readonly #send = (): void => {
+    this.#scheduled = false;
+    // A step that timed out while queued was answered 503: it must not run later.
+    const ready = this.#queue.filter((pending) => !pending.settled);
+    const batch = ready.slice(0, this.maxBatch);
+    this.#queue = ready.slice(this.maxBatch);
+    if (batch.length === 0) return;
+    for (const pending of batch) pending.sent = true;
+    this.#inFlight = batch.length;
+    const args: Arg[] = [];
+    for (const pending of batch) args.push(pending.key);
+    for (const pending of batch) for (const arg of pending.args) args.push(arg);
+    this.#call(batch.length, args).then(
+      (reply) => {
+        if (!Array.isArray(reply) || reply.length !== batch.length) {
+          const error = new StoreUnavailableError(`unexpected reply from Redis: ${JSON.stringify(reply)}`);
+          for (const pending of batch) this.#settle(pending, error);
+          return;
+        }
+        for (let i = 0; i < batch.length; i++) {
+          const answer: unknown = reply[i];
+          const failed = Array.isArray(answer) && answer[0] === 'error';
+          this.#settle(batch[i]!, failed ? new StoreUnavailableError(`Redis command failed: ${String(answer[1])}`) : undefined, answer);
+        }
+      },
+      (error: unknown) => {
+        const message = String((error as { message?: unknown }).message ?? error);
+        const unavailable = new StoreUnavailableError(`Redis command failed: ${message}`, { cause: error });
+        for (const pending of batch) this.#settle(pending, unavailable);
+      },
+    );
+  };
+
+  /** Answers one step once (its reply, its error or its timeout); the last step of a batch sends the next. */
+  #settle(pending: Pending, error: unknown, reply?: unknown): void {
+    if (pending.settled) return;
+    pending.settled = true;
+    this.deadlines.finish(pending.waiter);
+    if (error === undefined) pending.resolve(reply);
+    else pending.reject(error);
+    if (pending.sent && --this.#inFlight === 0 && this.#queue.length > 0) this.#schedule();
+  }
+
+  async #call(keys: number, args: Arg[]): Promise<unknown> {
+    if (this.client.evalsha !== undefined) {
+      try {
+        return await this.client.evalsha(STEPS_SHA, keys, ...args);
+      } catch (error) {
+        if (!String((error as { message?: unknown }).message).includes('NOSCRIPT')) throw error;
+      }
+    }
+    return this.client.eval(STEPS, keys, ...args);
+  }
+}

@@ -1,0 +1,108 @@
+// Records are hashes: s = state (p running, d done, u unknown, x released), f =
+// fingerprint, t = token, n = execution count (the fencing number), l = lease end, m =
+// retention after the lease (running), e = retention end (others), r = encoded response.
+// Expiry is checked against the caller's clock (ARGV) so every store shares one notion
+// of time, and PEXPIRE lets Redis drop the record on its own once that time has surely
+// passed. The state machine is the one of RecordTable (table.ts).
+const LIVE = `
+local function live(r, now)
+  -- Records written before execution counts have no m (nor n): they count as one run.
+  if r[1] == 'p' then return tonumber(r[5]) + (tonumber(r[6]) or 0) > now end
+  if r[1] == false then return false end
+  return tonumber(r[7]) > now
+end`;
+
+/** How many ARGV entries each step takes after its one-letter code. */
+export const STEP_ARITY = { claim: 7, complete: 5, settle: 4, renew: 3 } as const;
+export type Step = keyof typeof STEP_ARITY;
+export const STEP_CODE: Readonly<Record<Step, string>> = { claim: 'c', complete: 'd', settle: 's', renew: 'r' };
+
+/**
+ * Runs a batch of steps, one per key, in order, in one script: one command for every
+ * claim, completion, release and renewal queued in one event-loop turn. KEYS[i] is the
+ * i-th step's key; ARGV holds each step's code and then its arguments. Each step is
+ * atomic on its own (the whole script is); a step that fails (a key of another type)
+ * answers `{'error', message}` without failing the others.
+ */
+export const STEPS = `${LIVE}
+-- a: fingerprint, token suffix, now, lease end, pexpire, recover (1/0), retention
+local function claim(key, a)
+  local r = redis.call('HMGET', key, 's', 'f', 't', 'n', 'l', 'm', 'e', 'r')
+  local now = tonumber(a[3])
+  local s = r[1]
+  local n = 0
+  if live(r, now) then n = tonumber(r[4]) or 1 else s = false end
+  if s == 'd' then return {'completed', r[2], r[8], tostring(n)} end
+  if s == 'p' and tonumber(r[5]) > now then return {'in-progress', r[2], r[5]} end
+  local rerun = 'none'
+  if s == 'p' or s == 'u' then
+    if a[6] ~= '1' or r[2] ~= a[1] then return {'unknown', r[2], tostring(n)} end
+    rerun = 'recovery'
+  elseif s == 'x' then
+    rerun = 'after-release'
+  end
+  n = n + 1
+  local token = tostring(n) .. '.' .. a[2]
+  redis.call('DEL', key)
+  redis.call('HSET', key, 's', 'p', 'f', a[1], 't', token, 'n', n, 'l', a[4], 'm', a[7])
+  redis.call('PEXPIRE', key, a[5])
+  return {'claimed', token, tostring(n), rerun}
+end
+
+-- a: token, fingerprint, retention end, response, pexpire. The holder may complete
+-- after its lease ran out or it was marked unknown, as long as nobody took over.
+local function complete(key, a)
+  local r = redis.call('HMGET', key, 's', 't', 'n')
+  if (r[1] ~= 'p' and r[1] ~= 'u') or r[2] ~= a[1] then return 0 end
+  redis.call('DEL', key)
+  redis.call('HSET', key, 's', 'd', 'f', a[2], 'n', r[3] or 1, 'e', a[3], 'r', a[4])
+  redis.call('PEXPIRE', key, a[5])
+  return 1
+end
+
+-- a: token, new state (x or u), retention end, pexpire
+local function settle(key, a)
+  local r = redis.call('HMGET', key, 's', 't', 'f', 'n')
+  if r[1] ~= 'p' or r[2] ~= a[1] then return 0 end
+  redis.call('DEL', key)
+  redis.call('HSET', key, 's', a[2], 'f', r[3], 't', r[2], 'n', r[4] or 1, 'e', a[3])
+  redis.call('PEXPIRE', key, a[4])
+  return 1
+end
+
+-- a: token, lease end, lease ms + margin
+local function renew(key, a)
+  local r = redis.call('HMGET', key, 's', 't', 'm')
+  if r[1] ~= 'p' or r[2] ~= a[1] then return 0 end
+  redis.call('HSET', key, 'l', a[2])
+  redis.call('PEXPIRE', key, tonumber(a[3]) + (tonumber(r[3]) or 0))
+  return 1
+end
+
+local steps = {
+  c = {claim, ${STEP_ARITY.claim}},
+  d = {complete, ${STEP_ARITY.complete}},
+  s = {settle, ${STEP_ARITY.settle}},
+  r = {renew, ${STEP_ARITY.renew}},
+}
+local out = {}
+local j = 1
+for i = 1, #KEYS do
+  local step = steps[ARGV[j]]
+  if step == nil then return redis.error_reply('submit-once: unknown step ' .. tostring(ARGV[j])) end
+  local a = {}
+  for x = 1, step[2] do a[x] = ARGV[j + x] end
+  j = j + step[2] + 1
+  local ok, result = pcall(step[1], KEYS[i], a)
+  if ok then
+    out[i] = result
+  else
+    out[i] = {'error', type(result) == 'table' and tostring(result.err) or tostring(result)}
+  end
+end
+return out`;
+
+export const SWEEP = `${LIVE}
+local r = redis.call('HMGET', KEYS[1], 's', 'f', 't', 'n', 'l', 'm', 'e')
+if r[1] ~= false and live(r, tonumber(ARGV[1])) then return 0 end
+return redis.call('DEL', KEYS[1])`;

@@ -1,0 +1,31 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { fallbackStore } from '../../src/core/fallback-store.js';
+import { memoryStore, type KeyRecord, type KeyStore } from '../../src/core/store.js';
+
+const record = (key: string): KeyRecord => ({ v: 1, key, fingerprint: 'fp', createdAt: 0, expiresAt: 1e12, attempts: 0, state: 'pending' });
+
+afterEach(() => vi.useRealTimers());
+
+describe('fallbackStore', () => {
+  it('times out an operation that starts after an earlier one, at its own deadline', async () => {
+    vi.useFakeTimers();
+    const inner = memoryStore();
+    let hang = false;
+    const primary: KeyStore = { ...inner, upsert: (fp, decide) => (hang ? new Promise(() => {}) : inner.upsert(fp, decide)) };
+    const degraded: string[] = [];
+    const store = fallbackStore(primary, { timeout: 1000, onDegrade: (_error, operation) => degraded.push(operation) });
+    // Starts at t=0 and finishes at once.
+    await store.upsert('fp', () => record('k-1'));
+    await vi.advanceTimersByTimeAsync(600);
+    hang = true;
+    let settled: KeyRecord | undefined;
+    void store.upsert('fp', () => record('k-2')).then((written) => (settled = written));
+    // At t=1100, a timer kept from the first operation (due at t=1000) must not have failed this one (due at t=1600).
+    await vi.advanceTimersByTimeAsync(500);
+    expect(degraded).toEqual([]);
+    await vi.advanceTimersByTimeAsync(520);
+    expect(degraded).toEqual(['upsert']);
+    // Carried on in memory: the write is not lost.
+    expect(settled?.key).toBe('k-2');
+  });
+});

@@ -1,0 +1,145 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
+import { fileStore, isStoreUnavailableError } from '../../src/server/index.js';
+import { claimOf } from './conformance.js';
+
+/**
+ * The file store's disk calls, held or failed on demand: `fdatasync` callbacks wait in
+ * `syncs` until a test lets them go, and `failWrite` makes the next `writeSync` to the
+ * log throw.
+ */
+const disk = vi.hoisted(() => ({
+  holdSyncs: false,
+  syncs: [] as Array<(error: NodeJS.ErrnoException | null) => void>,
+  syncCalls: 0,
+  failWrite: undefined as Error | undefined,
+}));
+
+vi.mock('node:fs', async (importOriginal) => {
+  const fs = await importOriginal<typeof import('node:fs')>();
+  return {
+    ...fs,
+    fdatasync: (fd: number, callback: (error: NodeJS.ErrnoException | null) => void) => {
+      disk.syncCalls++;
+      if (!disk.holdSyncs) return fs.fdatasync(fd, callback);
+      disk.syncs.push((error) => (error === null ? fs.fdatasync(fd, callback) : callback(error)));
+    },
+    writeSync: (...args: Parameters<typeof fs.writeSync>) => {
+      const failure = disk.failWrite;
+      disk.failWrite = undefined;
+      if (failure !== undefined) throw failure;
+      return fs.writeSync(...args);
+    },
+  };
+});
+
+const dir = mkdtempSync(join(tmpdir(), 'submit-once-file-log-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+afterEach(() => {
+  disk.holdSyncs = false;
+  for (const release of disk.syncs.splice(0)) release(null);
+  disk.syncCalls = 0;
+  disk.failWrite = undefined;
+});
+
+let counter = 0;
+const response = { status: 201, headers: { 'content-type': 'text/plain' }, body: new Uint8Array(Buffer.from('done')) };
+const completion = (key: string, token: string, now: number) => ({ key, token, fingerprint: 'fp', response, retentionMs: 60_000, now });
+
+/** Settles to true once `promise` has settled, without waiting for it. */
+function settled(promise: Promise<unknown>): () => boolean {
+  let done = false;
+  promise.then(
+    () => (done = true),
+    () => (done = true),
+  );
+  return () => done;
+}
+
+const turn = () => new Promise((resolve) => setImmediate(resolve));
+
+async function claimed(store: ReturnType<typeof fileStore>, key: string, now: number): Promise<string> {
+  const claim = await store.claim(claimOf(key, now));
+  if (claim.status !== 'claimed') throw new Error(`expected a claim, got ${claim.status}`);
+  return claim.token;
+}
+
+describe('file store writes', () => {
+  it('has a claim in the file when claim() settles, without waiting for a sync', async () => {
+    const path = join(dir, `log-${++counter}.jsonl`);
+    const store = fileStore(path, { sweepIntervalMs: 0 });
+    disk.holdSyncs = true;
+    await claimed(store, 'written', Date.now());
+    expect(readFileSync(path, 'utf8')).toContain('"written"');
+    expect(disk.syncCalls).toBe(0);
+    disk.holdSyncs = false;
+    await store.close();
+  });
+
+  it('settles a completion only after an fdatasync begun after its line was written, one sync for the lines that waited together', async () => {
+    const store = fileStore(join(dir, `log-${++counter}.jsonl`), { sweepIntervalMs: 0 });
+    const now = Date.now();
+    const tokens = await Promise.all(['a', 'b', 'c'].map((key) => claimed(store, key, now)));
+    disk.holdSyncs = true;
+    const a = settled(store.complete(completion('a', tokens[0]!, now)));
+    await turn();
+    expect(disk.syncCalls).toBe(1);
+    // Written while a's sync runs: that sync may not cover them.
+    const b = settled(store.complete(completion('b', tokens[1]!, now)));
+    const c = settled(store.complete(completion('c', tokens[2]!, now)));
+    await turn();
+    expect([a(), b(), c()]).toEqual([false, false, false]);
+    expect(disk.syncCalls).toBe(1);
+
+    disk.syncs.shift()!(null);
+    await vi.waitFor(() => expect(a()).toBe(true));
+    expect([b(), c()]).toEqual([false, false]);
+    expect(disk.syncCalls).toBe(2);
+
+    disk.syncs.shift()!(null);
+    await vi.waitFor(() => expect([b(), c()]).toEqual([true, true]));
+    expect(disk.syncCalls).toBe(2);
+    await store.close();
+  });
+
+  it('gives the completions written in one event-loop turn one fdatasync', async () => {
+    const store = fileStore(join(dir, `log-${++counter}.jsonl`), { sweepIntervalMs: 0 });
+    const now = Date.now();
+    const tokens = await Promise.all(['a', 'b', 'c'].map((key) => claimed(store, key, now)));
+    disk.holdSyncs = true;
+    const done = ['a', 'b', 'c'].map((key, i) => settled(store.complete(completion(key, tokens[i]!, now))));
+    await turn();
+    expect(disk.syncCalls).toBe(1);
+    disk.syncs.shift()!(null);
+    await vi.waitFor(() => expect(done.map((d) => d())).toEqual([true, true, true]));
+    expect(disk.syncCalls).toBe(1);
+    await store.close();
+  });
+
+  it('fails a completion whose fdatasync failed, and every later call, with StoreUnavailableError', async () => {
+    const store = fileStore(join(dir, `log-${++counter}.jsonl`), { sweepIntervalMs: 0 });
+    const now = Date.now();
+    const token = await claimed(store, 'k', now);
+    disk.holdSyncs = true;
+    const completing = store.complete(completion('k', token, now)).catch((error: unknown) => error);
+    await turn();
+    disk.syncs.shift()!(Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' }));
+    expect(isStoreUnavailableError(await completing)).toBe(true);
+    const later = await store.claim(claimOf('other', now)).catch((error: unknown) => error);
+    expect(isStoreUnavailableError(later)).toBe(true);
+    await store.close();
+  });
+
+  it('fails a claim it could not write (disk full) with StoreUnavailableError, and every later call', async () => {
+    const store = fileStore(join(dir, `log-${++counter}.jsonl`), { sweepIntervalMs: 0 });
+    const now = Date.now();
+    disk.failWrite = Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+    const first = await store.claim(claimOf('k', now)).catch((error: unknown) => error);
+    expect(isStoreUnavailableError(first)).toBe(true);
+    const later = await store.claim(claimOf('other', now)).catch((error: unknown) => error);
+    expect(isStoreUnavailableError(later)).toBe(true);
+    await store.close();
+  });
+});
