@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { chromium, type Page } from '@playwright/test';
 import { fingerprintOf } from '../src/core/fingerprint.js';
 import { bundleEntry } from '../scripts/bundle.js';
+import { median, pairedInterval, quantile } from './stats.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 100);
@@ -20,15 +21,6 @@ const TABLES = new Set((process.env.BENCH_TABLES ?? 'cases,offline,bursts,puts')
 
 function bundlePage(): Promise<string> {
   return bundleEntry(fileURLToPath(new URL('./browser/page.ts', import.meta.url)));
-}
-
-function median(values: number[]): number {
-  return quantile(values, 0.5);
-}
-
-function quantile(values: number[], q: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * q))]!;
 }
 
 function table(title: string, rows: Array<[string, number, string]>, baseline: number): void {
@@ -50,33 +42,12 @@ function floorOf(name: string): string {
 }
 
 /**
- * A 95% interval for median(row) / median(floor), by a paired bootstrap over the request
- * index (the cases are interleaved request by request, so sample n of each row ran at the
- * same moment). It says whether a few percent between a row and its floor is more than
- * this run's noise. Seeded, so a run's output is reproducible from its samples.
+ * A 95% interval for median(row) / median(floor), paired over the request index (the
+ * cases are interleaved request by request, so sample n of each row ran at the same
+ * moment): whether a few percent between a row and its floor is more than this run's noise.
  */
-function ratioInterval(row: number[], floor: number[], resamples = 1000): [number, number] {
-  const n = Math.min(row.length, floor.length);
-  let seed = 0x9e3779b9;
-  const next = () => {
-    // xorshift32: uniform enough for resampling, and deterministic.
-    seed ^= seed << 13;
-    seed ^= seed >>> 17;
-    seed ^= seed << 5;
-    return (seed >>> 0) / 2 ** 32;
-  };
-  const ratios: number[] = [];
-  const a = new Array<number>(n);
-  const b = new Array<number>(n);
-  for (let r = 0; r < resamples; r++) {
-    for (let i = 0; i < n; i++) {
-      const pick = Math.floor(next() * n);
-      a[i] = row[pick]!;
-      b[i] = floor[pick]!;
-    }
-    ratios.push(median(a) / median(b));
-  }
-  return [quantile(ratios, 0.025), quantile(ratios, 0.975)];
+function ratioInterval(row: number[], floor: number[]): [number, number] {
+  return pairedInterval([row, floor], (a, b) => median(a) / median(b));
 }
 
 /** Median and p95 per row, as ratios to fetch (or the burst of fetches) and to the row's floor, same run. */

@@ -1,4 +1,5 @@
 import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import { PrototypeLayer } from './prototype-layer.js';
 
 /** What the handler answered, as seen by the middleware when it ends the response. */
 export interface CapturedResponse {
@@ -22,20 +23,51 @@ export interface CaptureOwner {
 }
 
 type Method = (...args: unknown[]) => unknown;
+type Methods = Record<'writeHead' | 'write' | 'end', Method>;
+
+/** The capture of each response whose methods come from `responseLayer`. */
+const captures = new WeakMap<ServerResponse, Capture>();
+
+const method = (value: Method): PropertyDescriptor => ({ value, writable: true, configurable: true });
+
+/** Response methods that go to the response's capture while it has one, else to the prototype's own. */
+const responseLayer = new PrototypeLayer(['writeHead', 'write', 'end'], (parent) => {
+  const original = parent as Methods;
+  return {
+    writeHead: method(function (this: ServerResponse, ...args: unknown[]) {
+      const capture = captures.get(this);
+      return capture === undefined ? original.writeHead.apply(this, args) : capture.writeHeadCalled(this, args);
+    }),
+    write: method(function (this: ServerResponse, ...args: unknown[]) {
+      const capture = captures.get(this);
+      return capture === undefined ? original.write.apply(this, args) : capture.writeCalled(this, args);
+    }),
+    end: method(function (this: ServerResponse, ...args: unknown[]) {
+      const capture = captures.get(this);
+      return capture === undefined ? original.end.apply(this, args) : capture.endCalled(this, args);
+    }),
+  };
+});
 
 /**
- * Wraps `writeHead`, `write` and `end` of one response to copy what the handler sends.
- * The body still streams to the client as written; only the final `end` is held until
- * `owner.settle` has stored the outcome, so a client that has seen the response can
+ * Intercepts `writeHead`, `write` and `end` of one response to copy what the handler
+ * sends. The body still streams to the client as written; only the final `end` is held
+ * until `owner.settle` has stored the outcome, so a client that has seen the response can
  * always get its replay. Only the headers named in `keepHeaders` are copied.
  *
- * Nothing else is added to the response: Express swaps its prototype, after which every
- * property added to it costs microseconds (V8 makes new hidden classes for it each time).
- * Each wrapper is bound to its own capture, so another middleware that wraps the same
- * methods, before or after, still sees its own calls.
+ * Behind Express the methods come from a layer above the app's response prototype
+ * (`PrototypeLayer`: a property added to an Express response costs microseconds). Else,
+ * and when another middleware (or a second guard) already wrapped them on the response,
+ * they are wrapped on the response itself, each wrapper bound to its own capture, so
+ * every wrapper before or after still sees its own calls.
  */
 export function captureResponse(res: ServerResponse, maxBytes: number, keepHeaders: ReadonlySet<string>, owner: CaptureOwner): void {
-  const capture = new Capture(res, maxBytes, keepHeaders, owner);
+  const layer = captures.has(res) ? undefined : responseLayer.reach(res);
+  if (layer !== undefined) {
+    captures.set(res, new Capture(res, Object.getPrototypeOf(layer) as Methods, true, maxBytes, keepHeaders, owner));
+    return;
+  }
+  const capture = new Capture(res, res as unknown as Methods, false, maxBytes, keepHeaders, owner);
   // Anonymous functions: a named one would be renamed at runtime by some transpilers (tsx), per request.
   res.writeHead = function (this: ServerResponse, ...args: unknown[]): ServerResponse {
     return capture.writeHeadCalled(this, args);
@@ -60,15 +92,21 @@ class Capture {
   #owned = true;
   #headHeaders: Map<string, OutgoingHttpHeaders[string]> | undefined;
 
+  /**
+   * @param originals Where the methods the capture forwards to are read, before it wraps them.
+   * @param layered True when `responseLayer` routes the response's methods here.
+   */
   constructor(
     readonly res: ServerResponse,
+    originals: Methods,
+    readonly layered: boolean,
     readonly maxBytes: number,
     readonly keepHeaders: ReadonlySet<string>,
     readonly owner: CaptureOwner,
   ) {
-    this.writeHead = res.writeHead as Method;
-    this.write = res.write as Method;
-    this.end = res.end as Method;
+    this.writeHead = originals.writeHead;
+    this.write = originals.write;
+    this.end = originals.end;
   }
 
   writeHeadCalled(res: ServerResponse, args: unknown[]): ServerResponse {
@@ -145,9 +183,12 @@ class Capture {
       this.end.apply(res, args);
       return;
     }
-    res.writeHead = this.writeHead as ServerResponse['writeHead'];
-    res.write = this.write as ServerResponse['write'];
-    res.end = this.end as ServerResponse['end'];
+    if (this.layered) captures.delete(res);
+    else {
+      res.writeHead = this.writeHead as ServerResponse['writeHead'];
+      res.write = this.write as ServerResponse['write'];
+      res.end = this.end as ServerResponse['end'];
+    }
     replace(res);
   }
 

@@ -3,7 +3,7 @@
  * key, the body and its payload fingerprint, the principal, then the store's claim, which
  * decides between running the handler (`execute`), replaying (`replay`) and a problem.
  */
-import { isPayloadTooDeepError, parseKey, type ProblemCode } from '../protocol/index.js';
+import { isPayloadTooDeepError, jsonString, parseKey, type ProblemCode } from '../protocol/index.js';
 import { applyCors } from './cors.js';
 import type { EventScope } from './events.js';
 import { execute, invoke } from './execute.js';
@@ -13,6 +13,7 @@ import { headerLines } from './header-lines.js';
 import { requestPath, requestQuery } from './options.js';
 import { replay } from './replay.js';
 import type { RequestContext } from './request-context.js';
+import { setRunContext } from './run-context.js';
 import { BodyTooLargeError, readPayload } from './request-body.js';
 import { sendOutcomeUnknown, sendProblem } from './respond.js';
 import { serveStats } from './stats-endpoint.js';
@@ -74,8 +75,9 @@ export async function guard(ctx: RequestContext): Promise<void> {
   const token = opts.tokens?.check(parsed.key, principal, opts.now());
   if (token && !token.ok) return rejectRequest(ctx, method, route, token.problem, token.detail);
   const scope: EventScope = principal === undefined ? { key: parsed.key, method, route } : { key: parsed.key, principal, method, route };
-  // JSON keeps the four parts apart whatever characters they contain.
-  const storageKey = JSON.stringify([principal ?? null, method, route, parsed.key]);
+  // JSON keeps the four parts apart whatever characters they contain: the text of
+  // JSON.stringify([principal ?? null, method, route, key]), written without the serialiser.
+  const storageKey = `[${keyPart(principal)},${jsonString(method)},${keyPart(route)},${jsonString(parsed.key)}]`;
 
   let claim;
   try {
@@ -121,8 +123,13 @@ export async function guard(ctx: RequestContext): Promise<void> {
   }
   // An expired token may replay (above) but not run: its fresh claim is handed back.
   if (token?.expired) return refuseExpiredToken(ctx, storageKey, claim.token, () => rejectRequest(ctx, method, route, 'token-expired', 'The token expired before its first use; fetch a new one.'));
-  (req as IdempotentRequest).idempotency = { key: parsed.key, principal, recovery: claim.rerun === 'recovery' };
+  setRunContext(req, { key: parsed.key, principal, recovery: claim.rerun === 'recovery' });
   execute(ctx, { storageKey, token: claim.token, fingerprint, scope, executions: claim.executions, rerun: claim.rerun });
+}
+
+/** A part of the storage key as JSON; a resolver may hand back something else than a string at runtime. */
+function keyPart(value: unknown): string {
+  return typeof value === 'string' ? jsonString(value) : JSON.stringify(value ?? null);
 }
 
 /** Answers a problem for a request refused before its claim (400, 413). */

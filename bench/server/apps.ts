@@ -1,0 +1,103 @@
+/**
+ * The servers `bench:server` compares, as request listeners. Every target serves the same
+ * tiny handler: POST /orders answers 201 with a small JSON order.
+ */
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import express, { type NextFunction, type Request, type Response } from 'express';
+import { getSharedIdempotencyService, idempotency as expressIdempotency } from 'express-idempotency';
+import { Idempotency } from '@node-idempotency/core';
+import { MemoryStorageAdapter } from '@node-idempotency/storage-adapter-memory';
+import { Redis } from 'ioredis';
+import { fileStore, idempotency, memoryStore, redisStore } from '../../src/server/index.js';
+import type { IdempotencyStore } from '../../src/server/index.js';
+import type { TargetName } from './target-names.js';
+
+let sequence = 0;
+const order = (body: unknown): { id: string; body: unknown } => ({ id: `ord_${++sequence}`, body });
+
+function nodeHandler(req: IncomingMessage & { body?: unknown }, res: ServerResponse): void {
+  const respond = (body: unknown): void => {
+    const json = JSON.stringify(order(body));
+    res.writeHead(201, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(json) });
+    res.end(json);
+  };
+  if (req.body !== undefined) return respond(req.body);
+  const chunks: Buffer[] = [];
+  req.on('data', (c: Buffer) => chunks.push(c));
+  req.on('end', () => respond(JSON.parse(Buffer.concat(chunks).toString() || '{}') as unknown));
+}
+
+function expressHandler(req: Request, res: Response): void {
+  res.status(201).json(order(req.body));
+}
+
+function expressApp(...middleware: express.RequestHandler[]): express.Express {
+  const app = express();
+  app.use(express.json());
+  app.post('/orders', ...middleware, expressHandler);
+  return app;
+}
+
+/** @node-idempotency/core wired as its README shows: onRequest before the handler, onResponse after. */
+function nodeIdempotencyCore(): express.RequestHandler {
+  const core = new Idempotency(new MemoryStorageAdapter(), {});
+  return (req: Request, res: Response, next: NextFunction) => {
+    const request = { method: req.method, headers: req.headers as Record<string, unknown>, body: req.body as Record<string, unknown>, path: req.path };
+    core.onRequest<unknown, unknown>(request).then(
+      (cached) => {
+        if (cached !== undefined) {
+          res.status(Number(cached.additional?.status ?? 200)).json(cached.body);
+          return;
+        }
+        const json = res.json.bind(res);
+        res.json = (body: unknown) => {
+          core.onResponse(request, { body, additional: { status: res.statusCode } }).then(
+            () => json(body),
+            () => json(body),
+          );
+          return res;
+        };
+        next();
+      },
+      (error: unknown) => res.status(409).json({ error: String(error) }),
+    );
+  };
+}
+
+export async function build(name: TargetName, redisUrl: string | undefined): Promise<(req: IncomingMessage, res: ServerResponse) => void> {
+  const ours = (store: IdempotencyStore): express.RequestHandler =>
+    idempotency({ store }) as unknown as express.RequestHandler;
+  switch (name) {
+    case 'node':
+      return nodeHandler;
+    case 'node+submit-once':
+      return idempotency({ store: memoryStore() }).handler(nodeHandler);
+    case 'express':
+      return expressApp();
+    case 'express+submit-once(memory)':
+      return expressApp(ours(memoryStore()));
+    case 'express+submit-once(file)':
+      return expressApp(ours(fileStore(join(mkdtempSync(join(tmpdir(), 'submit-once-bench-')), 'keys.jsonl'))));
+    case 'express+submit-once(redis)': {
+      if (redisUrl === undefined) throw new Error('redis target needs a Redis URL');
+      // Auto-pipelining sends the claims (and completions) of one event-loop turn in one write.
+      return expressApp(ours(redisStore(new Redis(redisUrl, { enableAutoPipelining: true }), { prefix: `bench-${randomUUID()}:` })));
+    }
+    case 'express+express-idempotency': {
+      const middleware = expressIdempotency();
+      // The shared service exists only once the middleware has been created.
+      const service = getSharedIdempotencyService();
+      return expressApp(middleware, (req: Request, _res: Response, next: NextFunction) => {
+        // The README's hit check: the middleware already answered this request.
+        if (!service.isHit(req)) next();
+      });
+    }
+    case 'express+@node-idempotency/core':
+      return expressApp(nodeIdempotencyCore());
+  }
+}
+

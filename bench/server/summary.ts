@@ -1,0 +1,69 @@
+/**
+ * What `bench:server` concludes from its slices. Each target ran in short slices, each
+ * right next to a slice of its bare baseline (same framework), round after round; a
+ * target's figures are computed per round from that adjacent pair, so load that comes and
+ * goes on the machine hits both sides of a pair and cancels out of the difference.
+ */
+import { median, pairedInterval } from '../stats.js';
+
+/** One side of a pair, one value per round: CPU µs per request and requests per second. */
+export interface Slices {
+  readonly cpu: readonly number[];
+  readonly rps: readonly number[];
+}
+
+/** A target's slices and those of the bare baseline slice adjacent to each. */
+export interface Pair {
+  readonly target: Slices;
+  readonly bare: Slices;
+}
+
+/** A median over the rounds and its 95% bootstrap interval. */
+export interface Estimate {
+  readonly median: number;
+  readonly low: number;
+  readonly high: number;
+}
+
+export interface TargetSummary {
+  readonly cpu: number;
+  readonly rps: number;
+  /** CPU µs/req over the adjacent bare slice. */
+  readonly added: Estimate;
+  /** req/s as a share of the adjacent bare slice's. */
+  readonly rpsVsBare: Estimate;
+  /** The added CPU as a multiple of the peer's: median over median, rounds resampled together. */
+  readonly vsPeer?: Estimate;
+  /** The added CPU minus the peer's in the same round, µs/req: below 0 is cheaper than the peer. */
+  readonly overPeer?: Estimate;
+}
+
+export function summarise(pair: Pair, peer?: Pair): TargetSummary {
+  const added = differences(pair);
+  const rpsRatios = pair.target.rps.map((rps, i) => rps / pair.bare.rps[i]!);
+  const summary = {
+    cpu: median(pair.target.cpu),
+    rps: median(pair.target.rps),
+    added: estimate([added], median),
+    rpsVsBare: estimate([rpsRatios], median),
+  };
+  if (peer === undefined || peer === pair) return summary;
+  const peerAdded = differences(peer);
+  return {
+    ...summary,
+    // A ratio per round would divide by the peer's few µs of one round, which noise can
+    // bring near 0 or below it; the ratio of the medians stays finite.
+    vsPeer: estimate([added, peerAdded], (a, p) => median(a) / median(p)),
+    overPeer: estimate([added, peerAdded], (a, p) => median(a.map((x, i) => x - p[i]!))),
+  };
+}
+
+function differences({ target, bare }: Pair): number[] {
+  const rounds = Math.min(target.cpu.length, bare.cpu.length);
+  return Array.from({ length: rounds }, (_, i) => target.cpu[i]! - bare.cpu[i]!);
+}
+
+function estimate(series: readonly (readonly number[])[], statistic: (...resampled: number[][]) => number): Estimate {
+  const [low, high] = pairedInterval(series, statistic);
+  return { median: statistic(...series.map((s) => [...s])), low, high };
+}

@@ -1,0 +1,67 @@
+import { describe, expect, it } from 'vitest';
+import { roundOrder } from '../../bench/server/schedule.js';
+import { summarise, type Pair } from '../../bench/server/summary.js';
+
+// What a loaded machine does to a bench: every round's CPU per request moves by 2x, and
+// both slices of an adjacent pair move together.
+const load = [1, 1.9, 1.2, 2.1, 1.1, 1.6, 1, 2, 1.3, 1.8];
+const pair = (bare: number, added: number, rps: number): Pair => ({
+  target: { cpu: load.map((l) => (bare + added) * l), rps: load.map((l) => (rps * 0.8) / l) },
+  bare: { cpu: load.map((l) => bare * l), rps: load.map((l) => rps / l) },
+});
+
+describe('summarise', () => {
+  it('takes the added cost from each adjacent pair, so load that hits both sides cancels', () => {
+    const ours = pair(100, 10, 5000);
+    const { added, rpsVsBare } = summarise(ours);
+    // The load scales the added cost too (CPU per request rises with it), but never
+    // turns it into the swing of the raw CPU figures (100 to 210).
+    expect(added.median).toBeGreaterThanOrEqual(10);
+    expect(added.low).toBeGreaterThanOrEqual(10);
+    expect(added.high).toBeLessThanOrEqual(21);
+    expect(rpsVsBare.median).toBeCloseTo(0.8);
+    expect(rpsVsBare.low).toBeCloseTo(0.8);
+  });
+
+  it('compares the added cost with the peer\'s in the same rounds', () => {
+    const s = summarise(pair(100, 10, 5000), pair(100, 20, 5000));
+    expect(s.vsPeer?.median).toBeCloseTo(0.5);
+    expect(s.overPeer?.median).toBeLessThan(0);
+    expect(s.overPeer?.high).toBeLessThan(0);
+  });
+
+  it('says nothing about the peer for the peer itself or without one', () => {
+    const peer = pair(100, 20, 5000);
+    expect(summarise(peer, peer).vsPeer).toBeUndefined();
+    expect(summarise(peer).overPeer).toBeUndefined();
+  });
+});
+
+describe('roundOrder', () => {
+  const pairs = [['a', 'bare'], ['b', 'bare'], ['c', 'other']] as const;
+
+  it('puts every target next to a slice of its own baseline', () => {
+    for (let round = 0; round < 6; round++) {
+      const order = roundOrder(pairs, round);
+      expect(order).toHaveLength(6);
+      for (let i = 0; i < order.length; i += 2) {
+        expect(order[i]!.pair).toBe(order[i + 1]!.pair);
+        expect(new Set([order[i]!.side, order[i + 1]!.side])).toEqual(new Set(['target', 'bare']));
+        expect(order.find((s) => s.pair === order[i]!.pair && s.side === 'bare')!.name).toBe(pairs[order[i]!.pair]![1]);
+      }
+    }
+  });
+
+  it('rotates the pairs and swaps their sides, so no slice always follows the same one', () => {
+    const predecessors = new Map<string, Set<string>>();
+    let previous = '';
+    for (let round = 0; round < 6; round++) {
+      for (const { name, side, pair } of roundOrder(pairs, round)) {
+        const label = `${name}/${side}/${pair}`;
+        if (previous !== '') predecessors.set(label, (predecessors.get(label) ?? new Set()).add(previous));
+        previous = label;
+      }
+    }
+    for (const [label, before] of predecessors) expect(before.size, label).toBeGreaterThan(1);
+  });
+});

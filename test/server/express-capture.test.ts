@@ -1,0 +1,152 @@
+import type { ServerResponse } from 'node:http';
+import express, { type NextFunction, type Request, type Response } from 'express';
+import { afterEach, describe, expect, it } from 'vitest';
+import { idempotency, memoryStore, type IdempotencyStore, type IdempotentRequest } from '../../src/server/index.js';
+import { startServer, type ListeningServer } from '../helpers/http-server.js';
+import { post } from '../helpers/post.js';
+
+const servers: ListeningServer[] = [];
+afterEach(async () => {
+  for (const s of servers.splice(0)) await s.close();
+});
+
+async function serve(app: express.Express): Promise<string> {
+  const server = await startServer(app);
+  servers.push(server);
+  return server.url;
+}
+
+const METHODS = ['writeHead', 'write', 'end'] as const;
+
+/** A compression-like middleware: it wraps `end` on the response instance and logs what goes through. */
+function wrapEnd(log: string[], label: string) {
+  return (_req: Request, res: Response, next: NextFunction): void => {
+    const end = res.end;
+    res.end = function (this: ServerResponse, ...args: unknown[]) {
+      log.push(`${label}:${String(args[0])}`);
+      return (end as (...a: unknown[]) => ServerResponse).apply(this, args);
+    } as Response['end'];
+    next();
+  };
+}
+
+describe('response capture behind Express', () => {
+  it('adds no property to the response or the request (each one costs microseconds there), and replays the exact answer', async () => {
+    let runs = 0;
+    const own: string[] = [];
+    const keys: unknown[] = [];
+    const app = express();
+    app.use(express.json());
+    app.post('/orders', idempotency(), (req: Request, res: Response) => {
+      runs++;
+      own.push(...METHODS.filter((name) => Object.hasOwn(res, name)), ...(Object.hasOwn(req, 'idempotency') ? ['idempotency'] : []));
+      keys.push((req as IdempotentRequest).idempotency);
+      res.status(201).type('text/plain');
+      res.write('order ');
+      res.end(String(runs));
+    });
+    const url = await serve(app);
+    const first = await post(`${url}/orders`, { key: 'x1', body: { item: 'tea' } });
+    const again = await post(`${url}/orders`, { key: 'x1', body: { item: 'tea' } });
+    expect(first.status).toBe(201);
+    expect(first.text).toBe('order 1');
+    expect(again.headers.get('idempotent-replayed')).toBe('true');
+    expect(again.text).toBe('order 1');
+    expect(again.headers.get('content-type')).toBe(first.headers.get('content-type'));
+    expect(runs).toBe(1);
+    expect(own).toEqual([]);
+    expect(keys).toEqual([{ key: 'x1', principal: undefined, recovery: false }]);
+  });
+
+  it('works with a middleware that wraps end before it and one after it: each sees its own calls', async () => {
+    let runs = 0;
+    const log: string[] = [];
+    const app = express();
+    app.use(express.json());
+    app.post('/orders', wrapEnd(log, 'before'), idempotency(), wrapEnd(log, 'after'), (_req: Request, res: Response) => {
+      runs++;
+      res.status(201).send(`order ${runs}`);
+    });
+    const url = await serve(app);
+    const first = await post(`${url}/orders`, { key: 'x2', body: { item: 'tea' } });
+    const again = await post(`${url}/orders`, { key: 'x2', body: { item: 'tea' } });
+    expect([first.text, again.text]).toEqual(['order 1', 'order 1']);
+    expect(again.headers.get('idempotent-replayed')).toBe('true');
+    expect(runs).toBe(1);
+    // The replay goes out through the wrapper before the guard; the one after it only saw the run.
+    expect(log).toEqual(['after:order 1', 'before:order 1', 'before:order 1']);
+  });
+
+  it('leaves the unguarded requests and answers of the same app alone, before and after guarded ones', async () => {
+    const app = express();
+    app.use(express.json());
+    app.use(idempotency());
+    app.get('/status', (req: Request, res: Response) => {
+      res.json({ ok: true, context: (req as IdempotentRequest).idempotency ?? null });
+    });
+    app.post('/orders', (req: Request, res: Response) => {
+      const seen = (req as IdempotentRequest).idempotency?.key;
+      // A handler may still set the property itself.
+      (req as IdempotentRequest).idempotency = { key: 'mine', principal: undefined, recovery: false };
+      res.status(201).json({ seen, set: (req as IdempotentRequest).idempotency?.key });
+    });
+    const url = await serve(app);
+    expect(await (await fetch(`${url}/status`)).json()).toEqual({ ok: true, context: null });
+    expect((await post(`${url}/orders`, { key: 'x3', body: {} })).json()).toEqual({ seen: 'x3', set: 'mine' });
+    const status = await fetch(`${url}/status`);
+    expect(status.headers.get('idempotent-replayed')).toBeNull();
+    expect(await status.json()).toEqual({ ok: true, context: null });
+  });
+
+  it('keeps capturing after the app is mounted into another one (Express re-parents its prototypes then)', async () => {
+    let runs = 0;
+    const orders = express();
+    orders.use(express.json());
+    orders.post('/orders', idempotency(), (_req: Request, res: Response) => {
+      runs++;
+      res.status(201).json({ id: runs });
+    });
+    const direct = await serve(orders);
+    expect((await post(`${direct}/orders`, { key: 'x4', body: {} })).json()).toEqual({ id: 1 });
+    const outer = express();
+    outer.use('/v1', orders);
+    const mounted = await serve(outer);
+    const first = await post(`${mounted}/v1/orders`, { key: 'x5', body: {} });
+    const again = await post(`${mounted}/v1/orders`, { key: 'x5', body: {} });
+    expect(first.json()).toEqual({ id: 2 });
+    expect(again.json()).toEqual({ id: 2 });
+    expect(again.headers.get('idempotent-replayed')).toBe('true');
+    expect(runs).toBe(2);
+  });
+
+  it('answers the problem instead of the handler\'s answer when a transactional store cannot commit', async () => {
+    let runs = 0;
+    const memory = memoryStore();
+    let failCommit = true;
+    const store: IdempotencyStore = {
+      ...memory,
+      transactional: true,
+      complete: async (request) => (failCommit ? false : memory.complete(request)),
+    };
+    const app = express();
+    app.use(express.json());
+    app.post('/orders', idempotency({ store }), (_req: Request, res: Response) => {
+      runs++;
+      res.status(201).set('ETag', '"v1"').json({ id: runs });
+    });
+    app.get('/status', (_req: Request, res: Response) => {
+      res.json({ ok: true });
+    });
+    const url = await serve(app);
+    const refused = await post(`${url}/orders`, { key: 'x6', body: {} });
+    expect(refused.status).toBe(503);
+    expect(refused.headers.get('etag')).toBeNull();
+    expect(refused.json()).toMatchObject({ status: 503 });
+    expect(await (await fetch(`${url}/status`)).json()).toEqual({ ok: true });
+    failCommit = false;
+    await memory.clear();
+    const retried = await post(`${url}/orders`, { key: 'x6', body: {} });
+    expect(retried.status).toBe(201);
+    expect(retried.json()).toEqual({ id: 2 });
+  });
+});
