@@ -4,7 +4,7 @@
  * crashed renderer right then loses it. (Relaxed gives up only an OS crash or power cut
  * before the browser's own flush; see the README's cost table.)
  */
-import type { Page } from '@playwright/test';
+import type { BrowserContext, Page } from '@playwright/test';
 import { readKeyRecords } from './support/idb.js';
 import { expect, test, UUID_V4 } from './support/test.js';
 
@@ -20,6 +20,17 @@ async function submitAndWaitForTheServer(page: Page, orders: { path: string; log
   return request!.key!;
 }
 
+/** Crashes the page's renderer, then reads the key records from a new page of the site. */
+async function crashAndReadKeys(context: BrowserContext, page: Page, orders: { page(): string }) {
+  const cdp = await context.newCDPSession(page);
+  const crashed = page.waitForEvent('crash');
+  void cdp.send('Page.crash').catch(() => undefined);
+  await crashed;
+  const next = await context.newPage();
+  await next.goto(orders.page());
+  return readKeyRecords(next);
+}
+
 test('a reload right after the claim keeps the key', async ({ page, orders }) => {
   await orders.plan([{ kind: 'ok', delayMs: 15_000 }]);
   await page.goto(orders.page());
@@ -33,13 +44,7 @@ test('a renderer crash right after the claim keeps the key', async ({ context, p
   await orders.plan([{ kind: 'ok', delayMs: 15_000 }]);
   await page.goto(orders.page());
   const key = await submitAndWaitForTheServer(page, orders);
-  const cdp = await context.newCDPSession(page);
-  const crashed = page.waitForEvent('crash');
-  void cdp.send('Page.crash').catch(() => undefined);
-  await crashed;
-  const next = await context.newPage();
-  await next.goto(orders.page());
-  const records = await readKeyRecords(next);
+  const records = await crashAndReadKeys(context, page, orders);
   expect(records).toEqual([expect.objectContaining({ key, state: 'pending' })]);
 });
 
@@ -64,13 +69,7 @@ test('a burst of different intents claims in one transaction, and every key surv
   await expect.poll(async () => (await orders.log()).length).toBe(3);
   expect(await page.evaluate(() => (window as unknown as { counted: { claims: number } }).counted.claims)).toBe(1);
   const keys = (await orders.log()).map((request) => request.key);
-  const cdp = await context.newCDPSession(page);
-  const crashed = page.waitForEvent('crash');
-  void cdp.send('Page.crash').catch(() => undefined);
-  await crashed;
-  const next = await context.newPage();
-  await next.goto(orders.page());
-  const records = await readKeyRecords(next);
+  const records = await crashAndReadKeys(context, page, orders);
   expect(records.map((record) => record.key).sort()).toEqual([...keys].sort());
   expect(records.every((record) => record.state === 'pending')).toBe(true);
 });
