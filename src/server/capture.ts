@@ -63,10 +63,17 @@ const responseLayer = new PrototypeLayer(['writeHead', 'write', 'end'], (parent)
  */
 export function captureResponse(res: ServerResponse, maxBytes: number, keepHeaders: ReadonlySet<string>, owner: CaptureOwner): void {
   const layer = captures.has(res) ? undefined : responseLayer.reach(res);
-  if (layer !== undefined) {
-    captures.set(res, new Capture(res, Object.getPrototypeOf(layer) as Methods, true, maxBytes, keepHeaders, owner));
-    return;
-  }
+  if (layer === undefined) captureOnInstance(res, maxBytes, keepHeaders, owner);
+  else captures.set(res, new Capture(res, Object.getPrototypeOf(layer) as Methods, true, maxBytes, keepHeaders, owner));
+}
+
+/**
+ * The wrappers on the response itself. A function of its own: with the layer's branch in
+ * the same function, the garbage collector's time per request on plain node:http tripled
+ * (measured with a PerformanceObserver on 'gc', 40 000 requests: 3.5-5 µs against 10-12
+ * µs), although what the request allocates and keeps did not change.
+ */
+function captureOnInstance(res: ServerResponse, maxBytes: number, keepHeaders: ReadonlySet<string>, owner: CaptureOwner): void {
   const capture = new Capture(res, res as unknown as Methods, false, maxBytes, keepHeaders, owner);
   // Anonymous functions: a named one would be renamed at runtime by some transpilers (tsx), per request.
   res.writeHead = function (this: ServerResponse, ...args: unknown[]): ServerResponse {

@@ -3,7 +3,7 @@
  * key, the body and its payload fingerprint, the principal, then the store's claim, which
  * decides between running the handler (`execute`), replaying (`replay`) and a problem.
  */
-import { isPayloadTooDeepError, jsonString, parseKey, type ProblemCode } from '../protocol/index.js';
+import { isPayloadTooDeepError, parseKey, type ProblemCode } from '../protocol/index.js';
 import { applyCors } from './cors.js';
 import type { EventScope } from './events.js';
 import { execute, invoke } from './execute.js';
@@ -75,9 +75,11 @@ export async function guard(ctx: RequestContext): Promise<void> {
   const token = opts.tokens?.check(parsed.key, principal, opts.now());
   if (token && !token.ok) return rejectRequest(ctx, method, route, token.problem, token.detail);
   const scope: EventScope = principal === undefined ? { key: parsed.key, method, route } : { key: parsed.key, principal, method, route };
-  // JSON keeps the four parts apart whatever characters they contain: the text of
-  // JSON.stringify([principal ?? null, method, route, key]), written without the serialiser.
-  const storageKey = `[${keyPart(principal)},${jsonString(method)},${keyPart(route)},${jsonString(parsed.key)}]`;
+  // JSON keeps the four parts apart whatever characters they contain. The serialiser,
+  // not a template literal: a store keeps this string for the key's whole retention, and
+  // a concatenated one stayed a tree of string pieces there (about 190 B more per stored
+  // key, and the collector's time on node:http doubled).
+  const storageKey = JSON.stringify([principal ?? null, method, route, parsed.key]);
 
   let claim;
   try {
@@ -125,11 +127,6 @@ export async function guard(ctx: RequestContext): Promise<void> {
   if (token?.expired) return refuseExpiredToken(ctx, storageKey, claim.token, () => rejectRequest(ctx, method, route, 'token-expired', 'The token expired before its first use; fetch a new one.'));
   setRunContext(req, { key: parsed.key, principal, recovery: claim.rerun === 'recovery' });
   execute(ctx, { storageKey, token: claim.token, fingerprint, scope, executions: claim.executions, rerun: claim.rerun });
-}
-
-/** A part of the storage key as JSON; a resolver may hand back something else than a string at runtime. */
-function keyPart(value: unknown): string {
-  return typeof value === 'string' ? jsonString(value) : JSON.stringify(value ?? null);
 }
 
 /** Answers a problem for a request refused before its claim (400, 413). */
