@@ -6,12 +6,12 @@
  * what the garbage collector pays for, and unlike time it does not move with the load on
  * the machine. The client's share is the same for every target: compare totals.
  */
-import { randomUUID } from 'node:crypto';
-import { Agent, createServer, request } from 'node:http';
+import { createServer } from 'node:http';
 import { Session } from 'node:inspector/promises';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { build } from './apps.js';
+import { keepAliveLoad } from './keep-alive-load.js';
 import { TARGETS, type TargetName } from './target-names.js';
 
 interface SamplingNode {
@@ -20,32 +20,17 @@ interface SamplingNode {
   readonly children: readonly SamplingNode[];
 }
 
-const CONCURRENCY = 10;
-const body = JSON.stringify({ item: 'tea', qty: 1 });
 
 async function measure(name: TargetName, requests: number, session: Session): Promise<void> {
   const server = createServer(await build(name, undefined));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
-  const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY });
-  const one = () =>
-    new Promise<void>((resolve, reject) => {
-      const headers = { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'idempotency-key': randomUUID() };
-      const req = request({ agent, port, host: '127.0.0.1', path: '/orders', method: 'POST', headers }, (res) => {
-        res.resume();
-        res.on('end', resolve);
-      });
-      req.on('error', reject);
-      req.end(body);
-    });
-  const run = async (count: number) => {
-    for (let i = 0; i < count; i += CONCURRENCY) await Promise.all(Array.from({ length: CONCURRENCY }, one));
-  };
-  await run(Math.min(5000, requests));
+  const load = keepAliveLoad(port);
+  await load.run(Math.min(5000, requests));
   await session.post('HeapProfiler.startSampling', { samplingInterval: 256, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
-  await run(requests);
+  await load.run(requests);
   const { profile } = (await session.post('HeapProfiler.stopSampling')) as unknown as { profile: { head: SamplingNode } };
-  agent.destroy();
+  load.close();
   await new Promise((resolve) => server.close(resolve));
   const self = new Map<string, number>();
   let total = 0;

@@ -1,0 +1,62 @@
+/**
+ * What each target keeps per request and what its garbage collector spends:
+ * `node --import tsx bench/server/retention.ts [requests] target...` (default 20 000
+ * requests; Express bare, ours on memory, @node-idempotency/core). Each target runs in a
+ * process of its own (started with `--expose-gc`), loaded in that process: the heap kept
+ * after a full collection, per request, and the collector's time per request while the
+ * load ran (a `PerformanceObserver` on 'gc'). A store keeps every key for its retention,
+ * so what one key keeps is what a long-running server's collector has to walk; unlike
+ * CPU time, neither figure moves much with the load on the machine.
+ */
+import { spawnSync } from 'node:child_process';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { PerformanceObserver } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { build } from './apps.js';
+import { keepAliveLoad } from './keep-alive-load.js';
+import { TARGETS, type TargetName } from './target-names.js';
+
+async function measure(name: TargetName, requests: number): Promise<string> {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (gc === undefined) throw new Error('run with --expose-gc');
+  const server = createServer(await build(name, undefined));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const load = keepAliveLoad((server.address() as AddressInfo).port);
+  await load.run(Math.min(2000, requests));
+  let gcMs = 0;
+  const observer = new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) gcMs += entry.duration;
+  });
+  gc();
+  const before = process.memoryUsage().heapUsed;
+  observer.observe({ entryTypes: ['gc'] });
+  await load.run(requests);
+  observer.disconnect();
+  const collecting = gcMs;
+  gc();
+  gc();
+  const kept = process.memoryUsage().heapUsed - before;
+  load.close();
+  return `| ${name} | ${Math.round(kept / requests)} | ${((collecting * 1000) / requests).toFixed(1)} |`;
+}
+
+const self = fileURLToPath(import.meta.url);
+if (process.argv[1] === self) {
+  const args = process.argv.slice(2);
+  if (args[0] === '--child') {
+    console.log(await measure(args[1] as TargetName, Number(args[2])));
+    process.exit(0);
+  }
+  const requests = /^\d+$/.test(args[0] ?? '') ? Number(args.shift()) : 20_000;
+  const names = args.length === 0 ? ['express', 'express+submit-once(memory)', 'express+@node-idempotency/core'] : args;
+  for (const name of names) if (!TARGETS.includes(name as TargetName) || name.includes('redis')) throw new Error(`unknown or unsupported target ${name}`);
+  console.log(`${requests} requests per target, each target in its own process\n`);
+  console.log('| target | heap kept per request, B | collector per request, µs |');
+  console.log('|---|---:|---:|');
+  for (const name of names) {
+    const child = spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', self, '--child', name, String(requests)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+    if (child.status !== 0) throw new Error(`${name} failed (${child.status})`);
+    console.log(child.stdout.trim());
+  }
+}
