@@ -2,7 +2,7 @@
  * The wire protocol shared by the client and the verifier: pure functions and constants,
  * no DOM and no Node import, so both ends (and a browser bundle) can import it.
  */
-export { canonicalJson, jsonString, MAX_JSON_DEPTH } from './canonical-json.js';
+export { canonicalJson, MAX_JSON_DEPTH } from './canonical-json.js';
 export { canonicalBodyText } from './canonical-body.js';
 export { canonicalForm, isFormContentType } from './canonical-form.js';
 export { PayloadTooDeepError, isPayloadTooDeepError } from './payload-too-deep-error.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { canonicalJson, jsonString } from '../../src/protocol/index.js';
+import { canonicalJson, jsonString } from '../../src/protocol/canonical-json.js';
 
 describe('jsonString', () => {
   it('writes what JSON.stringify writes, escapes included', () => {

@@ -113,14 +113,19 @@ export class StepBatcher {
     if (pending.sent && --this.#inFlight === 0 && this.#queue.length > 0) this.#schedule();
   }
 
-  async #call(keys: number, args: Arg[]): Promise<unknown> {
-    if (this.client.evalsha !== undefined) {
-      try {
-        return await this.client.evalsha(STEPS_SHA, keys, ...args);
-      } catch (error) {
-        if (!String((error as { message?: unknown }).message).includes('NOSCRIPT')) throw error;
-      }
-    }
-    return this.client.eval(STEPS, keys, ...args);
+  #call(keys: number, args: Arg[]): Promise<unknown> {
+    return evalScript(this.client, STEPS, STEPS_SHA, keys, args);
   }
+}
+
+/** EVALSHA first (the script body is sent once per connection), EVAL when Redis does not know it yet. */
+export async function evalScript(client: ScriptClient, script: string, sha1: string, keys: number, args: Arg[]): Promise<unknown> {
+  if (client.evalsha !== undefined) {
+    try {
+      return await client.evalsha(sha1, keys, ...args);
+    } catch (error) {
+      if (!String((error as { message?: unknown }).message).includes('NOSCRIPT')) throw error;
+    }
+  }
+  return client.eval(script, keys, ...args);
 }

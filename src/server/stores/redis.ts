@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Deadlines } from './deadlines.js';
 import { decodeResponse, encodeResponse, type EncodedResponse } from './record.js';
-import { StepBatcher, type Arg } from './redis-batch.js';
+import { evalScript, StepBatcher, type Arg } from './redis-batch.js';
 import { SWEEP } from './redis-scripts.js';
 import { newTokenSuffix } from './token.js';
 import {
@@ -139,24 +139,17 @@ function parseClaim(reply: unknown): ClaimResult {
   }
 }
 
-/** EVALSHA first (the script body is sent once per connection), EVAL when Redis does not know it yet. */
+/** One script over one key (sweep, clear), under the store's deadline. */
 function scriptRunner(client: RedisLikeClient, deadlines: Deadlines) {
   const shas = new Map<string, string>();
   return async (script: string, key: string, args: Arg[]): Promise<unknown> => {
+    let sha = shas.get(script);
+    if (sha === undefined) {
+      sha = createHash('sha1').update(script).digest('hex');
+      shas.set(script, sha);
+    }
     try {
-      if (client.evalsha !== undefined) {
-        let sha = shas.get(script);
-        if (sha === undefined) {
-          sha = createHash('sha1').update(script).digest('hex');
-          shas.set(script, sha);
-        }
-        try {
-          return await deadlines.watch(client.evalsha(sha, 1, key, ...args));
-        } catch (error) {
-          if (!String((error as { message?: unknown }).message).includes('NOSCRIPT')) throw error;
-        }
-      }
-      return await deadlines.watch(client.eval(script, 1, key, ...args));
+      return await deadlines.watch(evalScript(client, script, sha, 1, [key, ...args]));
     } catch (error) {
       if (error instanceof StoreUnavailableError) throw error;
       throw new StoreUnavailableError(`Redis command failed: ${String((error as { message?: unknown }).message ?? error)}`, { cause: error });
