@@ -62,8 +62,12 @@ export function normaliseUrl(url: string | URL): string {
   } catch (cause) {
     throw new InvalidRequestError(`cannot parse the URL ${JSON.stringify(String(url))}`, { cause });
   }
-  parsed.hash = '';
-  parsed.search = canonicalForm(parsed.searchParams);
+  // Without a query or a fragment (most POSTs) there is nothing to rewrite: a setter
+  // re-serialises the URL, and the query's canonical form makes two URLSearchParams.
+  if (/[?#]/.test(parsed.href)) {
+    parsed.hash = '';
+    parsed.search = canonicalForm(parsed.searchParams);
+  }
   return parsed.href;
 }
 
