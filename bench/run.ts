@@ -16,8 +16,8 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 100);
 /** `BENCH_PROFILE='<case name>'`: instead of the tables, the main thread's self time per request in that case. */
 const PROFILE = process.env.BENCH_PROFILE;
-/** `BENCH_TABLES=offline,cases`: only those tables (default all: cases, offline, bursts, puts). */
-const TABLES = new Set((process.env.BENCH_TABLES ?? 'cases,offline,bursts,puts').split(','));
+/** `BENCH_TABLES=offline,cases`: only those tables (default all: cases, offline, split, bursts, puts). */
+const TABLES = new Set((process.env.BENCH_TABLES ?? 'cases,offline,split,bursts,puts').split(','));
 
 function bundlePage(): Promise<string> {
   return bundleEntry(fileURLToPath(new URL('./browser/page.ts', import.meta.url)));
@@ -103,7 +103,7 @@ async function browserBench(): Promise<void> {
     await page.goto(`http://localhost:${port}/`);
     await page.waitForFunction(() => 'bench' in window);
     console.log(`\ncrossOriginIsolated: ${String(await page.evaluate(() => crossOriginIsolated))}`);
-    type Which = 'cases' | 'bursts' | 'puts' | 'offline';
+    type Which = 'cases' | 'bursts' | 'puts' | 'offline' | 'split';
     type Bench = (r: number, n: number, which: Which) => Promise<Record<string, number[]>>;
     const bench = (which: Which, rounds: number, requests: number) =>
       page.evaluate(([r, n, w]) => (window as unknown as { bench: Bench }).bench(r as number, n as number, w as Which), [rounds, requests, which] as const);
@@ -125,6 +125,7 @@ async function browserBench(): Promise<void> {
         'instant fetch (baseline)',
       );
     }
+    if (TABLES.has('split')) splitTable(await bench('split', ROUNDS, REQUESTS * 2));
     if (TABLES.has('bursts')) {
       ratioTable('Bursts of 20 different intents at once, ms per request', await bench('bursts', ROUNDS, Math.max(5, Math.floor(REQUESTS / 10))), 'burst: fetch x20 at once');
     }
@@ -138,6 +139,25 @@ async function browserBench(): Promise<void> {
   } finally {
     await browser.close();
     server.close();
+  }
+}
+
+/**
+ * The rows without the network, split where `fetch()` is called: the claim before it, the
+ * answer's way back to the caller after it. Each of ours as a difference (µs) from the same
+ * phase of its baseline (IndexedDB: the raw put's; memory: the instant fetch's).
+ */
+function splitTable(samples: Record<string, number[]>): void {
+  console.log(`\nWithout the network, split where fetch() is called, µs per request (${ROUNDS} rounds x ${REQUESTS * 2})`);
+  console.log(`  ${'case: phase'.padEnd(66)} ${'median'.padStart(7)} ${'p95'.padStart(7)}   ${'- baseline (95% interval)'.padStart(26)}`);
+  const us = (ms: number) => (ms * 1000).toFixed(0);
+  for (const [name, values] of Object.entries(samples)) {
+    const phase = name.slice(name.lastIndexOf(':'));
+    const baseline = name.includes('IndexedDB') ? `instant floor: raw put (relaxed) + instant fetch${phase}` : name.includes('memory') ? `instant fetch${phase}` : undefined;
+    const difference = baseline
+      ? `${us(median(values) - median(samples[baseline]!))} (${pairedInterval([values, samples[baseline]!], (a, b) => median(a) - median(b)).map(us).join(' to ')})`
+      : '';
+    console.log(`  ${name.padEnd(66)} ${us(median(values)).padStart(7)} ${us(quantile(values, 0.95)).padStart(7)}   ${difference.padStart(26)}`);
   }
 }
 

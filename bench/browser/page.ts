@@ -108,7 +108,9 @@ export const puts: Record<string, Case> = {
  * A `fetch` that answers at once without the network: what is left of a row is the client's
  * own work (and its IndexedDB transaction), without the loopback's noise around it.
  */
+let calledAt = 0;
 const instantFetch = async (_input: unknown, init?: RequestInit): Promise<Response> => {
+  calledAt = performance.now();
   if (typeof init?.body !== 'string') throw new TypeError('instantFetch: a string body');
   // No body: a constructed body's clone and read (a string's tees a JS stream, a Blob's
   // goes to the blob registry) cost many times the client's own work, which a network
@@ -142,6 +144,23 @@ export const offline: Record<string, Case> = {
   'axios + installIdempotency, IndexedDB, instant axios': (i) => timed(() => instantKeyedAxios.post(url, body(i))),
 };
 
+/**
+ * Each row's time split at the moment `fetch()` is called: before it (the claim, for the
+ * floor the raw put) and after it (from the call to the caller's promise resolving).
+ */
+const splitOf = (send: (i: number) => Promise<unknown>) => async (i: number): Promise<[number, number]> => {
+  const start = performance.now();
+  await send(i);
+  const end = performance.now();
+  return [calledAt - start, end - calledAt];
+};
+export const split: Record<string, (i: number) => Promise<[number, number]>> = {
+  'instant fetch': splitOf(instant),
+  'instant floor: raw put (relaxed) + instant fetch': splitOf((i) => rawPut('relaxed', i).then(() => instant(i))),
+  'idempotentFetch, memory store': splitOf((i) => instantMemory(url, { method: 'POST', body: body(i) }).then((r) => r.text())),
+  'idempotentFetch, IndexedDB': splitOf((i) => instantIdb(url, { method: 'POST', body: body(i) }).then((r) => r.text())),
+};
+
 /** Fisher-Yates with a seeded xorshift32, so runs order their cases alike. */
 let seed = 0x2545f491;
 function shuffle<T>(items: T[]): void {
@@ -154,13 +173,21 @@ function shuffle<T>(items: T[]): void {
   }
 }
 
-type Table = 'cases' | 'bursts' | 'puts' | 'offline';
+type Table = 'cases' | 'bursts' | 'puts' | 'offline' | 'split';
 
 /** Per case, every request's ms (`requests` per round, cases interleaved request by request). */
 async function run(rounds: number, requests: number, which: Table): Promise<Record<string, number[]>> {
-  const table = { cases, bursts, puts, offline }[which];
+  const table: Record<string, (i: number) => Promise<number | [number, number]>> = { cases, bursts, puts, offline, split }[which];
   const samples: Record<string, number[]> = {};
-  for (const name of Object.keys(table)) samples[name] = [];
+  for (const name of Object.keys(table)) {
+    if (which !== 'split') samples[name] = [];
+    else [samples[`${name}: before fetch()`], samples[`${name}: after`]] = [[], []];
+  }
+  const record = (name: string, ms: number | [number, number]) => {
+    if (typeof ms === 'number') return (samples[name] ??= []).push(ms);
+    (samples[`${name}: before fetch()`] ??= []).push(ms[0]);
+    (samples[`${name}: after`] ??= []).push(ms[1]);
+  };
   // Warm up: connections opened, code paths compiled.
   for (const send of Object.values(table)) for (let n = 0; n < 10; n++) await send(sequence++);
   const entries = Object.entries(table);
@@ -170,7 +197,7 @@ async function run(rounds: number, requests: number, which: Table): Promise<Reco
       // every other case alike, not always on its neighbour (the first case measured 5%
       // slow in a fixed order).
       shuffle(entries);
-      for (const [name, send] of entries) samples[name]!.push(await send(sequence++));
+      for (const [name, send] of entries) record(name, await send(sequence++));
     }
   }
   return samples;

@@ -44,7 +44,9 @@ export function installIdempotency(instance: AxiosInstance, options: AxiosIdempo
       return await submitter.submit<AxiosResponse>({
         intent: {
           method,
-          url: urls.getUri(config),
+          // Most requests: a path or an http(s) URL with no baseURL or params, which axios sends
+          // as it is. getUri merges the whole config again, on every request (README, cost).
+          url: !config.baseURL && !config.params && /^(\/(?!\/)|https?:\/\/)/i.test(config.url ?? '') ? config.url! : urls.getUri(config),
           body: config.data,
           ...(own?.scope === undefined ? {} : { scope: own.scope }),
         },

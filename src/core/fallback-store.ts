@@ -13,12 +13,52 @@ export interface FallbackStoreOptions {
  */
 export function fallbackStore(primary: KeyStore, options: FallbackStoreOptions): KeyStore {
   const memory = memoryStore();
+  const { timeout } = options;
   let degraded = false;
+  /**
+   * Operations on the primary still running, oldest first (one timeout for all), each
+   * with its deadline, watched by one timer armed for the oldest: a timer armed and
+   * cleared per operation cost a claim on the submit path more than anything else here.
+   */
+  const running = new Map<() => void, number>();
+  let watchdog: ReturnType<typeof setTimeout> | undefined;
+
+  function watch(ms: number): void {
+    watchdog = setTimeout(() => {
+      watchdog = undefined;
+      for (const [fail, deadline] of running) {
+        if (deadline > Date.now()) return watch(deadline - Date.now());
+        fail();
+      }
+    }, ms);
+    // Node keeps its event loop alive for a timer; a watchdog has nothing to keep alive for.
+    (watchdog as { unref?: () => void }).unref?.();
+  }
+
+  /**
+   * Rejects with the platform's `TimeoutError` (as `AbortSignal.timeout` does) when
+   * `promise` takes over `timeout` ms; the caller never sees it, only `storage-degraded` does.
+   */
+  function withTimeout<T>(promise: Promise<T>, operation: string): Promise<T> {
+    if (!Number.isFinite(timeout)) return promise;
+    return new Promise<T>((resolve, reject) => {
+      const fail = () => {
+        running.delete(fail);
+        reject(new DOMException(`store.${operation} took over ${timeout} ms`, 'TimeoutError'));
+      };
+      running.set(fail, Date.now() + timeout);
+      if (!watchdog) watch(timeout);
+      promise.then(
+        (value) => (running.delete(fail), resolve(value)),
+        (error: unknown) => (running.delete(fail), reject(error)),
+      );
+    });
+  }
 
   async function run<T>(operation: string, onPrimary: (s: KeyStore) => Promise<T>): Promise<T> {
     if (!degraded) {
       try {
-        return await withTimeout(onPrimary(primary), options.timeout, operation);
+        return await withTimeout(onPrimary(primary), operation);
       } catch (error) {
         if (!degraded) {
           degraded = true;
@@ -35,25 +75,4 @@ export function fallbackStore(primary: KeyStore, options: FallbackStoreOptions):
     batch: (decisions) => run('batch', (s) => s.batch(decisions)),
     list: () => run('list', (s) => s.list()),
   };
-}
-
-/**
- * Rejects with the platform's `TimeoutError` (as `AbortSignal.timeout` does) when `promise`
- * takes over `ms`; the caller never sees it, only the `storage-degraded` event does.
- */
-function withTimeout<T>(promise: Promise<T>, ms: number, operation: string): Promise<T> {
-  if (!Number.isFinite(ms)) return promise;
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new DOMException(`store.${operation} took over ${ms} ms`, 'TimeoutError')), ms);
-    promise.then(
-      (value) => {
-        clearTimeout(timer);
-        resolve(value);
-      },
-      (error: unknown) => {
-        clearTimeout(timer);
-        reject(error);
-      },
-    );
-  });
 }

@@ -54,22 +54,34 @@ export function fingerprintOf(intent: Intent): string {
   return `${VERSION}:${hash64(canonical)}`;
 }
 
+/** The last URL normalised, against which base, and to what: most pages post to one URL. */
+let last: [input: string, base: string, href: string] | undefined;
+
 /** Origin and path as given, the query in canonical form order (`canonicalForm`), fragment dropped. */
 export function normaliseUrl(url: string | URL): string {
+  const input = String(url);
+  const base = baseUrl();
+  if (last?.[0] === input && last[1] === base) return last[2];
   let parsed: URL;
   try {
-    parsed = new URL(String(url), baseUrl());
+    parsed = new URL(input, base);
   } catch (cause) {
-    throw new InvalidRequestError(`cannot parse the URL ${JSON.stringify(String(url))}`, { cause });
+    throw new InvalidRequestError(`cannot parse the URL ${JSON.stringify(input)}`, { cause });
   }
-  parsed.hash = '';
-  parsed.search = canonicalForm(parsed.searchParams);
-  return parsed.href;
+  // Without a query or a fragment (most POSTs) there is nothing to rewrite: a setter
+  // re-serialises the URL, and the query's canonical form makes two URLSearchParams.
+  if (/[?#]/.test(parsed.href)) {
+    parsed.hash = '';
+    parsed.search = canonicalForm(parsed.searchParams);
+  }
+  last = [input, base, parsed.href];
+  return last[2];
 }
 
 function baseUrl(): string {
-  const location = (globalThis as { location?: { href?: string } }).location;
-  return typeof location?.href === 'string' && /^https?:/.test(location.href) ? location.href : 'http://localhost/';
+  // Read once: each read of `location.href` makes a new string.
+  const href = (globalThis as { location?: { href?: unknown } }).location?.href;
+  return typeof href === 'string' && /^https?:/.test(href) ? href : 'http://localhost/';
 }
 
 /** Bytes read from Blobs, standing in for them in the canonical body. */

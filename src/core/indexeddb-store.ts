@@ -58,7 +58,7 @@ export function indexedDbStore(options: IndexedDbStoreOptions = {}): KeyStore {
     }
     const transaction = shared;
     const result = work(transaction.objectStore(OBJECT_STORE_NAME));
-    return new Promise<T>((resolve, reject) => {
+    return await new Promise<T>((resolve, reject) => {
       transaction.addEventListener('complete', () => resolve(result()));
       transaction.addEventListener('abort', () => reject(transaction.error));
     });

@@ -10,9 +10,10 @@ export class SingleFlight<T> {
   run(fingerprint: string, run: () => Promise<T>): { promise: Promise<T>; joined: boolean } {
     const existing = this.#pending.get(fingerprint);
     if (existing) return { promise: existing, joined: true };
-    const promise = run().finally(() => {
-      if (this.#pending.get(fingerprint) === promise) this.#pending.delete(fingerprint);
-    });
+    const promise = run();
+    // Not `finally()`, whose promise settles ticks later: cleared before any caller resumes.
+    const clear = () => this.#pending.get(fingerprint) === promise && this.#pending.delete(fingerprint);
+    promise.then(clear, clear);
     this.#pending.set(fingerprint, promise);
     return { promise, joined: false };
   }

@@ -22,7 +22,13 @@ export function settleWindow(window: number, now: () => number): SettleWindow {
     remember(id, result) {
       const at = now();
       // Drop what has expired, so a long-lived page does not keep every answer it ever got.
-      forget((other) => recent.get(other)!.until <= at);
+      // Oldest first (re-set ids go last), so the scan stops at the first live one: one
+      // answer per submission, not every answer of the last second (a page sending fast).
+      for (const [other, { until }] of recent) {
+        if (until > at) break;
+        recent.delete(other);
+      }
+      recent.delete(id);
       if (window > 0) recent.set(id, { until: at + window, result });
     },
     recall(id) {

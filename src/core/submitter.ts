@@ -159,9 +159,7 @@ export function createSubmitter(options: SubmitterOptions = {}): Submitter {
     background.add(promise);
   }
 
-  async function fingerprintFor(intent: Intent): Promise<string> {
-    return fingerprint({ ...intent, scope: intent.scope ?? config.scope() });
-  }
+  const fingerprintFor = (intent: Intent): Promise<string> => fingerprint({ ...intent, scope: intent.scope ?? config.scope() });
 
   /** The key a submission of the intent would reuse now, if any. */
   async function liveKey(fp: string): Promise<string | undefined> {
@@ -238,7 +236,7 @@ export function createSubmitter(options: SubmitterOptions = {}): Submitter {
         return final && result.ok && call.wire ? call.wire.encode((call.share ?? ((value: T) => value))(result.value)) : undefined;
       });
     }
-    return outcome;
+    return await outcome;
   }
 
   /** Sends under the claimed record (durable before the request can reach the server) until an answer. */

@@ -44,7 +44,7 @@ export function createIdempotentFetch(options: IdempotentFetchOptions = {}): Ide
     const intent: Intent = { method, url, body, ...(idempotency?.scope === undefined ? {} : { scope: idempotency.scope }) };
 
     const callerSignal = requestInit.signal ?? request?.signal ?? undefined;
-    return submitter.submit<Response>({
+    return await submitter.submit<Response>({
       intent,
       key: idempotency?.key ?? existingKey(headers.get(header)),
       signal: callerSignal,

@@ -146,6 +146,24 @@ describe('installIdempotency', () => {
       expect(await keyForWhatWasSent(submitter)).toBe(server.seen[0]!.key);
     });
 
+    it('no baseURL or params: an absolute URL, or a path, as it is; with params, by axios', async () => {
+      const instance = axios.create();
+      for (const params of [undefined, { b: 2, a: 1 }]) {
+        const submitter = createSubmitter(engine());
+        installIdempotency(instance, { submitter });
+        server.seen.length = 0;
+        await instance.post(`${server.url}/Orders`, { sku: 'A' }, { params });
+        expect(await keyForWhatWasSent(submitter)).toBe(server.seen[0]!.key);
+      }
+      // A path goes where the page is (here, with no page, where axios would resolve it).
+      const sent: string[] = [];
+      const paths = axios.create({ adapter: async (config) => (sent.push(config.headers.get('Idempotency-Key') as string), { data: '', status: 201, statusText: '', headers: {}, config }) });
+      const submitter = createSubmitter(engine());
+      installIdempotency(paths, { submitter });
+      await paths.post('/Orders', { sku: 'B' });
+      expect(await submitter.peek({ method: 'POST', url: paths.getUri({ url: '/Orders' }), body: { sku: 'B' } })).toBe(sent[0]);
+    });
+
     it('allowAbsoluteUrls: false puts even an absolute URL under baseURL', async () => {
       const submitter = createSubmitter(engine());
       const instance = axios.create({ baseURL: `${server.url}/api`, allowAbsoluteUrls: false });

@@ -28,4 +28,28 @@ describe('fallbackStore', () => {
     // Carried on in memory: the write is not lost.
     expect(settled?.key).toBe('k-2');
   });
+
+  it('watches every running operation with one timer, and fails each at its deadline', async () => {
+    vi.useFakeTimers();
+    const inner = memoryStore();
+    const primary: KeyStore = { ...inner, upsert: () => new Promise(() => {}) };
+    const degraded: string[] = [];
+    const store = fallbackStore(primary, { timeout: 1000, onDegrade: (_error, operation) => degraded.push(operation) });
+    const written: Array<KeyRecord | undefined> = [];
+    for (const key of ['k-1', 'k-2', 'k-3']) {
+      void store.upsert(key, () => record(key)).then((r) => written.push(r));
+      await vi.advanceTimersByTimeAsync(100);
+    }
+    // Not a timer armed (and cleared) per operation: a claim on the submit path paid for both.
+    expect(vi.getTimerCount()).toBe(1);
+    await vi.advanceTimersByTimeAsync(650);
+    expect(written).toEqual([]);
+    // t=1050: the first is overdue and carries on in memory; the others are not yet.
+    await vi.advanceTimersByTimeAsync(100);
+    expect(degraded).toEqual(['upsert']);
+    expect(written.map((r) => r?.key)).toEqual(['k-1']);
+    await vi.advanceTimersByTimeAsync(200);
+    expect(written.map((r) => r?.key)).toEqual(['k-1', 'k-2', 'k-3']);
+    expect(vi.getTimerCount()).toBe(0);
+  });
 });

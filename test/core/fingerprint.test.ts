@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { fingerprint, fingerprintOf, normaliseUrl } from '../../src/core/fingerprint.js';
 import { InvalidRequestError, UnreplayableBodyError } from '../../src/core/errors.js';
 
@@ -81,5 +81,21 @@ describe('fingerprint', () => {
     await expect(fingerprint({ ...base, body: Readable.from(['a']) })).rejects.toBeInstanceOf(UnreplayableBodyError);
     await expect(fingerprint({ method: '', url: '/x' })).rejects.toBeInstanceOf(InvalidRequestError);
     await expect(fingerprint({ method: 'POST', url: 'http://[bad' })).rejects.toBeInstanceOf(InvalidRequestError);
+  });
+
+  it('resolves a relative URL against the page it is sent from, each time', () => {
+    try {
+      vi.stubGlobal('location', { href: 'https://shop.test/cart' });
+      expect(normaliseUrl('/orders')).toBe('https://shop.test/orders');
+      expect(normaliseUrl('/orders')).toBe('https://shop.test/orders');
+      // The same relative URL from another page (a router's navigation, another origin's frame).
+      vi.stubGlobal('location', { href: 'https://other.test/a/b' });
+      expect(normaliseUrl('/orders')).toBe('https://other.test/orders');
+      expect(normaliseUrl('orders')).toBe('https://other.test/a/orders');
+      expect(normaliseUrl('/orders?b=2&a=1')).toBe('https://other.test/orders?a=1&b=2');
+      expect(normaliseUrl('/orders')).toBe('https://other.test/orders');
+    } finally {
+      vi.unstubAllGlobals();
+    }
   });
 });

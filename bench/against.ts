@@ -1,0 +1,101 @@
+/**
+ * `node --import tsx bench/against.ts [ref]` (default `main`): this tree's client against
+ * `ref`'s, in one headless Chromium page, submissions interleaved request by request,
+ * without the network and over loopback. Prints each build's median and the paired
+ * difference (new - old) with a 95% interval, in total and split where `fetch()` is called.
+ * `ref`'s `src` is checked out under `.tmp/` for the run and removed after.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from '@playwright/test';
+import { bundleEntry } from '../scripts/bundle.js';
+import { median, pairedInterval } from './stats.js';
+
+const ref = process.argv[2] ?? 'main';
+const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 600);
+const root = fileURLToPath(new URL('..', import.meta.url));
+
+type Sample = [total: number, before: number, after: number];
+
+/** `ref`'s src next to this tree's (so both resolve the same node_modules), and a page importing both. */
+function checkout(): string {
+  mkdirSync(join(root, '.tmp'), { recursive: true });
+  const dir = mkdtempSync(join(root, '.tmp', 'against-'));
+  execFileSync('sh', ['-c', `git archive "$0" src | tar -x -C "$1"`, ref, dir], { cwd: root });
+  const imports = (name: string, base: string) =>
+    [
+      `import { createIdempotentFetch as ${name}Fetch } from '${base}/fetch/index.ts';`,
+      `import { memoryStore as ${name}Memory } from '${base}/core/store.ts';`,
+      `import { indexedDbStore as ${name}IndexedDb } from '${base}/core/indexeddb-store.ts';`,
+      `import { installIdempotency as ${name}Axios } from '${base}/axios/index.ts';`,
+    ].join('\n');
+  const build = (name: string) => `{ createIdempotentFetch: ${name}Fetch, memoryStore: ${name}Memory, indexedDbStore: ${name}IndexedDb, installIdempotency: ${name}Axios }`;
+  writeFileSync(
+    join(dir, 'page.ts'),
+    [
+      imports('old', join(dir, 'src')),
+      imports('now', join(root, 'src')),
+      `import { install } from '${join(root, 'bench/browser/against.ts')}';`,
+      `install({ old: ${build('old')}, new: ${build('now')} });`,
+    ].join('\n'),
+  );
+  return dir;
+}
+
+function report(title: string, samples: Record<string, Sample[]>): void {
+  console.log(`\n${title}, µs per request (${REQUESTS} each, cases interleaved)`);
+  const us = (ms: number) => (ms * 1000).toFixed(0);
+  ['total', 'before fetch()', 'after'].forEach((phase, p) => {
+    const of = (name: string) => samples[name]!.map((sample) => sample[p]!);
+    const diff = (name: string, against: string) => {
+      const [low, high] = pairedInterval([of(name), of(against)], (a, b) => median(a) - median(b));
+      return `${us(median(of(name)) - median(of(against)))} (${us(low)} to ${us(high)})`.padEnd(18);
+    };
+    console.log(`  ${phase}: fetch ${us(median(of('fetch')))}, floor ${us(median(of('floor')))}`);
+    for (const kind of ['memory', 'IndexedDB', 'axios, memory']) {
+      if (!samples[`new ${kind}`]) continue;
+      const baseline = kind === 'IndexedDB' ? 'floor' : kind === 'memory' ? 'fetch' : undefined;
+      const versus = baseline ? `   old - ${baseline} ${diff(`old ${kind}`, baseline)}   new - ${baseline} ${diff(`new ${kind}`, baseline)}` : '';
+      console.log(`    ${kind.padEnd(14)} old ${us(median(of(`old ${kind}`))).padStart(5)}  new ${us(median(of(`new ${kind}`))).padStart(5)}   new - old ${diff(`new ${kind}`, `old ${kind}`)}${versus}`);
+    }
+  });
+}
+
+const dir = checkout();
+const code = await bundleEntry(join(dir, 'page.ts'));
+const server = createServer((req, res) => {
+  if (req.url === '/') {
+    res.writeHead(200, { 'content-type': 'text/html', 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' });
+    res.end('<!doctype html><script type="module" src="/page.js"></script>');
+  } else if (req.url === '/page.js') {
+    res.writeHead(200, { 'content-type': 'text/javascript', 'cross-origin-resource-policy': 'same-origin' });
+    res.end(code);
+  } else {
+    req.resume();
+    req.on('end', () => {
+      res.writeHead(201, { 'content-type': 'application/json' });
+      res.end('{"id":1}');
+    });
+  }
+});
+await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+const executablePath = process.env.CHROMIUM_PATH ?? (existsSync('/usr/bin/chromium') ? '/usr/bin/chromium' : undefined);
+const browser = await chromium.launch({ ...(executablePath ? { executablePath } : {}), args: ['--no-sandbox', '--disable-gpu'] });
+try {
+  const page = await browser.newPage();
+  await page.goto(`http://localhost:${(server.address() as AddressInfo).port}/`);
+  await page.waitForFunction(() => 'against' in window);
+  type Against = (n: number, network: boolean) => Promise<Record<string, Sample[]>>;
+  const run = (network: boolean) => page.evaluate(([n, net]) => (window as unknown as { against: Against }).against(n, net), [REQUESTS, network] as const);
+  console.log(`This tree against ${ref}`);
+  report('Without the network (a fetch that answers at once)', await run(false));
+  report('Loopback POST', await run(true));
+} finally {
+  await browser.close();
+  server.close();
+  rmSync(dir, { recursive: true, force: true });
+}

@@ -1,0 +1,103 @@
+/**
+ * Runs in headless Chromium for `bench/against.ts`: the same submissions through two builds
+ * of the client (an older commit's and this tree's), interleaved request by request in one
+ * page, each split where `fetch()` is called. What one build saves over the other shows as
+ * a paired difference, which the machine's load (shared by both) mostly cancels out of.
+ */
+import axios, { type AxiosAdapter } from 'axios';
+import type { createIdempotentFetch } from '../../src/fetch/index.js';
+import type { memoryStore } from '../../src/core/store.js';
+import type { indexedDbStore } from '../../src/core/indexeddb-store.js';
+import type { installIdempotency } from '../../src/axios/index.js';
+
+/** What a build exports that the comparison uses (an older build's types may differ a little). */
+export interface Build {
+  createIdempotentFetch: typeof createIdempotentFetch;
+  memoryStore: typeof memoryStore;
+  indexedDbStore: typeof indexedDbStore;
+  installIdempotency: typeof installIdempotency;
+}
+
+type Sample = [total: number, before: number, after: number];
+
+const url = '/api/orders';
+const body = (i: number) => JSON.stringify({ sku: `sku-${i}`, qty: 1, note: 'benchmark' });
+let calledAt = 0;
+/** Stamps the moment the request is handed to the network (or answered at once, without it). */
+const networkFetch = (input: RequestInfo | URL, init?: RequestInit) => ((calledAt = performance.now()), fetch(input, init));
+const instantFetch = async () => ((calledAt = performance.now()), new Response(null, { status: 201, headers: { 'content-type': 'application/json' } }));
+const instantAdapter: AxiosAdapter = async (config) => ((calledAt = performance.now()), { data: '', status: 201, statusText: 'Created', headers: {}, config });
+
+let floorDb: Promise<IDBDatabase> | undefined;
+async function rawPut(i: number): Promise<void> {
+  floorDb ??= new Promise((resolve, reject) => {
+    const request = indexedDB.open('against-floor', 1);
+    request.onupgradeneeded = () => request.result.createObjectStore('keys');
+    request.onsuccess = () => resolve(request.result);
+    request.onerror = () => reject(request.error);
+  });
+  const transaction = (await floorDb).transaction('keys', 'readwrite', { durability: 'relaxed' });
+  transaction.objectStore('keys').put({ v: 1, key: crypto.randomUUID(), fingerprint: `fp-${i}`, createdAt: Date.now(), state: 'pending' }, `fp-${i}`);
+  await new Promise<void>((resolve, reject) => {
+    transaction.oncomplete = () => resolve();
+    transaction.onabort = () => reject(transaction.error);
+  });
+}
+
+const split = async (send: () => Promise<unknown>): Promise<Sample> => {
+  const start = performance.now();
+  await send();
+  const end = performance.now();
+  return [end - start, calledAt - start, end - calledAt];
+};
+
+/** The cases of one table: both builds' rows and the baselines they are read against. */
+function casesFor(builds: Record<'old' | 'new', Build>, network: boolean): Record<string, (i: number) => Promise<Sample>> {
+  const base = network ? networkFetch : instantFetch;
+  const plain = (i: number) => base(url, { method: 'POST', body: body(i) }).then((r) => r.text());
+  const cases: Record<string, (i: number) => Promise<Sample>> = {
+    fetch: (i) => split(() => plain(i)),
+    floor: (i) => split(() => rawPut(i).then(() => plain(i))),
+  };
+  for (const [name, build] of Object.entries(builds)) {
+    const options = { fetch: base as typeof fetch, retry: false as const };
+    const memory = build.createIdempotentFetch({ ...options, store: build.memoryStore() });
+    const idb = build.createIdempotentFetch({ ...options, store: build.indexedDbStore({ databaseName: `against-${name}-${String(network)}` }) });
+    cases[`${name} memory`] = (i) => split(() => memory(url, { method: 'POST', body: body(i) }).then((r) => r.text()));
+    cases[`${name} IndexedDB`] = (i) => split(() => idb(url, { method: 'POST', body: body(i) }).then((r) => r.text()));
+    if (!network) {
+      const keyed = axios.create({ adapter: instantAdapter });
+      build.installIdempotency(keyed, { retry: false, store: build.memoryStore() });
+      cases[`${name} axios, memory`] = (i) => split(() => keyed.post(url, body(i)));
+    }
+  }
+  return cases;
+}
+
+/** Fisher-Yates with a seeded xorshift32, as in page.ts. */
+let seed = 0x2545f491;
+function shuffle<T>(items: T[]): void {
+  for (let i = items.length - 1; i > 0; i--) {
+    seed ^= seed << 13;
+    seed ^= seed >>> 17;
+    seed ^= seed << 5;
+    const j = (seed >>> 0) % (i + 1);
+    [items[i], items[j]] = [items[j]!, items[i]!];
+  }
+}
+
+let sequence = 0;
+
+/** Per case, every request's [total, before fetch(), after] in ms, cases in a new order at each index. */
+export function install(builds: Record<'old' | 'new', Build>): void {
+  (window as unknown as { against: (n: number, network: boolean) => Promise<Record<string, Sample[]>> }).against = async (requests, network) => {
+    const entries = Object.entries(casesFor(builds, network));
+    const samples: Record<string, Sample[]> = Object.fromEntries(entries.map(([name]) => [name, []]));
+    for (const [, send] of entries) for (let n = 0; n < 20; n++) await send(sequence++);
+    for (let n = 0; n < requests; n++) {
+      shuffle(entries);
+      for (const [name, send] of entries) samples[name]!.push(await send(sequence++));
+    }
+    return samples;
+  };
+}
