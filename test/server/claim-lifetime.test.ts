@@ -44,17 +44,18 @@ describe('a running handler keeps its claim', () => {
   it('whatever the client does: a handler slower than the lease whose client left runs once, retries get 409 then the replay', async () => {
     let runs = 0;
     let finished = false;
-    const mw = idempotency({ leaseMs: 200 });
+    // Timings leave each step hundreds of ms of slack: under load a renewal (every half lease) can run late.
+    const mw = idempotency({ leaseMs: 300 });
     const url = await serve(mw.handler(async (_req, res) => {
       runs++;
-      await sleep(900);
+      await sleep(1_500);
       finished = true;
       res.statusCode = 201;
       res.end(`order ${runs}`);
     }));
     await postAndDisconnect(`${url}/orders`, 'slow', { item: 'tea' }, 50);
     // Well past the lease: a lease that stopped renewing when the client left would be free by now.
-    await sleep(450);
+    await sleep(700);
     const during = await post(`${url}/orders`, { key: 'slow', body: { item: 'tea' } });
     expect(during.status).toBe(409);
     expect(during.json().type).toBe('https://submit-once.dev/problems/request-in-progress');
@@ -70,14 +71,16 @@ describe('a running handler keeps its claim', () => {
   it('for at most maxRunMs: a handler that never ends leaves its key outcome-unknown, not free', async () => {
     let runs = 0;
     const events: string[] = [];
-    const mw = idempotency({ leaseMs: 100, maxRunMs: 300, onEvent: (e) => events.push(e.type) });
+    const mw = idempotency({ leaseMs: 300, maxRunMs: 800, onEvent: (e) => events.push(e.type) });
     const url = await serve(mw.handler(() => {
       runs++; // never answers
     }));
     void post(`${url}/orders`, { key: 'stuck', body: {} }).catch(() => undefined);
-    await sleep(200);
+    // Past the first lease (renewed), not yet past maxRunMs.
+    await sleep(500);
     expect((await post(`${url}/orders`, { key: 'stuck', body: {} })).status).toBe(409);
-    await sleep(400);
+    // Past maxRunMs and then the last renewed lease.
+    await sleep(900);
     const after = await post(`${url}/orders`, { key: 'stuck', body: {} });
     expect(after.status).toBe(500);
     expect(after.json().type).toBe('https://submit-once.dev/problems/outcome-unknown');
@@ -89,17 +92,17 @@ describe('a running handler keeps its claim', () => {
 describe('many running handlers share one lease keeper', () => {
   it('each run keeps its own maxRunMs: a later run stays claimed after an earlier one ran out', async () => {
     const events: string[] = [];
-    const mw = idempotency({ leaseMs: 100, maxRunMs: 1_000, onEvent: (e) => events.push(`${e.type}:${e.key ?? ''}`) });
+    const mw = idempotency({ leaseMs: 300, maxRunMs: 2_000, onEvent: (e) => events.push(`${e.type}:${e.key ?? ''}`) });
     const url = await serve(mw.handler(() => undefined)); // never answers
     void post(`${url}/orders`, { key: 'early', body: {} }).catch(() => undefined);
-    await sleep(600);
+    await sleep(1_200);
     void post(`${url}/orders`, { key: 'late', body: {} }).catch(() => undefined);
-    await sleep(700);
-    // `early` passed maxRunMs (1 s) and its lease (100 ms) ran out; `late` is 700 ms in and still renewed.
+    await sleep(1_400);
+    // `early` passed maxRunMs (2 s) and its lease (300 ms) ran out; `late` is 1.4 s in and still renewed.
     expect((await post(`${url}/orders`, { key: 'early', body: {} })).json().type).toBe('https://submit-once.dev/problems/outcome-unknown');
     expect((await post(`${url}/orders`, { key: 'late', body: {} })).status).toBe(409);
-    // `late` is due 1 s after its own start, not a whole maxRunMs after `early`'s deadline.
-    await sleep(600);
+    // `late` is due 2 s after its own start, not a whole maxRunMs after `early`'s deadline.
+    await sleep(1_300);
     expect((await post(`${url}/orders`, { key: 'late', body: {} })).json().type).toBe('https://submit-once.dev/problems/outcome-unknown');
     expect(events.filter((e) => e.startsWith('run-overdue'))).toEqual(['run-overdue:early', 'run-overdue:late']);
   });
