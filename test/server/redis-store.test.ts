@@ -97,6 +97,27 @@ describe.skipIf(!available)('redis store', () => {
     expect(good.status === 'fulfilled' && good.value.status).toBe('claimed');
   });
 
+  it('never sends a step that timed out while it waited behind the batch in flight', async () => {
+    const store = redisStore(client, { prefix: 'late:', operationTimeoutMs: 50 });
+    const now = Date.now();
+    const sent = store.claim(claimOf('sent', now)).catch((error: unknown) => error);
+    // The first claim's batch goes out on the next tick; the second waits behind it.
+    await new Promise((resolve) => process.nextTick(resolve));
+    const queued = store.claim(claimOf('queued', now)).catch((error: unknown) => error);
+    // Both deadlines pass while the event loop is busy, before the first batch's answer
+    // can be read: the timer then fails both, and the second must not go out afterwards.
+    const busyUntil = performance.now() + 150;
+    while (performance.now() < busyUntil);
+    expect(isStoreUnavailableError(await sent)).toBe(true);
+    expect(isStoreUnavailableError(await queued)).toBe(true);
+    await store.claim(claimOf('after', now));
+    // Counted in Redis: the first claim ran there (it had been sent), the second never did.
+    expect(await client.exists('late:sent')).toBe(1);
+    expect(await client.exists('late:queued')).toBe(0);
+    const retry = await store.claim(claimOf('queued', now));
+    expect(retry.status === 'claimed' && retry.executions).toBe(1);
+  });
+
   it('fails closed with 503 and Retry-After when Redis is unreachable, never running the handler', async () => {
     const dead = new Redis({ host: '127.0.0.1', port: 1, lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0, retryStrategy: () => null });
     dead.on('error', () => undefined);
