@@ -65,15 +65,13 @@ export function fileStore(path: string, options: FileStoreOptions = {}): Idempot
       unavailable(error);
     }
   };
-  /** Written, then fdatasynced (in a group with the lines written meanwhile). */
+  /** Written, then fdatasynced (in a group with the lines appended meanwhile). */
   const writeDurably = async (text: string): Promise<void> => {
-    let synced: Promise<void>;
     try {
-      synced = log.append(text, true);
+      await log.append(text, true);
     } catch (error) {
-      return unavailable(error);
+      unavailable(error);
     }
-    await synced.catch(unavailable);
   };
 
   return {
