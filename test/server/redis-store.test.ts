@@ -97,6 +97,34 @@ describe.skipIf(!available)('redis store', () => {
     expect(good.status === 'fulfilled' && good.value.status).toBe('claimed');
   });
 
+  it('never sends a step that timed out while it waited behind the batch in flight', async () => {
+    // Redis runs one script at a time: this one keeps it busy for 300 ms, so the first
+    // batch cannot be answered before both deadlines have passed.
+    const blocker = client.duplicate();
+    const busy = blocker.eval("local t = redis.call('TIME') local s = t[1] * 1e6 + t[2] repeat t = redis.call('TIME') until t[1] * 1e6 + t[2] - s > 300000 return 1", 0);
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    const store = redisStore(client, { prefix: 'late:', operationTimeoutMs: 50 });
+    const now = Date.now();
+    const sent = store.claim(claimOf('sent', now)).catch((error: unknown) => error);
+    // The first claim's batch goes out on the next tick; the second waits behind it.
+    await new Promise((resolve) => process.nextTick(resolve));
+    const queued = store.claim(claimOf('queued', now)).catch((error: unknown) => error);
+    // Both deadlines pass while the event loop is busy: the timer then fails both at once,
+    // which frees the batcher, and the second must not go out afterwards.
+    const busyUntil = performance.now() + 150;
+    while (performance.now() < busyUntil);
+    expect(isStoreUnavailableError(await sent)).toBe(true);
+    expect(isStoreUnavailableError(await queued)).toBe(true);
+    await busy;
+    await blocker.quit();
+    await store.claim(claimOf('after', Date.now()));
+    // Counted in Redis: the first claim ran there (it had been sent), the second never did.
+    expect(await client.exists('late:sent')).toBe(1);
+    expect(await client.exists('late:queued')).toBe(0);
+    const retry = await store.claim(claimOf('queued', now));
+    expect(retry.status === 'claimed' && retry.executions).toBe(1);
+  });
+
   it('fails closed with 503 and Retry-After when Redis is unreachable, never running the handler', async () => {
     const dead = new Redis({ host: '127.0.0.1', port: 1, lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0, retryStrategy: () => null });
     dead.on('error', () => undefined);
