@@ -4,14 +4,16 @@
  * requests; Express bare, ours on memory, @node-idempotency/core). Each target runs in a
  * process of its own (started with `--expose-gc`), loaded in that process: the heap kept
  * after a full collection, per request, and the collector's time per request while the
- * load ran (a `PerformanceObserver` on 'gc'). A store keeps every key for its retention,
- * so what one key keeps is what a long-running server's collector has to walk; unlike
- * CPU time, neither figure moves much with the load on the machine.
+ * load ran (a `PerformanceObserver` on 'gc'), and how many minor (scavenge) and major
+ * (mark-compact) collections ran per 1000 requests. A store keeps every key for its
+ * retention, so what one key keeps is what a long-running server's collector has to
+ * walk. The heap kept and the counts barely move with the load on the machine; the
+ * collector's time does (its pauses stretch when other processes take the cores).
  */
 import { spawnSync } from 'node:child_process';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { PerformanceObserver } from 'node:perf_hooks';
+import { constants, PerformanceObserver } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { build } from './apps.js';
 import { keepAliveLoad } from './keep-alive-load.js';
@@ -25,8 +27,15 @@ async function measure(name: TargetName, requests: number): Promise<string> {
   const load = keepAliveLoad((server.address() as AddressInfo).port);
   await load.run(Math.min(2000, requests));
   let gcMs = 0;
+  let minor = 0;
+  let major = 0;
   const observer = new PerformanceObserver((list) => {
-    for (const entry of list.getEntries()) gcMs += entry.duration;
+    for (const entry of list.getEntries()) {
+      gcMs += entry.duration;
+      const kind = (entry as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind;
+      if (kind === constants.NODE_PERFORMANCE_GC_MINOR) minor++;
+      else if (kind === constants.NODE_PERFORMANCE_GC_MAJOR) major++;
+    }
   });
   gc();
   const before = process.memoryUsage().heapUsed;
@@ -38,7 +47,8 @@ async function measure(name: TargetName, requests: number): Promise<string> {
   gc();
   const kept = process.memoryUsage().heapUsed - before;
   load.close();
-  return `| ${name} | ${Math.round(kept / requests)} | ${((collecting * 1000) / requests).toFixed(1)} |`;
+  const perThousand = (count: number): string => ((count * 1000) / requests).toFixed(2);
+  return `| ${name} | ${Math.round(kept / requests)} | ${((collecting * 1000) / requests).toFixed(1)} | ${perThousand(minor)} | ${perThousand(major)} |`;
 }
 
 const self = fileURLToPath(import.meta.url);
@@ -52,8 +62,8 @@ if (process.argv[1] === self) {
   const names = args.length === 0 ? ['express', 'express+submit-once(memory)', 'express+@node-idempotency/core'] : args;
   for (const name of names) if (!TARGETS.includes(name as TargetName) || name.includes('redis')) throw new Error(`unknown or unsupported target ${name}`);
   console.log(`${requests} requests per target, each target in its own process\n`);
-  console.log('| target | heap kept per request, B | collector per request, µs |');
-  console.log('|---|---:|---:|');
+  console.log('| target | heap kept per request, B | collector per request, µs | minor collections per 1000 requests | major collections per 1000 requests |');
+  console.log('|---|---:|---:|---:|---:|');
   for (const name of names) {
     const child = spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', self, '--child', name, String(requests)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
     if (child.status !== 0) throw new Error(`${name} failed (${child.status})`);
