@@ -6,6 +6,7 @@ import { resolveOptions, type IdempotencyOptions } from './options.js';
 import { LeaseKeeper } from './lease-keeper.js';
 import type { Proceed } from './request-context.js';
 import type { ReadRequest } from './request-body.js';
+import { sendProblem } from './respond.js';
 import type { IdempotencyStore } from './stores/types.js';
 import type { IssuedToken } from './tokens.js';
 
@@ -79,7 +80,11 @@ export function idempotency(options: IdempotencyOptions = {}): IdempotencyMiddle
   const leases = new LeaseKeeper(opts);
 
   const run = (req: IncomingMessage, res: ServerResponse, proceed: Proceed): void => {
-    void guard({ opts, audit, emit, tell, leases, req, res, proceed });
+    guard({ opts, audit, emit, tell, leases, req, res, proceed }).catch((error: unknown) => {
+      // Only reached on a bug; answer rather than leave the socket hanging.
+      if (!res.headersSent) sendProblem(res, 'handler-failed', 'The idempotency middleware failed unexpectedly.');
+      else res.destroy(error instanceof Error ? error : undefined);
+    });
   };
 
   // `next` is only ever called without arguments (as `proceed()`), so it is passed as is.
