@@ -1,4 +1,5 @@
 import type { EventScope, IdempotencyEvent } from './events.js';
+import { scopeOfStorageKey } from './storage-key.js';
 import type { Rerun } from './stores/types.js';
 
 /** Per storage key: how often its handler ran and how often it was answered otherwise. */
@@ -79,7 +80,12 @@ const emptyTotals = (): AuditTotals => ({
  */
 export class Audit {
   #totals = emptyTotals();
-  readonly #keys = new Map<string, KeyAudit>();
+  /**
+   * A key that ran once here, with nothing else to count, is kept as a number (`runOnce`)
+   * until anything else happens to it: most keys never get more, and a record object per
+   * key, kept for as long as `maxKeys` allow, was a third of what a request left on the heap.
+   */
+  readonly #keys = new Map<string, KeyAudit | number>();
   /**
    * The keys in the order their records were made, as a ring once full. The Map knows
    * that order too, but finding its first key walks over every entry deleted before it,
@@ -142,8 +148,13 @@ export class Audit {
   /** A run started; `executions` is the store's count for the key, this run included. */
   executed(storageKey: string, scope: EventScope, executions: number, rerun: Rerun): void {
     const totals = this.#totals;
-    const entry = this.#entry(storageKey, scope);
     totals.executions++;
+    if (rerun === 'none' && executions <= MAX_RUN_ONCE_COUNT && !this.#keys.has(storageKey)) {
+      this.#keys.set(storageKey, runOnce(executions, 0));
+      this.#dropOldest(storageKey);
+      return;
+    }
+    const entry = this.#entry(storageKey, scope);
     entry.executions++;
     entry.storeExecutions = executions;
     if (rerun === 'after-release') {
@@ -164,7 +175,9 @@ export class Audit {
   }
 
   completed(storageKey: string, scope: EventScope, status: number): void {
-    this.#entry(storageKey, scope).lastStatus = status;
+    const entry = this.#keys.get(storageKey);
+    if (typeof entry === 'number' && isStatus(status)) this.#keys.set(storageKey, runOnce(storeExecutionsOf(entry), status));
+    else this.#entry(storageKey, scope).lastStatus = status;
   }
 
   countRequest(): void {
@@ -172,7 +185,9 @@ export class Audit {
   }
 
   snapshot(): AuditSnapshot {
-    return { totals: { ...this.#totals }, keys: [...this.#keys.values()].map((entry) => ({ ...entry })) };
+    const keys: KeyAudit[] = [];
+    for (const [storageKey, entry] of this.#keys) keys.push(typeof entry === 'number' ? expand(entry, scopeOfStorageKey(storageKey)) : { ...entry });
+    return { totals: { ...this.#totals }, keys };
   }
 
   reset(): void {
@@ -193,15 +208,37 @@ export class Audit {
     this.#oldest = (this.#oldest + 1) % this.maxKeys;
   }
 
+  /** The key's record as an object, made (or expanded from its number) on first need. */
   #entry(storageKey: string, scope: EventScope): KeyAudit {
-    let entry = this.#keys.get(storageKey);
-    if (entry === undefined) {
-      entry = newEntry(scope);
-      this.#keys.set(storageKey, entry);
-      this.#dropOldest(storageKey);
-    }
-    return entry;
+    const entry = this.#keys.get(storageKey);
+    if (typeof entry === 'object') return entry;
+    const made = entry === undefined ? newEntry(scope) : expand(entry, scope);
+    this.#keys.set(storageKey, made);
+    // An expanded key keeps its place in the order.
+    if (entry === undefined) this.#dropOldest(storageKey);
+    return made;
   }
+}
+
+/**
+ * A key's record while it only ran once, in this process: the store's count for it and the
+ * status it completed with (0 before it completes), as one small integer (a Map keeps it
+ * without an object of its own).
+ */
+const runOnce = (storeExecutions: number, status: number): number => storeExecutions * STATUS_SPAN + status;
+const STATUS_SPAN = 1000;
+const storeExecutionsOf = (entry: number): number => Math.floor(entry / STATUS_SPAN);
+// Keeps the number a small integer (V8's Smi, 31 bits at least), stored in the Map as is.
+const MAX_RUN_ONCE_COUNT = Math.floor(0x3fff_ffff / STATUS_SPAN) - 1;
+const isStatus = (status: number): boolean => Number.isInteger(status) && status > 0 && status < STATUS_SPAN;
+
+function expand(entry: number, scope: EventScope): KeyAudit {
+  const record = newEntry(scope);
+  record.executions = 1;
+  record.storeExecutions = storeExecutionsOf(entry);
+  const status = entry % STATUS_SPAN;
+  if (status !== 0) record.lastStatus = status;
+  return record;
 }
 
 function newEntry(scope: EventScope): KeyAudit {

@@ -1,4 +1,4 @@
-import { captureResponse, type CapturedResponse, type CaptureOwner, type ReplaceAnswer } from './capture.js';
+import { captureMayNeverEnd, captureResponse, type CapturedResponse, type CaptureOwner, type ReplaceAnswer } from './capture.js';
 import type { EventScope, IdempotencyEvent } from './events.js';
 import type { HeldLease } from './lease-keeper.js';
 import { isUncertainOutcomeError } from './outcome.js';
@@ -48,6 +48,7 @@ class GuardedRun implements HeldLease, CaptureOwner, ThrowTarget {
   }
 
   overdue(): void {
+    captureMayNeverEnd(this.ctx.res);
     this.#emit({ ...this.run.scope, type: 'run-overdue', maxRunMs: this.ctx.opts.maxRunMs });
   }
 
@@ -60,6 +61,7 @@ class GuardedRun implements HeldLease, CaptureOwner, ThrowTarget {
       return;
     }
     this.ctx.leases.release(this);
+    captureMayNeverEnd(res);
     void (this.#outcome === 'uncertain' ? this.#markUnknown() : this.#release('threw'));
     res.destroy(error instanceof Error ? error : undefined);
   }

@@ -90,4 +90,36 @@ describe('audit', () => {
     for (const key of ['x', 'y', 'z', 'w']) await post(`${server.url}/pay`, { key, body: {} });
     expect(mw.stats().keys.map((k) => k.key)).toEqual(['y', 'z', 'w']);
   });
+
+  it('gives every key its whole record: run once, running, replayed, with and without a principal', async () => {
+    let release: (() => void) | undefined;
+    const mw = idempotency({ principal: (req) => (req.headers['x-user'] as string | undefined) ?? undefined });
+    const server = await startServer(mw.handler((req, res) => {
+      res.statusCode = req.url === '/accepted' ? 202 : 201;
+      if (req.url === '/slow') release = () => res.end('slow');
+      else res.end('ok');
+    }));
+    servers.push(server);
+    await post(`${server.url}/pay`, { key: 'once', body: {} });
+    await post(`${server.url}/accepted`, { key: 'u"1', body: {}, headers: { 'x-user': 'ann "a" \\ é' } });
+    await post(`${server.url}/pay`, { key: 'twice', body: {} });
+    await post(`${server.url}/pay`, { key: 'twice', body: {} });
+    const slow = post(`${server.url}/slow`, { key: 'running', body: {} });
+    while (release === undefined) await new Promise((resolve) => setTimeout(resolve, 5));
+    const zero = { replays: 0, conflicts: 0, mismatches: 0, releases: 0, rerunsAfterRelease: 0, recoveryRuns: 0, unknownOutcomes: 0 };
+    const expected = [
+      { key: 'once', method: 'POST', route: '/pay', executions: 1, storeExecutions: 1, ...zero, lastStatus: 201 },
+      { key: 'u"1', principal: 'ann "a" \\ é', method: 'POST', route: '/accepted', executions: 1, storeExecutions: 1, ...zero, lastStatus: 202 },
+      { key: 'twice', method: 'POST', route: '/pay', executions: 1, storeExecutions: 1, ...zero, replays: 1, lastStatus: 201 },
+      { key: 'running', method: 'POST', route: '/slow', executions: 1, storeExecutions: 1, ...zero },
+    ];
+    expect(mw.stats().keys).toStrictEqual(expected);
+    // A snapshot is a copy: changing it changes nothing kept.
+    (mw.stats().keys[0] as { executions: number }).executions = 9;
+    release();
+    await slow;
+    expected[3] = { ...expected[3]!, lastStatus: 201 };
+    expect(mw.stats().keys).toStrictEqual(expected);
+    expect('lastStatus' in mw.stats().keys[0]!).toBe(true);
+  });
 });

@@ -1,4 +1,6 @@
 import type { ServerResponse } from 'node:http';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { afterEach, describe, expect, it } from 'vitest';
 import { idempotency, memoryStore, type IdempotencyStore, type IdempotentRequest } from '../../src/server/index.js';
@@ -17,6 +19,19 @@ async function serve(app: express.Express): Promise<string> {
 }
 
 const METHODS = ['writeHead', 'write', 'end'] as const;
+
+setFlagsFromString('--expose-gc');
+const collectGarbage = runInNewContext('gc') as () => void;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Whether anything still holds the objects `refs` point at, after full collections. */
+async function stillHeld(refs: readonly WeakRef<object>[]): Promise<number> {
+  for (let i = 0; i < 3; i++) {
+    await sleep(20);
+    collectGarbage();
+  }
+  return refs.filter((ref) => ref.deref() !== undefined).length;
+}
 
 /** A compression-like middleware: it wraps `end` on the response instance and logs what goes through. */
 function wrapEnd(log: string[], label: string) {
@@ -148,5 +163,57 @@ describe('response capture behind Express', () => {
     const retried = await post(`${url}/orders`, { key: 'x6', body: {} });
     expect(retried.status).toBe(201);
     expect(retried.json()).toEqual({ id: 2 });
+  });
+
+  it('keeps nothing of a response once it is answered, nor of a never-ending one past maxRunMs once its client is gone', async () => {
+    const responses: WeakRef<object>[] = [];
+    const app = express();
+    app.use(express.json());
+    app.post(
+      '/orders',
+      (_req: Request, res: Response, next: NextFunction) => {
+        responses.push(new WeakRef(res));
+        next();
+      },
+      idempotency({ leaseMs: 100, maxRunMs: 300 }),
+      (req: Request, res: Response) => {
+        if ((req.body as { stuck?: boolean }).stuck !== true) res.status(201).json({ ok: true });
+      },
+    );
+    const server = await startServer(app);
+    servers.push(server);
+    for (const key of ['a', 'b', 'c']) expect((await post(`${server.url}/orders`, { key, body: {} })).status).toBe(201);
+    const gone = new AbortController();
+    const stuck = fetch(`${server.url}/orders`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', 'Idempotency-Key': 'stuck' },
+      body: JSON.stringify({ stuck: true }),
+      signal: gone.signal,
+    }).catch(() => undefined);
+    await sleep(100);
+    gone.abort();
+    await stuck;
+    // Past maxRunMs (300 ms) nothing renews the claim any more, and nothing holds the response.
+    await sleep(400);
+    server.server.closeAllConnections();
+    expect(responses).toHaveLength(4);
+    expect(await stillHeld(responses)).toBe(0);
+  });
+
+  it('still stores the answer of a run that ends after it passed maxRunMs, when nobody took over', async () => {
+    let runs = 0;
+    const app = express();
+    app.use(express.json());
+    app.post('/orders', idempotency({ leaseMs: 100, maxRunMs: 200 }), (_req: Request, res: Response) => {
+      runs++;
+      setTimeout(() => res.status(201).json({ late: runs }), 350);
+    });
+    const url = await serve(app);
+    const first = await post(`${url}/orders`, { key: 'late', body: {} });
+    const again = await post(`${url}/orders`, { key: 'late', body: {} });
+    expect(first.json()).toEqual({ late: 1 });
+    expect(again.headers.get('idempotent-replayed')).toBe('true');
+    expect(again.json()).toEqual({ late: 1 });
+    expect(runs).toBe(1);
   });
 });

@@ -81,4 +81,22 @@ describe('keys are scoped per caller by default', () => {
     const other = await post(`${server.url}/pay`, { key: 'p', body: {}, headers: { Authorization: 'Bearer mallory' } });
     expect(other.json()).toEqual({ run: 2 });
   });
+
+  it('answers a principal resolver that throws with a 500 problem, and runs nothing', async () => {
+    let runs = 0;
+    const mw = idempotency({
+      principal: () => {
+        throw new Error('the session store is down');
+      },
+    });
+    const server = await startServer(mw.handler((_req, res) => {
+      runs++;
+      res.end('ran');
+    }));
+    servers.push(server);
+    const answer = await post(`${server.url}/orders`, { key: 'k', body: {} });
+    expect(answer.status).toBe(500);
+    expect(answer.json().type).toBe('https://submit-once.dev/problems/handler-failed');
+    expect(runs).toBe(0);
+  });
 });

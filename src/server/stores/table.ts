@@ -1,3 +1,4 @@
+import { packCompleted, packedExpiresAt, unpackCompleted } from './packed-record.js';
 import { claimToken } from './token.js';
 import type { ClaimRequest, ClaimResult, CompleteRequest, Rerun, RenewRequest, SettleRequest, StoredResponse } from './types.js';
 
@@ -34,30 +35,34 @@ export type TableRecord =
       readonly expiresAt: number;
     };
 
+/** A record as the table holds it: a completed one packed into one string (`packed-record.ts`) where it can be. */
+type Held = TableRecord | string;
+
 /**
  * The record state machine shared by the in-process stores (memory, file). Every method
  * is synchronous, which is what makes `claim` atomic inside one Node process: no other
  * request can run between the check and the write.
  */
 export class RecordTable {
-  readonly #records = new Map<string, TableRecord>();
+  readonly #records = new Map<string, Held>();
 
   get size(): number {
     return this.#records.size;
   }
 
-  entries(): IterableIterator<[string, TableRecord]> {
-    return this.#records.entries();
+  *entries(): IterableIterator<[string, TableRecord]> {
+    for (const [key, held] of this.#records) yield [key, unpack(held)];
   }
 
   get(key: string): TableRecord | undefined {
-    return this.#records.get(key);
+    const held = this.#records.get(key);
+    return held === undefined ? undefined : unpack(held);
   }
 
   /** Applies a record as-is (loading a log); `undefined` deletes. */
   put(key: string, record: TableRecord | undefined): void {
     if (record === undefined) this.#records.delete(key);
-    else this.#records.set(key, record);
+    else this.#records.set(key, pack(record));
   }
 
   /** Returns the result, and the new record when the claim wrote one. */
@@ -104,7 +109,7 @@ export class RecordTable {
       response: request.response,
       expiresAt: request.now + request.retentionMs,
     };
-    this.#records.set(request.key, record);
+    this.#records.set(request.key, pack(record));
     return record;
   }
 
@@ -147,8 +152,8 @@ export class RecordTable {
 
   sweep(now: number): number {
     let dropped = 0;
-    for (const [key, record] of this.#records) {
-      if (isExpired(record, now)) {
+    for (const [key, held] of this.#records) {
+      if (isHeldExpired(held, now)) {
         this.#records.delete(key);
         dropped++;
       }
@@ -161,8 +166,9 @@ export class RecordTable {
   }
 
   #live(key: string, now: number): TableRecord | undefined {
-    const record = this.#records.get(key);
-    if (record === undefined || !isExpired(record, now)) return record;
+    const held = this.#records.get(key);
+    if (held === undefined) return undefined;
+    if (!isHeldExpired(held, now)) return unpack(held);
     this.#records.delete(key);
     return undefined;
   }
@@ -170,8 +176,10 @@ export class RecordTable {
   /** The record if `token` holds it: running, or (for a completion only) marked unknown since. */
   #holder(key: string, token: string, unknownToo: boolean): (TableRecord & { state: 'in-progress' | 'unknown' }) | undefined {
     const current = this.#records.get(key);
-    if (current?.state === 'in-progress' && current.token === token) return current;
-    if (unknownToo && current?.state === 'unknown' && current.token === token) return current;
+    // A packed record is a completed one: nobody holds it.
+    if (current === undefined || typeof current === 'string') return undefined;
+    if (current.state === 'in-progress' && current.token === token) return current;
+    if (unknownToo && current.state === 'unknown' && current.token === token) return current;
     return undefined;
   }
 }
@@ -179,4 +187,16 @@ export class RecordTable {
 /** Past retention: a running claim only once its lease and then its retention have passed. */
 export function isExpired(record: TableRecord, now: number): boolean {
   return record.state === 'in-progress' ? record.leaseExpiresAt + record.retentionMs <= now : record.expiresAt <= now;
+}
+
+function pack(record: TableRecord): Held {
+  return record.state === 'completed' ? (packCompleted(record) ?? record) : record;
+}
+
+function unpack(held: Held): TableRecord {
+  return typeof held === 'string' ? { state: 'completed', ...unpackCompleted(held) } : held;
+}
+
+function isHeldExpired(held: Held, now: number): boolean {
+  return typeof held === 'string' ? packedExpiresAt(held) <= now : isExpired(held, now);
 }
