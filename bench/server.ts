@@ -27,7 +27,7 @@ import autocannon from 'autocannon';
 import { hasRedisServer, startRedis, type RedisProcess } from '../test/server/redis-process.js';
 import { printTopFrames } from './server/profile-top.js';
 import { roundOrder } from './server/schedule.js';
-import { summarise, type Estimate, type Pair } from './server/summary.js';
+import { againstMemory, summarise, type Estimate, type Pair } from './server/summary.js';
 import { TARGETS, type TargetName } from './server/target-names.js';
 import { median } from './stats.js';
 
@@ -207,6 +207,14 @@ function print(targets: ReadonlyMap<TargetName, Target>, pairs: ReadonlyArray<re
     console.log(
       `| ${target.name} | ${Math.round(s.rps)} | ${times(s.rpsVsBare)} | ${Math.round(s.cpu)} | ${us(s.added)} | ${vsPeer} | ${overPeer} | ${target.failed} | ${target.replays} |`,
     );
+  }
+  const memoryIndex = pairs.findIndex(([t]) => t === 'express+submit-once(memory)');
+  if (memoryIndex === -1) return;
+  for (const store of ['express+submit-once(file)', 'express+submit-once(redis)'] as const) {
+    const index = pairs.findIndex(([t]) => t === store);
+    if (index === -1) continue;
+    const { cpu, added } = againstMemory(samples[index]!, samples[memoryIndex]!);
+    console.log(`\n${store} against express+submit-once(memory), same rounds: CPU per request ${times(cpu)}, added CPU ${times(added)}`);
   }
 }
 

@@ -58,6 +58,18 @@ export function summarise(pair: Pair, peer?: Pair): TargetSummary {
   };
 }
 
+/**
+ * One store's target against the memory store's, both from the same rounds (issue 11's
+ * store targets are ratios of two targets): CPU per request and added CPU, each as the
+ * ratio of the medians, rounds resampled together.
+ */
+export function againstMemory(store: Pair, memory: Pair): { cpu: Estimate; added: Estimate } {
+  return {
+    cpu: estimate([store.target.cpu, memory.target.cpu], (s, m) => median(s) / median(m)),
+    added: estimate([differences(store), differences(memory)], (s, m) => median(s) / median(m)),
+  };
+}
+
 function differences({ target, bare }: Pair): number[] {
   const rounds = Math.min(target.cpu.length, bare.cpu.length);
   return Array.from({ length: rounds }, (_, i) => target.cpu[i]! - bare.cpu[i]!);

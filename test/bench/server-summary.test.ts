@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { roundOrder } from '../../bench/server/schedule.js';
-import { summarise, type Pair } from '../../bench/server/summary.js';
+import { againstMemory, summarise, type Pair } from '../../bench/server/summary.js';
 
 // What a loaded machine does to a bench: every round's CPU per request moves by 2x, and
 // both slices of an adjacent pair move together.
@@ -34,6 +34,17 @@ describe('summarise', () => {
     const peer = pair(100, 20, 5000);
     expect(summarise(peer, peer).vsPeer).toBeUndefined();
     expect(summarise(peer).overPeer).toBeUndefined();
+  });
+});
+
+describe('againstMemory', () => {
+  it('compares a store with the memory store round by round, in total and added CPU', () => {
+    // file: 100 bare + 30 added; memory: 100 bare + 20 added, both under the same load.
+    const { cpu, added } = againstMemory(pair(100, 30, 5000), pair(100, 20, 5000));
+    expect(cpu.median).toBeCloseTo(130 / 120);
+    expect(added.median).toBeCloseTo(1.5);
+    expect(added.low).toBeGreaterThan(1.4);
+    expect(added.high).toBeLessThan(1.6);
   });
 });
 
