@@ -6,13 +6,11 @@
  * `ref`'s `src` is checked out under `.tmp/` for the run and removed after.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium } from '@playwright/test';
 import { bundleEntry } from '../scripts/bundle.js';
+import { launchChromium, servePage } from './page-server.js';
 import { median, pairedInterval } from './stats.js';
 
 const ref = process.argv[2] ?? 'main';
@@ -67,27 +65,11 @@ function report(title: string, samples: Record<string, Sample[]>): void {
 
 const dir = checkout();
 const code = await bundleEntry(join(dir, 'page.ts'));
-const server = createServer((req, res) => {
-  if (req.url === '/') {
-    res.writeHead(200, { 'content-type': 'text/html', 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' });
-    res.end('<!doctype html><script type="module" src="/page.js"></script>');
-  } else if (req.url === '/page.js') {
-    res.writeHead(200, { 'content-type': 'text/javascript', 'cross-origin-resource-policy': 'same-origin' });
-    res.end(code);
-  } else {
-    req.resume();
-    req.on('end', () => {
-      res.writeHead(201, { 'content-type': 'application/json' });
-      res.end('{"id":1}');
-    });
-  }
-});
-await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-const executablePath = process.env.CHROMIUM_PATH ?? (existsSync('/usr/bin/chromium') ? '/usr/bin/chromium' : undefined);
-const browser = await chromium.launch({ ...(executablePath ? { executablePath } : {}), args: ['--no-sandbox', '--disable-gpu'] });
+const server = await servePage(code);
+const browser = await launchChromium();
 try {
   const page = await browser.newPage();
-  await page.goto(`http://localhost:${(server.address() as AddressInfo).port}/`);
+  await page.goto(server.url);
   await page.waitForFunction(() => 'against' in window);
   type Against = (n: number, network: boolean) => Promise<Record<string, Sample[]>>;
   const run = (network: boolean) => page.evaluate(([n, net]) => (window as unknown as { against: Against }).against(n, net), [REQUESTS, network] as const);

@@ -3,13 +3,11 @@
  * a loopback server, and the fingerprint's cost in Node. Every figure is printed as a
  * ratio to a baseline measured in the same run; nothing here asserts a time.
  */
-import { existsSync } from 'node:fs';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Page } from '@playwright/test';
+import type { Page } from '@playwright/test';
 import { fingerprintOf } from '../src/core/fingerprint.js';
 import { bundleEntry } from '../scripts/bundle.js';
+import { launchChromium, servePage } from './page-server.js';
 import { median, pairedInterval, quantile } from './stats.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
@@ -72,35 +70,12 @@ function ratioTable(title: string, samples: Record<string, number[]>, fetchRow: 
 
 async function browserBench(): Promise<void> {
   const code = await bundlePage();
-  let orders = 0;
-  const server = createServer((req, res) => {
-    if (req.url === '/') {
-      // Cross-origin isolated, so performance.now() has 5 µs resolution instead of 100 µs.
-      res.writeHead(200, { 'content-type': 'text/html', 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' });
-      res.end('<!doctype html><script type="module" src="/page.js"></script>');
-    } else if (req.url === '/page.js') {
-      res.writeHead(200, { 'content-type': 'text/javascript', 'cross-origin-resource-policy': 'same-origin' });
-      res.end(code);
-    } else {
-      req.resume();
-      req.on('end', () => {
-        orders += 1;
-        res.writeHead(201, { 'content-type': 'application/json' });
-        res.end(`{"id":${orders}}`);
-      });
-    }
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  const executablePath = process.env.CHROMIUM_PATH ?? (existsSync('/usr/bin/chromium') ? '/usr/bin/chromium' : undefined);
-  const browser = await chromium.launch({
-    ...(executablePath ? { executablePath } : {}),
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-  });
+  const server = await servePage(code, (order) => `{"id":${order}}`);
+  const browser = await launchChromium();
   try {
     const page = await browser.newPage();
     // localhost is a secure context, as most apps' dev and production origins are.
-    await page.goto(`http://localhost:${port}/`);
+    await page.goto(server.url);
     await page.waitForFunction(() => 'bench' in window);
     console.log(`\ncrossOriginIsolated: ${String(await page.evaluate(() => crossOriginIsolated))}`);
     type Which = 'cases' | 'bursts' | 'puts' | 'offline' | 'split';

@@ -9,6 +9,7 @@ import type { createIdempotentFetch } from '../../src/fetch/index.js';
 import type { memoryStore } from '../../src/core/store.js';
 import type { indexedDbStore } from '../../src/core/indexeddb-store.js';
 import type { installIdempotency } from '../../src/axios/index.js';
+import { shuffle } from './shuffle.js';
 
 /** What a build exports that the comparison uses (an older build's types may differ a little). */
 export interface Build {
@@ -74,17 +75,6 @@ function casesFor(builds: Record<'old' | 'new', Build>, network: boolean): Recor
   return cases;
 }
 
-/** Fisher-Yates with a seeded xorshift32, as in page.ts. */
-let seed = 0x2545f491;
-function shuffle<T>(items: T[]): void {
-  for (let i = items.length - 1; i > 0; i--) {
-    seed ^= seed << 13;
-    seed ^= seed >>> 17;
-    seed ^= seed << 5;
-    const j = (seed >>> 0) % (i + 1);
-    [items[i], items[j]] = [items[j]!, items[i]!];
-  }
-}
 
 let sequence = 0;
 

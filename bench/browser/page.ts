@@ -14,6 +14,7 @@ import { createSubmitter } from '../../src/core/submitter.js';
 import { memoryStore } from '../../src/core/store.js';
 import { indexedDbStore, type Durability } from '../../src/core/indexeddb-store.js';
 import { createIdempotentFetch } from '../../src/fetch/index.js';
+import { shuffle } from './shuffle.js';
 
 /** Sends request `i`; returns the ms it took, for what the case times (the click, for a prepared one). */
 type Case = (i: number) => Promise<number>;
@@ -161,17 +162,6 @@ export const split: Record<string, (i: number) => Promise<[number, number]>> = {
   'idempotentFetch, IndexedDB': splitOf((i) => instantIdb(url, { method: 'POST', body: body(i) }).then((r) => r.text())),
 };
 
-/** Fisher-Yates with a seeded xorshift32, so runs order their cases alike. */
-let seed = 0x2545f491;
-function shuffle<T>(items: T[]): void {
-  for (let i = items.length - 1; i > 0; i--) {
-    seed ^= seed << 13;
-    seed ^= seed >>> 17;
-    seed ^= seed << 5;
-    const j = (seed >>> 0) % (i + 1);
-    [items[i], items[j]] = [items[j]!, items[i]!];
-  }
-}
 
 type Table = 'cases' | 'bursts' | 'puts' | 'offline' | 'split';
 
