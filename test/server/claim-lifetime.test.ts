@@ -1,21 +1,12 @@
 import { request } from 'node:http';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { idempotency, memoryStore, StoreUnavailableError, UncertainOutcomeError, type IdempotencyStore } from '../../src/server/index.js';
 import { createOrdersApi } from '../../src/server/orders-api.js';
-import { startServer, type ListeningServer } from '../helpers/http-server.js';
+import { serverPerTest } from '../helpers/serve.js';
 import { post } from '../helpers/post.js';
 import { manualClock, sleep } from '../helpers/clock.js';
 
-const servers: ListeningServer[] = [];
-afterEach(async () => {
-  for (const s of servers.splice(0)) await s.close();
-});
-
-async function serve(listener: Parameters<typeof startServer>[0]): Promise<string> {
-  const server = await startServer(listener);
-  servers.push(server);
-  return server.url;
-}
+const serve = serverPerTest();
 
 /** Sends a POST and drops the connection after `ms`, as a reloading page or a client timeout does. */
 function postAndDisconnect(url: string, key: string, body: unknown, ms: number): Promise<void> {

@@ -2,21 +2,13 @@ import type { ServerResponse } from 'node:http';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import express, { type NextFunction, type Request, type Response } from 'express';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { idempotency, memoryStore, type IdempotencyStore, type IdempotentRequest } from '../../src/server/index.js';
-import { startServer, type ListeningServer } from '../helpers/http-server.js';
+import { startServer } from '../helpers/http-server.js';
+import { serverPerTest } from '../helpers/serve.js';
 import { post } from '../helpers/post.js';
 
-const servers: ListeningServer[] = [];
-afterEach(async () => {
-  for (const s of servers.splice(0)) await s.close();
-});
-
-async function serve(app: express.Express): Promise<string> {
-  const server = await startServer(app);
-  servers.push(server);
-  return server.url;
-}
+const serve = serverPerTest();
 
 const METHODS = ['writeHead', 'write', 'end'] as const;
 
@@ -180,8 +172,9 @@ describe('response capture behind Express', () => {
         if ((req.body as { stuck?: boolean }).stuck !== true) res.status(201).json({ ok: true });
       },
     );
+    // Started here, not by `serve`: the test cuts its kept-alive connections itself.
     const server = await startServer(app);
-    servers.push(server);
+    onTestFinished(() => server.close());
     for (const key of ['a', 'b', 'c']) expect((await post(`${server.url}/orders`, { key, body: {} })).status).toBe(201);
     const gone = new AbortController();
     const stuck = fetch(`${server.url}/orders`, {

@@ -1,19 +1,10 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { idempotency, type IdempotencyEvent } from '../../src/server/index.js';
-import { startServer, type ListeningServer } from '../helpers/http-server.js';
+import { serverPerTest } from '../helpers/serve.js';
 import { post } from '../helpers/post.js';
 
-const servers: ListeningServer[] = [];
-afterEach(async () => {
-  for (const s of servers.splice(0)) await s.close();
-});
-
-async function serve(app: express.Express): Promise<string> {
-  const server = await startServer(app);
-  servers.push(server);
-  return server.url;
-}
+const serve = serverPerTest();
 
 describe('idempotency() as Express middleware', () => {
   it('works after express.json(): replays, rejects reuse, leaves GET alone', async () => {

@@ -1,12 +1,9 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { idempotency, memoryStore, type IdempotencyStore } from '../../src/server/index.js';
-import { startServer, type ListeningServer } from '../helpers/http-server.js';
+import { serverPerTest } from '../helpers/serve.js';
 import { post } from '../helpers/post.js';
 
-const servers: ListeningServer[] = [];
-afterEach(async () => {
-  for (const s of servers.splice(0)) await s.close();
-});
+const serve = serverPerTest();
 
 /** A memory store that remembers the storage keys it was asked to claim. */
 function recordingStore(keys: string[]): IdempotencyStore {
@@ -22,13 +19,12 @@ describe('storage key', () => {
     ['a principal resolver that returns a number at runtime', 7 as unknown as string, '/orders'],
   ])('is the JSON array of its four parts: %s', async (_name, principal, path) => {
     const keys: string[] = [];
-    const server = await startServer(
+    const url = await serve(
       idempotency({ store: recordingStore(keys), principal: () => principal }).handler((_req, res) => {
         res.writeHead(201).end('ok');
       }),
     );
-    servers.push(server);
-    expect((await post(`${server.url}${encodeURI(path)}`, { key: 'k"1', body: {} })).status).toBe(201);
+    expect((await post(`${url}${encodeURI(path)}`, { key: 'k"1', body: {} })).status).toBe(201);
     expect(keys).toEqual([JSON.stringify([principal ?? null, 'POST', encodeURI(path), 'k"1'])]);
   });
 });
