@@ -1,7 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { idempotency, type IdempotencyOptions, type IdempotentRequest } from '../../src/server/index.js';
-import type { ClaimRequest, ClaimResult, IdempotencyStore } from '../../src/server/stores/types.js';
+import type { ClaimRequest, ClaimResult, IdempotencyStore, StoredResponse } from '../../src/server/stores/types.js';
 import { startServer, type ListeningServer } from '../helpers/http-server.js';
 import { post } from '../helpers/post.js';
 import { manualClock, sleep } from '../helpers/clock.js';
@@ -345,6 +345,23 @@ export function runConformance(harness: StoreHarness): void {
         expect((await store.claim(claimOf('late', now + 5_000))).status).toBe('unknown');
         expect(await store.complete({ key: 'late', token: slow.token, fingerprint: 'fp', response: okResponse, retentionMs: 60_000, now: now + 5_000 })).toBe(true);
         expect((await store.claim(claimOf('late', now + 5_000))).status).toBe('completed');
+      });
+
+      it('gives back the stored response exactly: status, list headers, body bytes, and the size of a body not kept', async () => {
+        const store = await fresh();
+        const now = Date.now();
+        const responses: StoredResponse[] = [
+          { status: 201, headers: { 'content-type': 'application/json', 'set-cookie': ['a=1', 'b=2'] }, body: Buffer.from([0, 255, 34, 92, 10]) },
+          { status: 200, headers: {}, body: Buffer.alloc(0), omittedBodyBytes: 2_000_000 },
+        ];
+        for (const [i, response] of responses.entries()) {
+          const key = `exact-${i}`;
+          const { token } = claimed(await store.claim(claimOf(key, now)));
+          expect(await store.complete({ key, token, fingerprint: 'fp', response, retentionMs: 60_000, now })).toBe(true);
+          const replay = await store.claim(claimOf(key, now + 1));
+          if (replay.status !== 'completed') throw new Error(`expected completed, got ${replay.status}`);
+          expect({ ...replay.response, body: Buffer.from(replay.response.body) }).toEqual({ ...response, body: Buffer.from(response.body) });
+        }
       });
 
       it('marks a running claim unknown at once (fenced), and lets its holder complete it after all', async () => {

@@ -9,14 +9,10 @@ export interface EncodedResponse {
   readonly o?: number;
 }
 
-export function encodeResponse(response: StoredResponse): EncodedResponse {
-  const encoded: EncodedResponse = { s: response.status, h: response.headers, b: base64(response.body) };
-  return response.omittedBodyBytes === undefined ? encoded : { ...encoded, o: response.omittedBodyBytes };
-}
-
 /**
- * `JSON.stringify(encodeResponse(response))`, the same text, built without the
- * intermediate object: the file store writes one per completion.
+ * The `EncodedResponse` of a response as JSON text, written out directly (the file store
+ * writes one per completion, Redis one per completion's script call): the same text
+ * `JSON.stringify` makes of that object, so what either kept before still decodes.
  */
 export function encodeResponseJson(response: StoredResponse): string {
   const omitted = response.omittedBodyBytes === undefined ? '' : `,"o":${jsonNumber(response.omittedBodyBytes)}`;

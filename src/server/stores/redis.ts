@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Deadlines } from './deadlines.js';
-import { decodeResponse, encodeResponse, type EncodedResponse } from './record.js';
+import { decodeResponse, encodeResponseJson, type EncodedResponse } from './record.js';
 import { evalScript, StepBatcher, type Arg } from './redis-batch.js';
 import { SWEEP } from './redis-scripts.js';
 import { newTokenSuffix } from './token.js';
@@ -85,7 +85,7 @@ export function redisStore(client: RedisLikeClient, options: RedisStoreOptions =
         request.token,
         request.fingerprint,
         request.now + request.retentionMs,
-        JSON.stringify(encodeResponse(request.response)),
+        encodeResponseJson(request.response),
         request.retentionMs + margin,
       ]);
       return Number(reply) === 1;
