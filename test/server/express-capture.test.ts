@@ -65,6 +65,24 @@ describe('response capture behind Express', () => {
     expect(keys).toEqual([{ key: 'x1', principal: undefined, recovery: false }]);
   });
 
+  it('hands a second end, after the answer went out, to the response\'s own method, as without the middleware', async () => {
+    let answered: Response | undefined;
+    const app = express();
+    app.use(express.json());
+    app.post('/orders', idempotency(), (_req: Request, res: Response) => {
+      answered = res;
+      res.status(201).end('ok');
+    });
+    const url = await serve(app);
+    expect((await post(`${url}/orders`, { key: 'twice', body: {} })).text).toBe('ok');
+    // Node's own end calls back with ERR_STREAM_ALREADY_FINISHED; a capture would swallow the call.
+    const code = await new Promise<unknown>((resolve) => {
+      answered!.end((error?: Error | null) => resolve((error as { code?: string } | null | undefined)?.code));
+      setTimeout(() => resolve('no answer'), 1_000);
+    });
+    expect(code).toBe('ERR_STREAM_ALREADY_FINISHED');
+  });
+
   it('works with a middleware that wraps end before it and one after it: each sees its own calls', async () => {
     let runs = 0;
     const log: string[] = [];
