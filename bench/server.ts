@@ -4,7 +4,9 @@
  * middleware does its full first-request work (claim, run, store). Not a test.
  *
  * Built for a noisy machine: every target runs at once, in several processes each
- * (BENCH_PROCESSES, default 8), and the load goes to one process at a time in short
+ * (BENCH_PROCESSES, default 4), and so does the bare baseline of each pair, apart from
+ * every other pair's (a baseline shared by the pairs was loaded more often, and warmer,
+ * than any target), and the load goes to one process at a time in short
  * slices, each target's slice right next to one of its bare baseline (same framework) in
  * a rotating order (`server/schedule.ts`). Round r is served by the r-th process of every
  * target (cycling), each warmed up first. A target's added cost is computed per round from
@@ -16,7 +18,7 @@
  * core, away from the load generator (`server/pinning.ts`).
  *
  * BENCH_SLICES (rounds, default 16), BENCH_SLICE_SECONDS (default 1), BENCH_CONNECTIONS
- * (default 20), BENCH_PROCESSES (default 8), BENCH_WARMUP_SECONDS (per process, default
+ * (default 20), BENCH_PROCESSES (default 4), BENCH_WARMUP_SECONDS (per process, default
  * 0.5) and BENCH_PIN=0 (no pinning) tune the run; the default full run takes about 5
  * minutes. `--only node+submit-once,express+submit-once(memory)` runs some targets (their
  * bare baselines and the peer are added; add `express+noop`, the control, to check the
@@ -48,7 +50,7 @@ const body = JSON.stringify({ item: 'tea', qty: 1 });
 const { values: flags } = parseArgs({ options: { only: { type: 'string' }, profile: { type: 'string' } }, args: normaliseProfileFlag(process.argv.slice(2)) });
 const profileDir = flags.profile === undefined ? undefined : resolve(flags.profile === '' ? join(tmpdir(), 'submit-once-profiles') : flags.profile);
 // A profile is read per target, as shares: one process each is enough.
-const processes = profileDir === undefined ? Math.max(1, Number(process.env.BENCH_PROCESSES ?? 8)) : 1;
+const processes = profileDir === undefined ? Math.max(1, Number(process.env.BENCH_PROCESSES ?? 4)) : 1;
 const PEER = 'express+@node-idempotency/core';
 
 /** `--profile` may come without a directory. */
@@ -78,7 +80,8 @@ interface Server {
 
 interface Target {
   readonly name: TargetName;
-  readonly servers: readonly Server[];
+  /** A bare baseline's are those of every pair it is the baseline of. */
+  readonly servers: Server[];
   replays: string;
   failed: number;
 }
@@ -91,8 +94,7 @@ interface Launch {
 
 async function startServer(name: TargetName, replica: number, launch: Launch, redisUrl: string | undefined): Promise<Server> {
   // A directory per target: tsx's loader thread writes a profile of its own beside the main thread's.
-  const profile = profileDir === undefined ? undefined : join(profileDir, name.replace(/[^\w+.-]+/g, '_'));
-  if (profile !== undefined) rmSync(profile, { recursive: true, force: true });
+  const profile = profileDirOf(name);
   const profiling = profile === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profile}`];
   const [command, ...prefix] = [...launch.pinning.serverPrefix, process.execPath];
   const child = spawn(command!, [...prefix, ...profiling, ...launch.entry, name, ...(redisUrl === undefined ? [] : [redisUrl])], {
@@ -110,11 +112,15 @@ async function startServer(name: TargetName, replica: number, launch: Launch, re
   return { url: `http://127.0.0.1:${port}/orders`, child, profile };
 }
 
-async function startTarget(name: TargetName, launch: Launch, redisUrl: string | undefined): Promise<Target> {
+function profileDirOf(name: TargetName): string | undefined {
+  return profileDir === undefined ? undefined : join(profileDir, name.replace(/[^\w+.-]+/g, '_'));
+}
+
+async function startServers(name: TargetName, launch: Launch, redisUrl: string | undefined): Promise<Server[]> {
   const servers: Server[] = [];
-  // One at a time: dozens of processes compiling at once would only queue on two cores.
+  // One at a time: dozens of processes starting at once would only queue on two cores.
   for (let replica = 0; replica < processes; replica++) servers.push(await startServer(name, replica, launch, redisUrl));
-  return { name, servers, replays: '-', failed: 0 };
+  return servers;
 }
 
 /** Sends one key twice: does the second answer come from the stored response? */
@@ -205,8 +211,23 @@ async function main(): Promise<void> {
   const load0 = loadavg()[0]!;
   const targets = new Map<TargetName, Target>();
   try {
-    for (const name of selected) targets.set(name, await startTarget(name, { entry, pinning }, redis?.url));
+    for (const name of selected) {
+      const profile = profileDirOf(name);
+      if (profile !== undefined) rmSync(profile, { recursive: true, force: true });
+      targets.set(name, { name, servers: [], replays: '-', failed: 0 });
+    }
     const pairs = selected.filter((t) => !isBare(t)).map((t) => [t, bareOf(t)] as const);
+    // Each pair has bare processes of its own: one bare process shared by every pair served
+    // several times the slices of any target, and came to each warmer (an Express no-op
+    // middleware measured +265 µs/req, 85 to 479, against a shared one).
+    const pairServers: { readonly target: readonly Server[]; readonly bare: readonly Server[] }[] = [];
+    for (const [name, bare] of pairs) {
+      const own = await startServers(name, { entry, pinning }, redis?.url);
+      const baseline = await startServers(bare, { entry, pinning }, redis?.url);
+      targets.get(name)!.servers.push(...own);
+      targets.get(bare)!.servers.push(...baseline);
+      pairServers.push({ target: own, bare: baseline });
+    }
     for (const [name] of pairs) {
       const target = targets.get(name)!;
       const replayed = await Promise.all(target.servers.map((server) => checkReplay(server.url)));
@@ -219,8 +240,7 @@ async function main(): Promise<void> {
     for (let round = 0; round < slices; round++) {
       const replica = round % processes;
       for (const { pair, side, name } of roundOrder(pairs, round)) {
-        const target = targets.get(name)!;
-        const result = await slice(target, target.servers[replica]!);
+        const result = await slice(targets.get(name)!, pairServers[pair]![side][replica]!);
         for (const key of ['cpu', 'user', 'system', 'rps'] as const) samples[pair]![side][key].push(result[key]);
       }
       for (const pair of samples) pair.processes.push(replica);
@@ -234,6 +254,7 @@ async function main(): Promise<void> {
   for (const target of targets.values()) {
     const profile = target.servers[0]?.profile;
     if (profile === undefined) continue;
+    // A bare baseline's processes (one per pair) all write here: the largest is read.
     const file = mainThreadProfile(profile);
     console.log(`\n${target.name}: top frames and files by self time (${file})`);
     printTopFrames(file, 15);
