@@ -18,6 +18,7 @@ import { fallbackStore } from './fallback-store.js';
 import { fingerprint, type Intent } from './fingerprint.js';
 import { SingleFlight } from './inflight.js';
 import { inProgressWaits } from './in-progress.js';
+import { mintAhead, takeKey } from './key.js';
 import { indexedDbStore } from './indexeddb-store.js';
 import * as transition from './key-record.js';
 import { isValidKey } from '../protocol/key-grammar.js';
@@ -261,7 +262,10 @@ export function createSubmitter(options: SubmitterOptions = {}): Submitter {
       const attemptSignal = signalFor(call.signal, config.timeout);
       let result: Settled<T>;
       try {
-        result = { ok: true, value: await call.send({ key, attempt, get signal() { return attemptSignal.signal(); }, fingerprint: fp }) };
+        const sending = call.send({ key, attempt, get signal() { return attemptSignal.signal(); }, fingerprint: fp });
+        // The request has left: the next submission's key is minted now, not on its claim.
+        if (config.createKey === takeKey) mintAhead();
+        result = { ok: true, value: await sending };
       } catch (error) {
         result = { ok: false, error };
       } finally {

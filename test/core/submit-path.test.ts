@@ -54,6 +54,25 @@ describe('the submit path', () => {
     expect(log).toEqual(['upsert', 'send', 'upsert', 'send']);
   });
 
+  it('the next key is minted once the request has left, not on the claim', async () => {
+    const log: string[] = [];
+    const submitter = createSubmitter({ store: loggingStore(log), locks: null });
+    const send = async () => (log.push('send'), new Response(null, { status: 201 }));
+    // The first submission of the page has no key minted ahead.
+    await submitter.submit({ intent: intent('K1'), send });
+    const randomUUID = crypto.randomUUID.bind(crypto);
+    const mint = vi.spyOn(crypto, 'randomUUID').mockImplementation(() => (log.push('mint'), randomUUID()));
+    try {
+      log.length = 0;
+      const keys: string[] = [];
+      for (const sku of ['K2', 'K3']) await submitter.submit({ intent: intent(sku), send: async (attempt) => (keys.push(attempt.key), send()) });
+      expect(log).toEqual(['upsert', 'send', 'mint', 'upsert', 'send', 'mint']);
+      expect(new Set(keys).size).toBe(2);
+    } finally {
+      mint.mockRestore();
+    }
+  });
+
   describe('an attempt nothing can abort', () => {
     /** Counts the AbortControllers made while the test runs. */
     function countControllers(): () => number {
