@@ -59,6 +59,22 @@ describe('a store that answers at once (sync)', () => {
     expect(seen).toEqual([{ nextInCall: false, endedInCall: false }]);
   });
 
+  it('a handler that ends its response and then throws: its answer has gone out, stored, and a retry replays it', async () => {
+    let runs = 0;
+    const url = await serve(
+      idempotency({ store: memoryStore() }).handler((_req, res) => {
+        runs++;
+        res.writeHead(201).end('made');
+        throw new Error('after the end');
+      }),
+    );
+    const first = await post(`${url}/orders`, { key: 's4', body: {} });
+    const again = await post(`${url}/orders`, { key: 's4', body: {} });
+    expect([first.status, first.text]).toEqual([201, 'made']);
+    expect([again.status, again.text, again.headers.get('idempotent-replayed')]).toEqual([201, 'made', 'true']);
+    expect(runs).toBe(1);
+  });
+
   it('a store whose sync claim throws is answered 503 and the handler never runs', async () => {
     const store = memoryStore();
     const failing: IdempotencyStore = Object.defineProperty({ ...store }, 'sync', {
