@@ -55,9 +55,9 @@ export function installIdempotency(instance: AxiosInstance, options: AxiosIdempo
         retry: own?.retry,
         // The key goes on this config's own headers, so `error.config` (what axios-retry
         // resends) carries it back in.
-        send: ({ key, signal }) => {
-          config.headers.set(header, format(key));
-          const attemptSignal = signalFor(signal, callerSignal);
+        send: (attempt) => {
+          config.headers.set(header, format(attempt.key));
+          const attemptSignal = signalFor(attempt, callerSignal);
           // A copy only to give an attempt its own signal; where nothing changes, axios's own config.
           return send(attemptSignal === config.signal ? config : { ...config, signal: attemptSignal });
         },

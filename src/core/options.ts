@@ -2,7 +2,7 @@
 import { defaultClassifier, type Classifier, type KeyReusedMatch } from './classify.js';
 import { InvalidOptionsError } from './errors.js';
 import type { SubmitEventListener } from './events.js';
-import { newKey } from './key.js';
+import { takeKey } from './key.js';
 import { normaliseRetry, type RetryInput, type RetryOptions } from './retry.js';
 import type { KeyStore } from './store.js';
 import type { Durability } from './indexeddb-store.js';
@@ -116,7 +116,7 @@ export function resolveOptions(options: SubmitterOptions = {}): ResolvedOptions 
     onEvent: options.onEvent,
     now: options.now ?? Date.now,
     random: options.random ?? Math.random,
-    createKey: options.createKey ?? (() => newKey()),
+    createKey: options.createKey ?? takeKey,
     tokenProvider: options.tokenProvider,
     locks: options.locks === null ? undefined : (options.locks ?? browserLocks()),
     durability: options.durability,

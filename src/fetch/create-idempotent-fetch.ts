@@ -53,7 +53,7 @@ export function createIdempotentFetch(options: IdempotentFetchOptions = {}): Ide
       wire: responseWire,
       send: (attempt) => {
         const attemptHeaders = withKey(attempt.key);
-        const signal = signalFor(attempt.signal, callerSignal);
+        const signal = signalFor(attempt, callerSignal);
         if (template) return baseFetch(new Request(template.clone(), { ...requestInit, method, headers: attemptHeaders, signal }));
         return baseFetch(url, { ...requestInit, method, headers: attemptHeaders, signal });
       },

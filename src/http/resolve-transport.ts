@@ -7,7 +7,7 @@ import { formatKey, parseKey, type KeyFormat } from '../protocol/key-grammar.js'
 import { InvalidKeyError } from '../core/errors.js';
 import type { SubmitterOptions } from '../core/options.js';
 import type { RetryInput } from '../core/retry.js';
-import { createSubmitter, type Submitter } from '../core/submitter.js';
+import { createSubmitter, type AttemptContext, type Submitter } from '../core/submitter.js';
 
 export interface TransportOptions extends SubmitterOptions {
   /** Header name; default `Idempotency-Key`. */
@@ -42,11 +42,11 @@ export interface Transport {
    */
   existingKey(value: string | null | undefined): string | undefined;
   /**
-   * The signal to send an attempt with (`attempt`, the submitter's), or none where nothing
+   * The signal to send an attempt with (the `attempt`'s, read only here), or none where nothing
    * can abort it: no caller signal and no attempt timeout. A signal costs fetch about 2%
    * of a loopback POST (`npm run bench`), for nothing when it never fires.
    */
-  signalFor(attempt: AbortSignal, caller: AbortSignal | undefined): AbortSignal | undefined;
+  signalFor(attempt: AttemptContext, caller: AbortSignal | undefined): AbortSignal | undefined;
   submitter: Submitter;
 }
 
@@ -65,7 +65,8 @@ export function resolveTransport(options: TransportOptions): Transport {
       if (!parsed.ok) throw new InvalidKeyError(value);
       return parsed.key;
     },
-    signalFor: (attempt, caller) => (untimed && caller === undefined ? undefined : attempt),
+    // The attempt's signal is read only here, so an attempt nothing can abort never makes one.
+    signalFor: (attempt, caller) => (untimed && caller === undefined ? undefined : attempt.signal),
     submitter: options.submitter ?? createSubmitter(options),
   };
 }

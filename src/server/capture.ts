@@ -17,9 +17,12 @@ export interface CapturedResponse {
  */
 export type ReplaceAnswer = (res: ServerResponse) => void;
 
+/** What `settle` gives back: at once when the store answered at once, else a promise of it. */
+export type Settled = void | ReplaceAnswer | Promise<void | ReplaceAnswer>;
+
 /** Who stores the captured answer before its `end` goes out. */
 export interface CaptureOwner {
-  settle(captured: CapturedResponse): Promise<void | ReplaceAnswer>;
+  settle(captured: CapturedResponse): Settled;
 }
 
 type Method = (...args: unknown[]) => unknown;
@@ -164,7 +167,15 @@ class Capture {
     if (this.#ended) return res;
     this.#ended = true;
     this.#keep(args[0], args[1]);
-    void this.#finish(args);
+    let settled: Settled;
+    try {
+      settled = this.owner.settle(this.#captured());
+    } catch {
+      settled = undefined;
+    }
+    // A store that answered at once lets the end go out in this call, without a promise turn.
+    if (settled instanceof Promise) settled.then((replace) => this.#finish(args, replace), () => this.#finish(args, undefined));
+    else this.#finish(args, settled);
     return res;
   }
 
@@ -203,14 +214,8 @@ class Capture {
     }
   }
 
-  /** Stores the answer, then lets the held `end` go out (or the replacement answer). */
-  async #finish(args: unknown[]): Promise<void> {
-    let replace: void | ReplaceAnswer;
-    try {
-      replace = await this.owner.settle(this.#captured());
-    } catch {
-      replace = undefined;
-    }
+  /** Once the answer is stored, lets the held `end` go out (or the replacement answer). */
+  #finish(args: unknown[], replace: void | ReplaceAnswer): void {
     const res = this.res;
     // From here on the response's own methods answer (a second `end` too, as without the middleware).
     if (this.layered) {

@@ -1,4 +1,4 @@
-import { captureMayNeverEnd, captureResponse, type CapturedResponse, type CaptureOwner, type ReplaceAnswer } from './capture.js';
+import { captureMayNeverEnd, captureResponse, type CapturedResponse, type CaptureOwner, type ReplaceAnswer, type Settled } from './capture.js';
 import type { EventScope, IdempotencyEvent } from './events.js';
 import type { HeldLease } from './lease-keeper.js';
 import { isUncertainOutcomeError } from './outcome.js';
@@ -66,8 +66,8 @@ class GuardedRun implements HeldLease, CaptureOwner, ThrowTarget {
     res.destroy(error instanceof Error ? error : undefined);
   }
 
-  async settle(captured: CapturedResponse): Promise<void | ReplaceAnswer> {
-    const { opts, audit } = this.ctx;
+  settle(captured: CapturedResponse): Settled {
+    const { opts } = this.ctx;
     const { storageKey, token, fingerprint, scope } = this.run;
     this.ctx.leases.release(this);
     if (this.#outcome === 'uncertain') return this.#markUnknown();
@@ -75,21 +75,42 @@ class GuardedRun implements HeldLease, CaptureOwner, ThrowTarget {
     if (captured.body === undefined) {
       this.#emit({ ...scope, type: 'response-not-stored', bytes: captured.bodyBytes, limit: opts.maxResponseBytes });
     }
-    try {
-      const stored = await opts.store.complete({ key: storageKey, token, fingerprint, response: toStoredResponse(captured), retentionMs: opts.ttl, now: opts.now() });
-      if (stored) {
-        audit.completed(storageKey, scope, captured.status);
-        this.ctx.tell?.({ ...scope, type: 'completed', status: captured.status });
-      } else {
-        this.#emit({ ...scope, type: 'lease-lost' });
-        if (opts.store.transactional === true) return notCommitted;
-      }
-    } catch (error) {
-      // The handler ran and the caller gets its answer, but nothing records that: the
-      // claim stays running, and once its lease runs out the key answers outcome-unknown.
-      this.#emit({ ...scope, type: 'store-error', error });
-      if (opts.store.transactional === true) return notCommitted;
+    const request = { key: storageKey, token, fingerprint, response: toStoredResponse(captured), retentionMs: opts.ttl, now: opts.now() };
+    const { sync } = opts.store;
+    if (sync === undefined) {
+      return opts.store.complete(request).then(
+        (stored) => this.#completed(stored, captured.status),
+        (error: unknown) => this.#notCompleted(error),
+      );
     }
+    let stored: boolean;
+    try {
+      stored = sync.complete(request);
+    } catch (error) {
+      return this.#notCompleted(error);
+    }
+    return this.#completed(stored, captured.status);
+  }
+
+  #completed(stored: boolean, status: number): void | ReplaceAnswer {
+    const { opts, audit } = this.ctx;
+    const { storageKey, scope } = this.run;
+    if (stored) {
+      audit.completed(storageKey, scope, status);
+      this.ctx.tell?.({ ...scope, type: 'completed', status });
+      return;
+    }
+    this.#emit({ ...scope, type: 'lease-lost' });
+    if (opts.store.transactional === true) return notCommitted;
+  }
+
+  /**
+   * The handler ran and the caller gets its answer, but nothing records that: the claim
+   * stays running, and once its lease runs out the key answers outcome-unknown.
+   */
+  #notCompleted(error: unknown): void | ReplaceAnswer {
+    this.#emit({ ...this.run.scope, type: 'store-error', error });
+    if (this.ctx.opts.store.transactional === true) return notCommitted;
   }
 
   async #markUnknown(): Promise<void> {

@@ -18,13 +18,21 @@ import { BodyTooLargeError, readPayload } from './request-body.js';
 import { sendOutcomeUnknown, sendProblem } from './respond.js';
 import { serveStats } from './stats-endpoint.js';
 import { storageKeyOf } from './storage-key.js';
+import type { ClaimResult } from './stores/types.js';
 import { refuseExpiredToken } from './token-claim.js';
 
 const RETRY_AFTER_SECONDS = '1';
 
-/** Guards one request; settles once it is answered or handed to the handler (rejects only on a bug). */
-export async function guard(ctx: RequestContext): Promise<void> {
-  const { req, res, opts, audit, emit } = ctx;
+/** A promise when the step waits for something, else nothing (it is done). */
+type Pending = Promise<void> | void;
+
+/**
+ * Guards one request. Returns a promise only when something had to be waited for (the
+ * body, an async principal, an async store), settled once the request is answered or
+ * handed to the handler (rejects only on a bug); else everything happened in this call.
+ */
+export function guard(ctx: RequestContext): Pending {
+  const { req, res, opts, audit } = ctx;
   if (opts.cors !== undefined && applyCors(req, res, opts.cors, opts.header)) return;
   if (opts.statsPath !== undefined && requestPath(req) === opts.statsPath) {
     if (serveStats(req, res, { stats: () => audit.snapshot(), resetStats: () => audit.reset() })) return;
@@ -47,10 +55,17 @@ export async function guard(ctx: RequestContext): Promise<void> {
   const parsed = parseKey(lines[0]!);
   if (!parsed.ok) return rejectRequest(ctx, method, route, 'key-malformed', `The ${opts.header} header is malformed: ${parsed.reason}.`);
 
+  // A body a parser (Express) already read is taken as it is, in this call.
+  const body = (req as IdempotentRequest).body;
+  if (body !== undefined) return fingerprintAndClaim(ctx, method, path, route, parsed.key, body);
+  return readAndClaim(ctx, method, path, route, parsed.key);
+}
+
+async function readAndClaim(ctx: RequestContext, method: string, path: string, route: string, key: string): Promise<void> {
+  const { req, res, opts } = ctx;
   let body: unknown;
   try {
-    // A body a parser (Express) already read is taken as it is, without an await.
-    body = (req as IdempotentRequest).body ?? (await readPayload(req as IdempotentRequest, opts.maxBodyBytes));
+    body = await readPayload(req as IdempotentRequest, opts.maxBodyBytes);
   } catch (error) {
     if (error instanceof BodyTooLargeError) {
       res.setHeader('Connection', 'close');
@@ -60,7 +75,11 @@ export async function guard(ctx: RequestContext): Promise<void> {
     res.destroy();
     return;
   }
+  return fingerprintAndClaim(ctx, method, path, route, key, body);
+}
 
+function fingerprintAndClaim(ctx: RequestContext, method: string, path: string, route: string, key: string, body: unknown): Pending {
+  const { req, opts } = ctx;
   let fingerprint: string;
   try {
     fingerprint = payloadFingerprint({ method, path, query: requestQuery(req), body, contentType: req.headers['content-type'] });
@@ -68,35 +87,58 @@ export async function guard(ctx: RequestContext): Promise<void> {
     if (isPayloadTooDeepError(error)) return rejectRequest(ctx, method, route, 'body-too-deep', `The JSON body is ${error.message}.`);
     throw error;
   }
+  const principal = opts.principal?.(req);
+  // Waited for only when it is a promise: each wait is a turn of the microtask queue.
+  if (principal instanceof Promise) return principal.then((resolved) => claim(ctx, method, route, key, fingerprint, resolved));
+  return claim(ctx, method, route, key, fingerprint, principal);
+}
 
-  const resolved = opts.principal?.(req);
-  // Awaited only when it is a promise: each await is a turn of the microtask queue.
-  const principal = resolved instanceof Promise ? await resolved : resolved;
+function claim(ctx: RequestContext, method: string, route: string, key: string, fingerprint: string, principal: string | undefined): Pending {
+  const { opts } = ctx;
   // Token mode (issue 13): a key this server did not sign for this caller never reaches the store.
-  const token = opts.tokens?.check(parsed.key, principal, opts.now());
+  const token = opts.tokens?.check(key, principal, opts.now());
   if (token && !token.ok) return rejectRequest(ctx, method, route, token.problem, token.detail);
-  const scope: EventScope = principal === undefined ? { key: parsed.key, method, route } : { key: parsed.key, principal, method, route };
-  const storageKey = storageKeyOf(principal, method, route, parsed.key);
-
-  let claim;
-  try {
-    claim = await opts.store.claim({
-      key: storageKey,
-      fingerprint,
-      leaseMs: opts.leaseMs,
-      retentionMs: opts.ttl,
-      now: opts.now(),
-      recover: opts.recovery,
-    });
-  } catch (error) {
-    // Fail closed: running the handler without a claim could run it twice.
-    emit(storageKey, { ...scope, type: 'store-error', error });
-    sendProblem(res, 'store-unavailable', 'The idempotency store cannot be reached; retry with the same key.', {
-      headers: { 'Retry-After': RETRY_AFTER_SECONDS },
-    });
-    return;
+  const scope: EventScope = principal === undefined ? { key, method, route } : { key, principal, method, route };
+  const storageKey = storageKeyOf(principal, method, route, key);
+  const claimed: Claimed = { storageKey, fingerprint, scope, principal, expiredToken: token?.expired === true };
+  const request = { key: storageKey, fingerprint, leaseMs: opts.leaseMs, retentionMs: opts.ttl, now: opts.now(), recover: opts.recovery };
+  const { sync } = opts.store;
+  if (sync === undefined) {
+    return opts.store.claim(request).then(
+      (result) => decide(ctx, claimed, result),
+      (error: unknown) => storeFailed(ctx, claimed, error),
+    );
   }
+  let result: ClaimResult;
+  try {
+    result = sync.claim(request);
+  } catch (error) {
+    return storeFailed(ctx, claimed, error);
+  }
+  return decide(ctx, claimed, result);
+}
 
+/** What is known of a request once its key is claimed (or found taken). */
+interface Claimed {
+  readonly storageKey: string;
+  readonly fingerprint: string;
+  readonly scope: EventScope;
+  readonly principal: string | undefined;
+  readonly expiredToken: boolean;
+}
+
+/** Fail closed: running the handler without a claim could run it twice. */
+function storeFailed({ res, emit }: RequestContext, { storageKey, scope }: Claimed, error: unknown): void {
+  emit(storageKey, { ...scope, type: 'store-error', error });
+  sendProblem(res, 'store-unavailable', 'The idempotency store cannot be reached; retry with the same key.', {
+    headers: { 'Retry-After': RETRY_AFTER_SECONDS },
+  });
+}
+
+/** Runs the handler (`execute`), replays, or answers the problem the claim's result calls for. */
+function decide(ctx: RequestContext, claimed: Claimed, claim: ClaimResult): Pending {
+  const { req, res, opts, audit, emit } = ctx;
+  const { storageKey, fingerprint, scope } = claimed;
   if (claim.status !== 'claimed' && claim.fingerprint !== fingerprint) {
     emit(storageKey, { ...scope, type: 'mismatch' });
     sendProblem(res, 'key-reused', `This ${opts.header} was already used for a request with a different payload.`);
@@ -120,9 +162,10 @@ export async function guard(ctx: RequestContext): Promise<void> {
     replay(res, claim.response);
     return;
   }
+  const { method, route } = scope;
   // An expired token may replay (above) but not run: its fresh claim is handed back.
-  if (token?.expired) return refuseExpiredToken(ctx, storageKey, claim.token, () => rejectRequest(ctx, method, route, 'token-expired', 'The token expired before its first use; fetch a new one.'));
-  setRunContext(req, { key: parsed.key, principal, recovery: claim.rerun === 'recovery' });
+  if (claimed.expiredToken) return refuseExpiredToken(ctx, storageKey, claim.token, () => rejectRequest(ctx, method, route, 'token-expired', 'The token expired before its first use; fetch a new one.'));
+  setRunContext(req, { key: scope.key!, principal: claimed.principal, recovery: claim.rerun === 'recovery' });
   execute(ctx, { storageKey, token: claim.token, fingerprint, scope, executions: claim.executions, rerun: claim.rerun });
 }
 

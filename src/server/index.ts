@@ -31,6 +31,7 @@ export type {
   Rerun,
   SettleRequest,
   StoredResponse,
+  SyncStoreOperations,
 } from './stores/types.js';
 export { createVerifier, TOKEN_PATH, type Verifier, type VerifierOptions } from './verifier.js';
 export type { IssuedToken, TokenOptions } from './tokens.js';

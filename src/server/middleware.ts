@@ -50,6 +50,12 @@ export interface IdempotencyMiddleware {
   close(): Promise<void>;
 }
 
+/** Only reached on a bug; answer rather than leave the socket hanging. */
+function failed(res: ServerResponse, error: unknown): void {
+  if (!res.headersSent) sendProblem(res, 'handler-failed', 'The idempotency middleware failed unexpectedly.');
+  else res.destroy(error instanceof Error ? error : undefined);
+}
+
 /**
  * Makes POST and PATCH requests that carry an `Idempotency-Key` take effect once: the
  * first claims the key and runs the handler, later ones with the same key and payload
@@ -80,11 +86,14 @@ export function idempotency(options: IdempotencyOptions = {}): IdempotencyMiddle
   const leases = new LeaseKeeper(opts);
 
   const run = (req: IncomingMessage, res: ServerResponse, proceed: Proceed): void => {
-    guard({ opts, audit, emit, tell, leases, req, res, proceed }).catch((error: unknown) => {
-      // Only reached on a bug; answer rather than leave the socket hanging.
-      if (!res.headersSent) sendProblem(res, 'handler-failed', 'The idempotency middleware failed unexpectedly.');
-      else res.destroy(error instanceof Error ? error : undefined);
-    });
+    let pending: Promise<void> | void;
+    try {
+      pending = guard({ opts, audit, emit, tell, leases, req, res, proceed });
+    } catch (error) {
+      failed(res, error);
+      return;
+    }
+    if (pending instanceof Promise) pending.catch((error: unknown) => failed(res, error));
   };
 
   // `next` is only ever called without arguments (as `proceed()`), so it is passed as is.

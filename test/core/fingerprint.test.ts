@@ -83,6 +83,36 @@ describe('fingerprint', () => {
     await expect(fingerprint({ method: 'POST', url: 'http://[bad' })).rejects.toBeInstanceOf(InvalidRequestError);
   });
 
+  it("reads the page's URL once for a URL its path plays no part in, and still resolves the rest against it", () => {
+    let reads = 0;
+    let href = 'https://shop.test/cart';
+    const page = {
+      get href() {
+        reads += 1;
+        return href;
+      },
+    };
+    try {
+      vi.stubGlobal('location', page);
+      expect(normaliseUrl('/orders/once')).toBe('https://shop.test/orders/once');
+      const afterFirst = reads;
+      // A router's navigation: the same page, another path.
+      href = 'https://shop.test/account/settings';
+      expect(normaliseUrl('/orders/once')).toBe('https://shop.test/orders/once');
+      expect(reads).toBe(afterFirst);
+      // Relative to the page's path, or its query: read and resolved each time.
+      expect(normaliseUrl('orders/once')).toBe('https://shop.test/account/orders/once');
+      href = 'https://shop.test/basket/';
+      expect(normaliseUrl('orders/once')).toBe('https://shop.test/basket/orders/once');
+      expect(normaliseUrl('?page=2')).toBe('https://shop.test/basket/?page=2');
+      // Spelled like a path but another host to the URL parser.
+      expect(normaliseUrl('/\\cdn.test/x')).toBe('https://cdn.test/x');
+      expect(reads).toBeGreaterThan(afterFirst);
+    } finally {
+      vi.unstubAllGlobals();
+    }
+  });
+
   it('resolves a relative URL against the page it is sent from, each time', () => {
     try {
       vi.stubGlobal('location', { href: 'https://shop.test/cart' });

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { newKey } from '../../src/core/key.js';
+import { mintAhead, newKey, takeKey } from '../../src/core/key.js';
 
 const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
@@ -31,5 +31,22 @@ describe('newKey', () => {
   it('refuses to invent weak keys when there is no crypto at all', () => {
     vi.stubGlobal('crypto', undefined);
     expect(() => newKey()).toThrow(/getRandomValues/);
+  });
+
+  it('takeKey hands out the key minted ahead once, then mints anew', () => {
+    mintAhead();
+    const spy = vi.spyOn(globalThis.crypto, 'randomUUID');
+    const ahead = takeKey();
+    expect(spy).not.toHaveBeenCalled();
+    const next = takeKey();
+    expect(spy).toHaveBeenCalledOnce();
+    expect(ahead).toMatch(UUID_V4);
+    expect(next).toMatch(UUID_V4);
+    expect(next).not.toBe(ahead);
+    // Minting ahead twice keeps one key: no key is ever handed out twice.
+    mintAhead();
+    mintAhead();
+    const keys = new Set([takeKey(), takeKey(), takeKey()]);
+    expect(keys.size).toBe(3);
   });
 });

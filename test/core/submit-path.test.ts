@@ -3,9 +3,10 @@
  * the previous submission, and nothing at all for a key claimed ahead by `prepare()`.
  * (The cost itself is measured as ratios by `npm run bench`, never timed here.)
  */
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createSubmitter } from '../../src/core/submitter.js';
 import { memoryStore, type KeyStore } from '../../src/core/store.js';
+import { createIdempotentFetch } from '../../src/fetch/index.js';
 
 /** A memory store that logs each operation, into the same log as the sends. */
 function loggingStore(log: string[]): KeyStore {
@@ -51,5 +52,66 @@ describe('the submit path', () => {
     await submitter.submit({ intent: intent('Q'), send });
     await submitter.submit({ intent: intent('Q'), send });
     expect(log).toEqual(['upsert', 'send', 'upsert', 'send']);
+  });
+
+  it('the next key is minted once the request has left, not on the claim', async () => {
+    const log: string[] = [];
+    const submitter = createSubmitter({ store: loggingStore(log), locks: null });
+    const send = async () => (log.push('send'), new Response(null, { status: 201 }));
+    // The first submission of the page has no key minted ahead.
+    await submitter.submit({ intent: intent('K1'), send });
+    const randomUUID = crypto.randomUUID.bind(crypto);
+    const mint = vi.spyOn(crypto, 'randomUUID').mockImplementation(() => (log.push('mint'), randomUUID()));
+    try {
+      log.length = 0;
+      const keys: string[] = [];
+      for (const sku of ['K2', 'K3']) await submitter.submit({ intent: intent(sku), send: async (attempt) => (keys.push(attempt.key), send()) });
+      expect(log).toEqual(['upsert', 'send', 'mint', 'upsert', 'send', 'mint']);
+      expect(new Set(keys).size).toBe(2);
+    } finally {
+      mint.mockRestore();
+    }
+  });
+
+  describe('an attempt nothing can abort', () => {
+    /** Counts the AbortControllers made while the test runs. */
+    function countControllers(): () => number {
+      let made = 0;
+      vi.stubGlobal(
+        'AbortController',
+        class extends AbortController {
+          constructor() {
+            super();
+            made += 1;
+          }
+        },
+      );
+      return () => made;
+    }
+    afterEach(() => vi.unstubAllGlobals());
+
+    it('makes no signal when the adapter sends without one (fetch, no caller signal, no timeout)', async () => {
+      const made = countControllers();
+      let sentSignal: unknown = 'not sent';
+      const idempotentFetch = createIdempotentFetch({
+        store: memoryStore(),
+        locks: null,
+        fetch: async (_input, init) => ((sentSignal = init?.signal), new Response(null, { status: 201 })),
+      });
+      expect((await idempotentFetch('https://shop.test/orders', { method: 'POST', body: '{"sku":"A"}' })).status).toBe(201);
+      expect(sentSignal).toBeUndefined();
+      expect(made()).toBe(0);
+    });
+
+    it('still gives a signal, never aborted, to a send that reads it', async () => {
+      const made = countControllers();
+      const submitter = createSubmitter({ store: memoryStore(), locks: null });
+      const signals: AbortSignal[] = [];
+      await submitter.submit({ intent: intent('S'), send: async ({ signal }) => (signals.push(signal, signal), new Response(null, { status: 201 })) });
+      expect(signals[0]).toBeInstanceOf(AbortSignal);
+      expect(signals[0]!.aborted).toBe(false);
+      expect(signals[1]).toBe(signals[0]);
+      expect(made()).toBe(1);
+    });
   });
 });

@@ -112,6 +112,8 @@ describe.skipIf(!available)('consumeOnce on RabbitMQ, effects counted in Postgre
     it('gets the redelivery acknowledged without running again: one effect', async () => {
       const { queue, restarted } = await crashBeforeAck('dedupe');
       await waitFor(() => restarted.lines.includes('result duplicate -'), 20_000);
+      // The result is reported before its ack goes out: killed before that, the broker requeues it.
+      await waitFor(() => restarted.lines.includes('acked'), 10_000);
       await killed(restarted);
       expect(await effects()).toBe(1);
       expect(await depth(queue)).toBe(0);
@@ -143,6 +145,7 @@ describe.skipIf(!available)('consumeOnce on RabbitMQ, effects counted in Postgre
     const rows = await pool.query<{ recovery: boolean }>('SELECT recovery FROM effects');
     // The first run's effect only: the recovery run found it and did not write again.
     expect(rows.rows).toEqual([{ recovery: false }]);
+    await waitFor(() => restarted.lines.includes('acked'), 10_000);
     await killed(restarted);
     expect(await depth(queue)).toBe(0);
   });

@@ -1,7 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { idempotency, type IdempotencyOptions, type IdempotentRequest } from '../../src/server/index.js';
-import type { ClaimRequest, ClaimResult, IdempotencyStore, StoredResponse } from '../../src/server/stores/types.js';
+import type { ClaimRequest, ClaimResult, CompleteRequest, IdempotencyStore, StoredResponse } from '../../src/server/stores/types.js';
 import { startServer, type ListeningServer } from '../helpers/http-server.js';
 import { post } from '../helpers/post.js';
 import { manualClock, sleep } from '../helpers/clock.js';
@@ -345,6 +345,42 @@ export function runConformance(harness: StoreHarness): void {
         expect((await store.claim(claimOf('late', now + 5_000))).status).toBe('unknown');
         expect(await store.complete({ key: 'late', token: slow.token, fingerprint: 'fp', response: okResponse, retentionMs: 60_000, now: now + 5_000 })).toBe(true);
         expect((await store.claim(claimOf('late', now + 5_000))).status).toBe('completed');
+      });
+
+      it('answers through `sync`, when it has it, what `claim` and `complete` answer', async ({ skip }) => {
+        const atOnce = await fresh();
+        const sync = atOnce.sync;
+        if (sync === undefined) return skip();
+        const promised = await fresh();
+        const now = Date.now();
+        const response: StoredResponse = { status: 201, headers: { 'content-type': 'text/plain' }, body: Buffer.from('made') };
+        // One script of claims and completions, each step's answer without its token (unique per claim).
+        const script = async (claim: (r: ClaimRequest) => ClaimResult | Promise<ClaimResult>, complete: (token: string, at: number) => boolean | Promise<boolean>) => {
+          const seen: unknown[] = [];
+          const step = async (r: ClaimRequest) => {
+            const result = await claim(r);
+            const { token, ...rest } = result as ClaimResult & { token?: string };
+            seen.push(rest.status === 'completed' ? { ...rest, response: { ...rest.response, body: Buffer.from(rest.response.body).toString() } } : rest);
+            return token ?? '';
+          };
+          const first = await step(claimOf('k', now));
+          await step(claimOf('k', now + 1));
+          seen.push(await complete(`${first}x`, now + 2));
+          seen.push(await complete(first, now + 2));
+          await step(claimOf('k', now + 3));
+          await step(claimOf('k', now + 3, { fingerprint: 'other' }));
+          const dead = await step(claimOf('dead', now, { leaseMs: 10 }));
+          await step(claimOf('dead', now + 100));
+          await step(claimOf('dead', now + 100, { recover: true }));
+          seen.push(dead.length > 0);
+          return seen;
+        };
+        const completeOn = (store: { complete(r: CompleteRequest): boolean | Promise<boolean> }) => (token: string, at: number) =>
+          store.complete({ key: 'k', token, fingerprint: 'fp', response, retentionMs: 60_000, now: at });
+        const viaSync = await script((r) => sync.claim(r), completeOn(sync));
+        const viaPromises = await script((r) => promised.claim(r), completeOn(promised));
+        expect(viaSync).toEqual(viaPromises);
+        expect(viaSync).toContainEqual(expect.objectContaining({ status: 'completed' }));
       });
 
       it('gives back the stored response exactly: status, list headers, body bytes, and the size of a body not kept', async () => {

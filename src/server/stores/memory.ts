@@ -1,5 +1,5 @@
 import { RecordTable } from './table.js';
-import type { ClaimRequest, ClaimResult, CompleteRequest, IdempotencyStore, RenewRequest, SettleRequest } from './types.js';
+import type { ClaimRequest, ClaimResult, CompleteRequest, IdempotencyStore, RenewRequest, SettleRequest, SyncStoreOperations } from './types.js';
 
 export interface MemoryStoreOptions {
   /** How often expired records are dropped in the background; 0 turns it off. Default 60 s. */
@@ -22,10 +22,15 @@ export function memoryStore(options: MemoryStoreOptions = {}): IdempotencyStore 
   // The sweep must never keep a process alive on its own.
   timer?.unref();
 
-  return {
+  // The table answers at once: the promises below are only for the store contract.
+  const sync: SyncStoreOperations = {
+    claim: (request: ClaimRequest): ClaimResult => table.claim(request).result,
+    complete: (request: CompleteRequest): boolean => table.complete(request) !== undefined,
+  };
+  const store: IdempotencyStore = {
     name: 'memory',
-    claim: async (request: ClaimRequest): Promise<ClaimResult> => table.claim(request).result,
-    complete: async (request: CompleteRequest) => table.complete(request) !== undefined,
+    claim: async (request: ClaimRequest): Promise<ClaimResult> => sync.claim(request),
+    complete: async (request: CompleteRequest) => sync.complete(request),
     release: async (request: SettleRequest) => table.release(request) !== undefined,
     markUnknown: async (request: SettleRequest) => table.markUnknown(request) !== undefined,
     renew: async (request: RenewRequest) => table.renew(request) !== undefined,
@@ -35,4 +40,8 @@ export function memoryStore(options: MemoryStoreOptions = {}): IdempotencyStore 
       if (timer !== undefined) clearInterval(timer);
     },
   };
+  // Not enumerable, so a wrapper made by spreading the store (`{ ...store, claim }`, to
+  // log or inject faults) does not inherit it: its own `claim` and `complete` are called.
+  Object.defineProperty(store, 'sync', { value: sync });
+  return store;
 }

@@ -92,6 +92,13 @@ export interface IdempotencyStore {
    * was rolled back, so the handler's answer must not reach the client.
    */
   readonly transactional?: boolean;
+  /**
+   * The claim and the completion answered at once, for a store whose keys live in this
+   * process (the memory store). Optional; the middleware then skips a promise turn for
+   * each (behind Express, `next()` runs in the middleware's own call). The conformance
+   * suite holds them to the answers of `claim` and `complete`.
+   */
+  readonly sync?: SyncStoreOperations;
   claim(request: ClaimRequest): Promise<ClaimResult>;
   /**
    * Stores the outcome; false when the token no longer holds the key. Accepted from the
@@ -110,6 +117,12 @@ export interface IdempotencyStore {
   /** Drops every record (tests, the demo's reset). */
   clear(): Promise<void>;
   close(): Promise<void>;
+}
+
+/** `IdempotencyStore.sync`: the same contract as `claim` and `complete`, without a promise. */
+export interface SyncStoreOperations {
+  claim(request: ClaimRequest): ClaimResult;
+  complete(request: CompleteRequest): boolean;
 }
 
 /** Thrown by a store that cannot answer (unreachable, disk error); the middleware fails closed with 503. */

@@ -1,0 +1,123 @@
+import express, { type NextFunction, type Request, type Response } from 'express';
+import { describe, expect, it } from 'vitest';
+import { idempotency, memoryStore, type IdempotencyStore } from '../../src/server/index.js';
+import { serverPerTest } from '../helpers/serve.js';
+import { post } from '../helpers/post.js';
+
+const serve = serverPerTest();
+
+/** The memory store as another store would be: `claim` and `complete` through their promises only. */
+const promisesOnly = (): IdempotencyStore => ({ ...memoryStore() });
+
+/**
+ * An app whose middleware reports, for each request, whether `next()` ran within the
+ * idempotency middleware's own call and whether the handler's `end` went out within its
+ * own call: what a store that answers at once (`sync`) saves is those promise turns.
+ */
+function probedApp(store: IdempotencyStore, seen: Array<{ nextInCall: boolean; endedInCall: boolean }>): express.Express {
+  const guard = idempotency({ store });
+  const app = express();
+  app.use(express.json());
+  app.use((req: Request, res: Response, next: NextFunction) => {
+    let inCall = true;
+    guard(req, res, () => {
+      res.locals.nextInCall = inCall;
+      next();
+    });
+    inCall = false;
+  });
+  app.post('/orders', (_req: Request, res: Response) => {
+    res.status(201).json({ ok: true });
+    seen.push({ nextInCall: res.locals.nextInCall === true, endedInCall: res.writableEnded });
+  });
+  return app;
+}
+
+describe('a store that answers at once (sync)', () => {
+  it('the memory store has it, and a copy made by spreading it (a wrapper) does not', () => {
+    expect(memoryStore().sync).toBeDefined();
+    expect(promisesOnly().sync).toBeUndefined();
+  });
+
+  it('behind Express, runs next() and lets the stored answer out in the middleware and handler calls themselves', async () => {
+    const seen: Array<{ nextInCall: boolean; endedInCall: boolean }> = [];
+    const url = await serve(probedApp(memoryStore(), seen));
+    const first = await post(`${url}/orders`, { key: 's1', body: { item: 'tea' } });
+    const again = await post(`${url}/orders`, { key: 's1', body: { item: 'tea' } });
+    expect([first.status, again.status, again.headers.get('idempotent-replayed')]).toEqual([201, 201, 'true']);
+    expect(again.text).toBe(first.text);
+    expect(seen).toEqual([{ nextInCall: true, endedInCall: true }]);
+  });
+
+  it('a store without it gets the same answers through promise turns (the control)', async () => {
+    const seen: Array<{ nextInCall: boolean; endedInCall: boolean }> = [];
+    const url = await serve(probedApp(promisesOnly(), seen));
+    const first = await post(`${url}/orders`, { key: 's1', body: { item: 'tea' } });
+    const again = await post(`${url}/orders`, { key: 's1', body: { item: 'tea' } });
+    expect([first.status, again.status, again.headers.get('idempotent-replayed')]).toEqual([201, 201, 'true']);
+    expect(again.text).toBe(first.text);
+    expect(seen).toEqual([{ nextInCall: false, endedInCall: false }]);
+  });
+
+  it('a handler that ends its response and then throws: its answer has gone out, stored, and a retry replays it', async () => {
+    let runs = 0;
+    const url = await serve(
+      idempotency({ store: memoryStore() }).handler((_req, res) => {
+        runs++;
+        res.writeHead(201).end('made');
+        throw new Error('after the end');
+      }),
+    );
+    const first = await post(`${url}/orders`, { key: 's4', body: {} });
+    const again = await post(`${url}/orders`, { key: 's4', body: {} });
+    expect([first.status, first.text]).toEqual([201, 'made']);
+    expect([again.status, again.text, again.headers.get('idempotent-replayed')]).toEqual([201, 'made', 'true']);
+    expect(runs).toBe(1);
+  });
+
+  it('a store whose sync claim throws is answered 503 and the handler never runs', async () => {
+    const store = memoryStore();
+    const failing: IdempotencyStore = Object.defineProperty({ ...store }, 'sync', {
+      value: {
+        claim: () => {
+          throw new Error('down');
+        },
+        complete: () => true,
+      },
+    });
+    let runs = 0;
+    const url = await serve(
+      idempotency({ store: failing }).handler((_req, res) => {
+        runs++;
+        res.end('ran');
+      }),
+    );
+    const answer = await post(`${url}/orders`, { key: 's2', body: {} });
+    expect(answer.status).toBe(503);
+    expect(runs).toBe(0);
+  });
+
+  it('a store whose sync completion throws still lets the answer out and keeps the key claimed', async () => {
+    const store = memoryStore();
+    const failing: IdempotencyStore = Object.defineProperty({ ...store }, 'sync', {
+      value: {
+        claim: store.sync!.claim,
+        complete: () => {
+          throw new Error('down');
+        },
+      },
+    });
+    let runs = 0;
+    const url = await serve(
+      idempotency({ store: failing }).handler((_req, res) => {
+        runs++;
+        res.writeHead(201).end('ran');
+      }),
+    );
+    const first = await post(`${url}/orders`, { key: 's3', body: {} });
+    const again = await post(`${url}/orders`, { key: 's3', body: {} });
+    expect([first.status, first.text]).toEqual([201, 'ran']);
+    expect(again.status).toBe(409);
+    expect(runs).toBe(1);
+  });
+});
