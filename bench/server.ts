@@ -3,18 +3,27 @@
  * each idempotency middleware, on loopback. Each request carries a fresh key, so every
  * middleware does its full first-request work (claim, run, store). Not a test.
  *
- * Built for a noisy machine: every target runs at once in its own process, and the load
- * goes to one at a time in short slices, each target's slice right next to one of its bare
- * baseline (same framework) in a rotating order (`server/schedule.ts`). A target's added
- * cost is computed per round from that adjacent pair, then its median over the rounds
- * with a 95% bootstrap interval (`server/summary.ts`), as is its ratio to
- * `@node-idempotency/core`'s added cost in the same rounds.
+ * Built for a noisy machine: every target runs at once, in several processes each
+ * (BENCH_PROCESSES, default 4), and so does the bare baseline of each pair, apart from
+ * every other pair's (a baseline shared by the pairs was loaded more often, and warmer,
+ * than any target), and the load goes to one process at a time in short
+ * slices, each target's slice right next to one of its bare baseline (same framework) in
+ * a rotating order (`server/schedule.ts`). Round r is served by the r-th process of every
+ * target (cycling), each warmed up first. A target's added cost is computed per round from
+ * that adjacent pair, then its median over the rounds with a 95% bootstrap interval that
+ * resamples the processes as well as the rounds (`server/summary.ts`): a process's own
+ * luck (JIT decisions, heap layout) shifts every round it serves, and with one process per
+ * target the intervals could not see it (a no-op middleware measured +72 µs, 15 to 192).
+ * The servers run compiled (`server/compile.ts`), not under tsx's loader, and on their own
+ * core, away from the load generator (`server/pinning.ts`).
  *
- * BENCH_SLICES (rounds, default 16), BENCH_SLICE_SECONDS (default 1) and
- * BENCH_CONNECTIONS (default 20) tune the run; the default full run takes about 4 minutes.
- * `--only node+submit-once,express+submit-once(memory)` runs some targets (their bare
- * baselines and the peer are added); `--profile [dir]` (default: the system temp dir) runs
- * every target under `node --cpu-prof` and prints its top frames and files by self time
+ * BENCH_SLICES (rounds, default 16), BENCH_SLICE_SECONDS (default 1), BENCH_CONNECTIONS
+ * (default 20), BENCH_PROCESSES (default 4), BENCH_WARMUP_SECONDS (per process, default
+ * 0.5) and BENCH_PIN=0 (no pinning) tune the run; the default full run takes about 5
+ * minutes. `--only node+submit-once,express+submit-once(memory)` runs some targets (their
+ * bare baselines and the peer are added; add `express+noop`, the control, to check the
+ * method); `--profile [dir]` (default: the system temp dir) runs one process per target
+ * under tsx and `node --cpu-prof` and prints its top frames and files by self time
  * (profiling slows the targets: read its figures as shares, not as the costs).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -25,18 +34,23 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { hasRedisServer, startRedis, type RedisProcess } from '../test/server/redis-process.js';
+import { compileTargets } from './server/compile.js';
+import { pinCores, type Pinning } from './server/pinning.js';
 import { printTopFrames } from './server/profile-top.js';
 import { roundOrder } from './server/schedule.js';
-import { againstMemory, summarise, type Estimate, type Pair } from './server/summary.js';
+import { againstMemory, summarise, type Estimate } from './server/summary.js';
 import { TARGETS, type TargetName } from './server/target-names.js';
 import { median } from './stats.js';
 
 const slices = Number(process.env.BENCH_SLICES ?? 16);
 const sliceSeconds = Number(process.env.BENCH_SLICE_SECONDS ?? 1);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 20);
+const warmupSeconds = Number(process.env.BENCH_WARMUP_SECONDS ?? 0.5);
 const body = JSON.stringify({ item: 'tea', qty: 1 });
 const { values: flags } = parseArgs({ options: { only: { type: 'string' }, profile: { type: 'string' } }, args: normaliseProfileFlag(process.argv.slice(2)) });
 const profileDir = flags.profile === undefined ? undefined : resolve(flags.profile === '' ? join(tmpdir(), 'submit-once-profiles') : flags.profile);
+// A profile is read per target, as shares: one process each is enough.
+const processes = profileDir === undefined ? Math.max(1, Number(process.env.BENCH_PROCESSES ?? 4)) : 1;
 const PEER = 'express+@node-idempotency/core';
 
 /** `--profile` may come without a directory. */
@@ -57,21 +71,33 @@ function selectTargets(only: string | undefined, redis: boolean): readonly Targe
   return available.filter((t) => wanted.has(t) || [...wanted].some((w) => bareOf(w as TargetName) === t) || (t === PEER && anyExpress));
 }
 
-interface Target {
-  readonly name: TargetName;
+/** One server process of a target. */
+interface Server {
   readonly url: string;
   readonly child: ChildProcess;
   readonly profile: string | undefined;
+}
+
+interface Target {
+  readonly name: TargetName;
+  /** A bare baseline's are those of every pair it is the baseline of. */
+  readonly servers: Server[];
   replays: string;
   failed: number;
 }
 
-async function startTarget(name: TargetName, redisUrl: string | undefined): Promise<Target> {
+/** How a server process is started: the compiled bundle, or tsx's loader for a profile. */
+interface Launch {
+  readonly entry: readonly string[];
+  readonly pinning: Pinning;
+}
+
+async function startServer(name: TargetName, replica: number, launch: Launch, redisUrl: string | undefined): Promise<Server> {
   // A directory per target: tsx's loader thread writes a profile of its own beside the main thread's.
-  const profile = profileDir === undefined ? undefined : join(profileDir, name.replace(/[^\w+.-]+/g, '_'));
-  if (profile !== undefined) rmSync(profile, { recursive: true, force: true });
+  const profile = profileDirOf(name);
   const profiling = profile === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profile}`];
-  const child = spawn(process.execPath, [...profiling, '--import', 'tsx', 'bench/server/targets.ts', name, ...(redisUrl === undefined ? [] : [redisUrl])], {
+  const [command, ...prefix] = [...launch.pinning.serverPrefix, process.execPath];
+  const child = spawn(command!, [...prefix, ...profiling, ...launch.entry, name, ...(redisUrl === undefined ? [] : [redisUrl])], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const port = await new Promise<string>((resolve, reject) => {
@@ -81,18 +107,29 @@ async function startTarget(name: TargetName, redisUrl: string | undefined): Prom
       const match = /PORT (\d+)/.exec(out);
       if (match?.[1] !== undefined) resolve(match[1]);
     });
-    child.once('exit', (code) => reject(new Error(`${name} exited with ${code}`)));
+    child.once('exit', (code) => reject(new Error(`${name} #${replica} exited with ${code}`)));
   });
-  return { name, url: `http://127.0.0.1:${port}/orders`, child, profile, replays: '-', failed: 0 };
+  return { url: `http://127.0.0.1:${port}/orders`, child, profile };
+}
+
+function profileDirOf(name: TargetName): string | undefined {
+  return profileDir === undefined ? undefined : join(profileDir, name.replace(/[^\w+.-]+/g, '_'));
+}
+
+async function startServers(name: TargetName, launch: Launch, redisUrl: string | undefined): Promise<Server[]> {
+  const servers: Server[] = [];
+  // One at a time: dozens of processes starting at once would only queue on two cores.
+  for (let replica = 0; replica < processes; replica++) servers.push(await startServer(name, replica, launch, redisUrl));
+  return servers;
 }
 
 /** Sends one key twice: does the second answer come from the stored response? */
-async function checkReplay(url: string): Promise<string> {
+async function checkReplay(url: string): Promise<boolean> {
   const key = randomUUID();
   const send = () => fetch(url, { method: 'POST', headers: { 'Content-Type': 'application/json', 'Idempotency-Key': key }, body });
   const first = await (await send()).text();
   const second = await (await send()).text();
-  return second === first ? 'yes' : 'no';
+  return second === first;
 }
 
 function load(url: string, seconds: number): Promise<autocannon.Result> {
@@ -111,17 +148,28 @@ function load(url: string, seconds: number): Promise<autocannon.Result> {
   });
 }
 
-async function cpuMicros(url: string): Promise<number> {
-  return Number(await (await fetch(new URL('/__bench/cpu', url))).text());
+async function cpuMicros(url: string): Promise<{ user: number; system: number }> {
+  const [user, system] = (await (await fetch(new URL('/__bench/cpu', url))).text()).split(' ').map(Number);
+  return { user: user!, system: system! };
 }
 
-/** One slice of load on one target: its CPU µs per request (read in the target) and req/s. */
-async function slice(target: Target): Promise<{ cpu: number; rps: number }> {
-  const before = await cpuMicros(target.url);
-  const result = await load(target.url, sliceSeconds);
-  const cpu = (await cpuMicros(target.url)) - before;
+interface SliceResult {
+  readonly cpu: number;
+  readonly user: number;
+  readonly system: number;
+  readonly rps: number;
+}
+
+/** One slice of load on one server process: its CPU µs per request (read in the process) and req/s. */
+async function slice(target: Target, server: Server): Promise<SliceResult> {
+  const before = await cpuMicros(server.url);
+  const result = await load(server.url, sliceSeconds);
+  const after = await cpuMicros(server.url);
   target.failed += result.non2xx + result.errors;
-  return { cpu: cpu / Math.max(1, result.requests.total), rps: result.requests.total / sliceSeconds };
+  const requests = Math.max(1, result.requests.total);
+  const user = (after.user - before.user) / requests;
+  const system = (after.system - before.system) / requests;
+  return { cpu: user + system, user, system, rps: result.requests.total / sliceSeconds };
 }
 
 async function stop(child: ChildProcess): Promise<void> {
@@ -137,10 +185,20 @@ function mainThreadProfile(dir: string): string {
   return files.reduce((a, b) => (statSync(a).size >= statSync(b).size ? a : b));
 }
 
-interface MutablePair {
-  readonly target: { cpu: number[]; rps: number[] };
-  readonly bare: { cpu: number[]; rps: number[] };
+interface Side {
+  readonly cpu: number[];
+  readonly user: number[];
+  readonly system: number[];
+  readonly rps: number[];
 }
+
+interface MutablePair {
+  readonly target: Side;
+  readonly bare: Side;
+  readonly processes: number[];
+}
+
+const emptySide = (): Side => ({ cpu: [], user: [], system: [], rps: [] });
 
 async function main(): Promise<void> {
   let redis: RedisProcess | undefined;
@@ -148,56 +206,84 @@ async function main(): Promise<void> {
   else console.warn('redis-server not on PATH: skipping the Redis target');
   const selected = selectTargets(flags.only, redis !== undefined);
   if (profileDir !== undefined) mkdirSync(profileDir, { recursive: true });
+  const pinning = pinCores(process.env.BENCH_PIN !== '0');
+  const entry = profileDir === undefined ? [await compileTargets(process.cwd())] : ['--import', 'tsx', 'bench/server/targets.ts'];
   const load0 = loadavg()[0]!;
   const targets = new Map<TargetName, Target>();
   try {
-    for (const target of await Promise.all(selected.map((name) => startTarget(name, redis?.url)))) targets.set(target.name, target);
+    for (const name of selected) {
+      const profile = profileDirOf(name);
+      if (profile !== undefined) rmSync(profile, { recursive: true, force: true });
+      targets.set(name, { name, servers: [], replays: '-', failed: 0 });
+    }
     const pairs = selected.filter((t) => !isBare(t)).map((t) => [t, bareOf(t)] as const);
-    for (const [name] of pairs) targets.get(name)!.replays = await checkReplay(targets.get(name)!.url);
-    // Warm-up, on the same path as the measured slices: the JIT, the stores' first records.
-    for (const target of targets.values()) await load(target.url, 1);
-    const samples: MutablePair[] = pairs.map(() => ({ target: { cpu: [], rps: [] }, bare: { cpu: [], rps: [] } }));
+    // Each pair has bare processes of its own: one bare process shared by every pair served
+    // several times the slices of any target, and came to each warmer (an Express no-op
+    // middleware measured +265 µs/req, 85 to 479, against a shared one).
+    const pairServers: { readonly target: readonly Server[]; readonly bare: readonly Server[] }[] = [];
+    for (const [name, bare] of pairs) {
+      const own = await startServers(name, { entry, pinning }, redis?.url);
+      const baseline = await startServers(bare, { entry, pinning }, redis?.url);
+      targets.get(name)!.servers.push(...own);
+      targets.get(bare)!.servers.push(...baseline);
+      pairServers.push({ target: own, bare: baseline });
+    }
+    for (const [name] of pairs) {
+      const target = targets.get(name)!;
+      const replayed = await Promise.all(target.servers.map((server) => checkReplay(server.url)));
+      target.replays = replayed.every(Boolean) ? 'yes' : 'no';
+    }
+    // Warm-up of every process, on the same path as the measured slices: the JIT, the stores' first records.
+    for (const target of targets.values()) for (const server of target.servers) await load(server.url, warmupSeconds);
+    const samples: MutablePair[] = pairs.map(() => ({ target: emptySide(), bare: emptySide(), processes: [] }));
     const started = Date.now();
     for (let round = 0; round < slices; round++) {
+      const replica = round % processes;
       for (const { pair, side, name } of roundOrder(pairs, round)) {
-        const { cpu, rps } = await slice(targets.get(name)!);
-        samples[pair]![side].cpu.push(cpu);
-        samples[pair]![side].rps.push(rps);
+        const result = await slice(targets.get(name)!, pairServers[pair]![side][replica]!);
+        for (const key of ['cpu', 'user', 'system', 'rps'] as const) samples[pair]![side][key].push(result[key]);
       }
+      for (const pair of samples) pair.processes.push(replica);
       process.stderr.write(`  round ${round + 1}/${slices} (${Math.round((Date.now() - started) / 1000)} s)\n`);
     }
-    print(targets, pairs, samples, load0);
+    print(targets, pairs, samples, load0, pinning);
   } finally {
-    await Promise.all([...targets.values()].map((target) => stop(target.child)));
+    await Promise.all([...targets.values()].flatMap((target) => target.servers.map((server) => stop(server.child))));
     await redis?.stop();
   }
   for (const target of targets.values()) {
-    if (target.profile === undefined) continue;
-    const file = mainThreadProfile(target.profile);
+    const profile = target.servers[0]?.profile;
+    if (profile === undefined) continue;
+    // A bare baseline's processes (one per pair) all write here: the largest is read.
+    const file = mainThreadProfile(profile);
     console.log(`\n${target.name}: top frames and files by self time (${file})`);
     printTopFrames(file, 15);
   }
 }
 
-function print(targets: ReadonlyMap<TargetName, Target>, pairs: ReadonlyArray<readonly [TargetName, TargetName]>, samples: readonly Pair[], load0: number): void {
+function print(targets: ReadonlyMap<TargetName, Target>, pairs: ReadonlyArray<readonly [TargetName, TargetName]>, samples: readonly MutablePair[], load0: number, pinning: Pinning): void {
   const peerIndex = pairs.findIndex(([t]) => t === PEER);
   const peer = peerIndex === -1 ? undefined : samples[peerIndex];
   const us = (e: Estimate) => `${e.median >= 0 ? '+' : ''}${Math.round(e.median)} (${Math.round(e.low)} to ${Math.round(e.high)})`;
   const times = (e: Estimate) => `${e.median.toFixed(2)}x (${e.low.toFixed(2)} to ${e.high.toFixed(2)})`;
   console.log(
     `\n${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC, ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown cpu'}), Node ${process.version}, load average ${load0.toFixed(1)} at the start; ` +
-      `${slices} rounds of ${sliceSeconds} s slices x ${connections} connections, each target's slice next to one of its bare baseline, fresh key per request; medians over the rounds, 95% bootstrap intervals in brackets\n`,
+      `${slices} rounds of ${sliceSeconds} s slices x ${connections} connections, each target's slice next to one of its bare baseline, fresh key per request; ` +
+      `${processes} process${processes === 1 ? '' : 'es'} per target (round r on the r-th), each warmed up ${warmupSeconds} s, ${profileDir === undefined ? 'compiled' : 'under tsx'}, ${pinning.note}; ` +
+      `medians over the rounds, 95% bootstrap intervals (processes and rounds resampled) in brackets\n`,
   );
-  console.log("| target | req/s | vs bare | server CPU µs/req | added over bare, µs/req | added vs @node-idempotency/core | added minus core's, µs/req | failed | replays a repeat |");
-  console.log('|---|---:|---:|---:|---:|---:|---:|---:|:---:|');
+  console.log("| target | req/s | vs bare | server CPU µs/req | user / system | added over bare, µs/req | added vs @node-idempotency/core | added minus core's, µs/req | failed | replays a repeat |");
+  console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|:---:|');
+  const split = (side: Side) => `${Math.round(median(side.user))} / ${Math.round(median(side.system))}`;
   for (const target of targets.values()) {
     const index = pairs.findIndex(([t]) => t === target.name);
     if (index === -1) {
       // A bare baseline has a slice next to every target of its framework: all of them count.
-      const own = samples.filter((_, i) => pairs[i]![1] === target.name);
-      const cpu = median(own.flatMap((s) => [...s.bare.cpu]));
-      const rps = median(own.flatMap((s) => [...s.bare.rps]));
-      console.log(`| ${target.name} | ${Math.round(rps)} | 1.00x | ${Math.round(cpu)} | | | | ${target.failed} | - |`);
+      const own = samples.filter((_, i) => pairs[i]![1] === target.name).map((s) => s.bare);
+      const all = (key: keyof Side) => own.flatMap((side) => side[key]);
+      const cpu = median(all('cpu'));
+      const rps = median(all('rps'));
+      console.log(`| ${target.name} | ${Math.round(rps)} | 1.00x | ${Math.round(cpu)} | ${split({ cpu: [], user: all('user'), system: all('system'), rps: [] })} | | | | ${target.failed} | - |`);
       continue;
     }
     // The peer is an Express middleware: only Express targets are compared with it.
@@ -205,7 +291,7 @@ function print(targets: ReadonlyMap<TargetName, Target>, pairs: ReadonlyArray<re
     const vsPeer = s.vsPeer === undefined ? '' : times(s.vsPeer);
     const overPeer = s.overPeer === undefined ? '' : us(s.overPeer);
     console.log(
-      `| ${target.name} | ${Math.round(s.rps)} | ${times(s.rpsVsBare)} | ${Math.round(s.cpu)} | ${us(s.added)} | ${vsPeer} | ${overPeer} | ${target.failed} | ${target.replays} |`,
+      `| ${target.name} | ${Math.round(s.rps)} | ${times(s.rpsVsBare)} | ${Math.round(s.cpu)} | ${split(samples[index]!.target)} | ${us(s.added)} | ${vsPeer} | ${overPeer} | ${target.failed} | ${target.replays} |`,
     );
   }
   const memoryIndex = pairs.findIndex(([t]) => t === 'express+submit-once(memory)');

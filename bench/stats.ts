@@ -45,6 +45,40 @@ export function pairedInterval(
   return [quantile(results, 0.025), quantile(results, 0.975)];
 }
 
+/**
+ * A 95% interval of `statistic` by a two-stage (cluster) bootstrap, for samples that come
+ * in groups sharing a source of variance the samples within a group cannot show: in
+ * `bench:server`, the rounds served by one set of server processes share those processes'
+ * luck (JIT decisions, heap layout), which no resampling of rounds alone can see. Each
+ * resample draws the groups with replacement, then within each drawn group its samples
+ * with replacement, and takes the same indices from every series, as `pairedInterval`
+ * does. `groups[i]` names sample i's group. With one sample per group it resamples
+ * samples alone; with few groups the interval is as wide as the groups disagree.
+ */
+export function clusteredInterval(
+  series: readonly (readonly number[])[],
+  groups: readonly number[],
+  statistic: (...resampled: number[][]) => number,
+  resamples = 1000,
+): [number, number] {
+  const n = Math.min(groups.length, ...series.map((s) => s.length));
+  if (series.length === 0 || n === 0) return [Number.NaN, Number.NaN];
+  const members = new Map<number, number[]>();
+  for (let i = 0; i < n; i++) members.set(groups[i]!, [...(members.get(groups[i]!) ?? []), i]);
+  const clusters = [...members.values()];
+  const random = xorshift32(0x9e3779b9);
+  const results: number[] = [];
+  for (let r = 0; r < resamples; r++) {
+    const picks: number[] = [];
+    for (let c = 0; c < clusters.length; c++) {
+      const cluster = clusters[Math.floor(random() * clusters.length)]!;
+      for (let i = 0; i < cluster.length; i++) picks.push(cluster[Math.floor(random() * cluster.length)]!);
+    }
+    results.push(statistic(...series.map((s) => picks.map((pick) => s[pick]!))));
+  }
+  return [quantile(results, 0.025), quantile(results, 0.975)];
+}
+
 /** Uniform in [0, 1), deterministic from its seed: enough for resampling. */
 function xorshift32(seed: number): () => number {
   let state = seed;

@@ -78,6 +78,8 @@ export async function build(name: TargetName, redisUrl: string | undefined): Pro
       return idempotency({ store: memoryStore() }).handler(nodeHandler);
     case 'express':
       return expressApp();
+    case 'express+noop':
+      return expressApp((_req: Request, _res: Response, next: NextFunction) => next());
     case 'express+submit-once(memory)':
       return expressApp(ours(memoryStore()));
     case 'express+submit-once(file)':

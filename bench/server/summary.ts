@@ -2,9 +2,12 @@
  * What `bench:server` concludes from its slices. Each target ran in short slices, each
  * right next to a slice of its bare baseline (same framework), round after round; a
  * target's figures are computed per round from that adjacent pair, so load that comes and
- * goes on the machine hits both sides of a pair and cancels out of the difference.
+ * goes on the machine hits both sides of a pair and cancels out of the difference. Each
+ * round's slices are served by one of several processes per target; the intervals resample
+ * those processes as well as the rounds (`clusteredInterval`), since a process's own luck
+ * (JIT, heap layout) shifts every round it serves and resampling rounds cannot see it.
  */
-import { median, pairedInterval } from '../stats.js';
+import { clusteredInterval, median } from '../stats.js';
 
 /** One side of a pair, one value per round: CPU µs per request and requests per second. */
 export interface Slices {
@@ -16,6 +19,11 @@ export interface Slices {
 export interface Pair {
   readonly target: Slices;
   readonly bare: Slices;
+  /**
+   * Which set of processes served each round (the same for every pair of a run): the
+   * rounds of one set are resampled together. Without it each round is its own.
+   */
+  readonly processes?: readonly number[];
 }
 
 /** A median over the rounds and its 95% bootstrap interval. */
@@ -44,8 +52,8 @@ export function summarise(pair: Pair, peer?: Pair): TargetSummary {
   const summary = {
     cpu: median(pair.target.cpu),
     rps: median(pair.target.rps),
-    added: estimate([added], median),
-    rpsVsBare: estimate([rpsRatios], median),
+    added: estimate([added], groups(pair), median),
+    rpsVsBare: estimate([rpsRatios], groups(pair), median),
   };
   if (peer === undefined || peer === pair) return summary;
   const peerAdded = differences(peer);
@@ -53,8 +61,8 @@ export function summarise(pair: Pair, peer?: Pair): TargetSummary {
     ...summary,
     // A ratio per round would divide by the peer's few µs of one round, which noise can
     // bring near 0 or below it; the ratio of the medians stays finite.
-    vsPeer: estimate([added, peerAdded], (a, p) => median(a) / median(p)),
-    overPeer: estimate([added, peerAdded], (a, p) => median(a.map((x, i) => x - p[i]!))),
+    vsPeer: estimate([added, peerAdded], groups(pair), (a, p) => median(a) / median(p)),
+    overPeer: estimate([added, peerAdded], groups(pair), (a, p) => median(a.map((x, i) => x - p[i]!))),
   };
 }
 
@@ -65,8 +73,8 @@ export function summarise(pair: Pair, peer?: Pair): TargetSummary {
  */
 export function againstMemory(store: Pair, memory: Pair): { cpu: Estimate; added: Estimate } {
   return {
-    cpu: estimate([store.target.cpu, memory.target.cpu], (s, m) => median(s) / median(m)),
-    added: estimate([differences(store), differences(memory)], (s, m) => median(s) / median(m)),
+    cpu: estimate([store.target.cpu, memory.target.cpu], groups(store), (s, m) => median(s) / median(m)),
+    added: estimate([differences(store), differences(memory)], groups(store), (s, m) => median(s) / median(m)),
   };
 }
 
@@ -75,7 +83,11 @@ function differences({ target, bare }: Pair): number[] {
   return Array.from({ length: rounds }, (_, i) => target.cpu[i]! - bare.cpu[i]!);
 }
 
-function estimate(series: readonly (readonly number[])[], statistic: (...resampled: number[][]) => number): Estimate {
-  const [low, high] = pairedInterval(series, statistic);
+function groups({ target, processes }: Pair): readonly number[] {
+  return processes ?? target.cpu.map((_, round) => round);
+}
+
+function estimate(series: readonly (readonly number[])[], groups: readonly number[], statistic: (...resampled: number[][]) => number): Estimate {
+  const [low, high] = clusteredInterval(series, groups, statistic);
   return { median: statistic(...series.map((s) => [...s])), low, high };
 }

@@ -1,6 +1,8 @@
 /**
  * One benchmark target per process: `node --import tsx bench/server/targets.ts <name> [redisUrl]`
- * starts the named server (`apps.ts`) on a free loopback port and prints `PORT <n>`.
+ * (or the compiled bundle of it, `compile.ts`) starts the named server (`apps.ts`) on a
+ * free loopback port and prints `PORT <n>`. `GET /__bench/cpu` answers the process's user
+ * and system CPU µs so far, space-separated.
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -15,7 +17,7 @@ const app = await build(name as TargetName, redisUrl);
 const server = createServer((req, res) => {
   if (req.url === '/__bench/cpu') {
     const { user, system } = process.cpuUsage();
-    res.end(String(user + system));
+    res.end(`${user} ${system}`);
     return;
   }
   app(req, res);

@@ -30,6 +30,24 @@ describe('summarise', () => {
     expect(s.overPeer?.high).toBeLessThan(0);
   });
 
+  it('resamples the processes as well as the rounds, so one process\'s luck widens the interval', () => {
+    // A no-op target served by six processes, three rounds each: each process's luck
+    // shifts all of its rounds (five of them by +25 to +35 µs, one by -40), the rounds
+    // of one process agree closely. Its true cost is 0.
+    const luck = [25, 35, 30, -40, 28, 32];
+    const processes = luck.flatMap((_, p) => [p, p, p]);
+    const bareCpu = processes.map((_, i) => 200 + (i % 3));
+    const noop: Pair = {
+      target: { cpu: processes.map((p, i) => bareCpu[i]! + luck[p]! + (i % 2)), rps: processes.map(() => 4000) },
+      bare: { cpu: bareCpu, rps: processes.map(() => 4000) },
+    };
+    const byRound = summarise(noop).added;
+    expect(byRound.low).toBeGreaterThan(0);
+    const byProcess = summarise({ ...noop, processes }).added;
+    expect(byProcess.low).toBeLessThanOrEqual(0);
+    expect(byProcess.high).toBeGreaterThanOrEqual(byRound.high);
+  });
+
   it('says nothing about the peer for the peer itself or without one', () => {
     const peer = pair(100, 20, 5000);
     expect(summarise(peer, peer).vsPeer).toBeUndefined();

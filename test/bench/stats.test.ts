@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { median, pairedInterval, quantile } from '../../bench/stats.js';
+import { clusteredInterval, median, pairedInterval, quantile } from '../../bench/stats.js';
 
 describe('median', () => {
   it('is the middle value of an odd count, in any order', () => {
@@ -58,5 +58,41 @@ describe('pairedInterval', () => {
   it('pairs by index over the shortest series, and is NaN without samples', () => {
     expect(pairedInterval([[1, 2, 3], [1, 2]], (a, b) => a.length + b.length)).toEqual([4, 4]);
     expect(pairedInterval([[]], median)).toEqual([Number.NaN, Number.NaN]);
+  });
+});
+
+describe('clusteredInterval', () => {
+  // Four server processes, four rounds each: the rounds of one process agree closely, the
+  // processes do not (one process's luck shifts all of its rounds).
+  const luck = [0, 60, -40, 90];
+  const groups = luck.flatMap((_, p) => [p, p, p, p]);
+  const rounds = luck.flatMap((l, p) => [0, 1, 2, 3].map((i) => 100 + l + ((i * 7 + p) % 4)));
+
+  it('widens to what the groups disagree, where resampling rounds alone does not', () => {
+    const [low, high] = clusteredInterval([rounds], groups, median);
+    const [pairedLow, pairedHigh] = pairedInterval([rounds], median);
+    // The processes sit at about 60, 100, 160 and 190: with four of them, the median of
+    // a fifth could lie anywhere in that span, and a truthful interval says so.
+    expect(low).toBeLessThan(70);
+    expect(high).toBeGreaterThan(180);
+    expect(high - low).toBeGreaterThan(1.5 * (pairedHigh - pairedLow));
+  });
+
+  it('keeps the samples of one index together across series, so a shared noise cancels', () => {
+    const shifted = rounds.map((x) => x + 40);
+    const added = (a: number[], b: number[]) => median(a.map((x, i) => x - b[i]!));
+    expect(clusteredInterval([shifted, rounds], groups, added)).toEqual([40, 40]);
+  });
+
+  it('with one sample per group brackets the median like pairedInterval, reproducibly', () => {
+    const singles = rounds.map((_, i) => i);
+    const [low, high] = clusteredInterval([rounds], singles, median);
+    expect(low).toBeLessThanOrEqual(median(rounds));
+    expect(high).toBeGreaterThanOrEqual(median(rounds));
+    expect(clusteredInterval([rounds], singles, median)).toEqual([low, high]);
+  });
+
+  it('is NaN without samples', () => {
+    expect(clusteredInterval([[]], [], median)).toEqual([Number.NaN, Number.NaN]);
   });
 });
