@@ -39,7 +39,7 @@ import { pinCores, type Pinning } from './server/pinning.js';
 import { printTopFrames } from './server/profile-top.js';
 import { roundOrder } from './server/schedule.js';
 import { againstMemory, summarise, type Estimate } from './server/summary.js';
-import { TARGETS, type TargetName } from './server/target-names.js';
+import { ON_DEMAND, TARGETS, type TargetName } from './server/target-names.js';
 import { median } from './stats.js';
 
 const slices = Number(process.env.BENCH_SLICES ?? 16);
@@ -63,7 +63,7 @@ const bareOf = (target: TargetName): TargetName => (target.startsWith('node') ? 
 
 function selectTargets(only: string | undefined, redis: boolean): readonly TargetName[] {
   const available = TARGETS.filter((t) => redis || !t.includes('redis'));
-  if (only === undefined) return available;
+  if (only === undefined) return available.filter((t) => !ON_DEMAND.includes(t));
   const wanted = new Set(only.split(',').map((name) => name.trim()));
   for (const name of wanted) if (!TARGETS.includes(name as TargetName)) throw new Error(`unknown target ${name}; one of ${TARGETS.join(', ')}`);
   // The bare handlers are the baselines every added cost is measured against; the peer is the yardstick.

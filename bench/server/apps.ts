@@ -76,6 +76,14 @@ export async function build(name: TargetName, redisUrl: string | undefined): Pro
       return nodeHandler;
     case 'node+submit-once':
       return idempotency({ store: memoryStore() }).handler(nodeHandler);
+    case 'node+keep': {
+      const kept = new Map<string, string>();
+      return (req: IncomingMessage, res: ServerResponse) => {
+        const key = String(req.headers['idempotency-key']);
+        kept.set(key, key.padEnd(300, '.'));
+        nodeHandler(req, res);
+      };
+    }
     case 'express':
       return expressApp();
     case 'express+noop':
