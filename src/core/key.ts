@@ -34,9 +34,17 @@ export function takeKey(): string {
   return key;
 }
 
-/** Mints the next `takeKey()` ahead: called once a request has left, while the page waits. */
+/**
+ * Mints the next `takeKey()` ahead: called once a request has left, while the page waits.
+ * Never throws: a request sent under a given key must not fail for want of the next one
+ * (no random source here); the next claim's own `newKey()` reports that.
+ */
 export function mintAhead(): void {
-  spare ??= newKey();
+  try {
+    spare ??= newKey();
+  } catch {
+    // Left to the claim that needs a key.
+  }
 }
 
 function defaultRandomBytes(): RandomBytes {

@@ -4,6 +4,7 @@
  * (The cost itself is measured as ratios by `npm run bench`, never timed here.)
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { takeKey } from '../../src/core/key.js';
 import { createSubmitter } from '../../src/core/submitter.js';
 import { memoryStore, type KeyStore } from '../../src/core/store.js';
 import { createIdempotentFetch } from '../../src/fetch/index.js';
@@ -70,6 +71,25 @@ describe('the submit path', () => {
       expect(new Set(keys).size).toBe(2);
     } finally {
       mint.mockRestore();
+    }
+  });
+
+  it('a key given by the caller where no random source exists: one send, its answer, no failed mint', async () => {
+    const submitter = createSubmitter({ store: memoryStore(), locks: null });
+    // Takes the key minted ahead by earlier submissions, so the next mint is a real one.
+    takeKey();
+    vi.stubGlobal('crypto', undefined);
+    try {
+      let sends = 0;
+      const answer = await submitter.submit({
+        intent: intent('G1'),
+        key: '5b0c1f9e-6c1a-4c55-9d47-4e1f3b0f2a11',
+        retry: { attempts: 3, baseDelay: 1 },
+        send: async () => (sends++, new Response('made', { status: 201 })),
+      });
+      expect([answer.status, sends]).toEqual([201, 1]);
+    } finally {
+      vi.unstubAllGlobals();
     }
   });
 
