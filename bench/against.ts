@@ -10,7 +10,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bundleEntry } from '../scripts/bundle.js';
-import { launchChromium, servePage } from './page-server.js';
+import { withBenchPage } from './page-server.js';
 import { median, pairedInterval } from './stats.js';
 
 const ref = process.argv[2] ?? 'main';
@@ -65,19 +65,14 @@ function report(title: string, samples: Record<string, Sample[]>): void {
 
 const dir = checkout();
 const code = await bundleEntry(join(dir, 'page.ts'));
-const server = await servePage(code);
-const browser = await launchChromium();
 try {
-  const page = await browser.newPage();
-  await page.goto(server.url);
-  await page.waitForFunction(() => 'against' in window);
+  await withBenchPage(code, 'against', async (page) => {
   type Against = (n: number, network: boolean) => Promise<Record<string, Sample[]>>;
   const run = (network: boolean) => page.evaluate(([n, net]) => (window as unknown as { against: Against }).against(n, net), [REQUESTS, network] as const);
   console.log(`This tree against ${ref}`);
   report('Without the network (a fetch that answers at once)', await run(false));
   report('Loopback POST', await run(true));
+  });
 } finally {
-  await browser.close();
-  server.close();
   rmSync(dir, { recursive: true, force: true });
 }

@@ -7,18 +7,13 @@
  */
 import { fileURLToPath } from 'node:url';
 import { bundleEntry } from '../scripts/bundle.js';
-import { launchChromium, servePage } from './page-server.js';
+import { withBenchPage } from './page-server.js';
 import { median } from './stats.js';
 
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 200);
 const us = (ms: number) => (ms * 1000).toFixed(0).padStart(8);
 const code = await bundleEntry(fileURLToPath(new URL('./browser/cold-page.ts', import.meta.url)));
-const server = await servePage(code);
-const browser = await launchChromium();
-try {
-  const page = await browser.newPage();
-  await page.goto(server.url);
-  await page.waitForFunction(() => 'cold' in window);
+await withBenchPage(code, 'cold', async (page) => {
   type Cold = Record<'submissions' | 'pieces', (n: number) => Promise<Record<string, number[][]>>>;
   const run = (which: 'submissions' | 'pieces', n: number) => page.evaluate(([w, r]) => (window as unknown as { cold: Cold }).cold[w as 'pieces'](r as number), [which, n] as const);
   const submissions = await run('submissions', REQUESTS);
@@ -32,7 +27,4 @@ try {
   for (const [name, values] of Object.entries(pieces)) {
     console.log(`  ${name.padEnd(40)}${us(median(values.map((v) => v[0]!)))}${us(median(values.map((v) => v[1]!)))}`);
   }
-} finally {
-  await browser.close();
-  server.close();
-}
+});

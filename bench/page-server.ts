@@ -5,15 +5,15 @@
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { chromium, type Browser } from '@playwright/test';
+import { chromium, type Browser, type Page } from '@playwright/test';
 
-export interface PageServer {
+interface PageServer {
   readonly url: string;
   close(): void;
 }
 
 /** Serves `code` as the page's module at `/`; any other request is an order, answered 201 with `answer(n)`. */
-export async function servePage(code: string, answer: (order: number) => string = () => '{"id":1}'): Promise<PageServer> {
+async function servePage(code: string, answer: (order: number) => string = () => '{"id":1}'): Promise<PageServer> {
   let orders = 0;
   const server = createServer((req, res) => {
     if (req.url === '/') {
@@ -36,10 +36,34 @@ export async function servePage(code: string, answer: (order: number) => string 
   return { url: `http://localhost:${(server.address() as AddressInfo).port}/`, close: () => server.close() };
 }
 
-export function launchChromium(): Promise<Browser> {
+function launchChromium(): Promise<Browser> {
   const executablePath = process.env.CHROMIUM_PATH ?? (existsSync('/usr/bin/chromium') ? '/usr/bin/chromium' : undefined);
   return chromium.launch({
     ...(executablePath ? { executablePath } : {}),
     args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
   });
+}
+
+/**
+ * Serves `code`, opens it in headless Chromium once the page has defined `global` (its
+ * entry point), hands `use` the page (and the browser, for tracing), and closes both after.
+ */
+export async function withBenchPage<T>(
+  code: string,
+  global: string,
+  use: (page: Page, browser: Browser) => Promise<T>,
+  answer?: (order: number) => string,
+): Promise<T> {
+  const server = await servePage(code, answer);
+  const browser = await launchChromium();
+  try {
+    const page = await browser.newPage();
+    // localhost is a secure context, as most apps' dev and production origins are.
+    await page.goto(server.url);
+    await page.waitForFunction((name) => name in window, global);
+    return await use(page, browser);
+  } finally {
+    await browser.close();
+    server.close();
+  }
 }

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import type { Page } from '@playwright/test';
 import { fingerprintOf } from '../src/core/fingerprint.js';
 import { bundleEntry } from '../scripts/bundle.js';
-import { launchChromium, servePage } from './page-server.js';
+import { withBenchPage } from './page-server.js';
 import { median, pairedInterval, quantile } from './stats.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
@@ -70,13 +70,7 @@ function ratioTable(title: string, samples: Record<string, number[]>, fetchRow: 
 
 async function browserBench(): Promise<void> {
   const code = await bundlePage();
-  const server = await servePage(code, (order) => `{"id":${order}}`);
-  const browser = await launchChromium();
-  try {
-    const page = await browser.newPage();
-    // localhost is a secure context, as most apps' dev and production origins are.
-    await page.goto(server.url);
-    await page.waitForFunction(() => 'bench' in window);
+  await withBenchPage(code, 'bench', async (page) => {
     console.log(`\ncrossOriginIsolated: ${String(await page.evaluate(() => crossOriginIsolated))}`);
     type Which = 'cases' | 'bursts' | 'puts' | 'offline' | 'split';
     type Bench = (r: number, n: number, which: Which) => Promise<Record<string, number[]>>;
@@ -111,10 +105,7 @@ async function browserBench(): Promise<void> {
         console.log(`  ${name.padEnd(50)} median ${median(values).toFixed(2).padStart(6)}   p95 ${quantile(values, 0.95).toFixed(2).padStart(6)}   x${(median(values) / median(puts['raw put, relaxed']!)).toFixed(2)} relaxed`);
       }
     }
-  } finally {
-    await browser.close();
-    server.close();
-  }
+  }, (order) => `{"id":${order}}`);
 }
 
 /**

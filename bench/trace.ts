@@ -7,7 +7,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import { bundleEntry } from '../scripts/bundle.js';
-import { launchChromium, servePage } from './page-server.js';
+import { withBenchPage } from './page-server.js';
 import { median } from './stats.js';
 
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 300);
@@ -29,24 +29,20 @@ interface TraceEvent {
 type Stamp = { ts: number; tts: number };
 
 const code = await bundleEntry(fileURLToPath(new URL('./browser/trace-page.ts', import.meta.url)));
-const server = await servePage(code, (order) => `{"id":${order}}`);
-const browser = await launchChromium();
-let events: TraceEvent[];
-try {
-  const page = await browser.newPage();
-  await page.goto(server.url);
-  await page.waitForFunction(() => 'trace' in window);
+const events = await withBenchPage(
+  code,
+  'trace',
+  async (page, browser): Promise<TraceEvent[]> => {
   const run = (requests: number, warm: boolean) =>
     page.evaluate(([n, w]) => (window as unknown as { trace: (n: number, w: boolean) => Promise<void> }).trace(n as number, w as boolean), [requests, warm] as const);
   await run(30, true);
   await browser.startTracing(page, { categories: CATEGORIES });
   await run(REQUESTS, false);
   const trace = JSON.parse((await browser.stopTracing()).toString()) as { traceEvents: TraceEvent[] } | TraceEvent[];
-  events = Array.isArray(trace) ? trace : trace.traceEvents;
-} finally {
-  await browser.close();
-  server.close();
-}
+  return Array.isArray(trace) ? trace : trace.traceEvents;
+  },
+  (order) => `{"id":${order}}`,
+);
 
 // The stamps, by submission; the page's main thread is the one that stamped.
 const stamps = new Map<string, Partial<Record<'b' | 'f' | 'r' | 'e', Stamp>>>();
