@@ -39,24 +39,17 @@ describe('a store that answers at once (sync)', () => {
     expect(promisesOnly().sync).toBeUndefined();
   });
 
-  it('behind Express, runs next() and lets the stored answer out in the middleware and handler calls themselves', async () => {
+  it.each([
+    { store: 'the memory store (sync)', make: memoryStore, inCall: true },
+    { store: 'a store without it, the same answers through promise turns (the control)', make: promisesOnly, inCall: false },
+  ])('behind Express, $store: next() and the stored answer in the middleware and handler calls themselves: $inCall', async ({ make, inCall }) => {
     const seen: Array<{ nextInCall: boolean; endedInCall: boolean }> = [];
-    const url = await serve(probedApp(memoryStore(), seen));
+    const url = await serve(probedApp(make(), seen));
     const first = await post(`${url}/orders`, { key: 's1', body: { item: 'tea' } });
     const again = await post(`${url}/orders`, { key: 's1', body: { item: 'tea' } });
     expect([first.status, again.status, again.headers.get('idempotent-replayed')]).toEqual([201, 201, 'true']);
     expect(again.text).toBe(first.text);
-    expect(seen).toEqual([{ nextInCall: true, endedInCall: true }]);
-  });
-
-  it('a store without it gets the same answers through promise turns (the control)', async () => {
-    const seen: Array<{ nextInCall: boolean; endedInCall: boolean }> = [];
-    const url = await serve(probedApp(promisesOnly(), seen));
-    const first = await post(`${url}/orders`, { key: 's1', body: { item: 'tea' } });
-    const again = await post(`${url}/orders`, { key: 's1', body: { item: 'tea' } });
-    expect([first.status, again.status, again.headers.get('idempotent-replayed')]).toEqual([201, 201, 'true']);
-    expect(again.text).toBe(first.text);
-    expect(seen).toEqual([{ nextInCall: false, endedInCall: false }]);
+    expect(seen).toEqual([{ nextInCall: inCall, endedInCall: inCall }]);
   });
 
   it('a handler that ends its response and then throws: its answer has gone out, stored, and a retry replays it', async () => {
