@@ -14,13 +14,15 @@
  * resamples the processes as well as the rounds (`server/summary.ts`): a process's own
  * luck (JIT decisions, heap layout) shifts every round it serves, and with one process per
  * target the intervals could not see it (a no-op middleware measured +72 µs, 15 to 192).
- * The servers run compiled (`server/compile.ts`), not under tsx's loader, and on their own
- * core, away from the load generator (`server/pinning.ts`).
+ * The servers run compiled (`server/compile.ts`), not under tsx's loader, on their own
+ * core, away from the load generator (`server/pinning.ts`), and with V8's memory reducer
+ * off (see V8_FLAGS). A second table says where each slice's time went: the collector's
+ * pauses, V8's and libuv's helper threads, preemptions, other processes on the server core.
  *
  * BENCH_SLICES (rounds, default 16), BENCH_SLICE_SECONDS (default 1), BENCH_CONNECTIONS
  * (default 20), BENCH_PROCESSES (default 4), BENCH_WARMUP_SECONDS (per process, default
- * 0.5) and BENCH_PIN=0 (no pinning) tune the run; the default full run takes about 5
- * minutes. `--only node+submit-once,express+submit-once(memory)` runs some targets (their
+ * 1), BENCH_PIN=0 (no pinning) and BENCH_MEMORY_REDUCER=1 (V8's default) tune the run; the
+ * default full run takes about 6 minutes. `--only node+submit-once,express+submit-once(memory)` runs some targets (their
  * bare baselines and the peer are added; add `express+noop`, the control, to check the
  * method); `--profile [dir]` (default: the system temp dir) runs one process per target
  * under tsx and `node --cpu-prof` and prints its top frames and files by self time
@@ -46,7 +48,7 @@ import { median } from './stats.js';
 const slices = Number(process.env.BENCH_SLICES ?? 16);
 const sliceSeconds = Number(process.env.BENCH_SLICE_SECONDS ?? 1);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 20);
-const warmupSeconds = Number(process.env.BENCH_WARMUP_SECONDS ?? 0.5);
+const warmupSeconds = Number(process.env.BENCH_WARMUP_SECONDS ?? 1);
 const body = JSON.stringify({ item: 'tea', qty: 1 });
 const { values: flags } = parseArgs({ options: { only: { type: 'string' }, profile: { type: 'string' } }, args: normaliseProfileFlag(process.argv.slice(2)) });
 const profileDir = flags.profile === undefined ? undefined : resolve(flags.profile === '' ? join(tmpdir(), 'submit-once-profiles') : flags.profile);
