@@ -22,7 +22,7 @@
  * BENCH_SLICES (rounds, default 16), BENCH_SLICE_SECONDS (default 1), BENCH_CONNECTIONS
  * (default 20), BENCH_PROCESSES (default 4), BENCH_WARMUP_SECONDS (per process, default
  * 1), BENCH_PIN=0 (no pinning) and BENCH_MEMORY_REDUCER=1 (V8's default) tune the run; the
- * default full run takes about 6 minutes. `--only node+submit-once,express+submit-once(memory)` runs some targets (their
+ * default full run takes about 5 minutes. `--only node+submit-once,express+submit-once(memory)` runs some targets (their
  * bare baselines and the peer are added; add `express+noop`, the control, to check the
  * method); `--profile [dir]` (default: the system temp dir) runs one process per target
  * under tsx and `node --cpu-prof` and prints its top frames and files by self time
