@@ -30,7 +30,8 @@ const instantFetch = async () => ((calledAt = performance.now()), new Response(n
 const instantAdapter: AxiosAdapter = async (config) => ((calledAt = performance.now()), { data: '', status: 201, statusText: 'Created', headers: {}, config });
 
 let floorDb: Promise<IDBDatabase> | undefined;
-async function rawPut(i: number): Promise<void> {
+/** The floor's write-ahead: a new key put; the floor then sends it as its header, as the clients do. */
+async function rawPut(i: number): Promise<string> {
   floorDb ??= new Promise((resolve, reject) => {
     const request = indexedDB.open('against-floor', 1);
     request.onupgradeneeded = () => request.result.createObjectStore('keys');
@@ -38,11 +39,13 @@ async function rawPut(i: number): Promise<void> {
     request.onerror = () => reject(request.error);
   });
   const transaction = (await floorDb).transaction('keys', 'readwrite', { durability: 'relaxed' });
-  transaction.objectStore('keys').put({ v: 1, key: crypto.randomUUID(), fingerprint: `fp-${i}`, createdAt: Date.now(), state: 'pending' }, `fp-${i}`);
+  const key = crypto.randomUUID();
+  transaction.objectStore('keys').put({ v: 1, key, fingerprint: `fp-${i}`, createdAt: Date.now(), state: 'pending' }, `fp-${i}`);
   await new Promise<void>((resolve, reject) => {
     transaction.oncomplete = () => resolve();
     transaction.onabort = () => reject(transaction.error);
   });
+  return key;
 }
 
 const split = async (send: () => Promise<unknown>): Promise<Sample> => {
@@ -58,7 +61,7 @@ function casesFor(builds: Record<'old' | 'new', Build>, network: boolean): Recor
   const plain = (i: number) => base(url, { method: 'POST', body: body(i) }).then((r) => r.text());
   const cases: Record<string, (i: number) => Promise<Sample>> = {
     fetch: (i) => split(() => plain(i)),
-    floor: (i) => split(() => rawPut(i).then(() => plain(i))),
+    floor: (i) => split(() => rawPut(i).then((key) => base(url, { method: 'POST', body: body(i), headers: { 'Idempotency-Key': key } }).then((r) => r.text()))),
   };
   for (const [name, build] of Object.entries(builds)) {
     const options = { fetch: base as typeof fetch, retry: false as const };
