@@ -9,6 +9,7 @@ import type { createIdempotentFetch } from '../../src/fetch/index.js';
 import type { memoryStore } from '../../src/core/store.js';
 import type { indexedDbStore } from '../../src/core/indexeddb-store.js';
 import type { installIdempotency } from '../../src/axios/index.js';
+import type { createSubmitter } from '../../src/core/submitter.js';
 import { shuffle } from './shuffle.js';
 
 /** What a build exports that the comparison uses (an older build's types may differ a little). */
@@ -17,6 +18,7 @@ export interface Build {
   memoryStore: typeof memoryStore;
   indexedDbStore: typeof indexedDbStore;
   installIdempotency: typeof installIdempotency;
+  createSubmitter: typeof createSubmitter;
 }
 
 type Sample = [total: number, before: number, after: number];
@@ -61,6 +63,11 @@ function casesFor(builds: Record<'old' | 'new', Build>, network: boolean): Recor
   const plain = (i: number) => base(url, { method: 'POST', body: body(i) }).then((r) => r.text());
   const cases: Record<string, (i: number) => Promise<Sample>> = {
     fetch: (i) => split(() => plain(i)),
+    // The prepared click's baseline: a request after the same idle gap (the browser's threads wake up).
+    'idle fetch': async (i) => {
+      await new Promise((resolve) => setTimeout(resolve, 4));
+      return split(() => plain(i));
+    },
     floor: (i) => split(() => rawPut(i).then((key) => base(url, { method: 'POST', body: body(i), headers: { 'Idempotency-Key': key } }).then((r) => r.text()))),
   };
   for (const [name, build] of Object.entries(builds)) {
@@ -69,6 +76,15 @@ function casesFor(builds: Record<'old' | 'new', Build>, network: boolean): Recor
     const idb = build.createIdempotentFetch({ ...options, store: build.indexedDbStore({ databaseName: `against-${name}-${String(network)}` }) });
     cases[`${name} memory`] = (i) => split(() => memory(url, { method: 'POST', body: body(i) }).then((r) => r.text()));
     cases[`${name} IndexedDB`] = (i) => split(() => idb(url, { method: 'POST', body: body(i) }).then((r) => r.text()));
+    // The key claimed on pointerdown (untimed, IndexedDB), then the click, 4 ms later (a
+    // real click comes 50-150 ms after its pointerdown: the code the claim ran is cold again).
+    const preparing = build.createSubmitter({ retry: false, store: build.indexedDbStore({ databaseName: `against-${name}-prepared-${String(network)}` }) });
+    const prepared = build.createIdempotentFetch({ fetch: base as typeof fetch, submitter: preparing });
+    cases[`${name} prepared click`] = async (i) => {
+      await preparing.prepare({ method: 'POST', url, body: body(i) });
+      await new Promise((resolve) => setTimeout(resolve, 4));
+      return split(() => prepared(url, { method: 'POST', body: body(i) }).then((r) => r.text()));
+    };
     if (!network) {
       const keyed = axios.create({ adapter: instantAdapter });
       build.installIdempotency(keyed, { retry: false, store: build.memoryStore() });

@@ -51,8 +51,23 @@ export function fingerprintOf(intent: Intent): string {
     intent.scope ?? '',
     canonicalBody(intent.body),
   ].join('\n');
-  return `${VERSION}:${hash64(canonical)}`;
+  if (canonical !== lastIntent) {
+    lastPrint = `${VERSION}:${hash64(canonical)}`;
+    lastIntent = canonical;
+  }
+  return lastPrint;
 }
+
+/**
+ * The last intent hashed, and the last body text canonicalised (below): a click fingerprints
+ * again the intent its `prepare()` (on pointerdown) just did, and cold that costs the click
+ * about 100 µs (README, cost). Equal text, equal result; a refused body is not kept.
+ */
+let lastIntent = '';
+let lastPrint = '';
+let lastBody: string | undefined;
+let lastForm: boolean | undefined;
+let lastBodyCanonical = '';
 
 /**
  * The last URL normalised: from which page (the `location` object) and base, to what, and
@@ -149,7 +164,12 @@ function orInvalid<T>(canonicalise: () => T): T {
 
 /** Body text, read as the verifier reads it (`canonicalBodyText`): key order and whitespace do not matter. */
 function canonicalText(text: string, form?: boolean): string {
-  return orInvalid(() => canonicalBodyText(text, form));
+  if (text !== lastBody || form !== lastForm) {
+    lastBodyCanonical = orInvalid(() => canonicalBodyText(text, form));
+    lastBody = text;
+    lastForm = form;
+  }
+  return lastBodyCanonical;
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
