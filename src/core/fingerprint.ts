@@ -33,10 +33,13 @@ export async function fingerprint(intent: Intent | Request): Promise<string> {
     const body = hasBody(intent.method) ? new Uint8Array(await intent.clone().arrayBuffer()) : undefined;
     return fingerprintOf({ method: intent.method, url: intent.url, body });
   }
-  if (isBlob(intent.body) || isFormDataWithBlobs(intent.body)) {
-    return fingerprintOf({ ...intent, body: await readBlobs(intent.body) });
-  }
+  if (readsBody(intent.body)) return fingerprintOf({ ...intent, body: await readBlobs(intent.body) });
   return fingerprintOf(intent);
+}
+
+/** Whether `fingerprint()` reads the body first (a Blob, a FormData with files); other bodies `fingerprintOf` takes at once. */
+export function readsBody(body: unknown): boolean {
+  return typeof body === 'object' && body !== null && (isBlob(body) || isFormDataWithBlobs(body));
 }
 
 /** The synchronous core of `fingerprint()`, for bodies that need no reading. */
