@@ -54,20 +54,15 @@ export function fingerprintOf(intent: Intent): string {
     intent.scope ?? '',
     canonicalBody(intent.body),
   ].join('\n');
-  if (canonical !== lastIntent) {
-    lastPrint = `${VERSION}:${hash64(canonical)}`;
-    lastIntent = canonical;
-  }
-  return lastPrint;
+  return `${VERSION}:${hash64(canonical)}`;
 }
 
 /**
- * The last intent hashed, and the last body text canonicalised (below): a click fingerprints
- * again the intent its `prepare()` (on pointerdown) just did, and cold that costs the click
- * about 100 µs (README, cost). Equal text, equal result; a refused body is not kept.
+ * The last body text canonicalised (below): a click fingerprints again the intent its
+ * `prepare()` (on pointerdown) just did, and reading the body again (parse, canonical JSON)
+ * cost the cold click about 30 µs (README, cost). Equal text, equal result; a refused
+ * body is not kept.
  */
-let lastIntent = '';
-let lastPrint = '';
 let lastBody: string | undefined;
 let lastForm: boolean | undefined;
 let lastBodyCanonical = '';
