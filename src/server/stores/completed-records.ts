@@ -136,15 +136,19 @@ export class CompletedRecords {
    */
   sweep(now: number): number {
     let expired = 0;
+    // Slots emptied without moving the rest back: the rebuild below makes runs whole again.
     for (let slot = 0; slot < this.#chunks.length; slot++) {
-      if (this.#chunks[slot] !== EMPTY && this.#expiries[slot]! <= now) expired++;
+      if (this.#chunks[slot] === EMPTY || this.#expiries[slot]! > now) continue;
+      this.#release(slot);
+      this.#chunks[slot] = EMPTY;
+      expired++;
     }
     const sparse = this.#arena.sparse();
     if (expired === 0 && !sparse.includes(true)) return 0;
-    const live = this.#count - expired;
+    this.#count -= expired;
     let slots = MIN_SLOTS;
-    while (slots < live * 4) slots *= 2;
-    this.#rehash(slots, now, sparse);
+    while (slots < this.#count * 4) slots *= 2;
+    this.#rehash(slots, sparse);
     return expired;
   }
 
@@ -162,24 +166,19 @@ export class CompletedRecords {
     }
   }
 
-  /** Reinserts every entry (but those expired at `dropAt`) into `slots` slots, moving those in `sparse` chunks. */
-  #rehash(slots: number, dropAt?: number, sparse: boolean[] = []): void {
+  /** Reinserts every entry into `slots` slots, moving those in `sparse` chunks to the chunk being filled. */
+  #rehash(slots: number, sparse: boolean[] = []): void {
     const hashes = this.#hashes;
     const chunks = this.#chunks;
     const offsets = this.#offsets;
     const expiries = this.#expiries;
     this.#resize(slots);
-    let count = 0;
     for (let slot = 0; slot < chunks.length; slot++) {
       let chunk = chunks[slot]!;
       if (chunk === EMPTY) continue;
       let at = offsets[slot]!;
-      const size = this.#entrySize(chunk, at);
-      if (dropAt !== undefined && expiries[slot]! <= dropAt) {
-        this.#arena.release(chunk, size);
-        continue;
-      }
       if (sparse[chunk] === true) {
+        const size = this.#entrySize(chunk, at);
         const to = this.#arena.alloc(size);
         this.#arena.bytes(to).set(this.#arena.bytes(chunk).subarray(at, at + size), this.#arena.offset);
         this.#arena.release(chunk, size);
@@ -189,9 +188,7 @@ export class CompletedRecords {
         at = this.#arena.offset;
       }
       this.#insert(hashes[slot]!, chunk, at, expiries[slot]!);
-      count++;
     }
-    this.#count = count;
   }
 
   #resize(slots: number): void {
