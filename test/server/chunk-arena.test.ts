@@ -42,6 +42,16 @@ describe('chunk arena', () => {
     expect(arena.reservedBytes).toBe(100);
   });
 
+  it('takes back the last allocation for the next one', () => {
+    const arena = new ChunkArena(100);
+    arena.alloc(30);
+    arena.cancel(arena.alloc(50), 50);
+    expect(arena.alloc(70)).toBe(0);
+    expect(arena.offset).toBe(30);
+    arena.cancel(arena.alloc(500), 500);
+    expect(arena.reservedBytes).toBe(100);
+  });
+
   it('reports a chunk other than the current one as sparse when under a quarter of it is live', () => {
     const arena = new ChunkArena(100);
     for (let i = 0; i < 5; i++) arena.alloc(20);

@@ -153,13 +153,15 @@ describe('completed records off the heap', () => {
     expect(table.reservedBytes).toBeLessThanOrEqual(4 * 200 * 80 + 2 * 4096);
   });
 
-  it('stores nothing for a record it cannot pack, and replaces nothing', () => {
-    const table = new CompletedRecords();
+  it('stores nothing for a record it cannot pack, replaces nothing and keeps no space for it', () => {
+    const table = new CompletedRecords({ chunkBytes: 1024 });
     table.set('k', record(1));
+    const held = table.reservedBytes;
     const unpackable: CompletedFields = { ...record(2), response: { ...record(2).response, headers: { 'content-language': '€' } } };
     expect(table.set('k', unpackable)).toBe(false);
-    expect(table.set('other', unpackable)).toBe(false);
+    for (let i = 0; i < 100; i++) expect(table.set(`other${i}`, unpackable)).toBe(false);
     expect(table.size).toBe(1);
+    expect(table.reservedBytes).toBe(held);
     expect(plain(table.get('k'))).toEqual(plain(record(1)));
   });
 

@@ -63,6 +63,12 @@ export class ChunkArena {
     else this.#drop(chunk);
   }
 
+  /** Takes back the last `alloc`, whose bytes were not kept, so that they are not lost until the chunk drops. */
+  cancel(chunk: number, size: number): void {
+    if (chunk === this.#current) this.#chunks[chunk]!.used -= size;
+    this.release(chunk, size);
+  }
+
   has(chunk: number): boolean {
     return this.#chunks[chunk] !== undefined;
   }

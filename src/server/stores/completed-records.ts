@@ -92,7 +92,7 @@ export class CompletedRecords {
     bytes[at + 8] = width;
     writeKey(bytes, at + HEAD, key, width);
     if (!writePacked(record, bytes, at + HEAD + key.length * width)) {
-      this.#arena.release(chunk, total);
+      this.#arena.cancel(chunk, total);
       return false;
     }
     this.delete(key);
