@@ -30,8 +30,9 @@ function checkout(): string {
       `import { memoryStore as ${name}Memory } from '${base}/core/store.ts';`,
       `import { indexedDbStore as ${name}IndexedDb } from '${base}/core/indexeddb-store.ts';`,
       `import { installIdempotency as ${name}Axios } from '${base}/axios/index.ts';`,
+      `import { createSubmitter as ${name}Submitter } from '${base}/core/submitter.ts';`,
     ].join('\n');
-  const build = (name: string) => `{ createIdempotentFetch: ${name}Fetch, memoryStore: ${name}Memory, indexedDbStore: ${name}IndexedDb, installIdempotency: ${name}Axios }`;
+  const build = (name: string) => `{ createIdempotentFetch: ${name}Fetch, memoryStore: ${name}Memory, indexedDbStore: ${name}IndexedDb, installIdempotency: ${name}Axios, createSubmitter: ${name}Submitter }`;
   writeFileSync(
     join(dir, 'page.ts'),
     [
@@ -53,10 +54,10 @@ function report(title: string, samples: Record<string, Sample[]>): void {
       const [low, high] = pairedInterval([of(name), of(against)], (a, b) => median(a) - median(b));
       return `${us(median(of(name)) - median(of(against)))} (${us(low)} to ${us(high)})`.padEnd(18);
     };
-    console.log(`  ${phase}: fetch ${us(median(of('fetch')))}, floor ${us(median(of('floor')))}`);
-    for (const kind of ['memory', 'IndexedDB', 'axios, memory']) {
+    console.log(`  ${phase}: fetch ${us(median(of('fetch')))}, after 4 ms idle ${us(median(of('idle fetch')))}, floor ${us(median(of('floor')))}`);
+    for (const kind of ['memory', 'IndexedDB', 'prepared click', 'axios, memory']) {
       if (!samples[`new ${kind}`]) continue;
-      const baseline = kind === 'IndexedDB' ? 'floor' : kind === 'memory' ? 'fetch' : undefined;
+      const baseline = kind === 'IndexedDB' ? 'floor' : kind === 'memory' ? 'fetch' : kind === 'prepared click' ? 'idle fetch' : undefined;
       const versus = baseline ? `   old - ${baseline} ${diff(`old ${kind}`, baseline)}   new - ${baseline} ${diff(`new ${kind}`, baseline)}` : '';
       console.log(`    ${kind.padEnd(14)} old ${us(median(of(`old ${kind}`))).padStart(5)}  new ${us(median(of(`new ${kind}`))).padStart(5)}   new - old ${diff(`new ${kind}`, `old ${kind}`)}${versus}`);
     }

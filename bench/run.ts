@@ -28,16 +28,24 @@ function table(title: string, rows: Array<[string, number, string]>, baseline: n
   }
 }
 
-/** The floor a row is held to: the same durability, the same HTTP client. */
+/** The floor a row is held to: the same durability, the same HTTP client, the same request (its key header included). */
 function floorOf(name: string): string {
-  if (name.includes('instant axios')) return name.includes('IndexedDB') ? 'instant floor + axios: raw put (relaxed) + instant axios' : 'instant axios';
-  if (name.includes('instant fetch')) return name.includes('IndexedDB') ? 'instant floor: raw put (relaxed) + instant fetch' : 'instant fetch (baseline)';
-  if (name.startsWith('burst')) return 'burst: floor (put relaxed + fetch) x20';
-  if (name.includes('axios')) return 'floor + axios: raw put (relaxed) + axios';
-  if (name.includes('durability default') || name.includes('(default)')) return 'floor: raw put (default) + fetch';
-  if (name.includes('strict')) return 'floor: raw put (strict) + fetch';
-  return 'floor: raw IndexedDB put (relaxed) + fetch';
+  if (name.includes('instant axios')) return name.includes('IndexedDB') ? 'instant floor + axios: raw put (relaxed) + instant axios with the key' : 'instant axios';
+  if (name.includes('instant fetch')) return name.includes('IndexedDB') ? 'instant floor: raw put (relaxed) + instant fetch with the key' : 'instant fetch (baseline)';
+  if (name.startsWith('burst')) return 'burst: floor (put relaxed + fetch with the key) x20';
+  if (name.includes('axios')) return 'floor + axios: raw put (relaxed) + axios with the key';
+  if (name.includes('durability default') || name.includes('(default)')) return 'floor: raw put (default) + fetch with the key';
+  if (name.includes('strict')) return 'floor: raw put (strict) + fetch with the key';
+  return 'floor: raw IndexedDB put (relaxed) + fetch with the key';
 }
+
+/** The floor a row was held to before 2026-11-27 (the same put and POST without the key header), where the table has it. */
+const OLD_FLOORS: Record<string, string> = {
+  'floor: raw IndexedDB put (relaxed) + fetch with the key': 'old floor: raw put (relaxed) + fetch, no key header',
+  'floor + axios: raw put (relaxed) + axios with the key': 'old floor + axios: raw put (relaxed) + axios, no key header',
+};
+
+const IDLE_FETCH = 'fetch after 4 ms idle';
 
 /**
  * A 95% interval for median(row) / median(floor), paired over the request index (the
@@ -52,18 +60,25 @@ function ratioInterval(row: number[], floor: number[]): [number, number] {
 function ratioTable(title: string, samples: Record<string, number[]>, fetchRow: string): void {
   console.log(`\n${title}`);
   console.log(
-    `  ${'case'.padEnd(50)} ${'median'.padStart(8)} ${'p95'.padStart(8)}   ${'x fetch'.padStart(7)} ${'x floor'.padStart(7)} ${'95% interval'.padStart(13)}   ${'p95 x floor p95'.padStart(15)}`,
+    `  ${'case'.padEnd(70)} ${'median'.padStart(8)} ${'p95'.padStart(8)}   ${'x fetch'.padStart(7)} ${'x floor'.padStart(7)} ${'95% interval'.padStart(13)}   ${'p95 x floor p95'.padStart(15)}   ${'x old floor (95%)'.padStart(22)}`,
   );
   const med = (name: string) => median(samples[name]!);
   const p95 = (name: string) => quantile(samples[name]!, 0.95);
   for (const name of Object.keys(samples)) {
     const floor = floorOf(name);
-    const isFloor = name === floor || /^(instant )?floor/.test(name) || name === fetchRow || name === 'axios';
+    const isFloor = name === floor || /^(instant |old )?floor/.test(name) || name === fetchRow || name === 'axios' || name === IDLE_FETCH;
+    // A click 4 ms after its claim is held to a fetch after the same idle gap.
+    const baseline = name.includes('4 ms after') ? IDLE_FETCH : fetchRow;
+    const oldFloor = OLD_FLOORS[floor];
+    const vsOld =
+      isFloor || !oldFloor || !samples[oldFloor]
+        ? ''
+        : `x${(med(name) / med(oldFloor)).toFixed(2)} (${ratioInterval(samples[name]!, samples[oldFloor]!).map((r) => r.toFixed(2)).join('-')})`;
     const vsFloor = isFloor ? '' : `x${(med(name) / med(floor)).toFixed(2)}`;
     const p95VsFloor = isFloor ? '' : `x${(p95(name) / p95(floor)).toFixed(2)}`;
     const interval = isFloor ? '' : ratioInterval(samples[name]!, samples[floor]!).map((r) => r.toFixed(2)).join('-');
     console.log(
-      `  ${name.padEnd(50)} ${med(name).toFixed(2).padStart(8)} ${p95(name).toFixed(2).padStart(8)}   ${`x${(med(name) / med(fetchRow)).toFixed(2)}`.padStart(7)} ${vsFloor.padStart(7)} ${interval.padStart(13)}   ${p95VsFloor.padStart(15)}`,
+      `  ${name.padEnd(70)} ${med(name).toFixed(2).padStart(8)} ${p95(name).toFixed(2).padStart(8)}   ${`x${(med(name) / med(baseline)).toFixed(2)}`.padStart(7)} ${vsFloor.padStart(7)} ${interval.padStart(13)}   ${p95VsFloor.padStart(15)}   ${vsOld.padStart(22)}`,
     );
   }
 }
@@ -119,7 +134,7 @@ function splitTable(samples: Record<string, number[]>): void {
   const us = (ms: number) => (ms * 1000).toFixed(0);
   for (const [name, values] of Object.entries(samples)) {
     const phase = name.slice(name.lastIndexOf(':'));
-    const baseline = name.includes('IndexedDB') ? `instant floor: raw put (relaxed) + instant fetch${phase}` : name.includes('memory') ? `instant fetch${phase}` : undefined;
+    const baseline = name.includes('IndexedDB') ? `instant floor: raw put (relaxed) + instant fetch with the key${phase}` : name.includes('memory') ? `instant fetch${phase}` : undefined;
     const difference = baseline
       ? `${us(median(values) - median(samples[baseline]!))} (${pairedInterval([values, samples[baseline]!], (a, b) => median(a) - median(b)).map(us).join(' to ')})`
       : '';

@@ -88,3 +88,30 @@ test('the outbox registers a Background Sync; with every page closed, the browse
 
   await expectReportedOnNextPage(context, orders, key);
 });
+
+test('every page closed and the held request past its retention: the service worker never sends it, and the next page reports the give-up once', async ({ context, orders }) => {
+  const cdp = await context.newCDPSession(await context.newPage());
+  const page = await context.newPage();
+  await openWithServiceWorker(page, orders, '&sync=off&retention=500');
+  const id = await registrationId(cdp);
+
+  await context.setOffline(true);
+  const { key } = await holdOffline(page);
+  await page.close();
+  await context.setOffline(false);
+  await new Promise((resolve) => setTimeout(resolve, 700));
+
+  await cdp.send('ServiceWorker.dispatchSyncEvent', { origin: SECURE_ORIGIN, registrationId: id, tag: TAG, lastChance: false });
+  // Read through a page of the origin without the outbox: the worker's record, before any page takes it.
+  const probe = await context.newPage();
+  await probe.goto(orders.page(SECURE_ORIGIN, '/no-outbox-here'));
+  await expect.poll(() => readOutbox(probe)).toMatchObject([{ key, state: 'expired', body: null, headers: [] }]);
+  await probe.close();
+
+  const next = await context.newPage();
+  await next.goto(orders.page(SECURE_ORIGIN, '/outbox.html'));
+  await next.waitForFunction(() => 'outboxPage' in window);
+  await expect.poll(() => next.evaluate(() => window.outboxPage.events())).toEqual([{ type: 'given-up', id: key, reason: 'expired' }]);
+  await expect.poll(() => readOutbox(next)).toEqual([]);
+  expect(await orders.arrivals()).toBe(0);
+});

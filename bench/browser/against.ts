@@ -9,6 +9,7 @@ import type { createIdempotentFetch } from '../../src/fetch/index.js';
 import type { memoryStore } from '../../src/core/store.js';
 import type { indexedDbStore } from '../../src/core/indexeddb-store.js';
 import type { installIdempotency } from '../../src/axios/index.js';
+import type { createSubmitter } from '../../src/core/submitter.js';
 import { shuffle } from './shuffle.js';
 
 /** What a build exports that the comparison uses (an older build's types may differ a little). */
@@ -17,6 +18,7 @@ export interface Build {
   memoryStore: typeof memoryStore;
   indexedDbStore: typeof indexedDbStore;
   installIdempotency: typeof installIdempotency;
+  createSubmitter: typeof createSubmitter;
 }
 
 type Sample = [total: number, before: number, after: number];
@@ -30,7 +32,8 @@ const instantFetch = async () => ((calledAt = performance.now()), new Response(n
 const instantAdapter: AxiosAdapter = async (config) => ((calledAt = performance.now()), { data: '', status: 201, statusText: 'Created', headers: {}, config });
 
 let floorDb: Promise<IDBDatabase> | undefined;
-async function rawPut(i: number): Promise<void> {
+/** The floor's write-ahead: a new key put; the floor then sends it as its header, as the clients do. */
+async function rawPut(i: number): Promise<string> {
   floorDb ??= new Promise((resolve, reject) => {
     const request = indexedDB.open('against-floor', 1);
     request.onupgradeneeded = () => request.result.createObjectStore('keys');
@@ -38,11 +41,13 @@ async function rawPut(i: number): Promise<void> {
     request.onerror = () => reject(request.error);
   });
   const transaction = (await floorDb).transaction('keys', 'readwrite', { durability: 'relaxed' });
-  transaction.objectStore('keys').put({ v: 1, key: crypto.randomUUID(), fingerprint: `fp-${i}`, createdAt: Date.now(), state: 'pending' }, `fp-${i}`);
+  const key = crypto.randomUUID();
+  transaction.objectStore('keys').put({ v: 1, key, fingerprint: `fp-${i}`, createdAt: Date.now(), state: 'pending' }, `fp-${i}`);
   await new Promise<void>((resolve, reject) => {
     transaction.oncomplete = () => resolve();
     transaction.onabort = () => reject(transaction.error);
   });
+  return key;
 }
 
 const split = async (send: () => Promise<unknown>): Promise<Sample> => {
@@ -58,7 +63,12 @@ function casesFor(builds: Record<'old' | 'new', Build>, network: boolean): Recor
   const plain = (i: number) => base(url, { method: 'POST', body: body(i) }).then((r) => r.text());
   const cases: Record<string, (i: number) => Promise<Sample>> = {
     fetch: (i) => split(() => plain(i)),
-    floor: (i) => split(() => rawPut(i).then(() => plain(i))),
+    // The prepared click's baseline: a request after the same idle gap (the browser's threads wake up).
+    'idle fetch': async (i) => {
+      await new Promise((resolve) => setTimeout(resolve, 4));
+      return split(() => plain(i));
+    },
+    floor: (i) => split(() => rawPut(i).then((key) => base(url, { method: 'POST', body: body(i), headers: { 'Idempotency-Key': key } }).then((r) => r.text()))),
   };
   for (const [name, build] of Object.entries(builds)) {
     const options = { fetch: base as typeof fetch, retry: false as const };
@@ -66,6 +76,15 @@ function casesFor(builds: Record<'old' | 'new', Build>, network: boolean): Recor
     const idb = build.createIdempotentFetch({ ...options, store: build.indexedDbStore({ databaseName: `against-${name}-${String(network)}` }) });
     cases[`${name} memory`] = (i) => split(() => memory(url, { method: 'POST', body: body(i) }).then((r) => r.text()));
     cases[`${name} IndexedDB`] = (i) => split(() => idb(url, { method: 'POST', body: body(i) }).then((r) => r.text()));
+    // The key claimed on pointerdown (untimed, IndexedDB), then the click, 4 ms later (a
+    // real click comes 50-150 ms after its pointerdown: the code the claim ran is cold again).
+    const preparing = build.createSubmitter({ retry: false, store: build.indexedDbStore({ databaseName: `against-${name}-prepared-${String(network)}` }) });
+    const prepared = build.createIdempotentFetch({ fetch: base as typeof fetch, submitter: preparing });
+    cases[`${name} prepared click`] = async (i) => {
+      await preparing.prepare({ method: 'POST', url, body: body(i) });
+      await new Promise((resolve) => setTimeout(resolve, 4));
+      return split(() => prepared(url, { method: 'POST', body: body(i) }).then((r) => r.text()));
+    };
     if (!network) {
       const keyed = axios.create({ adapter: instantAdapter });
       build.installIdempotency(keyed, { retry: false, store: build.memoryStore() });

@@ -15,7 +15,7 @@ import {
 import { EventHub, type SubmitEvent, type SubmitEventListener } from './events.js';
 import { crossTab } from './cross-tab.js';
 import { fallbackStore } from './fallback-store.js';
-import { fingerprint, type Intent } from './fingerprint.js';
+import { fingerprint, fingerprintOf, readsBody, type Intent } from './fingerprint.js';
 import { SingleFlight } from './inflight.js';
 import { inProgressWaits } from './in-progress.js';
 import { mintAhead, takeKey } from './key.js';
@@ -163,7 +163,11 @@ export function createSubmitter(options: SubmitterOptions = {}): Submitter {
     background.add(promise);
   }
 
-  const fingerprintFor = (intent: Intent): Promise<string> => fingerprint({ ...intent, scope: intent.scope ?? config.scope() });
+  /** A string where the body needs no reading (most): no async function, no hop on the click's path. */
+  const fingerprintFor = (intent: Intent): string | Promise<string> => {
+    const scoped = { ...intent, scope: intent.scope ?? config.scope() };
+    return readsBody(intent.body) ? fingerprint(scoped) : fingerprintOf(scoped);
+  };
 
   /** The key a submission of the intent would reuse now, if any. */
   async function liveKey(fp: string): Promise<string | undefined> {
@@ -250,7 +254,8 @@ export function createSubmitter(options: SubmitterOptions = {}): Submitter {
     const { key } = record;
     let attempt = 0;
     // -- server dialects (issue 9): "in progress" waits have their own bound and spend no attempt.
-    const inProgress = inProgressWaits(config.inProgressTimeout, retry, config.now, config.random);
+    // Made at the first such answer only: most submissions never get one.
+    let inProgress: ReturnType<typeof inProgressWaits> | undefined;
     let spared = 0;
     // --
     const outbox = (call.queue ?? config.queue) && call.held ? config.outbox : undefined;
@@ -282,7 +287,9 @@ export function createSubmitter(options: SubmitterOptions = {}): Submitter {
         verdict = result.ok ? { kind: 'success' } : { kind: 'ambiguous' };
       }
       if (verdict.kind === 'ambiguous' && (verdict.inProgress || attempt - spared < retry.attempts)) {
-        const delay = verdict.inProgress ? inProgress(verdict.retryAfterMs) : delayFor(verdict, attempt - spared, retry);
+        const delay = verdict.inProgress
+          ? (inProgress ??= inProgressWaits(config.inProgressTimeout, retry, config.now, config.random))(verdict.retryAfterMs)
+          : delayFor(verdict, attempt - spared, retry);
         if (verdict.inProgress && delay !== undefined) spared += 1;
         if (delay !== undefined) {
           // No store write here: the record written ahead already makes a reload reuse the key.
@@ -420,7 +427,8 @@ export function createSubmitter(options: SubmitterOptions = {}): Submitter {
     if (call.key !== undefined && !isValidKey(call.key)) throw new InvalidKeyError(call.key);
     if (call.queue && !(config.outbox && call.held)) throw new InvalidOptionsError('queue', 'needs an outbox and `held`');
     const retry = call.retry === undefined ? config.retry : normaliseRetry(call.retry, config.retry);
-    const fp = await fingerprintFor(call.intent);
+    const printed = fingerprintFor(call.intent);
+    const fp = typeof printed === 'string' ? printed : await printed;
     const share = call.share ?? ((value: T) => value);
     const flightId = call.key === undefined ? fp : `${fp}\u0000${call.key}`;
     // Everything from here to flights.run() is synchronous, so a second submission of

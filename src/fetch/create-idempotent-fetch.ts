@@ -30,14 +30,17 @@ export function createIdempotentFetch(options: IdempotentFetchOptions = {}): Ide
     if (idempotency === false || !guards(method)) return baseFetch(input, init === undefined ? undefined : requestInit);
 
     const url = request ? request.url : String(input);
-    // One Headers for the whole submission (every attempt sends the same key): fetch copies it.
-    const headers = new Headers(request ? request.headers : requestInit.headers);
-    if (request && requestInit.headers) new Headers(requestInit.headers).forEach((value, name) => headers.set(name, value));
+    // One Headers for the whole submission (every attempt sends the same key): fetch copies
+    // it. Without the caller's headers, none: the key alone goes as a plain object, as a
+    // plain fetch would send it (a Headers made, read and set cost a cold click ~30 µs).
+    const headers = request || requestInit.headers !== undefined ? new Headers(request ? request.headers : requestInit.headers) : undefined;
+    if (request && requestInit.headers) new Headers(requestInit.headers).forEach((value, name) => headers!.set(name, value));
     if (requestInit.body instanceof ReadableStream) throw new UnreplayableBodyError();
     // A Request's body is read once for the fingerprint; each attempt sends a fresh clone.
     const template = request?.clone();
     const body: unknown = request && requestInit.body === undefined ? await readBody(request) : requestInit.body;
-    const withKey = (key: string) => {
+    const withKey = (key: string): HeadersInit => {
+      if (!headers) return { [header]: format(key) };
       headers.set(header, format(key));
       return headers;
     };
@@ -46,7 +49,7 @@ export function createIdempotentFetch(options: IdempotentFetchOptions = {}): Ide
     const callerSignal = requestInit.signal ?? request?.signal ?? undefined;
     return await submitter.submit<Response>({
       intent,
-      key: idempotency?.key ?? existingKey(headers.get(header)),
+      key: idempotency?.key ?? existingKey(headers?.get(header)),
       signal: callerSignal,
       retry: idempotency?.retry,
       share: (response) => response.clone(),
@@ -58,7 +61,7 @@ export function createIdempotentFetch(options: IdempotentFetchOptions = {}): Ide
         return baseFetch(url, { ...requestInit, method, headers: attemptHeaders, signal });
       },
       queue: idempotency?.queue,
-      held: { request: (key) => ({ method, url, headers: withKey(key), body, keyHeader: header }), receive: (answer) => answer },
+      held: { request: (key) => ({ method, url, headers: new Headers(withKey(key)), body, keyHeader: header }), receive: (answer) => answer },
     });
   };
 }

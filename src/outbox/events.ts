@@ -14,8 +14,11 @@ export interface PendingSubmission {
   attempts: number;
   /** When the backoff timer will replay it next (`online` and `flush()` do not wait). */
   nextAttemptAt: number;
-  /** `answered`: a replay from the service worker got its final answer, not yet reported to a page. */
-  state: 'queued' | 'answered';
+  /**
+   * `answered`: a replay from the service worker got its final answer, not yet reported to a page.
+   * `expired`: the service worker gave it up past `retention`, unsent, not yet reported to a page.
+   */
+  state: 'queued' | 'answered' | 'expired';
 }
 
 export type OutboxEvent =

@@ -141,13 +141,19 @@ export function createOutbox(options: OutboxOptions = {}): Outbox {
     });
   }
 
-  /** Answers a service worker recorded while no page was open (or in another tab's time): reported here once. */
+  /** Answers and give-ups a service worker recorded while no page was open (or in another tab's time): reported here once. */
   async function takeRecorded(): Promise<void> {
     for (const item of await store.all()) {
-      if (item.state !== 'answered' || !item.answer) continue;
-      if (await store.update(item.id, () => null)) {
-        answered(summary(item), item.answer);
-        post({ type: 'answered', item: summary(item), answer: item.answer });
+      const answer = item.state === 'answered' ? item.answer : undefined;
+      if (!answer && item.state !== 'expired') continue;
+      // Whoever deletes the record reports it: two pages loading at once report it once.
+      if (!(await store.update(item.id, () => null))) continue;
+      if (answer) {
+        answered(summary(item), answer);
+        post({ type: 'answered', item: summary(item), answer });
+      } else {
+        gaveUp(summary(item), 'expired');
+        post({ type: 'given-up', item: summary(item), reason: 'expired' });
       }
     }
     await refresh();

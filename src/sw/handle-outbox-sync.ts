@@ -36,7 +36,7 @@ export function handleOutboxSync(event: SyncEventLike, options: OutboxSyncOption
 }
 
 /**
- * Replays every queued request once now; answers are recorded for the next page (or the
+ * Replays every queued request once now; answers and give-ups are recorded for the next page (or the
  * open ones, told over a BroadcastChannel) to report. Rejects if some are still waiting.
  */
 export async function replayOutbox(options: OutboxSyncOptions = {}): Promise<void> {
@@ -56,13 +56,10 @@ export async function replayOutbox(options: OutboxSyncOptions = {}): Promise<voi
   });
   if (typeof BroadcastChannel === 'function' && reports.length > 0) {
     const channel = new BroadcastChannel(lockName(databaseName));
-    const post = (message: OutboxMessage) => channel.postMessage(message);
-    for (const report of reports) {
-      const { id, key, fingerprint, method, url, createdAt, attempts, nextAttemptAt } = report.item;
-      const item = { id, key, fingerprint, method, url, createdAt, attempts, nextAttemptAt, state: 'queued' as const };
-      if (report.kind === 'expired') post({ type: 'given-up', item, reason: 'expired' });
-    }
-    post(reports.some((report) => report.kind === 'answered') ? { type: 'recorded' } : { type: 'changed' });
+    // Answers and give-ups are recorded: an open page takes each record and reports it once.
+    const recorded = reports.some((report) => report.kind !== 'deferred');
+    const message: OutboxMessage = recorded ? { type: 'recorded' } : { type: 'changed' };
+    channel.postMessage(message);
     channel.close();
   }
   const waiting = reports.filter((report) => report.kind === 'deferred').length;

@@ -72,6 +72,34 @@ describe('fingerprint', () => {
     expect(fromRequest).not.toBe(await fingerprint({ method: 'POST', url: 'https://shop.test/orders', body: 'other' }));
   });
 
+  it('fingerprints the intent its prepare() just did without reading the body text again, and only that intent', () => {
+    const text = (qty: number) => JSON.stringify({ sku: 'A', qty });
+    const parse = vi.spyOn(JSON, 'parse');
+    try {
+      const first = fingerprintOf({ ...base, body: text(1) });
+      // An equal text (a new string, as a click builds it again): read once.
+      expect(fingerprintOf({ ...base, body: text(1) })).toBe(first);
+      expect(parse).toHaveBeenCalledTimes(1);
+      // The same body under another scope, method or URL, or as a form, is another intent.
+      const others = [
+        fingerprintOf({ ...base, scope: 'user-2', body: text(1) }),
+        fingerprintOf({ ...base, method: 'PATCH', body: text(1) }),
+        fingerprintOf({ ...base, url: '/carts', body: text(1) }),
+        fingerprintOf({ ...base, body: 'qty=1' }),
+        fingerprintOf({ ...base, body: new URLSearchParams('qty=1') }),
+      ];
+      expect(new Set([first, ...others]).size).toBe(6);
+      expect(fingerprintOf({ ...base, body: text(2) })).not.toBe(first);
+      expect(fingerprintOf({ ...base, body: text(1) })).toBe(first);
+    } finally {
+      parse.mockRestore();
+    }
+    // A refused body is refused each time, not remembered.
+    const deep = `${'['.repeat(200)}${']'.repeat(200)}`;
+    expect(() => fingerprintOf({ ...base, body: deep })).toThrow(InvalidRequestError);
+    expect(() => fingerprintOf({ ...base, body: deep })).toThrow(InvalidRequestError);
+  });
+
   it('refuses what it cannot fingerprint with typed errors', async () => {
     const cyclic: Record<string, unknown> = {};
     cyclic.self = cyclic;

@@ -400,3 +400,18 @@ describe('createSubmitter: options and locks', () => {
     expect(await submitter.peek(intent)).toBeUndefined();
   });
 });
+
+describe('createSubmitter: bodies fingerprinted at once or read first', () => {
+  it('registers a plain body synchronously, and reads a Blob before claiming', async () => {
+    const { submitter } = setup();
+    const { send, calls } = scripted([201, 201, 201]);
+    // Two submissions of one intent in the same tick: the second joins the first.
+    await Promise.all([submitter.submit({ intent, send }), submitter.submit({ intent, send })]);
+    expect(send).toHaveBeenCalledTimes(1);
+    // A Blob is read first (its bytes are the intent): equal bytes, one intent, one key.
+    const blob = (text: string) => ({ ...intent, body: new Blob([text], { type: 'text/plain' }) });
+    await submitter.submit({ intent: blob('same'), send });
+    expect(await submitter.peek(blob('same'))).toBe(calls[1]!.key);
+    expect(await submitter.peek(blob('other'))).toBeUndefined();
+  });
+});

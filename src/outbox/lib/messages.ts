@@ -6,5 +6,5 @@ export type OutboxMessage =
   | { type: 'answered'; item: PendingSubmission; answer: StoredAnswer }
   | { type: 'given-up'; item: PendingSubmission; reason: 'cancelled' | 'expired' }
   | { type: 'changed' }
-  /** A service worker recorded answers: a page reports them. */
+  /** A service worker recorded answers or give-ups: a page reports them. */
   | { type: 'recorded' };

@@ -30,15 +30,18 @@ export interface OutboxItem {
   attempts: number;
   /** The timer-driven replay waits until then; `online` and `flush()` do not. */
   nextAttemptAt: number;
-  /** `answered`: a replay got a final answer (recorded) that no page has reported yet. */
-  state: 'queued' | 'answered';
+  /**
+   * `answered`: a replay got a final answer (recorded) that no page has reported yet.
+   * `expired`: a service worker gave it up past `expiresAt`, unsent, and no page has reported that yet.
+   */
+  state: 'queued' | 'answered' | 'expired';
   answer?: StoredAnswer;
 }
 
 export function isOutboxItem(value: unknown): value is OutboxItem {
   if (typeof value !== 'object' || value === null) return false;
   const item = value as Partial<OutboxItem>;
-  return item.v === 1 && typeof item.id === 'string' && typeof item.url === 'string' && (item.state === 'queued' || item.state === 'answered');
+  return item.v === 1 && typeof item.id === 'string' && typeof item.url === 'string' && (item.state === 'queued' || item.state === 'answered' || item.state === 'expired');
 }
 
 export function bytesOf(item: Pick<OutboxItem, 'body'>): number {

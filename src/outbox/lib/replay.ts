@@ -60,8 +60,12 @@ async function replayPass(options: ReplayOptions): Promise<ReplayReport[]> {
     if (item.state !== 'queued') continue;
     const now = options.now();
     if (item.expiresAt <= now) {
-      // Past the servers' key retention a replay could act a second time: never sent.
-      if (await store.update(item.id, () => null)) reports.push({ kind: 'expired', item });
+      // Past the servers' key retention a replay could act a second time: never sent. A
+      // service worker may run with no page open: it keeps the verdict (without the body)
+      // for the next page to report, so the give-up is never silent.
+      const expire = (current: OutboxItem): OutboxItem | null | undefined =>
+        current.state !== 'queued' ? undefined : options.settle === 'remove' ? null : { ...current, state: 'expired', headers: [], body: null };
+      if ((await store.update(item.id, expire))?.state === 'queued') reports.push({ kind: 'expired', item });
       continue;
     }
     if (!options.all && item.nextAttemptAt > now) continue;

@@ -1,21 +1,19 @@
 /**
- * A completed record as one flat string, the form the in-process stores keep it in for
- * its whole retention. A store holds every completed key for a day by default, and each
- * object a key keeps is one more for the garbage collector to walk on every full
- * collection: the record, its response, its headers, a `Buffer` (a typed array and an
- * array buffer) and the fingerprint string were 7 objects a key; a packed record is 1.
+ * A completed record as one run of bytes, the form the in-process stores keep it in for
+ * its whole retention (in `CompletedRecords`, off the V8 heap). A store holds every
+ * completed key for a day by default, and each object a key keeps is one more for the
+ * garbage collector to walk: the record, its response, its headers, a `Buffer` (a typed
+ * array and an array buffer) and the fingerprint string were 7 objects a key.
  *
- * Every character of the string is one byte (latin1), laid out as:
+ * Laid out as:
  *
  *     expiresAt f64 | omittedBodyBytes f64 (-1: the body was kept) | executions u32 | status u16
  *     | fingerprint | header count u16 | per header: name, then a value or u16 value count and values
  *     | the body's bytes, to the end
  *
- * each text as its u32 length then its characters. The string is made by decoding one
- * buffer as latin1, so V8 keeps it as one sequential one-byte string (a concatenation
- * would stay a tree of pieces). Written by hand, not with `JSON.stringify`: that took
- * twice as long as the rest of a completion's packing. The body is turned back into bytes
- * only when the key is replayed.
+ * each text as its u32 length then its characters, one byte each (latin1). Written by
+ * hand, not with `JSON.stringify`: that took twice as long as the rest of a completion's
+ * packing. The record is turned back into objects only when the key is replayed or read.
  */
 import type { StoredResponse } from './types.js';
 
@@ -27,24 +25,22 @@ export interface CompletedFields {
   readonly expiresAt: number;
 }
 
-type Headers = StoredResponse['headers'];
-
 const FIXED = 8 + 8 + 4 + 2;
 /** A header count at or over this means the value is a list of that count minus it. */
 const LIST = 0x8000;
 
 /**
- * The record as one string, or undefined when it does not fit this form (a character
- * past latin1 in a header or the fingerprint, a count or status out of range): such a
- * record is kept as it is.
+ * The packed record's size in bytes, or -1 when it does not have this form's shape (a
+ * count or status out of range, a header value that is no text): such a record is kept
+ * as it is.
  */
-export function packCompleted(record: CompletedFields): string | undefined {
+export function packedSize(record: CompletedFields): number {
   const { response, executions } = record;
   const { status, headers, body } = response;
   // -1 is what an absent omittedBodyBytes is written as.
-  if (!isUint(executions, 0xffff_ffff) || !isUint(status, 0xffff) || response.omittedBodyBytes === -1) return undefined;
+  if (!isUint(executions, 0xffff_ffff) || !isUint(status, 0xffff) || response.omittedBodyBytes === -1) return -1;
   const names = Object.keys(headers);
-  if (names.length >= LIST) return undefined;
+  if (names.length >= LIST) return -1;
   let size = FIXED + textSize(record.fingerprint) + 2;
   for (const name of names) {
     const value = headers[name]!;
@@ -52,48 +48,62 @@ export function packCompleted(record: CompletedFields): string | undefined {
     if (typeof value === 'string') size += 2 + textSize(value);
     else {
       // Not the type's shape (a caller's own record): kept as it is.
-      if (!Array.isArray(value) || value.length >= LIST) return undefined;
+      if (!Array.isArray(value) || value.length >= LIST) return -1;
       size += 2;
       for (const item of value) {
-        if (typeof item !== 'string') return undefined;
+        if (typeof item !== 'string') return -1;
         size += textSize(item);
       }
     }
   }
-  const out = Buffer.allocUnsafe(size + body.byteLength);
-  out.writeDoubleLE(record.expiresAt, 0);
-  out.writeDoubleLE(response.omittedBodyBytes ?? -1, 8);
-  out.writeUInt32LE(executions, 16);
-  out.writeUInt16LE(status, 20);
-  let at = writeText(out, FIXED, record.fingerprint);
-  if (at < 0) return undefined;
+  return size + body.byteLength;
+}
+
+/**
+ * Writes the record at `at`, `packedSize(record)` bytes; false when a character of the
+ * fingerprint or a header is past latin1 (the bytes written so far are then garbage the
+ * caller does not keep). Written in place, so the off-heap table needs no buffer between.
+ */
+export function writePacked(record: CompletedFields, out: Buffer, at: number): boolean {
+  const { response } = record;
+  const { headers } = response;
+  out.writeDoubleLE(record.expiresAt, at);
+  out.writeDoubleLE(response.omittedBodyBytes ?? -1, at + 8);
+  out.writeUInt32LE(record.executions, at + 16);
+  out.writeUInt16LE(response.status, at + 20);
+  at = writeText(out, at + FIXED, record.fingerprint);
+  if (at < 0) return false;
+  const names = Object.keys(headers);
   out.writeUInt16LE(names.length, at);
   at += 2;
   for (const name of names) {
     const value = headers[name]!;
     at = writeText(out, at, name);
-    if (at < 0) return undefined;
+    if (at < 0) return false;
     if (typeof value === 'string') {
       out.writeUInt16LE(0, at);
       at = writeText(out, at + 2, value);
-      if (at < 0) return undefined;
+      if (at < 0) return false;
       continue;
     }
     out.writeUInt16LE(LIST + value.length, at);
     at += 2;
     for (const item of value) {
       at = writeText(out, at, item);
-      if (at < 0) return undefined;
+      if (at < 0) return false;
     }
   }
-  out.set(body, at);
-  return out.toString('latin1');
+  out.set(response.body, at);
+  return true;
 }
 
-export function unpackCompleted(packed: string): CompletedFields {
-  const bytes = Buffer.from(packed, 'latin1');
-  const omitted = bytes.readDoubleLE(8);
-  let at = FIXED;
+/**
+ * The record packed in `bytes` from `start` to `end`. Nothing returned shares memory
+ * with `bytes`: the body is copied, since the table may move or reuse its bytes later.
+ */
+export function unpackCompleted(bytes: Buffer, start: number, end: number): CompletedFields {
+  const omitted = bytes.readDoubleLE(start + 8);
+  let at = start + FIXED;
   const fingerprint = readText(bytes, at);
   at += 4 + fingerprint.length;
   const count = bytes.readUInt16LE(at);
@@ -118,19 +128,11 @@ export function unpackCompleted(packed: string): CompletedFields {
     }
     headers[name] = values;
   }
-  const body = bytes.subarray(at);
-  const status = bytes.readUInt16LE(20);
+  const body = Buffer.from(bytes.subarray(at, end));
+  const status = bytes.readUInt16LE(start + 20);
   const response: StoredResponse = omitted === -1 ? { status, headers, body } : { status, headers, body, omittedBodyBytes: omitted };
-  return { fingerprint, executions: bytes.readUInt32LE(16), response, expiresAt: bytes.readDoubleLE(0) };
+  return { fingerprint, executions: bytes.readUInt32LE(start + 16), response, expiresAt: bytes.readDoubleLE(start) };
 }
-
-/** The expiry alone (the sweep reads it for every key), without unpacking the rest. */
-export function packedExpiresAt(packed: string): number {
-  for (let i = 0; i < 8; i++) FLOAT[i] = packed.charCodeAt(i);
-  return FLOAT.readDoubleLE(0);
-}
-
-const FLOAT = Buffer.alloc(8);
 
 function isUint(value: number, max: number): boolean {
   return Number.isInteger(value) && value >= 0 && value <= max;

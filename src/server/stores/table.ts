@@ -1,4 +1,4 @@
-import { packCompleted, packedExpiresAt, unpackCompleted } from './packed-record.js';
+import { CompletedRecords, type CompletedRecordsOptions } from './completed-records.js';
 import { claimToken } from './token.js';
 import type { ClaimRequest, ClaimResult, CompleteRequest, Rerun, RenewRequest, SettleRequest, StoredResponse } from './types.js';
 
@@ -35,34 +35,46 @@ export type TableRecord =
       readonly expiresAt: number;
     };
 
-/** A record as the table holds it: a completed one packed into one string (`packed-record.ts`) where it can be. */
-type Held = TableRecord | string;
-
 /**
  * The record state machine shared by the in-process stores (memory, file). Every method
  * is synchronous, which is what makes `claim` atomic inside one Node process: no other
  * request can run between the check and the write.
+ *
+ * A completed record lives in `CompletedRecords`, off the V8 heap, for its whole
+ * retention; every other record (running claims, few and short-lived; released and
+ * unknown ones; a completed one that cannot be packed) is an object in a `Map`. A key is
+ * in one of the two at most.
  */
 export class RecordTable {
-  readonly #records = new Map<string, Held>();
+  readonly #records = new Map<string, TableRecord>();
+  readonly #completed: CompletedRecords;
 
-  get size(): number {
-    return this.#records.size;
+  constructor(options: CompletedRecordsOptions = {}) {
+    this.#completed = new CompletedRecords(options);
   }
 
+  get size(): number {
+    return this.#records.size + this.#completed.size;
+  }
+
+  /** Every record; the table must not change while this runs. */
   *entries(): IterableIterator<[string, TableRecord]> {
-    for (const [key, held] of this.#records) yield [key, unpack(held)];
+    yield* this.#records;
+    for (const [key, fields] of this.#completed.entries()) yield [key, { state: 'completed', ...fields }];
   }
 
   get(key: string): TableRecord | undefined {
-    const held = this.#records.get(key);
-    return held === undefined ? undefined : unpack(held);
+    const record = this.#records.get(key);
+    if (record !== undefined) return record;
+    const fields = this.#completed.get(key);
+    return fields === undefined ? undefined : { state: 'completed', ...fields };
   }
 
   /** Applies a record as-is (loading a log); `undefined` deletes. */
   put(key: string, record: TableRecord | undefined): void {
-    if (record === undefined) this.#records.delete(key);
-    else this.#records.set(key, pack(record));
+    this.#records.delete(key);
+    this.#completed.delete(key);
+    if (record !== undefined) this.#set(key, record);
   }
 
   /** Returns the result, and the new record when the claim wrote one. */
@@ -109,7 +121,7 @@ export class RecordTable {
       response: request.response,
       expiresAt: request.now + request.retentionMs,
     };
-    this.#records.set(request.key, pack(record));
+    this.#set(request.key, record);
     return record;
   }
 
@@ -152,32 +164,46 @@ export class RecordTable {
 
   sweep(now: number): number {
     let dropped = 0;
-    for (const [key, held] of this.#records) {
-      if (isHeldExpired(held, now)) {
+    for (const [key, record] of this.#records) {
+      if (isExpired(record, now)) {
         this.#records.delete(key);
         dropped++;
       }
     }
-    return dropped;
+    return dropped + this.#completed.sweep(now);
   }
 
   clear(): void {
     this.#records.clear();
+    this.#completed.clear();
   }
 
+  /** A completed record off the heap when it can be packed, else an object in the Map. */
+  #set(key: string, record: TableRecord): void {
+    if (record.state === 'completed' && this.#completed.set(key, record)) this.#records.delete(key);
+    else this.#records.set(key, record);
+  }
+
+  /** The key's record unless it is past retention at `now` (it is then dropped). */
   #live(key: string, now: number): TableRecord | undefined {
-    const held = this.#records.get(key);
-    if (held === undefined) return undefined;
-    if (!isHeldExpired(held, now)) return unpack(held);
-    this.#records.delete(key);
+    const record = this.#records.get(key);
+    if (record !== undefined) {
+      if (!isExpired(record, now)) return record;
+      this.#records.delete(key);
+      return undefined;
+    }
+    const slot = this.#completed.find(key);
+    if (slot < 0) return undefined;
+    if (this.#completed.expiresAt(slot) > now) return { state: 'completed', ...this.#completed.read(slot) };
+    this.#completed.deleteSlot(slot);
     return undefined;
   }
 
   /** The record if `token` holds it: running, or (for a completion only) marked unknown since. */
   #holder(key: string, token: string, unknownToo: boolean): (TableRecord & { state: 'in-progress' | 'unknown' }) | undefined {
+    // Only the Map holds running and unknown records.
     const current = this.#records.get(key);
-    // A packed record is a completed one: nobody holds it.
-    if (current === undefined || typeof current === 'string') return undefined;
+    if (current === undefined) return undefined;
     if (current.state === 'in-progress' && current.token === token) return current;
     if (unknownToo && current.state === 'unknown' && current.token === token) return current;
     return undefined;
@@ -187,16 +213,4 @@ export class RecordTable {
 /** Past retention: a running claim only once its lease and then its retention have passed. */
 export function isExpired(record: TableRecord, now: number): boolean {
   return record.state === 'in-progress' ? record.leaseExpiresAt + record.retentionMs <= now : record.expiresAt <= now;
-}
-
-function pack(record: TableRecord): Held {
-  return record.state === 'completed' ? (packCompleted(record) ?? record) : record;
-}
-
-function unpack(held: Held): TableRecord {
-  return typeof held === 'string' ? { state: 'completed', ...unpackCompleted(held) } : held;
-}
-
-function isHeldExpired(held: Held, now: number): boolean {
-  return typeof held === 'string' ? packedExpiresAt(held) <= now : isExpired(held, now);
 }
