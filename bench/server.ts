@@ -14,13 +14,15 @@
  * resamples the processes as well as the rounds (`server/summary.ts`): a process's own
  * luck (JIT decisions, heap layout) shifts every round it serves, and with one process per
  * target the intervals could not see it (a no-op middleware measured +72 µs, 15 to 192).
- * The servers run compiled (`server/compile.ts`), not under tsx's loader, and on their own
- * core, away from the load generator (`server/pinning.ts`).
+ * The servers run compiled (`server/compile.ts`), not under tsx's loader, on their own
+ * core, away from the load generator (`server/pinning.ts`), and with V8's memory reducer
+ * off (see V8_FLAGS). A second table says where each slice's time went: the collector's
+ * pauses, V8's and libuv's helper threads, preemptions, other processes on the server core.
  *
  * BENCH_SLICES (rounds, default 16), BENCH_SLICE_SECONDS (default 1), BENCH_CONNECTIONS
  * (default 20), BENCH_PROCESSES (default 4), BENCH_WARMUP_SECONDS (per process, default
- * 0.5) and BENCH_PIN=0 (no pinning) tune the run; the default full run takes about 5
- * minutes. `--only node+submit-once,express+submit-once(memory)` runs some targets (their
+ * 1), BENCH_PIN=0 (no pinning) and BENCH_MEMORY_REDUCER=1 (V8's default) tune the run; the
+ * default full run takes about 5 minutes. `--only node+submit-once,express+submit-once(memory)` runs some targets (their
  * bare baselines and the peer are added; add `express+noop`, the control, to check the
  * method); `--profile [dir]` (default: the system temp dir) runs one process per target
  * under tsx and `node --cpu-prof` and prints its top frames and files by self time
@@ -35,6 +37,7 @@ import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { hasRedisServer, startRedis, type RedisProcess } from '../test/server/redis-process.js';
 import { compileTargets } from './server/compile.js';
+import { coreBusyMicros } from './server/core-busy.js';
 import { pinCores, type Pinning } from './server/pinning.js';
 import { printTopFrames } from './server/profile-top.js';
 import { roundOrder } from './server/schedule.js';
@@ -45,13 +48,21 @@ import { median } from './stats.js';
 const slices = Number(process.env.BENCH_SLICES ?? 16);
 const sliceSeconds = Number(process.env.BENCH_SLICE_SECONDS ?? 1);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 20);
-const warmupSeconds = Number(process.env.BENCH_WARMUP_SECONDS ?? 0.5);
+const warmupSeconds = Number(process.env.BENCH_WARMUP_SECONDS ?? 1);
 const body = JSON.stringify({ item: 'tea', qty: 1 });
 const { values: flags } = parseArgs({ options: { only: { type: 'string' }, profile: { type: 'string' } }, args: normaliseProfileFlag(process.argv.slice(2)) });
 const profileDir = flags.profile === undefined ? undefined : resolve(flags.profile === '' ? join(tmpdir(), 'submit-once-profiles') : flags.profile);
 // A profile is read per target, as shares: one process each is enough.
 const processes = profileDir === undefined ? Math.max(1, Number(process.env.BENCH_PROCESSES ?? 4)) : 1;
 const PEER = 'express+@node-idempotency/core';
+/**
+ * A server process is loaded for one slice, then idles while the others are measured (tens
+ * of seconds in a full run). Left on, V8's memory reducer fires a few seconds into that
+ * idleness, shrinks the heap and throws away optimised code, so every slice began by
+ * recompiling (TurboFan on helper threads) and regrowing the heap: a cost a server under
+ * steady load never pays, and larger the more code and heap a target has.
+ */
+const V8_FLAGS = process.env.BENCH_MEMORY_REDUCER === '1' ? [] : ['--no-memory-reducer'];
 
 /** `--profile` may come without a directory. */
 function normaliseProfileFlag(args: string[]): string[] {
@@ -97,7 +108,7 @@ async function startServer(name: TargetName, replica: number, launch: Launch, re
   const profile = profileDirOf(name);
   const profiling = profile === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profile}`];
   const [command, ...prefix] = [...launch.pinning.serverPrefix, process.execPath];
-  const child = spawn(command!, [...prefix, ...profiling, ...launch.entry, name, ...(redisUrl === undefined ? [] : [redisUrl])], {
+  const child = spawn(command!, [...prefix, ...V8_FLAGS, ...profiling, ...launch.entry, name, ...(redisUrl === undefined ? [] : [redisUrl])], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const port = await new Promise<string>((resolve, reject) => {
@@ -148,9 +159,19 @@ function load(url: string, seconds: number): Promise<autocannon.Result> {
   });
 }
 
-async function cpuMicros(url: string): Promise<{ user: number; system: number }> {
-  const [user, system] = (await (await fetch(new URL('/__bench/cpu', url))).text()).split(' ').map(Number);
-  return { user: user!, system: system! };
+/** The process's own counters (`targets.ts`): CPU and collector µs, involuntary context switches. */
+interface Counters {
+  readonly user: number;
+  readonly system: number;
+  readonly minorGc: number;
+  readonly otherGc: number;
+  readonly preempted: number;
+  readonly mainThread: number;
+}
+
+async function counters(url: string): Promise<Counters> {
+  const [user, system, minorGc, otherGc, preempted, mainThread] = (await (await fetch(new URL('/__bench/cpu', url))).text()).split(' ').map(Number);
+  return { user: user!, system: system!, minorGc: minorGc!, otherGc: otherGc!, preempted: preempted!, mainThread: mainThread! };
 }
 
 interface SliceResult {
@@ -158,18 +179,40 @@ interface SliceResult {
   readonly user: number;
   readonly system: number;
   readonly rps: number;
+  /** The collector's pauses, µs/req: scavenges, and the rest (marking, compaction). */
+  readonly minorGc: number;
+  readonly otherGc: number;
+  /** Involuntary context switches per 1000 requests. */
+  readonly preempted: number;
+  /** CPU µs/req of the threads other than the main one (V8's collector and compiler helpers, libuv's pool). */
+  readonly helpers: number;
+  /** Busy time of the server cores not spent by this process, µs per second of the slice (NaN unpinned). */
+  readonly others: number;
 }
 
 /** One slice of load on one server process: its CPU µs per request (read in the process) and req/s. */
-async function slice(target: Target, server: Server): Promise<SliceResult> {
-  const before = await cpuMicros(server.url);
+async function slice(target: Target, server: Server, serverCores: readonly number[]): Promise<SliceResult> {
+  const before = await counters(server.url);
+  const busyBefore = serverCores.length === 0 ? undefined : coreBusyMicros(serverCores);
   const result = await load(server.url, sliceSeconds);
-  const after = await cpuMicros(server.url);
+  const busyAfter = serverCores.length === 0 ? undefined : coreBusyMicros(serverCores);
+  const after = await counters(server.url);
   target.failed += result.non2xx + result.errors;
   const requests = Math.max(1, result.requests.total);
-  const user = (after.user - before.user) / requests;
-  const system = (after.system - before.system) / requests;
-  return { cpu: user + system, user, system, rps: result.requests.total / sliceSeconds };
+  const per = (key: keyof Counters) => (after[key] - before[key]) / requests;
+  const own = after.user - before.user + after.system - before.system;
+  const others = busyBefore === undefined || busyAfter === undefined ? Number.NaN : (busyAfter - busyBefore - own) / sliceSeconds;
+  return {
+    cpu: per('user') + per('system'),
+    user: per('user'),
+    system: per('system'),
+    rps: result.requests.total / sliceSeconds,
+    minorGc: per('minorGc'),
+    otherGc: per('otherGc'),
+    preempted: per('preempted') * 1000,
+    helpers: after.mainThread < 0 ? Number.NaN : per('user') + per('system') - per('mainThread'),
+    others,
+  };
 }
 
 async function stop(child: ChildProcess): Promise<void> {
@@ -185,12 +228,8 @@ function mainThreadProfile(dir: string): string {
   return files.reduce((a, b) => (statSync(a).size >= statSync(b).size ? a : b));
 }
 
-interface Side {
-  readonly cpu: number[];
-  readonly user: number[];
-  readonly system: number[];
-  readonly rps: number[];
-}
+const MEASURES = ['cpu', 'user', 'system', 'rps', 'minorGc', 'otherGc', 'preempted', 'helpers', 'others'] as const;
+type Side = Record<(typeof MEASURES)[number], number[]>;
 
 interface MutablePair {
   readonly target: Side;
@@ -198,7 +237,7 @@ interface MutablePair {
   readonly processes: number[];
 }
 
-const emptySide = (): Side => ({ cpu: [], user: [], system: [], rps: [] });
+const emptySide = (): Side => Object.fromEntries(MEASURES.map((key) => [key, []])) as unknown as Side;
 
 async function main(): Promise<void> {
   let redis: RedisProcess | undefined;
@@ -240,13 +279,14 @@ async function main(): Promise<void> {
     for (let round = 0; round < slices; round++) {
       const replica = round % processes;
       for (const { pair, side, name } of roundOrder(pairs, round)) {
-        const result = await slice(targets.get(name)!, pairServers[pair]![side][replica]!);
-        for (const key of ['cpu', 'user', 'system', 'rps'] as const) samples[pair]![side][key].push(result[key]);
+        const result = await slice(targets.get(name)!, pairServers[pair]![side][replica]!, pinning.serverCores);
+        for (const key of MEASURES) samples[pair]![side][key].push(result[key]);
       }
       for (const pair of samples) pair.processes.push(replica);
       process.stderr.write(`  round ${round + 1}/${slices} (${Math.round((Date.now() - started) / 1000)} s)\n`);
     }
     print(targets, pairs, samples, load0, pinning);
+    printCounters(targets, pairs, samples);
   } finally {
     await Promise.all([...targets.values()].flatMap((target) => target.servers.map((server) => stop(server.child))));
     await redis?.stop();
@@ -269,7 +309,7 @@ function print(targets: ReadonlyMap<TargetName, Target>, pairs: ReadonlyArray<re
   console.log(
     `\n${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC, ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown cpu'}), Node ${process.version}, load average ${load0.toFixed(1)} at the start; ` +
       `${slices} rounds of ${sliceSeconds} s slices x ${connections} connections, each target's slice next to one of its bare baseline, fresh key per request; ` +
-      `${processes} process${processes === 1 ? '' : 'es'} per target (round r on the r-th), each warmed up ${warmupSeconds} s, ${profileDir === undefined ? 'compiled' : 'under tsx'}, ${pinning.note}; ` +
+      `${processes} process${processes === 1 ? '' : 'es'} per target (round r on the r-th), each warmed up ${warmupSeconds} s, ${profileDir === undefined ? 'compiled' : 'under tsx'}, ${pinning.note}, ${V8_FLAGS.length === 0 ? "V8's memory reducer on" : "V8's memory reducer off"}; ` +
       `medians over the rounds, 95% bootstrap intervals (processes and rounds resampled) in brackets\n`,
   );
   console.log("| target | req/s | vs bare | server CPU µs/req | user / system | added over bare, µs/req | added vs @node-idempotency/core | added minus core's, µs/req | failed | replays a repeat |");
@@ -283,7 +323,7 @@ function print(targets: ReadonlyMap<TargetName, Target>, pairs: ReadonlyArray<re
       const all = (key: keyof Side) => own.flatMap((side) => side[key]);
       const cpu = median(all('cpu'));
       const rps = median(all('rps'));
-      console.log(`| ${target.name} | ${Math.round(rps)} | 1.00x | ${Math.round(cpu)} | ${split({ cpu: [], user: all('user'), system: all('system'), rps: [] })} | | | | ${target.failed} | - |`);
+      console.log(`| ${target.name} | ${Math.round(rps)} | 1.00x | ${Math.round(cpu)} | ${Math.round(median(all('user')))} / ${Math.round(median(all('system')))} | | | | ${target.failed} | - |`);
       continue;
     }
     // The peer is an Express middleware: only Express targets are compared with it.
@@ -301,6 +341,22 @@ function print(targets: ReadonlyMap<TargetName, Target>, pairs: ReadonlyArray<re
     if (index === -1) continue;
     const { cpu, added } = againstMemory(samples[index]!, samples[memoryIndex]!);
     console.log(`\n${store} against express+submit-once(memory), same rounds: CPU per request ${times(cpu)}, added CPU ${times(added)}`);
+  }
+}
+
+/**
+ * Where a slice's time went, medians over the slices: the collector's pauses, how often the
+ * process was preempted, and how busy the server cores were with other processes (other
+ * targets' idle work, other jobs on the machine) while it was loaded.
+ */
+function printCounters(targets: ReadonlyMap<TargetName, Target>, pairs: ReadonlyArray<readonly [TargetName, TargetName]>, samples: readonly MutablePair[]): void {
+  console.log("\n| target | scavenges, µs/req | other collector pauses, µs/req | helper threads' CPU, µs/req | preempted per 1000 req | server cores busy with other processes, ms/s |");
+  console.log('|---|---:|---:|---:|---:|---:|');
+  for (const target of targets.values()) {
+    const index = pairs.findIndex(([t]) => t === target.name);
+    const sides = index === -1 ? samples.filter((_, i) => pairs[i]![1] === target.name).map((s) => s.bare) : [samples[index]!.target];
+    const m = (key: keyof Side, scale = 1, digits = 1) => (median(sides.flatMap((side) => side[key])) * scale).toFixed(digits);
+    console.log(`| ${target.name} | ${m('minorGc')} | ${m('otherGc')} | ${m('helpers')} | ${m('preempted')} | ${m('others', 1 / 1000, 0)} |`);
   }
 }
 
