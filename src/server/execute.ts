@@ -38,6 +38,8 @@ class GuardedRun implements HeldLease, CaptureOwner, ThrowTarget {
   readonly token: string;
   startedAt = 0;
   #outcome: 'answered' | 'threw' | 'uncertain' = 'answered';
+  /** The handler's `end` came: its answer is whole, whatever it does after. */
+  #ended = false;
 
   constructor(
     private readonly ctx: RequestContext,
@@ -53,6 +55,9 @@ class GuardedRun implements HeldLease, CaptureOwner, ThrowTarget {
   }
 
   threw(error: unknown): void {
+    // A throw after the end changes nothing: the answer is being stored and goes out as
+    // with any store (cutting it off would leave the caller without the answer it was given).
+    if (this.#ended) return;
     const { res } = this.ctx;
     this.#outcome = isUncertainOutcomeError(error) ? 'uncertain' : 'threw';
     if (!res.headersSent) {
@@ -67,6 +72,7 @@ class GuardedRun implements HeldLease, CaptureOwner, ThrowTarget {
   }
 
   settle(captured: CapturedResponse): Settled {
+    this.#ended = true;
     const { opts } = this.ctx;
     const { storageKey, token, fingerprint, scope } = this.run;
     this.ctx.leases.release(this);
@@ -125,7 +131,9 @@ class GuardedRun implements HeldLease, CaptureOwner, ThrowTarget {
   async #release(reason: 'threw' | 'server-error'): Promise<void> {
     const { scope } = this.run;
     await this.ctx.opts.store.release(this.#settleRequest()).then(
-      () => this.#emit({ ...scope, type: 'released', reason }),
+      // False: the token no longer holds the key (its answer was already stored, as when
+      // the handler threw after its end went out): nothing was freed, so nothing to tell.
+      (released) => released && this.#emit({ ...scope, type: 'released', reason }),
       (error: unknown) => this.#emit({ ...scope, type: 'store-error', error }),
     );
   }

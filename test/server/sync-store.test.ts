@@ -1,5 +1,5 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { idempotency, memoryStore, type IdempotencyStore } from '../../src/server/index.js';
 import { serverPerTest } from '../helpers/serve.js';
 import { post } from '../helpers/post.js';
@@ -52,10 +52,15 @@ describe('a store that answers at once (sync)', () => {
     expect(seen).toEqual([{ nextInCall: inCall, endedInCall: inCall }]);
   });
 
-  it('a handler that ends its response and then throws: its answer has gone out, stored, and a retry replays it', async () => {
+  it.each([
+    { store: 'the memory store (sync)', make: memoryStore },
+    { store: 'through promises only', make: promisesOnly },
+  ])('a handler that ends its response and then throws ($store): its answer has gone out, stored, a retry replays it, and no release is told or counted', async ({ make }) => {
     let runs = 0;
+    const events: string[] = [];
+    const guard = idempotency({ store: make(), onEvent: (event) => events.push(event.type) });
     const url = await serve(
-      idempotency({ store: memoryStore() }).handler((_req, res) => {
+      guard.handler((_req, res) => {
         runs++;
         res.writeHead(201).end('made');
         throw new Error('after the end');
@@ -66,6 +71,26 @@ describe('a store that answers at once (sync)', () => {
     expect([first.status, first.text]).toEqual([201, 'made']);
     expect([again.status, again.text, again.headers.get('idempotent-replayed')]).toEqual([201, 'made', 'true']);
     expect(runs).toBe(1);
+    expect(events).not.toContain('released');
+    expect(guard.stats().totals).toMatchObject({ executions: 1, releases: 0, replays: 1 });
+  });
+
+  it('a handler that throws after its head, when the store no longer lets its token release the key: no release is told or counted', async () => {
+    const events: string[] = [];
+    const store: IdempotencyStore = { ...memoryStore(), release: async () => false };
+    const guard = idempotency({ store, onEvent: (event) => events.push(event.type) });
+    const url = await serve(
+      guard.handler((_req, res) => {
+        res.writeHead(201);
+        res.write('half');
+        throw new Error('after the head');
+      }),
+    );
+    await post(`${url}/orders`, { key: 's5', body: {} }).catch(() => undefined);
+    await vi.waitFor(() => expect(events).toContain('executed'));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(events).not.toContain('released');
+    expect(guard.stats().totals).toMatchObject({ executions: 1, releases: 0 });
   });
 
   it('a store whose sync claim throws is answered 503 and the handler never runs', async () => {
