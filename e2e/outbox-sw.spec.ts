@@ -37,35 +37,49 @@ async function holdOffline(page: Page): Promise<{ index: number; key: string }> 
   return { index, key: held!.key };
 }
 
-/** The worker's answer waits in IndexedDB: the next page of the site reports it once and leaves nothing held. */
-async function expectReportedOnNextPage(context: BrowserContext, orders: OrdersServer, key: string): Promise<void> {
-  const next = await context.newPage();
-  await next.goto(orders.page(SECURE_ORIGIN, '/outbox.html'));
-  await next.waitForFunction(() => 'outboxPage' in window);
-  await expect.poll(() => next.evaluate(() => window.outboxPage.events())).toEqual([{ type: 'replayed', id: key, status: 201 }]);
-  await expect.poll(() => readOutbox(next)).toEqual([]);
-  expect(await orders.arrivals()).toBe(1);
-}
-
-test('every page of the site closed: the sync event (dispatched over CDP) replays it once from the service worker; the next page reports it', async ({ context, orders }) => {
+/**
+ * A request held offline by a page with the worker in control (`sync=off`: no sync
+ * registered), then every page of the site closed and the connection back; `sync()`
+ * dispatches the outbox's sync event to the worker over the DevTools protocol.
+ */
+async function holdWithEveryPageClosed(context: BrowserContext, orders: OrdersServer, query: string): Promise<{ key: string; sync: () => Promise<void> }> {
   // A page of no origin, open only to hold the DevTools session.
   const cdp = await context.newCDPSession(await context.newPage());
   const page = await context.newPage();
-  await openWithServiceWorker(page, orders, '&sync=off');
+  await openWithServiceWorker(page, orders, `&sync=off${query}`);
   const id = await registrationId(cdp);
-
   await context.setOffline(true);
   const { key } = await holdOffline(page);
   await page.close();
   await context.setOffline(false);
+  const sync = async () => {
+    await cdp.send('ServiceWorker.dispatchSyncEvent', { origin: SECURE_ORIGIN, registrationId: id, tag: TAG, lastChance: false });
+  };
+  return { key, sync };
+}
+
+type PageEvent = ReturnType<Window['outboxPage']['events']>[number];
+
+/** What the worker recorded waits in IndexedDB: the next page of the site reports it once and leaves nothing held. */
+async function expectReportedOnNextPage(context: BrowserContext, orders: OrdersServer, event: PageEvent, arrivals: number): Promise<void> {
+  const next = await context.newPage();
+  await next.goto(orders.page(SECURE_ORIGIN, '/outbox.html'));
+  await next.waitForFunction(() => 'outboxPage' in window);
+  await expect.poll(() => next.evaluate(() => window.outboxPage.events())).toEqual([event]);
+  await expect.poll(() => readOutbox(next)).toEqual([]);
+  expect(await orders.arrivals()).toBe(arrivals);
+}
+
+test('every page of the site closed: the sync event (dispatched over CDP) replays it once from the service worker; the next page reports it', async ({ context, orders }) => {
+  const { key, sync } = await holdWithEveryPageClosed(context, orders, '');
   expect(await orders.arrivals()).toBe(0);
 
-  await cdp.send('ServiceWorker.dispatchSyncEvent', { origin: SECURE_ORIGIN, registrationId: id, tag: TAG, lastChance: false });
+  await sync();
   await expect.poll(() => orders.arrivals()).toBe(1);
   expect((await orders.log()).map((r) => [r.key, r.body])).toEqual([[key, JSON.stringify(ORDER)]]);
 
   // No page was open: the answer waits in IndexedDB for the next page, which reports it once.
-  await expectReportedOnNextPage(context, orders, key);
+  await expectReportedOnNextPage(context, orders, { type: 'replayed', id: key, status: 201 }, 1);
 });
 
 test('the outbox registers a Background Sync; with every page closed, the browser fires it when the connection returns and the service worker replays it once', async ({ context, orders }) => {
@@ -86,32 +100,19 @@ test('the outbox registers a Background Sync; with every page closed, the browse
   await expect.poll(() => orders.arrivals()).toBe(1);
   expect((await orders.log()).map((r) => r.key)).toEqual([key]);
 
-  await expectReportedOnNextPage(context, orders, key);
+  await expectReportedOnNextPage(context, orders, { type: 'replayed', id: key, status: 201 }, 1);
 });
 
 test('every page closed and the held request past its retention: the service worker never sends it, and the next page reports the give-up once', async ({ context, orders }) => {
-  const cdp = await context.newCDPSession(await context.newPage());
-  const page = await context.newPage();
-  await openWithServiceWorker(page, orders, '&sync=off&retention=500');
-  const id = await registrationId(cdp);
-
-  await context.setOffline(true);
-  const { key } = await holdOffline(page);
-  await page.close();
-  await context.setOffline(false);
+  const { key, sync } = await holdWithEveryPageClosed(context, orders, '&retention=500');
   await new Promise((resolve) => setTimeout(resolve, 700));
 
-  await cdp.send('ServiceWorker.dispatchSyncEvent', { origin: SECURE_ORIGIN, registrationId: id, tag: TAG, lastChance: false });
+  await sync();
   // Read through a page of the origin without the outbox: the worker's record, before any page takes it.
   const probe = await context.newPage();
   await probe.goto(orders.page(SECURE_ORIGIN, '/no-outbox-here'));
   await expect.poll(() => readOutbox(probe)).toMatchObject([{ key, state: 'expired', body: null, headers: [] }]);
   await probe.close();
 
-  const next = await context.newPage();
-  await next.goto(orders.page(SECURE_ORIGIN, '/outbox.html'));
-  await next.waitForFunction(() => 'outboxPage' in window);
-  await expect.poll(() => next.evaluate(() => window.outboxPage.events())).toEqual([{ type: 'given-up', id: key, reason: 'expired' }]);
-  await expect.poll(() => readOutbox(next)).toEqual([]);
-  expect(await orders.arrivals()).toBe(0);
+  await expectReportedOnNextPage(context, orders, { type: 'given-up', id: key, reason: 'expired' }, 0);
 });

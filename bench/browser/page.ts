@@ -199,7 +199,6 @@ export const split: Record<string, (i: number) => Promise<[number, number]>> = {
 
 type Table = 'cases' | 'bursts' | 'puts' | 'offline' | 'split';
 
-
 /** Per case, every request's ms (`requests` per round, cases interleaved request by request). */
 async function run(rounds: number, requests: number, which: Table): Promise<Record<string, number[]>> {
   const table: Record<string, (i: number) => Promise<number | [number, number]>> = { cases, bursts, puts, offline, split }[which];

@@ -16,8 +16,7 @@ import { TARGETS, type TargetName } from './target-names.js';
 const [name, redisUrl] = process.argv.slice(2);
 if (!TARGETS.includes(name as TargetName)) throw new Error(`unknown target ${name}; one of ${TARGETS.join(', ')}`);
 const app = await build(name as TargetName, redisUrl);
-// CPU time spent by this process, read before and after a run: unlike req/s it barely
-// moves when other processes compete for the machine.
+/** The main thread's CPU µs so far; the rest of the process's CPU is its helper threads'. */
 function mainThreadMicros(): number {
   try {
     return Math.round(Number(readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ')[0]) / 1000);
@@ -36,6 +35,8 @@ new PerformanceObserver((list) => {
     else otherGcMicros += entry.duration * 1000;
   }
 }).observe({ entryTypes: ['gc'] });
+// CPU time spent by this process, read before and after a run: unlike req/s it barely
+// moves when other processes compete for the machine.
 const server = createServer((req, res) => {
   if (req.url === '/__bench/cpu') {
     const { user, system } = process.cpuUsage();
