@@ -146,7 +146,29 @@ export function createSubmitter(options: SubmitterOptions = {}): Submitter {
   const prepared = new Map<string, Promise<KeyRecord | undefined>>();
   /** Attempts this engine owns, by key: a tab waiting on one asks for its shareable result. */
   const owned = new Map<string, () => Promise<unknown>>();
+  /**
+   * Keys this engine's claim wrote that its attempt has not registered in `owned` yet:
+   * another tab can read the claim before this page hears it committed, and its ask must
+   * wait for the attempt, not be told to send (a second request).
+   */
+  const announced = new Map<string, (answer: (() => Promise<unknown>) | undefined) => void>();
   const tabs = crossTab(config.locks, async (key) => owned.get(key)?.());
+
+  function announce(key: string): void {
+    if (owned.has(key)) return;
+    let register!: (answer: (() => Promise<unknown>) | undefined) => void;
+    const registered = new Promise<(() => Promise<unknown>) | undefined>((resolve) => (register = resolve));
+    owned.set(key, async () => (await registered)?.());
+    announced.set(key, register);
+  }
+
+  /** The attempt under an announced key is `answer` (undefined: none, its claim failed). */
+  function register(key: string, answer: (() => Promise<unknown>) | undefined): void {
+    announced.get(key)?.(answer);
+    announced.delete(key);
+    if (answer) owned.set(key, answer);
+    else owned.delete(key);
+  }
   let lastSweep = 0;
   let writeTimer: ReturnType<typeof setTimeout> | undefined;
   // A request the outbox answered after its submission's page was gone: its key is settled,
@@ -180,7 +202,7 @@ export function createSubmitter(options: SubmitterOptions = {}): Submitter {
    * Picks the intent's key and writes it ahead, in one store transaction, naming this
    * engine as the owner; or finds another tab's attempt in flight (`busy`), left as is.
    */
-  async function claimKey(fp: string, explicitKey: string | undefined, takeOverFrom?: string): Promise<{ record: KeyRecord; busy?: true }> {
+  async function claimKey(fp: string, explicitKey: string | undefined, takeOverFrom?: string, sending = false): Promise<{ record: KeyRecord; busy?: true }> {
     // Only in the first moments of a page, before its lifetime lock is granted.
     if (tabs && tabs.owner() === undefined) await tabs.ready;
     // Token mode: fetched before the transaction (it cannot await the network), and only
@@ -192,12 +214,18 @@ export function createSubmitter(options: SubmitterOptions = {}): Submitter {
     queued.delete(fp);
     let claimed!: ReturnType<typeof transition.claim>;
     claiming += 1;
+    let announcedKey: string | undefined;
     try {
       await store.upsert(fp, (stored) => {
         const current = write && stored?.key === write.claimed.key ? (write.next ?? undefined) : stored;
         claimed = transition.claim(current, fp, config.now(), explicitKey, policy, { owner: tabs?.owner(), takeOverFrom });
+        // In the transaction, before any other tab can read the claim.
+        if (sending && !claimed.busy && claimed.record.owner !== undefined) announce((announcedKey = claimed.record.key));
         return claimed.busy ? undefined : claimed.record;
       });
+    } catch (error) {
+      if (announcedKey !== undefined) register(announcedKey, undefined);
+      throw error;
     } finally {
       claiming -= 1;
     }
@@ -216,7 +244,7 @@ export function createSubmitter(options: SubmitterOptions = {}): Submitter {
     prepared.delete(fp);
     if (ahead && (call.key ?? ahead.key) === ahead.key && transition.isLive(ahead, config.now(), config)) return ahead;
     for (let takeOverFrom: string | undefined; ; ) {
-      const { record, busy } = await claimKey(fp, call.key, takeOverFrom);
+      const { record, busy } = await claimKey(fp, call.key, takeOverFrom, true);
       if (!busy || !tabs) return record;
       const { key, owner } = record;
       let answer: { data: unknown } | undefined;
@@ -240,7 +268,7 @@ export function createSubmitter(options: SubmitterOptions = {}): Submitter {
     const outcome = attempts(call, fp, retry, record);
     // Encoded only if a tab asks (reading a body twice is not free); forgotten with the settle write.
     if (record.owner) {
-      owned.set(record.key, async () => {
+      register(record.key, async () => {
         const { result, final } = await outcome;
         return final && result.ok && call.wire ? call.wire.encode((call.share ?? ((value: T) => value))(result.value)) : undefined;
       });

@@ -52,6 +52,31 @@ describe('two tabs, one intent', () => {
     expect(locks.requested.filter((name) => name.startsWith('submit-once:tab:')).length).toBeLessThanOrEqual(2);
   });
 
+  it('the other tab asks before the owner has seen its own claim commit (its store answers late): it still waits, one send', async () => {
+    const shared = memoryStore();
+    let commit!: () => void;
+    const committed = new Promise<void>((resolve) => (commit = resolve));
+    // The owner's claim is in the store (the other tab reads it) before the owner hears so, as
+    // when IndexedDB's complete event reaches the owner's page after the other tab's read.
+    const late: KeyStore = { ...shared, upsert: async (fp, change) => shared.upsert(fp, change).then(async (value) => (await committed, value)) };
+    const first = createSubmitter({ store: late, locks, retry: 1 });
+    const second = createSubmitter({ store: shared, locks, retry: 1 });
+    await tick();
+    const keys: string[] = [];
+    const send = async ({ key }: AttemptContext) => {
+      keys.push(key);
+      return { status: 201, body: `order for ${key}` };
+    };
+    const owner = first.submit({ intent, wire, send });
+    await tick();
+    const waiter = second.submit({ intent, wire, send });
+    await tick();
+    commit();
+    const [a, b] = await Promise.all([owner, waiter]);
+    expect(keys).toHaveLength(1);
+    expect(b).toEqual(a);
+  });
+
   it('control: without coordination the second tab sends too (same key)', async () => {
     const [first, second] = engines(memoryStore(), null);
     let release!: () => void;
