@@ -1,0 +1,151 @@
+/**
+ * The middleware's own CPU per request without sockets, for A/B decisions on the request
+ * path: `node --import tsx bench/server/in-process.ts [--framework node|express]
+ * [--rounds 24] [--block 3000] [--base dir]`. Each variant's request listener is driven
+ * in this one process with real `IncomingMessage` and `ServerResponse` objects over a
+ * null socket (the body already pushed; no client, no kernel), 10 requests at a time, a
+ * fresh key each; the variants take turns in blocks, in a rotating order, and each block
+ * reads the main thread's CPU (`/proc/thread-self/schedstat`: other processes on the
+ * machine cost it little, V8's helper threads nothing). Prints each variant's µs a
+ * request, and per round each middleware's difference from the bare framework and from
+ * `--base` (a copy of `src` at another commit, e.g. `git archive main src | tar -x -C
+ * .tmp/base`), medians with a 95% paired bootstrap interval.
+ *
+ * The variants are compiled (esbuild, as `bench:server`'s servers), not run under tsx.
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { IncomingMessage, ServerResponse } from 'node:http';
+import { loadavg } from 'node:os';
+import { join, resolve } from 'node:path';
+import { Duplex } from 'node:stream';
+import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import { build } from 'esbuild';
+import express from 'express';
+import { median, pairedInterval } from '../stats.js';
+
+type Listener = (req: IncomingMessage, res: ServerResponse) => void;
+type ServerModule = typeof import('../../src/server/index.js');
+
+const { values: flags } = parseArgs({
+  options: {
+    framework: { type: 'string', default: 'node' },
+    rounds: { type: 'string', default: '24' },
+    block: { type: 'string', default: '3000' },
+    base: { type: 'string' },
+  },
+});
+const rounds = Number(flags.rounds);
+const block = Number(flags.block);
+const CONCURRENCY = 10;
+const body = Buffer.from(JSON.stringify({ item: 'tea', qty: 1 }));
+
+/** Swallows what the response writes; `cork`/`uncork` and the write callback as a socket's. */
+class NullSocket extends Duplex {
+  override _read(): void {}
+  override _write(_chunk: unknown, _encoding: string, callback: () => void): void {
+    callback();
+  }
+}
+
+let sequence = 0;
+function nodeHandler(req: IncomingMessage & { body?: unknown }, res: ServerResponse): void {
+  const respond = (parsed: unknown): void => {
+    const json = JSON.stringify({ id: `ord_${++sequence}`, body: parsed });
+    res.writeHead(201, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(json) });
+    res.end(json);
+  };
+  if (req.body !== undefined) return respond(req.body);
+  const chunks: Buffer[] = [];
+  req.on('data', (c: Buffer) => chunks.push(c));
+  req.on('end', () => respond(JSON.parse(Buffer.concat(chunks).toString() || '{}') as unknown));
+}
+
+function expressApp(...middleware: express.RequestHandler[]): Listener {
+  const app = express();
+  app.use(express.json());
+  app.post('/orders', ...middleware, (req, res) => {
+    res.status(201).json({ id: `ord_${++sequence}`, body: req.body as unknown });
+  });
+  return app as unknown as Listener;
+}
+
+function listener(server: ServerModule | undefined): Listener {
+  if (flags.framework === 'express') {
+    return server === undefined ? expressApp() : expressApp(server.idempotency({ store: server.memoryStore() }) as unknown as express.RequestHandler);
+  }
+  return server === undefined ? nodeHandler : server.idempotency({ store: server.memoryStore() }).handler(nodeHandler);
+}
+
+/** Compiles `src/server/index.ts` under `root` to one module, so both sides run as compiled code. */
+async function compiled(root: string, name: string): Promise<ServerModule> {
+  const dir = resolve('node_modules', '.cache', 'submit-once-in-process');
+  mkdirSync(dir, { recursive: true });
+  const outfile = join(dir, `${name}.mjs`);
+  await build({ entryPoints: [resolve(root, 'src/server/index.ts')], outfile, bundle: true, platform: 'node', format: 'esm', packages: 'external', logLevel: 'warning' });
+  return (await import(pathToFileURL(outfile).href)) as ServerModule;
+}
+
+function one(app: Listener): Promise<void> {
+  const socket = new NullSocket();
+  const req = new IncomingMessage(socket as never);
+  req.method = 'POST';
+  req.url = '/orders';
+  req.httpVersionMajor = 1;
+  req.httpVersionMinor = 1;
+  req.httpVersion = '1.1';
+  const key = randomUUID();
+  req.rawHeaders = ['Host', '127.0.0.1', 'Content-Type', 'application/json', 'Content-Length', String(body.length), 'Idempotency-Key', key];
+  req.headers = { host: '127.0.0.1', 'content-type': 'application/json', 'content-length': String(body.length), 'idempotency-key': key };
+  // As Node's parser leaves a whole request: else the request's end destroys the socket.
+  req.complete = true;
+  req.push(body);
+  req.push(null);
+  const res = new ServerResponse(req);
+  res.assignSocket(socket as never);
+  return new Promise((done) => {
+    res.on('finish', () => {
+      if (res.statusCode !== 201) throw new Error(`answered ${res.statusCode}`);
+      done();
+    });
+    app(req, res);
+  });
+}
+
+async function serve(app: Listener, requests: number): Promise<void> {
+  for (let i = 0; i < requests; i += CONCURRENCY) await Promise.all(Array.from({ length: CONCURRENCY }, () => one(app)));
+}
+
+const mainThreadNanos = (): number => Number(readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ')[0]);
+
+const variants: Array<{ name: string; app: Listener }> = [
+  { name: 'bare', app: listener(undefined) },
+  { name: 'this tree', app: listener(await compiled('.', 'this-tree')) },
+];
+if (flags.base !== undefined) variants.push({ name: `base (${flags.base})`, app: listener(await compiled(flags.base, 'base')) });
+
+console.log(`in-process, ${flags.framework}: ${rounds} rounds of ${block} requests per variant; loadavg ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+for (const { app } of variants) await serve(app, block);
+const micros = variants.map(() => [] as number[]);
+for (let r = 0; r < rounds; r++) {
+  for (let k = 0; k < variants.length; k++) {
+    const v = (r + k) % variants.length;
+    const before = mainThreadNanos();
+    await serve(variants[v]!.app, block);
+    micros[v]!.push((mainThreadNanos() - before) / 1000 / block);
+  }
+}
+
+const fmt = (x: number): string => (x >= 0 ? '+' : '') + x.toFixed(1);
+const diff = (a: number[], b: number[]): number => median(a.map((x, i) => x - b[i]!));
+for (const [v, { name }] of variants.entries()) console.log(`  ${name.padEnd(28)} ${median(micros[v]!).toFixed(1)} µs/req`);
+for (let v = 1; v < variants.length; v++) {
+  const [lo, hi] = pairedInterval([micros[v]!, micros[0]!], diff);
+  console.log(`  ${variants[v]!.name} over bare: ${fmt(diff(micros[v]!, micros[0]!))} (${fmt(lo)} to ${fmt(hi)}) µs/req`);
+}
+if (variants.length === 3) {
+  const [lo, hi] = pairedInterval([micros[1]!, micros[2]!], diff);
+  console.log(`  this tree minus base: ${fmt(diff(micros[1]!, micros[2]!))} (${fmt(lo)} to ${fmt(hi)}) µs/req`);
+}
+console.log(`loadavg ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
