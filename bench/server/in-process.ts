@@ -4,8 +4,8 @@
  * [--rounds 24] [--block 3000] [--base dir]`. Each variant's request listener is driven
  * in this one process with real `IncomingMessage` and `ServerResponse` objects over a
  * null socket (the body already pushed; no client, no kernel), 10 requests at a time, a
- * fresh key each; the variants take turns in blocks, in a rotating order, and each block
- * reads the main thread's CPU (`/proc/thread-self/schedstat`: other processes on the
+ * fresh key each; the variants take turns in blocks, every order of them in turn, each
+ * block after a full collection, and each block reads the main thread's CPU (`/proc/thread-self/schedstat`: other processes on the
  * machine cost it little, V8's helper threads nothing). Prints each variant's µs a
  * request, and per round each middleware's difference from the bare framework and from
  * `--base` (a copy of `src` at another commit, e.g. `git archive main src | tar -x -C
@@ -21,6 +21,8 @@ import { join, resolve } from 'node:path';
 import { Duplex } from 'node:stream';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { build } from 'esbuild';
 import express from 'express';
 import { median, pairedInterval } from '../stats.js';
@@ -117,6 +119,15 @@ async function serve(app: Listener, requests: number): Promise<void> {
   for (let i = 0; i < requests; i += CONCURRENCY) await Promise.all(Array.from({ length: CONCURRENCY }, () => one(app)));
 }
 
+/** Every order of `items`: each variant follows each other equally often over a cycle of rounds. */
+function permutations(items: number[]): number[][] {
+  if (items.length <= 1) return [items];
+  return items.flatMap((first, i) => permutations([...items.slice(0, i), ...items.slice(i + 1)]).map((rest) => [first, ...rest]));
+}
+
+setFlagsFromString('--expose-gc');
+const collect = runInNewContext('gc') as () => void;
+
 const mainThreadNanos = (): number => Number(readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ')[0]);
 
 const variants: Array<{ name: string; app: Listener }> = [
@@ -128,9 +139,13 @@ if (flags.base !== undefined) variants.push({ name: `base (${flags.base})`, app:
 console.log(`in-process, ${flags.framework}: ${rounds} rounds of ${block} requests per variant; loadavg ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
 for (const { app } of variants) await serve(app, block);
 const micros = variants.map(() => [] as number[]);
+const orders = permutations(variants.map((_, v) => v));
 for (let r = 0; r < rounds; r++) {
-  for (let k = 0; k < variants.length; k++) {
-    const v = (r + k) % variants.length;
+  for (const v of orders[r % orders.length]!) {
+    // Each block starts with a clean young generation: else it pays for collecting the
+    // garbage of the block before it (which measured as 6 µs a request on node:http
+    // between two copies of the same code, the one run after bare against the other).
+    collect();
     const before = mainThreadNanos();
     await serve(variants[v]!.app, block);
     micros[v]!.push((mainThreadNanos() - before) / 1000 / block);
