@@ -1,15 +1,16 @@
 /**
  * The middleware's own CPU per request without sockets, for A/B decisions on the request
  * path: `node --import tsx bench/server/in-process.ts [--framework node|express]
- * [--rounds 24] [--block 3000] [--base dir]`. Each variant's request listener is driven
+ * [--rounds 24] [--block 3000] [--base dir] [--tree dir]`. Each variant's request listener is driven
  * in this one process with real `IncomingMessage` and `ServerResponse` objects over a
  * null socket (the body already pushed; no client, no kernel), 10 requests at a time, a
- * fresh key each; the variants take turns in blocks, every order of them in turn, each
+ * fresh key each; the variants take turns in blocks, in a random order each round, each
  * block after a full collection, and each block reads the main thread's CPU (`/proc/thread-self/schedstat`: other processes on the
  * machine cost it little, V8's helper threads nothing). Prints each variant's µs a
  * request, and per round each middleware's difference from the bare framework and from
  * `--base` (a copy of `src` at another commit, e.g. `git archive main src | tar -x -C
- * .tmp/base`), medians with a 95% paired bootstrap interval.
+ * .tmp/base`; `--tree`, default `.`, is the other side, so that two copies of one tree can be
+ * compared to check the method), medians with a 95% paired bootstrap interval.
  *
  * The variants are compiled (esbuild, as `bench:server`'s servers), not run under tsx.
  */
@@ -36,6 +37,7 @@ const { values: flags } = parseArgs({
     rounds: { type: 'string', default: '24' },
     block: { type: 'string', default: '3000' },
     base: { type: 'string' },
+    tree: { type: 'string', default: '.' },
   },
 });
 const rounds = Number(flags.rounds);
@@ -119,10 +121,24 @@ async function serve(app: Listener, requests: number): Promise<void> {
   for (let i = 0; i < requests; i += CONCURRENCY) await Promise.all(Array.from({ length: CONCURRENCY }, () => one(app)));
 }
 
-/** Every order of `items`: each variant follows each other equally often over a cycle of rounds. */
-function permutations(items: number[]): number[][] {
-  if (items.length <= 1) return [items];
-  return items.flatMap((first, i) => permutations([...items.slice(0, i), ...items.slice(i + 1)]).map((rest) => [first, ...rest]));
+/** `items` in a random order (Fisher-Yates): no variant follows another more often than chance. */
+function shuffled(items: number[], random: () => number): number[] {
+  for (let i = items.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [items[i], items[j]] = [items[j]!, items[i]!];
+  }
+  return items;
+}
+
+/** Uniform in [0, 1), deterministic from its seed. */
+function xorshift32(seed: number): () => number {
+  let state = seed;
+  return () => {
+    state ^= state << 13;
+    state ^= state >>> 17;
+    state ^= state << 5;
+    return (state >>> 0) / 2 ** 32;
+  };
 }
 
 setFlagsFromString('--expose-gc');
@@ -130,18 +146,22 @@ const collect = runInNewContext('gc') as () => void;
 
 const mainThreadNanos = (): number => Number(readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ')[0]);
 
-const variants: Array<{ name: string; app: Listener }> = [
-  { name: 'bare', app: listener(undefined) },
-  { name: 'this tree', app: listener(await compiled('.', 'this-tree')) },
-];
-if (flags.base !== undefined) variants.push({ name: `base (${flags.base})`, app: listener(await compiled(flags.base, 'base')) });
+/**
+ * With `--base`, each side is loaded twice, in the order tree, base, base, tree, and each
+ * side's figure per round is the mean of its two copies: two copies of one tree, loaded
+ * one after the other, measured 4 to 5 µs a request apart on node:http (the first loaded
+ * the cheaper), whatever the order of their blocks.
+ */
+const variants: Array<{ name: string; app: Listener }> = [{ name: 'bare', app: listener(undefined) }];
+const copies = flags.base === undefined ? [['this tree', flags.tree]] : [['this tree', flags.tree], ['base', flags.base], ['base', flags.base], ['this tree', flags.tree]];
+for (const [i, [name, root]] of copies.entries()) variants.push({ name: `${name} (${root}) #${i}`, app: listener(await compiled(root!, `variant-${i}`)) });
 
 console.log(`in-process, ${flags.framework}: ${rounds} rounds of ${block} requests per variant; loadavg ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
 for (const { app } of variants) await serve(app, block);
 const micros = variants.map(() => [] as number[]);
-const orders = permutations(variants.map((_, v) => v));
+const random = xorshift32(0x2545f491);
 for (let r = 0; r < rounds; r++) {
-  for (const v of orders[r % orders.length]!) {
+  for (const v of shuffled(variants.map((_, i) => i), random)) {
     // Each block starts with a clean young generation: else it pays for collecting the
     // garbage of the block before it (which measured as 6 µs a request on node:http
     // between two copies of the same code, the one run after bare against the other).
@@ -154,13 +174,19 @@ for (let r = 0; r < rounds; r++) {
 
 const fmt = (x: number): string => (x >= 0 ? '+' : '') + x.toFixed(1);
 const diff = (a: number[], b: number[]): number => median(a.map((x, i) => x - b[i]!));
+const mean = (a: number[], b: number[]): number[] => a.map((x, i) => (x + b[i]!) / 2);
+const interval = (a: number[], b: number[]): string => {
+  const [lo, hi] = pairedInterval([a, b], diff);
+  return `${fmt(diff(a, b))} (${fmt(lo)} to ${fmt(hi)}) µs/req`;
+};
 for (const [v, { name }] of variants.entries()) console.log(`  ${name.padEnd(28)} ${median(micros[v]!).toFixed(1)} µs/req`);
-for (let v = 1; v < variants.length; v++) {
-  const [lo, hi] = pairedInterval([micros[v]!, micros[0]!], diff);
-  console.log(`  ${variants[v]!.name} over bare: ${fmt(diff(micros[v]!, micros[0]!))} (${fmt(lo)} to ${fmt(hi)}) µs/req`);
-}
-if (variants.length === 3) {
-  const [lo, hi] = pairedInterval([micros[1]!, micros[2]!], diff);
-  console.log(`  this tree minus base: ${fmt(diff(micros[1]!, micros[2]!))} (${fmt(lo)} to ${fmt(hi)}) µs/req`);
+if (flags.base === undefined) console.log(`  this tree over bare: ${interval(micros[1]!, micros[0]!)}`);
+else {
+  const tree = mean(micros[1]!, micros[4]!);
+  const base = mean(micros[2]!, micros[3]!);
+  console.log(`  this tree over bare: ${interval(tree, micros[0]!)}`);
+  console.log(`  base over bare: ${interval(base, micros[0]!)}`);
+  console.log(`  this tree minus base: ${interval(tree, base)}`);
+  console.log(`  (the copies loaded first minus those loaded second: ${interval(mean(micros[1]!, micros[2]!), mean(micros[3]!, micros[4]!))})`);
 }
 console.log(`loadavg ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
