@@ -1,16 +1,17 @@
 /**
  * The middleware's own CPU per request without sockets, for A/B decisions on the request
  * path: `node --import tsx bench/server/in-process.ts [--framework node|express]
- * [--rounds 24] [--block 3000] [--base dir] [--tree dir]`. Each variant's request listener is driven
- * in this one process with real `IncomingMessage` and `ServerResponse` objects over a
- * null socket (the body already pushed; no client, no kernel), 10 requests at a time, a
- * fresh key each; the variants take turns in blocks, in a random order each round, each
- * block after a full collection, and each block reads the main thread's CPU (`/proc/thread-self/schedstat`: other processes on the
- * machine cost it little, V8's helper threads nothing). Prints each variant's µs a
- * request, and per round each middleware's difference from the bare framework and from
- * `--base` (a copy of `src` at another commit, e.g. `git archive main src | tar -x -C
- * .tmp/base`; `--tree`, default `.`, is the other side, so that two copies of one tree can be
- * compared to check the method), medians with a 95% paired bootstrap interval.
+ * [--rounds 24] [--block 3000] [--base dir] [--tree dir]`. Each variant's request
+ * listener is driven in this one process with real `IncomingMessage` and `ServerResponse`
+ * objects over a null socket (the body already pushed; no client, no kernel), 10
+ * requests at a time, a fresh key each; the variants take turns in blocks, in a random
+ * order each round, each block after a full collection, and each block reads the main
+ * thread's CPU (`/proc/thread-self/schedstat`: other processes on the machine cost it
+ * little, V8's helper threads nothing). Prints each variant's µs a request, and per round
+ * the middleware's difference from the bare framework and, with `--base` (a copy of `src`
+ * at another commit, e.g. `git archive main src | tar -x -C .tmp/base`), from that copy;
+ * `--tree` (default `.`) is the other side, so that two copies of one tree can be
+ * compared to check the method. Medians with a 95% paired bootstrap interval.
  *
  * The variants are compiled (esbuild, as `bench:server`'s servers), not run under tsx.
  */
