@@ -12,9 +12,11 @@
  * at another commit, e.g. `git archive main src | tar -x -C .tmp/base`), from that copy;
  * `--tree` (default `.`) is the other side, so that two copies of one tree can be
  * compared to check the method. Medians with a 95% paired bootstrap interval.
+ * `--count-async` counts the async resources each variant creates a request instead.
  *
  * The variants are compiled (esbuild, as `bench:server`'s servers), not run under tsx.
  */
+import { createHook } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { IncomingMessage, ServerResponse } from 'node:http';
@@ -39,6 +41,7 @@ const { values: flags } = parseArgs({
     block: { type: 'string', default: '3000' },
     base: { type: 'string' },
     tree: { type: 'string', default: '.' },
+    'count-async': { type: 'boolean', default: false },
   },
 });
 const rounds = Number(flags.rounds);
@@ -122,6 +125,26 @@ async function serve(app: Listener, requests: number): Promise<void> {
   for (let i = 0; i < requests; i += CONCURRENCY) await Promise.all(Array.from({ length: CONCURRENCY }, () => one(app)));
 }
 
+/**
+ * `--count-async`: instead of timing, the async resources (promises, ticks, timers) each
+ * variant creates per request, over one block after one of warm-up: a count that does
+ * not move with the load on the machine.
+ */
+async function countAsync(): Promise<void> {
+  const created = new Map<string, number>();
+  let counting = false;
+  const hook = createHook({ init: (_id, type) => void (counting && created.set(type, (created.get(type) ?? 0) + 1)) }).enable();
+  for (const { name, app } of variants) {
+    await serve(app, block);
+    created.clear();
+    counting = true;
+    await serve(app, block);
+    counting = false;
+    console.log(`  ${name.padEnd(28)} ${[...created].map(([type, count]) => `${type} ${(count / block).toFixed(2)}`).join(', ')} a request`);
+  }
+  hook.disable();
+}
+
 /** `items` in a random order (Fisher-Yates): no variant follows another more often than chance. */
 function shuffled(items: number[], random: () => number): number[] {
   for (let i = items.length - 1; i > 0; i--) {
@@ -156,6 +179,11 @@ const mainThreadNanos = (): number => Number(readFileSync('/proc/thread-self/sch
 const variants: Array<{ name: string; app: Listener }> = [{ name: 'bare', app: listener(undefined) }];
 const copies = flags.base === undefined ? [['this tree', flags.tree]] : [['this tree', flags.tree], ['base', flags.base], ['base', flags.base], ['this tree', flags.tree]];
 for (const [i, [name, root]] of copies.entries()) variants.push({ name: `${name} (${root}) #${i}`, app: listener(await compiled(root!, `variant-${i}`)) });
+
+if (flags['count-async']) {
+  await countAsync();
+  process.exit(0);
+}
 
 console.log(`in-process, ${flags.framework}: ${rounds} rounds of ${block} requests per variant; loadavg ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
 for (const { app } of variants) await serve(app, block);
