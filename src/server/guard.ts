@@ -14,7 +14,7 @@ import { requestPath, requestQuery } from './options.js';
 import { replay } from './replay.js';
 import type { RequestContext } from './request-context.js';
 import { setRunContext } from './run-context.js';
-import { BodyTooLargeError, readPayload } from './request-body.js';
+import { BodyTooLargeError, payloadOf, readBody } from './request-body.js';
 import { sendOutcomeUnknown, sendProblem } from './respond.js';
 import { serveStats } from './stats-endpoint.js';
 import { storageKeyOf } from './storage-key.js';
@@ -61,21 +61,29 @@ export function guard(ctx: RequestContext): Pending {
   return readAndClaim(ctx, method, path, route, parsed.key);
 }
 
-async function readAndClaim(ctx: RequestContext, method: string, path: string, route: string, key: string): Promise<void> {
-  const { req, res, opts } = ctx;
-  let body: unknown;
-  try {
-    body = await readPayload(req as IdempotentRequest, opts.maxBodyBytes);
-  } catch (error) {
-    if (error instanceof BodyTooLargeError) {
-      res.setHeader('Connection', 'close');
-      return rejectRequest(ctx, method, route, 'body-too-large', `The request body exceeds ${error.limit} bytes.`);
-    }
-    // The client went away mid-body: nothing to answer.
-    res.destroy();
-    return;
+/**
+ * Waits for the body (`node:http`), then fingerprints and claims. One promise and its
+ * callbacks (an async function awaiting an async read took three promises and as many
+ * microtask turns), which run in the listener's async context: an `AsyncLocalStorage`
+ * the listener entered (a transactional store's `scope`) reaches the claim and the
+ * handler, which a callback from the body's stream events would not.
+ */
+function readAndClaim(ctx: RequestContext, method: string, path: string, route: string, key: string): Pending {
+  const req = ctx.req as IdempotentRequest;
+  if (req.readableEnded) return fingerprintAndClaim(ctx, method, path, route, key, undefined);
+  return readBody(req, ctx.opts.maxBodyBytes).then(
+    (raw) => fingerprintAndClaim(ctx, method, path, route, key, payloadOf(req, raw)),
+    (error: unknown) => bodyFailed(ctx, method, route, error),
+  );
+}
+
+function bodyFailed(ctx: RequestContext, method: string, route: string, error: unknown): void {
+  if (error instanceof BodyTooLargeError) {
+    ctx.res.setHeader('Connection', 'close');
+    return rejectRequest(ctx, method, route, 'body-too-large', `The request body exceeds ${error.limit} bytes.`);
   }
-  return fingerprintAndClaim(ctx, method, path, route, key, body);
+  // The client went away mid-body: nothing to answer.
+  ctx.res.destroy();
 }
 
 function fingerprintAndClaim(ctx: RequestContext, method: string, path: string, route: string, key: string, body: unknown): Pending {

@@ -24,18 +24,12 @@ export interface ReadRequest extends IncomingMessage {
 }
 
 /**
- * Reads the body for the middleware and leaves it on the request (`body`, `rawBody`) for
- * the handler. Resolves with the payload to fingerprint: what a body parser (Express)
- * made of it, else the parsed JSON where that is an object, array or string (so it is
- * not parsed twice; `canonicalBodyText` gives the raw text the same canonical form),
- * else the raw bytes.
- *
- * @throws BodyTooLargeError over `limit` bytes.
+ * Leaves the bytes `readBody` read on the request (`rawBody`, and `body`: parsed for JSON
+ * content types, else the bytes) and returns the payload the middleware fingerprints:
+ * the parsed JSON where that is an object, array or string (so it is not parsed twice;
+ * `canonicalBodyText` gives the raw text the same canonical form), else the raw bytes.
  */
-export async function readPayload(req: ReadRequest, limit: number): Promise<unknown> {
-  if (req.body !== undefined) return req.body;
-  if (req.readableEnded) return undefined;
-  const raw = await readBody(req, limit);
+export function payloadOf(req: ReadRequest, raw: Buffer): unknown {
   req.rawBody = raw;
   const parsed = isJson(req.headers['content-type']) ? parseJsonBody(raw) : undefined;
   req.body = parsed !== undefined ? parsed : raw.length > 0 ? raw : undefined;
@@ -57,7 +51,7 @@ export async function rawBodyOf(req: ReadRequest, limit: number): Promise<Buffer
  * Reads the whole request body, refusing more than `limit` bytes. A declared
  * Content-Length over the limit is refused before reading anything.
  */
-function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   const declared = Number(req.headers['content-length']);
   if (Number.isFinite(declared) && declared > limit) return Promise.reject(new BodyTooLargeError(limit));
   return new Promise((resolve, reject) => new BodyReader(req, limit, resolve, reject).start());

@@ -19,7 +19,7 @@ function serverPrint(request: WireRequest, as: 'bytes' | 'text' | 'parsed'): str
   const text = request.body;
   let body: unknown = text === undefined ? undefined : as === 'text' ? text : Buffer.from(text);
   if (as === 'parsed' && text !== undefined && !isFormContentType(request.contentType)) {
-    // What `readPayload` hands over for a JSON body: the parsed object, array or string.
+    // What `payloadOf` hands over for a JSON body: the parsed object, array or string.
     try {
       const parsed: unknown = JSON.parse(text);
       if (typeof parsed === 'string' || (typeof parsed === 'object' && parsed !== null)) body = parsed;
