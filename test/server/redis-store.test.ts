@@ -87,6 +87,34 @@ describe.skipIf(!available)('redis store', () => {
     if (replay.status === 'completed') expect(Buffer.from(replay.response.body).toString()).toBe('ok');
   });
 
+  it('keeps every argument of a batch exact: colons, digits and characters of several bytes', async () => {
+    const store = redisStore(client, { prefix: 'packed:' });
+    const now = Date.now();
+    // Each step's arguments travel in one packed string, measured in bytes: a wrong length
+    // in one step shifts every step after it in the same batch.
+    const odd = '12:ab€:😀:\u00e9';
+    const response = { status: 201, headers: { 'x-note': 'caf\u00e9: 3:4' }, body: new Uint8Array(Array.from({ length: 256 }, (_, i) => i)) };
+    const claims = await Promise.all([
+      store.claim({ ...claimOf('a', now, { leaseMs: 10_000 }), fingerprint: odd }),
+      store.claim({ ...claimOf('b', now, { leaseMs: 10_000 }), fingerprint: 'plain' }),
+    ]);
+    const [a, b] = claims;
+    if (a?.status !== 'claimed' || b?.status !== 'claimed') throw new Error('not claimed');
+    expect(
+      await Promise.all([
+        store.complete({ key: 'a', token: a.token, fingerprint: odd, response, retentionMs: 60_000, now }),
+        store.complete({ key: 'b', token: b.token, fingerprint: 'plain', response: okBody, retentionMs: 60_000, now }),
+      ]),
+    ).toEqual([true, true]);
+    const [replayA, replayB] = await Promise.all([store.claim(claimOf('a', now)), store.claim(claimOf('b', now))]);
+    expect(replayA?.status === 'completed' && replayA.fingerprint).toBe(odd);
+    if (replayA?.status === 'completed') {
+      expect(replayA.response.headers).toEqual(response.headers);
+      expect([...replayA.response.body]).toEqual([...response.body]);
+    }
+    expect(replayB?.status === 'completed' && replayB.fingerprint).toBe('plain');
+  });
+
   it('fails only the step whose key Redis refuses, not the others of its batch', async () => {
     const store = redisStore(client, { prefix: 'wrongtype:' });
     await client.set('wrongtype:taken', 'a string, not a record');

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Deadlines, Waiter } from './deadlines.js';
-import { STEP_CODE, STEPS, type Step } from './redis-scripts.js';
+import { packStep, STEPS, type Step } from './redis-scripts.js';
 import { StoreUnavailableError } from './types.js';
 
 export type Arg = string | number;
@@ -13,7 +13,8 @@ export interface ScriptClient {
 
 interface Pending {
   readonly key: string;
-  readonly args: Arg[];
+  /** The step's code and arguments, packed (`packStep`). */
+  readonly packed: string;
   readonly resolve: (reply: unknown) => void;
   readonly reject: (error: unknown) => void;
   readonly waiter: Waiter;
@@ -48,7 +49,7 @@ export class StepBatcher {
     return new Promise((resolve, reject) => {
       const pending: Pending = {
         key,
-        args: [STEP_CODE[step], ...args],
+        packed: packStep(step, args),
         resolve,
         reject,
         waiter: this.deadlines.start((error) => this.#settle(pending, error)),
@@ -80,8 +81,12 @@ export class StepBatcher {
     for (const pending of batch) pending.sent = true;
     this.#inFlight = batch.length;
     const args: Arg[] = [];
-    for (const pending of batch) args.push(pending.key);
-    for (const pending of batch) for (const arg of pending.args) args.push(arg);
+    let packed = '';
+    for (const pending of batch) {
+      args.push(pending.key);
+      packed += pending.packed;
+    }
+    args.push(packed);
     this.#call(batch.length, args).then(
       (reply) => {
         if (!Array.isArray(reply) || reply.length !== batch.length) {
