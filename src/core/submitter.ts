@@ -142,8 +142,12 @@ export function createSubmitter(options: SubmitterOptions = {}): Submitter {
   const background = new Set<Promise<unknown>>();
   /** Settle writes not yet in the store, by fingerprint: they never queue ahead of a claim. */
   const queued = new Map<string, QueuedWrite>();
-  /** Keys claimed ahead by `prepare()`, by fingerprint, for the click to send at once. */
-  const prepared = new Map<string, Promise<KeyRecord | undefined>>();
+  /**
+   * Keys claimed ahead by `prepare()`, by fingerprint, for the click to send at once: the
+   * claim while it is in progress, the record once it is stored (the click then sends
+   * without a promise hop between it and `fetch()`).
+   */
+  const prepared = new Map<string, KeyRecord | Promise<KeyRecord | undefined>>();
   /** Attempts this engine owns, by key: a tab waiting on one asks for its shareable result. */
   const owned = new Map<string, () => Promise<unknown>>();
   /**
@@ -242,7 +246,7 @@ export function createSubmitter(options: SubmitterOptions = {}): Submitter {
     // No wait (a microtask hop on the claim's path) where nothing was prepared, as on most clicks.
     const ahead = prepared.size > 0 ? await prepared.get(fp) : undefined;
     prepared.delete(fp);
-    if (ahead && (call.key ?? ahead.key) === ahead.key && transition.isLive(ahead, config.now(), config)) return ahead;
+    if (usable(call, ahead)) return ahead;
     for (let takeOverFrom: string | undefined; ; ) {
       const { record, busy } = await claimKey(fp, call.key, takeOverFrom, true);
       if (!busy || !tabs) return record;
@@ -262,8 +266,21 @@ export function createSubmitter(options: SubmitterOptions = {}): Submitter {
     }
   }
 
+  /** A prepared record the click may send under: its claim done, the caller's key (if any) the same, still live. */
+  function usable<T>(call: SubmitCall<T>, ahead: KeyRecord | undefined): ahead is KeyRecord {
+    return ahead !== undefined && (call.key ?? ahead.key) === ahead.key && transition.isLive(ahead, config.now(), config);
+  }
+
+  /** The record `prepare()` stored for this intent, taken without waiting; undefined while its claim is in progress. */
+  function ready<T>(call: SubmitCall<T>, fp: string): KeyRecord | undefined {
+    const ahead = prepared.get(fp);
+    if (ahead === undefined || ahead instanceof Promise) return undefined;
+    prepared.delete(fp);
+    return usable(call, ahead) ? ahead : undefined;
+  }
+
   async function run<T>(call: SubmitCall<T>, fp: string, retry: RetryOptions): Promise<Outcome<T>> {
-    const record = await claimFor(call, fp);
+    const record = ready(call, fp) ?? (await claimFor(call, fp));
     if ('result' in record) return record;
     const outcome = attempts(call, fp, retry, record);
     // Encoded only if a tab asks (reading a body twice is not free); forgotten with the settle write.
@@ -480,13 +497,18 @@ export function createSubmitter(options: SubmitterOptions = {}): Submitter {
       const fp = await fingerprintFor(intent);
       const claim = claimKey(fp, undefined);
       // Another tab's attempt in flight is not ours to send: the click will wait for it.
-      prepared.set(
-        fp,
-        claim.then(
-          ({ record, busy }) => (busy ? undefined : record),
-          () => undefined,
-        ),
+      const ahead: Promise<KeyRecord | undefined> = claim.then(
+        ({ record, busy }) => {
+          // Unless forgotten or prepared again meanwhile, the click finds the record itself.
+          if (prepared.get(fp) === ahead) {
+            if (busy) prepared.delete(fp);
+            else prepared.set(fp, record);
+          }
+          return busy ? undefined : record;
+        },
+        () => undefined,
       );
+      prepared.set(fp, ahead);
       return (await claim).record.key;
     },
     async peek(intent) {
