@@ -42,9 +42,9 @@ export function readsBody(body: unknown): boolean {
   return typeof body === 'object' && body !== null && (isBlob(body) || isFormDataWithBlobs(body));
 }
 
-/** The synchronous core of `fingerprint()`, for bodies that need no reading. */
-export function fingerprintOf(intent: Intent): string {
-  const { method, body, scope } = intent;
+/** The synchronous core of `fingerprint()`, for bodies that need no reading; `scope` in place of the intent's (no copy of it). */
+export function fingerprintOf(intent: Intent, scope = intent.scope): string {
+  const { method, body } = intent;
   if (typeof method !== 'string' || method.trim() === '') {
     throw new InvalidRequestError('the method must be a non-empty string');
   }
