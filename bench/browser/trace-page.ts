@@ -29,6 +29,8 @@ const cases: Record<string, [setup: (i: number) => Promise<unknown> | undefined,
   'idempotentFetch, IndexedDB': [() => undefined, (i) => indexedDb(url, { method: 'POST', body: body(i) }).then((r) => (stamp('r'), r.text()))],
   // A real click comes 50-150 ms after its pointerdown's claim: its code has gone cold.
   'fetch after 4 ms idle': [idle, (i) => stamped(url, { method: 'POST', body: body(i) }).then((r) => (stamp('r'), r.text()))],
+  // The same, with a key header: what the header alone costs inside fetch() (the prepared click sends one).
+  'fetch + key header, 4 ms idle': [idle, (i) => stamped(url, { method: 'POST', body: body(i), headers: { 'Idempotency-Key': crypto.randomUUID() } }).then((r) => (stamp('r'), r.text()))],
   'prepared, click 4 ms after': [(i) => preparing.prepare({ method: 'POST', url, body: body(i) }).then(idle), (i) => prepared(url, { method: 'POST', body: body(i) }).then((r) => (stamp('r'), r.text()))],
 };
 
