@@ -45,22 +45,6 @@ describe('the submit path', () => {
     expect(sentWith).toBe(key);
   });
 
-  it('a prepared key whose claim is stored: the click calls send synchronously, before any await', async () => {
-    const submitter = createSubmitter({ store: memoryStore(), locks: null });
-    const key = await submitter.prepare(intent('S'));
-    const sent: string[] = [];
-    const answer = submitter.submit({ intent: intent('S'), send: async (attempt) => (sent.push(attempt.key), new Response(null, { status: 201 })) });
-    // No promise hop between the click and the request (a cold click pays for each).
-    expect(sent).toEqual([key]);
-    expect((await answer).status).toBe(201);
-    // A click while the prepare's claim is still in progress waits for it, and sends under it.
-    const waiting = submitter.prepare(intent('T'));
-    const during = submitter.submit({ intent: intent('T'), send: async (attempt) => (sent.push(attempt.key), new Response(null, { status: 201 })) });
-    expect(sent).toHaveLength(1);
-    await during;
-    expect(sent).toEqual([key, await waiting]);
-  });
-
   it('a prepared key is used once: the next submission after the settle window claims again', async () => {
     const log: string[] = [];
     const submitter = createSubmitter({ store: loggingStore(log), locks: null, settleWindow: 0 });
