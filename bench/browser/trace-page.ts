@@ -4,7 +4,9 @@
  * (`console.timeStamp`) where it starts (`b`), where `fetch()` is called (`f`), where the
  * caller has its Response (`r`) and where its body is read (`e`).
  */
+import { indexedDbStore } from '../../src/core/indexeddb-store.js';
 import { memoryStore } from '../../src/core/store.js';
+import { createSubmitter } from '../../src/core/submitter.js';
 import { createIdempotentFetch } from '../../src/fetch/index.js';
 import { shuffle } from './shuffle.js';
 
@@ -16,10 +18,20 @@ const stamped = (input: RequestInfo | URL, init?: RequestInit) => (stamp('f'), f
 const memory = createIdempotentFetch({ fetch: stamped, store: memoryStore(), retry: false });
 const indexedDb = createIdempotentFetch({ fetch: stamped, retry: false });
 
-const cases: Record<string, (i: number) => Promise<unknown>> = {
-  'fetch (baseline)': (i) => stamped(url, { method: 'POST', body: body(i) }).then((r) => (stamp('r'), r.text())),
-  'idempotentFetch, memory store': (i) => memory(url, { method: 'POST', body: body(i) }).then((r) => (stamp('r'), r.text())),
-  'idempotentFetch, IndexedDB': (i) => indexedDb(url, { method: 'POST', body: body(i) }).then((r) => (stamp('r'), r.text())),
+const preparing = createSubmitter({ retry: false, store: indexedDbStore({ databaseName: 'trace-prepared' }) });
+const prepared = createIdempotentFetch({ fetch: stamped, submitter: preparing });
+const idle = () => new Promise((resolve) => setTimeout(resolve, 4));
+
+/** Each case's untimed setup before its `b` stamp, then the stamped submission. */
+const cases: Record<string, [setup: (i: number) => Promise<unknown> | undefined, send: (i: number) => Promise<unknown>]> = {
+  'fetch (baseline)': [() => undefined, (i) => stamped(url, { method: 'POST', body: body(i) }).then((r) => (stamp('r'), r.text()))],
+  'idempotentFetch, memory store': [() => undefined, (i) => memory(url, { method: 'POST', body: body(i) }).then((r) => (stamp('r'), r.text()))],
+  'idempotentFetch, IndexedDB': [() => undefined, (i) => indexedDb(url, { method: 'POST', body: body(i) }).then((r) => (stamp('r'), r.text()))],
+  // A real click comes 50-150 ms after its pointerdown's claim: its code has gone cold.
+  'fetch after 4 ms idle': [idle, (i) => stamped(url, { method: 'POST', body: body(i) }).then((r) => (stamp('r'), r.text()))],
+  // The same, with a key header: what the header alone costs inside fetch() (the prepared click sends one).
+  'fetch + key header, 4 ms idle': [idle, (i) => stamped(url, { method: 'POST', body: body(i), headers: { 'Idempotency-Key': crypto.randomUUID() } }).then((r) => (stamp('r'), r.text()))],
+  'prepared, click 4 ms after': [(i) => preparing.prepare({ method: 'POST', url, body: body(i) }).then(idle), (i) => prepared(url, { method: 'POST', body: body(i) }).then((r) => (stamp('r'), r.text()))],
 };
 
 /** Warms every case up untraced (`warm`), or sends `requests` of each, stamped. */
@@ -28,7 +40,8 @@ async function run(requests: number, warm: boolean): Promise<void> {
   let sequence = warm ? 0 : 1e6;
   for (let n = 0; n < requests; n++) {
     shuffle(entries);
-    for (const [name, send] of entries) {
+    for (const [name, [setup, send]] of entries) {
+      await setup(sequence);
       current = warm ? '' : `${name}|${n}`;
       stamp('b');
       await send(sequence++);

@@ -89,6 +89,11 @@ describe('fingerprint', () => {
         fingerprintOf({ ...base, body: new URLSearchParams('qty=1') }),
       ];
       expect(new Set([first, ...others]).size).toBe(6);
+      // Each right after the same intent, so only that one part differs from the last one kept.
+      for (const other of [{ method: 'PATCH' }, { url: '/carts' }, { scope: 'user-2' }]) {
+        expect(fingerprintOf({ ...base, body: text(1) })).toBe(first);
+        expect(fingerprintOf({ ...base, ...other, body: text(1) })).not.toBe(first);
+      }
       expect(fingerprintOf({ ...base, body: text(2) })).not.toBe(first);
       expect(fingerprintOf({ ...base, body: text(1) })).toBe(first);
     } finally {
