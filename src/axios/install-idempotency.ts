@@ -49,6 +49,7 @@ export function installIdempotency(instance: AxiosInstance, options: AxiosIdempo
           url: !config.baseURL && !config.params && /^(\/(?!\/)|https?:\/\/)/i.test(config.url ?? '') ? config.url! : urls.getUri(config),
           body: config.data,
           ...(own?.scope === undefined ? {} : { scope: own.scope }),
+          ...ifMatchOf(config),
         },
         key: own?.key ?? existingKey(headerText(config.headers.get(header))),
         signal: callerSignal,
@@ -95,6 +96,12 @@ export function installIdempotency(instance: AxiosInstance, options: AxiosIdempo
 }
 
 /** axios header values may be numbers, arrays or booleans: only a string can be a key. */
+/** The request's `If-Match`, part of its intent (another version, another intent). */
+function ifMatchOf(config: InternalAxiosRequestConfig): { ifMatch?: string } {
+  const ifMatch = headerText(config.headers.get('If-Match'));
+  return ifMatch === undefined ? {} : { ifMatch };
+}
+
 function headerText(value: unknown): string | undefined {
   return typeof value === 'string' ? value : undefined;
 }

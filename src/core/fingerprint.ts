@@ -17,6 +17,11 @@ export interface Intent {
   body?: unknown;
   /** Separates the keys of different users (or tenants) on one device. */
   scope?: string | undefined;
+  /**
+   * The version the request is conditional on (its `If-Match`): an update over another
+   * version is another intent, so a save after a 412 is not answered with that 412 again.
+   */
+  ifMatch?: string | undefined;
 }
 
 const VERSION = 'v1';
@@ -31,7 +36,7 @@ const VERSION = 'v1';
 export async function fingerprint(intent: Intent | Request): Promise<string> {
   if (isRequest(intent)) {
     const body = hasBody(intent.method) ? new Uint8Array(await intent.clone().arrayBuffer()) : undefined;
-    return fingerprintOf({ method: intent.method, url: intent.url, body });
+    return fingerprintOf({ method: intent.method, url: intent.url, body, ifMatch: intent.headers.get('if-match') ?? undefined });
   }
   if (readsBody(intent.body)) return fingerprintOf({ ...intent, body: await readBlobs(intent.body) });
   return fingerprintOf(intent);
@@ -44,14 +49,17 @@ export function readsBody(body: unknown): boolean {
 
 /** The synchronous core of `fingerprint()`, for bodies that need no reading; `scope` in place of the intent's (no copy of it). */
 export function fingerprintOf(intent: Intent, scope = intent.scope): string {
-  const { method, body } = intent;
+  const { method, body, ifMatch } = intent;
   if (typeof method !== 'string' || method.trim() === '') {
     throw new InvalidRequestError('the method must be a non-empty string');
   }
   const url = normaliseUrl(intent.url);
-  if (lastPrint?.[0] === method && lastPrint[1] === url && lastPrint[2] === scope && lastPrint[3] === body) return lastPrint[4];
-  const printed = `${VERSION}:${hash64([VERSION, method.trim().toUpperCase(), url, scope ?? '', canonicalBody(body)].join('\n'))}`;
-  if (typeof body === 'string') lastPrint = [method, url, scope, body, printed];
+  if (ifMatch === undefined && lastPrint?.[0] === method && lastPrint[1] === url && lastPrint[2] === scope && lastPrint[3] === body) return lastPrint[4];
+  // A condition goes on the first line, which only we write (a header value has no line
+  // break), so no scope or body can spell it; without one, fingerprints are as before.
+  const head = ifMatch === undefined ? VERSION : `${VERSION} if-match ${ifMatch}`;
+  const printed = `${VERSION}:${hash64([head, method.trim().toUpperCase(), url, scope ?? '', canonicalBody(body)].join('\n'))}`;
+  if (typeof body === 'string' && ifMatch === undefined) lastPrint = [method, url, scope, body, printed];
   return printed;
 }
 

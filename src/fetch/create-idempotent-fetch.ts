@@ -44,7 +44,14 @@ export function createIdempotentFetch(options: IdempotentFetchOptions = {}): Ide
       headers.set(header, format(key));
       return headers;
     };
-    const intent: Intent = { method, url, body, ...(idempotency?.scope === undefined ? {} : { scope: idempotency.scope }) };
+    const ifMatch = headers?.get('if-match') ?? undefined;
+    const intent: Intent = {
+      method,
+      url,
+      body,
+      ...(idempotency?.scope === undefined ? {} : { scope: idempotency.scope }),
+      ...(ifMatch === undefined ? {} : { ifMatch }),
+    };
 
     const callerSignal = requestInit.signal ?? request?.signal ?? undefined;
     return await submitter.submit<Response>({

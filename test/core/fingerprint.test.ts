@@ -21,6 +21,8 @@ describe('fingerprint', () => {
       { ...base, body: [1] },
       { ...base, method: 'PATCH', body: { qty: 1 } },
       { ...base, scope: 'user-2', body: { qty: 1 } },
+      { ...base, ifMatch: '"3"', body: { qty: 1 } },
+      { ...base, ifMatch: '"4"', body: { qty: 1 } },
       { ...base, url: 'https://shop.test/orders?b=2&a=9', body: { qty: 1 } },
       { ...base, url: 'https://shop.test/carts?b=2&a=1', body: { qty: 1 } },
       { ...base, url: 'https://other.test/orders?b=2&a=1', body: { qty: 1 } },
@@ -90,7 +92,7 @@ describe('fingerprint', () => {
       ];
       expect(new Set([first, ...others]).size).toBe(6);
       // Each right after the same intent, so only that one part differs from the last one kept.
-      for (const other of [{ method: 'PATCH' }, { url: '/carts' }, { scope: 'user-2' }]) {
+      for (const other of [{ method: 'PATCH' }, { url: '/carts' }, { scope: 'user-2' }, { ifMatch: '"3"' }]) {
         expect(fingerprintOf({ ...base, body: text(1) })).toBe(first);
         expect(fingerprintOf({ ...base, ...other, body: text(1) })).not.toBe(first);
       }

@@ -83,6 +83,20 @@ describe('createIfMatchFetch', () => {
     expect(api.orders()[0]).toMatchObject({ qty: 5, version: 2 });
   });
 
+  it('after a 412, the same change over the version read again is sent, not answered with that 412', async () => {
+    const tabA = createIfMatchFetch(createIdempotentFetch({ store: memoryStore(), locks: null }));
+    const tabB = createIfMatchFetch(createIdempotentFetch({ store: memoryStore(), locks: null }));
+    await tabA(orderUrl);
+    await tabB(orderUrl);
+    expect((await tabA(orderUrl, patch({ qty: 5 }))).status).toBe(200);
+    expect(await tabB(orderUrl, patch({ qty: 9 })).catch((e: unknown) => e)).toBeInstanceOf(PreconditionFailedError);
+    // The user reloads the order and saves the very same change at once (inside the settle window).
+    await tabB(orderUrl);
+    const saved = await tabB(orderUrl, patch({ qty: 9 }));
+    expect(saved.status).toBe(200);
+    expect(api.orders()[0]).toMatchObject({ qty: 9, version: 3 });
+  });
+
   it('a retried update that already succeeded gets the replay, not a 412 (effect counted once)', async () => {
     let attempts = 0;
     // The first answer is lost after the server applied the update: the SDK retries with the same key and If-Match.
@@ -134,6 +148,19 @@ describe('installIfMatch (axios)', () => {
     expect(error).toMatchObject({ code: 'precondition-failed', etag: '"2"', current: { qty: 5, version: 2 }, url: orderUrl });
     expect(isAxiosError((error as Error).cause)).toBe(true);
     expect(version()).toBe(2);
+  });
+
+  it('after a 412, the same change over the version read again is sent, not answered with that 412', async () => {
+    const tab = axios.create({ baseURL: url });
+    installIdempotency(tab, { store: memoryStore(), locks: null });
+    installIfMatch(tab);
+    const path = orderUrl.slice(url.length);
+    await tab.get(path);
+    expect((await post(orderUrl, { method: 'PATCH', key: 'elsewhere', body: { qty: 5 }, headers: { 'If-Match': '"1"' } })).status).toBe(200);
+    expect(await tab.patch(path, { qty: 9 }).catch((e: unknown) => e)).toBeInstanceOf(PreconditionFailedError);
+    await tab.get(path);
+    expect((await tab.patch(path, { qty: 9 })).status).toBe(200);
+    expect(api.orders()[0]).toMatchObject({ qty: 9, version: 3 });
   });
 
   it('a retried update that already succeeded gets the replay with the same If-Match; uninstall stops sending it', async () => {
