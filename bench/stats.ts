@@ -79,8 +79,8 @@ export function clusteredInterval(
   return [quantile(results, 0.025), quantile(results, 0.975)];
 }
 
-/** Uniform in [0, 1), deterministic from its seed: enough for resampling. */
-function xorshift32(seed: number): () => number {
+/** Uniform in [0, 1), deterministic from its seed: enough for resampling and shuffling. */
+export function xorshift32(seed: number): () => number {
   let state = seed;
   return () => {
     state ^= state << 13;

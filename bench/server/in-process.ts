@@ -29,7 +29,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { build } from 'esbuild';
 import express from 'express';
-import { median, pairedInterval } from '../stats.js';
+import { median, pairedInterval, xorshift32 } from '../stats.js';
 
 type Listener = (req: IncomingMessage, res: ServerResponse) => void;
 type ServerModule = typeof import('../../src/server/index.js');
@@ -152,17 +152,6 @@ function shuffled(items: number[], random: () => number): number[] {
     [items[i], items[j]] = [items[j]!, items[i]!];
   }
   return items;
-}
-
-/** Uniform in [0, 1), deterministic from its seed. */
-function xorshift32(seed: number): () => number {
-  let state = seed;
-  return () => {
-    state ^= state << 13;
-    state ^= state >>> 17;
-    state ^= state << 5;
-    return (state >>> 0) / 2 ** 32;
-  };
 }
 
 setFlagsFromString('--expose-gc');
