@@ -14,26 +14,8 @@ import { MemoryStorageAdapter } from '@node-idempotency/storage-adapter-memory';
 import { Redis } from 'ioredis';
 import { fileStore, idempotency, memoryStore, redisStore } from '../../src/server/index.js';
 import type { IdempotencyStore } from '../../src/server/index.js';
+import { expressHandler, nodeHandler } from './handlers.js';
 import type { TargetName } from './target-names.js';
-
-let sequence = 0;
-const order = (body: unknown): { id: string; body: unknown } => ({ id: `ord_${++sequence}`, body });
-
-function nodeHandler(req: IncomingMessage & { body?: unknown }, res: ServerResponse): void {
-  const respond = (body: unknown): void => {
-    const json = JSON.stringify(order(body));
-    res.writeHead(201, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(json) });
-    res.end(json);
-  };
-  if (req.body !== undefined) return respond(req.body);
-  const chunks: Buffer[] = [];
-  req.on('data', (c: Buffer) => chunks.push(c));
-  req.on('end', () => respond(JSON.parse(Buffer.concat(chunks).toString() || '{}') as unknown));
-}
-
-function expressHandler(req: Request, res: Response): void {
-  res.status(201).json(order(req.body));
-}
 
 function expressApp(...middleware: express.RequestHandler[]): express.Express {
   const app = express();

@@ -30,6 +30,7 @@ import { runInNewContext } from 'node:vm';
 import { build } from 'esbuild';
 import express from 'express';
 import { median, pairedInterval, xorshift32 } from '../stats.js';
+import { expressHandler, nodeHandler } from './handlers.js';
 
 type Listener = (req: IncomingMessage, res: ServerResponse) => void;
 type ServerModule = typeof import('../../src/server/index.js');
@@ -57,25 +58,10 @@ class NullSocket extends Duplex {
   }
 }
 
-let sequence = 0;
-function nodeHandler(req: IncomingMessage & { body?: unknown }, res: ServerResponse): void {
-  const respond = (parsed: unknown): void => {
-    const json = JSON.stringify({ id: `ord_${++sequence}`, body: parsed });
-    res.writeHead(201, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(json) });
-    res.end(json);
-  };
-  if (req.body !== undefined) return respond(req.body);
-  const chunks: Buffer[] = [];
-  req.on('data', (c: Buffer) => chunks.push(c));
-  req.on('end', () => respond(JSON.parse(Buffer.concat(chunks).toString() || '{}') as unknown));
-}
-
 function expressApp(...middleware: express.RequestHandler[]): Listener {
   const app = express();
   app.use(express.json());
-  app.post('/orders', ...middleware, (req, res) => {
-    res.status(201).json({ id: `ord_${++sequence}`, body: req.body as unknown });
-  });
+  app.post('/orders', ...middleware, expressHandler);
   return app as unknown as Listener;
 }
 

@@ -54,21 +54,21 @@ export function fingerprintOf(intent: Intent, scope = intent.scope): string {
     throw new InvalidRequestError('the method must be a non-empty string');
   }
   const url = normaliseUrl(intent.url);
-  if (ifMatch === undefined && lastPrint?.[0] === method && lastPrint[1] === url && lastPrint[2] === scope && lastPrint[3] === body) return lastPrint[4];
+  if (lastPrint?.[0] === method && lastPrint[1] === url && lastPrint[2] === scope && lastPrint[3] === ifMatch && lastPrint[4] === body) return lastPrint[5];
   // A condition goes on the first line, which only we write (a header value has no line
   // break), so no scope or body can spell it; without one, fingerprints are as before.
   const head = ifMatch === undefined ? VERSION : `${VERSION} if-match ${ifMatch}`;
   const printed = `${VERSION}:${hash64([head, method.trim().toUpperCase(), url, scope ?? '', canonicalBody(body)].join('\n'))}`;
-  if (typeof body === 'string' && ifMatch === undefined) lastPrint = [method, url, scope, body, printed];
+  if (typeof body === 'string') lastPrint = [method, url, scope, ifMatch, body, printed];
   return printed;
 }
 
 /**
  * The last intent with a text body and its fingerprint: a click fingerprints the intent its
- * `prepare()` (on pointerdown) just did, and the same method, URL, scope and text give the
- * same fingerprint, without joining and hashing again.
+ * `prepare()` (on pointerdown) just did, and the same method, URL, scope, `If-Match` and
+ * text give the same fingerprint, without joining and hashing again.
  */
-let lastPrint: [method: string, url: string, scope: string | undefined, body: string, printed: string] | undefined;
+let lastPrint: [method: string, url: string, scope: string | undefined, ifMatch: string | undefined, body: string, printed: string] | undefined;
 
 /**
  * The last body text canonicalised (below): a click fingerprints again the intent its

@@ -96,6 +96,10 @@ describe('fingerprint', () => {
         expect(fingerprintOf({ ...base, body: text(1) })).toBe(first);
         expect(fingerprintOf({ ...base, ...other, body: text(1) })).not.toBe(first);
       }
+      // A conditional intent is kept too, its condition with it.
+      const conditional = fingerprintOf({ ...base, ifMatch: '"3"', body: text(1) });
+      expect(fingerprintOf({ ...base, ifMatch: '"3"', body: text(1) })).toBe(conditional);
+      expect(fingerprintOf({ ...base, ifMatch: '"4"', body: text(1) })).not.toBe(conditional);
       expect(fingerprintOf({ ...base, body: text(2) })).not.toBe(first);
       expect(fingerprintOf({ ...base, body: text(1) })).toBe(first);
     } finally {
