@@ -22,10 +22,33 @@ const preparing = createSubmitter({ retry: false, store: indexedDbStore({ databa
 const prepared = createIdempotentFetch({ fetch: stamped, submitter: preparing });
 const idle = () => new Promise((resolve) => setTimeout(resolve, 4));
 
+let floorDb: Promise<IDBDatabase> | undefined;
+/** The floor's write-ahead, as `bench/browser/page.ts` has it: a new key put (relaxed), sent as the header. */
+async function rawPut(i: number): Promise<string> {
+  floorDb ??= new Promise((resolve, reject) => {
+    const request = indexedDB.open('trace-floor', 1);
+    request.onupgradeneeded = () => request.result.createObjectStore('keys');
+    request.onsuccess = () => resolve(request.result);
+    request.onerror = () => reject(request.error);
+  });
+  const transaction = (await floorDb).transaction('keys', 'readwrite', { durability: 'relaxed' });
+  const key = crypto.randomUUID();
+  transaction.objectStore('keys').put({ v: 1, key, fingerprint: `fp-${i}`, createdAt: Date.now(), state: 'pending' }, `fp-${i}`);
+  await new Promise<void>((resolve, reject) => {
+    transaction.oncomplete = () => resolve();
+    transaction.onabort = () => reject(transaction.error);
+  });
+  return key;
+}
+
 /** Each case's untimed setup before its `b` stamp, then the stamped submission. */
 const cases: Record<string, [setup: (i: number) => Promise<unknown> | undefined, send: (i: number) => Promise<unknown>]> = {
   'fetch (baseline)': [() => undefined, (i) => stamped(url, { method: 'POST', body: body(i) }).then((r) => (stamp('r'), r.text()))],
   'idempotentFetch, memory store': [() => undefined, (i) => memory(url, { method: 'POST', body: body(i) }).then((r) => (stamp('r'), r.text()))],
+  'floor: raw put + fetch with the key': [
+    () => undefined,
+    (i) => rawPut(i).then((key) => stamped(url, { method: 'POST', body: body(i), headers: { 'Idempotency-Key': key } }).then((r) => (stamp('r'), r.text()))),
+  ],
   'idempotentFetch, IndexedDB': [() => undefined, (i) => indexedDb(url, { method: 'POST', body: body(i) }).then((r) => (stamp('r'), r.text()))],
   // A real click comes 50-150 ms after its pointerdown's claim: its code has gone cold.
   'fetch after 4 ms idle': [idle, (i) => stamped(url, { method: 'POST', body: body(i) }).then((r) => (stamp('r'), r.text()))],
