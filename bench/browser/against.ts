@@ -10,6 +10,7 @@ import type { memoryStore } from '../../src/core/store.js';
 import type { indexedDbStore } from '../../src/core/indexeddb-store.js';
 import type { installIdempotency } from '../../src/axios/index.js';
 import type { createSubmitter } from '../../src/core/submitter.js';
+import { floorPut } from './floor-put.js';
 import { shuffle } from './shuffle.js';
 
 /** What a build exports that the comparison uses (an older build's types may differ a little). */
@@ -31,24 +32,7 @@ const networkFetch = (input: RequestInfo | URL, init?: RequestInit) => ((calledA
 const instantFetch = async () => ((calledAt = performance.now()), new Response(null, { status: 201, headers: { 'content-type': 'application/json' } }));
 const instantAdapter: AxiosAdapter = async (config) => ((calledAt = performance.now()), { data: '', status: 201, statusText: 'Created', headers: {}, config });
 
-let floorDb: Promise<IDBDatabase> | undefined;
-/** The floor's write-ahead: a new key put; the floor then sends it as its header, as the clients do. */
-async function rawPut(i: number): Promise<string> {
-  floorDb ??= new Promise((resolve, reject) => {
-    const request = indexedDB.open('against-floor', 1);
-    request.onupgradeneeded = () => request.result.createObjectStore('keys');
-    request.onsuccess = () => resolve(request.result);
-    request.onerror = () => reject(request.error);
-  });
-  const transaction = (await floorDb).transaction('keys', 'readwrite', { durability: 'relaxed' });
-  const key = crypto.randomUUID();
-  transaction.objectStore('keys').put({ v: 1, key, fingerprint: `fp-${i}`, createdAt: Date.now(), state: 'pending' }, `fp-${i}`);
-  await new Promise<void>((resolve, reject) => {
-    transaction.oncomplete = () => resolve();
-    transaction.onabort = () => reject(transaction.error);
-  });
-  return key;
-}
+const rawPut = floorPut('against-floor');
 
 const split = async (send: () => Promise<unknown>): Promise<Sample> => {
   const start = performance.now();

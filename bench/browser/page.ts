@@ -18,6 +18,7 @@ import { createSubmitter } from '../../src/core/submitter.js';
 import { memoryStore } from '../../src/core/store.js';
 import { indexedDbStore, type Durability } from '../../src/core/indexeddb-store.js';
 import { createIdempotentFetch } from '../../src/fetch/index.js';
+import { floorPut } from './floor-put.js';
 import { shuffle } from './shuffle.js';
 
 /** Sends request `i`; returns the ms it took, for what the case times (the click, for a prepared one). */
@@ -42,34 +43,13 @@ const timed = async (send: () => Promise<unknown>): Promise<number> => {
  */
 const idle = () => new Promise((resolve) => setTimeout(resolve, 4));
 
-/** One connection per durability, opened once, as the SDK keeps one per page. */
-const floorDbs = new Map<Durability, Promise<IDBDatabase>>();
-function floorDb(durability: Durability): Promise<IDBDatabase> {
-  let db = floorDbs.get(durability);
-  if (!db) {
-    db = new Promise((resolve, reject) => {
-      const request = indexedDB.open(`bench-floor-${durability}`, 1);
-      request.onupgradeneeded = () => request.result.createObjectStore('keys');
-      request.onsuccess = () => resolve(request.result);
-      request.onerror = () => reject(request.error);
-    });
-    floorDbs.set(durability, db);
-  }
-  return db;
-}
-
-/** The write-ahead alone: one new key put in one readwrite transaction, resolved on complete with the key. */
-async function rawPut(durability: Durability, i: number): Promise<string> {
-  const db = await floorDb(durability);
-  const key = crypto.randomUUID();
-  const transaction = db.transaction('keys', 'readwrite', { durability });
-  transaction.objectStore('keys').put({ v: 1, key, fingerprint: `fp-${i}`, createdAt: Date.now(), state: 'pending' }, `fp-${i}`);
-  await new Promise<void>((resolve, reject) => {
-    transaction.oncomplete = () => resolve();
-    transaction.onabort = () => reject(transaction.error);
-  });
-  return key;
-}
+/** The write-ahead alone, one database per durability. */
+const floorPuts: Record<Durability, (i: number) => Promise<string>> = {
+  relaxed: floorPut('bench-floor-relaxed', 'relaxed'),
+  default: floorPut('bench-floor-default', 'default'),
+  strict: floorPut('bench-floor-strict', 'strict'),
+};
+const rawPut = (durability: Durability, i: number): Promise<string> => floorPuts[durability](i);
 
 const post = (i: number) => fetch(url, { method: 'POST', body: body(i) }).then((r) => r.text());
 /** The POST the SDK sends: the same, with the key as its header. */

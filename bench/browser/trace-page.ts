@@ -8,6 +8,7 @@ import { indexedDbStore } from '../../src/core/indexeddb-store.js';
 import { memoryStore } from '../../src/core/store.js';
 import { createSubmitter } from '../../src/core/submitter.js';
 import { createIdempotentFetch } from '../../src/fetch/index.js';
+import { floorPut } from './floor-put.js';
 import { shuffle } from './shuffle.js';
 
 const url = '/api/orders';
@@ -22,24 +23,7 @@ const preparing = createSubmitter({ retry: false, store: indexedDbStore({ databa
 const prepared = createIdempotentFetch({ fetch: stamped, submitter: preparing });
 const idle = () => new Promise((resolve) => setTimeout(resolve, 4));
 
-let floorDb: Promise<IDBDatabase> | undefined;
-/** The floor's write-ahead, as `bench/browser/page.ts` has it: a new key put (relaxed), sent as the header. */
-async function rawPut(i: number): Promise<string> {
-  floorDb ??= new Promise((resolve, reject) => {
-    const request = indexedDB.open('trace-floor', 1);
-    request.onupgradeneeded = () => request.result.createObjectStore('keys');
-    request.onsuccess = () => resolve(request.result);
-    request.onerror = () => reject(request.error);
-  });
-  const transaction = (await floorDb).transaction('keys', 'readwrite', { durability: 'relaxed' });
-  const key = crypto.randomUUID();
-  transaction.objectStore('keys').put({ v: 1, key, fingerprint: `fp-${i}`, createdAt: Date.now(), state: 'pending' }, `fp-${i}`);
-  await new Promise<void>((resolve, reject) => {
-    transaction.oncomplete = () => resolve();
-    transaction.onabort = () => reject(transaction.error);
-  });
-  return key;
-}
+const rawPut = floorPut('trace-floor');
 
 /** Each case's untimed setup before its `b` stamp, then the stamped submission. */
 const cases: Record<string, [setup: (i: number) => Promise<unknown> | undefined, send: (i: number) => Promise<unknown>]> = {
