@@ -41,7 +41,7 @@ const EXPIRY = 2;
 
 export class CompletedRecords {
   readonly #arena: ChunkArena;
-  readonly #hashOf: (key: string) => number;
+  readonly #keyHash: (key: string) => number;
   #mask = MIN_SLOTS - 1;
   #slots = freeSlots(MIN_SLOTS);
   #expiries = new Float64Array(this.#slots.buffer);
@@ -49,7 +49,7 @@ export class CompletedRecords {
 
   constructor(options: CompletedRecordsOptions = {}) {
     this.#arena = new ChunkArena(options.chunkBytes ?? DEFAULT_CHUNK_BYTES);
-    this.#hashOf = options.hash ?? seededHash;
+    this.#keyHash = options.hash ?? seededHash;
   }
 
   get size(): number {
@@ -61,9 +61,14 @@ export class CompletedRecords {
     return this.#arena.reservedBytes;
   }
 
+  /** The key's hash in this table: a caller that looks a key up and then stores it passes it to both. */
+  hashOf(key: string): number {
+    return this.#keyHash(key) >>> 0;
+  }
+
   /** The slot holding `key`, or -1. */
-  find(key: string): number {
-    const slot = this.#probe(key, this.#hashOf(key) >>> 0);
+  find(key: string, hash: number = this.hashOf(key)): number {
+    const slot = this.#probe(key, hash);
     return this.#slots[slot * WORDS + CHUNK] === EMPTY ? -1 : slot;
   }
 
@@ -84,7 +89,7 @@ export class CompletedRecords {
   }
 
   /** Stores the record under `key` (replacing any); false, storing nothing, when it cannot be packed. */
-  set(key: string, record: CompletedFields): boolean {
+  set(key: string, record: CompletedFields, hash: number = this.hashOf(key)): boolean {
     const size = packedSize(record);
     if (size < 0) return false;
     // Written as latin1 in the same pass that checks it fits; a key that does not is written again, wide.
@@ -93,7 +98,6 @@ export class CompletedRecords {
     if (chunk < 0) return false;
     const at = this.#arena.offset;
     if ((this.#count + 1) * 2 > this.#mask + 1) this.#rehash((this.#mask + 1) * 2);
-    const hash = this.#hashOf(key) >>> 0;
     const slot = this.#probe(key, hash);
     const word = slot * WORDS;
     if (this.#slots[word + CHUNK] === EMPTY) this.#count++;
