@@ -165,6 +165,21 @@ describe('completed records off the heap', () => {
     expect(plain(table.get('k'))).toEqual(plain(record(1)));
   });
 
+  it('keeps no space for the first try of a key past latin1 (written again two bytes a character)', () => {
+    const table = new CompletedRecords({ chunkBytes: 1024 });
+    const wide = (i: number): string => `ключ-${i}`;
+    for (let i = 0; i < 5; i++) table.set(wide(i), record(i));
+    const held = table.reservedBytes;
+    for (let i = 0; i < 5; i++) table.set(wide(i), record(i));
+    // Replacing five records by five of the same size needs no more room than a chunk or two.
+    expect(table.reservedBytes).toBeLessThanOrEqual(held + 1024);
+    for (let i = 0; i < 200; i++) {
+      table.set(wide(i % 5), record(i));
+    }
+    expect(table.reservedBytes).toBeLessThanOrEqual(3 * 1024);
+    expectSame(table, new Map(Array.from({ length: 5 }, (_, i) => [wide(i), record(195 + i)])));
+  });
+
   it('is empty after clear, and usable again', () => {
     const table = new CompletedRecords({ chunkBytes: 1024 });
     for (let i = 0; i < 100; i++) table.set(`k${i}`, record(i));

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fingerprintOf } from '../../src/core/fingerprint.js';
 import { isFormContentType, MAX_JSON_DEPTH, PayloadTooDeepError } from '../../src/protocol/index.js';
-import { payloadFingerprint } from '../../src/server/fingerprint.js';
+import { payloadFingerprint, type FingerprintInput } from '../../src/server/fingerprint.js';
 import { createVerifier, idempotency, type Verifier } from '../../src/server/index.js';
 import { canonicalJsonVectors, depthVectors, keyHeaderVectors, payloadVectors, type WireRequest } from '../protocol/vectors.js';
 import { startServer, type ListeningServer } from '../helpers/http-server.js';
@@ -88,6 +88,21 @@ describe('server fingerprint over the shared payload vectors', () => {
     expect(payloadFingerprint({ ...base, body: Buffer.from('hello') })).toBe('Gh4iUYkn39jj31MlmY8t_u9GWyQDV_P9DjMbTaXhgqY');
     expect(payloadFingerprint({ ...base, body: undefined })).toBe('aElZJQBRF0o8wsfZOWnoEtETFV1FnrExoWxcSlOCFaU');
     expect(payloadFingerprint({ ...base, body: Buffer.from([0xff, 0xfe, 0x00]) })).toBe('k33SAM41eMN7kP2JW0NbA8tKKD8qXw1m4z3IqOYokZY');
+  });
+
+  it('keeps the fingerprint of every kind of body, method and query (stores compare it across versions and processes)', () => {
+    // Computed with the code of session 21 (main at 500ee11), before the fingerprint was hashed from one string.
+    const pins: Array<[FingerprintInput, string]> = [
+      [{ method: 'POST', path: '/f', query: '', body: 'b=2&a=1&a=0', contentType: 'application/x-www-form-urlencoded; charset=utf-8' }, 'StshZbrdq34KC9Pm9It2FLoQW4bg0HSOB_-sH_pr2SY'],
+      [{ method: 'POST', path: '/f', query: '', body: Buffer.from('b=2&a=1&a=0'), contentType: 'application/x-www-form-urlencoded' }, 'StshZbrdq34KC9Pm9It2FLoQW4bg0HSOB_-sH_pr2SY'],
+      [{ method: 'put', path: '/t', query: 'z=1&y=%20', body: 'plain text é €', contentType: 'text/plain' }, '4Mcqz9MGKntt7thGvJT1b2wHtTL4HqG0_7rKFb4lkhs'],
+      [{ method: 'PATCH', path: '/é', query: '', body: ' {"b":[1,2],"a":"ü"}', contentType: 'application/json' }, 'reGQxjJ8tUWgqo1fPzVsKQDeb3sV6l0cfgr-A9r2pZg'],
+      [{ method: 'patch', path: '/é', query: '', body: { b: [1, 2], a: 'ü' } }, 'reGQxjJ8tUWgqo1fPzVsKQDeb3sV6l0cfgr-A9r2pZg'],
+      [{ method: 'POST', path: '/a', query: 'q', body: [{ y: null, x: true }] }, 'qHuvMnSgB1i6C9PrrJi-eUuwPisEdoOORS8oz0QaIBo'],
+      [{ method: 'DELETE', path: '/d', query: '', body: null }, '6QB5hJqOxKclsSiJLjXO4j4GCD4q651BaqChLrUoHyk'],
+      [{ method: 'POST', path: '/n', query: '', body: '{not json' }, 'M2BxMXgeWiKCHi-xgSSFineafBBzK9Ovr4t1mSIdxEE'],
+    ];
+    for (const [input, expected] of pins) expect(payloadFingerprint(input), JSON.stringify(input)).toBe(expected);
   });
 
   it('treats every empty body alike, and bytes that are no UTF-8 as bytes', () => {

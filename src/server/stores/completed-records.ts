@@ -24,23 +24,32 @@ export interface CompletedRecordsOptions {
 }
 
 const HEAD = 9;
-const EMPTY = -1;
+/** A slot's chunk word when the slot is free. */
+const EMPTY = 0xffff_ffff;
 const MIN_SLOTS = 64;
+/**
+ * The index's slots, 24 bytes each, as 32-bit words: hash | chunk (EMPTY: free) | offset
+ * in the chunk | unused | expiry (a f64, read through a `Float64Array` on the same
+ * memory at `slot * 3 + 2`). One run of bytes a slot, not an array a field, so that a
+ * lookup or an insert in a large table touches one cache line, not four.
+ */
+const WORDS = 6;
+const HASH = 0;
+const CHUNK = 1;
+const OFFSET = 2;
+const EXPIRY = 2;
 
 export class CompletedRecords {
   readonly #arena: ChunkArena;
-  readonly #hashOf: (key: string) => number;
+  readonly #keyHash: (key: string) => number;
   #mask = MIN_SLOTS - 1;
-  #hashes = new Uint32Array(MIN_SLOTS);
-  /** The entry's chunk, or EMPTY. */
-  #chunks = new Int32Array(MIN_SLOTS).fill(EMPTY);
-  #offsets = new Uint32Array(MIN_SLOTS);
-  #expiries = new Float64Array(MIN_SLOTS);
+  #slots = freeSlots(MIN_SLOTS);
+  #expiries = new Float64Array(this.#slots.buffer);
   #count = 0;
 
   constructor(options: CompletedRecordsOptions = {}) {
     this.#arena = new ChunkArena(options.chunkBytes ?? DEFAULT_CHUNK_BYTES);
-    this.#hashOf = options.hash ?? seededHash;
+    this.#keyHash = options.hash ?? seededHash;
   }
 
   get size(): number {
@@ -52,19 +61,24 @@ export class CompletedRecords {
     return this.#arena.reservedBytes;
   }
 
+  /** The key's hash in this table: a caller that looks a key up and then stores it passes it to both. */
+  hashOf(key: string): number {
+    return this.#keyHash(key) >>> 0;
+  }
+
   /** The slot holding `key`, or -1. */
-  find(key: string): number {
-    const slot = this.#probe(key, this.#hashOf(key) >>> 0);
-    return this.#chunks[slot] === EMPTY ? -1 : slot;
+  find(key: string, hash: number = this.hashOf(key)): number {
+    const slot = this.#probe(key, hash);
+    return this.#slots[slot * WORDS + CHUNK] === EMPTY ? -1 : slot;
   }
 
   expiresAt(slot: number): number {
-    return this.#expiries[slot]!;
+    return this.#expiries[slot * 3 + EXPIRY]!;
   }
 
   read(slot: number): CompletedFields {
-    const bytes = this.#arena.bytes(this.#chunks[slot]!);
-    const at = this.#offsets[slot]!;
+    const bytes = this.#arena.bytes(this.#slots[slot * WORDS + CHUNK]!);
+    const at = this.#slots[slot * WORDS + OFFSET]!;
     const start = at + HEAD + bytes.readUInt32LE(at) * bytes[at + 8]!;
     return unpackCompleted(bytes, start, start + bytes.readUInt32LE(at + 4));
   }
@@ -75,31 +89,23 @@ export class CompletedRecords {
   }
 
   /** Stores the record under `key` (replacing any); false, storing nothing, when it cannot be packed. */
-  set(key: string, record: CompletedFields): boolean {
+  set(key: string, record: CompletedFields, hash: number = this.hashOf(key)): boolean {
     const size = packedSize(record);
     if (size < 0) return false;
-    const width = isLatin1(key) ? 1 : 2;
-    const total = HEAD + key.length * width + size;
-    const chunk = this.#arena.alloc(total);
+    // Written as latin1 in the same pass that checks it fits; a key that does not is written again, wide.
+    let chunk = this.#write(key, 1, size, record);
+    if (chunk === WIDE) chunk = this.#write(key, 2, size, record);
+    if (chunk < 0) return false;
     const at = this.#arena.offset;
-    const bytes = this.#arena.bytes(chunk);
-    bytes.writeUInt32LE(key.length, at);
-    bytes.writeUInt32LE(size, at + 4);
-    bytes[at + 8] = width;
-    writeKey(bytes, at + HEAD, key, width);
-    if (!writePacked(record, bytes, at + HEAD + key.length * width)) {
-      this.#arena.cancel(chunk, total);
-      return false;
-    }
-    if ((this.#count + 1) * 2 > this.#hashes.length) this.#rehash(this.#hashes.length * 2);
-    const hash = this.#hashOf(key) >>> 0;
+    if ((this.#count + 1) * 2 > this.#mask + 1) this.#rehash((this.#mask + 1) * 2);
     const slot = this.#probe(key, hash);
-    if (this.#chunks[slot] === EMPTY) this.#count++;
+    const word = slot * WORDS;
+    if (this.#slots[word + CHUNK] === EMPTY) this.#count++;
     else this.#release(slot);
-    this.#hashes[slot] = hash;
-    this.#chunks[slot] = chunk;
-    this.#offsets[slot] = at;
-    this.#expiries[slot] = record.expiresAt;
+    this.#slots[word + HASH] = hash;
+    this.#slots[word + CHUNK] = chunk;
+    this.#slots[word + OFFSET] = at;
+    this.#expiries[slot * 3 + EXPIRY] = record.expiresAt;
     return true;
   }
 
@@ -115,19 +121,17 @@ export class CompletedRecords {
     this.#release(slot);
     this.#count--;
     const mask = this.#mask;
+    const slots = this.#slots;
     let hole = slot;
-    for (let next = (hole + 1) & mask; this.#chunks[next] !== EMPTY; next = (next + 1) & mask) {
-      const home = this.#hashes[next]! & mask;
+    for (let next = (hole + 1) & mask; slots[next * WORDS + CHUNK] !== EMPTY; next = (next + 1) & mask) {
+      const home = slots[next * WORDS + HASH]! & mask;
       // The entry may fill the hole unless its home lies after the hole, within the run.
       if (((next - home) & mask) >= ((next - hole) & mask)) {
-        this.#hashes[hole] = this.#hashes[next]!;
-        this.#chunks[hole] = this.#chunks[next]!;
-        this.#offsets[hole] = this.#offsets[next]!;
-        this.#expiries[hole] = this.#expiries[next]!;
+        slots.copyWithin(hole * WORDS, next * WORDS, next * WORDS + WORDS);
         hole = next;
       }
     }
-    this.#chunks[hole] = EMPTY;
+    slots[hole * WORDS + CHUNK] = EMPTY;
   }
 
   /**
@@ -137,19 +141,20 @@ export class CompletedRecords {
    */
   sweep(now: number): number {
     let expired = 0;
+    const slots = this.#slots;
     // Slots emptied without moving the rest back: the rebuild below makes runs whole again.
-    for (let slot = 0; slot < this.#chunks.length; slot++) {
-      if (this.#chunks[slot] === EMPTY || this.#expiries[slot]! > now) continue;
+    for (let slot = 0; slot <= this.#mask; slot++) {
+      if (slots[slot * WORDS + CHUNK] === EMPTY || this.#expiries[slot * 3 + EXPIRY]! > now) continue;
       this.#release(slot);
-      this.#chunks[slot] = EMPTY;
+      slots[slot * WORDS + CHUNK] = EMPTY;
       expired++;
     }
     const sparse = this.#arena.sparse();
     if (expired === 0 && !sparse.includes(true)) return 0;
     this.#count -= expired;
-    let slots = MIN_SLOTS;
-    while (slots < this.#count * 4) slots *= 2;
-    this.#rehash(slots, sparse);
+    let size = MIN_SLOTS;
+    while (size < this.#count * 4) size *= 2;
+    this.#rehash(size, sparse);
     return expired;
   }
 
@@ -160,66 +165,98 @@ export class CompletedRecords {
   }
 
   *entries(): IterableIterator<[string, CompletedFields]> {
-    for (let slot = 0; slot < this.#chunks.length; slot++) {
-      const chunk = this.#chunks[slot]!;
+    for (let slot = 0; slot <= this.#mask; slot++) {
+      const chunk = this.#slots[slot * WORDS + CHUNK]!;
       if (chunk === EMPTY) continue;
-      yield [this.#keyAt(chunk, this.#offsets[slot]!), this.read(slot)];
+      yield [this.#keyAt(chunk, this.#slots[slot * WORDS + OFFSET]!), this.read(slot)];
     }
   }
 
-  /** Reinserts every entry into `slots` slots, moving those in `sparse` chunks to the chunk being filled. */
-  #rehash(slots: number, sparse: boolean[] = []): void {
-    const hashes = this.#hashes;
-    const chunks = this.#chunks;
-    const offsets = this.#offsets;
-    const expiries = this.#expiries;
-    this.#resize(slots);
-    for (let slot = 0; slot < chunks.length; slot++) {
-      let chunk = chunks[slot]!;
+  /**
+   * Writes the entry (its head, the key `width` bytes a character, the packed record) at
+   * a new place in the arena and returns its chunk (`#arena.offset` is where); WIDE when
+   * a key character does not fit in one byte, -1 when the record cannot be packed.
+   */
+  #write(key: string, width: 1 | 2, size: number, record: CompletedFields): number {
+    const length = key.length;
+    const total = HEAD + length * width + size;
+    const chunk = this.#arena.alloc(total);
+    const at = this.#arena.offset;
+    const bytes = this.#arena.bytes(chunk);
+    bytes.writeUInt32LE(length, at);
+    bytes.writeUInt32LE(size, at + 4);
+    bytes[at + 8] = width;
+    const start = at + HEAD;
+    if (width === 1) {
+      for (let i = 0; i < length; i++) {
+        const code = key.charCodeAt(i);
+        if (code > 0xff) {
+          this.#arena.cancel(chunk, total);
+          return WIDE;
+        }
+        bytes[start + i] = code;
+      }
+    } else {
+      for (let i = 0; i < length; i++) bytes.writeUInt16LE(key.charCodeAt(i), start + 2 * i);
+    }
+    if (!writePacked(record, bytes, start + length * width)) {
+      this.#arena.cancel(chunk, total);
+      return -1;
+    }
+    return chunk;
+  }
+
+  /** Reinserts every entry into `size` slots, moving those in `sparse` chunks to the chunk being filled. */
+  #rehash(size: number, sparse: boolean[] = []): void {
+    const old = this.#slots;
+    const oldExpiries = this.#expiries;
+    const oldSize = this.#mask + 1;
+    this.#resize(size);
+    for (let slot = 0; slot < oldSize; slot++) {
+      let chunk = old[slot * WORDS + CHUNK]!;
       if (chunk === EMPTY) continue;
-      let at = offsets[slot]!;
+      let at = old[slot * WORDS + OFFSET]!;
       if (sparse[chunk] === true) {
-        const size = this.#entrySize(chunk, at);
-        const to = this.#arena.alloc(size);
-        this.#arena.bytes(to).set(this.#arena.bytes(chunk).subarray(at, at + size), this.#arena.offset);
-        this.#arena.release(chunk, size);
+        const entry = this.#entrySize(chunk, at);
+        const to = this.#arena.alloc(entry);
+        this.#arena.bytes(to).set(this.#arena.bytes(chunk).subarray(at, at + entry), this.#arena.offset);
+        this.#arena.release(chunk, entry);
         // Its index may be reused by a chunk allocated later in this loop, which is not sparse.
         if (!this.#arena.has(chunk)) sparse[chunk] = false;
         chunk = to;
         at = this.#arena.offset;
       }
-      this.#insert(hashes[slot]!, chunk, at, expiries[slot]!);
+      this.#insert(old[slot * WORDS + HASH]!, chunk, at, oldExpiries[slot * 3 + EXPIRY]!);
     }
   }
 
-  #resize(slots: number): void {
-    this.#mask = slots - 1;
-    this.#hashes = new Uint32Array(slots);
-    this.#chunks = new Int32Array(slots).fill(EMPTY);
-    this.#offsets = new Uint32Array(slots);
-    this.#expiries = new Float64Array(slots);
+  #resize(size: number): void {
+    this.#mask = size - 1;
+    this.#slots = freeSlots(size);
+    this.#expiries = new Float64Array(this.#slots.buffer);
   }
 
   /** The slot holding `key`, or the empty slot that ends its probe run (where it would go). */
   #probe(key: string, hash: number): number {
+    const slots = this.#slots;
     for (let slot = hash & this.#mask; ; slot = (slot + 1) & this.#mask) {
-      const chunk = this.#chunks[slot]!;
-      if (chunk === EMPTY || (this.#hashes[slot] === hash && this.#keyIs(chunk, this.#offsets[slot]!, key))) return slot;
+      const chunk = slots[slot * WORDS + CHUNK]!;
+      if (chunk === EMPTY || (slots[slot * WORDS + HASH] === hash && this.#keyIs(chunk, slots[slot * WORDS + OFFSET]!, key))) return slot;
     }
   }
 
   #insert(hash: number, chunk: number, at: number, expiresAt: number): void {
     let slot = hash & this.#mask;
-    while (this.#chunks[slot] !== EMPTY) slot = (slot + 1) & this.#mask;
-    this.#hashes[slot] = hash;
-    this.#chunks[slot] = chunk;
-    this.#offsets[slot] = at;
-    this.#expiries[slot] = expiresAt;
+    while (this.#slots[slot * WORDS + CHUNK] !== EMPTY) slot = (slot + 1) & this.#mask;
+    this.#slots[slot * WORDS + HASH] = hash;
+    this.#slots[slot * WORDS + CHUNK] = chunk;
+    this.#slots[slot * WORDS + OFFSET] = at;
+    this.#expiries[slot * 3 + EXPIRY] = expiresAt;
   }
 
   #release(slot: number): void {
-    const chunk = this.#chunks[slot]!;
-    this.#arena.release(chunk, this.#entrySize(chunk, this.#offsets[slot]!));
+    const chunk = this.#slots[slot * WORDS + CHUNK]!;
+    this.#arena.release(chunk, this.#entrySize(chunk, this.#slots[slot * WORDS + OFFSET]!));
   }
 
   #entrySize(chunk: number, at: number): number {
@@ -248,14 +285,13 @@ export class CompletedRecords {
   }
 }
 
-function isLatin1(key: string): boolean {
-  for (let i = 0; i < key.length; i++) if (key.charCodeAt(i) > 0xff) return false;
-  return true;
-}
+/** `#write`'s answer for a key that needs two bytes a character. */
+const WIDE = -2;
 
-function writeKey(bytes: Buffer, at: number, key: string, width: number): void {
-  if (width === 1) for (let i = 0; i < key.length; i++) bytes[at + i] = key.charCodeAt(i);
-  else for (let i = 0; i < key.length; i++) bytes.writeUInt16LE(key.charCodeAt(i), at + 2 * i);
+function freeSlots(size: number): Uint32Array {
+  const slots = new Uint32Array(size * WORDS);
+  for (let word = CHUNK; word < slots.length; word += WORDS) slots[word] = EMPTY;
+  return slots;
 }
 
 const SEED = getRandomValues(new Uint32Array(1))[0]!;

@@ -12,6 +12,8 @@ export type TableRecord =
       readonly leaseExpiresAt: number;
       /** Retention once the lease runs out: the record then stands for an unknown outcome. */
       readonly retentionMs: number;
+      /** The key's hash in the completed records, from the claim's lookup: the completion's insert hashes the key no more. */
+      readonly keyHash?: number;
     }
   | {
       readonly state: 'completed';
@@ -79,7 +81,8 @@ export class RecordTable {
 
   /** Returns the result, and the new record when the claim wrote one. */
   claim(request: ClaimRequest, suffix?: string): { result: ClaimResult; record?: TableRecord } {
-    const current = this.#live(request.key, request.now);
+    const keyHash = this.#completed.hashOf(request.key);
+    const current = this.#live(request.key, request.now, keyHash);
     if (current?.state === 'completed') {
       return { result: { status: 'completed', fingerprint: current.fingerprint, response: current.response, executions: current.executions } };
     }
@@ -105,6 +108,7 @@ export class RecordTable {
       executions,
       leaseExpiresAt: request.now + request.leaseMs,
       retentionMs: request.retentionMs,
+      keyHash,
     };
     this.#records.set(request.key, record);
     return { result: { status: 'claimed', token, executions, rerun }, record };
@@ -121,7 +125,7 @@ export class RecordTable {
       response: request.response,
       expiresAt: request.now + request.retentionMs,
     };
-    this.#set(request.key, record);
+    this.#set(request.key, record, current.state === 'in-progress' ? current.keyHash : undefined);
     return record;
   }
 
@@ -179,20 +183,20 @@ export class RecordTable {
   }
 
   /** A completed record off the heap when it can be packed, else an object in the Map. */
-  #set(key: string, record: TableRecord): void {
-    if (record.state === 'completed' && this.#completed.set(key, record)) this.#records.delete(key);
+  #set(key: string, record: TableRecord, keyHash?: number): void {
+    if (record.state === 'completed' && this.#completed.set(key, record, keyHash)) this.#records.delete(key);
     else this.#records.set(key, record);
   }
 
   /** The key's record unless it is past retention at `now` (it is then dropped). */
-  #live(key: string, now: number): TableRecord | undefined {
+  #live(key: string, now: number, keyHash: number): TableRecord | undefined {
     const record = this.#records.get(key);
     if (record !== undefined) {
       if (!isExpired(record, now)) return record;
       this.#records.delete(key);
       return undefined;
     }
-    const slot = this.#completed.find(key);
+    const slot = this.#completed.find(key, keyHash);
     if (slot < 0) return undefined;
     if (this.#completed.expiresAt(slot) > now) return { state: 'completed', ...this.#completed.read(slot) };
     this.#completed.deleteSlot(slot);
