@@ -218,10 +218,8 @@ class Capture {
   #finish(args: unknown[], replace: void | ReplaceAnswer): void {
     const res = this.res;
     // From here on the response's own methods answer (a second `end` too, as without the middleware).
-    if (this.layered) {
-      captures.delete(res);
-      lateCaptures.delete(res);
-    }
+    // A capture is in one of the two maps, rarely the WeakMap: it is searched only when the Map had none.
+    if (this.layered && !captures.delete(res)) lateCaptures.delete(res);
     if (replace === undefined) {
       this.end.apply(res, args);
       return;
