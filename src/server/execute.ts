@@ -16,9 +16,9 @@ type Granted = Extract<ClaimResult, { status: 'claimed' }>;
  * effect) or mark unknown (it said it cannot tell), each fenced by the run's token.
  */
 export function execute(ctx: RequestContext, claimed: Claimed, granted: Granted): void {
-  const guarded = new GuardedRun(ctx, claimed, granted.token);
   const { executions, rerun } = granted;
-  ctx.audit.executed(claimed.storageKey, claimed, executions, rerun);
+  const auditPlace = ctx.audit.executed(claimed.storageKey, claimed, executions, rerun);
+  const guarded = new GuardedRun(ctx, claimed, granted.token, auditPlace);
   ctx.tell?.({ ...eventScope(claimed), type: 'executed', executions, rerun });
   // Renewed until the handler settles, whatever the client does: a client that goes away
   // must not free a key whose handler is still running (its retry would run it twice).
@@ -40,6 +40,8 @@ class GuardedRun implements HeldLease, CaptureOwner, ThrowTarget {
     private readonly ctx: RequestContext,
     private readonly run: Claimed,
     token: string,
+    /** Where the audit records this run's completion (`Audit.completed`). */
+    private readonly auditPlace: number,
   ) {
     this.storageKey = run.storageKey;
     this.token = token;
@@ -99,7 +101,7 @@ class GuardedRun implements HeldLease, CaptureOwner, ThrowTarget {
     const { opts, audit } = this.ctx;
     const { storageKey } = this.run;
     if (stored) {
-      audit.completed(storageKey, this.run, status);
+      audit.completed(storageKey, this.run, status, this.auditPlace);
       this.ctx.tell?.({ ...eventScope(this.run), type: 'completed', status });
       return;
     }
