@@ -3,6 +3,7 @@
  * key, the body and its payload fingerprint, the principal, then the store's claim, which
  * decides between running the handler (`execute`), replaying (`replay`) and a problem.
  */
+import type { ServerResponse } from 'node:http';
 import { isPayloadTooDeepError, parseKey, type ProblemCode } from '../protocol/index.js';
 import { applyCors } from './cors.js';
 import { eventScope, type Claimed } from './claimed.js';
@@ -27,9 +28,10 @@ const RETRY_AFTER_SECONDS = '1';
 type Pending = Promise<void> | void;
 
 /**
- * Guards one request. Returns a promise only when something had to be waited for (the
- * body, an async principal, an async store), settled once the request is answered or
- * handed to the handler (rejects only on a bug); else everything happened in this call.
+ * Guards one request. Returns a promise only when something had to be waited for (an
+ * async principal, an async store), settled once the request is answered or handed to the
+ * handler (rejects only on a bug; `answerBugs`); else everything happened in this call, or
+ * the body's read goes on and answers its own bugs.
  */
 export function guard(ctx: RequestContext): Pending {
   const { req, res, opts, audit } = ctx;
@@ -71,10 +73,35 @@ export function guard(ctx: RequestContext): Pending {
 function readAndClaim(ctx: RequestContext, method: string, path: string, route: string, key: string): Pending {
   const req = ctx.req as IdempotentRequest;
   if (req.readableEnded) return fingerprintAndClaim(ctx, method, path, route, key, undefined);
-  return readBody(req, ctx.opts.maxBodyBytes).then(
-    (raw) => fingerprintAndClaim(ctx, method, path, route, key, payloadOf(req, raw)),
-    (error: unknown) => bodyFailed(ctx, method, route, error),
+  // Each callback answers its own bugs, so the caller gets nothing to wait on and chains
+  // no `.catch` of its own: one promise and one microtask turn fewer a request.
+  void readBody(req, ctx.opts.maxBodyBytes).then(
+    (raw) => {
+      try {
+        answerBugs(ctx.res, fingerprintAndClaim(ctx, method, path, route, key, payloadOf(req, raw)));
+      } catch (error) {
+        failed(ctx.res, error);
+      }
+    },
+    (error: unknown) => {
+      try {
+        bodyFailed(ctx, method, route, error);
+      } catch (bug) {
+        failed(ctx.res, bug);
+      }
+    },
   );
+}
+
+/** A step still waiting (its promise rejects only on a bug): the bug is answered, never left unhandled. */
+export function answerBugs(res: ServerResponse, pending: Pending): void {
+  if (pending instanceof Promise) pending.catch((error: unknown) => failed(res, error));
+}
+
+/** Only reached on a bug; answer rather than leave the socket hanging. */
+export function failed(res: ServerResponse, error: unknown): void {
+  if (!res.headersSent) sendProblem(res, 'handler-failed', 'The idempotency middleware failed unexpectedly.');
+  else res.destroy(error instanceof Error ? error : undefined);
 }
 
 function bodyFailed(ctx: RequestContext, method: string, route: string, error: unknown): void {
