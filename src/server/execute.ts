@@ -5,7 +5,7 @@ import type { HeldLease } from './lease-keeper.js';
 import { isUncertainOutcomeError } from './outcome.js';
 import type { Proceed, RequestContext } from './request-context.js';
 import { sendOutcomeUnknown, sendProblem } from './respond.js';
-import type { ClaimResult, SettleRequest, StoredResponse } from './stores/types.js';
+import type { ClaimResult, SettleRequest } from './stores/types.js';
 
 /** A claim the store granted: the run's token and counts. */
 type Granted = Extract<ClaimResult, { status: 'claimed' }>;
@@ -77,10 +77,10 @@ class GuardedRun implements HeldLease, CaptureOwner, ThrowTarget {
     this.ctx.leases.release(this);
     if (this.#outcome === 'uncertain') return this.#markUnknown();
     if (this.#outcome === 'threw' || (captured.status >= 500 && opts.releaseOn5xx)) return this.#release(this.#outcome === 'threw' ? 'threw' : 'server-error');
-    if (captured.body === undefined) {
-      this.#emit({ ...eventScope(this.run), type: 'response-not-stored', bytes: captured.bodyBytes, limit: opts.maxResponseBytes });
+    if (captured.omittedBodyBytes !== undefined) {
+      this.#emit({ ...eventScope(this.run), type: 'response-not-stored', bytes: captured.omittedBodyBytes, limit: opts.maxResponseBytes });
     }
-    const request = { key: storageKey, token, fingerprint, response: toStoredResponse(captured), retentionMs: opts.ttl, now: opts.now() };
+    const request = { key: storageKey, token, fingerprint, response: captured, retentionMs: opts.ttl, now: opts.now() };
     const { sync } = opts.store;
     if (sync === undefined) {
       return opts.store.complete(request).then(
@@ -162,12 +162,6 @@ const notCommitted: ReplaceAnswer = (res) => {
     headers: { 'Retry-After': '1' },
   });
 };
-
-function toStoredResponse(captured: CapturedResponse): StoredResponse {
-  return captured.body === undefined
-    ? { status: captured.status, headers: captured.headers, body: Buffer.alloc(0), omittedBodyBytes: captured.bodyBytes }
-    : { status: captured.status, headers: captured.headers, body: captured.body };
-}
 
 /** Told what the application threw, or what its promise rejected with. */
 export interface ThrowTarget {
