@@ -81,9 +81,10 @@ const emptyTotals = (): AuditTotals => ({
 export class Audit {
   #totals = emptyTotals();
   /**
-   * A key that ran once here, with nothing else to count, is kept as a number (`runOnce`)
-   * until anything else happens to it: most keys never get more, and a record object per
-   * key, kept for as long as `maxKeys` allow, was a third of what a request left on the heap.
+   * A key that ran once here, with nothing else to count, is kept as a number until anything
+   * else happens to it: its place in `#order`, where `#runOnce` holds the store's count and
+   * its status. Most keys never get more, and a record object per key, kept for as long as
+   * `maxKeys` allow, was a third of what a request left on the heap.
    */
   readonly #keys = new Map<string, KeyAudit | number>();
   /**
@@ -92,6 +93,12 @@ export class Audit {
    * which made each new key cost more the longer the process ran.
    */
   #order: string[] = [];
+  /**
+   * Per place in `#order`, while its key is a run-once number: the store's count and the
+   * status it completed with (`runOnce`); `EXPANDED` once the key has a record object. The
+   * completion writes here, at the place `executed` returned, instead of the Map.
+   */
+  #runOnce: number[] = [];
   #oldest = 0;
 
   constructor(private readonly maxKeys: number) {}
@@ -118,7 +125,7 @@ export class Audit {
         this.replayed(storageKey, event, event.status, event.executions);
         break;
       case 'completed':
-        this.completed(storageKey, event, event.status);
+        this.completed(storageKey, event, event.status, -1);
         break;
       case 'conflict':
         totals.conflicts++;
@@ -145,14 +152,17 @@ export class Audit {
     }
   }
 
-  /** A run started; `executions` is the store's count for the key, this run included. */
-  executed(storageKey: string, scope: EventScope, executions: number, rerun: Rerun): void {
+  /**
+   * A run started; `executions` is the store's count for the key, this run included.
+   * Returns where its completion may be recorded (`completed`'s `place`), or -1.
+   */
+  executed(storageKey: string, scope: EventScope, executions: number, rerun: Rerun): number {
     const totals = this.#totals;
     totals.executions++;
     if (rerun === 'none' && executions <= MAX_RUN_ONCE_COUNT && !this.#keys.has(storageKey)) {
-      this.#keys.set(storageKey, runOnce(executions, 0));
-      this.#dropOldest(storageKey);
-      return;
+      const place = this.#dropOldest(storageKey, runOnce(executions, 0));
+      this.#keys.set(storageKey, place);
+      return place;
     }
     const entry = this.#entry(storageKey, scope);
     entry.executions++;
@@ -164,6 +174,7 @@ export class Audit {
       totals.recoveryRuns++;
       entry.recoveryRuns++;
     }
+    return -1;
   }
 
   replayed(storageKey: string, scope: EventScope, status: number, executions: number): void {
@@ -174,9 +185,15 @@ export class Audit {
     entry.lastStatus = status;
   }
 
-  completed(storageKey: string, scope: EventScope, status: number): void {
+  /** The run's answer was stored; `place` is what `executed` returned for it. */
+  completed(storageKey: string, scope: EventScope, status: number, place: number): void {
+    // The place still holds this key as a number: no Map lookup.
+    if (place >= 0 && this.#order[place] === storageKey && this.#runOnce[place] !== EXPANDED && isStatus(status)) {
+      this.#runOnce[place] = runOnce(storeExecutionsOf(this.#runOnce[place]!), status);
+      return;
+    }
     const entry = this.#keys.get(storageKey);
-    if (typeof entry === 'number' && isStatus(status)) this.#keys.set(storageKey, runOnce(storeExecutionsOf(entry), status));
+    if (typeof entry === 'number' && isStatus(status)) this.#runOnce[entry] = runOnce(storeExecutionsOf(this.#runOnce[entry]!), status);
     else this.#entry(storageKey, scope).lastStatus = status;
   }
 
@@ -186,7 +203,7 @@ export class Audit {
 
   snapshot(): AuditSnapshot {
     const keys: KeyAudit[] = [];
-    for (const [storageKey, entry] of this.#keys) keys.push(typeof entry === 'number' ? expand(entry, scopeOfStorageKey(storageKey)) : { ...entry });
+    for (const [storageKey, entry] of this.#keys) keys.push(typeof entry === 'number' ? expand(this.#runOnce[entry]!, scopeOfStorageKey(storageKey)) : { ...entry });
     return { totals: { ...this.#totals }, keys };
   }
 
@@ -194,39 +211,51 @@ export class Audit {
     this.#totals = emptyTotals();
     this.#keys.clear();
     this.#order = [];
+    this.#runOnce = [];
     this.#oldest = 0;
   }
 
-  /** Records `added` as the newest key, dropping the oldest record once over the cap. */
-  #dropOldest(added: string): void {
+  /** Records `added` as the newest key, dropping the oldest record once over the cap; returns its place. */
+  #dropOldest(added: string, runOnceValue: number): number {
     if (this.#order.length < this.maxKeys) {
-      this.#order.push(added);
-      return;
+      this.#runOnce.push(runOnceValue);
+      return this.#order.push(added) - 1;
     }
-    this.#keys.delete(this.#order[this.#oldest]!);
-    this.#order[this.#oldest] = added;
-    this.#oldest = (this.#oldest + 1) % this.maxKeys;
+    const place = this.#oldest;
+    this.#keys.delete(this.#order[place]!);
+    this.#order[place] = added;
+    this.#runOnce[place] = runOnceValue;
+    this.#oldest = (place + 1) % this.maxKeys;
+    return place;
   }
 
   /** The key's record as an object, made (or expanded from its number) on first need. */
   #entry(storageKey: string, scope: EventScope): KeyAudit {
     const entry = this.#keys.get(storageKey);
     if (typeof entry === 'object') return entry;
-    const made = entry === undefined ? newEntry(scope) : expand(entry, scope);
+    let made: KeyAudit;
+    if (entry === undefined) {
+      made = newEntry(scope);
+      this.#dropOldest(storageKey, EXPANDED);
+    } else {
+      // An expanded key keeps its place in the order.
+      made = expand(this.#runOnce[entry]!, scope);
+      this.#runOnce[entry] = EXPANDED;
+    }
     this.#keys.set(storageKey, made);
-    // An expanded key keeps its place in the order.
-    if (entry === undefined) this.#dropOldest(storageKey);
     return made;
   }
 }
 
 /**
  * A key's record while it only ran once, in this process: the store's count for it and the
- * status it completed with (0 before it completes), as one small integer (a Map keeps it
- * without an object of its own).
+ * status it completed with (0 before it completes), as one small integer (an array keeps
+ * it without an object of its own).
  */
 const runOnce = (storeExecutions: number, status: number): number => storeExecutions * STATUS_SPAN + status;
 const STATUS_SPAN = 1000;
+/** In `#runOnce`: the key at this place has a record object. */
+const EXPANDED = -1;
 const storeExecutionsOf = (entry: number): number => Math.floor(entry / STATUS_SPAN);
 // Keeps the number a small integer (V8's Smi, 31 bits at least), stored in the Map as is.
 const MAX_RUN_ONCE_COUNT = Math.floor(0x3fff_ffff / STATUS_SPAN) - 1;

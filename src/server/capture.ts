@@ -1,15 +1,14 @@
 import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { PrototypeLayer } from './prototype-layer.js';
+import type { StoredResponse } from './stores/types.js';
 
-/** What the handler answered, as seen by the middleware when it ends the response. */
-export interface CapturedResponse {
-  readonly status: number;
-  /** The headers set on the response that are kept for replay, lower-cased names. */
-  readonly headers: Readonly<Record<string, string | readonly string[]>>;
-  /** The body, or undefined when it went over the capture limit (only its size is known). */
-  readonly body: Buffer | undefined;
-  readonly bodyBytes: number;
-}
+/**
+ * What the handler answered, as seen by the middleware when it ends the response, in the
+ * form the store keeps (one object, not a capture and a copy for the store): the kept
+ * headers (lower-cased names), and the body, or, when it went over the capture limit, an
+ * empty body and `omittedBodyBytes`.
+ */
+export type CapturedResponse = StoredResponse;
 
 /**
  * What `settle` may resolve with instead of letting the captured answer go out: it runs
@@ -218,10 +217,8 @@ class Capture {
   #finish(args: unknown[], replace: void | ReplaceAnswer): void {
     const res = this.res;
     // From here on the response's own methods answer (a second `end` too, as without the middleware).
-    if (this.layered) {
-      captures.delete(res);
-      lateCaptures.delete(res);
-    }
+    // A capture is in one of the two maps, rarely the WeakMap: it is searched only when the Map had none.
+    if (this.layered && !captures.delete(res)) lateCaptures.delete(res);
     if (replace === undefined) {
       this.end.apply(res, args);
       return;
@@ -235,9 +232,11 @@ class Capture {
   }
 
   #captured(): CapturedResponse {
+    const { statusCode } = this.res;
+    if (this.#overflow) return { status: statusCode, headers: this.#keptHeaders(), body: Buffer.alloc(0), omittedBodyBytes: this.#bytes };
     const chunks = this.#chunks;
-    const body = this.#overflow ? undefined : chunks.length === 1 && this.#owned ? chunks[0]! : Buffer.concat(chunks, this.#bytes);
-    return { status: this.res.statusCode, headers: this.#keptHeaders(), body, bodyBytes: this.#bytes };
+    const body = chunks.length === 1 && this.#owned ? chunks[0]! : Buffer.concat(chunks, this.#bytes);
+    return { status: statusCode, headers: this.#keptHeaders(), body };
   }
 
   #keptHeaders(): Record<string, string | readonly string[]> {

@@ -1,30 +1,25 @@
 import { captureMayNeverEnd, captureResponse, type CapturedResponse, type CaptureOwner, type ReplaceAnswer, type Settled } from './capture.js';
-import type { EventScope, IdempotencyEvent } from './events.js';
+import { eventScope, type Claimed } from './claimed.js';
+import type { IdempotencyEvent } from './events.js';
 import type { HeldLease } from './lease-keeper.js';
 import { isUncertainOutcomeError } from './outcome.js';
 import type { Proceed, RequestContext } from './request-context.js';
 import { sendOutcomeUnknown, sendProblem } from './respond.js';
-import type { Rerun, SettleRequest, StoredResponse } from './stores/types.js';
+import type { ClaimResult, SettleRequest } from './stores/types.js';
 
-/** One guarded run: its key, its claim, and where its events go. */
-export interface Run {
-  readonly storageKey: string;
-  readonly token: string;
-  readonly fingerprint: string;
-  readonly scope: EventScope;
-  readonly executions: number;
-  readonly rerun: Rerun;
-}
+/** A claim the store granted: the run's token and counts. */
+type Granted = Extract<ClaimResult, { status: 'claimed' }>;
 
 /**
  * One claimed run, from start to its settlement: renew the lease while the handler runs,
  * then complete (store the response), release (it threw or answered 5xx before any
  * effect) or mark unknown (it said it cannot tell), each fenced by the run's token.
  */
-export function execute(ctx: RequestContext, run: Run): void {
-  const guarded = new GuardedRun(ctx, run);
-  ctx.audit.executed(run.storageKey, run.scope, run.executions, run.rerun);
-  ctx.tell?.({ ...run.scope, type: 'executed', executions: run.executions, rerun: run.rerun });
+export function execute(ctx: RequestContext, claimed: Claimed, granted: Granted): void {
+  const { executions, rerun } = granted;
+  const auditPlace = ctx.audit.executed(claimed.storageKey, claimed, executions, rerun);
+  const guarded = new GuardedRun(ctx, claimed, granted.token, auditPlace);
+  ctx.tell?.({ ...eventScope(claimed), type: 'executed', executions, rerun });
   // Renewed until the handler settles, whatever the client does: a client that goes away
   // must not free a key whose handler is still running (its retry would run it twice).
   ctx.leases.hold(guarded);
@@ -43,15 +38,18 @@ class GuardedRun implements HeldLease, CaptureOwner, ThrowTarget {
 
   constructor(
     private readonly ctx: RequestContext,
-    private readonly run: Run,
+    private readonly run: Claimed,
+    token: string,
+    /** Where the audit records this run's completion (`Audit.completed`). */
+    private readonly auditPlace: number,
   ) {
     this.storageKey = run.storageKey;
-    this.token = run.token;
+    this.token = token;
   }
 
   overdue(): void {
     captureMayNeverEnd(this.ctx.res);
-    this.#emit({ ...this.run.scope, type: 'run-overdue', maxRunMs: this.ctx.opts.maxRunMs });
+    this.#emit({ ...eventScope(this.run), type: 'run-overdue', maxRunMs: this.ctx.opts.maxRunMs });
   }
 
   threw(error: unknown): void {
@@ -74,14 +72,15 @@ class GuardedRun implements HeldLease, CaptureOwner, ThrowTarget {
   settle(captured: CapturedResponse): Settled {
     this.#ended = true;
     const { opts } = this.ctx;
-    const { storageKey, token, fingerprint, scope } = this.run;
+    const { storageKey, fingerprint } = this.run;
+    const { token } = this;
     this.ctx.leases.release(this);
     if (this.#outcome === 'uncertain') return this.#markUnknown();
     if (this.#outcome === 'threw' || (captured.status >= 500 && opts.releaseOn5xx)) return this.#release(this.#outcome === 'threw' ? 'threw' : 'server-error');
-    if (captured.body === undefined) {
-      this.#emit({ ...scope, type: 'response-not-stored', bytes: captured.bodyBytes, limit: opts.maxResponseBytes });
+    if (captured.omittedBodyBytes !== undefined) {
+      this.#emit({ ...eventScope(this.run), type: 'response-not-stored', bytes: captured.omittedBodyBytes, limit: opts.maxResponseBytes });
     }
-    const request = { key: storageKey, token, fingerprint, response: toStoredResponse(captured), retentionMs: opts.ttl, now: opts.now() };
+    const request = { key: storageKey, token, fingerprint, response: captured, retentionMs: opts.ttl, now: opts.now() };
     const { sync } = opts.store;
     if (sync === undefined) {
       return opts.store.complete(request).then(
@@ -100,13 +99,13 @@ class GuardedRun implements HeldLease, CaptureOwner, ThrowTarget {
 
   #completed(stored: boolean, status: number): void | ReplaceAnswer {
     const { opts, audit } = this.ctx;
-    const { storageKey, scope } = this.run;
+    const { storageKey } = this.run;
     if (stored) {
-      audit.completed(storageKey, scope, status);
-      this.ctx.tell?.({ ...scope, type: 'completed', status });
+      audit.completed(storageKey, this.run, status, this.auditPlace);
+      this.ctx.tell?.({ ...eventScope(this.run), type: 'completed', status });
       return;
     }
-    this.#emit({ ...scope, type: 'lease-lost' });
+    this.#emit({ ...eventScope(this.run), type: 'lease-lost' });
     if (opts.store.transactional === true) return notCommitted;
   }
 
@@ -115,12 +114,12 @@ class GuardedRun implements HeldLease, CaptureOwner, ThrowTarget {
    * stays running, and once its lease runs out the key answers outcome-unknown.
    */
   #notCompleted(error: unknown): void | ReplaceAnswer {
-    this.#emit({ ...this.run.scope, type: 'store-error', error });
+    this.#emit({ ...eventScope(this.run), type: 'store-error', error });
     if (this.ctx.opts.store.transactional === true) return notCommitted;
   }
 
   async #markUnknown(): Promise<void> {
-    const { scope } = this.run;
+    const scope = eventScope(this.run);
     this.#emit({ ...scope, type: 'outcome-unknown', at: 'run' });
     await this.ctx.opts.store.markUnknown(this.#settleRequest()).catch((error: unknown) => {
       // The claim then turns unknown on its own once its lease runs out.
@@ -129,7 +128,7 @@ class GuardedRun implements HeldLease, CaptureOwner, ThrowTarget {
   }
 
   async #release(reason: 'threw' | 'server-error'): Promise<void> {
-    const { scope } = this.run;
+    const scope = eventScope(this.run);
     await this.ctx.opts.store.release(this.#settleRequest()).then(
       // False: the token no longer holds the key (its answer was already stored, as when
       // the handler threw after its end went out): nothing was freed, so nothing to tell.
@@ -139,7 +138,7 @@ class GuardedRun implements HeldLease, CaptureOwner, ThrowTarget {
   }
 
   #settleRequest(): SettleRequest {
-    return { key: this.run.storageKey, token: this.run.token, retentionMs: this.ctx.opts.ttl, now: this.ctx.opts.now() };
+    return { key: this.run.storageKey, token: this.token, retentionMs: this.ctx.opts.ttl, now: this.ctx.opts.now() };
   }
 
   #emit(event: IdempotencyEvent): void {
@@ -163,12 +162,6 @@ const notCommitted: ReplaceAnswer = (res) => {
     headers: { 'Retry-After': '1' },
   });
 };
-
-function toStoredResponse(captured: CapturedResponse): StoredResponse {
-  return captured.body === undefined
-    ? { status: captured.status, headers: captured.headers, body: Buffer.alloc(0), omittedBodyBytes: captured.bodyBytes }
-    : { status: captured.status, headers: captured.headers, body: captured.body };
-}
 
 /** Told what the application threw, or what its promise rejected with. */
 export interface ThrowTarget {

@@ -3,9 +3,10 @@
  * key, the body and its payload fingerprint, the principal, then the store's claim, which
  * decides between running the handler (`execute`), replaying (`replay`) and a problem.
  */
+import type { ServerResponse } from 'node:http';
 import { isPayloadTooDeepError, parseKey, type ProblemCode } from '../protocol/index.js';
 import { applyCors } from './cors.js';
-import type { EventScope } from './events.js';
+import { eventScope, type Claimed } from './claimed.js';
 import { execute, invoke } from './execute.js';
 import { payloadFingerprint } from './fingerprint.js';
 import type { IdempotentRequest } from './middleware.js';
@@ -27,9 +28,10 @@ const RETRY_AFTER_SECONDS = '1';
 type Pending = Promise<void> | void;
 
 /**
- * Guards one request. Returns a promise only when something had to be waited for (the
- * body, an async principal, an async store), settled once the request is answered or
- * handed to the handler (rejects only on a bug); else everything happened in this call.
+ * Guards one request. Returns a promise only when something had to be waited for (an
+ * async principal, an async store), settled once the request is answered or handed to the
+ * handler (rejects only on a bug; `answerBugs`); else everything happened in this call, or
+ * the body's read goes on and answers its own bugs.
  */
 export function guard(ctx: RequestContext): Pending {
   const { req, res, opts, audit } = ctx;
@@ -71,10 +73,35 @@ export function guard(ctx: RequestContext): Pending {
 function readAndClaim(ctx: RequestContext, method: string, path: string, route: string, key: string): Pending {
   const req = ctx.req as IdempotentRequest;
   if (req.readableEnded) return fingerprintAndClaim(ctx, method, path, route, key, undefined);
-  return readBody(req, ctx.opts.maxBodyBytes).then(
-    (raw) => fingerprintAndClaim(ctx, method, path, route, key, payloadOf(req, raw)),
-    (error: unknown) => bodyFailed(ctx, method, route, error),
+  // Each callback answers its own bugs, so the caller gets nothing to wait on and chains
+  // no `.catch` of its own: one promise and one microtask turn fewer a request.
+  void readBody(req, ctx.opts.maxBodyBytes).then(
+    (raw) => {
+      try {
+        answerBugs(ctx.res, fingerprintAndClaim(ctx, method, path, route, key, payloadOf(req, raw)));
+      } catch (error) {
+        failed(ctx.res, error);
+      }
+    },
+    (error: unknown) => {
+      try {
+        bodyFailed(ctx, method, route, error);
+      } catch (bug) {
+        failed(ctx.res, bug);
+      }
+    },
   );
+}
+
+/** A step still waiting (its promise rejects only on a bug): the bug is answered, never left unhandled. */
+export function answerBugs(res: ServerResponse, pending: Pending): void {
+  if (pending instanceof Promise) pending.catch((error: unknown) => failed(res, error));
+}
+
+/** Only reached on a bug; answer rather than leave the socket hanging. */
+export function failed(res: ServerResponse, error: unknown): void {
+  if (!res.headersSent) sendProblem(res, 'handler-failed', 'The idempotency middleware failed unexpectedly.');
+  else res.destroy(error instanceof Error ? error : undefined);
 }
 
 function bodyFailed(ctx: RequestContext, method: string, route: string, error: unknown): void {
@@ -106,9 +133,8 @@ function claim(ctx: RequestContext, method: string, route: string, key: string, 
   // Token mode (issue 13): a key this server did not sign for this caller never reaches the store.
   const token = opts.tokens?.check(key, principal, opts.now());
   if (token && !token.ok) return rejectRequest(ctx, method, route, token.problem, token.detail);
-  const scope: EventScope = principal === undefined ? { key, method, route } : { key, principal, method, route };
   const storageKey = storageKeyOf(principal, method, route, key);
-  const claimed: Claimed = { storageKey, fingerprint, scope, principal, expiredToken: token?.expired === true };
+  const claimed: Claimed = { key, principal, method, route, storageKey, fingerprint, expiredToken: token?.expired === true };
   const request = { key: storageKey, fingerprint, leaseMs: opts.leaseMs, retentionMs: opts.ttl, now: opts.now(), recover: opts.recovery };
   const { sync } = opts.store;
   if (sync === undefined) {
@@ -126,18 +152,9 @@ function claim(ctx: RequestContext, method: string, route: string, key: string, 
   return decide(ctx, claimed, result);
 }
 
-/** What is known of a request once its key is claimed (or found taken). */
-interface Claimed {
-  readonly storageKey: string;
-  readonly fingerprint: string;
-  readonly scope: EventScope;
-  readonly principal: string | undefined;
-  readonly expiredToken: boolean;
-}
-
 /** Fail closed: running the handler without a claim could run it twice. */
-function storeFailed({ res, emit }: RequestContext, { storageKey, scope }: Claimed, error: unknown): void {
-  emit(storageKey, { ...scope, type: 'store-error', error });
+function storeFailed({ res, emit }: RequestContext, claimed: Claimed, error: unknown): void {
+  emit(claimed.storageKey, { ...eventScope(claimed), type: 'store-error', error });
   sendProblem(res, 'store-unavailable', 'The idempotency store cannot be reached; retry with the same key.', {
     headers: { 'Retry-After': RETRY_AFTER_SECONDS },
   });
@@ -146,35 +163,35 @@ function storeFailed({ res, emit }: RequestContext, { storageKey, scope }: Claim
 /** Runs the handler (`execute`), replays, or answers the problem the claim's result calls for. */
 function decide(ctx: RequestContext, claimed: Claimed, claim: ClaimResult): Pending {
   const { req, res, opts, audit, emit } = ctx;
-  const { storageKey, fingerprint, scope } = claimed;
+  const { storageKey, fingerprint } = claimed;
   if (claim.status !== 'claimed' && claim.fingerprint !== fingerprint) {
-    emit(storageKey, { ...scope, type: 'mismatch' });
+    emit(storageKey, { ...eventScope(claimed), type: 'mismatch' });
     sendProblem(res, 'key-reused', `This ${opts.header} was already used for a request with a different payload.`);
     return;
   }
   if (claim.status === 'in-progress') {
-    emit(storageKey, { ...scope, type: 'conflict' });
+    emit(storageKey, { ...eventScope(claimed), type: 'conflict' });
     sendProblem(res, 'request-in-progress', 'A request with this key is still being processed; retry later.', {
       headers: { 'Retry-After': RETRY_AFTER_SECONDS },
     });
     return;
   }
   if (claim.status === 'unknown') {
-    emit(storageKey, { ...scope, type: 'outcome-unknown', at: 'claim', executions: claim.executions });
+    emit(storageKey, { ...eventScope(claimed), type: 'outcome-unknown', at: 'claim', executions: claim.executions });
     sendOutcomeUnknown(res);
     return;
   }
   if (claim.status === 'completed') {
-    audit.replayed(storageKey, scope, claim.response.status, claim.executions);
-    ctx.tell?.({ ...scope, type: 'replayed', status: claim.response.status, executions: claim.executions });
+    audit.replayed(storageKey, claimed, claim.response.status, claim.executions);
+    ctx.tell?.({ ...eventScope(claimed), type: 'replayed', status: claim.response.status, executions: claim.executions });
     replay(res, claim.response);
     return;
   }
-  const { method, route } = scope;
+  const { method, route } = claimed;
   // An expired token may replay (above) but not run: its fresh claim is handed back.
   if (claimed.expiredToken) return refuseExpiredToken(ctx, storageKey, claim.token, () => rejectRequest(ctx, method, route, 'token-expired', 'The token expired before its first use; fetch a new one.'));
-  setRunContext(req, { key: scope.key!, principal: claimed.principal, recovery: claim.rerun === 'recovery' });
-  execute(ctx, { storageKey, token: claim.token, fingerprint, scope, executions: claim.executions, rerun: claim.rerun });
+  setRunContext(req, { key: claimed.key, principal: claimed.principal, recovery: claim.rerun === 'recovery' });
+  execute(ctx, claimed, claim);
 }
 
 /** Answers a problem for a request refused before its claim (400, 413). */

@@ -1,12 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Audit, type AuditSnapshot } from './audit.js';
-import { guard } from './guard.js';
+import { answerBugs, failed, guard } from './guard.js';
 import type { IdempotencyEvent } from './events.js';
 import { resolveOptions, type IdempotencyOptions } from './options.js';
 import { LeaseKeeper } from './lease-keeper.js';
 import type { Proceed } from './request-context.js';
 import type { ReadRequest } from './request-body.js';
-import { sendProblem } from './respond.js';
 import type { IdempotencyStore } from './stores/types.js';
 import type { IssuedToken } from './tokens.js';
 
@@ -50,12 +49,6 @@ export interface IdempotencyMiddleware {
   close(): Promise<void>;
 }
 
-/** Only reached on a bug; answer rather than leave the socket hanging. */
-function failed(res: ServerResponse, error: unknown): void {
-  if (!res.headersSent) sendProblem(res, 'handler-failed', 'The idempotency middleware failed unexpectedly.');
-  else res.destroy(error instanceof Error ? error : undefined);
-}
-
 /**
  * Makes POST and PATCH requests that carry an `Idempotency-Key` take effect once: the
  * first claims the key and runs the handler, later ones with the same key and payload
@@ -86,14 +79,11 @@ export function idempotency(options: IdempotencyOptions = {}): IdempotencyMiddle
   const leases = new LeaseKeeper(opts);
 
   const run = (req: IncomingMessage, res: ServerResponse, proceed: Proceed): void => {
-    let pending: Promise<void> | void;
     try {
-      pending = guard({ opts, audit, emit, tell, leases, req, res, proceed });
+      answerBugs(res, guard({ opts, audit, emit, tell, leases, req, res, proceed }));
     } catch (error) {
       failed(res, error);
-      return;
     }
-    if (pending instanceof Promise) pending.catch((error: unknown) => failed(res, error));
   };
 
   // `next` is only ever called without arguments (as `proceed()`), so it is passed as is.

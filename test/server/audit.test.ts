@@ -122,4 +122,39 @@ describe('audit', () => {
     expect(mw.stats().keys).toStrictEqual(expected);
     expect('lastStatus' in mw.stats().keys[0]!).toBe(true);
   });
+  it('records a completion under its own key when the key was dropped or given a record object while it ran', async () => {
+    const releases = new Map<string, () => void>();
+    const mw = idempotency({ auditLimit: 2 });
+    const server = await startServer(mw.handler((req, res) => {
+      if (req.url !== '/slow') {
+        res.statusCode = 201;
+        res.end('ok');
+        return;
+      }
+      res.statusCode = 203;
+      releases.set(req.headers['idempotency-key'] as string, () => res.end('slow'));
+    }));
+    servers.push(server);
+    const running = async (key: string): Promise<{ answer: Promise<unknown>; release: () => void }> => {
+      const answer = post(`${server.url}/slow`, { key, body: {} });
+      while (!releases.has(key)) await new Promise((resolve) => setTimeout(resolve, 5));
+      return { answer, release: releases.get(key)! };
+    };
+
+    // Dropped while it ran: its place now holds another key, whose status must not change.
+    const dropped = await running('dropped');
+    await post(`${server.url}/pay`, { key: 'x', body: {} });
+    await post(`${server.url}/pay`, { key: 'y', body: {} });
+    dropped.release();
+    await dropped.answer;
+    expect(mw.stats().keys.map((k) => [k.key, k.executions, k.lastStatus])).toEqual([['y', 1, 201], ['dropped', 0, 203]]);
+
+    // Given a record object while it ran (a 409): the completion lands in that record.
+    mw.resetStats();
+    const conflicted = await running('conflicted');
+    expect((await post(`${server.url}/slow`, { key: 'conflicted', body: {} })).status).toBe(409);
+    conflicted.release();
+    await conflicted.answer;
+    expect(mw.stats().keys.map((k) => [k.key, k.executions, k.conflicts, k.lastStatus])).toEqual([['conflicted', 1, 1, 203]]);
+  });
 });

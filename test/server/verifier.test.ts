@@ -251,8 +251,12 @@ describe('createVerifier', () => {
   it('never replays a truncated response: over maxResponseBytes a replay answers 410', async () => {
     const big = 'x'.repeat(5_000);
     let runs = 0;
+    const notStored: unknown[] = [];
     const { url } = await start({
       maxResponseBytes: 1_000,
+      onEvent: (event) => {
+        if (event.type === 'response-not-stored') notStored.push(event);
+      },
       handler: (_req, res) => {
         runs++;
         res.setHeader('Content-Type', 'text/plain');
@@ -268,6 +272,7 @@ describe('createVerifier', () => {
     expect(again.headers.get('idempotent-replayed')).toBe('true');
     expect(again.json()).toMatchObject({ type: 'https://submit-once.dev/problems/response-not-stored', originalStatus: 200 });
     expect(runs).toBe(1);
+    expect(notStored).toEqual([{ key: 'big', method: 'POST', route: '/report', type: 'response-not-stored', bytes: 5_000, limit: 1_000 }]);
   });
 });
 
