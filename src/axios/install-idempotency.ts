@@ -31,7 +31,7 @@ export function installIdempotency(instance: AxiosInstance, options: AxiosIdempo
   const { header, guards, format, existingKey, signalFor, submitter } = resolveTransport(options);
   // The URL by axios's own rules, over empty defaults: the config an adapter gets is already
   // merged with the instance's defaults, which `instance.getUri` would merge in again, at a
-  // cost per request (see the README's cost section).
+  // cost per request (see docs/client-cost.md).
   const urls = new Axios({});
 
   const adapter: WrappedAdapter = async (config: InternalAxiosRequestConfig) => {
@@ -45,7 +45,7 @@ export function installIdempotency(instance: AxiosInstance, options: AxiosIdempo
         intent: {
           method,
           // Most requests: a path or an http(s) URL with no baseURL or params, which axios sends
-          // as it is. getUri merges the whole config again, on every request (README, cost).
+          // as it is. getUri merges the whole config again, on every request (docs/client-cost.md).
           url: !config.baseURL && !config.params && /^(\/(?!\/)|https?:\/\/)/i.test(config.url ?? '') ? config.url! : urls.getUri(config),
           body: config.data,
           ...(own?.scope === undefined ? {} : { scope: own.scope }),

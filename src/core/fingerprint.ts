@@ -73,7 +73,7 @@ let lastPrint: [method: string, url: string, scope: string | undefined, ifMatch:
 /**
  * The last body text canonicalised (below): a click fingerprints again the intent its
  * `prepare()` (on pointerdown) just did, and reading the body again (parse, canonical JSON)
- * cost the cold click about 30 µs (README, cost). Equal text, equal result; a refused
+ * cost the cold click about 30 µs (docs/client-cost.md). Equal text, equal result; a refused
  * body is not kept.
  */
 let lastBody: string | undefined;

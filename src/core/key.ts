@@ -25,7 +25,7 @@ let spare: string | undefined;
 
 /**
  * The default key source: the key minted ahead if there is one, else a new one. A cold
- * `crypto.randomUUID()` cost a click 45 µs on the claim's path (README, cost), where
+ * `crypto.randomUUID()` cost a click 45 µs on the claim's path (docs/client-cost.md), where
  * minting it while the previous request is on the wire costs the click nothing.
  */
 export function takeKey(): string {

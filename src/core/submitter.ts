@@ -35,7 +35,7 @@ export interface AttemptContext {
   attempt: number;
   /**
    * Aborts when the caller aborts or the attempt times out. Where neither can happen, made
-   * on first read only: a signal nobody reads cost a click about 30 µs (README, cost).
+   * on first read only: a signal nobody reads cost a click about 30 µs (docs/client-cost.md).
    */
   readonly signal: AbortSignal;
   fingerprint: string;
@@ -241,7 +241,7 @@ export function createSubmitter(options: SubmitterOptions = {}): Submitter {
   async function claimFor<T>(call: SubmitCall<T>, fp: string): Promise<KeyRecord | Outcome<T>> {
     // No wait (a microtask hop on the claim's path) where nothing was prepared, as on most clicks.
     // A prepared click keeps this hop: sent without it (the record kept, taken at once), it
-    // reached fetch() 25 µs sooner but its request left the renderer 60-70 µs later (README, cost).
+    // reached fetch() 25 µs sooner but its request left the renderer 60-70 µs later (docs/client-cost.md).
     const ahead = prepared.size > 0 ? await prepared.get(fp) : undefined;
     prepared.delete(fp);
     if (ahead && (call.key ?? ahead.key) === ahead.key && transition.isLive(ahead, config.now(), config)) return ahead;
