@@ -71,12 +71,18 @@ describe('createIfMatchFetch', () => {
     expect(version()).toBe(3);
   });
 
-  it('a stale version: PreconditionFailedError with the current version and representation; nothing written', async () => {
+  /** Two tabs read the order, then the first saves qty 5 (version 2): the second's copy is stale. */
+  async function staleTab() {
     const tabA = createIfMatchFetch(createIdempotentFetch({ store: memoryStore(), locks: null }));
     const tabB = createIfMatchFetch(createIdempotentFetch({ store: memoryStore(), locks: null }));
     await tabA(orderUrl);
     await tabB(orderUrl);
     expect((await tabA(orderUrl, patch({ qty: 5 }))).status).toBe(200);
+    return tabB;
+  }
+
+  it('a stale version: PreconditionFailedError with the current version and representation; nothing written', async () => {
+    const tabB = await staleTab();
     const error = await tabB(orderUrl, patch({ qty: 9 })).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(PreconditionFailedError);
     expect(error).toMatchObject({ code: 'precondition-failed', status: 412, etag: '"2"', current: { qty: 5, version: 2 } });
@@ -84,11 +90,7 @@ describe('createIfMatchFetch', () => {
   });
 
   it('after a 412, the same change over the version read again is sent, not answered with that 412', async () => {
-    const tabA = createIfMatchFetch(createIdempotentFetch({ store: memoryStore(), locks: null }));
-    const tabB = createIfMatchFetch(createIdempotentFetch({ store: memoryStore(), locks: null }));
-    await tabA(orderUrl);
-    await tabB(orderUrl);
-    expect((await tabA(orderUrl, patch({ qty: 5 }))).status).toBe(200);
+    const tabB = await staleTab();
     expect(await tabB(orderUrl, patch({ qty: 9 })).catch((e: unknown) => e)).toBeInstanceOf(PreconditionFailedError);
     // The user reloads the order and saves the very same change at once (inside the settle window).
     await tabB(orderUrl);
