@@ -15,9 +15,6 @@
 export class PrototypeLayer {
   /** Per prototype, the layer last inserted above it. */
   readonly #layers = new WeakMap<object, object>();
-  /** The prototype `reach` last found or put a layer above, and that layer (held strongly: one app's, for the process). */
-  #lastProto: object | undefined;
-  #lastLayer: object | undefined;
 
   /**
    * @param names The properties the layer defines.
@@ -34,13 +31,8 @@ export class PrototypeLayer {
    */
   reach(target: object): object | undefined {
     const proto = Object.getPrototypeOf(target) as object | null;
-    // The prototype seen last, still with its layer as parent: every request of one app
-    // comes here, and skips the class check and the WeakMap. The own-property checks stay:
-    // something may define one of the names on the prototype at any time.
-    if (proto === this.#lastProto && proto !== null && Object.getPrototypeOf(proto) === this.#lastLayer) {
-      return this.#shadowed(target, proto) ? undefined : this.#lastLayer;
-    }
-    if (proto === null || Object.hasOwn(proto, 'constructor') || this.#shadowed(target, proto)) return undefined;
+    if (proto === null || Object.hasOwn(proto, 'constructor')) return undefined;
+    for (const name of this.names) if (Object.hasOwn(target, name) || Object.hasOwn(proto, name)) return undefined;
     const parent = Object.getPrototypeOf(proto) as object | null;
     let layer = this.#layers.get(proto);
     // Express re-parents an app's prototypes when it is mounted: a layer that was cut out is put back.
@@ -49,14 +41,6 @@ export class PrototypeLayer {
       Object.setPrototypeOf(proto, layer);
       this.#layers.set(proto, layer);
     }
-    this.#lastProto = proto;
-    this.#lastLayer = layer;
     return layer;
-  }
-
-  /** Whether one of the names is the target's or its prototype's own: then it would not resolve to a layer. */
-  #shadowed(target: object, proto: object): boolean {
-    for (const name of this.names) if (Object.hasOwn(target, name) || Object.hasOwn(proto, name)) return true;
-    return false;
   }
 }
