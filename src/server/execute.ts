@@ -81,7 +81,7 @@ class GuardedRun implements HeldLease, CaptureOwner, ThrowTarget {
       this.#emit({ ...eventScope(this.run), type: 'response-not-stored', bytes: captured.omittedBodyBytes, limit: opts.maxResponseBytes });
     }
     const request = { key: storageKey, token, fingerprint, response: captured, retentionMs: opts.ttl, now: opts.now() };
-    const sync = opts.store.sync;
+    const { sync } = opts.store;
     if (sync?.complete === undefined) {
       return opts.store.complete(request).then(
         (stored) => this.#completed(stored, captured.status),

@@ -66,7 +66,7 @@ export function fileStore(path: string, options: FileStoreOptions = {}): Idempot
       unavailable(error);
     }
   };
-  /** Written, then fdatasynced (in a group with the lines appended meanwhile). */
+  /** Written just before its group's fdatasync (with the lines appended meanwhile), then synced. */
   const writeDurably = async (text: string): Promise<void> => {
     try {
       await log.append(text, true);
