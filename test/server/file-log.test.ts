@@ -7,15 +7,15 @@ import { fileStore, isStoreUnavailableError } from '../../src/server/index.js';
 import { claimOf } from './conformance.js';
 
 /**
- * The file store's disk calls, watched or failed on demand: `onSync` runs at each
- * `fdatasyncSync` (the test's view of the file at that moment), `failSync` makes the next
- * one throw, and `failWrite` the next `writeSync` to the log.
+ * The file store's disk calls, held or failed on demand: `fdatasync` callbacks wait in
+ * `syncs` until a test lets them go, and `failWrite` makes the next `writeSync` to the
+ * log throw.
  */
 const disk = vi.hoisted(() => ({
+  holdSyncs: false,
+  syncs: [] as Array<(error: NodeJS.ErrnoException | null) => void>,
   syncCalls: 0,
   writeCalls: 0,
-  onSync: undefined as (() => void) | undefined,
-  failSync: undefined as Error | undefined,
   failWrite: undefined as Error | undefined,
 }));
 
@@ -23,13 +23,10 @@ vi.mock('node:fs', async (importOriginal) => {
   const fs = await importOriginal<typeof import('node:fs')>();
   return {
     ...fs,
-    fdatasyncSync: (fd: number) => {
+    fdatasync: (fd: number, callback: (error: NodeJS.ErrnoException | null) => void) => {
       disk.syncCalls++;
-      disk.onSync?.();
-      const failure = disk.failSync;
-      disk.failSync = undefined;
-      if (failure !== undefined) throw failure;
-      fs.fdatasyncSync(fd);
+      if (!disk.holdSyncs) return fs.fdatasync(fd, callback);
+      disk.syncs.push((error) => (error === null ? fs.fdatasync(fd, callback) : callback(error)));
     },
     writeSync: (...args: Parameters<typeof fs.writeSync>) => {
       disk.writeCalls++;
@@ -44,10 +41,9 @@ vi.mock('node:fs', async (importOriginal) => {
 const dir = mkdtempSync(join(tmpdir(), 'submit-once-file-log-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 afterEach(() => {
+  disk.holdSyncs = false;
+  for (const release of disk.syncs.splice(0)) release(null);
   disk.syncCalls = 0;
-  disk.writeCalls = 0;
-  disk.onSync = undefined;
-  disk.failSync = undefined;
   disk.failWrite = undefined;
 });
 
@@ -77,40 +73,51 @@ describe('file store writes', () => {
   it('has a claim in the file when claim() settles, without waiting for a sync', async () => {
     const path = join(dir, `log-${++counter}.jsonl`);
     const store = fileStore(path, { sweepIntervalMs: 0 });
-    disk.syncCalls = 0;
+    disk.holdSyncs = true;
     await claimed(store, 'written', Date.now());
     expect(readFileSync(path, 'utf8')).toContain('"written"');
     expect(disk.syncCalls).toBe(0);
+    disk.holdSyncs = false;
     await store.close();
   });
 
-  it('settles the completions of one turn after one fdatasync that found their lines written, in one writeSync', async () => {
-    const path = join(dir, `log-${++counter}.jsonl`);
-    const store = fileStore(path, { sweepIntervalMs: 0 });
-    const now = Date.now();
-    const tokens = await Promise.all(['a', 'b', 'c'].map((key) => claimed(store, key, now)));
-    const atSync: string[] = [];
-    disk.onSync = () => atSync.push(readFileSync(path, 'utf8'));
-    disk.syncCalls = 0;
-    disk.writeCalls = 0;
-    const done = ['a', 'b', 'c'].map((key, i) => settled(store.complete(completion(key, tokens[i]!, now))));
-    await Promise.resolve();
-    expect(done.map((d) => d())).toEqual([false, false, false]);
-    await vi.waitFor(() => expect(done.map((d) => d())).toEqual([true, true, true]));
-    expect([disk.writeCalls, disk.syncCalls]).toEqual([1, 1]);
-    expect(atSync[0]!.match(/"s":"d"/g)).toHaveLength(3);
-    await store.close();
-  });
-
-  it('gives the completions of a later turn a sync of their own', async () => {
+  it('settles a completion only after an fdatasync begun after its line was written, one sync for the lines that waited together', async () => {
     const store = fileStore(join(dir, `log-${++counter}.jsonl`), { sweepIntervalMs: 0 });
     const now = Date.now();
-    const tokens = await Promise.all(['a', 'b'].map((key) => claimed(store, key, now)));
-    disk.syncCalls = 0;
-    await store.complete(completion('a', tokens[0]!, now));
+    const tokens = await Promise.all(['a', 'b', 'c'].map((key) => claimed(store, key, now)));
+    disk.holdSyncs = true;
+    const a = settled(store.complete(completion('a', tokens[0]!, now)));
+    await turn();
     expect(disk.syncCalls).toBe(1);
-    await store.complete(completion('b', tokens[1]!, now));
+    // Written while a's sync runs: that sync may not cover them.
+    const b = settled(store.complete(completion('b', tokens[1]!, now)));
+    const c = settled(store.complete(completion('c', tokens[2]!, now)));
+    await turn();
+    expect([a(), b(), c()]).toEqual([false, false, false]);
+    expect(disk.syncCalls).toBe(1);
+
+    disk.syncs.shift()!(null);
+    await vi.waitFor(() => expect(a()).toBe(true));
+    expect([b(), c()]).toEqual([false, false]);
     expect(disk.syncCalls).toBe(2);
+
+    disk.syncs.shift()!(null);
+    await vi.waitFor(() => expect([b(), c()]).toEqual([true, true]));
+    expect(disk.syncCalls).toBe(2);
+    await store.close();
+  });
+
+  it('gives the completions written in one event-loop turn one fdatasync', async () => {
+    const store = fileStore(join(dir, `log-${++counter}.jsonl`), { sweepIntervalMs: 0 });
+    const now = Date.now();
+    const tokens = await Promise.all(['a', 'b', 'c'].map((key) => claimed(store, key, now)));
+    disk.holdSyncs = true;
+    const done = ['a', 'b', 'c'].map((key, i) => settled(store.complete(completion(key, tokens[i]!, now))));
+    await turn();
+    expect(disk.syncCalls).toBe(1);
+    disk.syncs.shift()!(null);
+    await vi.waitFor(() => expect(done.map((d) => d())).toEqual([true, true, true]));
+    expect(disk.syncCalls).toBe(1);
     await store.close();
   });
 
@@ -118,8 +125,10 @@ describe('file store writes', () => {
     const store = fileStore(join(dir, `log-${++counter}.jsonl`), { sweepIntervalMs: 0 });
     const now = Date.now();
     const token = await claimed(store, 'k', now);
-    disk.failSync = Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' });
+    disk.holdSyncs = true;
     const completing = store.complete(completion('k', token, now)).catch((error: unknown) => error);
+    await turn();
+    disk.syncs.shift()!(Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' }));
     expect(isStoreUnavailableError(await completing)).toBe(true);
     const later = await store.claim(claimOf('other', now)).catch((error: unknown) => error);
     expect(isStoreUnavailableError(later)).toBe(true);
@@ -137,23 +146,41 @@ describe('file store writes', () => {
     await store.close();
   });
 
+  it('writes the completions of one turn in one writeSync, just before their fdatasync', async () => {
+    const path = join(dir, `log-${++counter}.jsonl`);
+    const store = fileStore(path, { sweepIntervalMs: 0 });
+    const now = Date.now();
+    const tokens = await Promise.all(['a', 'b', 'c'].map((key) => claimed(store, key, now)));
+    disk.holdSyncs = true;
+    disk.writeCalls = 0;
+    const done = ['a', 'b', 'c'].map((key, i) => settled(store.complete(completion(key, tokens[i]!, now))));
+    await turn();
+    expect([disk.writeCalls, disk.syncCalls]).toEqual([1, 1]);
+    expect(readFileSync(path, 'utf8').match(/"s":"d"/g)).toHaveLength(3);
+    disk.syncs.shift()!(null);
+    await vi.waitFor(() => expect(done.map((d) => d())).toEqual([true, true, true]));
+    await store.close();
+  });
+
   it('writes the lines held for a sync before a line that must be written at once: a killed process replays them in order', async () => {
     const path = join(dir, `log-${++counter}.jsonl`);
     const store = fileStore(path, { sweepIntervalMs: 0 });
     const now = Date.now();
     const token = await claimed(store, 'k', now);
-    disk.syncCalls = 0;
+    disk.holdSyncs = true;
     const completing = store.complete(completion('k', token, now));
     const clearing = store.clear();
     // Claimed again after the clear, and its handler may run: the file must say so now.
     expect((await store.claim(claimOf('k', now + 1))).status).toBe('claimed');
-    // The held lines are written once their sync is due; killed then.
+    // The held lines are written once their sync is due; killed then, before it returns.
     await turn();
     expect(disk.syncCalls).toBe(1);
     const crashed = join(dir, `log-${counter}-crashed.jsonl`);
     copyFileSync(path, crashed);
     const restarted = fileStore(crashed, { sweepIntervalMs: 0 });
     expect((await restarted.claim(claimOf('k', now + 2))).status).toBe('unknown');
+    disk.holdSyncs = false;
+    for (const release of disk.syncs.splice(0)) release(null);
     await Promise.all([completing, clearing]);
     await Promise.all([store.close(), restarted.close()]);
   });
@@ -162,7 +189,6 @@ describe('file store writes', () => {
     const store = fileStore(join(dir, `log-${++counter}.jsonl`), { sweepIntervalMs: 0 });
     const now = Date.now();
     const token = await claimed(store, 'k', now);
-    disk.syncCalls = 0;
     const completing = store.complete(completion('k', token, now)).catch((error: unknown) => error);
     disk.failWrite = Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
     expect(isStoreUnavailableError(await completing)).toBe(true);
@@ -176,7 +202,6 @@ describe('file store writes', () => {
     const store = fileStore(join(dir, `log-${++counter}.jsonl`), { sweepIntervalMs: 0 });
     const now = Date.now();
     const token = await claimed(store, 'k', now);
-    disk.syncCalls = 0;
     const completing = store.complete(completion('k', token, now)).catch((error: unknown) => error);
     disk.failWrite = Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
     const claiming = await store.claim(claimOf('other', now)).catch((error: unknown) => error);

@@ -1,4 +1,4 @@
-import { closeSync, existsSync, fdatasyncSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fdatasync, fdatasyncSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 
 interface SyncBatch {
@@ -11,20 +11,20 @@ interface SyncBatch {
  * An append-only file of lines, in the order of the changes. A line that need not be
  * durable (a claim) is in the kernel (`writeSync`, into the page cache) before `append`
  * returns. A durable line (a completion) waits for an `fdatasync` anyway, so it is only
- * held in memory until its sync is due and written then, in one `writeSync` with the
- * other durable lines of that wait; a line that must be written at once first writes those
+ * kept in memory until the sync is due and written then, in one `writeSync` with the other
+ * durable lines of that wait; a line that must be written at once first writes those
  * held before it, in the same call, so the file keeps the order of the changes. Syncs are
- * group commits: the durable lines appended in one event-loop turn share one, run once
- * that turn is done. Compaction replaces the file with a snapshot (write to a temporary
- * file, fsync, rename, fsync the directory), so a crash at any point leaves either the old
- * or the new file.
+ * group commits: one runs at a time on the libuv thread pool, and the durable lines
+ * appended in the same event-loop turn, or while it runs, share the next one. Compaction
+ * replaces the file with a snapshot (write to a temporary file, fsync, rename, fsync the
+ * directory), so a crash at any point leaves either the old or the new file.
  */
 export class LineLog {
   #fd: number;
   #lines: number;
-  /** A sync is due: compaction (which swaps the file) waits for it. */
+  /** A sync is running or due: compaction (which swaps the file) waits for it. */
   #syncing = false;
-  /** The sync the held lines wait for. */
+  /** The sync the lines appended since the running one started wait for. */
   #next: SyncBatch | undefined;
   /** Durable lines (with their newlines) appended but not yet written: written just before the sync they wait for. */
   #held = '';
@@ -112,7 +112,7 @@ export class LineLog {
     if (!this.#syncing && this.#failure === undefined) this.#compactQuietly();
   }
 
-  /** Waits for the sync that is due, then closes the file. */
+  /** Waits for the syncs under way, then closes the file. */
   async close(): Promise<void> {
     if (this.#syncing) await (this.#idle ??= newBatch()).done.catch(() => undefined);
     if (this.#closed) return;
@@ -122,12 +122,8 @@ export class LineLog {
 
   /**
    * The sync starts once the current event-loop turn is done, not at once: the
-   * completions the other requests of this turn append then share it, instead of
-   * waiting for a sync of their own. It runs on the main thread (`fdatasyncSync`): the
-   * loop waits for the disk, but under load a sync handed to the thread pool cost more
-   * CPU than that (its wake-ups, and every waiting request kept alive through the
-   * collections of the turns meanwhile), and the requests that arrive during it share
-   * the next one.
+   * completions the other requests of this turn write then share it, instead of
+   * waiting for a sync of their own. A sync is one thread-pool round trip.
    */
   #scheduleSync(): void {
     this.#syncing = true;
@@ -136,29 +132,49 @@ export class LineLog {
 
   readonly #sync = (): void => {
     const batch = this.#next;
-    const held = this.#held;
     this.#next = undefined;
-    this.#held = '';
     if (batch === undefined) return this.#synced();
-    try {
+    if (this.#failure !== undefined) {
       // A line written at once could not be, with the held ones before it: they are lost.
-      if (this.#failure !== undefined) throw this.#failure;
-      // The snapshot is taken from memory, which holds every line appended, held ones
-      // included, and is synced: it makes them all durable at once.
-      if (this.#compactRequested) this.#compact();
-      else {
-        if (held !== '') this.#write(held);
-        fdatasyncSync(this.#fd);
-      }
-      batch.resolve();
-    } catch (error) {
-      this.#failure ??= error;
-      batch.reject(error);
+      this.#held = '';
+      batch.reject(this.#failure);
+      return this.#synced();
     }
-    this.#synced();
+    if (this.#compactRequested) {
+      // The snapshot is synced: it makes every line written so far durable at once.
+      try {
+        this.#compact();
+        batch.resolve();
+      } catch (error) {
+        batch.reject(error);
+      }
+      return this.#synced();
+    }
+    if (this.#held !== '') {
+      const text = this.#held;
+      this.#held = '';
+      try {
+        this.#write(text);
+      } catch (error) {
+        batch.reject(error);
+        return this.#synced();
+      }
+    }
+    fdatasync(this.#fd, (error) => {
+      if (error === null) batch.resolve();
+      else {
+        this.#failure ??= error;
+        batch.reject(error);
+        this.#next?.reject(error);
+        this.#next = undefined;
+        this.#held = '';
+      }
+      if (this.#next !== undefined) return this.#scheduleSync();
+      this.#synced();
+    });
   };
 
-  /** No sync due: a compaction put off meanwhile runs, and `close` may go on. */
+  /** No sync running nor due: a compaction put off meanwhile runs, and `close` may go on. */
   #synced(): void {
     this.#syncing = false;
     if (this.#compactRequested && this.#failure === undefined) this.#compactQuietly();
@@ -181,9 +197,11 @@ export class LineLog {
   #compact(): void {
     this.#compactRequested = false;
     try {
-      // The snapshot is taken from memory, which already holds every line written.
+      // The snapshot is taken from memory, which already holds every line appended,
+      // held ones included: once it is in place they need not be written.
       const lines = this.snapshot();
       writeSnapshotSync(this.path, lines);
+      this.#held = '';
       const old = this.#fd;
       this.#fd = openSync(this.path, 'a');
       this.#lines = lines.length;
