@@ -11,7 +11,8 @@
  * a rotating order (`server/schedule.ts`). Round r is served by the r-th process of every
  * target (cycling), each warmed up first. A target's added cost is computed per round from
  * that adjacent pair, then its median over the rounds with a 95% bootstrap interval that
- * resamples the processes as well as the rounds (`server/summary.ts`): a process's own
+ * resamples the processes as well as the rounds (`server/summary.ts`; the difference from
+ * `@node-idempotency/core` also from the two targets' slices alone): a process's own
  * luck (JIT decisions, heap layout) shifts every round it serves, and with one process per
  * target the intervals could not see it (a no-op middleware measured +72 µs, 15 to 192).
  * The servers run compiled (`server/compile.ts`), not under tsx's loader, on their own
@@ -312,8 +313,8 @@ function print(targets: ReadonlyMap<TargetName, Target>, pairs: ReadonlyArray<re
       `${processes} process${processes === 1 ? '' : 'es'} per target (round r on the r-th), each warmed up ${warmupSeconds} s, ${profileDir === undefined ? 'compiled' : 'under tsx'}, ${pinning.note}, ${V8_FLAGS.length === 0 ? "V8's memory reducer on" : "V8's memory reducer off"}; ` +
       `medians over the rounds, 95% bootstrap intervals (processes and rounds resampled) in brackets\n`,
   );
-  console.log("| target | req/s | vs bare | server CPU µs/req | user / system | added over bare, µs/req | added vs @node-idempotency/core | added minus core's, µs/req | failed | replays a repeat |");
-  console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|:---:|');
+  console.log("| target | req/s | vs bare | server CPU µs/req | user / system | added over bare, µs/req | added vs @node-idempotency/core | added minus core's, µs/req | the same, from the targets' slices alone | failed | replays a repeat |");
+  console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|:---:|');
   const split = (side: Side) => `${Math.round(median(side.user))} / ${Math.round(median(side.system))}`;
   for (const target of targets.values()) {
     const index = pairs.findIndex(([t]) => t === target.name);
@@ -323,15 +324,16 @@ function print(targets: ReadonlyMap<TargetName, Target>, pairs: ReadonlyArray<re
       const all = (key: keyof Side) => own.flatMap((side) => side[key]);
       const cpu = median(all('cpu'));
       const rps = median(all('rps'));
-      console.log(`| ${target.name} | ${Math.round(rps)} | 1.00x | ${Math.round(cpu)} | ${Math.round(median(all('user')))} / ${Math.round(median(all('system')))} | | | | ${target.failed} | - |`);
+      console.log(`| ${target.name} | ${Math.round(rps)} | 1.00x | ${Math.round(cpu)} | ${Math.round(median(all('user')))} / ${Math.round(median(all('system')))} | | | | | ${target.failed} | - |`);
       continue;
     }
     // The peer is an Express middleware: only Express targets are compared with it.
     const s = summarise(samples[index]!, target.name.startsWith('express') ? peer : undefined);
     const vsPeer = s.vsPeer === undefined ? '' : times(s.vsPeer);
     const overPeer = s.overPeer === undefined ? '' : us(s.overPeer);
+    const overPeerDirect = s.overPeerDirect === undefined ? '' : us(s.overPeerDirect);
     console.log(
-      `| ${target.name} | ${Math.round(s.rps)} | ${times(s.rpsVsBare)} | ${Math.round(s.cpu)} | ${split(samples[index]!.target)} | ${us(s.added)} | ${vsPeer} | ${overPeer} | ${target.failed} | ${target.replays} |`,
+      `| ${target.name} | ${Math.round(s.rps)} | ${times(s.rpsVsBare)} | ${Math.round(s.cpu)} | ${split(samples[index]!.target)} | ${us(s.added)} | ${vsPeer} | ${overPeer} | ${overPeerDirect} | ${target.failed} | ${target.replays} |`,
     );
   }
   const memoryIndex = pairs.findIndex(([t]) => t === 'express+submit-once(memory)');

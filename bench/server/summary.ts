@@ -44,6 +44,13 @@ export interface TargetSummary {
   readonly vsPeer?: Estimate;
   /** The added CPU minus the peer's in the same round, µs/req: below 0 is cheaper than the peer. */
   readonly overPeer?: Estimate;
+  /**
+   * The same difference read from the two targets' slices alone: their CPU per request
+   * minus the peer's in the same round. Both added costs are over the same framework's
+   * bare server, so it estimates the same quantity, from two slices a round where
+   * `overPeer` takes four (each bare slice's noise included).
+   */
+  readonly overPeerDirect?: Estimate;
 }
 
 export function summarise(pair: Pair, peer?: Pair): TargetSummary {
@@ -62,7 +69,8 @@ export function summarise(pair: Pair, peer?: Pair): TargetSummary {
     // A ratio per round would divide by the peer's few µs of one round, which noise can
     // bring near 0 or below it; the ratio of the medians stays finite.
     vsPeer: estimate([added, peerAdded], groups(pair), (a, p) => median(a) / median(p)),
-    overPeer: estimate([added, peerAdded], groups(pair), (a, p) => median(a.map((x, i) => x - p[i]!))),
+    overPeer: estimate([added, peerAdded], groups(pair), medianDifference),
+    overPeerDirect: estimate([pair.target.cpu, peer.target.cpu], groups(pair), medianDifference),
   };
 }
 
@@ -76,6 +84,11 @@ export function againstMemory(store: Pair, memory: Pair): { cpu: Estimate; added
     cpu: estimate([store.target.cpu, memory.target.cpu], groups(store), (s, m) => median(s) / median(m)),
     added: estimate([differences(store), differences(memory)], groups(store), (s, m) => median(s) / median(m)),
   };
+}
+
+/** The median of the round-by-round differences of two series from the same rounds. */
+function medianDifference(a: readonly number[], b: readonly number[]): number {
+  return median(a.map((x, i) => x - b[i]!));
 }
 
 function differences({ target, bare }: Pair): number[] {

@@ -42,8 +42,13 @@ const captures = new Map<ServerResponse, Capture>();
  * leaks nothing.
  */
 const lateCaptures = new WeakMap<ServerResponse, Capture>();
+/**
+ * Whether any capture was ever moved to `lateCaptures`: until then it is empty, and a
+ * response without a capture (every one, when its capture begins) is not looked up there.
+ */
+let anyLate = false;
 
-const captureOf = (res: ServerResponse): Capture | undefined => captures.get(res) ?? lateCaptures.get(res);
+const captureOf = (res: ServerResponse): Capture | undefined => captures.get(res) ?? (anyLate ? lateCaptures.get(res) : undefined);
 
 const method = (value: Method): PropertyDescriptor => ({ value, writable: true, configurable: true });
 
@@ -92,6 +97,7 @@ export function captureMayNeverEnd(res: ServerResponse): void {
   const capture = captures.get(res);
   if (capture === undefined) return;
   captures.delete(res);
+  anyLate = true;
   lateCaptures.set(res, capture);
 }
 
@@ -218,7 +224,7 @@ class Capture {
     const res = this.res;
     // From here on the response's own methods answer (a second `end` too, as without the middleware).
     // A capture is in one of the two maps, rarely the WeakMap: it is searched only when the Map had none.
-    if (this.layered && !captures.delete(res)) lateCaptures.delete(res);
+    if (this.layered && !captures.delete(res) && anyLate) lateCaptures.delete(res);
     if (replace === undefined) {
       this.end.apply(res, args);
       return;

@@ -48,6 +48,19 @@ describe('summarise', () => {
     expect(byProcess.high).toBeGreaterThanOrEqual(byRound.high);
   });
 
+  it('reads the difference from the peer from the two targets alone, without the bare slices\' noise', () => {
+    // Both targets add what they add to the same framework, each round under the same
+    // load; the bare slices next to them carry noise of their own (up to 30 µs).
+    const noise = [30, -25, 10, -30, 20, 0, -15, 25, -5, 15];
+    const noisy = (p: Pair, shift: number): Pair => ({ ...p, bare: { ...p.bare, cpu: p.bare.cpu.map((c, i) => c + noise[(i + shift) % noise.length]!) } });
+    const ours = noisy(pair(100, 10, 5000), 0);
+    const peer = noisy(pair(100, 20, 5000), 5);
+    const { overPeer, overPeerDirect } = summarise(ours, peer);
+    expect(overPeerDirect!.median).toBeLessThanOrEqual(-10);
+    expect(overPeerDirect!.high).toBeLessThan(0);
+    expect(overPeerDirect!.high - overPeerDirect!.low).toBeLessThan(overPeer!.high - overPeer!.low);
+  });
+
   it('says nothing about the peer for the peer itself or without one', () => {
     const peer = pair(100, 20, 5000);
     expect(summarise(peer, peer).vsPeer).toBeUndefined();

@@ -1,4 +1,4 @@
-import type { ServerResponse } from 'node:http';
+import { ServerResponse } from 'node:http';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import express, { type NextFunction, type Request, type Response } from 'express';
@@ -173,6 +173,45 @@ describe('response capture behind Express', () => {
     const retried = await post(`${url}/orders`, { key: 'x6', body: {} });
     expect(retried.status).toBe(201);
     expect(retried.json()).toEqual({ id: 2 });
+  });
+
+  it('steps aside for methods or `idempotency` an app defines on its prototypes after its first guarded request', async () => {
+    let runs = 0;
+    const seen: unknown[] = [];
+    const app = express();
+    app.use(express.json());
+    app.post('/orders', idempotency(), (req: Request, res: Response) => {
+      runs++;
+      seen.push((req as IdempotentRequest).idempotency);
+      res.status(201).json({ id: runs });
+    });
+    const url = await serve(app);
+    expect((await post(`${url}/orders`, { key: 'p1', body: {} })).json()).toEqual({ id: 1 });
+    // Defined on the app's own prototypes, not delegating to what they shadow: an `end`
+    // that goes straight to Node's, as a prototype-level patch may.
+    const nodeEnd = ServerResponse.prototype.end;
+    const ended: string[] = [];
+    Object.defineProperty(app.response, 'end', {
+      value: function (this: ServerResponse, ...args: unknown[]) {
+        ended.push(String(args[0]));
+        return (nodeEnd as (...a: unknown[]) => ServerResponse).apply(this, args);
+      },
+      writable: true,
+      configurable: true,
+    });
+    Object.defineProperty(app.request, 'idempotency', { value: 'the app\'s own', writable: true, configurable: true });
+    const first = await post(`${url}/orders`, { key: 'p2', body: {} });
+    const again = await post(`${url}/orders`, { key: 'p2', body: {} });
+    expect(first.json()).toEqual({ id: 2 });
+    expect(again.headers.get('idempotent-replayed')).toBe('true');
+    expect(again.json()).toEqual({ id: 2 });
+    expect(runs).toBe(2);
+    // The answer and its replay, each through the app's own `end`.
+    expect(ended).toEqual(['{"id":2}', '{"id":2}']);
+    expect(seen).toEqual([
+      { key: 'p1', principal: undefined, recovery: false },
+      { key: 'p2', principal: undefined, recovery: false },
+    ]);
   });
 
   it('keeps nothing of a response once it is answered, nor of a never-ending one past maxRunMs once its client is gone', async () => {
