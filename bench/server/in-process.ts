@@ -13,6 +13,8 @@
  * `--tree` (default `.`) is the other side, so that two copies of one tree can be
  * compared to check the method. Medians with a 95% paired bootstrap interval.
  * `--count-async` counts the async resources each variant creates a request instead.
+ * `--store redis` puts every variant but bare on a Redis store (a `redis-server` of its
+ * own, a client each, as `bench:server`'s): only this process's CPU is read, not Redis's.
  *
  * The variants are compiled (esbuild, as `bench:server`'s servers), not run under tsx.
  */
@@ -29,6 +31,8 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { build } from 'esbuild';
 import express from 'express';
+import { hasRedisServer, startRedis } from '../../test/server/redis-process.js';
+import { redisClient } from './apps.js';
 import { median, pairedInterval, xorshift32 } from '../stats.js';
 import { expressHandler, nodeHandler } from './handlers.js';
 
@@ -43,6 +47,7 @@ const { values: flags } = parseArgs({
     base: { type: 'string' },
     tree: { type: 'string', default: '.' },
     'count-async': { type: 'boolean', default: false },
+    store: { type: 'string', default: 'memory' },
   },
 });
 const rounds = Number(flags.rounds);
@@ -65,11 +70,19 @@ function expressApp(...middleware: express.RequestHandler[]): Listener {
   return app as unknown as Listener;
 }
 
+if (flags.store !== 'memory' && flags.store !== 'redis') throw new Error(`--store memory|redis, not ${flags.store}`);
+if (flags.store === 'redis' && !hasRedisServer()) throw new Error('--store redis needs redis-server on PATH');
+const redis = flags.store === 'redis' ? await startRedis() : undefined;
+
+function store(server: ServerModule): ReturnType<ServerModule['memoryStore']> {
+  return redis === undefined ? server.memoryStore() : server.redisStore(redisClient(redis.url), { prefix: `${randomUUID()}:` });
+}
+
 function listener(server: ServerModule | undefined): Listener {
   if (flags.framework === 'express') {
-    return server === undefined ? expressApp() : expressApp(server.idempotency({ store: server.memoryStore() }) as unknown as express.RequestHandler);
+    return server === undefined ? expressApp() : expressApp(server.idempotency({ store: store(server) }) as unknown as express.RequestHandler);
   }
-  return server === undefined ? nodeHandler : server.idempotency({ store: server.memoryStore() }).handler(nodeHandler);
+  return server === undefined ? nodeHandler : server.idempotency({ store: store(server) }).handler(nodeHandler);
 }
 
 /** Compiles `src/server/index.ts` under `root` to one module, so both sides run as compiled code. */
@@ -157,10 +170,11 @@ for (const [i, [name, root]] of copies.entries()) variants.push({ name: `${name}
 
 if (flags['count-async']) {
   await countAsync();
+  await redis?.stop();
   process.exit(0);
 }
 
-console.log(`in-process, ${flags.framework}: ${rounds} rounds of ${block} requests per variant; loadavg ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+console.log(`in-process, ${flags.framework}, ${flags.store} store: ${rounds} rounds of ${block} requests per variant; loadavg ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
 for (const { app } of variants) await serve(app, block);
 const micros = variants.map(() => [] as number[]);
 const random = xorshift32(0x2545f491);
@@ -194,3 +208,5 @@ else {
   console.log(`  (the copies loaded first minus those loaded second: ${interval(mean(micros[1]!, micros[2]!), mean(micros[3]!, micros[4]!))})`);
 }
 console.log(`loadavg ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+await redis?.stop();
+process.exit(0);
