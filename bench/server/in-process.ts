@@ -1,7 +1,7 @@
 /**
  * The middleware's own CPU per request without sockets, for A/B decisions on the request
  * path: `node --import tsx bench/server/in-process.ts [--framework node|express]
- * [--rounds 24] [--block 3000] [--base dir] [--tree dir]`. Each variant's request
+ * [--store memory|file|redis] [--rounds 24] [--block 3000] [--base dir] [--tree dir]`. Each variant's request
  * listener is driven in this one process with real `IncomingMessage` and `ServerResponse`
  * objects over a null socket (the body already pushed; no client, no kernel), 10
  * requests at a time, a fresh key each; the variants take turns in blocks, in a random
@@ -13,6 +13,9 @@
  * `--tree` (default `.`) is the other side, so that two copies of one tree can be
  * compared to check the method. Medians with a 95% paired bootstrap interval.
  * `--count-async` counts the async resources each variant creates a request instead.
+ * `--store file` gives each variant a file store of its own in a temporary directory
+ * (its syncs run on the thread pool, which the main thread's CPU does not count);
+ * `--cpu process` reads the whole process's CPU instead (every thread, V8's helpers too).
  * `--store redis` puts every variant but bare on a Redis store (a `redis-server` of its
  * own, a client each, as `bench:server`'s): only this process's CPU is read, not Redis's.
  *
@@ -20,9 +23,9 @@
  */
 import { createHook } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { IncomingMessage, ServerResponse } from 'node:http';
-import { loadavg } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Duplex } from 'node:stream';
 import { pathToFileURL } from 'node:url';
@@ -42,12 +45,13 @@ type ServerModule = typeof import('../../src/server/index.js');
 const { values: flags } = parseArgs({
   options: {
     framework: { type: 'string', default: 'node' },
+    store: { type: 'string', default: 'memory' },
+    cpu: { type: 'string', default: 'main' },
     rounds: { type: 'string', default: '24' },
     block: { type: 'string', default: '3000' },
     base: { type: 'string' },
     tree: { type: 'string', default: '.' },
     'count-async': { type: 'boolean', default: false },
-    store: { type: 'string', default: 'memory' },
   },
 });
 const rounds = Number(flags.rounds);
@@ -70,19 +74,20 @@ function expressApp(...middleware: express.RequestHandler[]): Listener {
   return app as unknown as Listener;
 }
 
-if (flags.store !== 'memory' && flags.store !== 'redis') throw new Error(`--store memory|redis, not ${flags.store}`);
 if (flags.store === 'redis' && !hasRedisServer()) throw new Error('--store redis needs redis-server on PATH');
 const redis = flags.store === 'redis' ? await startRedis() : undefined;
+const storeDir = flags.store === 'file' ? mkdtempSync(join(tmpdir(), 'submit-once-in-process-')) : undefined;
+process.on('exit', () => storeDir !== undefined && rmSync(storeDir, { recursive: true, force: true }));
 
-function store(server: ServerModule): ReturnType<ServerModule['memoryStore']> {
-  return redis === undefined ? server.memoryStore() : server.redisStore(redisClient(redis.url), { prefix: `${randomUUID()}:` });
+function storeOf(server: ServerModule, name: string): ReturnType<ServerModule['memoryStore']> {
+  if (redis !== undefined) return server.redisStore(redisClient(redis.url), { prefix: `${randomUUID()}:` });
+  return storeDir === undefined ? server.memoryStore() : server.fileStore(join(storeDir, `${name}.jsonl`));
 }
 
-function listener(server: ServerModule | undefined): Listener {
-  if (flags.framework === 'express') {
-    return server === undefined ? expressApp() : expressApp(server.idempotency({ store: store(server) }) as unknown as express.RequestHandler);
-  }
-  return server === undefined ? nodeHandler : server.idempotency({ store: store(server) }).handler(nodeHandler);
+function listener(server: ServerModule | undefined, name: string): Listener {
+  if (server === undefined) return flags.framework === 'express' ? expressApp() : nodeHandler;
+  const guard = server.idempotency({ store: storeOf(server, name) });
+  return flags.framework === 'express' ? expressApp(guard as unknown as express.RequestHandler) : guard.handler(nodeHandler);
 }
 
 /** Compiles `src/server/index.ts` under `root` to one module, so both sides run as compiled code. */
@@ -157,6 +162,11 @@ setFlagsFromString('--expose-gc');
 const collect = runInNewContext('gc') as () => void;
 
 const mainThreadNanos = (): number => Number(readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ')[0]);
+const processNanos = (): number => {
+  const { user, system } = process.cpuUsage();
+  return (user + system) * 1000;
+};
+const cpuNanos = flags.cpu === 'process' ? processNanos : mainThreadNanos;
 
 /**
  * With `--base`, each side is loaded twice, in the order tree, base, base, tree, and each
@@ -164,9 +174,9 @@ const mainThreadNanos = (): number => Number(readFileSync('/proc/thread-self/sch
  * one after the other, measured 4 to 5 µs a request apart on node:http (the first loaded
  * the cheaper), whatever the order of their blocks.
  */
-const variants: Array<{ name: string; app: Listener }> = [{ name: 'bare', app: listener(undefined) }];
+const variants: Array<{ name: string; app: Listener }> = [{ name: 'bare', app: listener(undefined, 'bare') }];
 const copies = flags.base === undefined ? [['this tree', flags.tree]] : [['this tree', flags.tree], ['base', flags.base], ['base', flags.base], ['this tree', flags.tree]];
-for (const [i, [name, root]] of copies.entries()) variants.push({ name: `${name} (${root}) #${i}`, app: listener(await compiled(root!, `variant-${i}`)) });
+for (const [i, [name, root]] of copies.entries()) variants.push({ name: `${name} (${root}) #${i}`, app: listener(await compiled(root!, `variant-${i}`), `variant-${i}`) });
 
 if (flags['count-async']) {
   await countAsync();
@@ -174,7 +184,7 @@ if (flags['count-async']) {
   process.exit(0);
 }
 
-console.log(`in-process, ${flags.framework}, ${flags.store} store: ${rounds} rounds of ${block} requests per variant; loadavg ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+console.log(`in-process, ${flags.framework}, ${flags.store} store, ${flags.cpu} CPU: ${rounds} rounds of ${block} requests per variant; loadavg ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
 for (const { app } of variants) await serve(app, block);
 const micros = variants.map(() => [] as number[]);
 const random = xorshift32(0x2545f491);
@@ -184,9 +194,9 @@ for (let r = 0; r < rounds; r++) {
     // garbage of the block before it (which measured as 6 µs a request on node:http
     // between two copies of the same code, the one run after bare against the other).
     collect();
-    const before = mainThreadNanos();
+    const before = cpuNanos();
     await serve(variants[v]!.app, block);
-    micros[v]!.push((mainThreadNanos() - before) / 1000 / block);
+    micros[v]!.push((cpuNanos() - before) / 1000 / block);
   }
 }
 

@@ -82,7 +82,7 @@ class GuardedRun implements HeldLease, CaptureOwner, ThrowTarget {
     }
     const request = { key: storageKey, token, fingerprint, response: captured, retentionMs: opts.ttl, now: opts.now() };
     const { sync } = opts.store;
-    if (sync === undefined) {
+    if (sync?.complete === undefined) {
       return opts.store.complete(request).then(
         (stored) => this.#completed(stored, captured.status),
         (error: unknown) => this.#notCompleted(error),

@@ -1,6 +1,7 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { copyFileSync } from 'node:fs';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { fileStore, isStoreUnavailableError } from '../../src/server/index.js';
 import { claimOf } from './conformance.js';
@@ -14,6 +15,7 @@ const disk = vi.hoisted(() => ({
   holdSyncs: false,
   syncs: [] as Array<(error: NodeJS.ErrnoException | null) => void>,
   syncCalls: 0,
+  writeCalls: 0,
   failWrite: undefined as Error | undefined,
 }));
 
@@ -27,6 +29,7 @@ vi.mock('node:fs', async (importOriginal) => {
       disk.syncs.push((error) => (error === null ? fs.fdatasync(fd, callback) : callback(error)));
     },
     writeSync: (...args: Parameters<typeof fs.writeSync>) => {
+      disk.writeCalls++;
       const failure = disk.failWrite;
       disk.failWrite = undefined;
       if (failure !== undefined) throw failure;
@@ -140,6 +143,71 @@ describe('file store writes', () => {
     expect(isStoreUnavailableError(first)).toBe(true);
     const later = await store.claim(claimOf('other', now)).catch((error: unknown) => error);
     expect(isStoreUnavailableError(later)).toBe(true);
+    await store.close();
+  });
+
+  it('writes the completions of one turn in one writeSync, just before their fdatasync', async () => {
+    const path = join(dir, `log-${++counter}.jsonl`);
+    const store = fileStore(path, { sweepIntervalMs: 0 });
+    const now = Date.now();
+    const tokens = await Promise.all(['a', 'b', 'c'].map((key) => claimed(store, key, now)));
+    disk.holdSyncs = true;
+    disk.writeCalls = 0;
+    const done = ['a', 'b', 'c'].map((key, i) => settled(store.complete(completion(key, tokens[i]!, now))));
+    await turn();
+    expect([disk.writeCalls, disk.syncCalls]).toEqual([1, 1]);
+    expect(readFileSync(path, 'utf8').match(/"s":"d"/g)).toHaveLength(3);
+    disk.syncs.shift()!(null);
+    await vi.waitFor(() => expect(done.map((d) => d())).toEqual([true, true, true]));
+    await store.close();
+  });
+
+  it('writes the lines held for a sync before a line that must be written at once: a killed process replays them in order', async () => {
+    const path = join(dir, `log-${++counter}.jsonl`);
+    const store = fileStore(path, { sweepIntervalMs: 0 });
+    const now = Date.now();
+    const token = await claimed(store, 'k', now);
+    disk.holdSyncs = true;
+    const completing = store.complete(completion('k', token, now));
+    const clearing = store.clear();
+    // Claimed again after the clear, and its handler may run: the file must say so now.
+    expect((await store.claim(claimOf('k', now + 1))).status).toBe('claimed');
+    // The held lines are written once their sync is due; killed then, before it returns.
+    await turn();
+    expect(disk.syncCalls).toBe(1);
+    const crashed = join(dir, `log-${counter}-crashed.jsonl`);
+    copyFileSync(path, crashed);
+    const restarted = fileStore(crashed, { sweepIntervalMs: 0 });
+    expect((await restarted.claim(claimOf('k', now + 2))).status).toBe('unknown');
+    disk.holdSyncs = false;
+    for (const release of disk.syncs.splice(0)) release(null);
+    await Promise.all([completing, clearing]);
+    await Promise.all([store.close(), restarted.close()]);
+  });
+
+  it('fails the completions held for a sync whose lines cannot be written, and every later call, with StoreUnavailableError', async () => {
+    const store = fileStore(join(dir, `log-${++counter}.jsonl`), { sweepIntervalMs: 0 });
+    const now = Date.now();
+    const token = await claimed(store, 'k', now);
+    const completing = store.complete(completion('k', token, now)).catch((error: unknown) => error);
+    disk.failWrite = Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+    expect(isStoreUnavailableError(await completing)).toBe(true);
+    expect(disk.syncCalls).toBe(0);
+    const later = await store.claim(claimOf('other', now)).catch((error: unknown) => error);
+    expect(isStoreUnavailableError(later)).toBe(true);
+    await store.close();
+  });
+
+  it('fails the completions held when a claim written with them cannot be, and the claim, with StoreUnavailableError', async () => {
+    const store = fileStore(join(dir, `log-${++counter}.jsonl`), { sweepIntervalMs: 0 });
+    const now = Date.now();
+    const token = await claimed(store, 'k', now);
+    const completing = store.complete(completion('k', token, now)).catch((error: unknown) => error);
+    disk.failWrite = Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+    const claiming = await store.claim(claimOf('other', now)).catch((error: unknown) => error);
+    expect(isStoreUnavailableError(claiming)).toBe(true);
+    expect(isStoreUnavailableError(await completing)).toBe(true);
+    expect(disk.syncCalls).toBe(0);
     await store.close();
   });
 });

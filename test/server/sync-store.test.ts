@@ -1,10 +1,16 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import express, { type NextFunction, type Request, type Response } from 'express';
-import { describe, expect, it, vi } from 'vitest';
-import { idempotency, memoryStore, type IdempotencyStore } from '../../src/server/index.js';
+import { afterAll, describe, expect, it, vi } from 'vitest';
+import { fileStore, idempotency, memoryStore, type IdempotencyStore } from '../../src/server/index.js';
+import { claimOf } from './conformance.js';
 import { serverPerTest } from '../helpers/serve.js';
 import { post } from '../helpers/post.js';
 
 const serve = serverPerTest();
+const dir = mkdtempSync(join(tmpdir(), 'submit-once-sync-store-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** The memory store as another store would be: `claim` and `complete` through their promises only. */
 const promisesOnly = (): IdempotencyStore => ({ ...memoryStore() });
@@ -50,6 +56,26 @@ describe('a store that answers at once (sync)', () => {
     expect([first.status, again.status, again.headers.get('idempotent-replayed')]).toEqual([201, 201, 'true']);
     expect(again.text).toBe(first.text);
     expect(seen).toEqual([{ nextInCall: inCall, endedInCall: inCall }]);
+  });
+
+  it('the file store answers its claim at once, written to the file before it returns, and its completion through the promise (it waits for fdatasync)', async () => {
+    const path = join(dir, 'claim-at-once.jsonl');
+    const store = fileStore(path, { sweepIntervalMs: 0 });
+    const sync = store.sync;
+    expect(sync?.complete).toBeUndefined();
+    const result = sync!.claim(claimOf('at-once', Date.now()));
+    expect(result.status).toBe('claimed');
+    // No turn has passed: a process killed now still remembers the claim.
+    expect(readFileSync(path, 'utf8')).toContain('"at-once"');
+    await store.close();
+
+    const seen: Array<{ nextInCall: boolean; endedInCall: boolean }> = [];
+    const url = await serve(probedApp(fileStore(join(dir, 'probed.jsonl'), { sweepIntervalMs: 0 }), seen));
+    const first = await post(`${url}/orders`, { key: 'f1', body: { item: 'tea' } });
+    const again = await post(`${url}/orders`, { key: 'f1', body: { item: 'tea' } });
+    expect([first.status, again.status, again.headers.get('idempotent-replayed')]).toEqual([201, 201, 'true']);
+    expect(again.text).toBe(first.text);
+    expect(seen).toEqual([{ nextInCall: true, endedInCall: false }]);
   });
 
   it.each([

@@ -8,23 +8,26 @@ interface SyncBatch {
 }
 
 /**
- * An append-only file of lines. Every line is written at once with `writeSync` (into the
- * page cache, in call order, before `append` returns); a line that must be durable also
- * waits for an `fdatasync` begun after it was written. Syncs are group commits: one runs
- * at a time on the libuv thread pool, and the durable lines written in the same
- * event-loop turn, or while it runs, share the next one. Writing synchronously keeps the
- * lines in the order of the changes and spares each line a thread-pool round trip (under
- * load those wake-ups, not the writes, were the cost). Compaction replaces the file with
- * a snapshot (write to a temporary file, fsync, rename, fsync the directory), so a crash
- * at any point leaves either the old or the new file.
+ * An append-only file of lines, in the order of the changes. A line that need not be
+ * durable (a claim) is in the kernel (`writeSync`, into the page cache) before `append`
+ * returns. A durable line (a completion) waits for an `fdatasync` anyway, so it is only
+ * kept in memory until the sync is due and written then, in one `writeSync` with the other
+ * durable lines of that wait; a line that must be written at once first writes those
+ * held before it, in the same call, so the file keeps the order of the changes. Syncs are
+ * group commits: one runs at a time on the libuv thread pool, and the durable lines
+ * appended in the same event-loop turn, or while it runs, share the next one. Compaction
+ * replaces the file with a snapshot (write to a temporary file, fsync, rename, fsync the
+ * directory), so a crash at any point leaves either the old or the new file.
  */
 export class LineLog {
   #fd: number;
   #lines: number;
   /** A sync is running or due: compaction (which swaps the file) waits for it. */
   #syncing = false;
-  /** The sync the lines written since the running one started wait for. */
+  /** The sync the lines appended since the running one started wait for. */
   #next: SyncBatch | undefined;
+  /** Durable lines (with their newlines) appended but not yet written: written just before the sync they wait for. */
+  #held = '';
   #idle: SyncBatch | undefined;
   #compactRequested = false;
   #failure: unknown;
@@ -69,31 +72,39 @@ export class LineLog {
   }
 
   /**
-   * Writes one line (no newline) to the kernel before returning; throws if it cannot.
-   * With `durable`, the promise settles once an fdatasync has covered it.
+   * Without `durable`, writes one line (no newline) to the kernel before returning, after
+   * the durable lines held before it; throws if it cannot. With `durable`, the promise
+   * settles once the line is written and an fdatasync has covered it.
    */
   append(line: string, durable: true): Promise<void>;
   append(line: string, durable: false): undefined;
   append(line: string, durable: boolean): Promise<void> | undefined {
     if (this.#failure !== undefined) throw this.#failure;
-    const text = `${line}\n`;
+    this.#lines++;
+    if (this.#lines > this.compactAfterLines && this.#lines > 2 * this.liveCount()) this.#compactRequested = true;
+    if (durable) {
+      this.#held += `${line}\n`;
+      const batch = (this.#next ??= newBatch());
+      if (!this.#syncing) this.#scheduleSync();
+      return batch.done;
+    }
+    const text = `${this.#held}${line}\n`;
+    this.#held = '';
+    this.#write(text);
+    if (this.#compactRequested && !this.#syncing) this.#compactQuietly();
+    return undefined;
+  }
+
+  /** Records the first failure: the lines held and every later append fail with it. */
+  #write(text: string): void {
     try {
       // A short write only happens when the disk is full or the file too large: failing
       // closed leaves a torn last line, which loading skips.
       if (writeSync(this.#fd, text) !== Buffer.byteLength(text)) throw new Error(`short write to ${this.path}`);
     } catch (error) {
-      this.#failure = error;
+      this.#failure ??= error;
       throw error;
     }
-    this.#lines++;
-    if (this.#lines > this.compactAfterLines && this.#lines > 2 * this.liveCount()) this.#compactRequested = true;
-    if (!durable) {
-      if (this.#compactRequested && !this.#syncing) this.#compactQuietly();
-      return undefined;
-    }
-    const batch = (this.#next ??= newBatch());
-    if (!this.#syncing) this.#scheduleSync();
-    return batch.done;
   }
 
   requestCompaction(): void {
@@ -123,6 +134,12 @@ export class LineLog {
     const batch = this.#next;
     this.#next = undefined;
     if (batch === undefined) return this.#synced();
+    if (this.#failure !== undefined) {
+      // A line written at once could not be, with the held ones before it: they are lost.
+      this.#held = '';
+      batch.reject(this.#failure);
+      return this.#synced();
+    }
     if (this.#compactRequested) {
       // The snapshot is synced: it makes every line written so far durable at once.
       try {
@@ -133,6 +150,16 @@ export class LineLog {
       }
       return this.#synced();
     }
+    if (this.#held !== '') {
+      const text = this.#held;
+      this.#held = '';
+      try {
+        this.#write(text);
+      } catch (error) {
+        batch.reject(error);
+        return this.#synced();
+      }
+    }
     fdatasync(this.#fd, (error) => {
       if (error === null) batch.resolve();
       else {
@@ -140,6 +167,7 @@ export class LineLog {
         batch.reject(error);
         this.#next?.reject(error);
         this.#next = undefined;
+        this.#held = '';
       }
       if (this.#next !== undefined) return this.#scheduleSync();
       this.#synced();
@@ -169,9 +197,11 @@ export class LineLog {
   #compact(): void {
     this.#compactRequested = false;
     try {
-      // The snapshot is taken from memory, which already holds every line written.
+      // The snapshot is taken from memory, which already holds every line appended,
+      // held ones included: once it is in place they need not be written.
       const lines = this.snapshot();
       writeSnapshotSync(this.path, lines);
+      this.#held = '';
       const old = this.#fd;
       this.#fd = openSync(this.path, 'a');
       this.#lines = lines.length;

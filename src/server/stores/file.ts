@@ -9,6 +9,7 @@ import {
   type IdempotencyStore,
   type RenewRequest,
   type SettleRequest,
+  type SyncClaimOperations,
 } from './types.js';
 
 export interface FileStoreOptions {
@@ -65,7 +66,7 @@ export function fileStore(path: string, options: FileStoreOptions = {}): Idempot
       unavailable(error);
     }
   };
-  /** Written, then fdatasynced (in a group with the lines appended meanwhile). */
+  /** Written just before its group's fdatasync (with the lines appended meanwhile), then synced. */
   const writeDurably = async (text: string): Promise<void> => {
     try {
       await log.append(text, true);
@@ -74,16 +75,21 @@ export function fileStore(path: string, options: FileStoreOptions = {}): Idempot
     }
   };
 
-  return {
+  /**
+   * Written (not fsynced) before it returns, so before the handler runs: a killed process
+   * must not forget a claim, or its restart would run the handler again. Answered at once
+   * (`sync`); the completion cannot be, as it waits for its `fdatasync`.
+   */
+  const claim = (request: ClaimRequest): ClaimResult => {
+    ensureWritable();
+    const { result, record } = table.claim(request);
+    if (record !== undefined) write(request.key, record);
+    return result;
+  };
+
+  const store: IdempotencyStore = {
     name: 'file',
-    async claim(request: ClaimRequest): Promise<ClaimResult> {
-      ensureWritable();
-      const { result, record } = table.claim(request);
-      // Written (not fsynced) before the handler runs: a killed process must not forget a
-      // claim, or its restart would run the handler again.
-      if (record !== undefined) write(request.key, record);
-      return result;
-    },
+    claim: async (request: ClaimRequest): Promise<ClaimResult> => claim(request),
     async complete(request: CompleteRequest): Promise<boolean> {
       ensureWritable();
       const record = table.complete(request);
@@ -125,6 +131,9 @@ export function fileStore(path: string, options: FileStoreOptions = {}): Idempot
       await log.close();
     },
   };
+  // Not enumerable, as the memory store's: a wrapper made by spreading the store calls its own `claim`.
+  Object.defineProperty(store, 'sync', { value: { claim } satisfies SyncClaimOperations });
+  return store;
 }
 
 function snapshotLines(table: RecordTable, now: number): string[] {

@@ -94,11 +94,12 @@ export interface IdempotencyStore {
   readonly transactional?: boolean;
   /**
    * The claim and the completion answered at once, for a store whose keys live in this
-   * process (the memory store). Optional; the middleware then skips a promise turn for
-   * each (behind Express, `next()` runs in the middleware's own call). The conformance
-   * suite holds them to the answers of `claim` and `complete`.
+   * process (the memory store; the file store answers its claim alone at once). Optional;
+   * the middleware then skips a promise turn for each (behind Express, `next()` runs in
+   * the middleware's own call). The conformance suite holds them to the answers of
+   * `claim` and `complete`.
    */
-  readonly sync?: SyncStoreOperations;
+  readonly sync?: SyncStoreOperations | SyncClaimOperations;
   claim(request: ClaimRequest): Promise<ClaimResult>;
   /**
    * Stores the outcome; false when the token no longer holds the key. Accepted from the
@@ -123,6 +124,15 @@ export interface IdempotencyStore {
 export interface SyncStoreOperations {
   claim(request: ClaimRequest): ClaimResult;
   complete(request: CompleteRequest): boolean;
+}
+
+/**
+ * `IdempotencyStore.sync` of a store whose claim is answered at once but whose completion
+ * must wait (the file store's `fdatasync`): the middleware completes through `complete`.
+ */
+export interface SyncClaimOperations {
+  claim(request: ClaimRequest): ClaimResult;
+  readonly complete?: undefined;
 }
 
 /** Thrown by a store that cannot answer (unreachable, disk error); the middleware fails closed with 503. */
