@@ -50,6 +50,12 @@ function nodeIdempotencyCore(): express.RequestHandler {
   };
 }
 
+/** The Redis client every Redis target uses (`bench:server`, `in-process.ts --store redis`). */
+export function redisClient(url: string): Redis {
+  // Auto-pipelining sends the claims (and completions) of one event-loop turn in one write.
+  return new Redis(url, { enableAutoPipelining: true });
+}
+
 export async function build(name: TargetName, redisUrl: string | undefined): Promise<(req: IncomingMessage, res: ServerResponse) => void> {
   const ours = (store: IdempotencyStore): express.RequestHandler =>
     idempotency({ store }) as unknown as express.RequestHandler;
@@ -76,8 +82,7 @@ export async function build(name: TargetName, redisUrl: string | undefined): Pro
       return expressApp(ours(fileStore(join(mkdtempSync(join(tmpdir(), 'submit-once-bench-')), 'keys.jsonl'))));
     case 'express+submit-once(redis)': {
       if (redisUrl === undefined) throw new Error('redis target needs a Redis URL');
-      // Auto-pipelining sends the claims (and completions) of one event-loop turn in one write.
-      return expressApp(ours(redisStore(new Redis(redisUrl, { enableAutoPipelining: true }), { prefix: `bench-${randomUUID()}:` })));
+      return expressApp(ours(redisStore(redisClient(redisUrl), { prefix: `bench-${randomUUID()}:` })));
     }
     case 'express+express-idempotency': {
       const middleware = expressIdempotency();

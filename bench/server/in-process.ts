@@ -1,7 +1,7 @@
 /**
  * The middleware's own CPU per request without sockets, for A/B decisions on the request
  * path: `node --import tsx bench/server/in-process.ts [--framework node|express]
- * [--store memory|file] [--rounds 24] [--block 3000] [--base dir] [--tree dir]`. Each variant's request
+ * [--store memory|file|redis] [--rounds 24] [--block 3000] [--base dir] [--tree dir]`. Each variant's request
  * listener is driven in this one process with real `IncomingMessage` and `ServerResponse`
  * objects over a null socket (the body already pushed; no client, no kernel), 10
  * requests at a time, a fresh key each; the variants take turns in blocks, in a random
@@ -16,6 +16,8 @@
  * `--store file` gives each variant a file store of its own in a temporary directory
  * (its syncs run on the thread pool, which the main thread's CPU does not count);
  * `--cpu process` reads the whole process's CPU instead (every thread, V8's helpers too).
+ * `--store redis` puts every variant but bare on a Redis store (a `redis-server` of its
+ * own, a client each, as `bench:server`'s): only this process's CPU is read, not Redis's.
  *
  * The variants are compiled (esbuild, as `bench:server`'s servers), not run under tsx.
  */
@@ -32,6 +34,8 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { build } from 'esbuild';
 import express from 'express';
+import { hasRedisServer, startRedis } from '../../test/server/redis-process.js';
+import { redisClient } from './apps.js';
 import { median, pairedInterval, xorshift32 } from '../stats.js';
 import { expressHandler, nodeHandler } from './handlers.js';
 
@@ -70,10 +74,13 @@ function expressApp(...middleware: express.RequestHandler[]): Listener {
   return app as unknown as Listener;
 }
 
+if (flags.store === 'redis' && !hasRedisServer()) throw new Error('--store redis needs redis-server on PATH');
+const redis = flags.store === 'redis' ? await startRedis() : undefined;
 const storeDir = flags.store === 'file' ? mkdtempSync(join(tmpdir(), 'submit-once-in-process-')) : undefined;
 process.on('exit', () => storeDir !== undefined && rmSync(storeDir, { recursive: true, force: true }));
 
 function storeOf(server: ServerModule, name: string): ReturnType<ServerModule['memoryStore']> {
+  if (redis !== undefined) return server.redisStore(redisClient(redis.url), { prefix: `${randomUUID()}:` });
   return storeDir === undefined ? server.memoryStore() : server.fileStore(join(storeDir, `${name}.jsonl`));
 }
 
@@ -173,6 +180,7 @@ for (const [i, [name, root]] of copies.entries()) variants.push({ name: `${name}
 
 if (flags['count-async']) {
   await countAsync();
+  await redis?.stop();
   process.exit(0);
 }
 
@@ -210,3 +218,5 @@ else {
   console.log(`  (the copies loaded first minus those loaded second: ${interval(mean(micros[1]!, micros[2]!), mean(micros[3]!, micros[4]!))})`);
 }
 console.log(`loadavg ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+await redis?.stop();
+process.exit(0);
