@@ -241,12 +241,15 @@ interface MutablePair {
 const emptySide = (): Side => Object.fromEntries(MEASURES.map((key) => [key, []])) as unknown as Side;
 
 async function main(): Promise<void> {
+  const pinning = pinCores(process.env.BENCH_PIN !== '0');
   let redis: RedisProcess | undefined;
+  // Started after pinning, so it inherits the load generator's core, not the servers':
+  // Redis's work is not the server's (in production it has a machine of its own), and on
+  // the servers' core it would take their time slices.
   if (hasRedisServer()) redis = await startRedis();
   else console.warn('redis-server not on PATH: skipping the Redis target');
   const selected = selectTargets(flags.only, redis !== undefined);
   if (profileDir !== undefined) mkdirSync(profileDir, { recursive: true });
-  const pinning = pinCores(process.env.BENCH_PIN !== '0');
   const entry = profileDir === undefined ? [await compileTargets(process.cwd())] : ['--import', 'tsx', 'bench/server/targets.ts'];
   const load0 = loadavg()[0]!;
   const targets = new Map<TargetName, Target>();

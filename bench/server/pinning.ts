@@ -1,7 +1,8 @@
 /**
  * Keeps the load generator and the servers on separate cores (`taskset`), so the servers'
  * CPU per request is not paid for in cache and migrations when autocannon and a server
- * swap cores mid-slice. Other processes on the machine are not pinned and still share
+ * swap cores mid-slice. The bench starts its redis-server after pinning itself, so Redis
+ * runs on the load's core. Other processes on the machine are not pinned and still share
  * both. Off where `taskset` is missing, with one core, or with BENCH_PIN=0.
  */
 import { spawnSync } from 'node:child_process';
