@@ -86,6 +86,23 @@ export function againstMemory(store: Pair, memory: Pair): { cpu: Estimate; added
   };
 }
 
+/** Which of a store's figures issue 11 holds to the memory store's, and by what factor. */
+export interface StoreTarget {
+  readonly measure: 'cpu' | 'added';
+  readonly factor: number;
+}
+
+/**
+ * How far a store is from its target, paired round by round: the store's figure minus
+ * `factor` times the memory store's in the same round, µs/req (below 0 is within the
+ * target). Unlike the ratio of medians, its interval stays finite and readable when the
+ * memory store's added cost comes near 0 in a round, which is where a ratio's blows up.
+ */
+export function marginOverMemory(store: Pair, memory: Pair, { measure, factor }: StoreTarget): Estimate {
+  const [s, m] = measure === 'cpu' ? [store.target.cpu, memory.target.cpu] : [differences(store), differences(memory)];
+  return estimate([s, m], groups(store), (a, b) => median(a.map((x, i) => x - factor * b[i]!)));
+}
+
 /** The median of the round-by-round differences of two series from the same rounds. */
 function medianDifference(a: readonly number[], b: readonly number[]): number {
   return median(a.map((x, i) => x - b[i]!));

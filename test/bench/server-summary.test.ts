@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { roundOrder } from '../../bench/server/schedule.js';
-import { againstMemory, summarise, type Pair } from '../../bench/server/summary.js';
+import { againstMemory, marginOverMemory, summarise, type Pair } from '../../bench/server/summary.js';
 
 // What a loaded machine does to a bench: every round's CPU per request moves by 2x, and
 // both slices of an adjacent pair move together.
@@ -76,6 +76,26 @@ describe('againstMemory', () => {
     expect(added.median).toBeCloseTo(1.5);
     expect(added.low).toBeGreaterThan(1.4);
     expect(added.high).toBeLessThan(1.6);
+  });
+});
+
+describe('marginOverMemory', () => {
+  it("holds a store's figure to a multiple of memory's in the same round", () => {
+    // redis: 60 added, memory 20: 2x memory's is 40, so 20 over; file: 130 against 1.1 x 120 = 132.
+    const added = marginOverMemory(pair(100, 60, 5000), pair(100, 20, 5000), { measure: 'added', factor: 2 });
+    expect(added.median).toBeGreaterThanOrEqual(20);
+    expect(added.low).toBeGreaterThanOrEqual(20);
+    const cpu = marginOverMemory(pair(100, 30, 5000), pair(100, 20, 5000), { measure: 'cpu', factor: 1.1 });
+    expect(cpu.high).toBeLessThan(0);
+    expect(cpu.median).toBeLessThanOrEqual(-2);
+  });
+
+  it('stays finite when memory\'s added cost is near 0 in some rounds, where the ratio of medians swings', () => {
+    const memory: Pair = { target: { cpu: [100, 101, 99, 100.5, 100, 99.5], rps: [1, 1, 1, 1, 1, 1] }, bare: { cpu: [100, 100, 100, 100, 100, 100], rps: [1, 1, 1, 1, 1, 1] } };
+    const redis: Pair = { target: { cpu: [130, 131, 129, 130, 131, 130], rps: [1, 1, 1, 1, 1, 1] }, bare: memory.bare };
+    const margin = marginOverMemory(redis, memory, { measure: 'added', factor: 2 });
+    expect(margin.low).toBeGreaterThan(25);
+    expect(margin.high).toBeLessThan(33);
   });
 });
 
