@@ -45,7 +45,16 @@ const OLD_FLOORS: Record<string, string> = {
   'floor + axios: raw put (relaxed) + axios with the key': 'old floor + axios: raw put (relaxed) + axios, no key header',
 };
 
-const IDLE_FETCH = 'fetch after 4 ms idle';
+/**
+ * A row after an idle gap is held to a fetch after the same idle (a request after a gap
+ * costs plain fetch more too), not to the back-to-back fetch: the prepared click `<n> ms
+ * after its claim` to `fetch after <n> ms idle`, the raw put's keyed fetch to a keyed fetch.
+ */
+function idleBaselineOf(name: string): string | undefined {
+  if (name.startsWith('raw put')) return 'fetch with a key after 4 ms idle';
+  const ms = /(\d+) ms after/.exec(name)?.[1];
+  return ms === undefined ? undefined : `fetch after ${ms} ms idle`;
+}
 
 /**
  * A 95% interval for median(row) / median(floor), paired over the request index (the
@@ -66,9 +75,9 @@ function ratioTable(title: string, samples: Record<string, number[]>, fetchRow: 
   const p95 = (name: string) => quantile(samples[name]!, 0.95);
   for (const name of Object.keys(samples)) {
     const floor = floorOf(name);
-    const isFloor = name === floor || /^(instant |old )?floor/.test(name) || name === fetchRow || name === 'axios' || name === IDLE_FETCH;
-    // A click 4 ms after its claim is held to a fetch after the same idle gap.
-    const baseline = name.includes('4 ms after') ? IDLE_FETCH : fetchRow;
+    const idleBaseline = idleBaselineOf(name);
+    const isFloor = name === floor || /^(instant |old )?floor/.test(name) || name === fetchRow || name === 'axios' || / idle$/.test(name) || idleBaseline !== undefined;
+    const baseline = idleBaseline ?? fetchRow;
     const oldFloor = OLD_FLOORS[floor];
     const vsOld =
       isFloor || !oldFloor || !samples[oldFloor]
@@ -76,7 +85,9 @@ function ratioTable(title: string, samples: Record<string, number[]>, fetchRow: 
         : `x${(med(name) / med(oldFloor)).toFixed(2)} (${ratioInterval(samples[name]!, samples[oldFloor]!).map((r) => r.toFixed(2)).join('-')})`;
     const vsFloor = isFloor ? '' : `x${(med(name) / med(floor)).toFixed(2)}`;
     const p95VsFloor = isFloor ? '' : `x${(p95(name) / p95(floor)).toFixed(2)}`;
-    const interval = isFloor ? '' : ratioInterval(samples[name]!, samples[floor]!).map((r) => r.toFixed(2)).join('-');
+    // An idle row's interval is of its ratio to its idle fetch (the x fetch column).
+    const held = idleBaseline ?? (isFloor ? undefined : floor);
+    const interval = held ? `${ratioInterval(samples[name]!, samples[held]!).map((r) => r.toFixed(2)).join('-')}${idleBaseline ? ' (x idle fetch)' : ''}` : '';
     console.log(
       `  ${name.padEnd(70)} ${med(name).toFixed(2).padStart(8)} ${p95(name).toFixed(2).padStart(8)}   ${`x${(med(name) / med(baseline)).toFixed(2)}`.padStart(7)} ${vsFloor.padStart(7)} ${interval.padStart(13)}   ${p95VsFloor.padStart(15)}   ${vsOld.padStart(22)}`,
     );

@@ -21,9 +21,11 @@ const indexedDb = createIdempotentFetch({ fetch: stamped, retry: false });
 
 const preparing = createSubmitter({ retry: false, store: indexedDbStore({ databaseName: 'trace-prepared' }) });
 const prepared = createIdempotentFetch({ fetch: stamped, submitter: preparing });
-const idle = () => new Promise((resolve) => setTimeout(resolve, 4));
+const idleFor = (ms: number) => () => new Promise((resolve) => setTimeout(resolve, ms));
+const idle = idleFor(4);
 
 const rawPut = floorPut('trace-floor');
+let putKey = '';
 
 /** Each case's untimed setup before its `b` stamp, then the stamped submission. */
 const cases: Record<string, [setup: (i: number) => Promise<unknown> | undefined, send: (i: number) => Promise<unknown>]> = {
@@ -39,6 +41,10 @@ const cases: Record<string, [setup: (i: number) => Promise<unknown> | undefined,
   // The same, with a key header: what the header alone costs inside fetch() (the prepared click sends one).
   'fetch + key header, 4 ms idle': [idle, (i) => stamped(url, { method: 'POST', body: body(i), headers: { 'Idempotency-Key': crypto.randomUUID() } }).then((r) => (stamp('r'), r.text()))],
   'prepared, click 4 ms after': [(i) => preparing.prepare({ method: 'POST', url, body: body(i) }).then(idle), (i) => prepared(url, { method: 'POST', body: body(i) }).then((r) => (stamp('r'), r.text()))],
+  // The floor of a prepared click: a raw put's commit 4 ms before, without our code.
+  'raw put, keyed fetch 4 ms after': [(i) => rawPut(i).then(async (key) => (await idle(), (putKey = key))), (i) => stamped(url, { method: 'POST', body: body(i), headers: { 'Idempotency-Key': putKey } }).then((r) => (stamp('r'), r.text()))],
+  'fetch + key header, 16 ms idle': [idleFor(16), (i) => stamped(url, { method: 'POST', body: body(i), headers: { 'Idempotency-Key': crypto.randomUUID() } }).then((r) => (stamp('r'), r.text()))],
+  'prepared, click 16 ms after': [(i) => preparing.prepare({ method: 'POST', url, body: body(i) }).then(idleFor(16)), (i) => prepared(url, { method: 'POST', body: body(i) }).then((r) => (stamp('r'), r.text()))],
 };
 
 /** Warms every case up untraced (`warm`), or sends `requests` of each, stamped. */

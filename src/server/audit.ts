@@ -1,4 +1,5 @@
 import type { EventScope, IdempotencyEvent } from './events.js';
+import { RunOnceKeys } from './run-once-keys.js';
 import { scopeOfStorageKey } from './storage-key.js';
 import type { Rerun } from './stores/types.js';
 
@@ -84,15 +85,19 @@ export class Audit {
    * A key that ran once here, with nothing else to count, is kept as a number until anything
    * else happens to it: its place in `#order`, where `#runOnce` holds the store's count and
    * its status. Most keys never get more, and a record object per key, kept for as long as
-   * `maxKeys` allow, was a third of what a request left on the heap.
+   * `maxKeys` allow, was a third of what a request left on the heap. Most such keys are not
+   * here at all but in `#offHeap` (their text off the heap); this Map has the rest.
    */
   readonly #keys = new Map<string, KeyAudit | number>();
+  /** The run-once keys whose text fits off the heap, by place. */
+  readonly #offHeap = new RunOnceKeys();
   /**
-   * The keys in the order their records were made, as a ring once full. The Map knows
-   * that order too, but finding its first key walks over every entry deleted before it,
-   * which made each new key cost more the longer the process ran.
+   * The keys in the order their records were made, as a ring once full (`null` at a place
+   * whose key is in `#offHeap`). The Map knows that order too, but finding its first key
+   * walks over every entry deleted before it, which made each new key cost more the longer
+   * the process ran.
    */
-  #order: string[] = [];
+  #order: (string | null)[] = [];
   /**
    * Per place in `#order`, while its key is a run-once number: the store's count and the
    * status it completed with (`runOnce`); `EXPANDED` once the key has a record object. The
@@ -159,10 +164,16 @@ export class Audit {
   executed(storageKey: string, scope: EventScope, executions: number, rerun: Rerun): number {
     const totals = this.#totals;
     totals.executions++;
-    if (rerun === 'none' && executions <= MAX_RUN_ONCE_COUNT && !this.#keys.has(storageKey)) {
-      const place = this.#dropOldest(storageKey, runOnce(executions, 0));
-      this.#keys.set(storageKey, place);
-      return place;
+    if (rerun === 'none' && executions <= MAX_RUN_ONCE_COUNT) {
+      const offHeap = this.#offHeap;
+      const hash = offHeap.hashOf(storageKey);
+      if (offHeap.find(storageKey, hash) < 0 && !this.#keys.has(storageKey)) {
+        const place = this.#take(runOnce(executions, 0));
+        if (offHeap.add(place, storageKey, hash)) return place;
+        this.#order[place] = storageKey;
+        this.#keys.set(storageKey, place);
+        return place;
+      }
     }
     const entry = this.#entry(storageKey, scope);
     entry.executions++;
@@ -187,13 +198,17 @@ export class Audit {
 
   /** The run's answer was stored; `place` is what `executed` returned for it. */
   completed(storageKey: string, scope: EventScope, status: number, place: number): void {
-    // The place still holds this key as a number: no Map lookup.
-    if (place >= 0 && this.#order[place] === storageKey && this.#runOnce[place] !== EXPANDED && isStatus(status)) {
+    if (!isStatus(status)) {
+      this.#entry(storageKey, scope).lastStatus = status;
+      return;
+    }
+    // The place still holds this key as a number: no lookup.
+    if (place >= 0 && this.#runOnce[place] !== EXPANDED && this.#holds(place, storageKey)) {
       this.#runOnce[place] = runOnce(storeExecutionsOf(this.#runOnce[place]!), status);
       return;
     }
-    const entry = this.#keys.get(storageKey);
-    if (typeof entry === 'number' && isStatus(status)) this.#runOnce[entry] = runOnce(storeExecutionsOf(this.#runOnce[entry]!), status);
+    const entry = this.#runOnceOf(storageKey);
+    if (entry >= 0) this.#runOnce[entry] = runOnce(storeExecutionsOf(this.#runOnce[entry]!), status);
     else this.#entry(storageKey, scope).lastStatus = status;
   }
 
@@ -203,44 +218,73 @@ export class Audit {
 
   snapshot(): AuditSnapshot {
     const keys: KeyAudit[] = [];
-    for (const [storageKey, entry] of this.#keys) keys.push(typeof entry === 'number' ? expand(this.#runOnce[entry]!, scopeOfStorageKey(storageKey)) : { ...entry });
+    const order = this.#order;
+    // Oldest first: the order the records were made in.
+    for (let i = 0; i < order.length; i++) {
+      const place = (this.#oldest + i) % order.length;
+      const storageKey = order[place];
+      const entry = storageKey === null ? place : this.#keys.get(storageKey!)!;
+      keys.push(typeof entry === 'number' ? expand(this.#runOnce[entry]!, scopeOfStorageKey(storageKey ?? this.#offHeap.keyAt(place))) : { ...entry });
+    }
     return { totals: { ...this.#totals }, keys };
   }
 
   reset(): void {
     this.#totals = emptyTotals();
     this.#keys.clear();
+    this.#offHeap.clear();
     this.#order = [];
     this.#runOnce = [];
     this.#oldest = 0;
   }
 
-  /** Records `added` as the newest key, dropping the oldest record once over the cap; returns its place. */
-  #dropOldest(added: string, runOnceValue: number): number {
+  /**
+   * The place of the newest key, dropping the oldest record once over the cap; `#order`
+   * holds `null` there until the caller puts the key in the Map.
+   */
+  #take(runOnceValue: number): number {
     if (this.#order.length < this.maxKeys) {
       this.#runOnce.push(runOnceValue);
-      return this.#order.push(added) - 1;
+      return this.#order.push(null) - 1;
     }
     const place = this.#oldest;
-    this.#keys.delete(this.#order[place]!);
-    this.#order[place] = added;
+    const dropped = this.#order[place]!;
+    if (dropped === null) this.#offHeap.drop(place);
+    else this.#keys.delete(dropped);
+    this.#order[place] = null;
     this.#runOnce[place] = runOnceValue;
     this.#oldest = (place + 1) % this.maxKeys;
     return place;
+  }
+
+  /** True when `place` holds `storageKey` (as a string or off the heap). */
+  #holds(place: number, storageKey: string): boolean {
+    const held = this.#order[place];
+    return held === storageKey || (held === null && this.#offHeap.holds(place, storageKey));
+  }
+
+  /** The place of `storageKey` while it is a run-once number, else -1. */
+  #runOnceOf(storageKey: string): number {
+    const entry = this.#keys.get(storageKey);
+    if (entry !== undefined) return typeof entry === 'number' ? entry : -1;
+    return this.#offHeap.find(storageKey, this.#offHeap.hashOf(storageKey));
   }
 
   /** The key's record as an object, made (or expanded from its number) on first need. */
   #entry(storageKey: string, scope: EventScope): KeyAudit {
     const entry = this.#keys.get(storageKey);
     if (typeof entry === 'object') return entry;
+    const place = entry ?? this.#offHeap.find(storageKey, this.#offHeap.hashOf(storageKey));
     let made: KeyAudit;
-    if (entry === undefined) {
+    if (place < 0) {
       made = newEntry(scope);
-      this.#dropOldest(storageKey, EXPANDED);
+      this.#order[this.#take(EXPANDED)] = storageKey;
     } else {
       // An expanded key keeps its place in the order.
-      made = expand(this.#runOnce[entry]!, scope);
-      this.#runOnce[entry] = EXPANDED;
+      made = expand(this.#runOnce[place]!, scope);
+      this.#runOnce[place] = EXPANDED;
+      this.#offHeap.drop(place);
+      this.#order[place] = storageKey;
     }
     this.#keys.set(storageKey, made);
     return made;

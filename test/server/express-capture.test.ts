@@ -65,6 +65,26 @@ describe('response capture behind Express', () => {
     expect(keys).toEqual([{ key: 'x1', principal: undefined, recovery: false }]);
   });
 
+  it('stores each answer when runs overlap and end in another order than they began', async () => {
+    const pending: (() => void)[] = [];
+    let runs = 0;
+    const app = express();
+    app.use(express.json());
+    app.post('/orders', idempotency(), (req: Request, res: Response) => {
+      const run = ++runs;
+      // The first run ends last, after the captures of the two later ones began.
+      pending.push(() => res.status(201).json({ run, item: (req.body as { item: string }).item }));
+      if (pending.length === 3) for (const end of pending.reverse()) end();
+    });
+    const url = await serve(app);
+    const firsts = await Promise.all(['a', 'b', 'c'].map((key) => post(`${url}/orders`, { key, body: { item: key } })));
+    const agains = await Promise.all(['a', 'b', 'c'].map((key) => post(`${url}/orders`, { key, body: { item: key } })));
+    expect(firsts.map((r) => r.status)).toEqual([201, 201, 201]);
+    expect(agains.map((r) => r.headers.get('idempotent-replayed'))).toEqual(['true', 'true', 'true']);
+    expect(agains.map((r) => r.text)).toEqual(firsts.map((r) => r.text));
+    expect(runs).toBe(3);
+  });
+
   it('hands a second end, after the answer went out, to the response\'s own method, as without the middleware', async () => {
     let answered: Response | undefined;
     const app = express();

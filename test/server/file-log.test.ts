@@ -121,6 +121,49 @@ describe('file store writes', () => {
     await store.close();
   });
 
+  it('hands the completions of one sync group one shared promise, a new one for the next group, and false at once to a completion that no longer holds its key', async () => {
+    const store = fileStore(join(dir, `log-${++counter}.jsonl`), { sweepIntervalMs: 0 });
+    const now = Date.now();
+    const tokens = await Promise.all(['a', 'b', 'c'].map((key) => claimed(store, key, now)));
+    disk.holdSyncs = true;
+    const a = store.complete(completion('a', tokens[0]!, now));
+    const b = store.complete(completion('b', tokens[1]!, now));
+    expect(b).toBe(a);
+    expect(await store.complete(completion('a', tokens[0]!, now))).toBe(false);
+    await turn();
+    // Appended while the first group's sync runs: it waits for the next sync, on a promise of its own.
+    const c = store.complete(completion('c', tokens[2]!, now));
+    expect(c).not.toBe(a);
+    disk.syncs.shift()!(null);
+    expect(await a).toBe(true);
+    await vi.waitFor(() => expect(disk.syncs).toHaveLength(1));
+    disk.syncs.shift()!(null);
+    expect(await c).toBe(true);
+    await store.close();
+  });
+
+  it('rejects a completion or mark-unknown once the file cannot be written, without throwing, and keeps the key claimed', async () => {
+    const path = join(dir, `log-${++counter}.jsonl`);
+    const store = fileStore(path, { sweepIntervalMs: 0 });
+    const now = Date.now();
+    const [a, b] = await Promise.all(['a', 'b'].map((key) => claimed(store, key, now)));
+    disk.failWrite = Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+    expect(isStoreUnavailableError(await store.claim(claimOf('c', now)).catch((error: unknown) => error))).toBe(true);
+    let completing: Promise<boolean> | undefined;
+    let marking: Promise<boolean> | undefined;
+    expect(() => {
+      completing = store.complete(completion('a', a!, now));
+      marking = store.markUnknown({ key: 'b', token: b!, retentionMs: 60_000, now });
+    }).not.toThrow();
+    expect(isStoreUnavailableError(await completing!.catch((error: unknown) => error))).toBe(true);
+    expect(isStoreUnavailableError(await marking!.catch((error: unknown) => error))).toBe(true);
+    await store.close();
+    // Nothing of either reached the file: after a restart both keys are unknown, not completed.
+    const restarted = fileStore(path, { sweepIntervalMs: 0 });
+    expect((await restarted.claim(claimOf('a', now + 1))).status).toBe('unknown');
+    await restarted.close();
+  });
+
   it('fails a completion whose fdatasync failed, and every later call, with StoreUnavailableError', async () => {
     const store = fileStore(join(dir, `log-${++counter}.jsonl`), { sweepIntervalMs: 0 });
     const now = Date.now();

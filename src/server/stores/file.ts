@@ -50,13 +50,13 @@ export function fileStore(path: string, options: FileStoreOptions = {}): Idempot
       : undefined;
   timer?.unref();
 
+  const unavailableError = (error: unknown): StoreUnavailableError =>
+    new StoreUnavailableError(`file store ${path} cannot be written`, { cause: error });
   const ensureWritable = (): void => {
-    if (log.failure !== undefined) {
-      throw new StoreUnavailableError(`file store ${path} cannot be written`, { cause: log.failure });
-    }
+    if (log.failure !== undefined) throw unavailableError(log.failure);
   };
   const unavailable = (error: unknown): never => {
-    throw new StoreUnavailableError(`file store ${path} cannot be written`, { cause: error });
+    throw unavailableError(error);
   };
   /** Written to the kernel before it returns: enough for a killed process, not for a power loss. */
   const write = (key: string, record: TableRecord): void => {
@@ -66,14 +66,24 @@ export function fileStore(path: string, options: FileStoreOptions = {}): Idempot
       unavailable(error);
     }
   };
-  /** Written just before its group's fdatasync (with the lines appended meanwhile), then synced. */
-  const writeDurably = async (text: string): Promise<void> => {
+  /**
+   * Written just before its group's fdatasync (with the lines appended meanwhile), then
+   * synced. Every durable line of one group gets the same promise: a turn's completions
+   * all wait on one, instead of a promise (and an async function's) each.
+   */
+  let group: { readonly done: Promise<void>; readonly stored: Promise<boolean> } | undefined;
+  const writeDurably = (text: string): Promise<boolean> => {
+    let done: Promise<void>;
     try {
-      await log.append(text, true);
+      done = log.append(text, true);
     } catch (error) {
-      unavailable(error);
+      return Promise.reject(unavailableError(error));
     }
+    if (group?.done !== done) group = { done, stored: done.then(stored, unavailable) };
+    return group.stored;
   };
+  /** A promise, not a throw: `complete` and `markUnknown` are not `async`, so as to hand back the group's promise itself. */
+  const failed = (): Promise<never> => Promise.reject(unavailableError(log.failure));
 
   /**
    * Written (not fsynced) before it returns, so before the handler runs: a killed process
@@ -90,12 +100,10 @@ export function fileStore(path: string, options: FileStoreOptions = {}): Idempot
   const store: IdempotencyStore = {
     name: 'file',
     claim: async (request: ClaimRequest): Promise<ClaimResult> => claim(request),
-    async complete(request: CompleteRequest): Promise<boolean> {
-      ensureWritable();
+    complete(request: CompleteRequest): Promise<boolean> {
+      if (log.failure !== undefined) return failed();
       const record = table.complete(request);
-      if (record === undefined) return false;
-      await writeDurably(recordLine(request.key, record));
-      return true;
+      return record === undefined ? notStored : writeDurably(recordLine(request.key, record));
     },
     async release(request: SettleRequest): Promise<boolean> {
       ensureWritable();
@@ -104,12 +112,10 @@ export function fileStore(path: string, options: FileStoreOptions = {}): Idempot
       write(request.key, record);
       return true;
     },
-    async markUnknown(request: SettleRequest): Promise<boolean> {
-      ensureWritable();
+    markUnknown(request: SettleRequest): Promise<boolean> {
+      if (log.failure !== undefined) return failed();
       const record = table.markUnknown(request);
-      if (record === undefined) return false;
-      await writeDurably(recordLine(request.key, record));
-      return true;
+      return record === undefined ? notStored : writeDurably(recordLine(request.key, record));
     },
     async renew(request: RenewRequest): Promise<boolean> {
       ensureWritable();
@@ -135,6 +141,9 @@ export function fileStore(path: string, options: FileStoreOptions = {}): Idempot
   Object.defineProperty(store, 'sync', { value: { claim } satisfies SyncClaimOperations });
   return store;
 }
+
+const stored = (): boolean => true;
+const notStored = Promise.resolve(false);
 
 function snapshotLines(table: RecordTable, now: number): string[] {
   const lines: string[] = [];

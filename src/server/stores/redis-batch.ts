@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Deadlines, Waiter } from './deadlines.js';
+import { Waiter, type Deadlines } from './deadlines.js';
 import { packStep, STEPS, type Step } from './redis-scripts.js';
 import { StoreUnavailableError } from './types.js';
 
@@ -11,15 +11,25 @@ export interface ScriptClient {
   evalsha?(sha1: string, numKeys: number, ...args: Arg[]): Promise<unknown>;
 }
 
-interface Pending {
-  readonly key: string;
-  /** The step's code and arguments, packed (`packStep`). */
-  readonly packed: string;
-  readonly resolve: (reply: unknown) => void;
-  readonly reject: (error: unknown) => void;
-  readonly waiter: Waiter;
-  settled: boolean;
-  sent: boolean;
+/** One step: its own deadline's waiter, so a step costs one object besides its promise. */
+class Pending extends Waiter {
+  settled = false;
+  sent = false;
+
+  constructor(
+    readonly key: string,
+    /** The step's code and arguments, packed (`packStep`). */
+    readonly packed: string,
+    readonly resolve: (reply: unknown) => void,
+    readonly reject: (error: unknown) => void,
+    private readonly settle: (pending: Pending, error: unknown) => void,
+  ) {
+    super();
+  }
+
+  expire(error: Error): void {
+    this.settle(this, error);
+  }
 }
 
 const STEPS_SHA = createHash('sha1').update(STEPS).digest('hex');
@@ -47,16 +57,7 @@ export class StepBatcher {
 
   run(step: Step, key: string, args: Arg[]): Promise<unknown> {
     return new Promise((resolve, reject) => {
-      const pending: Pending = {
-        key,
-        packed: packStep(step, args),
-        resolve,
-        reject,
-        waiter: this.deadlines.start((error) => this.#settle(pending, error)),
-        settled: false,
-        sent: false,
-      };
-      this.#queue.push(pending);
+      this.#queue.push(this.deadlines.start(new Pending(key, packStep(step, args), resolve, reject, this.#onTimeout)));
       this.#schedule();
     });
   }
@@ -108,11 +109,13 @@ export class StepBatcher {
     );
   };
 
+  readonly #onTimeout = (pending: Pending, error: unknown): void => this.#settle(pending, error);
+
   /** Answers one step once (its reply, its error or its timeout); the last step of a batch sends the next. */
   #settle(pending: Pending, error: unknown, reply?: unknown): void {
     if (pending.settled) return;
     pending.settled = true;
-    this.deadlines.finish(pending.waiter);
+    this.deadlines.finish(pending);
     if (error === undefined) pending.resolve(reply);
     else pending.reject(error);
     if (pending.sent && --this.#inFlight === 0 && this.#queue.length > 0) this.#schedule();
