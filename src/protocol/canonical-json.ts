@@ -88,6 +88,9 @@ const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
 
 /** The value JSON writes for `value` under `key`: through `toJSON(key)`, boxed primitives unboxed. */
 function toJsonValue(value: unknown, key: string): unknown {
+  // As in JSON.stringify, a string, number or boolean is never asked for `toJSON`: most
+  // of a body's values are those, and each lookup walked their prototype.
+  if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') return value;
   const toJSON = (value as { toJSON?: unknown } | null | undefined)?.toJSON;
   if (typeof toJSON === 'function') value = (toJSON as (key: string) => unknown).call(value, key);
   return value instanceof Number || value instanceof String || value instanceof Boolean ? value.valueOf() : value;

@@ -110,8 +110,11 @@ class BodyReader {
 }
 
 function isJson(contentType: string | undefined): boolean {
-  return contentType !== undefined && /^application\/([\w.+-]*\+)?json\b/i.test(contentType);
+  // The usual spelling is answered without the regex.
+  return contentType === 'application/json' || (contentType !== undefined && JSON_TYPE.test(contentType));
 }
+
+const JSON_TYPE = /^application\/([\w.+-]*\+)?json\b/i;
 
 /** The parsed JSON, or undefined for an empty or unparsable body. */
 export function parseJsonBody(raw: Buffer): unknown {

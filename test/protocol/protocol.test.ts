@@ -29,6 +29,18 @@ describe('canonicalJson', () => {
     for (const value of values) expect(canonicalJson(value)).toBe(JSON.stringify(value));
   });
 
+  it('asks a string, number or boolean for no toJSON, a function for its own, as JSON.stringify does', () => {
+    const prototypes = [String.prototype, Number.prototype, Boolean.prototype] as { toJSON?: unknown }[];
+    for (const prototype of prototypes) prototype.toJSON = () => 'patched';
+    try {
+      const value = { b: true, f: Object.assign(() => 0, { toJSON: () => 'own' }), list: ['a', 2, false], n: 1, s: 'text' };
+      expect(canonicalJson(value)).toBe(JSON.stringify(value));
+      expect(canonicalJson('text')).toBe('"text"');
+    } finally {
+      for (const prototype of prototypes) delete prototype.toJSON;
+    }
+  });
+
   for (const vector of depthVectors) {
     it(`${vector.name}: ${vector.tooDeep ? 'refused' : 'accepted'}`, () => {
       const value: unknown = JSON.parse(vector.text);
