@@ -41,7 +41,8 @@ const timed = async (send: () => Promise<unknown>): Promise<number> => {
  * every loopback row, and every real click, does): timed hot, our own work looked 3-7x
  * smaller than the gap the loopback rows showed.
  */
-const idle = () => new Promise((resolve) => setTimeout(resolve, 4));
+const idleFor = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const idle = () => idleFor(4);
 
 /** The write-ahead alone, one database per durability. */
 const floorPuts: Record<Durability, (i: number) => Promise<string>> = {
@@ -65,7 +66,6 @@ const strictFetch = createIdempotentFetch({ retry: false, store: indexedDbStore(
 const defaultFetch = createIdempotentFetch({ retry: false, store: indexedDbStore({ databaseName: 'bench-sdk-default', durability: 'default' }) });
 const preparing = createSubmitter({ retry: false });
 const preparedFetch = createIdempotentFetch({ submitter: preparing });
-const idleFor = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** `fetch after <ms> ms idle` and the prepared click `<ms>` ms after its claim, held to it. */
 function idleCases(ms: number): Record<string, Case> {
@@ -83,7 +83,7 @@ function idleCases(ms: number): Record<string, Case> {
 }
 
 /** Cases run on every other request only (their idle gap would double the table's time): half the samples. */
-export const sparse = new Set(['fetch after 50 ms idle', 'prepared, the click 50 ms after its claim']);
+const sparse = new Set(['fetch after 50 ms idle', 'prepared, the click 50 ms after its claim']);
 
 export const cases: Record<string, Case> = {
   'fetch (baseline)': (i) => timed(() => post(i)),
