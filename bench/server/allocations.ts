@@ -4,12 +4,14 @@
  * in this process, loaded by a keep-alive client in this process too, while V8's sampling
  * heap profiler records every allocation (those collected since included). Allocation is
  * what the garbage collector pays for, and unlike time it does not move with the load on
- * the machine. The client's share is the same for every target: compare totals.
+ * the machine. The client's share is the same for every target: compare totals. A Redis
+ * target gets a `redis-server` of its own (its allocations are not this process's).
  */
 import { createServer } from 'node:http';
 import { Session } from 'node:inspector/promises';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { hasRedisServer, startRedis } from '../../test/server/redis-process.js';
 import { build } from './apps.js';
 import { keepAliveLoad } from './keep-alive-load.js';
 import { TARGETS, type TargetName } from './target-names.js';
@@ -21,8 +23,8 @@ interface SamplingNode {
 }
 
 
-async function measure(name: TargetName, requests: number, session: Session): Promise<void> {
-  const server = createServer(await build(name, undefined));
+async function measure(name: TargetName, requests: number, session: Session, redisUrl: string | undefined): Promise<void> {
+  const server = createServer(await build(name, redisUrl));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   const load = keepAliveLoad(port);
@@ -51,9 +53,15 @@ if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.
   const args = process.argv.slice(2);
   const requests = /^\d+$/.test(args[0] ?? '') ? Number(args.shift()) : 20_000;
   const names = args.length === 0 ? (['express', 'express+submit-once(memory)', 'express+@node-idempotency/core'] as const) : args;
-  for (const name of names) if (!TARGETS.includes(name as TargetName) || name.includes('redis')) throw new Error(`unknown or unsupported target ${name}`);
+  for (const name of names) if (!TARGETS.includes(name as TargetName)) throw new Error(`unknown target ${name}`);
+  const needsRedis = names.some((name) => name.includes('redis'));
+  if (needsRedis && !hasRedisServer()) throw new Error('a Redis target needs redis-server on PATH');
+  const redis = needsRedis ? await startRedis() : undefined;
   const session = new Session();
   session.connect();
-  for (const name of names) await measure(name as TargetName, requests, session);
+  for (const name of names) await measure(name as TargetName, requests, session, redis?.url);
   session.disconnect();
+  await redis?.stop();
+  // The Redis target's client would keep reconnecting to the stopped server.
+  process.exit(0);
 }
