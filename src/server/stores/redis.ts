@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { Deadlines } from './deadlines.js';
-import { decodeResponse, encodeResponseJson, type EncodedResponse } from './record.js';
-import { evalScript, StepBatcher, type Arg } from './redis-batch.js';
+import { encodeResponseJson } from './record.js';
+import { evalScript, replyText, StepBatcher, type Arg } from './redis-batch.js';
+import { decodeStoredResponse, ResponseArg } from './redis-record.js';
 import { SWEEP } from './redis-scripts.js';
 import { newTokenSuffix } from './token.js';
 import {
@@ -11,6 +12,7 @@ import {
   type CompleteRequest,
   type IdempotencyStore,
   type RenewRequest,
+  type Rerun,
   type SettleRequest,
 } from './types.js';
 
@@ -24,6 +26,13 @@ export interface RedisLikeClient {
   /** Used by `sweep` and `clear` only. */
   scan?(cursor: string | number, matchToken: 'MATCH', pattern: string, countToken: 'COUNT', count: number): Promise<[string, string[]]>;
   quit?(): Promise<unknown>;
+  /**
+   * A command whose reply keeps its bytes (ioredis has it): with it, a stored response is
+   * kept as raw bytes; without it, as JSON text with a base64 body (which a client with it
+   * reads too). A response kept raw is read back exactly only by a client with it, or as
+   * UTF-8 text by one without (exact for a UTF-8 body).
+   */
+  callBuffer?(...args: [command: string, ...args: (string | Buffer | number)[]]): Promise<unknown>;
   /** Set by ioredis's `Cluster`: each command then touches one key, as a cluster requires. */
   readonly isCluster?: boolean;
 }
@@ -68,8 +77,8 @@ export function redisStore(client: RedisLikeClient, options: RedisStoreOptions =
 
   return {
     name: 'redis',
-    async claim(request: ClaimRequest): Promise<ClaimResult> {
-      const reply = await steps.run('claim', prefix + request.key, [
+    claim(request: ClaimRequest): Promise<ClaimResult> {
+      return steps.run('claim', prefix + request.key, [
         request.fingerprint,
         newTokenSuffix(),
         request.now,
@@ -77,28 +86,25 @@ export function redisStore(client: RedisLikeClient, options: RedisStoreOptions =
         request.leaseMs + request.retentionMs + margin,
         request.recover ? '1' : '0',
         request.retentionMs,
-      ]);
-      return parseClaim(reply);
+      ], parseClaim);
     },
-    async complete(request: CompleteRequest): Promise<boolean> {
-      const reply = await steps.run('complete', prefix + request.key, [
+    complete(request: CompleteRequest): Promise<boolean> {
+      return steps.run('complete', prefix + request.key, [
         request.token,
         request.fingerprint,
         request.now + request.retentionMs,
-        encodeResponseJson(request.response),
+        steps.binary ? new ResponseArg(request.response) : encodeResponseJson(request.response),
         request.retentionMs + margin,
-      ]);
-      return Number(reply) === 1;
+      ], isOne);
     },
-    async release(request: SettleRequest): Promise<boolean> {
-      return Number(await steps.run('settle', prefix + request.key, settleArgs(request, 'x', margin))) === 1;
+    release(request: SettleRequest): Promise<boolean> {
+      return steps.run('settle', prefix + request.key, settleArgs(request, 'x', margin), isOne);
     },
-    async markUnknown(request: SettleRequest): Promise<boolean> {
-      return Number(await steps.run('settle', prefix + request.key, settleArgs(request, 'u', margin))) === 1;
+    markUnknown(request: SettleRequest): Promise<boolean> {
+      return steps.run('settle', prefix + request.key, settleArgs(request, 'u', margin), isOne);
     },
-    async renew(request: RenewRequest): Promise<boolean> {
-      const reply = await steps.run('renew', prefix + request.key, [request.token, request.now + request.leaseMs, request.leaseMs + margin]);
-      return Number(reply) === 1;
+    renew(request: RenewRequest): Promise<boolean> {
+      return steps.run('renew', prefix + request.key, [request.token, request.now + request.leaseMs, request.leaseMs + margin], isOne);
     },
     async sweep(now: number): Promise<number> {
       let dropped = 0;
@@ -118,25 +124,40 @@ export function redisStore(client: RedisLikeClient, options: RedisStoreOptions =
   };
 }
 
+/** A step that answers 1 when it took effect, 0 when the token no longer holds the key. */
+function isOne(reply: unknown): boolean {
+  return Number(reply) === 1;
+}
+
 function settleArgs(request: SettleRequest, state: 'x' | 'u', margin: number): Arg[] {
   return [request.token, state, request.now + request.retentionMs, request.retentionMs + margin];
 }
 
+const RERUNS: Readonly<Record<string, Rerun | undefined>> = { n: 'none', r: 'recovery', a: 'after-release' };
+
+/**
+ * A claim's reply: one string when claimed (the rerun's letter, then the token, which
+ * starts with the execution count), an array otherwise. Bytes or text (`callBuffer`).
+ */
 function parseClaim(reply: unknown): ClaimResult {
-  if (!Array.isArray(reply) || typeof reply[0] !== 'string') {
-    throw new StoreUnavailableError(`unexpected reply from Redis: ${JSON.stringify(reply)}`);
+  if (typeof reply === 'string' || Buffer.isBuffer(reply)) {
+    // The token is ASCII: digits, a dot, a UUID's start, a dash and digits.
+    const rerun = RERUNS[typeof reply === 'string' ? reply.charAt(0) : String.fromCharCode(reply[0] ?? 0)];
+    const token = typeof reply === 'string' ? reply.slice(1) : reply.toString('latin1', 1);
+    const executions = parseInt(token, 10);
+    if (rerun !== undefined && executions > 0) return { status: 'claimed', token, executions, rerun };
+  } else if (Array.isArray(reply) && reply.length >= 3) {
+    const status = replyText(reply[0]);
+    switch (status) {
+      case 'in-progress':
+        return { status, fingerprint: replyText(reply[1]), leaseExpiresAt: Number(replyText(reply[2])) };
+      case 'unknown':
+        return { status, fingerprint: replyText(reply[1]), executions: Number(replyText(reply[2])) };
+      case 'completed':
+        return { status, fingerprint: replyText(reply[1]), response: decodeStoredResponse(reply[2] as Buffer | string), executions: Number(replyText(reply[3])) };
+    }
   }
-  const [status, second, third, fourth] = reply as [string, string, string, string | undefined];
-  switch (status) {
-    case 'claimed':
-      return { status: 'claimed', token: second, executions: Number(third), rerun: fourth === 'recovery' || fourth === 'after-release' ? fourth : 'none' };
-    case 'in-progress':
-      return { status: 'in-progress', fingerprint: second, leaseExpiresAt: Number(third) };
-    case 'unknown':
-      return { status: 'unknown', fingerprint: second, executions: Number(third) };
-    default:
-      return { status: 'completed', fingerprint: second, response: decodeResponse(JSON.parse(third) as EncodedResponse), executions: Number(fourth) };
-  }
+  throw new StoreUnavailableError(`unexpected reply from Redis: ${JSON.stringify(reply)}`);
 }
 
 /** One script over one key (sweep, clear), under the store's deadline. */
