@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Waiter, type Deadlines } from './deadlines.js';
-import { packSteps, type PackArg } from './redis-record.js';
+import { packBatch, type PackArg } from './redis-record.js';
 import { STEPS, type Step } from './redis-scripts.js';
 import { StoreUnavailableError } from './types.js';
 
@@ -45,6 +45,17 @@ class Pending extends Waiter {
   }
 }
 
+/**
+ * A promise's resolving functions, taken by an executor that is no closure: an arrow
+ * function here would allocate itself and its context for every step. The executor runs
+ * synchronously inside `new Promise`, so `captured` is read right after, never stale.
+ */
+const captured: { resolve: (answer: unknown) => void; reject: (error: unknown) => void } = { resolve: () => undefined, reject: () => undefined };
+function capture(resolve: (answer: never) => void, reject: (error: unknown) => void): void {
+  captured.resolve = resolve as (answer: unknown) => void;
+  captured.reject = reject;
+}
+
 const STEPS_SHA = createHash('sha1').update(STEPS).digest('hex');
 
 /**
@@ -66,6 +77,8 @@ export class StepBatcher {
   constructor(
     private readonly client: ScriptClient,
     private readonly deadlines: Deadlines,
+    /** Of every key: a step's key is given without it. */
+    private readonly prefix: string,
     /** 1 for a cluster client: a script may only touch keys of one slot there. */
     private readonly maxBatch: number,
   ) {
@@ -77,10 +90,10 @@ export class StepBatcher {
    * this promise as it is, with no async function and await of its own around it.
    */
   run<T>(step: Step, key: string, args: readonly PackArg[], parse: (reply: unknown) => T): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      this.#queue.push(this.deadlines.start(new Pending(key, step, args, parse, resolve as (answer: unknown) => void, reject, this.#onTimeout)));
-      this.#schedule();
-    });
+    const promise = new Promise<T>(capture);
+    this.#queue.push(this.deadlines.start(new Pending(key, step, args, parse, captured.resolve, captured.reject, this.#onTimeout)));
+    this.#schedule();
+    return promise;
   }
 
   /**
@@ -96,24 +109,25 @@ export class StepBatcher {
   readonly #send = (): void => {
     this.#scheduled = false;
     // A step that timed out while queued was answered 503: it must not run later.
-    const ready = this.#queue.filter((pending) => !pending.settled);
-    const batch = ready.slice(0, this.maxBatch);
-    this.#queue = ready.slice(this.maxBatch);
+    const queue = this.#queue;
+    const batch: Pending[] = [];
+    let taken = 0;
+    while (taken < queue.length && batch.length < this.maxBatch) {
+      const pending = queue[taken++]!;
+      if (!pending.settled) batch.push(pending);
+    }
+    this.#queue = taken === queue.length ? [] : queue.slice(taken);
     if (batch.length === 0) return;
     for (const pending of batch) pending.sent = true;
     this.#inFlight = batch.length;
-    const args: (Arg | Buffer)[] = [];
-    for (const pending of batch) args.push(pending.key);
-    let packed: Buffer;
+    const args: (string | Buffer)[] = [];
     try {
-      packed = packSteps(batch);
+      packBatch(this.prefix, batch, this.binary, args);
     } catch (error) {
       // Not a Redis failure, but this runs on a tick of its own: each step is failed, never thrown past.
       for (const pending of batch) this.#settle(pending, error);
       return;
     }
-    // Without callBuffer no step holds a ResponseArg, so the bytes are UTF-8 text.
-    args.push(this.binary ? packed : packed.toString('utf8'));
     evalScript(this.client, STEPS, STEPS_SHA, batch.length, args).then(
       (reply) => {
         if (!Array.isArray(reply) || reply.length !== batch.length) {

@@ -28,22 +28,40 @@ const COLON = 0x3a;
 const ZERO = 0x30;
 
 /**
- * Packs a batch's steps into one Buffer, in the format `STEPS` reads: each step is its
- * one-letter code, then each argument as `<byte length>:<bytes>`. Written in place, two
+ * A batch's script arguments, pushed onto `into`: each step's Redis key (the prefix, then
+ * the step's key), then every step packed into one argument, in the format `STEPS` reads:
+ * each step is its one-letter code, then each argument as `<byte length>:<bytes>`.
+ *
+ * As bytes (`binary`), all of them are views into one Buffer written in place, in two
  * passes (sizes, then bytes): a step allocates no strings (numbers are written digit by
- * digit), and a response's body goes in as raw bytes.
+ * digit, a key's prefix and key one after the other, never joined), and a response's body
+ * goes in raw. As text, the keys are joined strings and the packed steps UTF-8 text (no
+ * step holds a `ResponseArg` then).
  *
  * A response record is `b`, then its status, its omitted body size (empty when the body
  * was kept) and its headers' JSON as fields, then the body's bytes to the end.
  */
-export function packSteps(steps: readonly { readonly step: Step; readonly args: readonly PackArg[] }[]): Buffer {
+export function packBatch(prefix: string, steps: readonly PackedStep[], binary: boolean, into: (string | Buffer)[]): void {
+  const prefixSize = Buffer.byteLength(prefix);
   let size = 0;
-  for (const { args } of steps) {
+  for (const { key, args } of steps) {
+    if (binary) size += prefixSize + Buffer.byteLength(key);
     size += 1;
     for (const arg of args) size += fieldSize(argSize(arg));
   }
   const out = Buffer.allocUnsafe(size);
   let at = 0;
+  if (binary) {
+    for (const { key } of steps) {
+      const start = at;
+      at += out.write(prefix, at);
+      at += out.write(key, at);
+      into.push(out.subarray(start, at));
+    }
+  } else {
+    for (const { key } of steps) into.push(prefix + key);
+  }
+  const packed = at;
   for (const { step, args } of steps) {
     out[at++] = STEP_CODE[step].charCodeAt(0);
     for (const arg of args) {
@@ -52,7 +70,14 @@ export function packSteps(steps: readonly { readonly step: Step; readonly args: 
       at = writeArg(out, at, arg);
     }
   }
-  return out;
+  into.push(binary ? out.subarray(packed) : out.toString('utf8'));
+}
+
+export interface PackedStep {
+  /** The step's key, without the store's prefix. */
+  readonly key: string;
+  readonly step: Step;
+  readonly args: readonly PackArg[];
 }
 
 function argSize(arg: PackArg): number {

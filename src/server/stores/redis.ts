@@ -63,7 +63,7 @@ export function redisStore(client: RedisLikeClient, options: RedisStoreOptions =
   const margin = options.expiryMarginMs ?? 60_000;
   const deadlines = new Deadlines(timeoutMs, () => new StoreUnavailableError(`Redis did not answer within ${timeoutMs} ms`));
   const run = scriptRunner(client, deadlines);
-  const steps = new StepBatcher(client, deadlines, client.isCluster === true ? 1 : 256);
+  const steps = new StepBatcher(client, deadlines, prefix, client.isCluster === true ? 1 : 256);
 
   const scanAll = async (each: (keys: string[]) => Promise<void>): Promise<void> => {
     if (client.scan === undefined) throw new TypeError('submit-once: this Redis client has no scan()');
@@ -78,7 +78,7 @@ export function redisStore(client: RedisLikeClient, options: RedisStoreOptions =
   return {
     name: 'redis',
     claim(request: ClaimRequest): Promise<ClaimResult> {
-      return steps.run('claim', prefix + request.key, [
+      return steps.run('claim', request.key, [
         request.fingerprint,
         newTokenSuffix(),
         request.now,
@@ -89,7 +89,7 @@ export function redisStore(client: RedisLikeClient, options: RedisStoreOptions =
       ], parseClaim);
     },
     complete(request: CompleteRequest): Promise<boolean> {
-      return steps.run('complete', prefix + request.key, [
+      return steps.run('complete', request.key, [
         request.token,
         request.fingerprint,
         request.now + request.retentionMs,
@@ -98,13 +98,13 @@ export function redisStore(client: RedisLikeClient, options: RedisStoreOptions =
       ], isOne);
     },
     release(request: SettleRequest): Promise<boolean> {
-      return steps.run('settle', prefix + request.key, settleArgs(request, 'x', margin), isOne);
+      return steps.run('settle', request.key, settleArgs(request, 'x', margin), isOne);
     },
     markUnknown(request: SettleRequest): Promise<boolean> {
-      return steps.run('settle', prefix + request.key, settleArgs(request, 'u', margin), isOne);
+      return steps.run('settle', request.key, settleArgs(request, 'u', margin), isOne);
     },
     renew(request: RenewRequest): Promise<boolean> {
-      return steps.run('renew', prefix + request.key, [request.token, request.now + request.leaseMs, request.leaseMs + margin], isOne);
+      return steps.run('renew', request.key, [request.token, request.now + request.leaseMs, request.leaseMs + margin], isOne);
     },
     async sweep(now: number): Promise<number> {
       let dropped = 0;
