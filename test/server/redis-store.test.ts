@@ -1,9 +1,7 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { idempotency, isStoreUnavailableError, redisStore } from '../../src/server/index.js';
-import { encodeResponseJson } from '../../src/server/stores/record.js';
-import type { RedisLikeClient } from '../../src/server/stores/redis.js';
-import type { IdempotencyStore, StoredResponse } from '../../src/server/stores/types.js';
+import type { IdempotencyStore } from '../../src/server/stores/types.js';
 import { claimOf, runConformance } from './conformance.js';
 import { startServer } from '../helpers/http-server.js';
 import { post } from '../helpers/post.js';
@@ -115,70 +113,6 @@ describe.skipIf(!available)('redis store', () => {
       expect([...replayA.response.body]).toEqual([...response.body]);
     }
     expect(replayB?.status === 'completed' && replayB.fingerprint).toBe('plain');
-  });
-
-  // Every byte value, headers of several bytes a character, a status and an omitted size.
-  const everyByte: StoredResponse = { status: 201, headers: { 'x-note': 'caf\u00e9', 'set-cookie': ['a=1', 'b=2'] }, body: new Uint8Array(Array.from({ length: 256 }, (_, i) => i)) };
-  const omitted: StoredResponse = { status: 200, headers: {}, body: new Uint8Array(0), omittedBodyBytes: 2_000_000 };
-  const expectSame = (actual: StoredResponse, expected: StoredResponse): void => {
-    expect(actual.status).toBe(expected.status);
-    expect(actual.headers).toEqual(expected.headers);
-    expect(Buffer.from(actual.body).equals(Buffer.from(expected.body))).toBe(true);
-    expect(actual.omittedBodyBytes).toBe(expected.omittedBodyBytes);
-  };
-  /** The same Redis through eval and evalsha only, as a client without callBuffer sees it. */
-  const textClient = (): RedisLikeClient => ({
-    eval: (script, numKeys, ...args) => client.eval(script, numKeys, ...args),
-    evalsha: (sha1, numKeys, ...args) => client.evalsha(sha1, numKeys, ...args),
-  });
-
-  it('keeps a response as its raw bytes, not base64, and replays it exactly', async () => {
-    const store = redisStore(client, { prefix: 'raw:' });
-    const now = Date.now();
-    for (const [key, response] of [['every', everyByte], ['omitted', omitted]] as const) {
-      const claim = await store.claim(claimOf(key, now));
-      if (claim.status !== 'claimed') throw new Error('not claimed');
-      expect(await store.complete({ key, token: claim.token, fingerprint: 'fp', response, retentionMs: 60_000, now })).toBe(true);
-      const replay = await store.claim(claimOf(key, now));
-      if (replay.status !== 'completed') throw new Error(`not completed: ${replay.status}`);
-      expectSame(replay.response, response);
-    }
-    const record = await client.hgetBuffer('raw:every', 'r');
-    expect(record?.subarray(0, 1).toString()).toBe('b');
-    expect(record?.subarray(record.length - 256).equals(Buffer.from(everyByte.body))).toBe(true);
-  });
-
-  it('replays byte for byte a record written before responses were kept raw (JSON, base64 body)', async () => {
-    const store = redisStore(client, { prefix: 'old:' });
-    const now = Date.now();
-    // A completed record exactly as sessions 21 to 24 wrote it.
-    for (const [key, response] of [['every', everyByte], ['omitted', omitted]] as const) {
-      await client.hset(`old:${key}`, 's', 'd', 'f', 'fp', 'n', '3', 'e', String(now + 60_000), 'r', encodeResponseJson(response));
-      const replay = await store.claim(claimOf(key, now));
-      if (replay.status !== 'completed') throw new Error(`not completed: ${replay.status}`);
-      expect(replay.executions).toBe(3);
-      expectSame(replay.response, response);
-    }
-  });
-
-  it('keeps JSON records with a client without callBuffer, and each kind of client reads the other\'s', async () => {
-    const text = redisStore(textClient(), { prefix: 'mixed:' });
-    const bytes = redisStore(client, { prefix: 'mixed:' });
-    const utf8: StoredResponse = { status: 200, headers: { a: 'b' }, body: new Uint8Array(Buffer.from('{"ok":"caf\u00e9 😀"}')) };
-    const now = Date.now();
-    const complete = async (store: IdempotencyStore, key: string, response: StoredResponse): Promise<void> => {
-      const claim = await store.claim(claimOf(key, now));
-      if (claim.status !== 'claimed') throw new Error('not claimed');
-      expect(await store.complete({ key, token: claim.token, fingerprint: 'fp', response, retentionMs: 60_000, now })).toBe(true);
-    };
-    await complete(text, 'by-text', everyByte);
-    expect((await client.hget('mixed:by-text', 'r'))?.startsWith('{')).toBe(true);
-    await complete(bytes, 'by-bytes', utf8);
-    for (const [store, key, response] of [[text, 'by-text', everyByte], [bytes, 'by-text', everyByte], [text, 'by-bytes', utf8], [bytes, 'by-bytes', utf8]] as const) {
-      const replay = await store.claim(claimOf(key, now));
-      if (replay.status !== 'completed') throw new Error(`not completed: ${replay.status}`);
-      expectSame(replay.response, response);
-    }
   });
 
   it('fails only the step whose key Redis refuses, not the others of its batch', async () => {

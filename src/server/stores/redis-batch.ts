@@ -1,25 +1,14 @@
 import { createHash } from 'node:crypto';
 import { Waiter, type Deadlines } from './deadlines.js';
-import { packBatch, type PackArg } from './redis-record.js';
-import { STEPS, type Step } from './redis-scripts.js';
+import { packStep, STEPS, type Step } from './redis-scripts.js';
 import { StoreUnavailableError } from './types.js';
 
 export type Arg = string | number;
 
-/**
- * What a batch needs of the client: `evalsha` first (the script body once per connection),
- * `eval` on NOSCRIPT. With `callBuffer` (ioredis), steps go out as bytes and replies come
- * back as bytes: a stored response is kept raw, not as JSON with a base64 body.
- */
+/** What a batch needs of the client: `evalsha` first (the script body once per connection), `eval` on NOSCRIPT. */
 export interface ScriptClient {
   eval(script: string, numKeys: number, ...args: Arg[]): Promise<unknown>;
   evalsha?(sha1: string, numKeys: number, ...args: Arg[]): Promise<unknown>;
-  callBuffer?(...args: [command: string, ...args: (string | Buffer | number)[]]): Promise<unknown>;
-}
-
-/** A reply's bulk string as text: bytes from `callBuffer`, text from `eval`. */
-export function replyText(value: unknown): string {
-  return Buffer.isBuffer(value) ? value.toString('utf8') : String(value);
 }
 
 /** One step: its own deadline's waiter, so a step costs one object besides its promise. */
@@ -29,8 +18,8 @@ class Pending extends Waiter {
 
   constructor(
     readonly key: string,
-    readonly step: Step,
-    readonly args: readonly PackArg[],
+    /** The step's code and arguments, packed (`packStep`). */
+    readonly packed: string,
     /** Turns the step's reply into its answer; a throw fails the step. */
     readonly parse: (reply: unknown) => unknown,
     readonly resolve: (answer: unknown) => void,
@@ -71,27 +60,22 @@ export class StepBatcher {
   /** Steps of the batch in flight not answered or timed out yet. */
   #inFlight = 0;
   #scheduled = false;
-  /** Whether steps and replies travel as bytes (`callBuffer`): a response may then be a `ResponseArg`. */
-  readonly binary: boolean;
 
   constructor(
     private readonly client: ScriptClient,
     private readonly deadlines: Deadlines,
-    /** Of every key: a step's key is given without it. */
-    private readonly prefix: string,
     /** 1 for a cluster client: a script may only touch keys of one slot there. */
     private readonly maxBatch: number,
-  ) {
-    this.binary = typeof client.callBuffer === 'function';
-  }
+  ) {}
 
   /**
    * The step's answer, `parse` of its reply: parsed here, so the store's method can return
    * this promise as it is, with no async function and await of its own around it.
    */
-  run<T>(step: Step, key: string, args: readonly PackArg[], parse: (reply: unknown) => T): Promise<T> {
+  run<T>(step: Step, key: string, args: Arg[], parse: (reply: unknown) => T): Promise<T> {
+    const packed = packStep(step, args);
     const promise = new Promise<T>(capture);
-    this.#queue.push(this.deadlines.start(new Pending(key, step, args, parse, captured.resolve, captured.reject, this.#onTimeout)));
+    this.#queue.push(this.deadlines.start(new Pending(key, packed, parse, captured.resolve, captured.reject, this.#onTimeout)));
     this.#schedule();
     return promise;
   }
@@ -120,15 +104,14 @@ export class StepBatcher {
     if (batch.length === 0) return;
     for (const pending of batch) pending.sent = true;
     this.#inFlight = batch.length;
-    const args: (string | Buffer)[] = [];
-    try {
-      packBatch(this.prefix, batch, this.binary, args);
-    } catch (error) {
-      // Not a Redis failure, but this runs on a tick of its own: each step is failed, never thrown past.
-      for (const pending of batch) this.#settle(pending, error);
-      return;
+    const args: Arg[] = [];
+    let packed = '';
+    for (const pending of batch) {
+      args.push(pending.key);
+      packed += pending.packed;
     }
-    evalScript(this.client, STEPS, STEPS_SHA, batch.length, args).then(
+    args.push(packed);
+    this.#call(batch.length, args).then(
       (reply) => {
         if (!Array.isArray(reply) || reply.length !== batch.length) {
           const error = new StoreUnavailableError(`unexpected reply from Redis: ${JSON.stringify(reply)}`);
@@ -137,8 +120,8 @@ export class StepBatcher {
         }
         for (let i = 0; i < batch.length; i++) {
           const answer: unknown = reply[i];
-          const failed = Array.isArray(answer) && replyText(answer[0]) === 'error';
-          this.#settle(batch[i]!, failed ? new StoreUnavailableError(`Redis command failed: ${replyText(answer[1])}`) : undefined, answer);
+          const failed = Array.isArray(answer) && answer[0] === 'error';
+          this.#settle(batch[i]!, failed ? new StoreUnavailableError(`Redis command failed: ${String(answer[1])}`) : undefined, answer);
         }
       },
       (error: unknown) => {
@@ -166,33 +149,20 @@ export class StepBatcher {
     }
     if (pending.sent && --this.#inFlight === 0 && this.#queue.length > 0) this.#schedule();
   }
+
+  #call(keys: number, args: Arg[]): Promise<unknown> {
+    return evalScript(this.client, STEPS, STEPS_SHA, keys, args);
+  }
 }
 
-/**
- * EVALSHA first (the script body is sent once per connection), EVAL when Redis does not
- * know it yet; through `callBuffer` when the client has it (a Buffer argument needs it).
- */
-export async function evalScript(client: ScriptClient, script: string, sha1: string, keys: number, args: (Arg | Buffer)[]): Promise<unknown> {
-  if (client.callBuffer !== undefined) {
-    try {
-      return await client.callBuffer('evalsha', sha1, keys, ...args);
-    } catch (error) {
-      if (!isNoScript(error)) throw error;
-    }
-    return client.callBuffer('eval', script, keys, ...args);
-  }
-  // Only a client with callBuffer is given a Buffer (StepBatcher.binary).
-  const text = args as Arg[];
+/** EVALSHA first (the script body is sent once per connection), EVAL when Redis does not know it yet. */
+export async function evalScript(client: ScriptClient, script: string, sha1: string, keys: number, args: Arg[]): Promise<unknown> {
   if (client.evalsha !== undefined) {
     try {
-      return await client.evalsha(sha1, keys, ...text);
+      return await client.evalsha(sha1, keys, ...args);
     } catch (error) {
-      if (!isNoScript(error)) throw error;
+      if (!String((error as { message?: unknown }).message).includes('NOSCRIPT')) throw error;
     }
   }
-  return client.eval(script, keys, ...text);
-}
-
-function isNoScript(error: unknown): boolean {
-  return String((error as { message?: unknown }).message).includes('NOSCRIPT');
+  return client.eval(script, keys, ...args);
 }

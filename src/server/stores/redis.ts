@@ -1,8 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Deadlines } from './deadlines.js';
-import { encodeResponseJson } from './record.js';
-import { evalScript, replyText, StepBatcher, type Arg } from './redis-batch.js';
-import { decodeStoredResponse, ResponseArg } from './redis-record.js';
+import { decodeResponse, encodeResponseJson, type EncodedResponse } from './record.js';
+import { evalScript, StepBatcher, type Arg } from './redis-batch.js';
 import { SWEEP } from './redis-scripts.js';
 import { newTokenSuffix } from './token.js';
 import {
@@ -26,13 +25,6 @@ export interface RedisLikeClient {
   /** Used by `sweep` and `clear` only. */
   scan?(cursor: string | number, matchToken: 'MATCH', pattern: string, countToken: 'COUNT', count: number): Promise<[string, string[]]>;
   quit?(): Promise<unknown>;
-  /**
-   * A command whose reply keeps its bytes (ioredis has it): with it, a stored response is
-   * kept as raw bytes; without it, as JSON text with a base64 body (which a client with it
-   * reads too). A response kept raw is read back exactly only by a client with it, or as
-   * UTF-8 text by one without (exact for a UTF-8 body).
-   */
-  callBuffer?(...args: [command: string, ...args: (string | Buffer | number)[]]): Promise<unknown>;
   /** Set by ioredis's `Cluster`: each command then touches one key, as a cluster requires. */
   readonly isCluster?: boolean;
 }
@@ -63,7 +55,7 @@ export function redisStore(client: RedisLikeClient, options: RedisStoreOptions =
   const margin = options.expiryMarginMs ?? 60_000;
   const deadlines = new Deadlines(timeoutMs, () => new StoreUnavailableError(`Redis did not answer within ${timeoutMs} ms`));
   const run = scriptRunner(client, deadlines);
-  const steps = new StepBatcher(client, deadlines, prefix, client.isCluster === true ? 1 : 256);
+  const steps = new StepBatcher(client, deadlines, client.isCluster === true ? 1 : 256);
 
   const scanAll = async (each: (keys: string[]) => Promise<void>): Promise<void> => {
     if (client.scan === undefined) throw new TypeError('submit-once: this Redis client has no scan()');
@@ -78,7 +70,7 @@ export function redisStore(client: RedisLikeClient, options: RedisStoreOptions =
   return {
     name: 'redis',
     claim(request: ClaimRequest): Promise<ClaimResult> {
-      return steps.run('claim', request.key, [
+      return steps.run('claim', prefix + request.key, [
         request.fingerprint,
         newTokenSuffix(),
         request.now,
@@ -89,22 +81,22 @@ export function redisStore(client: RedisLikeClient, options: RedisStoreOptions =
       ], parseClaim);
     },
     complete(request: CompleteRequest): Promise<boolean> {
-      return steps.run('complete', request.key, [
+      return steps.run('complete', prefix + request.key, [
         request.token,
         request.fingerprint,
         request.now + request.retentionMs,
-        steps.binary ? new ResponseArg(request.response) : encodeResponseJson(request.response),
+        encodeResponseJson(request.response),
         request.retentionMs + margin,
       ], isOne);
     },
     release(request: SettleRequest): Promise<boolean> {
-      return steps.run('settle', request.key, settleArgs(request, 'x', margin), isOne);
+      return steps.run('settle', prefix + request.key, settleArgs(request, 'x', margin), isOne);
     },
     markUnknown(request: SettleRequest): Promise<boolean> {
-      return steps.run('settle', request.key, settleArgs(request, 'u', margin), isOne);
+      return steps.run('settle', prefix + request.key, settleArgs(request, 'u', margin), isOne);
     },
     renew(request: RenewRequest): Promise<boolean> {
-      return steps.run('renew', request.key, [request.token, request.now + request.leaseMs, request.leaseMs + margin], isOne);
+      return steps.run('renew', prefix + request.key, [request.token, request.now + request.leaseMs, request.leaseMs + margin], isOne);
     },
     async sweep(now: number): Promise<number> {
       let dropped = 0;
@@ -137,24 +129,23 @@ const RERUNS: Readonly<Record<string, Rerun | undefined>> = { n: 'none', r: 'rec
 
 /**
  * A claim's reply: one string when claimed (the rerun's letter, then the token, which
- * starts with the execution count), an array otherwise. Bytes or text (`callBuffer`).
+ * starts with the execution count), an array otherwise.
  */
 function parseClaim(reply: unknown): ClaimResult {
-  if (typeof reply === 'string' || Buffer.isBuffer(reply)) {
-    // The token is ASCII: digits, a dot, a UUID's start, a dash and digits.
-    const rerun = RERUNS[typeof reply === 'string' ? reply.charAt(0) : String.fromCharCode(reply[0] ?? 0)];
-    const token = typeof reply === 'string' ? reply.slice(1) : reply.toString('latin1', 1);
+  if (typeof reply === 'string') {
+    const rerun = RERUNS[reply.charAt(0)];
+    const token = reply.slice(1);
     const executions = parseInt(token, 10);
     if (rerun !== undefined && executions > 0) return { status: 'claimed', token, executions, rerun };
   } else if (Array.isArray(reply) && reply.length >= 3) {
-    const status = replyText(reply[0]);
+    const [status, second, third, fourth] = reply as [string, string, string, string | undefined];
     switch (status) {
       case 'in-progress':
-        return { status, fingerprint: replyText(reply[1]), leaseExpiresAt: Number(replyText(reply[2])) };
+        return { status, fingerprint: second, leaseExpiresAt: Number(third) };
       case 'unknown':
-        return { status, fingerprint: replyText(reply[1]), executions: Number(replyText(reply[2])) };
+        return { status, fingerprint: second, executions: Number(third) };
       case 'completed':
-        return { status, fingerprint: replyText(reply[1]), response: decodeStoredResponse(reply[2] as Buffer | string), executions: Number(replyText(reply[3])) };
+        return { status, fingerprint: second, response: decodeResponse(JSON.parse(third) as EncodedResponse), executions: Number(fourth) };
     }
   }
   throw new StoreUnavailableError(`unexpected reply from Redis: ${JSON.stringify(reply)}`);
