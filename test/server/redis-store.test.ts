@@ -183,7 +183,7 @@ describe('a Redis cluster client', () => {
       isCluster: true,
       eval: async (_script: string, numKeys: number) => {
         keyCounts.push(numKeys);
-        return ['n1.x'];
+        return [['claimed', '1.x', '1', 'none']];
       },
     };
     const store = redisStore(cluster);

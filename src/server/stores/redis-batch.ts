@@ -20,9 +20,7 @@ class Pending extends Waiter {
     readonly key: string,
     /** The step's code and arguments, packed (`packStep`). */
     readonly packed: string,
-    /** Turns the step's reply into its answer; a throw fails the step. */
-    readonly parse: (reply: unknown) => unknown,
-    readonly resolve: (answer: unknown) => void,
+    readonly resolve: (reply: unknown) => void,
     readonly reject: (error: unknown) => void,
     private readonly settle: (pending: Pending, error: unknown) => void,
   ) {
@@ -32,17 +30,6 @@ class Pending extends Waiter {
   expire(error: Error): void {
     this.settle(this, error);
   }
-}
-
-/**
- * A promise's resolving functions, taken by an executor that is no closure: an arrow
- * function here would allocate itself and its context for every step. The executor runs
- * synchronously inside `new Promise`, so `captured` is read right after, never stale.
- */
-const captured: { resolve: (answer: unknown) => void; reject: (error: unknown) => void } = { resolve: () => undefined, reject: () => undefined };
-function capture(resolve: (answer: never) => void, reject: (error: unknown) => void): void {
-  captured.resolve = resolve as (answer: unknown) => void;
-  captured.reject = reject;
 }
 
 const STEPS_SHA = createHash('sha1').update(STEPS).digest('hex');
@@ -68,16 +55,11 @@ export class StepBatcher {
     private readonly maxBatch: number,
   ) {}
 
-  /**
-   * The step's answer, `parse` of its reply: parsed here, so the store's method can return
-   * this promise as it is, with no async function and await of its own around it.
-   */
-  run<T>(step: Step, key: string, args: Arg[], parse: (reply: unknown) => T): Promise<T> {
-    const packed = packStep(step, args);
-    const promise = new Promise<T>(capture);
-    this.#queue.push(this.deadlines.start(new Pending(key, packed, parse, captured.resolve, captured.reject, this.#onTimeout)));
-    this.#schedule();
-    return promise;
+  run(step: Step, key: string, args: Arg[]): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      this.#queue.push(this.deadlines.start(new Pending(key, packStep(step, args), resolve, reject, this.#onTimeout)));
+      this.#schedule();
+    });
   }
 
   /**
@@ -93,14 +75,9 @@ export class StepBatcher {
   readonly #send = (): void => {
     this.#scheduled = false;
     // A step that timed out while queued was answered 503: it must not run later.
-    const queue = this.#queue;
-    const batch: Pending[] = [];
-    let taken = 0;
-    while (taken < queue.length && batch.length < this.maxBatch) {
-      const pending = queue[taken++]!;
-      if (!pending.settled) batch.push(pending);
-    }
-    this.#queue = taken === queue.length ? [] : queue.slice(taken);
+    const ready = this.#queue.filter((pending) => !pending.settled);
+    const batch = ready.slice(0, this.maxBatch);
+    this.#queue = ready.slice(this.maxBatch);
     if (batch.length === 0) return;
     for (const pending of batch) pending.sent = true;
     this.#inFlight = batch.length;
@@ -139,14 +116,8 @@ export class StepBatcher {
     if (pending.settled) return;
     pending.settled = true;
     this.deadlines.finish(pending);
-    if (error !== undefined) pending.reject(error);
-    else {
-      try {
-        pending.resolve(pending.parse(reply));
-      } catch (failure) {
-        pending.reject(failure);
-      }
-    }
+    if (error === undefined) pending.resolve(reply);
+    else pending.reject(error);
     if (pending.sent && --this.#inFlight === 0 && this.#queue.length > 0) this.#schedule();
   }
 

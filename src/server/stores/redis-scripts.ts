@@ -35,22 +35,19 @@ local function claim(key, a)
   if live(r, now) then n = tonumber(r[4]) or 1 else s = false end
   if s == 'd' then return {'completed', r[2], r[8], tostring(n)} end
   if s == 'p' and tonumber(r[5]) > now then return {'in-progress', r[2], r[5]} end
-  -- The rerun as one letter: n none, r recovery, a after-release.
-  local rerun = 'n'
+  local rerun = 'none'
   if s == 'p' or s == 'u' then
     if a[6] ~= '1' or r[2] ~= a[1] then return {'unknown', r[2], tostring(n)} end
-    rerun = 'r'
+    rerun = 'recovery'
   elseif s == 'x' then
-    rerun = 'a'
+    rerun = 'after-release'
   end
   n = n + 1
   local token = tostring(n) .. '.' .. a[2]
   redis.call('DEL', key)
   redis.call('HSET', key, 's', 'p', 'f', a[1], 't', token, 'n', n, 'l', a[4], 'm', a[7])
   redis.call('PEXPIRE', key, a[5])
-  -- The common answer as one string, not an array: the rerun letter, then the token,
-  -- which starts with the execution count.
-  return rerun .. token
+  return {'claimed', token, tostring(n), rerun}
 end
 
 -- a: token, fingerprint, retention end, response, pexpire. The holder may complete

@@ -11,7 +11,6 @@ import {
   type CompleteRequest,
   type IdempotencyStore,
   type RenewRequest,
-  type Rerun,
   type SettleRequest,
 } from './types.js';
 
@@ -69,8 +68,8 @@ export function redisStore(client: RedisLikeClient, options: RedisStoreOptions =
 
   return {
     name: 'redis',
-    claim(request: ClaimRequest): Promise<ClaimResult> {
-      return steps.run('claim', prefix + request.key, [
+    async claim(request: ClaimRequest): Promise<ClaimResult> {
+      const reply = await steps.run('claim', prefix + request.key, [
         request.fingerprint,
         newTokenSuffix(),
         request.now,
@@ -78,25 +77,28 @@ export function redisStore(client: RedisLikeClient, options: RedisStoreOptions =
         request.leaseMs + request.retentionMs + margin,
         request.recover ? '1' : '0',
         request.retentionMs,
-      ], parseClaim);
+      ]);
+      return parseClaim(reply);
     },
-    complete(request: CompleteRequest): Promise<boolean> {
-      return steps.run('complete', prefix + request.key, [
+    async complete(request: CompleteRequest): Promise<boolean> {
+      const reply = await steps.run('complete', prefix + request.key, [
         request.token,
         request.fingerprint,
         request.now + request.retentionMs,
         encodeResponseJson(request.response),
         request.retentionMs + margin,
-      ], isOne);
+      ]);
+      return Number(reply) === 1;
     },
-    release(request: SettleRequest): Promise<boolean> {
-      return steps.run('settle', prefix + request.key, settleArgs(request, 'x', margin), isOne);
+    async release(request: SettleRequest): Promise<boolean> {
+      return Number(await steps.run('settle', prefix + request.key, settleArgs(request, 'x', margin))) === 1;
     },
-    markUnknown(request: SettleRequest): Promise<boolean> {
-      return steps.run('settle', prefix + request.key, settleArgs(request, 'u', margin), isOne);
+    async markUnknown(request: SettleRequest): Promise<boolean> {
+      return Number(await steps.run('settle', prefix + request.key, settleArgs(request, 'u', margin))) === 1;
     },
-    renew(request: RenewRequest): Promise<boolean> {
-      return steps.run('renew', prefix + request.key, [request.token, request.now + request.leaseMs, request.leaseMs + margin], isOne);
+    async renew(request: RenewRequest): Promise<boolean> {
+      const reply = await steps.run('renew', prefix + request.key, [request.token, request.now + request.leaseMs, request.leaseMs + margin]);
+      return Number(reply) === 1;
     },
     async sweep(now: number): Promise<number> {
       let dropped = 0;
@@ -116,39 +118,25 @@ export function redisStore(client: RedisLikeClient, options: RedisStoreOptions =
   };
 }
 
-/** A step that answers 1 when it took effect, 0 when the token no longer holds the key. */
-function isOne(reply: unknown): boolean {
-  return Number(reply) === 1;
-}
-
 function settleArgs(request: SettleRequest, state: 'x' | 'u', margin: number): Arg[] {
   return [request.token, state, request.now + request.retentionMs, request.retentionMs + margin];
 }
 
-const RERUNS: Readonly<Record<string, Rerun | undefined>> = { n: 'none', r: 'recovery', a: 'after-release' };
-
-/**
- * A claim's reply: one string when claimed (the rerun's letter, then the token, which
- * starts with the execution count), an array otherwise.
- */
 function parseClaim(reply: unknown): ClaimResult {
-  if (typeof reply === 'string') {
-    const rerun = RERUNS[reply.charAt(0)];
-    const token = reply.slice(1);
-    const executions = parseInt(token, 10);
-    if (rerun !== undefined && executions > 0) return { status: 'claimed', token, executions, rerun };
-  } else if (Array.isArray(reply) && reply.length >= 3) {
-    const [status, second, third, fourth] = reply as [string, string, string, string | undefined];
-    switch (status) {
-      case 'in-progress':
-        return { status, fingerprint: second, leaseExpiresAt: Number(third) };
-      case 'unknown':
-        return { status, fingerprint: second, executions: Number(third) };
-      case 'completed':
-        return { status, fingerprint: second, response: decodeResponse(JSON.parse(third) as EncodedResponse), executions: Number(fourth) };
-    }
+  if (!Array.isArray(reply) || typeof reply[0] !== 'string') {
+    throw new StoreUnavailableError(`unexpected reply from Redis: ${JSON.stringify(reply)}`);
   }
-  throw new StoreUnavailableError(`unexpected reply from Redis: ${JSON.stringify(reply)}`);
+  const [status, second, third, fourth] = reply as [string, string, string, string | undefined];
+  switch (status) {
+    case 'claimed':
+      return { status: 'claimed', token: second, executions: Number(third), rerun: fourth === 'recovery' || fourth === 'after-release' ? fourth : 'none' };
+    case 'in-progress':
+      return { status: 'in-progress', fingerprint: second, leaseExpiresAt: Number(third) };
+    case 'unknown':
+      return { status: 'unknown', fingerprint: second, executions: Number(third) };
+    default:
+      return { status: 'completed', fingerprint: second, response: decodeResponse(JSON.parse(third) as EncodedResponse), executions: Number(fourth) };
+  }
 }
 
 /** One script over one key (sweep, clear), under the store's deadline. */
