@@ -35,10 +35,10 @@ vi.mock('node:fs', async (importOriginal) => {
       const failure = disk.failWrite;
       disk.failWrite = undefined;
       if (failure !== undefined) throw failure;
-      const [fd, data, offset, length, position] = args;
-      if (disk.shortZeros && Buffer.isBuffer(data) && typeof offset === 'number' && typeof length === 'number') {
+      const [fd, data, offset, length, position] = args as unknown[];
+      if (disk.shortZeros && Buffer.isBuffer(data) && typeof fd === 'number' && typeof offset === 'number' && typeof length === 'number' && typeof position === 'number') {
         disk.shortZeros = false;
-        return fs.writeSync(fd, data, offset, Math.floor(length / 2), position as number);
+        return fs.writeSync(fd, data, offset, Math.floor(length / 2), position);
       }
       return fs.writeSync(...args);
     },
