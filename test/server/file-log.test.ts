@@ -17,6 +17,8 @@ const disk = vi.hoisted(() => ({
   syncCalls: 0,
   writeCalls: 0,
   failWrite: undefined as Error | undefined,
+  /** Makes the next write of zeros (the only writes of a Buffer) stop halfway, as on a full disk. */
+  shortZeros: false,
 }));
 
 vi.mock('node:fs', async (importOriginal) => {
@@ -33,6 +35,11 @@ vi.mock('node:fs', async (importOriginal) => {
       const failure = disk.failWrite;
       disk.failWrite = undefined;
       if (failure !== undefined) throw failure;
+      const [fd, data, offset, length, position] = args as unknown[];
+      if (disk.shortZeros && Buffer.isBuffer(data) && typeof fd === 'number' && typeof offset === 'number' && typeof length === 'number' && typeof position === 'number') {
+        disk.shortZeros = false;
+        return fs.writeSync(fd, data, offset, Math.floor(length / 2), position);
+      }
       return fs.writeSync(...args);
     },
   };
@@ -45,6 +52,7 @@ afterEach(() => {
   for (const release of disk.syncs.splice(0)) release(null);
   disk.syncCalls = 0;
   disk.failWrite = undefined;
+  disk.shortZeros = false;
 });
 
 let counter = 0;
@@ -252,5 +260,30 @@ describe('file store writes', () => {
     expect(isStoreUnavailableError(await completing)).toBe(true);
     expect(disk.syncCalls).toBe(0);
     await store.close();
+  });
+
+  it('fails closed when the zeros after the lines cannot all be written, and a restart finds every line written before', async () => {
+    const path = join(dir, `log-${++counter}.jsonl`);
+    const store = fileStore(path, { sweepIntervalMs: 0, preallocateBytes: 256 });
+    const now = Date.now();
+    await claimed(store, 'before', now);
+    disk.shortZeros = true;
+    // Each claim line is over 100 bytes: within three the zeros run out and are added to.
+    const outcomes: unknown[] = [];
+    for (const key of ['x1', 'x2', 'x3']) outcomes.push(await store.claim(claimOf(key, now)).catch((error: unknown) => error));
+    expect(disk.shortZeros).toBe(false);
+    const failedAt = outcomes.findIndex((outcome) => isStoreUnavailableError(outcome));
+    expect(failedAt).toBeGreaterThanOrEqual(0);
+    expect(outcomes.slice(failedAt).every((outcome) => isStoreUnavailableError(outcome))).toBe(true);
+    // What a crash then leaves: the lines written, then a part of the zeros.
+    const crashed = join(dir, `log-${counter}-crashed.jsonl`);
+    copyFileSync(path, crashed);
+    await store.close();
+    const restarted = fileStore(crashed, { sweepIntervalMs: 0 });
+    expect((await restarted.claim(claimOf('before', now + 1))).status).toBe('unknown');
+    for (const [i, key] of ['x1', 'x2', 'x3'].entries()) {
+      expect((await restarted.claim(claimOf(key, now + 1))).status).toBe(i < failedAt ? 'unknown' : 'claimed');
+    }
+    await restarted.close();
   });
 });

@@ -18,10 +18,24 @@ interface SyncBatch {
  * appended in the same event-loop turn, or while it runs, share the next one. Compaction
  * replaces the file with a snapshot (write to a temporary file, fsync, rename, fsync the
  * directory), so a crash at any point leaves either the old or the new file.
+ *
+ * The file is kept zero-filled ahead of the last line (`preallocateBytes` at a time) and
+ * lines are written at their offset into those zeros: a sync that does not change the
+ * file's size flushes only the data, where one after an append also commits the file
+ * system's journal (ext4 on this project's VM: about 35-40 against 55-60 µs of system
+ * CPU a sync). Loading ends the log at its first NUL byte: no line holds one (JSON
+ * escapes control characters, UTF-8 never encodes another character with a zero byte),
+ * and every byte before the last completed sync is on disk (fdatasync flushes the whole
+ * file), so what a NUL cuts off was never synced: a torn line, or lines after a hole a
+ * power loss left in the unsynced tail.
  */
 export class LineLog {
   #fd: number;
   #lines: number;
+  /** Where the next line goes: the end of the log, before the zeros. */
+  #position: number;
+  /** The file's size: zeros from `#position` up to it. */
+  #end: number;
   /** A sync is running or due: compaction (which swaps the file) waits for it. */
   #syncing = false;
   /** The sync the lines appended since the running one started wait for. */
@@ -40,14 +54,19 @@ export class LineLog {
     private readonly snapshot: () => string[],
     private readonly liveCount: () => number,
     private readonly compactAfterLines: number,
+    private readonly preallocateBytes: number,
+    written: Written,
   ) {
     this.#fd = fd;
     this.#lines = lines;
+    this.#position = written.position;
+    this.#end = written.end;
   }
 
   /**
-   * Reads every intact line (a torn last line from a crash is skipped), hands each to
-   * `apply`, then rewrites the file compacted from `snapshot`.
+   * Reads every intact line up to the first NUL byte (a torn last line from a crash is
+   * skipped), hands each to `apply`, then rewrites the file compacted from `snapshot`,
+   * `preallocateBytes` of zeros after it (0: none, every line extends the file).
    */
   static open(
     path: string,
@@ -55,15 +74,21 @@ export class LineLog {
     snapshot: () => string[],
     liveCount: () => number,
     compactAfterLines: number,
+    preallocateBytes: number,
   ): LineLog {
     if (existsSync(path)) {
-      for (const line of readFileSync(path, 'utf8').split('\n')) {
+      const text = readFileSync(path, 'utf8');
+      const end = text.indexOf('\0');
+      // A file written before preallocation has no NUL: all of it is the log.
+      for (const line of (end === -1 ? text : text.slice(0, end)).split('\n')) {
         if (line !== '') apply(line);
       }
     }
     const lines = snapshot();
-    writeSnapshotSync(path, lines);
-    return new LineLog(path, openSync(path, 'a'), lines.length, snapshot, liveCount, compactAfterLines);
+    const written = writeSnapshotSync(path, lines, preallocateBytes);
+    // Not 'a': with O_APPEND, Linux ignores the offset of a positional write.
+    const fd = openSync(path, 'r+');
+    return new LineLog(path, fd, lines.length, snapshot, liveCount, compactAfterLines, preallocateBytes, written);
   }
 
   /** The first write error, if any: the store then fails closed instead of losing writes. */
@@ -95,12 +120,28 @@ export class LineLog {
     return undefined;
   }
 
-  /** Records the first failure: the lines held and every later append fail with it. */
+  /**
+   * Writes at the end of the log, into the zeros, first adding `preallocateBytes` of
+   * zeros past the file's end if the text does not fit (a page-cache write on the event
+   * loop, about once a MiB of lines; the next sync flushes them and the new size, and the
+   * syncs after it change no metadata). Records the first failure: the lines held and
+   * every later append fail with it.
+   */
   #write(text: string): void {
     try {
+      const bytes = Buffer.byteLength(text);
+      const end = this.#position + bytes;
+      if (end > this.#end && this.preallocateBytes > 0) {
+        // Zeros first: a process killed in between leaves the log and zeros after it.
+        const grown = end + this.preallocateBytes;
+        writeZerosSync(this.#fd, this.path, this.#end, grown);
+        this.#end = grown;
+      }
       // A short write only happens when the disk is full or the file too large: failing
       // closed leaves a torn last line, which loading skips.
-      if (writeSync(this.#fd, text) !== Buffer.byteLength(text)) throw new Error(`short write to ${this.path}`);
+      if (writeSync(this.#fd, text, this.#position) !== bytes) throw new Error(`short write to ${this.path}`);
+      this.#position = end;
+      if (end > this.#end) this.#end = end;
     } catch (error) {
       this.#failure ??= error;
       throw error;
@@ -200,11 +241,13 @@ export class LineLog {
       // The snapshot is taken from memory, which already holds every line appended,
       // held ones included: once it is in place they need not be written.
       const lines = this.snapshot();
-      writeSnapshotSync(this.path, lines);
+      const written = writeSnapshotSync(this.path, lines, this.preallocateBytes);
       this.#held = '';
       const old = this.#fd;
-      this.#fd = openSync(this.path, 'a');
+      this.#fd = openSync(this.path, 'r+');
       this.#lines = lines.length;
+      this.#position = written.position;
+      this.#end = written.end;
       closeSync(old);
     } catch (error) {
       this.#failure ??= error;
@@ -223,11 +266,25 @@ function newBatch(): SyncBatch {
   return { done, resolve, reject };
 }
 
-function writeSnapshotSync(path: string, lines: string[]): void {
+/** Where a new log file's lines end, and its size (zeros in between). */
+interface Written {
+  readonly position: number;
+  readonly end: number;
+}
+
+/**
+ * The snapshot and its first zeros are synced together, before the rename: the syncs of
+ * the lines written after it change no metadata until the zeros run out.
+ */
+function writeSnapshotSync(path: string, lines: string[], preallocateBytes: number): Written {
   const tmp = `${path}.tmp`;
   const fd = openSync(tmp, 'w');
+  let position: number;
   try {
-    writeSync(fd, lines.map((line) => `${line}\n`).join(''));
+    const text = lines.map((line) => `${line}\n`).join('');
+    position = Buffer.byteLength(text);
+    if (writeSync(fd, text) !== position) throw new Error(`short write to ${tmp}`);
+    writeZerosSync(fd, tmp, position, position + preallocateBytes);
     fdatasyncSync(fd);
   } finally {
     closeSync(fd);
@@ -239,5 +296,17 @@ function writeSnapshotSync(path: string, lines: string[]): void {
     fsyncSync(dir);
   } finally {
     closeSync(dir);
+  }
+  return { position, end: position + preallocateBytes };
+}
+
+/** Shared, never written to: zeros are written from it a chunk at a time. */
+const ZEROS = Buffer.alloc(64 * 1024);
+
+function writeZerosSync(fd: number, path: string, from: number, to: number): void {
+  for (let at = from; at < to; ) {
+    const length = Math.min(ZEROS.length, to - at);
+    if (writeSync(fd, ZEROS, 0, length, at) !== length) throw new Error(`short write to ${path}`);
+    at += length;
   }
 }

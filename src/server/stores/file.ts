@@ -17,6 +17,14 @@ export interface FileStoreOptions {
   readonly sweepIntervalMs?: number;
   /** Rewrite the file once it holds this many lines and more than twice the live records. Default 10 000. */
   readonly compactAfterLines?: number;
+  /**
+   * Bytes of zeros kept after the last line, added this many at a time when they run out:
+   * a line is written into them, so a completion's `fdatasync` flushes only data instead
+   * of also committing the file system's journal for a new file size (about a third less
+   * system CPU a sync on ext4). The file is that much larger than its lines; loading ends
+   * it at the first NUL byte. 0 appends instead. Default 1 MiB.
+   */
+  readonly preallocateBytes?: number;
   /** Clock for sweeping and for dropping expired records when loading. */
   readonly now?: () => number;
 }
@@ -40,6 +48,7 @@ export function fileStore(path: string, options: FileStoreOptions = {}): Idempot
     () => snapshotLines(table, now()),
     () => table.size,
     options.compactAfterLines ?? 10_000,
+    options.preallocateBytes ?? 1024 * 1024,
   );
   const sweepIntervalMs = options.sweepIntervalMs ?? 60_000;
   const timer =
