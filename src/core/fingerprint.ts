@@ -90,7 +90,7 @@ let last: [input: string, page: unknown, base: string, href: string, pathFree: b
 /** Origin and path as given, the query in canonical form order (`canonicalForm`), fragment dropped. */
 export function normaliseUrl(url: string | URL): string {
   const input = String(url);
-  const page = (globalThis as { location?: unknown }).location;
+  const page = fixedPage ?? (globalThis as { location?: unknown }).location;
   let base: string | undefined;
   // A page keeps its origin for its life, so a URL its path played no part in is not
   // resolved again, and the page's URL (a new string on each read, ~30 µs on a cold
@@ -112,8 +112,17 @@ export function normaliseUrl(url: string | URL): string {
     parsed.search = canonicalForm(parsed.searchParams);
   }
   last = [input, page, base, parsed.href, pathFree];
+  if (page && !Object.getOwnPropertyDescriptor(globalThis, 'location')?.configurable) fixedPage = page;
   return last[3];
 }
+
+/**
+ * A window's `location`, once read: it is unforgeable (a non-configurable own property of
+ * the window) and the same object for the window's life, and reading it cost a cold click
+ * about 10 µs, as much as the rest of the URL's memo hit (docs/client-cost.md). Where it
+ * can be replaced (a test's stub, another runtime's global) it is read on every call.
+ */
+let fixedPage: unknown;
 
 function baseUrl(): string {
   // Read once: each read of `location.href` makes a new string.
