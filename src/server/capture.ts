@@ -140,7 +140,7 @@ export abstract class ResponseCapture {
   /** The kept headers given to `writeHead`, as lower-cased name and value, name and value, in the order given. */
   #headHeaders: unknown[] | undefined = undefined;
 
-  constructor(readonly res: ServerResponse) {}
+  constructor(protected readonly res: ServerResponse) {}
 
   /** Stores the captured answer before its `end` goes out. */
   abstract settle(captured: CapturedResponse): Settled;

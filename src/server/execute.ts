@@ -3,89 +3,62 @@ import { eventScope, type Claimed } from './claimed.js';
 import type { IdempotencyEvent } from './events.js';
 import type { HeldLease } from './lease-keeper.js';
 import { isUncertainOutcomeError } from './outcome.js';
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Audit } from './audit.js';
-import type { LeaseKeeper } from './lease-keeper.js';
-import type { ResolvedOptions } from './options.js';
-import type { MiddlewareState, Proceed, RequestContext } from './request-context.js';
+import type { Proceed, RequestContext } from './request-context.js';
 import { sendOutcomeUnknown, sendProblem } from './respond.js';
 import type { ClaimResult, SettleRequest } from './stores/types.js';
 
 /** A claim the store granted: the run's token and counts. */
-export type Granted = Extract<ClaimResult, { status: 'claimed' }>;
-
-/** Until a run is granted its claim: nothing is read from it before. */
-const notClaimed: Claimed = { key: '', principal: undefined, method: '', route: '', storageKey: '', fingerprint: '', expiredToken: false };
+type Granted = Extract<ClaimResult, { status: 'claimed' }>;
 
 /**
- * One request through the middleware, as one object: what its steps pass along (a
- * `RequestContext`), and once its key is claimed, its run: its lease, the capture of its
- * answer (the base class) and what its handler threw. One object a request where a
- * context, a run and a capture were three, each with its own copy of the response.
+ * One claimed run, from start to its settlement: renew the lease while the handler runs,
+ * then complete (store the response), release (it threw or answered 5xx before any
+ * effect) or mark unknown (it said it cannot tell), each fenced by the run's token.
  */
-export class RequestRun extends ResponseCapture implements RequestContext, HeldLease, ThrowTarget {
-  storageKey = '';
-  token = '';
+export function execute(ctx: RequestContext, claimed: Claimed, granted: Granted): void {
+  const { executions, rerun } = granted;
+  const auditPlace = ctx.audit.executed(claimed.storageKey, claimed, executions, rerun);
+  const guarded = new GuardedRun(ctx, claimed, granted.token, auditPlace);
+  ctx.tell?.({ ...eventScope(claimed), type: 'executed', executions, rerun });
+  // Renewed until the handler settles, whatever the client does: a client that goes away
+  // must not free a key whose handler is still running (its retry would run it twice).
+  ctx.leases.hold(guarded);
+  guarded.capture();
+  invoke(ctx.proceed, guarded);
+}
+
+/**
+ * The state of one run, as one object: its lease, the capture of its answer (the base
+ * class) and what its handler threw.
+ */
+class GuardedRun extends ResponseCapture implements HeldLease, ThrowTarget {
+  readonly storageKey: string;
+  readonly token: string;
   startedAt = 0;
-  #claimed = notClaimed;
-  /** Where the audit records this run's completion (`Audit.completed`). */
-  #auditPlace = 0;
   #outcome: 'answered' | 'threw' | 'uncertain' = 'answered';
   /** The handler's `end` came: its answer is whole, whatever it does after. */
   #ended = false;
 
   constructor(
-    /** What the middleware instance shares with every request: read through, not copied a request. */
-    private readonly state: MiddlewareState,
-    readonly req: IncomingMessage,
-    res: ServerResponse,
-    readonly proceed: Proceed,
+    private readonly ctx: RequestContext,
+    private readonly run: Claimed,
+    token: string,
+    /** Where the audit records this run's completion (`Audit.completed`). */
+    private readonly auditPlace: number,
   ) {
-    super(res);
+    super(ctx.res);
+    this.storageKey = run.storageKey;
+    this.token = token;
   }
 
-  get opts(): ResolvedOptions {
-    return this.state.opts;
-  }
-
-  get audit(): Audit {
-    return this.state.audit;
-  }
-
-  get emit(): MiddlewareState['emit'] {
-    return this.state.emit;
-  }
-
-  get tell(): MiddlewareState['tell'] {
-    return this.state.tell;
-  }
-
-  get leases(): LeaseKeeper {
-    return this.state.leases;
-  }
-
-  /**
-   * Runs the handler on a claim the store granted: renew the lease while it runs, then
-   * complete (store the response), release (it threw or answered 5xx before any effect)
-   * or mark unknown (it said it cannot tell), each fenced by the run's token.
-   */
-  execute(claimed: Claimed, granted: Granted): void {
-    const { executions, rerun } = granted;
-    this.#claimed = claimed;
-    this.storageKey = claimed.storageKey;
-    this.token = granted.token;
-    this.#auditPlace = this.audit.executed(claimed.storageKey, claimed, executions, rerun);
-    this.tell?.({ ...eventScope(claimed), type: 'executed', executions, rerun });
-    // Renewed until the handler settles, whatever the client does: a client that goes away
-    // must not free a key whose handler is still running (its retry would run it twice).
-    this.leases.hold(this);
-    this.captureResponse(this.opts.maxResponseBytes, this.opts.replayHeaders);
-    invoke(this.proceed, this);
+  /** Starts capturing the run's answer. */
+  capture(): void {
+    this.captureResponse(this.ctx.opts.maxResponseBytes, this.ctx.opts.replayHeaders);
   }
 
   overdue(): void {
     captureMayNeverEnd(this.res);
-    this.#emit({ ...eventScope(this.#claimed), type: 'run-overdue', maxRunMs: this.opts.maxRunMs });
+    this.#emit({ ...eventScope(this.run), type: 'run-overdue', maxRunMs: this.ctx.opts.maxRunMs });
   }
 
   threw(error: unknown): void {
@@ -99,7 +72,7 @@ export class RequestRun extends ResponseCapture implements RequestContext, HeldL
       else sendProblem(res, 'handler-failed', 'The request failed before completing; it may be retried with the same key.');
       return;
     }
-    this.leases.release(this);
+    this.ctx.leases.release(this);
     captureMayNeverEnd(res);
     void (this.#outcome === 'uncertain' ? this.#markUnknown() : this.#release('threw'));
     res.destroy(error instanceof Error ? error : undefined);
@@ -107,14 +80,14 @@ export class RequestRun extends ResponseCapture implements RequestContext, HeldL
 
   settle(captured: CapturedResponse): Settled {
     this.#ended = true;
-    const { opts } = this;
-    const { storageKey, fingerprint } = this.#claimed;
+    const { opts } = this.ctx;
+    const { storageKey, fingerprint } = this.run;
     const { token } = this;
-    this.leases.release(this);
+    this.ctx.leases.release(this);
     if (this.#outcome === 'uncertain') return this.#markUnknown();
     if (this.#outcome === 'threw' || (captured.status >= 500 && opts.releaseOn5xx)) return this.#release(this.#outcome === 'threw' ? 'threw' : 'server-error');
     if (captured.omittedBodyBytes !== undefined) {
-      this.#emit({ ...eventScope(this.#claimed), type: 'response-not-stored', bytes: captured.omittedBodyBytes, limit: opts.maxResponseBytes });
+      this.#emit({ ...eventScope(this.run), type: 'response-not-stored', bytes: captured.omittedBodyBytes, limit: opts.maxResponseBytes });
     }
     const request = { key: storageKey, token, fingerprint, response: captured, retentionMs: opts.ttl, now: opts.now() };
     const { sync } = opts.store;
@@ -134,14 +107,14 @@ export class RequestRun extends ResponseCapture implements RequestContext, HeldL
   }
 
   #completed(stored: boolean, status: number): void | ReplaceAnswer {
-    const { opts, audit } = this;
-    const { storageKey } = this.#claimed;
+    const { opts, audit } = this.ctx;
+    const { storageKey } = this.run;
     if (stored) {
-      audit.completed(storageKey, this.#claimed, status, this.#auditPlace);
-      this.tell?.({ ...eventScope(this.#claimed), type: 'completed', status });
+      audit.completed(storageKey, this.run, status, this.auditPlace);
+      this.ctx.tell?.({ ...eventScope(this.run), type: 'completed', status });
       return;
     }
-    this.#emit({ ...eventScope(this.#claimed), type: 'lease-lost' });
+    this.#emit({ ...eventScope(this.run), type: 'lease-lost' });
     if (opts.store.transactional === true) return notCommitted;
   }
 
@@ -150,22 +123,22 @@ export class RequestRun extends ResponseCapture implements RequestContext, HeldL
    * stays running, and once its lease runs out the key answers outcome-unknown.
    */
   #notCompleted(error: unknown): void | ReplaceAnswer {
-    this.#emit({ ...eventScope(this.#claimed), type: 'store-error', error });
-    if (this.opts.store.transactional === true) return notCommitted;
+    this.#emit({ ...eventScope(this.run), type: 'store-error', error });
+    if (this.ctx.opts.store.transactional === true) return notCommitted;
   }
 
   async #markUnknown(): Promise<void> {
-    const scope = eventScope(this.#claimed);
+    const scope = eventScope(this.run);
     this.#emit({ ...scope, type: 'outcome-unknown', at: 'run' });
-    await this.opts.store.markUnknown(this.#settleRequest()).catch((error: unknown) => {
+    await this.ctx.opts.store.markUnknown(this.#settleRequest()).catch((error: unknown) => {
       // The claim then turns unknown on its own once its lease runs out.
       this.#emit({ ...scope, type: 'store-error', error });
     });
   }
 
   async #release(reason: 'threw' | 'server-error'): Promise<void> {
-    const scope = eventScope(this.#claimed);
-    await this.opts.store.release(this.#settleRequest()).then(
+    const scope = eventScope(this.run);
+    await this.ctx.opts.store.release(this.#settleRequest()).then(
       // False: the token no longer holds the key (its answer was already stored, as when
       // the handler threw after its end went out): nothing was freed, so nothing to tell.
       (released) => released && this.#emit({ ...scope, type: 'released', reason }),
@@ -174,11 +147,11 @@ export class RequestRun extends ResponseCapture implements RequestContext, HeldL
   }
 
   #settleRequest(): SettleRequest {
-    return { key: this.#claimed.storageKey, token: this.token, retentionMs: this.opts.ttl, now: this.opts.now() };
+    return { key: this.run.storageKey, token: this.token, retentionMs: this.ctx.opts.ttl, now: this.ctx.opts.now() };
   }
 
   #emit(event: IdempotencyEvent): void {
-    this.emit(this.#claimed.storageKey, event);
+    this.ctx.emit(this.run.storageKey, event);
   }
 }
 

@@ -7,7 +7,7 @@ import type { ServerResponse } from 'node:http';
 import { isPayloadTooDeepError, parseKey, type ProblemCode } from '../protocol/index.js';
 import { applyCors } from './cors.js';
 import { eventScope, type Claimed } from './claimed.js';
-import { invoke } from './execute.js';
+import { execute, invoke } from './execute.js';
 import { payloadFingerprint } from './fingerprint.js';
 import type { IdempotentRequest } from './middleware.js';
 import { headerLines } from './header-lines.js';
@@ -191,7 +191,7 @@ function decide(ctx: RequestContext, claimed: Claimed, claim: ClaimResult): Pend
   // An expired token may replay (above) but not run: its fresh claim is handed back.
   if (claimed.expiredToken) return refuseExpiredToken(ctx, storageKey, claim.token, () => rejectRequest(ctx, method, route, 'token-expired', 'The token expired before its first use; fetch a new one.'));
   setRunContext(req, { key: claimed.key, principal: claimed.principal, recovery: claim.rerun === 'recovery' });
-  ctx.execute(claimed, claim);
+  execute(ctx, claimed, claim);
 }
 
 /** Answers a problem for a request refused before its claim (400, 413). */

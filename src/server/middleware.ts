@@ -4,8 +4,7 @@ import { answerBugs, failed, guard } from './guard.js';
 import type { IdempotencyEvent } from './events.js';
 import { resolveOptions, type IdempotencyOptions } from './options.js';
 import { LeaseKeeper } from './lease-keeper.js';
-import { RequestRun } from './execute.js';
-import type { MiddlewareState, Proceed } from './request-context.js';
+import type { Proceed } from './request-context.js';
 import type { ReadRequest } from './request-body.js';
 import type { IdempotencyStore } from './stores/types.js';
 import type { IssuedToken } from './tokens.js';
@@ -78,11 +77,10 @@ export function idempotency(options: IdempotencyOptions = {}): IdempotencyMiddle
     tell?.(event);
   };
   const leases = new LeaseKeeper(opts);
-  const state: MiddlewareState = { opts, audit, emit, tell, leases };
 
   const run = (req: IncomingMessage, res: ServerResponse, proceed: Proceed): void => {
     try {
-      answerBugs(res, guard(new RequestRun(state, req, res, proceed)));
+      answerBugs(res, guard({ opts, audit, emit, tell, leases, req, res, proceed }));
     } catch (error) {
       failed(res, error);
     }

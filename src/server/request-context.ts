@@ -6,8 +6,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Audit } from './audit.js';
 import type { IdempotencyEvent } from './events.js';
-import type { Claimed } from './claimed.js';
-import type { Granted } from './execute.js';
 import type { LeaseKeeper } from './lease-keeper.js';
 import type { ResolvedOptions } from './options.js';
 
@@ -36,6 +34,4 @@ export interface RequestContext extends MiddlewareState {
   readonly req: IncomingMessage;
   readonly res: ServerResponse;
   readonly proceed: Proceed;
-  /** Runs the handler on a claim the store granted (`execute.ts`). */
-  execute(claimed: Claimed, granted: Granted): void;
 }
