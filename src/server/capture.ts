@@ -19,11 +19,6 @@ export type ReplaceAnswer = (res: ServerResponse) => void;
 /** What `settle` gives back: at once when the store answered at once, else a promise of it. */
 export type Settled = void | ReplaceAnswer | Promise<void | ReplaceAnswer>;
 
-/** Who stores the captured answer before its `end` goes out. */
-export interface CaptureOwner {
-  settle(captured: CapturedResponse): Settled;
-}
-
 type Method = (...args: unknown[]) => unknown;
 type Methods = Record<'writeHead' | 'write' | 'end', Method>;
 
@@ -35,20 +30,20 @@ type Methods = Record<'writeHead' | 'write' | 'end', Method>;
  * copied and promoted until the next full collection: 31 against 21 KB copied by the
  * scavenger per request, bare Express 20 (`--trace-gc-nvp`, 20 000 requests).
  */
-const captures = new Map<ServerResponse, Capture>();
+const captures = new Map<ServerResponse, ResponseCapture>();
 /**
  * Captures whose end may never come (a run past `maxRunMs`, or cut off after its head):
  * kept only as long as their response lives, so a handler that never ends its response
  * leaks nothing.
  */
-const lateCaptures = new WeakMap<ServerResponse, Capture>();
+const lateCaptures = new WeakMap<ServerResponse, ResponseCapture>();
 /**
  * Whether any capture was ever moved to `lateCaptures`: until then it is empty, and a
  * response without a capture (every one, when its capture begins) is not looked up there.
  */
 let anyLate = false;
 
-const captureOf = (res: ServerResponse): Capture | undefined => captures.get(res) ?? (anyLate ? lateCaptures.get(res) : undefined);
+const captureOf = (res: ServerResponse): ResponseCapture | undefined => captures.get(res) ?? (anyLate ? lateCaptures.get(res) : undefined);
 
 const method = (value: Method): PropertyDescriptor => ({ value, writable: true, configurable: true });
 
@@ -72,24 +67,6 @@ const responseLayer = new PrototypeLayer(['writeHead', 'write', 'end'], (parent)
 });
 
 /**
- * Intercepts `writeHead`, `write` and `end` of one response to copy what the handler
- * sends. The body still streams to the client as written; only the final `end` is held
- * until `owner.settle` has stored the outcome, so a client that has seen the response can
- * always get its replay. Only the headers named in `keepHeaders` are copied.
- *
- * Behind Express the methods come from a layer above the app's response prototype
- * (`PrototypeLayer`: a property added to an Express response costs microseconds). Else,
- * and when another middleware (or a second guard) already wrapped them on the response,
- * they are wrapped on the response itself, each wrapper bound to its own capture, so
- * every wrapper before or after still sees its own calls.
- */
-export function captureResponse(res: ServerResponse, maxBytes: number, keepHeaders: ReadonlySet<string>, owner: CaptureOwner): void {
-  const layer = captureOf(res) !== undefined ? undefined : responseLayer.reach(res);
-  if (layer === undefined) captureOnInstance(res, maxBytes, keepHeaders, owner);
-  else captures.set(res, new Capture(res, Object.getPrototypeOf(layer) as Methods, true, maxBytes, keepHeaders, owner));
-}
-
-/**
  * For a run whose end may never come through the capture (past `maxRunMs`, or cut off
  * after its head): its capture is kept from then on only as long as the response lives.
  */
@@ -107,8 +84,7 @@ export function captureMayNeverEnd(res: ServerResponse): void {
  * (measured with a PerformanceObserver on 'gc', 40 000 requests: 3.5-5 µs against 10-12
  * µs), although what the request allocates and keeps did not change.
  */
-function captureOnInstance(res: ServerResponse, maxBytes: number, keepHeaders: ReadonlySet<string>, owner: CaptureOwner): void {
-  const capture = new Capture(res, res as unknown as Methods, false, maxBytes, keepHeaders, owner);
+function captureOnInstance(res: ServerResponse, capture: ResponseCapture): void {
   // Anonymous functions: a named one would be renamed at runtime by some transpilers (tsx), per request.
   res.writeHead = function (this: ServerResponse, ...args: unknown[]): ServerResponse {
     return capture.writeHeadCalled(this, args);
@@ -121,33 +97,67 @@ function captureOnInstance(res: ServerResponse, maxBytes: number, keepHeaders: R
   } as ServerResponse['end'];
 }
 
-class Capture {
-  readonly writeHead: Method;
-  readonly write: Method;
-  readonly end: Method;
+const unset: Method = () => undefined;
+const noHeaders: ReadonlySet<string> = new Set();
+
+/**
+ * Intercepts `writeHead`, `write` and `end` of one response to copy what the handler
+ * sends, from `captureResponse` on. The body still streams to the client as written; only
+ * the final `end` is held until `settle` has stored the outcome, so a client that has seen
+ * the response can always get its replay. Only the headers named in `keepHeaders` are
+ * copied.
+ *
+ * A base class, not an object of its own: the run that owns the answer (`execute.ts`) is
+ * the capture, one object a request where a run and its capture were two, each with its
+ * own copy of the response.
+ *
+ * Behind Express the methods come from a layer above the app's response prototype
+ * (`PrototypeLayer`: a property added to an Express response costs microseconds). Else,
+ * and when another middleware (or a second guard) already wrapped them on the response,
+ * they are wrapped on the response itself, each wrapper bound to its own capture, so
+ * every wrapper before or after still sees its own calls.
+ */
+export abstract class ResponseCapture {
+  // Set by `captureResponse`; given values here so every run has the same fields from its start.
+  #writeHead = unset;
+  #write = unset;
+  #end = unset;
+  /** True when `responseLayer` routes the response's methods here. */
+  #layered = false;
+  #maxBytes = 0;
+  #keepHeaders = noHeaders;
   #ended = false;
-  #chunks: Buffer[] = [];
+  /**
+   * The kept chunks: the first in a field of its own, the array only from a second one
+   * (most handlers answer with one `end(body)`: no array a request).
+   */
+  #first: Buffer | undefined = undefined;
+  #more: Buffer[] | undefined = undefined;
   #bytes = 0;
   #overflow = false;
   /** True while every kept chunk is a buffer made here (from a string), which nobody else can change. */
   #owned = true;
-  #headHeaders: Map<string, OutgoingHttpHeaders[string]> | undefined;
+  /** The kept headers given to `writeHead`, as lower-cased name and value, name and value, in the order given. */
+  #headHeaders: unknown[] | undefined = undefined;
 
-  /**
-   * @param originals Where the methods the capture forwards to are read, before it wraps them.
-   * @param layered True when `responseLayer` routes the response's methods here.
-   */
-  constructor(
-    readonly res: ServerResponse,
-    originals: Methods,
-    readonly layered: boolean,
-    readonly maxBytes: number,
-    readonly keepHeaders: ReadonlySet<string>,
-    readonly owner: CaptureOwner,
-  ) {
-    this.writeHead = originals.writeHead;
-    this.write = originals.write;
-    this.end = originals.end;
+  constructor(protected readonly res: ServerResponse) {}
+
+  /** Stores the captured answer before its `end` goes out. */
+  abstract settle(captured: CapturedResponse): Settled;
+
+  /** Starts capturing `res`: what it sends from now on, up to `maxBytes` of body, and the headers named in `keepHeaders`. */
+  protected captureResponse(maxBytes: number, keepHeaders: ReadonlySet<string>): void {
+    const { res } = this;
+    this.#maxBytes = maxBytes;
+    this.#keepHeaders = keepHeaders;
+    const layer = captureOf(res) !== undefined ? undefined : responseLayer.reach(res);
+    const originals = layer === undefined ? (res as unknown as Methods) : (Object.getPrototypeOf(layer) as Methods);
+    this.#writeHead = originals.writeHead;
+    this.#write = originals.write;
+    this.#end = originals.end;
+    if (layer === undefined) return captureOnInstance(res, this);
+    this.#layered = true;
+    captures.set(res, this);
   }
 
   writeHeadCalled(res: ServerResponse, args: unknown[]): ServerResponse {
@@ -160,12 +170,12 @@ class Capture {
         break;
       }
     }
-    return this.writeHead.apply(res, args) as ServerResponse;
+    return this.#writeHead.apply(res, args) as ServerResponse;
   }
 
   writeCalled(res: ServerResponse, args: unknown[]): boolean {
     this.#keep(args[0], args[1]);
-    return this.write.apply(res, args) as boolean;
+    return this.#write.apply(res, args) as boolean;
   }
 
   endCalled(res: ServerResponse, args: unknown[]): ServerResponse {
@@ -174,7 +184,7 @@ class Capture {
     this.#keep(args[0], args[1]);
     let settled: Settled;
     try {
-      settled = this.owner.settle(this.#captured());
+      settled = this.settle(this.#captured());
     } catch {
       settled = undefined;
     }
@@ -196,18 +206,25 @@ class Capture {
     }
     this.#bytes += buffer.length;
     if (this.#overflow) return;
-    if (this.#bytes > this.maxBytes) {
+    if (this.#bytes > this.#maxBytes) {
       this.#overflow = true;
-      this.#chunks.length = 0;
+      this.#first = undefined;
+      this.#more = undefined;
       return;
     }
-    this.#chunks.push(buffer);
+    if (this.#first === undefined) this.#first = buffer;
+    else (this.#more ??= [this.#first]).push(buffer);
   }
 
   #recordHeadHeaders(headers: object): void {
-    const map = (this.#headHeaders ??= new Map());
+    const kept = this.#keepHeaders;
+    const head = (this.#headHeaders ??= []);
+    // Only the kept names: the others are never read.
     if (!Array.isArray(headers)) {
-      for (const name of Object.keys(headers)) map.set(name.toLowerCase(), (headers as OutgoingHttpHeaders)[name]);
+      for (const name of Object.keys(headers)) {
+        const lower = name.toLowerCase();
+        if (kept.has(lower)) head.push(lower, (headers as OutgoingHttpHeaders)[name]);
+      }
       return;
     }
     // Both flat [name, value, ...] and [[name, value], ...] are accepted by Node.
@@ -215,24 +232,26 @@ class Capture {
     const count = pairs ? headers.length : Math.floor(headers.length / 2);
     for (let i = 0; i < count; i++) {
       const [name, value] = (pairs ? headers[i] : [headers[2 * i], headers[2 * i + 1]]) as [unknown, OutgoingHttpHeaders[string]];
-      if (typeof name === 'string') map.set(name.toLowerCase(), value);
+      if (typeof name !== 'string') continue;
+      const lower = name.toLowerCase();
+      if (kept.has(lower)) head.push(lower, value);
     }
   }
 
   /** Once the answer is stored, lets the held `end` go out (or the replacement answer). */
   #finish(args: unknown[], replace: void | ReplaceAnswer): void {
-    const res = this.res;
+    const { res } = this;
     // From here on the response's own methods answer (a second `end` too, as without the middleware).
     // A capture is in one of the two maps, rarely the WeakMap: it is searched only when the Map had none.
-    if (this.layered && !captures.delete(res) && anyLate) lateCaptures.delete(res);
+    if (this.#layered && !captures.delete(res) && anyLate) lateCaptures.delete(res);
     if (replace === undefined) {
-      this.end.apply(res, args);
+      this.#end.apply(res, args);
       return;
     }
-    if (!this.layered) {
-      res.writeHead = this.writeHead as ServerResponse['writeHead'];
-      res.write = this.write as ServerResponse['write'];
-      res.end = this.end as ServerResponse['end'];
+    if (!this.#layered) {
+      res.writeHead = this.#writeHead as ServerResponse['writeHead'];
+      res.write = this.#write as ServerResponse['write'];
+      res.end = this.#end as ServerResponse['end'];
     }
     replace(res);
   }
@@ -240,8 +259,9 @@ class Capture {
   #captured(): CapturedResponse {
     const { statusCode } = this.res;
     if (this.#overflow) return { status: statusCode, headers: this.#keptHeaders(), body: Buffer.alloc(0), omittedBodyBytes: this.#bytes };
-    const chunks = this.#chunks;
-    const body = chunks.length === 1 && this.#owned ? chunks[0]! : Buffer.concat(chunks, this.#bytes);
+    const first = this.#first;
+    const more = this.#more;
+    const body = more !== undefined ? Buffer.concat(more, this.#bytes) : first === undefined ? Buffer.alloc(0) : this.#owned ? first : Buffer.concat([first], this.#bytes);
     return { status: statusCode, headers: this.#keptHeaders(), body };
   }
 
@@ -252,11 +272,17 @@ class Capture {
     // not one per kept name (ten by default): -3.4 (-5.2 to -0.1) µs a request on
     // node:http in-process (`bench/server/in-process.ts`).
     const set = this.res.getHeaderNames();
-    for (const name of this.keepHeaders) {
-      const value = head?.get(name) ?? (set.includes(name) ? this.res.getHeader(name) : undefined);
+    for (const name of this.#keepHeaders) {
+      const value = (head === undefined ? undefined : headValue(head, name)) ?? (set.includes(name) ? this.res.getHeader(name) : undefined);
       if (value === undefined) continue;
       out[name] = Array.isArray(value) ? value.map(String) : String(value);
     }
     return out;
   }
+}
+
+/** The value `writeHead` was given last for `name` (lower-cased), as a Map of them would hold. */
+function headValue(head: unknown[], name: string): OutgoingHttpHeaders[string] {
+  for (let i = head.length - 2; i >= 0; i -= 2) if (head[i] === name) return head[i + 1] as OutgoingHttpHeaders[string];
+  return undefined;
 }

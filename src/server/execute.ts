@@ -1,4 +1,4 @@
-import { captureMayNeverEnd, captureResponse, type CapturedResponse, type CaptureOwner, type ReplaceAnswer, type Settled } from './capture.js';
+import { captureMayNeverEnd, ResponseCapture, type CapturedResponse, type ReplaceAnswer, type Settled } from './capture.js';
 import { eventScope, type Claimed } from './claimed.js';
 import type { IdempotencyEvent } from './events.js';
 import type { HeldLease } from './lease-keeper.js';
@@ -23,12 +23,15 @@ export function execute(ctx: RequestContext, claimed: Claimed, granted: Granted)
   // Renewed until the handler settles, whatever the client does: a client that goes away
   // must not free a key whose handler is still running (its retry would run it twice).
   ctx.leases.hold(guarded);
-  captureResponse(ctx.res, ctx.opts.maxResponseBytes, ctx.opts.replayHeaders, guarded);
+  guarded.capture();
   invoke(ctx.proceed, guarded);
 }
 
-/** The state of one run, as one object: its lease, the owner of its captured answer, and what its handler threw. */
-class GuardedRun implements HeldLease, CaptureOwner, ThrowTarget {
+/**
+ * The state of one run, as one object: its lease, the capture of its answer (the base
+ * class) and what its handler threw.
+ */
+class GuardedRun extends ResponseCapture implements HeldLease, ThrowTarget {
   readonly storageKey: string;
   readonly token: string;
   startedAt = 0;
@@ -43,12 +46,18 @@ class GuardedRun implements HeldLease, CaptureOwner, ThrowTarget {
     /** Where the audit records this run's completion (`Audit.completed`). */
     private readonly auditPlace: number,
   ) {
+    super(ctx.res);
     this.storageKey = run.storageKey;
     this.token = token;
   }
 
+  /** Starts capturing the run's answer. */
+  capture(): void {
+    this.captureResponse(this.ctx.opts.maxResponseBytes, this.ctx.opts.replayHeaders);
+  }
+
   overdue(): void {
-    captureMayNeverEnd(this.ctx.res);
+    captureMayNeverEnd(this.res);
     this.#emit({ ...eventScope(this.run), type: 'run-overdue', maxRunMs: this.ctx.opts.maxRunMs });
   }
 
@@ -56,7 +65,7 @@ class GuardedRun implements HeldLease, CaptureOwner, ThrowTarget {
     // A throw after the end changes nothing: the answer is being stored and goes out as
     // with any store (cutting it off would leave the caller without the answer it was given).
     if (this.#ended) return;
-    const { res } = this.ctx;
+    const { res } = this;
     this.#outcome = isUncertainOutcomeError(error) ? 'uncertain' : 'threw';
     if (!res.headersSent) {
       if (this.#outcome === 'uncertain') sendOutcomeUnknown(res);

@@ -1,6 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
-import { idempotency } from '../../src/server/index.js';
+import { idempotency, memoryStore } from '../../src/server/index.js';
+import type { IdempotencyStore } from '../../src/server/stores/types.js';
 import { startServer, type ListeningServer } from '../helpers/http-server.js';
 import { post } from '../helpers/post.js';
 
@@ -48,5 +49,72 @@ describe('response capture alongside other wrappers of the response', () => {
     expect(ended).toEqual(['1']);
     expect(outer.stats().totals).toMatchObject({ executions: 1, replays: 1 });
     expect(inner.stats().totals).toMatchObject({ executions: 1 });
+  });
+});
+
+describe('what the capture keeps of an answer', () => {
+  const serve = async (guard: ReturnType<typeof idempotency>, handler: (res: ServerResponse) => void): Promise<ListeningServer> => {
+    const server = await startServer(guard.handler((_req, res) => handler(res)));
+    servers.push(server);
+    return server;
+  };
+
+  it('replays the kept headers given to writeHead as a flat list, by any case, and not the others', async () => {
+    const guard = idempotency({ replayHeaders: ['X-Order'] });
+    const server = await serve(guard, (res) => {
+      res.writeHead(201, ['Content-Type', 'text/plain', 'X-ORDER', 'o-1', 'X-Trace', 't-1']);
+      res.end('ok');
+    });
+    await post(`${server.url}/orders`, { key: 'h', body: {} });
+    const replayed = await post(`${server.url}/orders`, { key: 'h', body: {} });
+    expect(replayed.headers.get('idempotent-replayed')).toBe('true');
+    expect(replayed.headers.get('content-type')).toBe('text/plain');
+    expect(replayed.headers.get('x-order')).toBe('o-1');
+    expect(replayed.headers.get('x-trace')).toBeNull();
+  });
+
+  it('replays the bytes as sent, across chunks of every kind, and a single buffer as it was at end', async () => {
+    const guard = idempotency();
+    let sentOne: Buffer | undefined;
+    const server = await serve(guard, (res) => {
+      res.writeHead(201, { 'Content-Type': 'text/plain' });
+      res.write(new Uint8Array([0x61, 0x62]));
+      res.write('cd');
+      res.end(Buffer.from('ef'));
+    });
+    const first = await post(`${server.url}/orders`, { key: 'chunks', body: {} });
+    expect(first.text).toBe('abcdef');
+    expect((await post(`${server.url}/orders`, { key: 'chunks', body: {} })).text).toBe('abcdef');
+
+    // A store that keeps the answer it is given as is (the memory store copies it at once).
+    const given: Uint8Array[] = [];
+    const inner = memoryStore();
+    const keeping: IdempotencyStore = {
+      name: 'keeping',
+      sync: { claim: (request) => inner.sync!.claim(request) },
+      claim: (request) => inner.claim(request),
+      complete: (request) => {
+        given.push(request.response.body);
+        return inner.complete(request);
+      },
+      release: (request) => inner.release(request),
+      markUnknown: (request) => inner.markUnknown(request),
+      renew: (request) => inner.renew(request),
+      sweep: (now) => inner.sweep(now),
+      clear: () => inner.clear(),
+      close: () => inner.close(),
+    };
+    const single = await serve(idempotency({ store: keeping }), (res) => {
+      sentOne = Buffer.from('order 1');
+      res.end(sentOne);
+      // The handler reuses its buffer once `end` returned: the answer given to the store must not change with it.
+      sentOne.fill(0x78);
+    });
+    // (What goes out is the buffer as it is when the held `end` goes out: the handler's to keep.)
+    expect((await post(`${single.url}/orders`, { key: 'one', body: {} })).status).toBe(200);
+    expect(given.map((body) => Buffer.from(body).toString())).toEqual(['order 1']);
+    const again = await post(`${single.url}/orders`, { key: 'one', body: {} });
+    expect(again.headers.get('idempotent-replayed')).toBe('true');
+    expect(again.text).toBe('order 1');
   });
 });
