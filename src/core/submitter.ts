@@ -98,6 +98,8 @@ export interface Submitter {
 interface Outcome<T> {
   result: Settled<T>;
   final: boolean;
+  /** When its answer came (the settle window starts then); else read when remembered. */
+  at?: number;
 }
 
 function failed<T>(error: unknown): Outcome<T> {
@@ -310,9 +312,12 @@ export function createSubmitter(options: SubmitterOptions = {}): Submitter {
         timed?.stopTimer();
       }
       if (call.signal?.aborted) return abort(record, attempt, call.signal.reason);
+      // One clock read per answer, for its verdict, its record and the settle window: after
+      // the idle wait on the network, each read cost the caller's Response a few µs cold.
+      const now = config.now();
       let verdict: Verdict;
       try {
-        verdict = await classify(result, config.now());
+        verdict = await classify(result, now);
       } catch {
         verdict = result.ok ? { kind: 'success' } : { kind: 'ambiguous' };
       }
@@ -333,7 +338,7 @@ export function createSubmitter(options: SubmitterOptions = {}): Submitter {
         }
       }
       if (outbox && verdict.kind === 'ambiguous') return hold(call, record, attempt, outbox);
-      return settle(record, attempt, verdict, result);
+      return settle(record, attempt, verdict, result, now);
     }
   }
 
@@ -355,7 +360,8 @@ export function createSubmitter(options: SubmitterOptions = {}): Submitter {
       return failed(error);
     }
     const classify = (call.classify ?? config.classify) as Classifier<T>;
-    return settle(record, attempts + 1, await classify(result, config.now()), result);
+    const now = config.now();
+    return settle(record, attempts + 1, await classify(result, now), result, now);
   }
 
   function delayFor(verdict: Verdict & { kind: 'ambiguous' }, attempt: number, retry: RetryOptions): number | undefined {
@@ -398,9 +404,9 @@ export function createSubmitter(options: SubmitterOptions = {}): Submitter {
     maybeSweep();
   }
 
-  function settle<T>(record: KeyRecord, attempts: number, verdict: Verdict, result: Settled<T>): Outcome<T> {
+  /** `now`: when the answer came. */
+  function settle<T>(record: KeyRecord, attempts: number, verdict: Verdict, result: Settled<T>, now: number): Outcome<T> {
     const { key, fingerprint: fp } = record;
-    const now = config.now();
     const status = statusOf(verdict);
     if ((verdict.kind === 'success' || verdict.kind === 'final') && verdict.replayed) {
       emit({ type: 'replayed', key, fingerprint: fp, ...status });
@@ -414,17 +420,17 @@ export function createSubmitter(options: SubmitterOptions = {}): Submitter {
     if (verdict.kind === 'key-reused') return failed(new KeyReusedError(key, verdict.status, { cause }));
     if (verdict.kind === 'outcome-unknown') {
       // Final: remembered for the settle window, so a double-click gets this answer too.
-      return { ...failed(new OutcomeUnknownError(key, verdict.status, { cause })), final: true };
+      return { ...failed(new OutcomeUnknownError(key, verdict.status, { cause })), final: true, at: now };
     }
     if (verdict.kind === 'replayed-failure') {
       // Final like outcome-unknown (issue 9); the cause is the replayed answer itself.
-      return { ...failed(new ReplayedFailureError(key, verdict.status, { cause: result.ok ? result.value : cause })), final: true };
+      return { ...failed(new ReplayedFailureError(key, verdict.status, { cause: result.ok ? result.value : cause })), final: true, at: now };
     }
     if (verdict.kind === 'ambiguous' && !result.ok && verdict.status === undefined) {
       return failed(new AmbiguousOutcomeError(key, attempts, { cause: result.error }));
     }
     // Only final answers are remembered for the settle window; an ambiguous one must be retried.
-    return { result, final: verdict.kind !== 'ambiguous' };
+    return { result, final: verdict.kind !== 'ambiguous', at: now };
   }
 
   function abort<T>(record: KeyRecord, attempts: number, reason: unknown): Outcome<T> {
@@ -467,7 +473,7 @@ export function createSubmitter(options: SubmitterOptions = {}): Submitter {
     if (cached) return cached;
     const { promise, joined } = flights.run(flightId, async () => {
       const outcome = await run(call, fp, retry);
-      if (outcome.final) recent.remember(flightId, outcome.result);
+      if (outcome.final) recent.remember(flightId, outcome.result, outcome.at);
       return outcome;
     });
     if (joined) emit({ type: 'joined', fingerprint: fp });
@@ -533,6 +539,22 @@ class Attempt implements AttemptContext {
   get signal(): AbortSignal {
     return (this.#signal ??= new AbortController().signal);
   }
+
+  /** The signal the caller or a timeout can fire, or undefined: none is made. */
+  get abortable(): AbortSignal | undefined {
+    return this.#signal;
+  }
+}
+
+/**
+ * The signal to send an attempt with, or none where nothing can abort it (no caller signal,
+ * no timeout), without making one. The attempt knows: an adapter over a shared engine (the
+ * `submitter` option, as a prepared click's is) cannot know the engine has no timeout, and
+ * read `attempt.signal`, which made an AbortController and sent fetch a signal on every
+ * prepared click (docs/client-cost.md, session 26).
+ */
+export function signalOf(attempt: AttemptContext): AbortSignal | undefined {
+  return attempt instanceof Attempt ? attempt.abortable : attempt.signal;
 }
 
 /**

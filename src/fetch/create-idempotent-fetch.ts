@@ -4,6 +4,7 @@
  */
 import { InvalidRequestError, UnreplayableBodyError } from '../core/errors.js';
 import type { Intent } from '../core/fingerprint.js';
+import { signalOf } from '../core/submitter.js';
 import { resolveTransport, type RequestIdempotency, type TransportOptions } from '../http/resolve-transport.js';
 
 export interface IdempotentFetchOptions extends TransportOptions {
@@ -20,12 +21,14 @@ export interface IdempotentRequestInit extends RequestInit {
 export type IdempotentFetch = (input: Request | string | URL, init?: IdempotentRequestInit) => Promise<Response>;
 
 export function createIdempotentFetch(options: IdempotentFetchOptions = {}): IdempotentFetch {
-  const { header, guards, format, existingKey, signalFor, submitter } = resolveTransport(options);
+  const { header, guards, format, existingKey, submitter } = resolveTransport(options);
   const baseFetch = (input: Request | string | URL, init?: RequestInit) => (options.fetch ?? globalThis.fetch)(input, init);
 
   return async function idempotentFetch(input, init) {
     const { idempotency, ...requestInit } = init ?? {};
-    const request = input instanceof Request ? input : undefined;
+    // A string is no Request, and no binding is read to learn it: after an idle gap the first
+    // reads of `Request` and `ReadableStream` cost a click a few µs each (docs/client-cost.md).
+    const request = typeof input !== 'string' && input instanceof Request ? input : undefined;
     const method = (requestInit.method ?? request?.method ?? 'GET').toUpperCase();
     if (idempotency === false || !guards(method)) return baseFetch(input, init === undefined ? undefined : requestInit);
 
@@ -35,7 +38,7 @@ export function createIdempotentFetch(options: IdempotentFetchOptions = {}): Ide
     // plain fetch would send it (a Headers made, read and set cost a cold click ~30 µs).
     const headers = request || requestInit.headers !== undefined ? new Headers(request ? request.headers : requestInit.headers) : undefined;
     if (request && requestInit.headers) new Headers(requestInit.headers).forEach((value, name) => headers!.set(name, value));
-    if (requestInit.body instanceof ReadableStream) throw new UnreplayableBodyError();
+    if (typeof requestInit.body === 'object' && requestInit.body instanceof ReadableStream) throw new UnreplayableBodyError();
     // A Request's body is read once for the fingerprint; each attempt sends a fresh clone.
     const template = request?.clone();
     const body: unknown = request && requestInit.body === undefined ? await readBody(request) : requestInit.body;
@@ -63,7 +66,7 @@ export function createIdempotentFetch(options: IdempotentFetchOptions = {}): Ide
       wire: responseWire,
       send: (attempt) => {
         const attemptHeaders = withKey(attempt.key);
-        const signal = signalFor(attempt, callerSignal);
+        const signal = signalOf(attempt);
         if (template) return baseFetch(new Request(template.clone(), { ...requestInit, method, headers: attemptHeaders, signal }));
         return baseFetch(url, { ...requestInit, method, headers: attemptHeaders, signal });
       },

@@ -123,6 +123,25 @@ describe('the submit path', () => {
       expect(made()).toBe(0);
     });
 
+    it('makes none for an adapter over a shared engine (a prepared click), which cannot know the engine has no timeout', async () => {
+      const made = countControllers();
+      const submitter = createSubmitter({ store: memoryStore(), locks: null });
+      let sentSignal: unknown = 'not sent';
+      const idempotentFetch = createIdempotentFetch({ submitter, fetch: async (_input, init) => ((sentSignal = init?.signal), new Response(null, { status: 201 })) });
+      await submitter.prepare({ method: 'POST', url: 'https://shop.test/orders', body: '{"sku":"P"}' });
+      expect((await idempotentFetch('https://shop.test/orders', { method: 'POST', body: '{"sku":"P"}' })).status).toBe(201);
+      expect(sentSignal).toBeUndefined();
+      expect(made()).toBe(0);
+    });
+
+    it('sends the timed signal of a shared engine with a timeout', async () => {
+      const submitter = createSubmitter({ store: memoryStore(), locks: null, timeout: 60_000 });
+      let sentSignal: unknown;
+      const idempotentFetch = createIdempotentFetch({ submitter, fetch: async (_input, init) => ((sentSignal = init?.signal), new Response(null, { status: 201 })) });
+      await idempotentFetch('https://shop.test/orders', { method: 'POST', body: '{"sku":"T"}' });
+      expect(sentSignal).toBeInstanceOf(AbortSignal);
+    });
+
     it('still gives a signal, never aborted, to a send that reads it', async () => {
       const made = countControllers();
       const submitter = createSubmitter({ store: memoryStore(), locks: null });
