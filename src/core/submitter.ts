@@ -301,8 +301,10 @@ export function createSubmitter(options: SubmitterOptions = {}): Submitter {
       let result: Settled<T>;
       try {
         const sending = call.send(new Attempt(key, attempt, fp, timed?.signal ?? call.signal));
-        // The request has left: the next submission's key is minted now, not on its claim.
+        // The request has left: the next submission's key is minted now, not on its claim,
+        // and the settle write's timer is armed now, not on the answer's way to the caller.
         if (config.createKey === takeKey) mintAhead();
+        writeTimer ??= setTimeout(flushWhenQuiet, WRITE_DELAY);
         result = { ok: true, value: await sending };
       } catch (error) {
         result = { ok: false, error };
