@@ -34,6 +34,26 @@ describe('the submit path', () => {
     expect(log.slice(8)).toEqual(['batch(4)', 'list']);
   });
 
+  it('an answer slower than the settle write\'s delay: its write still lands, after the answer', async () => {
+    vi.useFakeTimers();
+    try {
+      const log: string[] = [];
+      const submitter = createSubmitter({ store: loggingStore(log), locks: null });
+      const answered = submitter.submit({
+        intent: intent('SLOW'),
+        send: () => new Promise<Response>((resolve) => setTimeout(() => (log.push('answer'), resolve(new Response(null, { status: 201 }))), 250)),
+      });
+      await vi.advanceTimersByTimeAsync(250);
+      expect((await answered).status).toBe(201);
+      const writes = () => log.slice(log.indexOf('answer')).filter((entry) => entry.startsWith('batch'));
+      expect(writes()).toEqual([]);
+      await vi.advanceTimersByTimeAsync(100);
+      expect(writes()).toEqual(['batch(1)']);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it('a prepared key: the click sends without any storage operation', async () => {
     const log: string[] = [];
     const submitter = createSubmitter({ store: loggingStore(log), locks: null });
