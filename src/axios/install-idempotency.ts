@@ -40,8 +40,7 @@ export function installIdempotency(instance: AxiosInstance, options: AxiosIdempo
     const method = (config.method ?? 'get').toUpperCase();
     const own = config.idempotency;
     if (own === false || !guards(method)) return send(config);
-    // Most requests have none: `AbortSignal` is then not read (a cold binding, docs/client-cost.md).
-    const callerSignal = config.signal && config.signal instanceof AbortSignal ? config.signal : undefined;
+    const callerSignal = config.signal instanceof AbortSignal ? config.signal : undefined;
     try {
       return await submitter.submit<AxiosResponse>({
         intent: {

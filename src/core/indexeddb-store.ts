@@ -50,7 +50,7 @@ export function indexedDbStore(options: IndexedDbStoreOptions = {}): KeyStore {
    * transaction completed, so a claim is durable before it resolves.
    */
   async function run<T>(work: (store: IDBObjectStore) => () => T): Promise<T> {
-    // Where there is no IndexedDB, the open rejects (the fallback store then carries on in memory).
+    if (typeof indexedDB === 'undefined') throw new Error('no IndexedDB here');
     const db = await openDatabase(databaseName, 1, createSchema);
     if (!shared) {
       shared = db.transaction(OBJECT_STORE_NAME, 'readwrite', { durability });

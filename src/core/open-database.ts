@@ -14,8 +14,6 @@ export function openDatabase(name: string, version: number, upgrade: (db: IDBDat
   if (!connection) {
     const forget = () => connections.delete(name);
     connection = new Promise<IDBDatabase>((resolve, reject) => {
-      // Asked here, on an open, not by each operation: a cold binding read on every claim.
-      if (typeof indexedDB === 'undefined') throw new Error('no IndexedDB here');
       const request = indexedDB.open(name, version);
       let blocked = false;
       request.onupgradeneeded = (event) => upgrade(request.result, event.oldVersion);

@@ -542,22 +542,19 @@ class Attempt implements AttemptContext {
     return (this.#signal ??= new AbortController().signal);
   }
 
-  /** The signal the caller or a timeout can fire, or undefined: none is made. */
-  get abortable(): AbortSignal | undefined {
-    return this.#signal;
+  /**
+   * The signal to send an attempt with, or none where nothing can abort it (no caller
+   * signal, no timeout), without making one. The attempt knows: an adapter over a shared
+   * engine (the `submitter` option, as a prepared click's is) cannot know the engine has no
+   * timeout, and read `attempt.signal`, which made an AbortController and sent fetch a signal
+   * on every prepared click (docs/client-cost.md, session 26).
+   */
+  static signalOf(attempt: AttemptContext): AbortSignal | undefined {
+    return #signal in attempt ? attempt.#signal : attempt.signal;
   }
 }
 
-/**
- * The signal to send an attempt with, or none where nothing can abort it (no caller signal,
- * no timeout), without making one. The attempt knows: an adapter over a shared engine (the
- * `submitter` option, as a prepared click's is) cannot know the engine has no timeout, and
- * read `attempt.signal`, which made an AbortController and sent fetch a signal on every
- * prepared click (docs/client-cost.md, session 26).
- */
-export function signalOf(attempt: AttemptContext): AbortSignal | undefined {
-  return attempt instanceof Attempt ? attempt.abortable : attempt.signal;
-}
+export const signalOf = Attempt.signalOf;
 
 /**
  * The signal of an attempt with a timeout: the caller's, plus a timeout of its own whose

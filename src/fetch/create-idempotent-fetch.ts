@@ -26,9 +26,7 @@ export function createIdempotentFetch(options: IdempotentFetchOptions = {}): Ide
 
   return async function idempotentFetch(input, init) {
     const { idempotency, ...requestInit } = init ?? {};
-    // A string is no Request, and no binding is read to learn it: after an idle gap the first
-    // reads of `Request` and `ReadableStream` cost a click a few µs each (docs/client-cost.md).
-    const request = typeof input !== 'string' && input instanceof Request ? input : undefined;
+    const request = input instanceof Request ? input : undefined;
     const method = (requestInit.method ?? request?.method ?? 'GET').toUpperCase();
     if (idempotency === false || !guards(method)) return baseFetch(input, init === undefined ? undefined : requestInit);
 
@@ -38,7 +36,7 @@ export function createIdempotentFetch(options: IdempotentFetchOptions = {}): Ide
     // plain fetch would send it (a Headers made, read and set cost a cold click ~30 µs).
     const headers = request || requestInit.headers !== undefined ? new Headers(request ? request.headers : requestInit.headers) : undefined;
     if (request && requestInit.headers) new Headers(requestInit.headers).forEach((value, name) => headers!.set(name, value));
-    if (typeof requestInit.body === 'object' && requestInit.body instanceof ReadableStream) throw new UnreplayableBodyError();
+    if (requestInit.body instanceof ReadableStream) throw new UnreplayableBodyError();
     // A Request's body is read once for the fingerprint; each attempt sends a fresh clone.
     const template = request?.clone();
     const body: unknown = request && requestInit.body === undefined ? await readBody(request) : requestInit.body;
