@@ -386,7 +386,9 @@ export function createSubmitter(options: SubmitterOptions = {}): Submitter {
   function flushWhenQuiet(): void {
     writeTimer = undefined;
     if (claiming > 0) writeTimer = setTimeout(flushWhenQuiet, WRITE_DELAY);
-    else flush();
+    // Armed when a request left, it may fire before any answer: nothing to write, and no
+    // sweep (a transaction) while requests are in flight. The answer arms it again.
+    else if (queued.size > 0) flush();
   }
 
   /** Every queued write in one transaction, each only over the record it was claimed over. */
