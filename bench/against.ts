@@ -2,7 +2,9 @@
  * `node --import tsx bench/against.ts [ref]` (default `main`): this tree's client against
  * `ref`'s, in one headless Chromium page, submissions interleaved request by request,
  * without the network and over loopback. Prints each build's median and the paired
- * difference (new - old) with a 95% interval, in total and split where `fetch()` is called.
+ * difference (new - old) with a 95% interval, in total and split where `fetch()` is called;
+ * `after` split again where the answer arrives, and the caller's part of it stops where
+ * the caller has its Response (before it reads the body): the client's CPU alone.
  * `ref`'s `src` is checked out under `.tmp/` for the run and removed after.
  */
 import { execFileSync } from 'node:child_process';
@@ -17,7 +19,7 @@ const ref = process.argv[2] ?? 'main';
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 600);
 const root = fileURLToPath(new URL('..', import.meta.url));
 
-type Sample = [total: number, before: number, after: number];
+type Sample = [total: number, before: number, after: number, wire: number, answered: number];
 
 /** `ref`'s src next to this tree's (so both resolve the same node_modules), and a page importing both. */
 function checkout(): string {
@@ -48,7 +50,7 @@ function checkout(): string {
 function report(title: string, samples: Record<string, Sample[]>): void {
   console.log(`\n${title}, µs per request (${REQUESTS} each, cases interleaved)`);
   const us = (ms: number) => (ms * 1000).toFixed(0);
-  ['total', 'before fetch()', 'after'].forEach((phase, p) => {
+  ['total', 'before fetch()', 'after', 'fetch() -> answer', 'answer -> caller has its Response'].forEach((phase, p) => {
     const of = (name: string) => samples[name]!.map((sample) => sample[p]!);
     const diff = (name: string, against: string) => {
       const [low, high] = pairedInterval([of(name), of(against)], (a, b) => median(a) - median(b));

@@ -22,15 +22,25 @@ export interface Build {
   createSubmitter: typeof createSubmitter;
 }
 
-type Sample = [total: number, before: number, after: number];
+type Sample = [total: number, before: number, after: number, wire: number, answered: number];
 
 const url = '/api/orders';
 const body = (i: number) => JSON.stringify({ sku: `sku-${i}`, qty: 1, note: 'benchmark' });
 let calledAt = 0;
+let answeredAt = 0;
+let gotAt = 0;
+/** The caller has its Response: stamped before it reads the body. */
+const read = (response: Response) => ((gotAt = performance.now()), response.text());
+/**
+ * Stamps the answer's arrival: a reaction registered before the client's own, so it runs
+ * first once the answer is in. From there to the caller's promise is the client's CPU alone,
+ * without the network's noise.
+ */
+const stampAnswer = <T>(answer: Promise<T>): Promise<T> => (answer.then(() => (answeredAt = performance.now()), () => undefined), answer);
 /** Stamps the moment the request is handed to the network (or answered at once, without it). */
-const networkFetch = (input: RequestInfo | URL, init?: RequestInit) => ((calledAt = performance.now()), fetch(input, init));
-const instantFetch = async () => ((calledAt = performance.now()), new Response(null, { status: 201, headers: { 'content-type': 'application/json' } }));
-const instantAdapter: AxiosAdapter = async (config) => ((calledAt = performance.now()), { data: '', status: 201, statusText: 'Created', headers: {}, config });
+const networkFetch = (input: RequestInfo | URL, init?: RequestInit) => ((calledAt = performance.now()), stampAnswer(fetch(input, init)));
+const instantFetch = () => ((calledAt = performance.now()), stampAnswer(Promise.resolve(new Response(null, { status: 201, headers: { 'content-type': 'application/json' } }))));
+const instantAdapter: AxiosAdapter = (config) => ((calledAt = performance.now()), stampAnswer(Promise.resolve({ data: '', status: 201, statusText: 'Created', headers: {}, config })));
 
 const rawPut = floorPut('against-floor');
 
@@ -38,13 +48,15 @@ const split = async (send: () => Promise<unknown>): Promise<Sample> => {
   const start = performance.now();
   await send();
   const end = performance.now();
-  return [end - start, calledAt - start, end - calledAt];
+  // Without a Response to read (axios), the caller has its answer at the end.
+  const got = gotAt > calledAt ? gotAt : end;
+  return [end - start, calledAt - start, end - calledAt, answeredAt - calledAt, got - answeredAt];
 };
 
 /** The cases of one table: both builds' rows and the baselines they are read against. */
 function casesFor(builds: Record<'old' | 'new', Build>, network: boolean): Record<string, (i: number) => Promise<Sample>> {
   const base = network ? networkFetch : instantFetch;
-  const plain = (i: number) => base(url, { method: 'POST', body: body(i) }).then((r) => r.text());
+  const plain = (i: number) => base(url, { method: 'POST', body: body(i) }).then(read);
   const cases: Record<string, (i: number) => Promise<Sample>> = {
     fetch: (i) => split(() => plain(i)),
     // The prepared click's baseline: a request after the same idle gap (the browser's threads wake up).
@@ -52,14 +64,14 @@ function casesFor(builds: Record<'old' | 'new', Build>, network: boolean): Recor
       await new Promise((resolve) => setTimeout(resolve, 4));
       return split(() => plain(i));
     },
-    floor: (i) => split(() => rawPut(i).then((key) => base(url, { method: 'POST', body: body(i), headers: { 'Idempotency-Key': key } }).then((r) => r.text()))),
+    floor: (i) => split(() => rawPut(i).then((key) => base(url, { method: 'POST', body: body(i), headers: { 'Idempotency-Key': key } }).then(read))),
   };
   for (const [name, build] of Object.entries(builds)) {
     const options = { fetch: base as typeof fetch, retry: false as const };
     const memory = build.createIdempotentFetch({ ...options, store: build.memoryStore() });
     const idb = build.createIdempotentFetch({ ...options, store: build.indexedDbStore({ databaseName: `against-${name}-${String(network)}` }) });
-    cases[`${name} memory`] = (i) => split(() => memory(url, { method: 'POST', body: body(i) }).then((r) => r.text()));
-    cases[`${name} IndexedDB`] = (i) => split(() => idb(url, { method: 'POST', body: body(i) }).then((r) => r.text()));
+    cases[`${name} memory`] = (i) => split(() => memory(url, { method: 'POST', body: body(i) }).then(read));
+    cases[`${name} IndexedDB`] = (i) => split(() => idb(url, { method: 'POST', body: body(i) }).then(read));
     // The key claimed on pointerdown (untimed, IndexedDB), then the click, 4 ms later (a
     // real click comes 50-150 ms after its pointerdown: the code the claim ran is cold again).
     const preparing = build.createSubmitter({ retry: false, store: build.indexedDbStore({ databaseName: `against-${name}-prepared-${String(network)}` }) });
@@ -67,7 +79,7 @@ function casesFor(builds: Record<'old' | 'new', Build>, network: boolean): Recor
     cases[`${name} prepared click`] = async (i) => {
       await preparing.prepare({ method: 'POST', url, body: body(i) });
       await new Promise((resolve) => setTimeout(resolve, 4));
-      return split(() => prepared(url, { method: 'POST', body: body(i) }).then((r) => r.text()));
+      return split(() => prepared(url, { method: 'POST', body: body(i) }).then(read));
     };
     if (!network) {
       const keyed = axios.create({ adapter: instantAdapter });

@@ -7,6 +7,7 @@
 import { Axios, AxiosError, getAdapter } from 'axios';
 import type { AxiosAdapter, AxiosInstance, AxiosResponse, InternalAxiosRequestConfig } from 'axios';
 import { AmbiguousOutcomeError } from '../core/errors.js';
+import { signalOf } from '../core/submitter.js';
 import { resolveTransport, type RequestIdempotency, type TransportOptions } from '../http/resolve-transport.js';
 
 export type AxiosIdempotencyOptions = TransportOptions;
@@ -28,7 +29,7 @@ export function installIdempotency(instance: AxiosInstance, options: AxiosIdempo
   // Installing twice (hot module reload) must not nest two engines: replace the first.
   current?.[INSTALLED]?.();
   const previous = instance.defaults.adapter;
-  const { header, guards, format, existingKey, signalFor, submitter } = resolveTransport(options);
+  const { header, guards, format, existingKey, submitter } = resolveTransport(options);
   // The URL by axios's own rules, over empty defaults: the config an adapter gets is already
   // merged with the instance's defaults, which `instance.getUri` would merge in again, at a
   // cost per request (see docs/client-cost.md).
@@ -58,7 +59,7 @@ export function installIdempotency(instance: AxiosInstance, options: AxiosIdempo
         // resends) carries it back in.
         send: (attempt) => {
           config.headers.set(header, format(attempt.key));
-          const attemptSignal = signalFor(attempt, callerSignal);
+          const attemptSignal = signalOf(attempt);
           // A copy only to give an attempt its own signal; where nothing changes, axios's own config.
           return send(attemptSignal === config.signal ? config : { ...config, signal: attemptSignal });
         },

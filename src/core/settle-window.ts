@@ -6,7 +6,8 @@
 import type { Settled } from './classify.js';
 
 export interface SettleWindow {
-  remember(id: string, result: Settled<unknown>): void;
+  /** `at`: when the answer came, if known (the clock is read otherwise). */
+  remember(id: string, result: Settled<unknown>, at?: number): void;
   /** The answer remembered for `id`, if still inside the window. */
   recall(id: string): Settled<unknown> | undefined;
   /** Forgets every answer whose id `matches`. */
@@ -19,8 +20,7 @@ export function settleWindow(window: number, now: () => number): SettleWindow {
     for (const id of recent.keys()) if (matches(id)) recent.delete(id);
   };
   return {
-    remember(id, result) {
-      const at = now();
+    remember(id, result, at = now()) {
       // Drop what has expired, so a long-lived page does not keep every answer it ever got.
       // Oldest first (re-set ids go last), so the scan stops at the first live one: one
       // answer per submission, not every answer of the last second (a page sending fast).

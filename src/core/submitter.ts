@@ -98,6 +98,8 @@ export interface Submitter {
 interface Outcome<T> {
   result: Settled<T>;
   final: boolean;
+  /** When its answer came (the settle window starts then); else read when remembered. */
+  at?: number;
 }
 
 function failed<T>(error: unknown): Outcome<T> {
@@ -299,8 +301,10 @@ export function createSubmitter(options: SubmitterOptions = {}): Submitter {
       let result: Settled<T>;
       try {
         const sending = call.send(new Attempt(key, attempt, fp, timed?.signal ?? call.signal));
-        // The request has left: the next submission's key is minted now, not on its claim.
+        // The request has left: the next submission's key is minted now, not on its claim,
+        // and the settle write's timer is armed now, not on the answer's way to the caller.
         if (config.createKey === takeKey) mintAhead();
+        writeTimer ??= setTimeout(flushWhenQuiet, WRITE_DELAY);
         result = { ok: true, value: await sending };
       } catch (error) {
         result = { ok: false, error };
@@ -310,9 +314,12 @@ export function createSubmitter(options: SubmitterOptions = {}): Submitter {
         timed?.stopTimer();
       }
       if (call.signal?.aborted) return abort(record, attempt, call.signal.reason);
+      // One clock read per answer, for its verdict, its record and the settle window: after
+      // the idle wait on the network, each read cost the caller's Response a few µs cold.
+      const now = config.now();
       let verdict: Verdict;
       try {
-        verdict = await classify(result, config.now());
+        verdict = await classify(result, now);
       } catch {
         verdict = result.ok ? { kind: 'success' } : { kind: 'ambiguous' };
       }
@@ -333,7 +340,7 @@ export function createSubmitter(options: SubmitterOptions = {}): Submitter {
         }
       }
       if (outbox && verdict.kind === 'ambiguous') return hold(call, record, attempt, outbox);
-      return settle(record, attempt, verdict, result);
+      return settle(record, attempt, verdict, result, now);
     }
   }
 
@@ -355,7 +362,8 @@ export function createSubmitter(options: SubmitterOptions = {}): Submitter {
       return failed(error);
     }
     const classify = (call.classify ?? config.classify) as Classifier<T>;
-    return settle(record, attempts + 1, await classify(result, config.now()), result);
+    const now = config.now();
+    return settle(record, attempts + 1, await classify(result, now), result, now);
   }
 
   function delayFor(verdict: Verdict & { kind: 'ambiguous' }, attempt: number, retry: RetryOptions): number | undefined {
@@ -378,7 +386,9 @@ export function createSubmitter(options: SubmitterOptions = {}): Submitter {
   function flushWhenQuiet(): void {
     writeTimer = undefined;
     if (claiming > 0) writeTimer = setTimeout(flushWhenQuiet, WRITE_DELAY);
-    else flush();
+    // Armed when a request left, it may fire before any answer: nothing to write, and no
+    // sweep (a transaction) while requests are in flight. The answer arms it again.
+    else if (queued.size > 0) flush();
   }
 
   /** Every queued write in one transaction, each only over the record it was claimed over. */
@@ -398,9 +408,9 @@ export function createSubmitter(options: SubmitterOptions = {}): Submitter {
     maybeSweep();
   }
 
-  function settle<T>(record: KeyRecord, attempts: number, verdict: Verdict, result: Settled<T>): Outcome<T> {
+  /** `now`: when the answer came. */
+  function settle<T>(record: KeyRecord, attempts: number, verdict: Verdict, result: Settled<T>, now: number): Outcome<T> {
     const { key, fingerprint: fp } = record;
-    const now = config.now();
     const status = statusOf(verdict);
     if ((verdict.kind === 'success' || verdict.kind === 'final') && verdict.replayed) {
       emit({ type: 'replayed', key, fingerprint: fp, ...status });
@@ -414,17 +424,17 @@ export function createSubmitter(options: SubmitterOptions = {}): Submitter {
     if (verdict.kind === 'key-reused') return failed(new KeyReusedError(key, verdict.status, { cause }));
     if (verdict.kind === 'outcome-unknown') {
       // Final: remembered for the settle window, so a double-click gets this answer too.
-      return { ...failed(new OutcomeUnknownError(key, verdict.status, { cause })), final: true };
+      return { ...failed(new OutcomeUnknownError(key, verdict.status, { cause })), final: true, at: now };
     }
     if (verdict.kind === 'replayed-failure') {
       // Final like outcome-unknown (issue 9); the cause is the replayed answer itself.
-      return { ...failed(new ReplayedFailureError(key, verdict.status, { cause: result.ok ? result.value : cause })), final: true };
+      return { ...failed(new ReplayedFailureError(key, verdict.status, { cause: result.ok ? result.value : cause })), final: true, at: now };
     }
     if (verdict.kind === 'ambiguous' && !result.ok && verdict.status === undefined) {
       return failed(new AmbiguousOutcomeError(key, attempts, { cause: result.error }));
     }
     // Only final answers are remembered for the settle window; an ambiguous one must be retried.
-    return { result, final: verdict.kind !== 'ambiguous' };
+    return { result, final: verdict.kind !== 'ambiguous', at: now };
   }
 
   function abort<T>(record: KeyRecord, attempts: number, reason: unknown): Outcome<T> {
@@ -467,7 +477,7 @@ export function createSubmitter(options: SubmitterOptions = {}): Submitter {
     if (cached) return cached;
     const { promise, joined } = flights.run(flightId, async () => {
       const outcome = await run(call, fp, retry);
-      if (outcome.final) recent.remember(flightId, outcome.result);
+      if (outcome.final) recent.remember(flightId, outcome.result, outcome.at);
       return outcome;
     });
     if (joined) emit({ type: 'joined', fingerprint: fp });
@@ -533,7 +543,20 @@ class Attempt implements AttemptContext {
   get signal(): AbortSignal {
     return (this.#signal ??= new AbortController().signal);
   }
+
+  /**
+   * The signal to send an attempt with, or none where nothing can abort it (no caller
+   * signal, no timeout), without making one. The attempt knows: an adapter over a shared
+   * engine (the `submitter` option, as a prepared click's is) cannot know the engine has no
+   * timeout, and read `attempt.signal`, which made an AbortController and sent fetch a signal
+   * on every prepared click (docs/client-cost.md, session 26).
+   */
+  static signalOf(attempt: AttemptContext): AbortSignal | undefined {
+    return #signal in attempt ? attempt.#signal : attempt.signal;
+  }
 }
+
+export const signalOf = Attempt.signalOf;
 
 /**
  * The signal of an attempt with a timeout: the caller's, plus a timeout of its own whose

@@ -4,6 +4,7 @@
  */
 import { InvalidRequestError, UnreplayableBodyError } from '../core/errors.js';
 import type { Intent } from '../core/fingerprint.js';
+import { signalOf } from '../core/submitter.js';
 import { resolveTransport, type RequestIdempotency, type TransportOptions } from '../http/resolve-transport.js';
 
 export interface IdempotentFetchOptions extends TransportOptions {
@@ -20,7 +21,7 @@ export interface IdempotentRequestInit extends RequestInit {
 export type IdempotentFetch = (input: Request | string | URL, init?: IdempotentRequestInit) => Promise<Response>;
 
 export function createIdempotentFetch(options: IdempotentFetchOptions = {}): IdempotentFetch {
-  const { header, guards, format, existingKey, signalFor, submitter } = resolveTransport(options);
+  const { header, guards, format, existingKey, submitter } = resolveTransport(options);
   const baseFetch = (input: Request | string | URL, init?: RequestInit) => (options.fetch ?? globalThis.fetch)(input, init);
 
   return async function idempotentFetch(input, init) {
@@ -63,7 +64,7 @@ export function createIdempotentFetch(options: IdempotentFetchOptions = {}): Ide
       wire: responseWire,
       send: (attempt) => {
         const attemptHeaders = withKey(attempt.key);
-        const signal = signalFor(attempt, callerSignal);
+        const signal = signalOf(attempt);
         if (template) return baseFetch(new Request(template.clone(), { ...requestInit, method, headers: attemptHeaders, signal }));
         return baseFetch(url, { ...requestInit, method, headers: attemptHeaders, signal });
       },

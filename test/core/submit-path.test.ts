@@ -34,6 +34,26 @@ describe('the submit path', () => {
     expect(log.slice(8)).toEqual(['batch(4)', 'list']);
   });
 
+  it('an answer slower than the settle write\'s delay: its write still lands, after the answer', async () => {
+    vi.useFakeTimers();
+    try {
+      const log: string[] = [];
+      const submitter = createSubmitter({ store: loggingStore(log), locks: null });
+      const answered = submitter.submit({
+        intent: intent('SLOW'),
+        send: () => new Promise<Response>((resolve) => setTimeout(() => (log.push('answer'), resolve(new Response(null, { status: 201 }))), 250)),
+      });
+      await vi.advanceTimersByTimeAsync(250);
+      expect((await answered).status).toBe(201);
+      const writes = () => log.slice(log.indexOf('answer')).filter((entry) => entry.startsWith('batch'));
+      expect(writes()).toEqual([]);
+      await vi.advanceTimersByTimeAsync(100);
+      expect(writes()).toEqual(['batch(1)']);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it('a prepared key: the click sends without any storage operation', async () => {
     const log: string[] = [];
     const submitter = createSubmitter({ store: loggingStore(log), locks: null });
@@ -121,6 +141,25 @@ describe('the submit path', () => {
       expect((await idempotentFetch('https://shop.test/orders', { method: 'POST', body: '{"sku":"A"}' })).status).toBe(201);
       expect(sentSignal).toBeUndefined();
       expect(made()).toBe(0);
+    });
+
+    it('makes none for an adapter over a shared engine (a prepared click), which cannot know the engine has no timeout', async () => {
+      const made = countControllers();
+      const submitter = createSubmitter({ store: memoryStore(), locks: null });
+      let sentSignal: unknown = 'not sent';
+      const idempotentFetch = createIdempotentFetch({ submitter, fetch: async (_input, init) => ((sentSignal = init?.signal), new Response(null, { status: 201 })) });
+      await submitter.prepare({ method: 'POST', url: 'https://shop.test/orders', body: '{"sku":"P"}' });
+      expect((await idempotentFetch('https://shop.test/orders', { method: 'POST', body: '{"sku":"P"}' })).status).toBe(201);
+      expect(sentSignal).toBeUndefined();
+      expect(made()).toBe(0);
+    });
+
+    it('sends the timed signal of a shared engine with a timeout', async () => {
+      const submitter = createSubmitter({ store: memoryStore(), locks: null, timeout: 60_000 });
+      let sentSignal: unknown;
+      const idempotentFetch = createIdempotentFetch({ submitter, fetch: async (_input, init) => ((sentSignal = init?.signal), new Response(null, { status: 201 })) });
+      await idempotentFetch('https://shop.test/orders', { method: 'POST', body: '{"sku":"T"}' });
+      expect(sentSignal).toBeInstanceOf(AbortSignal);
     });
 
     it('still gives a signal, never aborted, to a send that reads it', async () => {
