@@ -7,7 +7,7 @@ import { formatKey, parseKey, type KeyFormat } from '../protocol/key-grammar.js'
 import { InvalidKeyError } from '../core/errors.js';
 import type { SubmitterOptions } from '../core/options.js';
 import type { RetryInput } from '../core/retry.js';
-import { createSubmitter, type AttemptContext, type Submitter } from '../core/submitter.js';
+import { createSubmitter, type Submitter } from '../core/submitter.js';
 
 export interface TransportOptions extends SubmitterOptions {
   /** Header name; default `Idempotency-Key`. */
@@ -41,20 +41,12 @@ export interface Transport {
    * rather than being sent for the server to refuse.
    */
   existingKey(value: string | null | undefined): string | undefined;
-  /**
-   * The signal to send an attempt with (the `attempt`'s, read only here), or none where nothing
-   * can abort it: no caller signal and no attempt timeout. A signal costs fetch about 2%
-   * of a loopback POST (`npm run bench`), for nothing when it never fires.
-   */
-  signalFor(attempt: AttemptContext, caller: AbortSignal | undefined): AbortSignal | undefined;
   submitter: Submitter;
 }
 
 export function resolveTransport(options: TransportOptions): Transport {
   const methods = new Set((options.methods ?? KEYED_METHODS).map((m) => m.toUpperCase()));
   const keyFormat = options.keyFormat ?? 'token';
-  // Only an engine of our own is known to have no attempt timeout.
-  const untimed = options.submitter === undefined && options.timeout === undefined;
   return {
     header: options.header ?? KEY_HEADER,
     guards: (method) => methods.has(method.toUpperCase()),
@@ -65,8 +57,6 @@ export function resolveTransport(options: TransportOptions): Transport {
       if (!parsed.ok) throw new InvalidKeyError(value);
       return parsed.key;
     },
-    // The attempt's signal is read only here, so an attempt nothing can abort never makes one.
-    signalFor: (attempt, caller) => (untimed && caller === undefined ? undefined : attempt.signal),
     submitter: options.submitter ?? createSubmitter(options),
   };
 }
