@@ -8,7 +8,7 @@ import { isSubmitOnceError } from '../core/errors.js';
 import type { Intent } from '../core/fingerprint.js';
 import type { SubmitterOptions } from '../core/options.js';
 import type { RetryInput } from '../core/retry.js';
-import { createSubmitter, type Submitter } from '../core/submitter.js';
+import { createSubmitter, peekSignal, type Submitter } from '../core/submitter.js';
 import { heldFor, type HeldAction } from './held-action.js';
 
 export type SubmissionStatus = 'idle' | 'pending' | 'success' | 'error';
@@ -92,9 +92,26 @@ function reduce<TData>(state: SubmissionState<TData>, change: Change<TData>): Su
   }
 }
 
-interface Run<TData> {
-  promise: Promise<TData>;
-  controller: AbortController;
+/**
+ * One submission: its `AbortController` is made on the first read of its signal (the action
+ * reading `signal`, a retry's wait, a timeout) or by `abort()`, not on every click: most
+ * actions never read it, and a cold `new AbortController()` cost a click about 25 µs
+ * (docs/client-cost.md).
+ */
+class Run<TData> {
+  promise!: Promise<TData>;
+  #controller: AbortController | undefined;
+
+  get signal(): AbortSignal {
+    return (this.#controller ??= new AbortController()).signal;
+  }
+
+  /** The signal if it was made, for the engine to ask whether it aborted (`peekSignal`). */
+  readonly peek = (): AbortSignal | undefined => this.#controller?.signal;
+
+  abort(reason: unknown): void {
+    (this.#controller ??= new AbortController()).abort(reason);
+  }
 }
 
 /**
@@ -150,23 +167,33 @@ export class SubmissionObserver<TInput, TData> {
    */
   submit(input: TInput): Promise<TData> {
     if (this.#run) return this.#run.promise;
-    const controller = new AbortController();
+    const run = new Run<TData>();
     const generation = this.#generation;
     this.#dispatch({ type: 'start' });
     const send = (context: ActionContext): Promise<TData> => {
       if (generation === this.#generation) {
         this.#dispatch({ type: 'attempt', key: context.key, attempt: context.attempt });
       }
-      return this.#action(input, { key: context.key, signal: context.signal, attempt: context.attempt });
+      // `signal` read from the attempt only when the action reads it: that makes the run's.
+      return this.#action(input, {
+        key: context.key,
+        get signal() {
+          return context.signal;
+        },
+        attempt: context.attempt,
+      });
     };
     // Everything that can throw runs inside the promise, so the lock above is always released.
     const promise = Promise.resolve().then(async () => {
       const { retry, classify, held } = this.#options;
       // A prepare() of the same intent still running is safe: the engine claims keys atomically.
-      return this.#engine().submit<TData>({
+      const call = {
         intent: this.#intentFor(input),
         send,
-        signal: controller.signal,
+        get signal() {
+          return run.signal;
+        },
+        [peekSignal]: run.peek,
         ...(retry === undefined ? {} : { retry }),
         ...(classify === undefined ? {} : { classify }),
         ...(held === undefined
@@ -176,9 +203,10 @@ export class SubmissionObserver<TInput, TData> {
                 if (generation === this.#generation) this.#dispatch({ type: 'attempt', key, attempt: this.#state.attempt });
               }),
             }),
-      });
+      };
+      return this.#engine().submit<TData>(call);
     });
-    const run: Run<TData> = { promise, controller };
+    run.promise = promise;
     this.#run = run;
     promise.then(
       (data) => this.#settle(run, generation, input, { ok: true, data }),
@@ -237,7 +265,7 @@ export class SubmissionObserver<TInput, TData> {
       if (this.#attached > 0) return;
       this.#pendingAbort = setTimeout(() => {
         this.#pendingAbort = undefined;
-        if (this.#attached === 0) this.#run?.controller.abort(new DOMException('The submitter was detached.', 'AbortError'));
+        if (this.#attached === 0) this.#run?.abort(new DOMException('The submitter was detached.', 'AbortError'));
       }, 0);
     };
   }
@@ -256,7 +284,7 @@ export class SubmissionObserver<TInput, TData> {
     }
     if (generation !== this.#generation) return;
     // Only detach() aborts the controller: nobody is left to tell about that.
-    const cancelled = run.controller.signal.aborted;
+    const cancelled = run.peek()?.aborted === true;
     if (outcome.ok) {
       this.#dispatch({ type: 'success', data: outcome.data });
       if (!cancelled) this.#options.onSuccess?.(outcome.data, input, this.#state.key);
