@@ -302,10 +302,9 @@ export function createSubmitter(options: SubmitterOptions = {}): Submitter {
     // --
     const outbox = (call.queue ?? config.queue) && call.held ? config.outbox : undefined;
     const peek = (call as Peeked)[peekSignal];
-    const stopped = () => (peek ? peek() : call.signal)?.aborted;
     for (;;) {
       attempt += 1;
-      if (stopped()) return abort(record, attempt - 1, call.signal!.reason);
+      if ((peek ? peek() : call.signal)?.aborted) return abort(record, attempt - 1, call.signal!.reason);
       // -- offline outbox (issue 12): no attempt that cannot leave; the outbox sends it later.
       if (outbox?.offline()) return hold(call, record, attempt - 1, outbox);
       emit({ type: 'attempt', key, fingerprint: fp, attempt });
@@ -325,7 +324,7 @@ export function createSubmitter(options: SubmitterOptions = {}): Submitter {
         // whose body is cut after the key was retired would make the next try a new intent.
         timed?.stopTimer();
       }
-      if (stopped()) return abort(record, attempt, call.signal!.reason);
+      if ((peek ? peek() : call.signal)?.aborted) return abort(record, attempt, call.signal!.reason);
       // One clock read per answer, for its verdict, its record and the settle window: after
       // the idle wait on the network, each read cost the caller's Response a few µs cold.
       const now = config.now();
