@@ -106,6 +106,17 @@ function failed<T>(error: unknown): Outcome<T> {
   return { result: { ok: false, error }, final: false };
 }
 
+/**
+ * Internal, in no public type: a caller whose signal is made only when something must
+ * follow it (the hook's and the guards' run: aborted only if the page detaches it) puts a
+ * function here that returns the signal if it was made. The engine asks it whether the
+ * caller aborted, and reads `call.signal` (which makes it) only to follow it: a wait or a
+ * timeout. Its attempts carry no signal but a timed one: its `send` gives its own.
+ * Called as a method of the call.
+ */
+export const peekSignal: unique symbol = Symbol();
+type Peeked = { [peekSignal]?: (this: unknown) => AbortSignal | undefined };
+
 const SWEEP_INTERVAL = 60_000;
 /** Settle writes wait this long (ms) for a moment without claims, then go in one transaction. */
 const WRITE_DELAY = 100;
@@ -291,16 +302,18 @@ export function createSubmitter(options: SubmitterOptions = {}): Submitter {
     let spared = 0;
     // --
     const outbox = (call.queue ?? config.queue) && call.held ? config.outbox : undefined;
+    const peek = (call as Peeked)[peekSignal];
     for (;;) {
       attempt += 1;
-      if (call.signal?.aborted) return abort(record, attempt - 1, call.signal.reason);
+      if ((peek ? peek.call(call) : call.signal)?.aborted) return abort(record, attempt - 1, call.signal!.reason);
       // -- offline outbox (issue 12): no attempt that cannot leave; the outbox sends it later.
       if (outbox?.offline()) return hold(call, record, attempt - 1, outbox);
       emit({ type: 'attempt', key, fingerprint: fp, attempt });
       const timed = config.timeout === undefined ? undefined : timedSignal(call.signal, config.timeout);
       let result: Settled<T>;
       try {
-        const sending = call.send(new Attempt(key, attempt, fp, timed?.signal ?? call.signal));
+        // A caller with `peekSignal` is not read here: its `send` reads its own signal if it must.
+        const sending = call.send(new Attempt(key, attempt, fp, timed?.signal ?? (peek ? undefined : call.signal)));
         // The request has left: the next submission's key is minted now, not on its claim,
         // and the settle write's timer is armed now, not on the answer's way to the caller.
         if (config.createKey === takeKey) mintAhead();
@@ -313,7 +326,7 @@ export function createSubmitter(options: SubmitterOptions = {}): Submitter {
         // whose body is cut after the key was retired would make the next try a new intent.
         timed?.stopTimer();
       }
-      if (call.signal?.aborted) return abort(record, attempt, call.signal.reason);
+      if ((peek ? peek.call(call) : call.signal)?.aborted) return abort(record, attempt, call.signal!.reason);
       // One clock read per answer, for its verdict, its record and the settle window: after
       // the idle wait on the network, each read cost the caller's Response a few µs cold.
       const now = config.now();

@@ -49,7 +49,17 @@ export function guardForm<TData>(
     if (typeof intent === 'string') return actionIntent(intent, formData);
     return { method: (form.getAttribute('method') || 'post').toUpperCase(), url: form.action, body: formData };
   };
-  const send = (formData: FormData, context: GuardContext) => handler({ ...context, formData, form });
+  // Not `...context`: spreading reads `signal`, which makes the run's AbortController.
+  const send = (formData: FormData, context: GuardContext) =>
+    handler({
+      key: context.key,
+      get signal() {
+        return context.signal;
+      },
+      attempt: context.attempt,
+      formData,
+      form,
+    });
   return bindGuard<FormData, TData>(send, rest, intentOf, (observer) => {
     const onSubmit = (event: Event) => {
       event.preventDefault();

@@ -8,7 +8,7 @@ import { isSubmitOnceError } from '../core/errors.js';
 import type { Intent } from '../core/fingerprint.js';
 import type { SubmitterOptions } from '../core/options.js';
 import type { RetryInput } from '../core/retry.js';
-import { createSubmitter, type Submitter } from '../core/submitter.js';
+import { createSubmitter, peekSignal, signalOf, type AttemptContext, type Held, type SubmitCall, type Submitter } from '../core/submitter.js';
 import { heldFor, type HeldAction } from './held-action.js';
 
 export type SubmissionStatus = 'idle' | 'pending' | 'success' | 'error';
@@ -92,9 +92,34 @@ function reduce<TData>(state: SubmissionState<TData>, change: Change<TData>): Su
   }
 }
 
-interface Run<TData> {
-  promise: Promise<TData>;
-  controller: AbortController;
+/**
+ * One submission, and the engine's call for it. Its `AbortController` is made on the first
+ * read of its signal (the action reading `signal`, a retry's wait, a timeout) or by
+ * `abort()`, not on every click: most actions never read it. A class, so the getter and
+ * `peekSignal` are on its prototype, not defined again on each click's object.
+ */
+class Run<TData> implements SubmitCall<TData> {
+  promise!: Promise<TData>;
+  declare intent: Intent;
+  declare retry?: RetryInput;
+  declare classify?: Classifier<TData>;
+  declare held?: Held<TData>;
+  #controller: AbortController | undefined;
+
+  constructor(readonly send: (attempt: AttemptContext) => Promise<TData>) {}
+
+  get signal(): AbortSignal {
+    return (this.#controller ??= new AbortController()).signal;
+  }
+
+  /** The signal if it was made: the engine asks whether it aborted without making it. */
+  [peekSignal](): AbortSignal | undefined {
+    return this.#controller?.signal;
+  }
+
+  abort(reason: unknown): void {
+    (this.#controller ??= new AbortController()).abort(reason);
+  }
 }
 
 /**
@@ -150,35 +175,37 @@ export class SubmissionObserver<TInput, TData> {
    */
   submit(input: TInput): Promise<TData> {
     if (this.#run) return this.#run.promise;
-    const controller = new AbortController();
     const generation = this.#generation;
     this.#dispatch({ type: 'start' });
-    const send = (context: ActionContext): Promise<TData> => {
+    const run: Run<TData> = new Run<TData>((context): Promise<TData> => {
       if (generation === this.#generation) {
         this.#dispatch({ type: 'attempt', key: context.key, attempt: context.attempt });
       }
-      return this.#action(input, { key: context.key, signal: context.signal, attempt: context.attempt });
-    };
+      // Made only when the action reads it: the attempt's timed signal (which follows the
+      // run's), else the run's own. An own getter, so `{ ...context }` still carries it.
+      return this.#action(input, {
+        key: context.key,
+        get signal(): AbortSignal {
+          return signalOf(context) ?? run.signal;
+        },
+        attempt: context.attempt,
+      });
+    });
     // Everything that can throw runs inside the promise, so the lock above is always released.
     const promise = Promise.resolve().then(async () => {
       const { retry, classify, held } = this.#options;
       // A prepare() of the same intent still running is safe: the engine claims keys atomically.
-      return this.#engine().submit<TData>({
-        intent: this.#intentFor(input),
-        send,
-        signal: controller.signal,
-        ...(retry === undefined ? {} : { retry }),
-        ...(classify === undefined ? {} : { classify }),
-        ...(held === undefined
-          ? {}
-          : {
-              held: heldFor(held, input, (key) => {
-                if (generation === this.#generation) this.#dispatch({ type: 'attempt', key, attempt: this.#state.attempt });
-              }),
-            }),
-      });
+      run.intent = this.#intentFor(input);
+      if (retry !== undefined) run.retry = retry;
+      if (classify !== undefined) run.classify = classify;
+      if (held !== undefined) {
+        run.held = heldFor(held, input, (key) => {
+          if (generation === this.#generation) this.#dispatch({ type: 'attempt', key, attempt: this.#state.attempt });
+        });
+      }
+      return this.#engine().submit<TData>(run);
     });
-    const run: Run<TData> = { promise, controller };
+    run.promise = promise;
     this.#run = run;
     promise.then(
       (data) => this.#settle(run, generation, input, { ok: true, data }),
@@ -237,7 +264,7 @@ export class SubmissionObserver<TInput, TData> {
       if (this.#attached > 0) return;
       this.#pendingAbort = setTimeout(() => {
         this.#pendingAbort = undefined;
-        if (this.#attached === 0) this.#run?.controller.abort(new DOMException('The submitter was detached.', 'AbortError'));
+        if (this.#attached === 0) this.#run?.abort(new DOMException('The submitter was detached.', 'AbortError'));
       }, 0);
     };
   }
@@ -256,7 +283,7 @@ export class SubmissionObserver<TInput, TData> {
     }
     if (generation !== this.#generation) return;
     // Only detach() aborts the controller: nobody is left to tell about that.
-    const cancelled = run.controller.signal.aborted;
+    const cancelled = run[peekSignal]()?.aborted === true;
     if (outcome.ok) {
       this.#dispatch({ type: 'success', data: outcome.data });
       if (!cancelled) this.#options.onSuccess?.(outcome.data, input, this.#state.key);

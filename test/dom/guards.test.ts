@@ -281,3 +281,58 @@ describe('guardForm', () => {
     expect(unguarded).toHaveBeenCalledTimes(1);
   });
 });
+
+describe('the AbortController of a click', () => {
+  /** Counts the AbortControllers made from here until `vi.unstubAllGlobals()`. */
+  function countControllers(): () => number {
+    let made = 0;
+    vi.stubGlobal(
+      'AbortController',
+      class extends AbortController {
+        constructor() {
+          super();
+          made += 1;
+        }
+      },
+    );
+    return () => made;
+  }
+  afterEach(() => vi.unstubAllGlobals());
+
+  it('guardButton: a handler that never reads `signal` makes none', async () => {
+    document.body.innerHTML = '<button id="pay">Pay</button>';
+    const el = document.querySelector('button')!;
+    const made = countControllers();
+    const handler = vi.fn(async ({ key }: GuardContext) => `paid ${key}`);
+    track(guardButton(el, handler, engine()));
+    el.click();
+    await tick(20);
+    expect(handler).toHaveBeenCalledTimes(1);
+    expect(made()).toBe(0);
+  });
+
+  it('guardForm: a handler that never reads `signal` makes none, and one that reads it gets the signal dispose aborts', async () => {
+    document.body.innerHTML = '<form method="post" action="/messages"><input name="text" value="hi"><button type="submit">Send</button></form>';
+    const el = document.querySelector('form')!;
+    el.addEventListener('submit', (event) => event.preventDefault());
+    const made = countControllers();
+    const quiet = vi.fn(async ({ key, formData }: GuardContext & { formData: FormData }) => `${key} ${String(formData.get('text'))}`);
+    const dispose = guardForm(el, quiet, engine());
+    el.requestSubmit();
+    await tick(20);
+    expect(quiet).toHaveBeenCalledTimes(1);
+    expect(made()).toBe(0);
+    dispose();
+
+    let read: AbortSignal | undefined;
+    const reading = vi.fn((context: GuardContext) => ((read = context.signal), new Promise<string>(() => undefined)));
+    const disposeReading = guardForm(el, reading, engine());
+    el.requestSubmit();
+    await tick(20);
+    expect(made()).toBe(1);
+    expect(read!.aborted).toBe(false);
+    disposeReading();
+    await tick(5);
+    expect(read!.aborted).toBe(true);
+  });
+});

@@ -186,6 +186,49 @@ describe('useIdempotentSubmit: StrictMode and unmount', () => {
     await act(async () => again.answers[0]!.resolve('order-1'));
   });
 
+  it('a click whose action never reads `signal` makes no AbortController', async () => {
+    let made = 0;
+    vi.stubGlobal(
+      'AbortController',
+      class extends AbortController {
+        constructor() {
+          super();
+          made += 1;
+        }
+      },
+    );
+    try {
+      const action = vi.fn(async (cart: Cart, { key }: { key: string }) => `order ${cart.sku} ${key}`);
+      render(<OrderButton action={action} />);
+      fireEvent.click(placeOrder());
+      await waitFor(() => expect(statusText()).toBe('success'));
+      expect(action).toHaveBeenCalledTimes(1);
+      expect(made).toBe(0);
+    } finally {
+      vi.unstubAllGlobals();
+    }
+  });
+
+  it('a signal read while pending is the one the unmount aborts, and stays the same signal', async () => {
+    const onError = vi.fn();
+    let read: AbortSignal | undefined;
+    const { action, calls, answers } = controlledAction<Cart, string>();
+    const reading: Action<Cart, string> = (cart, context) => ((read = context.signal), action(cart, context));
+    const view = render(<OrderButton action={reading} options={{ onError }} />);
+    fireEvent.click(placeOrder());
+    await waitFor(() => expect(action).toHaveBeenCalledTimes(1));
+    expect(read!.aborted).toBe(false);
+    view.unmount();
+    await tick(5);
+    expect(read!.aborted).toBe(true);
+    expect((read!.reason as DOMException).name).toBe('AbortError');
+    expect(calls[0]!.context.signal).toBe(read);
+    answers[0]!.resolve('order-1');
+    await tick(20);
+    expect(onError).not.toHaveBeenCalled();
+    expect(action).toHaveBeenCalledTimes(1);
+  });
+
   it('does not retry after unmount', async () => {
     const action = vi.fn(async () => {
       throw new Error('network down');
