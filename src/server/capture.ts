@@ -16,8 +16,19 @@ export type CapturedResponse = StoredResponse;
  */
 export type ReplaceAnswer = (res: ServerResponse) => void;
 
-/** What `settle` gives back: at once when the store answered at once, else a promise of it. */
-export type Settled = void | ReplaceAnswer | Promise<void | ReplaceAnswer>;
+/**
+ * What `settle` gives back: at once when the store answered at once, else a promise of it,
+ * or `settlesLater` when `settle` calls `finishLater` itself once the store has answered.
+ */
+export type Settled = void | ReplaceAnswer | Promise<void | ReplaceAnswer> | typeof settlesLater;
+
+/**
+ * `settle`'s answer when it lets the held end go out itself (`finishLater`): a completion
+ * waiting for its store then holds one promise (the store's `.then`) instead of two, and
+ * no closure over the captured answer (session 27: what a request waiting for its
+ * `fdatasync` keeps alive).
+ */
+export const settlesLater: unique symbol = Symbol('settlesLater');
 
 type Method = (...args: unknown[]) => unknown;
 type Methods = Record<'writeHead' | 'write' | 'end', Method>;
@@ -139,6 +150,8 @@ export abstract class ResponseCapture {
   #owned = true;
   /** The kept headers given to `writeHead`, as lower-cased name and value, name and value, in the order given. */
   #headHeaders: unknown[] | undefined = undefined;
+  /** The held `end`'s arguments, from `endCalled` until `finishLater` lets it go out. */
+  #endArgs: unknown[] | undefined = undefined;
 
   constructor(protected readonly res: ServerResponse) {}
 
@@ -182,16 +195,35 @@ export abstract class ResponseCapture {
     if (this.#ended) return res;
     this.#ended = true;
     this.#keep(args[0], args[1]);
+    this.#endArgs = args;
     let settled: Settled;
     try {
       settled = this.settle(this.#captured());
     } catch {
       settled = undefined;
     }
+    if (settled === settlesLater) return res;
     // A store that answered at once lets the end go out in this call, without a promise turn.
     if (settled instanceof Promise) settled.then((replace) => this.#finish(args, replace), () => this.#finish(args, undefined));
     else this.#finish(args, settled);
     return res;
+  }
+
+  /**
+   * For a `settle` that answered `settlesLater`: lets the held end go out with what
+   * `answer` says (the captured answer, or its replacement). If `answer` throws, the
+   * captured answer goes out, as when a promise `settle` gave back rejected.
+   */
+  protected finishLater(answer: () => void | ReplaceAnswer): void {
+    const args = this.#endArgs ?? [];
+    this.#endArgs = undefined;
+    let replace: void | ReplaceAnswer;
+    try {
+      replace = answer();
+    } catch {
+      replace = undefined;
+    }
+    this.#finish(args, replace);
   }
 
   #keep(chunk: unknown, encoding: unknown): void {

@@ -1,4 +1,4 @@
-import { captureMayNeverEnd, ResponseCapture, type CapturedResponse, type ReplaceAnswer, type Settled } from './capture.js';
+import { captureMayNeverEnd, ResponseCapture, settlesLater, type CapturedResponse, type ReplaceAnswer, type Settled } from './capture.js';
 import { eventScope, type Claimed } from './claimed.js';
 import type { IdempotencyEvent } from './events.js';
 import type { HeldLease } from './lease-keeper.js';
@@ -92,10 +92,15 @@ class GuardedRun extends ResponseCapture implements HeldLease, ThrowTarget {
     const request = { key: storageKey, token, fingerprint, response: captured, retentionMs: opts.ttl, now: opts.now() };
     const { sync } = opts.store;
     if (sync?.complete === undefined) {
-      return opts.store.complete(request).then(
-        (stored) => this.#completed(stored, captured.status),
-        (error: unknown) => this.#notCompleted(error),
+      // One promise while the store commits (a file store's fdatasync, a Redis round
+      // trip), its handlers closing over the status alone: not the captured answer, the
+      // request to the store nor a second promise for the capture to wait on.
+      const { status } = captured;
+      opts.store.complete(request).then(
+        (stored) => this.finishLater(() => this.#completed(stored, status)),
+        (error: unknown) => this.finishLater(() => this.#notCompleted(error)),
       );
+      return settlesLater;
     }
     let stored: boolean;
     try {
