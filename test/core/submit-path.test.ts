@@ -8,6 +8,7 @@ import { takeKey } from '../../src/core/key.js';
 import { createSubmitter } from '../../src/core/submitter.js';
 import { memoryStore, type KeyStore } from '../../src/core/store.js';
 import { createIdempotentFetch } from '../../src/fetch/index.js';
+import { countAbortControllers } from '../helpers/count-abort-controllers.js';
 
 /** A memory store that logs each operation, into the same log as the sends. */
 function loggingStore(log: string[]): KeyStore {
@@ -114,24 +115,10 @@ describe('the submit path', () => {
   });
 
   describe('an attempt nothing can abort', () => {
-    /** Counts the AbortControllers made while the test runs. */
-    function countControllers(): () => number {
-      let made = 0;
-      vi.stubGlobal(
-        'AbortController',
-        class extends AbortController {
-          constructor() {
-            super();
-            made += 1;
-          }
-        },
-      );
-      return () => made;
-    }
     afterEach(() => vi.unstubAllGlobals());
 
     it('makes no signal when the adapter sends without one (fetch, no caller signal, no timeout)', async () => {
-      const made = countControllers();
+      const made = countAbortControllers();
       let sentSignal: unknown = 'not sent';
       const idempotentFetch = createIdempotentFetch({
         store: memoryStore(),
@@ -144,7 +131,7 @@ describe('the submit path', () => {
     });
 
     it('makes none for an adapter over a shared engine (a prepared click), which cannot know the engine has no timeout', async () => {
-      const made = countControllers();
+      const made = countAbortControllers();
       const submitter = createSubmitter({ store: memoryStore(), locks: null });
       let sentSignal: unknown = 'not sent';
       const idempotentFetch = createIdempotentFetch({ submitter, fetch: async (_input, init) => ((sentSignal = init?.signal), new Response(null, { status: 201 })) });
@@ -163,7 +150,7 @@ describe('the submit path', () => {
     });
 
     it('still gives a signal, never aborted, to a send that reads it', async () => {
-      const made = countControllers();
+      const made = countAbortControllers();
       const submitter = createSubmitter({ store: memoryStore(), locks: null });
       const signals: AbortSignal[] = [];
       await submitter.submit({ intent: intent('S'), send: async ({ signal }) => (signals.push(signal, signal), new Response(null, { status: 201 })) });

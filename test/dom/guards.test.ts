@@ -4,6 +4,7 @@ import { createSubmitter } from '../../src/core/submitter.js';
 import { memoryStore } from '../../src/core/store.js';
 import { guardButton, guardForm } from '../../src/dom/index.js';
 import type { GuardContext } from '../../src/dom/index.js';
+import { countAbortControllers } from '../helpers/count-abort-controllers.js';
 import { controlledAction, engine, tick } from '../react/helpers.js';
 
 let disposers: (() => void)[] = [];
@@ -283,26 +284,12 @@ describe('guardForm', () => {
 });
 
 describe('the AbortController of a click', () => {
-  /** Counts the AbortControllers made from here until `vi.unstubAllGlobals()`. */
-  function countControllers(): () => number {
-    let made = 0;
-    vi.stubGlobal(
-      'AbortController',
-      class extends AbortController {
-        constructor() {
-          super();
-          made += 1;
-        }
-      },
-    );
-    return () => made;
-  }
   afterEach(() => vi.unstubAllGlobals());
 
   it('guardButton: a handler that never reads `signal` makes none', async () => {
     document.body.innerHTML = '<button id="pay">Pay</button>';
     const el = document.querySelector('button')!;
-    const made = countControllers();
+    const made = countAbortControllers();
     const handler = vi.fn(async ({ key }: GuardContext) => `paid ${key}`);
     track(guardButton(el, handler, engine()));
     el.click();
@@ -315,7 +302,7 @@ describe('the AbortController of a click', () => {
     document.body.innerHTML = '<form method="post" action="/messages"><input name="text" value="hi"><button type="submit">Send</button></form>';
     const el = document.querySelector('form')!;
     el.addEventListener('submit', (event) => event.preventDefault());
-    const made = countControllers();
+    const made = countAbortControllers();
     const quiet = vi.fn(async ({ key, formData }: GuardContext & { formData: FormData }) => `${key} ${String(formData.get('text'))}`);
     const dispose = guardForm(el, quiet, engine());
     el.requestSubmit();

@@ -6,6 +6,7 @@ import { createSubmitter } from '../../src/core/submitter.js';
 import { memoryStore } from '../../src/core/store.js';
 import type { Action } from '../../src/ui/submission-observer.js';
 import { useIdempotentSubmit, type UseIdempotentSubmitOptions } from '../../src/react/index.js';
+import { countAbortControllers } from '../helpers/count-abort-controllers.js';
 import { controlledAction, engine, tick } from './helpers.js';
 
 afterEach(cleanup);
@@ -187,23 +188,14 @@ describe('useIdempotentSubmit: StrictMode and unmount', () => {
   });
 
   it('a click whose action never reads `signal` makes no AbortController', async () => {
-    let made = 0;
-    vi.stubGlobal(
-      'AbortController',
-      class extends AbortController {
-        constructor() {
-          super();
-          made += 1;
-        }
-      },
-    );
+    const made = countAbortControllers();
     try {
       const action = vi.fn(async (cart: Cart, { key }: { key: string }) => `order ${cart.sku} ${key}`);
       render(<OrderButton action={action} />);
       fireEvent.click(placeOrder());
       await waitFor(() => expect(statusText()).toBe('success'));
       expect(action).toHaveBeenCalledTimes(1);
-      expect(made).toBe(0);
+      expect(made()).toBe(0);
     } finally {
       vi.unstubAllGlobals();
     }
