@@ -195,14 +195,17 @@ export abstract class ResponseCapture {
     if (this.#ended) return res;
     this.#ended = true;
     this.#keep(args[0], args[1]);
-    this.#endArgs = args;
     let settled: Settled;
     try {
       settled = this.settle(this.#captured());
     } catch {
       settled = undefined;
     }
-    if (settled === settlesLater) return res;
+    if (settled === settlesLater) {
+      // `finishLater` runs from the store's promise, so never before this line.
+      this.#endArgs = args;
+      return res;
+    }
     // A store that answered at once lets the end go out in this call, without a promise turn.
     if (settled instanceof Promise) settled.then((replace) => this.#finish(args, replace), () => this.#finish(args, undefined));
     else this.#finish(args, settled);
