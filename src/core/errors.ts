@@ -16,6 +16,8 @@ export type SubmitOnceErrorCode =
   | 'aborted'
   | 'token-unavailable'
   | 'precondition-failed'
+  // submit-once/fetch
+  | 'response-consumed'
   // submit-once/outbox
   | 'outbox-full'
   | 'outbox-unavailable'
@@ -167,6 +169,7 @@ const codes: ReadonlySet<string> = new Set<SubmitOnceErrorCode>([
   'aborted',
   'token-unavailable',
   'precondition-failed',
+  'response-consumed',
   'outbox-full',
   'outbox-unavailable',
   'outbox-gave-up',

@@ -6,6 +6,7 @@ import { InvalidRequestError, UnreplayableBodyError } from '../core/errors.js';
 import type { Intent } from '../core/fingerprint.js';
 import { signalOf } from '../core/submitter.js';
 import { resolveTransport, type RequestIdempotency, type TransportOptions } from '../http/resolve-transport.js';
+import { shareResponse } from './share-response.js';
 
 export interface IdempotentFetchOptions extends TransportOptions {
   /** The fetch to wrap; default the global one, looked up at call time. */
@@ -60,7 +61,8 @@ export function createIdempotentFetch(options: IdempotentFetchOptions = {}): Ide
       key: idempotency?.key ?? existingKey(headers?.get(header)),
       signal: callerSignal,
       retry: idempotency?.retry,
-      share: (response) => response.clone(),
+      // The first caller gets the answer itself, recording its body as it reads; later ones a copy.
+      share: shareResponse,
       wire: responseWire,
       send: (attempt) => {
         const attemptHeaders = withKey(attempt.key);
