@@ -16,8 +16,6 @@ export type SubmitOnceErrorCode =
   | 'aborted'
   | 'token-unavailable'
   | 'precondition-failed'
-  // submit-once/fetch
-  | 'response-consumed'
   // submit-once/outbox
   | 'outbox-full'
   | 'outbox-unavailable'
@@ -169,7 +167,6 @@ const codes: ReadonlySet<string> = new Set<SubmitOnceErrorCode>([
   'aborted',
   'token-unavailable',
   'precondition-failed',
-  'response-consumed',
   'outbox-full',
   'outbox-unavailable',
   'outbox-gave-up',

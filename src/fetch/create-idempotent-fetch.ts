@@ -6,7 +6,6 @@ import { InvalidRequestError, UnreplayableBodyError } from '../core/errors.js';
 import type { Intent } from '../core/fingerprint.js';
 import { signalOf } from '../core/submitter.js';
 import { resolveTransport, type RequestIdempotency, type TransportOptions } from '../http/resolve-transport.js';
-import { shareResponse } from './share-response.js';
 
 export interface IdempotentFetchOptions extends TransportOptions {
   /** The fetch to wrap; default the global one, looked up at call time. */
@@ -61,8 +60,7 @@ export function createIdempotentFetch(options: IdempotentFetchOptions = {}): Ide
       key: idempotency?.key ?? existingKey(headers?.get(header)),
       signal: callerSignal,
       retry: idempotency?.retry,
-      // The first caller gets the answer itself, recording its body as it reads; later ones a copy.
-      share: shareResponse,
+      share: (response) => response.clone(),
       wire: responseWire,
       send: (attempt) => {
         const attemptHeaders = withKey(attempt.key);

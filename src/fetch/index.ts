@@ -7,6 +7,5 @@
  * const response = await idempotentFetch('/orders', { method: 'POST', body: JSON.stringify(cart) })
  */
 export { createIdempotentFetch, idempotentFetch } from './create-idempotent-fetch.js';
-export { ResponseConsumedError } from './share-response.js';
 export type { IdempotentFetch, IdempotentFetchOptions, IdempotentRequestInit } from './create-idempotent-fetch.js';
 export type { RequestIdempotency } from '../http/resolve-transport.js';

@@ -1,12 +1,12 @@
 /**
- * How one answer reaches several callers (src/fetch/share-response.ts): the first caller
- * gets the answer itself, whose readers record the body; a repeat inside the settle window
- * and a tab waiting on the intent get copies, whatever the first caller did with its body
- * and in whatever order. Node's (undici's) Response, over a real loopback server.
+ * How one answer reaches several callers (the adapter's `share`): the first caller, a repeat
+ * inside the settle window and a tab waiting on the intent each get a Response whose body
+ * they can read, whatever the first caller did with its body and in whatever order. Node's
+ * (undici's) Response, over a real loopback server. Written for session 28's recording of
+ * the body (not kept, docs/client-cost.md); they hold for today's clone too.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createIdempotentFetch, ResponseConsumedError, type IdempotentFetch } from '../../src/fetch/index.js';
-import { isSubmitOnceError } from '../../src/core/errors.js';
+import { createIdempotentFetch, type IdempotentFetch } from '../../src/fetch/index.js';
 import { memoryStore } from '../../src/core/store.js';
 import { fakeLocks } from '../core/fake-locks.js';
 import { startServer, startTestServer, type ListeningServer, type TestServer } from '../helpers/http-server.js';
@@ -35,7 +35,7 @@ const meta = (response: Response) => ({
   ok: response.ok,
 });
 
-describe('the first caller gets the answer itself', () => {
+describe('the first caller', () => {
   it('a real Response, untouched until read', async () => {
     const response = await post();
     expect(response).toBeInstanceOf(Response);
@@ -214,16 +214,11 @@ describe('a body read that fails midway', () => {
   });
 });
 
-describe('the one way past the recording', () => {
-  it('a body read through Response.prototype itself: a duplicate gets ResponseConsumedError, and no request', async () => {
+describe('a body read through Response.prototype itself (what would defeat a recording of the body)', () => {
+  it('a duplicate still gets the body, and no request', async () => {
     const first = await post();
     expect(await Response.prototype.text.call(first)).toBe(BODY);
-    const error = await post().then(
-      () => undefined,
-      (reason: unknown) => reason,
-    );
-    expect(error).toBeInstanceOf(ResponseConsumedError);
-    expect(isSubmitOnceError(error, 'response-consumed')).toBe(true);
+    expect(await (await post()).text()).toBe(BODY);
     expect(server.seen).toHaveLength(1);
   });
 });
