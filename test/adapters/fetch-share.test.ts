@@ -5,13 +5,14 @@
  * (undici's) Response, over a real loopback server. Written for session 28's recording of
  * the body (not kept, docs/client-cost.md); they hold for today's clone too.
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createIdempotentFetch, type IdempotentFetch } from '../../src/fetch/index.js';
 import { memoryStore } from '../../src/core/store.js';
 import { fakeLocks } from '../core/fake-locks.js';
 import { startServer, startTestServer, type ListeningServer, type TestServer } from '../helpers/http-server.js';
 
 const BODY = '{"id":7,"name":"ünïcode"}';
+const original = Response.prototype.clone;
 
 let server: TestServer;
 let fetchOnce: IdempotentFetch;
@@ -51,7 +52,7 @@ describe('a duplicate inside the settle window gets the same answer, one request
   it('asked before the caller reads', async () => {
     const first = await post();
     const second = await post();
-    expect(second).not.toBe(first);
+    expect(second === first).toBe(false);
     expect(await second.text()).toBe(BODY);
     expect(await first.text()).toBe(BODY);
     expect(meta(second)).toEqual(meta(first));
@@ -247,6 +248,35 @@ describe('another tab waiting on the same intent', () => {
     expect(second.headers.get('x-order')).toBe('7');
     expect(await second.text()).toBe(BODY);
     expect(server.seen).toHaveLength(1);
+  });
+
+  it('the waiting tab makes each of its answers from the bytes it received, never a tee; a repeat there gets one too', async () => {
+    server.fallback = { ...server.fallback, delayMs: 150 } as typeof server.fallback;
+    const { owner, waiter } = await twoTabs();
+    // The waiting tab's answers are made by the Response constructor: no url. The owner's have one.
+    const teed: string[] = [];
+    const clone = vi.spyOn(Response.prototype, 'clone');
+    clone.mockImplementation(function (this: Response) {
+      teed.push(this.url);
+      return original.call(this);
+    });
+    try {
+      const mine = post(owner);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      const theirs = post(waiter);
+      expect(await (await mine).text()).toBe(BODY);
+      const received = await theirs;
+      expect(await received.text()).toBe(BODY);
+      const again = await post(waiter);
+      expect(again === received).toBe(false);
+      expect(again.headers.get('x-order')).toBe('7');
+      expect(await again.text()).toBe(BODY);
+    } finally {
+      clone.mockRestore();
+    }
+    expect(server.seen).toHaveLength(1);
+    expect(teed.length).toBeGreaterThan(0);
+    expect(teed.filter((url) => url === '')).toEqual([]);
   });
 
   it('asks after the owner read the body', async () => {
