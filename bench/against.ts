@@ -4,7 +4,9 @@
  * without the network and over loopback. Prints each build's median and the paired
  * difference (new - old) with a 95% interval, in total and split where `fetch()` is called;
  * `after` split again where the answer arrives, and the caller's part of it stops where
- * the caller has its Response (before it reads the body): the client's CPU alone.
+ * the caller has its Response (before it reads the body): the client's CPU alone. Every
+ * caller then reads the body (`text()`), inside `total` and `after`; the last phase is
+ * that read alone (the client may move work into it: its first caller's reads record).
  * `ref`'s `src` is checked out under `.tmp/` for the run and removed after.
  */
 import { execFileSync } from 'node:child_process';
@@ -19,7 +21,7 @@ const ref = process.argv[2] ?? 'main';
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 600);
 const root = fileURLToPath(new URL('..', import.meta.url));
 
-type Sample = [total: number, before: number, after: number, wire: number, answered: number];
+type Sample = [total: number, before: number, after: number, wire: number, answered: number, read: number, fromAnswer: number];
 
 /** `ref`'s src next to this tree's (so both resolve the same node_modules), and a page importing both. */
 function checkout(): string {
@@ -50,7 +52,7 @@ function checkout(): string {
 function report(title: string, samples: Record<string, Sample[]>): void {
   console.log(`\n${title}, µs per request (${REQUESTS} each, cases interleaved)`);
   const us = (ms: number) => (ms * 1000).toFixed(0);
-  ['total', 'before fetch()', 'after', 'fetch() -> answer', 'answer -> caller has its Response'].forEach((phase, p) => {
+  ['total', 'before fetch()', 'after', 'fetch() -> answer', 'answer -> caller has its Response', "the caller's text()", 'answer -> text() done'].forEach((phase, p) => {
     const of = (name: string) => samples[name]!.map((sample) => sample[p]!);
     const diff = (name: string, against: string) => {
       const [low, high] = pairedInterval([of(name), of(against)], (a, b) => median(a) - median(b));

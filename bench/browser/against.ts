@@ -22,7 +22,7 @@ export interface Build {
   createSubmitter: typeof createSubmitter;
 }
 
-type Sample = [total: number, before: number, after: number, wire: number, answered: number];
+type Sample = [total: number, before: number, after: number, wire: number, answered: number, read: number, fromAnswer: number];
 
 const url = '/api/orders';
 const body = (i: number) => JSON.stringify({ sku: `sku-${i}`, qty: 1, note: 'benchmark' });
@@ -50,7 +50,7 @@ const split = async (send: () => Promise<unknown>): Promise<Sample> => {
   const end = performance.now();
   // Without a Response to read (axios), the caller has its answer at the end.
   const got = gotAt > calledAt ? gotAt : end;
-  return [end - start, calledAt - start, end - calledAt, answeredAt - calledAt, got - answeredAt];
+  return [end - start, calledAt - start, end - calledAt, answeredAt - calledAt, got - answeredAt, end - got, end - answeredAt];
 };
 
 /** The cases of one table: both builds' rows and the baselines they are read against. */
