@@ -51,6 +51,8 @@ const floorPuts: Record<Durability, (i: number) => Promise<string>> = {
   strict: floorPut('bench-floor-strict', 'strict'),
 };
 const rawPut = (durability: Durability, i: number): Promise<string> => floorPuts[durability](i);
+/** The same put with `commit()` asked for at once, as the SDK's claim does (session 29). */
+const earlyPut = floorPut('bench-floor-commit', 'relaxed', true);
 
 const post = (i: number) => fetch(url, { method: 'POST', body: body(i) }).then((r) => r.text());
 /** The POST the SDK sends: the same, with the key as its header. */
@@ -91,6 +93,7 @@ export const cases: Record<string, Case> = {
   'floor: raw put (default) + fetch with the key': (i) => timed(() => floor('default', i)),
   'floor: raw put (strict) + fetch with the key': (i) => timed(() => floor('strict', i)),
   'old floor: raw put (relaxed) + fetch, no key header': (i) => timed(() => rawPut('relaxed', i).then(() => post(i))),
+  'floor committed early: raw put (relaxed) + commit() + fetch with the key': (i) => timed(() => earlyPut(i).then((key) => keyedPost(i, key))),
   'idempotentFetch, memory store': (i) => timed(() => memoryFetch(url, { method: 'POST', body: body(i) }).then((r) => r.text())),
   'idempotentFetch, IndexedDB (relaxed, the default)': (i) => timed(() => idbFetch(url, { method: 'POST', body: body(i) }).then((r) => r.text())),
   'idempotentFetch, IndexedDB durability default': (i) => timed(() => defaultFetch(url, { method: 'POST', body: body(i) }).then((r) => r.text())),
@@ -122,6 +125,8 @@ export const cases: Record<string, Case> = {
   axios: (i) => timed(() => plainAxios.post(url, body(i))),
   'floor + axios: raw put (relaxed) + axios with the key': (i) => timed(() => rawPut('relaxed', i).then((key) => plainAxios.post(url, body(i), { headers: { 'Idempotency-Key': key } }))),
   'old floor + axios: raw put (relaxed) + axios, no key header': (i) => timed(() => rawPut('relaxed', i).then(() => plainAxios.post(url, body(i)))),
+  'floor committed early + axios: raw put (relaxed) + commit() + axios with the key': (i) =>
+    timed(() => earlyPut(i).then((key) => plainAxios.post(url, body(i), { headers: { 'Idempotency-Key': key } }))),
   'axios + installIdempotency, IndexedDB': (i) => timed(() => keyedAxios.post(url, body(i))),
 };
 

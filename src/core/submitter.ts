@@ -167,12 +167,14 @@ export function createSubmitter(options: SubmitterOptions = {}): Submitter {
   const announced = new Map<string, (answer: (() => Promise<unknown>) | undefined) => void>();
   const tabs = crossTab(config.locks, async (key) => owned.get(key)?.());
 
-  function announce(key: string): void {
-    if (owned.has(key)) return;
+  /** False where the key is this engine's already (announced or registered). */
+  function announce(key: string): boolean {
+    if (owned.has(key)) return false;
     let register!: (answer: (() => Promise<unknown>) | undefined) => void;
     const registered = new Promise<(() => Promise<unknown>) | undefined>((resolve) => (register = resolve));
     owned.set(key, async () => (await registered)?.());
     announced.set(key, register);
+    return true;
   }
 
   /** The attempt under an announced key is `answer` (undefined: none, its claim failed). */
@@ -227,22 +229,26 @@ export function createSubmitter(options: SubmitterOptions = {}): Submitter {
     queued.delete(fp);
     let claimed!: ReturnType<typeof transition.claim>;
     claiming += 1;
-    let announcedKey: string | undefined;
+    // Every key a decision announced: the store may decide more than once (a blind add
+    // first, a transaction run again), and only the last decision's key is written.
+    const announcedKeys: string[] = [];
+    const unannounce = (kept?: string) => announcedKeys.forEach((key) => key !== kept && register(key, undefined));
     try {
       await store.upsert(fp, (stored) => {
         const current = write && stored?.key === write.claimed.key ? (write.next ?? undefined) : stored;
         claimed = transition.claim(current, fp, config.now(), explicitKey, policy, { owner: tabs?.owner(), takeOverFrom });
         // In the transaction, before any other tab can read the claim.
-        if (sending && !claimed.busy && claimed.record.owner !== undefined) announce((announcedKey = claimed.record.key));
+        if (sending && !claimed.busy && claimed.record.owner !== undefined && announce(claimed.record.key)) announcedKeys.push(claimed.record.key);
         return claimed.busy ? undefined : claimed.record;
       });
     } catch (error) {
-      if (announcedKey !== undefined) register(announcedKey, undefined);
+      unannounce();
       throw error;
     } finally {
       claiming -= 1;
     }
     const { record, source, busy } = claimed;
+    unannounce(busy ? undefined : record.key);
     if (!busy) emit(source === 'new' ? { type: 'key-created', key: record.key, fingerprint: fp } : { type: 'key-reused', key: record.key, fingerprint: fp, source });
     return claimed;
   }

@@ -110,6 +110,46 @@ describe('two tabs, one intent', () => {
     expect(locks.requested).toContain('submit-once:tab:closed-tab');
   });
 
+  it("a key a claim decided and then did not write is not kept as this tab's: an ask about it is answered at once", async () => {
+    const inner = memoryStore();
+    // As the IndexedDB claim may: a decision over nothing first (its blind add), then the one written.
+    const store: KeyStore = {
+      ...inner,
+      upsert: (fp, decide) => {
+        decide(undefined);
+        return inner.upsert(fp, decide);
+      },
+    };
+    const minted: string[] = [];
+    const engine = createSubmitter({ store, locks, retry: 1, createKey: () => `key-${minted.push('x')}` });
+    await tick();
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const sent: string[] = [];
+    const pending = engine.submit({
+      intent,
+      wire,
+      send: async ({ key }: AttemptContext) => {
+        sent.push(key);
+        await gate;
+        return { status: 201, body: key };
+      },
+    });
+    await tick();
+    expect(sent).toEqual(['key-2']);
+    const [record] = await inner.list();
+    const owner = record!.owner!;
+    const asker = new BroadcastChannel('submit-once');
+    const heard: unknown[] = [];
+    asker.onmessage = ({ data }: MessageEvent) => heard.push(data);
+    // The first decision's key was never written: its owner has nothing for it.
+    asker.postMessage(['ask', 'key-1', owner]);
+    await vi.waitFor(() => expect(heard).toContainEqual(['free', 'key-1']), { timeout: 1000 });
+    release();
+    expect(await pending).toEqual({ status: 201, body: 'key-2' });
+    asker.close();
+  });
+
   it('an owner with nothing to share (ambiguous) lets the waiter send, with the same key', async () => {
     const [first, second] = engines(memoryStore(), locks);
     await tick();

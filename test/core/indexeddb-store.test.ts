@@ -1,4 +1,4 @@
-import { IDBFactory } from 'fake-indexeddb';
+import { IDBFactory, IDBTransaction as FakeTransaction } from 'fake-indexeddb';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { indexedDbStore } from '../../src/core/indexeddb-store.js';
 import { createSubmitter } from '../../src/core/submitter.js';
@@ -19,7 +19,10 @@ const record = (fingerprint: string, key: string): KeyRecord => ({
   state: 'pending',
 });
 
-afterEach(() => vi.unstubAllGlobals());
+afterEach(() => {
+  vi.unstubAllGlobals();
+  vi.restoreAllMocks();
+});
 
 describe('indexedDbStore', () => {
   it('round-trips records and ignores values of another shape', async () => {
@@ -51,6 +54,54 @@ describe('indexedDbStore', () => {
     await b.upsert('fp-2', () => record('fp-2', 'k-2'));
     expect((await a.list()).map((r) => r.key).sort()).toEqual(['k-1', 'k-2']);
     expect(open).toHaveBeenCalledTimes(1);
+  });
+
+  it("commits a turn of blind adds as soon as the turn ends, and a turn with a read by itself", async () => {
+    vi.stubGlobal('indexedDB', new IDBFactory());
+    const commit = vi.spyOn(FakeTransaction.prototype, 'commit');
+    const store = indexedDbStore({ databaseName: databaseName() });
+    await Promise.all([store.upsert('fp-1', () => record('fp-1', 'k-1')), store.upsert('fp-2', () => record('fp-2', 'k-2'))]);
+    expect(commit).toHaveBeenCalledTimes(1);
+    // A read's write is placed from its answer: that turn cannot commit before it.
+    await Promise.all([store.upsert('fp-3', () => record('fp-3', 'k-3')), store.get('fp-1')]);
+    expect(commit).toHaveBeenCalledTimes(1);
+    expect((await store.list()).map((r) => r.key).sort()).toEqual(['k-1', 'k-2', 'k-3']);
+  });
+
+  it('decides again, reading first, a claim whose early-committed add found a record (as the spec completes it)', async () => {
+    vi.stubGlobal('indexedDB', new IDBFactory());
+    const store = indexedDbStore({ databaseName: databaseName() });
+    await store.upsert('fp-1', () => record('fp-1', 'k-1'));
+    const claim = (fp: string, key: string) => store.upsert(fp, (current) => current ?? record(fp, key));
+    // One turn: fp-1's add fails in a transaction already committing; fp-2's is kept.
+    const [one, two] = await Promise.all([claim('fp-1', 'new-1'), claim('fp-2', 'k-2')]);
+    expect([one?.key, two?.key]).toEqual(['k-1', 'k-2']);
+    expect((await store.list()).map((r) => r.key).sort()).toEqual(['k-1', 'k-2']);
+  });
+
+  it('runs every claim of an early-committed transaction again when it aborts (as Chromium does), once', async () => {
+    vi.stubGlobal('indexedDB', new IDBFactory());
+    const store = indexedDbStore({ databaseName: databaseName() });
+    await store.upsert('fp-1', () => record('fp-1', 'k-1'));
+    // Chromium aborts (UnknownError) a transaction committed before an add it holds failed.
+    const commit = vi.spyOn(FakeTransaction.prototype, 'commit').mockImplementation(function (this: IDBTransaction) {
+      this.abort();
+    });
+    const claim = (fp: string, key: string) => store.upsert(fp, (current) => current ?? record(fp, key));
+    const [one, two] = await Promise.all([claim('fp-1', 'new-1'), claim('fp-2', 'k-2')]);
+    expect(commit).toHaveBeenCalledTimes(1);
+    expect([one?.key, two?.key]).toEqual(['k-1', 'k-2']);
+    expect((await store.list()).map((r) => r.key).sort()).toEqual(['k-1', 'k-2']);
+  });
+
+  it('rejects an abort of a transaction it did not commit early', async () => {
+    vi.stubGlobal('indexedDB', new IDBFactory());
+    const store = indexedDbStore({ databaseName: databaseName() });
+    await store.upsert('fp-1', () => record('fp-1', 'k-1'));
+    // No blind add: a read, then a put that throws in its callback (DataCloneError), which aborts the transaction (AbortError).
+    const unstorable = (current: KeyRecord | undefined) => (current ? ({ ...current, extra: () => 1 } as unknown as KeyRecord) : undefined);
+    await expect(store.upsert('fp-1', unstorable)).rejects.toMatchObject({ name: 'AbortError' });
+    expect(await store.get('fp-1')).toEqual(record('fp-1', 'k-1'));
   });
 
   it('rejects (so the submitter can degrade) when there is no IndexedDB', async () => {
