@@ -76,8 +76,12 @@ export function indexedDbStore(options: IndexedDbStoreOptions = {}): KeyStore {
         // the page; asked now, the commit follows the requests at once: a claim completes
         // about 0.1 ms sooner in Chromium (docs/client-cost.md, session 29).
         if (begun.final && begun.transaction.commit) {
-          begun.committing = true;
-          begun.transaction.commit();
+          try {
+            begun.transaction.commit();
+            begun.committing = true;
+          } catch {
+            // Inactive already in this browser (InvalidStateError): it commits by itself.
+          }
         }
       });
     }

@@ -94,6 +94,19 @@ describe('indexedDbStore', () => {
     expect((await store.list()).map((r) => r.key).sort()).toEqual(['k-1', 'k-2']);
   });
 
+  it("a browser whose transaction is inactive by the turn's end (commit() throws) commits by itself, quietly", async () => {
+    vi.stubGlobal('indexedDB', new IDBFactory());
+    const store = indexedDbStore({ databaseName: databaseName() });
+    await store.upsert('fp-1', () => record('fp-1', 'k-1'));
+    const commit = vi.spyOn(FakeTransaction.prototype, 'commit').mockImplementation(() => {
+      throw new DOMException('not active', 'InvalidStateError');
+    });
+    const claim = (fp: string, key: string) => store.upsert(fp, (current) => current ?? record(fp, key));
+    const [one, two] = await Promise.all([claim('fp-1', 'new-1'), claim('fp-2', 'k-2')]);
+    expect(commit).toHaveBeenCalledTimes(1);
+    expect([one?.key, two?.key]).toEqual(['k-1', 'k-2']);
+  });
+
   it('rejects an abort of a transaction it did not commit early', async () => {
     vi.stubGlobal('indexedDB', new IDBFactory());
     const store = indexedDbStore({ databaseName: databaseName() });
