@@ -59,11 +59,11 @@ function report(title: string, samples: Record<string, Sample[]>): void {
       return `${us(median(of(name)) - median(of(against)))} (${us(low)} to ${us(high)})`.padEnd(18);
     };
     console.log(`  ${phase}: fetch ${us(median(of('fetch')))}, after 4 ms idle ${us(median(of('idle fetch')))}, floor ${us(median(of('floor')))}`);
-    for (const kind of ['memory', 'IndexedDB', 'prepared click', 'axios, memory']) {
+    for (const kind of ['memory', 'IndexedDB', 'same intent again', 'prepared click', 'axios, memory']) {
       if (!samples[`new ${kind}`]) continue;
-      const baseline = kind === 'IndexedDB' ? 'floor' : kind === 'memory' ? 'fetch' : kind === 'prepared click' ? 'idle fetch' : undefined;
+      const baseline = kind === 'IndexedDB' || kind === 'same intent again' ? 'floor' : kind === 'memory' ? 'fetch' : kind === 'prepared click' ? 'idle fetch' : undefined;
       const versus = baseline ? `   old - ${baseline} ${diff(`old ${kind}`, baseline)}   new - ${baseline} ${diff(`new ${kind}`, baseline)}` : '';
-      console.log(`    ${kind.padEnd(14)} old ${us(median(of(`old ${kind}`))).padStart(5)}  new ${us(median(of(`new ${kind}`))).padStart(5)}   new - old ${diff(`new ${kind}`, `old ${kind}`)}${versus}`);
+      console.log(`    ${kind.padEnd(17)} old ${us(median(of(`old ${kind}`))).padStart(5)}  new ${us(median(of(`new ${kind}`))).padStart(5)}   new - old ${diff(`new ${kind}`, `old ${kind}`)}${versus}`);
     }
   });
 }

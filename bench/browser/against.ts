@@ -72,6 +72,10 @@ function casesFor(builds: Record<'old' | 'new', Build>, network: boolean): Recor
     const idb = build.createIdempotentFetch({ ...options, store: build.indexedDbStore({ databaseName: `against-${name}-${String(network)}` }) });
     cases[`${name} memory`] = (i) => split(() => memory(url, { method: 'POST', body: body(i) }).then(read));
     cases[`${name} IndexedDB`] = (i) => split(() => idb(url, { method: 'POST', body: body(i) }).then(read));
+    // The same cart ordered again once the last order settled (no settle window here, so
+    // each is a new intent over the last one's record): the claim finds a record.
+    const again = build.createIdempotentFetch({ ...options, settleWindow: 0, store: build.indexedDbStore({ databaseName: `against-${name}-again-${String(network)}` }) });
+    cases[`${name} same intent again`] = () => split(() => again(url, { method: 'POST', body: body(-1) }).then(read));
     // The key claimed on pointerdown (untimed, IndexedDB), then the click, 4 ms later (a
     // real click comes 50-150 ms after its pointerdown: the code the claim ran is cold again).
     const preparing = build.createSubmitter({ retry: false, store: build.indexedDbStore({ databaseName: `against-${name}-prepared-${String(network)}` }) });

@@ -58,6 +58,12 @@ export function indexedDbStore(options: IndexedDbStoreOptions = {}): KeyStore {
    * turn it was begun in. Always readwrite: a read joins a claim rather than waiting on it.
    */
   let shared: Turn | undefined;
+  /**
+   * The keys this store wrote and has not deleted: their claims read first, with no blind
+   * add to fail (the same cart ordered again, a retry). A record it did not write (another
+   * page's, before a reload) is found by the add failing.
+   */
+  const written = new Set<string>();
 
   /**
    * Runs `work` in the turn's transaction; resolves with what it returns once that
@@ -117,12 +123,13 @@ export function indexedDbStore(options: IndexedDbStoreOptions = {}): KeyStore {
           const current = isKeyRecord(request.result) ? request.result : undefined;
           const next = decide(current);
           after = next === undefined ? current : next ? { ...next, fingerprint } : undefined;
-          if (next === null) store.delete(fingerprint);
-          else if (next) store.put(after, fingerprint);
+          if (next === null) store.delete(fingerprint), written.delete(fingerprint);
+          else if (next) store.put(after, fingerprint), written.add(fingerprint);
         };
       };
-      const blind = !read && decide(undefined);
+      const blind = !read && !written.has(fingerprint) && decide(undefined);
       if (blind) {
+        written.add(fingerprint);
         after = { ...blind, fingerprint };
         store.add(after, fingerprint).onerror = (event) => {
           // A record is there (ConstraintError): keep the transaction, decide over it.

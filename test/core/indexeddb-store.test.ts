@@ -1,4 +1,4 @@
-import { IDBFactory, IDBTransaction as FakeTransaction } from 'fake-indexeddb';
+import { IDBFactory, IDBObjectStore as FakeObjectStore, IDBTransaction as FakeTransaction } from 'fake-indexeddb';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { indexedDbStore } from '../../src/core/indexeddb-store.js';
 import { createSubmitter } from '../../src/core/submitter.js';
@@ -70,8 +70,10 @@ describe('indexedDbStore', () => {
 
   it('decides again, reading first, a claim whose early-committed add found a record (as the spec completes it)', async () => {
     vi.stubGlobal('indexedDB', new IDBFactory());
-    const store = indexedDbStore({ databaseName: databaseName() });
-    await store.upsert('fp-1', () => record('fp-1', 'k-1'));
+    const name = databaseName();
+    const store = indexedDbStore({ databaseName: name });
+    // Written by another page (before a reload): this store does not know it is there.
+    await indexedDbStore({ databaseName: name }).upsert('fp-1', () => record('fp-1', 'k-1'));
     const claim = (fp: string, key: string) => store.upsert(fp, (current) => current ?? record(fp, key));
     // One turn: fp-1's add fails in a transaction already committing; fp-2's is kept.
     const [one, two] = await Promise.all([claim('fp-1', 'new-1'), claim('fp-2', 'k-2')]);
@@ -81,8 +83,10 @@ describe('indexedDbStore', () => {
 
   it('runs every claim of an early-committed transaction again when it aborts (as Chromium does), once', async () => {
     vi.stubGlobal('indexedDB', new IDBFactory());
-    const store = indexedDbStore({ databaseName: databaseName() });
-    await store.upsert('fp-1', () => record('fp-1', 'k-1'));
+    const name = databaseName();
+    const store = indexedDbStore({ databaseName: name });
+    // Written by another page (before a reload): this store does not know it is there.
+    await indexedDbStore({ databaseName: name }).upsert('fp-1', () => record('fp-1', 'k-1'));
     // Chromium aborts (UnknownError) a transaction committed before an add it holds failed.
     const commit = vi.spyOn(FakeTransaction.prototype, 'commit').mockImplementation(function (this: IDBTransaction) {
       this.abort();
@@ -96,8 +100,10 @@ describe('indexedDbStore', () => {
 
   it("a browser whose transaction is inactive by the turn's end (commit() throws) commits by itself, quietly", async () => {
     vi.stubGlobal('indexedDB', new IDBFactory());
-    const store = indexedDbStore({ databaseName: databaseName() });
-    await store.upsert('fp-1', () => record('fp-1', 'k-1'));
+    const name = databaseName();
+    const store = indexedDbStore({ databaseName: name });
+    // Written by another page (before a reload): this store does not know it is there.
+    await indexedDbStore({ databaseName: name }).upsert('fp-1', () => record('fp-1', 'k-1'));
     const commit = vi.spyOn(FakeTransaction.prototype, 'commit').mockImplementation(() => {
       throw new DOMException('not active', 'InvalidStateError');
     });
@@ -105,6 +111,22 @@ describe('indexedDbStore', () => {
     const [one, two] = await Promise.all([claim('fp-1', 'new-1'), claim('fp-2', 'k-2')]);
     expect(commit).toHaveBeenCalledTimes(1);
     expect([one?.key, two?.key]).toEqual(['k-1', 'k-2']);
+  });
+
+  it('reads first, without a blind add, where it wrote the record itself (the same cart ordered again)', async () => {
+    vi.stubGlobal('indexedDB', new IDBFactory());
+    const store = indexedDbStore({ databaseName: databaseName() });
+    await store.upsert('fp-1', () => record('fp-1', 'k-1'));
+    const add = vi.spyOn(FakeObjectStore.prototype, 'add');
+    const commit = vi.spyOn(FakeTransaction.prototype, 'commit');
+    const again = await store.upsert('fp-1', (current) => ({ ...current!, key: 'k-2' }));
+    expect(again?.key).toBe('k-2');
+    expect([add.mock.calls.length, commit.mock.calls.length]).toEqual([0, 0]);
+    // Deleted, it is new again: a blind add, committed early.
+    await store.upsert('fp-1', () => null);
+    await store.upsert('fp-1', () => record('fp-1', 'k-3'));
+    expect([add.mock.calls.length, commit.mock.calls.length]).toEqual([1, 1]);
+    expect((await store.get('fp-1'))?.key).toBe('k-3');
   });
 
   it('rejects an abort of a transaction it did not commit early', async () => {
