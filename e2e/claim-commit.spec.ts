@@ -4,16 +4,23 @@
  * reload) makes Chromium abort the whole transaction; every claim in it is decided again,
  * reading first. A record the page wrote itself is read first, with no add to fail.
  */
+import type { Page } from '@playwright/test';
 import { readKeyRecords } from './support/idb.js';
 import { expect, test, UUID_V4 } from './support/test.js';
 
 const RETRY = { attempts: 1, baseDelay: 10, maxDelay: 20 };
 
-test('after a reload, a burst that meets a stored key: that key is reused, the new ones are kept, nothing is lost', async ({ page, orders }) => {
-  // Counts commit() calls and how those transactions ended, with the platform's own method.
+interface Commits {
+  commits: number;
+  /** The error name of each early-committed transaction that aborted. */
+  aborts: string[];
+}
+
+/** Counts the page's `commit()` calls and how those transactions ended, with the platform's own method. */
+async function countCommits(page: Page): Promise<() => Promise<Commits>> {
   await page.addInitScript(() => {
-    const counted = { commits: 0, aborts: [] as string[] };
-    (window as unknown as { counted: typeof counted }).counted = counted;
+    const counted: Commits = { commits: 0, aborts: [] };
+    (window as unknown as { counted: Commits }).counted = counted;
     const commit = IDBTransaction.prototype.commit;
     IDBTransaction.prototype.commit = function (this: IDBTransaction) {
       counted.commits += 1;
@@ -21,6 +28,11 @@ test('after a reload, a burst that meets a stored key: that key is reused, the n
       commit.call(this);
     };
   });
+  return () => page.evaluate(() => (window as unknown as { counted: Commits }).counted);
+}
+
+test('after a reload, a burst that meets a stored key: that key is reused, the new ones are kept, nothing is lost', async ({ page, orders }) => {
+  const counted = await countCommits(page);
   await orders.plan([{ kind: 'drop' }], { kind: 'ok' });
   await page.goto(orders.page());
 
@@ -45,12 +57,10 @@ test('after a reload, a burst that meets a stored key: that key is reused, the n
     [orders.path, RETRY] as const,
   );
   expect(outcomes.map((outcome) => outcome.ok)).toEqual([true, true, true]);
-  const counted = await page.evaluate(() => (window as unknown as { counted: { commits: number; aborts: string[] } }).counted);
   // The claims' transaction was committed early and aborted (Chromium; the spec would complete it
   // without A's add, which the store handles too, test/core/indexeddb-store.test.ts); the claims
   // were decided again, reading first, in a transaction not committed early.
-  expect(counted.commits).toBe(1);
-  expect(counted.aborts).toEqual(['UnknownError']);
+  expect(await counted()).toEqual({ commits: 1, aborts: ['UnknownError'] });
 
   const log = await orders.log();
   const keyOf = (sku: string) => log.filter((request) => request.body === JSON.stringify({ sku, qty: 1 })).map((request) => request.key);
@@ -72,38 +82,20 @@ test('after a reload, a burst that meets a stored key: that key is reused, the n
 });
 
 test('a new intent is claimed in one transaction that commits early, and its key survives a reload', async ({ page, orders }) => {
-  await page.addInitScript(() => {
-    const counted = { commits: 0, aborts: 0 };
-    (window as unknown as { counted: typeof counted }).counted = counted;
-    const commit = IDBTransaction.prototype.commit;
-    IDBTransaction.prototype.commit = function (this: IDBTransaction) {
-      counted.commits += 1;
-      this.addEventListener('abort', () => (counted.aborts += 1));
-      commit.call(this);
-    };
-  });
+  const counted = await countCommits(page);
   await orders.plan([], { kind: 'ok', delayMs: 15_000 });
   await page.goto(orders.page());
   await page.evaluate(() => window.so.setup());
   void page.evaluate((path) => window.so.submit(path, { sku: 'D', qty: 1 }), orders.path).catch(() => undefined);
   await expect.poll(async () => (await orders.log()).length).toBe(1);
-  expect(await page.evaluate(() => (window as unknown as { counted: { commits: number; aborts: number } }).counted)).toEqual({ commits: 1, aborts: 0 });
+  expect(await counted()).toEqual({ commits: 1, aborts: [] });
   const [request] = await orders.log();
   await page.reload();
   expect(await readKeyRecords(page)).toEqual([expect.objectContaining({ key: request!.key, state: 'pending' })]);
 });
 
 test('the same cart ordered again in the same page: its claim reads first, nothing aborts', async ({ page, orders }) => {
-  await page.addInitScript(() => {
-    const counted = { commits: 0, aborts: 0 };
-    (window as unknown as { counted: typeof counted }).counted = counted;
-    const commit = IDBTransaction.prototype.commit;
-    IDBTransaction.prototype.commit = function (this: IDBTransaction) {
-      counted.commits += 1;
-      this.addEventListener('abort', () => (counted.aborts += 1));
-      commit.call(this);
-    };
-  });
+  const counted = await countCommits(page);
   await page.goto(orders.page());
   // No settle window: the second order of the same cart is a new intent over the first's record.
   const outcomes = await page.evaluate(async (path) => {
@@ -115,7 +107,7 @@ test('the same cart ordered again in the same page: its claim reads first, nothi
   }, orders.path);
   expect(outcomes.map((outcome) => outcome.ok)).toEqual([true, true]);
   // Only the first claim committed early; the second read the record first.
-  expect(await page.evaluate(() => (window as unknown as { counted: { commits: number; aborts: number } }).counted)).toEqual({ commits: 1, aborts: 0 });
+  expect(await counted()).toEqual({ commits: 1, aborts: [] });
   const keys = (await orders.log()).map((request) => request.key);
   expect(keys).toEqual([expect.stringMatching(UUID_V4), expect.stringMatching(UUID_V4)]);
   expect(keys[0]).not.toBe(keys[1]);
