@@ -132,7 +132,8 @@ export function indexedDbStore(options: IndexedDbStoreOptions = {}): KeyStore {
         written.add(fingerprint);
         after = { ...blind, fingerprint };
         store.add(after, fingerprint).onerror = (event) => {
-          // A record is there (ConstraintError): keep the transaction, decide over it.
+          // A record is there (ConstraintError): keep the transaction, and decide over the
+          // record in it, or, once it is committing, in a run of its own.
           event.preventDefault();
           if (turn.committing) found = true;
           else readThenWrite();
