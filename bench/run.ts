@@ -84,16 +84,11 @@ function ratioTable(title: string, samples: Record<string, number[]>, fetchRow: 
     const idleBaseline = idleBaselineOf(name);
     const isFloor = name === floor || /^(instant |old )?floor/.test(name) || name === fetchRow || name === 'axios' || / idle$/.test(name) || idleBaseline !== undefined;
     const baseline = idleBaseline ?? fetchRow;
-    const oldFloor = OLD_FLOORS[floor];
-    const vsOld =
-      isFloor || !oldFloor || !samples[oldFloor]
-        ? ''
-        : `x${(med(name) / med(oldFloor)).toFixed(2)} (${ratioInterval(samples[name]!, samples[oldFloor]!).map((r) => r.toFixed(2)).join('-')})`;
-    const earlyFloor = EARLY_FLOORS[floor];
-    const vsEarly =
-      isFloor || !earlyFloor || !samples[earlyFloor]
-        ? ''
-        : `x${(med(name) / med(earlyFloor)).toFixed(2)} (${ratioInterval(samples[name]!, samples[earlyFloor]!).map((r) => r.toFixed(2)).join('-')})`;
+    // The row against another floor of the same request, where the table has it.
+    const versus = (other: string | undefined) =>
+      isFloor || !other || !samples[other] ? '' : `x${(med(name) / med(other)).toFixed(2)} (${ratioInterval(samples[name]!, samples[other]!).map((r) => r.toFixed(2)).join('-')})`;
+    const vsOld = versus(OLD_FLOORS[floor]);
+    const vsEarly = versus(EARLY_FLOORS[floor]);
     const vsFloor = isFloor ? '' : `x${(med(name) / med(floor)).toFixed(2)}`;
     const p95VsFloor = isFloor ? '' : `x${(p95(name) / p95(floor)).toFixed(2)}`;
     // An idle row's interval is of its ratio to its idle fetch (the x fetch column).
