@@ -28,7 +28,11 @@ for (const how of ['unread', 'text', 'json', 'arrayBuffer', 'blob', 'stream', 'c
 }
 
 test('a second tab waits on the owner’s request and gets its answer; a repeat in that tab too; one request', async ({ context, orders }) => {
-  await orders.plan([], { kind: 'ok', delayMs: 500 });
+  // Long enough that the second tab claims while the owner's request is surely in flight,
+  // even on a loaded machine: claimed after the owner's answer was settled, it would find a
+  // settled key and send with it (the server's replay's job, not this test's). 500 ms was
+  // once too short in a clean-clone CI run (session 29).
+  await orders.plan([], { kind: 'ok', delayMs: 3000 });
   const open = async () => {
     const page = await context.newPage();
     await page.goto(orders.page());
