@@ -14,6 +14,7 @@ import { MemoryStorageAdapter } from '@node-idempotency/storage-adapter-memory';
 import { Redis } from 'ioredis';
 import { fileStore, idempotency, memoryStore, redisStore } from '../../src/server/index.js';
 import type { IdempotencyStore } from '../../src/server/index.js';
+import { floorMiddleware } from './floor.js';
 import { expressHandler, nodeHandler } from './handlers.js';
 import type { TargetName } from './target-names.js';
 
@@ -77,6 +78,8 @@ export async function build(name: TargetName, redisUrl: string | undefined): Pro
       return expressApp();
     case 'express+noop':
       return expressApp((_req: Request, _res: Response, next: NextFunction) => next());
+    case 'express+floor':
+      return expressApp(floorMiddleware());
     case 'express+submit-once(memory)':
       return expressApp(ours(memoryStore()));
     case 'express+submit-once(file)':

@@ -1,0 +1,56 @@
+import express, { type Request, type Response } from 'express';
+import { afterEach, describe, expect, it } from 'vitest';
+import { floorMiddleware } from '../../bench/server/floor.js';
+import { startServer, type ListeningServer } from '../helpers/http-server.js';
+import { post } from '../helpers/post.js';
+
+// The floor is a yardstick: its cost bounds what any middleware can reach only if it does
+// the job. These tests hold it to the answers issue 11 keeps.
+describe('express+floor', () => {
+  let server: ListeningServer | undefined;
+  afterEach(() => server?.close());
+
+  async function start(handler: (req: Request, res: Response, n: number) => void | Promise<void>): Promise<{ url: string; runs: () => number }> {
+    let runs = 0;
+    const app = express();
+    app.use(express.json());
+    app.post('/orders', floorMiddleware(), (req, res) => void handler(req, res, ++runs));
+    server = await startServer(app);
+    return { url: `${server.url}/orders`, runs: () => runs };
+  }
+
+  it('runs a key once and replays its exact answer', async () => {
+    const { url, runs } = await start((req, res, n) => void res.status(201).set('Location', `/orders/${n}`).json({ n, nonce: Math.random(), got: req.body as unknown }));
+    const first = await post(url, { key: 'k1', body: { item: 'tea' } });
+    const again = await post(url, { key: 'k1', body: { item: 'tea' } });
+    expect(first.status).toBe(201);
+    expect(again.status).toBe(201);
+    expect(again.text).toBe(first.text);
+    expect(again.headers.get('location')).toBe('/orders/1');
+    expect(runs()).toBe(1);
+  });
+
+  it('answers 422 to another payload, 400 to a bad key, 409 while the first runs', async () => {
+    let release = (): void => undefined;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const { url, runs } = await start(async (_req, res) => {
+      await held;
+      res.status(201).json({ ok: true });
+    });
+    const first = post(url, { key: 'k2', body: { item: 'tea' } });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect((await post(url, { key: 'k2', body: { item: 'tea' } })).status).toBe(409);
+    expect((await post(url, { key: 'k2', body: { item: 'coffee' } })).status).toBe(422);
+    expect((await post(url, { key: 'a b', body: { item: 'tea' } })).status).toBe(400);
+    release();
+    expect((await first).status).toBe(201);
+    expect(runs()).toBe(1);
+  });
+
+  it('lets a 5xx go, so the retry runs', async () => {
+    const { url, runs } = await start((_req, res, n) => void res.status(n === 1 ? 503 : 201).json({ n }));
+    expect((await post(url, { key: 'k3', body: {} })).status).toBe(503);
+    expect((await post(url, { key: 'k3', body: {} })).status).toBe(201);
+    expect(runs()).toBe(2);
+  });
+});
