@@ -80,6 +80,8 @@ export async function build(name: TargetName, redisUrl: string | undefined): Pro
       return expressApp((_req: Request, _res: Response, next: NextFunction) => next());
     case 'express+floor':
       return expressApp(floorMiddleware());
+    case 'express+floor(forgets)':
+      return expressApp(floorMiddleware({ forget: true }));
     case 'express+submit-once(memory)':
       return expressApp(ours(memoryStore()));
     case 'express+submit-once(file)':

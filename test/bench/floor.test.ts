@@ -10,11 +10,11 @@ describe('express+floor', () => {
   let server: ListeningServer | undefined;
   afterEach(() => server?.close());
 
-  async function start(handler: (req: Request, res: Response, n: number) => void | Promise<void>): Promise<{ url: string; runs: () => number }> {
+  async function start(handler: (req: Request, res: Response, n: number) => void | Promise<void>, forget = false): Promise<{ url: string; runs: () => number }> {
     let runs = 0;
     const app = express();
     app.use(express.json());
-    app.post('/orders', floorMiddleware(), (req, res) => void handler(req, res, ++runs));
+    app.post('/orders', floorMiddleware({ forget }), (req, res) => void handler(req, res, ++runs));
     server = await startServer(app);
     return { url: `${server.url}/orders`, runs: () => runs };
   }
@@ -51,6 +51,23 @@ describe('express+floor', () => {
     const { url, runs } = await start((_req, res, n) => void res.status(n === 1 ? 503 : 201).json({ n }));
     expect((await post(url, { key: 'k3', body: {} })).status).toBe(503);
     expect((await post(url, { key: 'k3', body: {} })).status).toBe(201);
+    expect(runs()).toBe(2);
+  });
+
+  // The lower bound keeps only what is in flight: it still refuses a second request then.
+  it('forgets an answer once sent when asked, and still answers 409 while in flight', async () => {
+    let release = (): void => undefined;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const { url, runs } = await start(async (_req, res, n) => {
+      if (n === 1) await held;
+      res.status(201).json({ n });
+    }, true);
+    const first = post(url, { key: 'k4', body: {} });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect((await post(url, { key: 'k4', body: {} })).status).toBe(409);
+    release();
+    await first;
+    expect((await post(url, { key: 'k4', body: {} })).json()).toEqual({ n: 2 });
     expect(runs()).toBe(2);
   });
 });
