@@ -1,7 +1,8 @@
 /**
  * The servers the benchmark compares; `node` and `express` are the bare baselines.
  * `express+noop` is the control: a middleware that only calls `next()`, the floor any
- * Express middleware pays (about a microsecond), so a sound method measures it at ~0 added.
+ * Express middleware pays, so a sound method measures it small (+5 to +7 µs, intervals
+ * from about 0 to 11-16, in session 30's 32-round runs of 8 processes).
  * `node+keep`, run only when asked for (`--only`): the bare handler plus one Map entry per
  * key holding a fresh 300-character string, about what the memory store keeps of a key;
  * the floor for any store that keeps its keys in the server's own heap. `express+floor`,
