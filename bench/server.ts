@@ -355,10 +355,11 @@ function print(targets: ReadonlyMap<TargetName, Target>, pairs: ReadonlyArray<re
     console.log(`\n${store} against express+submit-once(memory), same rounds: CPU per request ${times(cpu)}, added CPU ${times(added)}`);
     console.log(`  its ${figure} minus ${goal.factor}x memory's, round by round: ${us(margin)} (below 0: within issue 11's ${goal.factor}x)`);
   }
-  const floorIndex = pairs.findIndex(([t]) => t === 'express+floor');
-  if (floorIndex === -1) return;
-  const overFloor = summarise(samples[memoryIndex]!, samples[floorIndex]!);
-  console.log(`\nexpress+submit-once(memory) minus express+floor, same rounds: added CPU ${us(overFloor.overPeer!)} µs/req; from the two targets' slices alone ${us(overFloor.overPeerDirect!)}`);
+  for (const [floorIndex, [floor]] of pairs.entries()) {
+    if (!floor.startsWith('express+floor')) continue;
+    const overFloor = summarise(samples[memoryIndex]!, samples[floorIndex]!);
+    console.log(`\nexpress+submit-once(memory) minus ${floor}, same rounds: added CPU ${us(overFloor.overPeer!)} µs/req; from the two targets' slices alone ${us(overFloor.overPeerDirect!)}`);
+  }
 }
 
 /**

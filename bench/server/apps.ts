@@ -80,8 +80,10 @@ export async function build(name: TargetName, redisUrl: string | undefined): Pro
       return expressApp((_req: Request, _res: Response, next: NextFunction) => next());
     case 'express+floor':
       return expressApp(floorMiddleware());
+    case 'express+floor(one string)':
+      return expressApp(floorMiddleware({ keep: 'one string' }));
     case 'express+floor(forgets)':
-      return expressApp(floorMiddleware({ forget: true }));
+      return expressApp(floorMiddleware({ keep: 'nothing' }));
     case 'express+submit-once(memory)':
       return expressApp(ours(memoryStore()));
     case 'express+submit-once(file)':

@@ -8,24 +8,43 @@
  * yardstick for what ours adds beyond the work itself. It keeps every answer in the heap,
  * which costs the collector more than a store built for it would.
  *
- * `forget: true` (`express+floor(forgets)`) drops each answer once it is sent, so the Map
- * holds only the requests in flight: less than the job (a repeat after the answer runs
- * again), so about the least a middleware doing these steps behind Express can cost,
- * whatever its store.
+ * How it keeps an answer (`keep`), each a target of its own:
+ * - `objects` (`express+floor`): status, `res.getHeaders()` and the body as heap objects;
+ * - `one string` (`express+floor(one string)`): one string a key (the fingerprint, status,
+ *   headers and body joined), about the least a store in the heap can keep;
+ * - `nothing` (`express+floor(forgets)`): the claim dropped once the answer is sent, nothing
+ *   captured. Less than the job (a repeat after the answer runs again), so about the least
+ *   a middleware doing these steps behind Express can cost, whatever its store.
  */
 import { createHash } from 'node:crypto';
 import type { OutgoingHttpHeaders } from 'node:http';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 
-interface Kept {
+interface Claim {
   readonly fingerprint: string;
   answer?: { status: number; headers: OutgoingHttpHeaders; body: unknown };
 }
 
+export type FloorKeep = 'objects' | 'one string' | 'nothing';
+
 const KEY = /^[\x21-\x7e]{1,255}$/;
 
-export function floorMiddleware({ forget = false } = {}): RequestHandler {
-  const kept = new Map<string, Kept>();
+/** `one string`'s record: fingerprint, status, headers as JSON, body (latin1 keeps a Buffer's bytes). */
+function joined(fingerprint: string, res: Response, body: unknown): string {
+  const bytes = typeof body === 'string' ? Buffer.from(body).toString('latin1') : Buffer.from(body as Uint8Array).toString('latin1');
+  return `${fingerprint}\n${res.statusCode}\n${JSON.stringify(res.getHeaders())}\n${bytes}`;
+}
+
+function replayJoined(record: string, res: Response): void {
+  const first = record.indexOf('\n');
+  const second = record.indexOf('\n', first + 1);
+  const third = record.indexOf('\n', second + 1);
+  const headers = JSON.parse(record.slice(second + 1, third)) as Record<string, string>;
+  res.status(Number(record.slice(first + 1, second))).set(headers).end(Buffer.from(record.slice(third + 1), 'latin1'));
+}
+
+export function floorMiddleware({ keep = 'objects' }: { keep?: FloorKeep } = {}): RequestHandler {
+  const kept = new Map<string, Claim | string>();
   return (req: Request, res: Response, next: NextFunction) => {
     const key = req.headers['idempotency-key'];
     if (typeof key !== 'string' || !KEY.test(key)) {
@@ -35,16 +54,19 @@ export function floorMiddleware({ forget = false } = {}): RequestHandler {
     const fingerprint = createHash('sha256').update(JSON.stringify(req.body)).digest('base64');
     const found = kept.get(key);
     if (found !== undefined) {
-      if (found.fingerprint !== fingerprint) res.status(422).end();
+      const foundFingerprint = typeof found === 'string' ? found.slice(0, found.indexOf('\n')) : found.fingerprint;
+      if (foundFingerprint !== fingerprint) res.status(422).end();
+      else if (typeof found === 'string') replayJoined(found, res);
       else if (found.answer === undefined) res.status(409).end();
       else res.status(found.answer.status).set(found.answer.headers).end(found.answer.body);
       return;
     }
-    const claim: Kept = { fingerprint };
+    const claim: Claim = { fingerprint };
     kept.set(key, claim);
     const end = res.end;
     res.end = function (this: Response, ...args: Parameters<Response['end']>) {
-      if (forget || res.statusCode >= 500) kept.delete(key);
+      if (keep === 'nothing' || res.statusCode >= 500) kept.delete(key);
+      else if (keep === 'one string') kept.set(key, joined(fingerprint, res, args[0]));
       else claim.answer = { status: res.statusCode, headers: res.getHeaders(), body: args[0] };
       return end.apply(this, args);
     } as Response['end'];

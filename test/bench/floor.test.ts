@@ -1,6 +1,6 @@
 import express, { type Request, type Response } from 'express';
 import { afterEach, describe, expect, it } from 'vitest';
-import { floorMiddleware } from '../../bench/server/floor.js';
+import { floorMiddleware, type FloorKeep } from '../../bench/server/floor.js';
 import { startServer, type ListeningServer } from '../helpers/http-server.js';
 import { post } from '../helpers/post.js';
 
@@ -10,19 +10,20 @@ describe('express+floor', () => {
   let server: ListeningServer | undefined;
   afterEach(() => server?.close());
 
-  async function start(handler: (req: Request, res: Response, n: number) => void | Promise<void>, forget = false): Promise<{ url: string; runs: () => number }> {
+  async function start(handler: (req: Request, res: Response, n: number) => void | Promise<void>, keep: FloorKeep = 'objects'): Promise<{ url: string; runs: () => number }> {
     let runs = 0;
     const app = express();
     app.use(express.json());
-    app.post('/orders', floorMiddleware({ forget }), (req, res) => void handler(req, res, ++runs));
+    app.post('/orders', floorMiddleware({ keep }), (req, res) => void handler(req, res, ++runs));
     server = await startServer(app);
     return { url: `${server.url}/orders`, runs: () => runs };
   }
 
-  it('runs a key once and replays its exact answer', async () => {
-    const { url, runs } = await start((req, res, n) => void res.status(201).set('Location', `/orders/${n}`).json({ n, nonce: Math.random(), got: req.body as unknown }));
+  it.each<FloorKeep>(['objects', 'one string'])('keeping %s, runs a key once and replays its exact answer; 422 for another payload', async (keep) => {
+    const { url, runs } = await start((req, res, n) => void res.status(201).set('Location', `/orders/${n}`).json({ n, nonce: Math.random(), got: req.body as unknown, name: 'thé' }), keep);
     const first = await post(url, { key: 'k1', body: { item: 'tea' } });
     const again = await post(url, { key: 'k1', body: { item: 'tea' } });
+    expect((await post(url, { key: 'k1', body: { item: 'coffee' } })).status).toBe(422);
     expect(first.status).toBe(201);
     expect(again.status).toBe(201);
     expect(again.text).toBe(first.text);
@@ -61,7 +62,7 @@ describe('express+floor', () => {
     const { url, runs } = await start(async (_req, res, n) => {
       if (n === 1) await held;
       res.status(201).json({ n });
-    }, true);
+    }, 'nothing');
     const first = post(url, { key: 'k4', body: {} });
     await new Promise((resolve) => setTimeout(resolve, 50));
     expect((await post(url, { key: 'k4', body: {} })).status).toBe(409);
