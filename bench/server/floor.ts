@@ -4,9 +4,8 @@
  * when it is not 1 to 255 visible ASCII characters), one sha256 of the body Express has
  * parsed, one claim in a Map (409 while the first is in flight, 422 for another payload),
  * the answer captured at `end` and kept for an exact replay, the claim let go on a 5xx.
- * No leases, no audit, no eviction, no canonical JSON, no problem bodies, no events: a
- * yardstick for what ours adds beyond the work itself. It keeps every answer in the heap,
- * which costs the collector more than a store built for it would.
+ * No leases, no audit, no eviction, no canonical JSON, no problem bodies, no events: what
+ * ours costs beyond it is what ours adds to the work itself.
  *
  * How it keeps an answer (`keep`), each a target of its own:
  * - `objects` (`express+floor`): status, `res.getHeaders()` and the body as heap objects;
@@ -31,8 +30,8 @@ const KEY = /^[\x21-\x7e]{1,255}$/;
 
 /** `one string`'s record: fingerprint, status, headers as JSON, body (latin1 keeps a Buffer's bytes). */
 function joined(fingerprint: string, res: Response, body: unknown): string {
-  const bytes = typeof body === 'string' ? Buffer.from(body).toString('latin1') : Buffer.from(body as Uint8Array).toString('latin1');
-  return `${fingerprint}\n${res.statusCode}\n${JSON.stringify(res.getHeaders())}\n${bytes}`;
+  const bytes = typeof body === 'string' ? Buffer.from(body) : Buffer.from(body as Uint8Array);
+  return `${fingerprint}\n${res.statusCode}\n${JSON.stringify(res.getHeaders())}\n${bytes.toString('latin1')}`;
 }
 
 function replayJoined(record: string, res: Response): void {
