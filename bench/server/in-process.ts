@@ -16,6 +16,8 @@
  * `--store file` gives each variant a file store of its own in a temporary directory
  * (its syncs run on the thread pool, which the main thread's CPU does not count);
  * `--cpu process` reads the whole process's CPU instead (every thread, V8's helpers too).
+ * `--floors` (Express) adds `floor.ts`'s yardsticks that keep one string a key and that
+ * keep nothing, each against bare and against this tree.
  * `--store redis` puts every variant but bare on a Redis store (a `redis-server` of its
  * own, a client each, as `bench:server`'s): only this process's CPU is read, not Redis's.
  *
@@ -37,6 +39,7 @@ import express from 'express';
 import { hasRedisServer, startRedis } from '../../test/server/redis-process.js';
 import { redisClient } from './apps.js';
 import { median, pairedInterval, xorshift32 } from '../stats.js';
+import { floorMiddleware } from './floor.js';
 import { expressHandler, nodeHandler } from './handlers.js';
 
 type Listener = (req: IncomingMessage, res: ServerResponse) => void;
@@ -52,6 +55,7 @@ const { values: flags } = parseArgs({
     base: { type: 'string' },
     tree: { type: 'string', default: '.' },
     'count-async': { type: 'boolean', default: false },
+    floors: { type: 'boolean', default: false },
   },
 });
 const rounds = Number(flags.rounds);
@@ -178,6 +182,9 @@ const variants: Array<{ name: string; app: Listener }> = [{ name: 'bare', app: l
 const copies = flags.base === undefined ? [['this tree', flags.tree]] : [['this tree', flags.tree], ['base', flags.base], ['base', flags.base], ['this tree', flags.tree]];
 for (const [i, [name, root]] of copies.entries()) variants.push({ name: `${name} (${root}) #${i}`, app: listener(await compiled(root!, `variant-${i}`), `variant-${i}`) });
 
+// `--floors` (Express): the yardsticks of `floor.ts` as variants too, each printed against bare.
+if (flags.floors) for (const keep of ['one string', 'nothing'] as const) variants.push({ name: `floor(${keep})`, app: expressApp(floorMiddleware({ keep })) });
+
 if (flags['count-async']) {
   await countAsync();
   await redis?.stop();
@@ -208,6 +215,7 @@ const interval = (a: number[], b: number[]): string => {
   return `${fmt(diff(a, b))} (${fmt(lo)} to ${fmt(hi)}) µs/req`;
 };
 for (const [v, { name }] of variants.entries()) console.log(`  ${name.padEnd(28)} ${median(micros[v]!).toFixed(1)} µs/req`);
+for (const [v, { name }] of variants.entries()) if (name.startsWith('floor(')) console.log(`  ${name} over bare: ${interval(micros[v]!, micros[0]!)}; this tree minus it: ${interval(micros[1]!, micros[v]!)}`);
 if (flags.base === undefined) console.log(`  this tree over bare: ${interval(micros[1]!, micros[0]!)}`);
 else {
   const tree = mean(micros[1]!, micros[4]!);
