@@ -30,36 +30,7 @@ export const MAX_JSON_DEPTH = 64;
  * canonicalJson({ b: [1, -0], a: new Date(0) }) // '{"a":"1970-01-01T00:00:00.000Z","b":[1,0]}'
  */
 export function canonicalJson(value: unknown): string {
-  // A body already canonical once serialised (its names in order at every level: a
-  // client that sorts them, objects of one name) is written by the native serialiser, and
-  // only the walk that proves it is ours: a third less time for a ten-line cart, the same
-  // for an unsorted one, whose walk stops at its first name out of order.
-  if (serialisesCanonically(value, 0)) return JSON.stringify(value);
   return write(toJsonValue(value, ''), 0);
-}
-
-/**
- * True when `JSON.stringify(value)` is already the canonical text: strings, numbers,
- * booleans and null, in arrays and objects without `toJSON` whose names come in canonical
- * order, no deeper than `MAX_JSON_DEPTH`. Anything else (an unsorted object, `undefined`,
- * a `Date`, a bigint, a hole) is left to `write`, which also refuses what is too deep.
- * (Boxed primitives, which the serialiser unboxes, `write` unboxes too.)
- */
-function serialisesCanonically(value: unknown, depth: number): boolean {
-  if (typeof value !== 'object') return typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean';
-  if (value === null) return true;
-  if (depth >= MAX_JSON_DEPTH || typeof (value as { toJSON?: unknown }).toJSON === 'function') return false;
-  if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) if (!serialisesCanonically(value[i], depth + 1)) return false;
-    return true;
-  }
-  const record = value as Record<string, unknown>;
-  const names = Object.keys(record);
-  for (let i = 0; i < names.length; i++) {
-    const name = names[i]!;
-    if ((i > 0 && names[i - 1]! >= name) || !serialisesCanonically(record[name], depth + 1)) return false;
-  }
-  return true;
 }
 
 /** The canonical text of a value already through `toJsonValue`, at a nesting depth. */

@@ -3,11 +3,12 @@
  * rules are the protocol's (the client finds its key by the same ones): the query in
  * `canonicalForm` order, the body through `canonicalBodyText` (a urlencoded form with its
  * fields sorted, JSON in canonical form, other text as it is), a parsed body through
- * `canonicalJson`. Only the hashing is the server's own.
+ * `canonicalJson` (`canonicalBodyJson`). Only the hashing is the server's own.
  */
 import { isUtf8 } from 'node:buffer';
 import { createHash, hash } from 'node:crypto';
-import { canonicalBodyText, canonicalForm, canonicalJson, isFormContentType } from '../protocol/index.js';
+import { canonicalBodyText, canonicalForm, isFormContentType } from '../protocol/index.js';
+import { canonicalBodyJson } from './canonical-body-json.js';
 
 /** What a payload fingerprint covers: the request line and the canonical body. */
 export interface FingerprintInput {
@@ -57,7 +58,7 @@ function canonicalBody(body: unknown, contentType: string | undefined): Canonica
       : { kind: 'bytes', bytes: body };
   }
   // A value from a body parser: its canonical JSON is that of the JSON text it came from.
-  return { kind: 'json', bytes: canonicalJson(body) };
+  return { kind: 'json', bytes: canonicalBodyJson(body) };
 }
 
 /** The protocol's canonical text, its `kind:` prefix turned into the hash's kind line. */
