@@ -182,8 +182,12 @@ const variants: Array<{ name: string; app: Listener }> = [{ name: 'bare', app: l
 const copies = flags.base === undefined ? [['this tree', flags.tree]] : [['this tree', flags.tree], ['base', flags.base], ['base', flags.base], ['this tree', flags.tree]];
 for (const [i, [name, root]] of copies.entries()) variants.push({ name: `${name} (${root}) #${i}`, app: listener(await compiled(root!, `variant-${i}`), `variant-${i}`) });
 
-// `--floors` (Express): the yardsticks of `floor.ts` as variants too, each printed against bare.
-if (flags.floors) for (const keep of ['one string', 'nothing'] as const) variants.push({ name: `floor(${keep})`, app: expressApp(floorMiddleware({ keep })) });
+// `--floors`: the yardsticks of `floor.ts` as variants too, after the copies of `src`.
+const firstFloor = variants.length;
+if (flags.floors) {
+  if (flags.framework !== 'express') throw new Error('--floors needs --framework express (the floors are Express middleware)');
+  for (const keep of ['one string', 'nothing'] as const) variants.push({ name: `floor(${keep})`, app: expressApp(floorMiddleware({ keep })) });
+}
 
 if (flags['count-async']) {
   await countAsync();
@@ -215,12 +219,11 @@ const interval = (a: number[], b: number[]): string => {
   return `${fmt(diff(a, b))} (${fmt(lo)} to ${fmt(hi)}) µs/req`;
 };
 for (const [v, { name }] of variants.entries()) console.log(`  ${name.padEnd(28)} ${median(micros[v]!).toFixed(1)} µs/req`);
-for (const [v, { name }] of variants.entries()) if (name.startsWith('floor(')) console.log(`  ${name} over bare: ${interval(micros[v]!, micros[0]!)}; this tree minus it: ${interval(micros[1]!, micros[v]!)}`);
-if (flags.base === undefined) console.log(`  this tree over bare: ${interval(micros[1]!, micros[0]!)}`);
-else {
-  const tree = mean(micros[1]!, micros[4]!);
+const tree = flags.base === undefined ? micros[1]! : mean(micros[1]!, micros[4]!);
+console.log(`  this tree over bare: ${interval(tree, micros[0]!)}`);
+for (let v = firstFloor; v < variants.length; v++) console.log(`  ${variants[v]!.name} over bare: ${interval(micros[v]!, micros[0]!)}; this tree minus it: ${interval(tree, micros[v]!)}`);
+if (flags.base !== undefined) {
   const base = mean(micros[2]!, micros[3]!);
-  console.log(`  this tree over bare: ${interval(tree, micros[0]!)}`);
   console.log(`  base over bare: ${interval(base, micros[0]!)}`);
   console.log(`  this tree minus base: ${interval(tree, base)}`);
   console.log(`  (the copies loaded first minus those loaded second: ${interval(mean(micros[1]!, micros[2]!), mean(micros[3]!, micros[4]!))})`);

@@ -8,9 +8,8 @@ import { canonicalJson, MAX_JSON_DEPTH } from '../protocol/index.js';
 /**
  * A body already canonical once serialised (its names in order at every level: a client
  * that sorts them, objects of one name) is written by `JSON.stringify`, and only the walk
- * that proves it is ours: a third less time for a ten-line cart, the same for an unsorted
- * one, whose walk stops at its first name out of order (issue 11: canonicalising JSON that
- * is already canonical).
+ * that proves it is ours; an unsorted one costs the walk up to its first name out of order
+ * (issue 11: canonicalising JSON that is already canonical).
  *
  * @throws PayloadTooDeepError as `canonicalJson` does.
  */
