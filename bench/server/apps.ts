@@ -26,7 +26,7 @@ function expressApp(...middleware: express.RequestHandler[]): express.Express {
 }
 
 /** @node-idempotency/core wired as its README shows: onRequest before the handler, onResponse after. */
-function nodeIdempotencyCore(): express.RequestHandler {
+export function nodeIdempotencyCore(): express.RequestHandler {
   const core = new Idempotency(new MemoryStorageAdapter(), {});
   return (req: Request, res: Response, next: NextFunction) => {
     const request = { method: req.method, headers: req.headers as Record<string, unknown>, body: req.body as Record<string, unknown>, path: req.path };

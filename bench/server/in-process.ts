@@ -17,7 +17,9 @@
  * (its syncs run on the thread pool, which the main thread's CPU does not count);
  * `--cpu process` reads the whole process's CPU instead (every thread, V8's helpers too).
  * `--floors` (Express) adds `floor.ts`'s yardsticks that keep one string a key and that
- * keep nothing, each against bare and against this tree.
+ * keep nothing, each against bare and against this tree. `--core` (Express, memory) adds
+ * `@node-idempotency/core` with its memory adapter, wired as `bench:server`'s, against bare
+ * and this tree: issue 11's peer without the sockets' noise.
  * `--store redis` puts every variant but bare on a Redis store (a `redis-server` of its
  * own, a client each, as `bench:server`'s): only this process's CPU is read, not Redis's.
  *
@@ -37,7 +39,7 @@ import { runInNewContext } from 'node:vm';
 import { build } from 'esbuild';
 import express from 'express';
 import { hasRedisServer, startRedis } from '../../test/server/redis-process.js';
-import { redisClient } from './apps.js';
+import { nodeIdempotencyCore, redisClient } from './apps.js';
 import { median, pairedInterval, xorshift32 } from '../stats.js';
 import { floorMiddleware } from './floor.js';
 import { expressHandler, nodeHandler } from './handlers.js';
@@ -56,6 +58,7 @@ const { values: flags } = parseArgs({
     tree: { type: 'string', default: '.' },
     'count-async': { type: 'boolean', default: false },
     floors: { type: 'boolean', default: false },
+    core: { type: 'boolean', default: false },
   },
 });
 const rounds = Number(flags.rounds);
@@ -182,11 +185,15 @@ const variants: Array<{ name: string; app: Listener }> = [{ name: 'bare', app: l
 const copies = flags.base === undefined ? [['this tree', flags.tree]] : [['this tree', flags.tree], ['base', flags.base], ['base', flags.base], ['this tree', flags.tree]];
 for (const [i, [name, root]] of copies.entries()) variants.push({ name: `${name} (${root}) #${i}`, app: listener(await compiled(root!, `variant-${i}`), `variant-${i}`) });
 
-// `--floors`: the yardsticks of `floor.ts` as variants too, after the copies of `src`.
-const firstFloor = variants.length;
+// `--floors` and `--core`: yardsticks and the peer as variants too, after the copies of `src`.
+const firstYardstick = variants.length;
 if (flags.floors) {
   if (flags.framework !== 'express') throw new Error('--floors needs --framework express (the floors are Express middleware)');
   for (const keep of ['one string', 'nothing'] as const) variants.push({ name: `floor(${keep})`, app: expressApp(floorMiddleware({ keep })) });
+}
+if (flags.core) {
+  if (flags.framework !== 'express' || flags.store !== 'memory') throw new Error('--core needs --framework express and the memory store (core runs on its memory adapter)');
+  variants.push({ name: '@node-idempotency/core', app: expressApp(nodeIdempotencyCore()) });
 }
 
 if (flags['count-async']) {
@@ -221,7 +228,7 @@ const interval = (a: number[], b: number[]): string => {
 for (const [v, { name }] of variants.entries()) console.log(`  ${name.padEnd(28)} ${median(micros[v]!).toFixed(1)} µs/req`);
 const tree = flags.base === undefined ? micros[1]! : mean(micros[1]!, micros[4]!);
 console.log(`  this tree over bare: ${interval(tree, micros[0]!)}`);
-for (let v = firstFloor; v < variants.length; v++) console.log(`  ${variants[v]!.name} over bare: ${interval(micros[v]!, micros[0]!)}; this tree minus it: ${interval(tree, micros[v]!)}`);
+for (let v = firstYardstick; v < variants.length; v++) console.log(`  ${variants[v]!.name} over bare: ${interval(micros[v]!, micros[0]!)}; this tree minus it: ${interval(tree, micros[v]!)}`);
 if (flags.base !== undefined) {
   const base = mean(micros[2]!, micros[3]!);
   console.log(`  base over bare: ${interval(base, micros[0]!)}`);
