@@ -22,8 +22,9 @@
  *
  * BENCH_SLICES (rounds, default 16), BENCH_SLICE_SECONDS (default 1), BENCH_CONNECTIONS
  * (default 20), BENCH_PROCESSES (default 4), BENCH_WARMUP_SECONDS (per process, default
- * 1), BENCH_PIN=0 (no pinning) and BENCH_MEMORY_REDUCER=1 (V8's default) tune the run; the
- * default full run takes about 5 minutes. `--only node+submit-once,express+submit-once(memory)` runs some targets (their
+ * 1), BENCH_PIN=0 (no pinning) and BENCH_MEMORY_REDUCER=1 (V8's default) tune the run;
+ * BENCH_SAMPLES=<file> also writes its rounds there, for `server/pool.ts` to read several
+ * runs as one. The default full run takes about 5 minutes. `--only node+submit-once,express+submit-once(memory)` runs some targets (their
  * bare baselines and the peer are added; add `express+noop`, the control, to check the
  * method); `--profile [dir]` (default: the system temp dir) runs one process per target
  * under tsx and `node --cpu-prof` and prints its top frames and files by self time
@@ -31,7 +32,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -40,6 +41,7 @@ import { hasRedisServer, startRedis, type RedisProcess } from '../test/server/re
 import { compileTargets } from './server/compile.js';
 import { coreBusyMicros } from './server/core-busy.js';
 import { pinCores, type Pinning } from './server/pinning.js';
+import type { RunSamples } from './server/pool.js';
 import { printTopFrames } from './server/profile-top.js';
 import { roundOrder } from './server/schedule.js';
 import { againstMemory, marginOverMemory, summarise, type Estimate, type StoreTarget } from './server/summary.js';
@@ -296,6 +298,7 @@ async function main(): Promise<void> {
     }
     print(targets, pairs, samples, load0, pinning);
     printCounters(targets, pairs, samples);
+    if (process.env.BENCH_SAMPLES !== undefined) writeSamples(process.env.BENCH_SAMPLES, new Date(started), pairs, samples);
   } finally {
     await Promise.all([...targets.values()].flatMap((target) => target.servers.map((server) => stop(server.child))));
     await redis?.stop();
@@ -308,6 +311,18 @@ async function main(): Promise<void> {
     console.log(`\n${target.name}: top frames and files by self time (${file})`);
     printTopFrames(file, 15);
   }
+}
+
+/** `BENCH_SAMPLES=<file>`: the run's rounds as they were measured, for `server/pool.ts` to read several runs as one. */
+function writeSamples(file: string, started: Date, pairs: ReadonlyArray<readonly [TargetName, TargetName]>, samples: readonly MutablePair[]): void {
+  const run: RunSamples = {
+    started: started.toISOString(),
+    pairs: pairs.map(([target, bare], i) => {
+      const { target: t, bare: b, processes } = samples[i]!;
+      return { target, bare, samples: { target: { cpu: t.cpu, rps: t.rps }, bare: { cpu: b.cpu, rps: b.rps }, processes } };
+    }),
+  };
+  writeFileSync(file, `${JSON.stringify(run)}\n`);
 }
 
 function print(targets: ReadonlyMap<TargetName, Target>, pairs: ReadonlyArray<readonly [TargetName, TargetName]>, samples: readonly MutablePair[], load0: number, pinning: Pinning): void {
