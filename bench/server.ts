@@ -44,8 +44,8 @@ import { pinCores, type Pinning } from './server/pinning.js';
 import type { RunSamples } from './server/pool.js';
 import { printTopFrames } from './server/profile-top.js';
 import { roundOrder } from './server/schedule.js';
-import { againstMemory, marginOverMemory, summarise, type Estimate, type StoreTarget } from './server/summary.js';
-import { ON_DEMAND, TARGETS, type TargetName } from './server/target-names.js';
+import { againstMemory, formatMicros, formatRatio, marginOverMemory, summarise, type StoreTarget } from './server/summary.js';
+import { ON_DEMAND, PEER, TARGETS, type TargetName } from './server/target-names.js';
 import { median } from './stats.js';
 
 const slices = Number(process.env.BENCH_SLICES ?? 16);
@@ -57,7 +57,6 @@ const { values: flags } = parseArgs({ options: { only: { type: 'string' }, profi
 const profileDir = flags.profile === undefined ? undefined : resolve(flags.profile === '' ? join(tmpdir(), 'submit-once-profiles') : flags.profile);
 // A profile is read per target, as shares: one process each is enough.
 const processes = profileDir === undefined ? Math.max(1, Number(process.env.BENCH_PROCESSES ?? 4)) : 1;
-const PEER = 'express+@node-idempotency/core';
 /** Issue 11's store targets: file within 1.1x of memory's CPU per request; Redis's added CPU at most 2x memory's. */
 const STORE_TARGETS: ReadonlyArray<readonly [TargetName, StoreTarget]> = [
   ['express+submit-once(file)', { measure: 'cpu', factor: 1.1 }],
@@ -328,8 +327,6 @@ function writeSamples(file: string, started: Date, pairs: ReadonlyArray<readonly
 function print(targets: ReadonlyMap<TargetName, Target>, pairs: ReadonlyArray<readonly [TargetName, TargetName]>, samples: readonly MutablePair[], load0: number, pinning: Pinning): void {
   const peerIndex = pairs.findIndex(([t]) => t === PEER);
   const peer = peerIndex === -1 ? undefined : samples[peerIndex];
-  const us = (e: Estimate) => `${e.median >= 0 ? '+' : ''}${Math.round(e.median)} (${Math.round(e.low)} to ${Math.round(e.high)})`;
-  const times = (e: Estimate) => `${e.median.toFixed(2)}x (${e.low.toFixed(2)} to ${e.high.toFixed(2)})`;
   console.log(
     `\n${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC, ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown cpu'}), Node ${process.version}, load average ${load0.toFixed(1)} at the start; ` +
       `${slices} rounds of ${sliceSeconds} s slices x ${connections} connections, each target's slice next to one of its bare baseline, fresh key per request; ` +
@@ -352,11 +349,11 @@ function print(targets: ReadonlyMap<TargetName, Target>, pairs: ReadonlyArray<re
     }
     // The peer is an Express middleware: only Express targets are compared with it.
     const s = summarise(samples[index]!, target.name.startsWith('express') ? peer : undefined);
-    const vsPeer = s.vsPeer === undefined ? '' : times(s.vsPeer);
-    const overPeer = s.overPeer === undefined ? '' : us(s.overPeer);
-    const overPeerDirect = s.overPeerDirect === undefined ? '' : us(s.overPeerDirect);
+    const vsPeer = s.vsPeer === undefined ? '' : formatRatio(s.vsPeer);
+    const overPeer = s.overPeer === undefined ? '' : formatMicros(s.overPeer);
+    const overPeerDirect = s.overPeerDirect === undefined ? '' : formatMicros(s.overPeerDirect);
     console.log(
-      `| ${target.name} | ${Math.round(s.rps)} | ${times(s.rpsVsBare)} | ${Math.round(s.cpu)} | ${split(samples[index]!.target)} | ${us(s.added)} | ${vsPeer} | ${overPeer} | ${overPeerDirect} | ${target.failed} | ${target.replays} |`,
+      `| ${target.name} | ${Math.round(s.rps)} | ${formatRatio(s.rpsVsBare)} | ${Math.round(s.cpu)} | ${split(samples[index]!.target)} | ${formatMicros(s.added)} | ${vsPeer} | ${overPeer} | ${overPeerDirect} | ${target.failed} | ${target.replays} |`,
     );
   }
   const memoryIndex = pairs.findIndex(([t]) => t === 'express+submit-once(memory)');
@@ -367,13 +364,13 @@ function print(targets: ReadonlyMap<TargetName, Target>, pairs: ReadonlyArray<re
     const { cpu, added } = againstMemory(samples[index]!, samples[memoryIndex]!);
     const margin = marginOverMemory(samples[index]!, samples[memoryIndex]!, goal);
     const figure = goal.measure === 'cpu' ? 'CPU per request' : 'added CPU';
-    console.log(`\n${store} against express+submit-once(memory), same rounds: CPU per request ${times(cpu)}, added CPU ${times(added)}`);
-    console.log(`  its ${figure} minus ${goal.factor}x memory's, round by round: ${us(margin)} (below 0: within issue 11's ${goal.factor}x)`);
+    console.log(`\n${store} against express+submit-once(memory), same rounds: CPU per request ${formatRatio(cpu)}, added CPU ${formatRatio(added)}`);
+    console.log(`  its ${figure} minus ${goal.factor}x memory's, round by round: ${formatMicros(margin)} (below 0: within issue 11's ${goal.factor}x)`);
   }
   for (const [floorIndex, [floor]] of pairs.entries()) {
     if (!floor.startsWith('express+floor')) continue;
     const overFloor = summarise(samples[memoryIndex]!, samples[floorIndex]!);
-    console.log(`\nexpress+submit-once(memory) minus ${floor}, same rounds: added CPU ${us(overFloor.overPeer!)} µs/req; from the two targets' slices alone ${us(overFloor.overPeerDirect!)}`);
+    console.log(`\nexpress+submit-once(memory) minus ${floor}, same rounds: added CPU ${formatMicros(overFloor.overPeer!)} µs/req; from the two targets' slices alone ${formatMicros(overFloor.overPeerDirect!)}`);
   }
 }
 

@@ -10,49 +10,42 @@
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { summarise, type Estimate, type Pair } from './summary.js';
+import { formatMicros, formatRatio, summarise, type Pair, type Slices } from './summary.js';
+import { PEER } from './target-names.js';
 
-/** What `bench:server` writes with `BENCH_SAMPLES`: per pair, each side's measures a round, and which process served it. */
+/** What `bench:server` writes with `BENCH_SAMPLES`: per pair of a target and its bare baseline, the rounds as measured. */
 export interface RunSamples {
   readonly started: string;
-  readonly pairs: ReadonlyArray<{
-    readonly target: string;
-    readonly bare: string;
-    readonly samples: { readonly target: SideSamples; readonly bare: SideSamples; readonly processes: readonly number[] };
-  }>;
+  readonly pairs: ReadonlyArray<{ readonly target: string; readonly bare: string; readonly samples: Pair & { readonly processes: readonly number[] } }>;
 }
 
-interface SideSamples {
-  readonly cpu: readonly number[];
-  readonly rps: readonly number[];
-}
+const joined = (a: Slices, b: Slices): Slices => ({ cpu: [...a.cpu, ...b.cpu], rps: [...a.rps, ...b.rps] });
 
 /**
- * Each target's rounds from every run that has it, in run order, its processes renumbered
- * so no two runs share one. Refuses runs whose pairs differ: a target pooled from fewer
- * runs than its peer would be compared with rounds it did not share.
+ * Each target's rounds from every run, in run order, its processes renumbered so no two
+ * runs share one. Refuses runs whose pairs differ: a target pooled from fewer runs than its
+ * peer would be compared with rounds it did not share.
  */
 export function pooledPairs(runs: readonly RunSamples[]): Map<string, Pair> {
   const names = (run: RunSamples) => run.pairs.map((p) => `${p.target} vs ${p.bare}`).join(', ');
   for (const run of runs) if (names(run) !== names(runs[0]!)) throw new Error(`runs differ in their targets: ${names(run)} against ${names(runs[0]!)}`);
-  const pooled = new Map<string, { target: SideSamples; bare: SideSamples; processes: number[] }>();
+  const pooled = new Map<string, Pair>();
   let offset = 0;
   for (const run of runs) {
-    let most = 0;
     for (const { target, samples } of run.pairs) {
-      const into = pooled.get(target) ?? { target: { cpu: [], rps: [] }, bare: { cpu: [], rps: [] }, processes: [] };
-      into.target = { cpu: [...into.target.cpu, ...samples.target.cpu], rps: [...into.target.rps, ...samples.target.rps] };
-      into.bare = { cpu: [...into.bare.cpu, ...samples.bare.cpu], rps: [...into.bare.rps, ...samples.bare.rps] };
-      into.processes.push(...samples.processes.map((p) => p + offset));
-      pooled.set(target, into);
-      most = Math.max(most, ...samples.processes.map((p) => p + 1));
+      const processes = samples.processes.map((p) => p + offset);
+      const before = pooled.get(target);
+      pooled.set(
+        target,
+        before === undefined
+          ? { target: samples.target, bare: samples.bare, processes }
+          : { target: joined(before.target, samples.target), bare: joined(before.bare, samples.bare), processes: [...before.processes!, ...processes] },
+      );
     }
-    offset += most;
+    offset += 1 + Math.max(...run.pairs.flatMap((p) => p.samples.processes));
   }
   return pooled;
 }
-
-const PEER = 'express+@node-idempotency/core';
 
 if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1]) {
   const files = process.argv.slice(2);
@@ -60,14 +53,13 @@ if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.
   const runs = files.map((file) => JSON.parse(readFileSync(file, 'utf8')) as RunSamples);
   const pairs = pooledPairs(runs);
   const peer = pairs.get(PEER);
-  const us = (e: Estimate | undefined) => (e === undefined ? '' : `${e.median >= 0 ? '+' : ''}${Math.round(e.median)} (${Math.round(e.low)} to ${Math.round(e.high)})`);
-  const groups = new Set(pairs.values().next().value?.processes).size;
-  console.log(`${runs.length} runs (${runs.map((r) => r.started).join(', ')}), ${pairs.values().next().value?.processes?.length ?? 0} rounds, ${groups} processes a target; medians, 95% intervals resampling every run's processes`);
-  console.log('| target | added over bare, µs/req | req/s vs bare | added minus core\'s, µs/req | the same, from the targets\' slices alone |');
+  const processes = [...pairs.values()][0]?.processes ?? [];
+  console.log(`${runs.length} runs (${runs.map((r) => r.started).join(', ')}), ${processes.length} rounds, ${new Set(processes).size} processes a target; medians, 95% intervals resampling every run's processes`);
+  console.log("| target | added over bare, µs/req | req/s vs bare | added minus core's, µs/req | the same, from the targets' slices alone |");
   console.log('|---|---:|---:|---:|---:|');
   for (const [name, pair] of pairs) {
     const s = summarise(pair, name.startsWith('express') ? peer : undefined);
-    const ratio = `${s.rpsVsBare.median.toFixed(2)}x (${s.rpsVsBare.low.toFixed(2)} to ${s.rpsVsBare.high.toFixed(2)})`;
-    console.log(`| ${name} | ${us(s.added)} | ${ratio} | ${us(s.overPeer)} | ${us(s.overPeerDirect)} |`);
+    const orBlank = (e: typeof s.overPeer) => (e === undefined ? '' : formatMicros(e));
+    console.log(`| ${name} | ${formatMicros(s.added)} | ${formatRatio(s.rpsVsBare)} | ${orBlank(s.overPeer)} | ${orBlank(s.overPeerDirect)} |`);
   }
 }

@@ -33,6 +33,12 @@ export interface Estimate {
   readonly high: number;
 }
 
+/** An estimate in µs a request, signed: `+12 (4 to 20)`. */
+export const formatMicros = (e: Estimate): string => `${e.median >= 0 ? '+' : ''}${Math.round(e.median)} (${Math.round(e.low)} to ${Math.round(e.high)})`;
+
+/** An estimate as a multiple: `0.80x (0.78 to 0.81)`. */
+export const formatRatio = (e: Estimate): string => `${e.median.toFixed(2)}x (${e.low.toFixed(2)} to ${e.high.toFixed(2)})`;
+
 export interface TargetSummary {
   readonly cpu: number;
   readonly rps: number;

@@ -29,3 +29,6 @@ export type TargetName = (typeof TARGETS)[number];
 
 /** Targets left out of a full run (they answer a question, not a target of the issue). */
 export const ON_DEMAND: readonly TargetName[] = ['node+keep', 'express+floor', 'express+floor(one string)', 'express+floor(forgets)'];
+
+/** Issue 11's peer: every Express target's added cost is compared with its own. */
+export const PEER: TargetName = 'express+@node-idempotency/core';
