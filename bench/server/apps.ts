@@ -14,7 +14,7 @@ import { MemoryStorageAdapter } from '@node-idempotency/storage-adapter-memory';
 import { Redis } from 'ioredis';
 import { fileStore, idempotency, memoryStore, redisStore } from '../../src/server/index.js';
 import type { IdempotencyStore } from '../../src/server/index.js';
-import { floorMiddleware } from './floor.js';
+import { floorMiddleware, ourStoreFloor } from './floor.js';
 import { expressHandler, nodeHandler } from './handlers.js';
 import type { TargetName } from './target-names.js';
 
@@ -84,6 +84,8 @@ export async function build(name: TargetName, redisUrl: string | undefined): Pro
       return expressApp(floorMiddleware({ keep: 'one string' }));
     case 'express+floor(forgets)':
       return expressApp(floorMiddleware({ keep: 'nothing' }));
+    case 'express+floor(our store)':
+      return expressApp(ourStoreFloor());
     case 'express+submit-once(memory)':
       return expressApp(ours(memoryStore()));
     case 'express+submit-once(file)':

@@ -14,10 +14,15 @@
  * - `nothing` (`express+floor(forgets)`): the claim dropped once the answer is sent, nothing
  *   captured. Less than the job (a repeat after the answer runs again), so about the least
  *   a middleware doing these steps behind Express can cost, whatever its store.
+ *
+ * `ourStoreFloor` (`express+floor(our store)`, session 33) keeps the answer off the heap in
+ * this package's memory store, through its `sync` claim and completion, with the default
+ * replay headers: the same steps and the same store as ours, without ours' middleware.
  */
 import { createHash } from 'node:crypto';
 import type { OutgoingHttpHeaders } from 'node:http';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import { DEFAULT_REPLAY_HEADERS, memoryStore, type SyncStoreOperations } from '../../src/server/index.js';
 
 interface Claim {
   readonly fingerprint: string;
@@ -42,6 +47,8 @@ function replayJoined(record: string, res: Response): void {
   res.status(Number(record.slice(first + 1, second))).set(headers).end(Buffer.from(record.slice(third + 1), 'latin1'));
 }
 
+const fingerprintOf = (body: unknown): string => createHash('sha256').update(JSON.stringify(body)).digest('base64');
+
 export function floorMiddleware({ keep = 'objects' }: { keep?: FloorKeep } = {}): RequestHandler {
   const kept = new Map<string, Claim | string>();
   return (req: Request, res: Response, next: NextFunction) => {
@@ -50,7 +57,7 @@ export function floorMiddleware({ keep = 'objects' }: { keep?: FloorKeep } = {})
       res.status(400).end();
       return;
     }
-    const fingerprint = createHash('sha256').update(JSON.stringify(req.body)).digest('base64');
+    const fingerprint = fingerprintOf(req.body);
     const found = kept.get(key);
     if (found !== undefined) {
       const foundFingerprint = typeof found === 'string' ? found.slice(0, found.indexOf('\n')) : found.fingerprint;
@@ -67,6 +74,48 @@ export function floorMiddleware({ keep = 'objects' }: { keep?: FloorKeep } = {})
       if (keep === 'nothing' || res.statusCode >= 500) kept.delete(key);
       else if (keep === 'one string') kept.set(key, joined(fingerprint, res, args[0]));
       else claim.answer = { status: res.statusCode, headers: res.getHeaders(), body: args[0] };
+      return end.apply(this, args);
+    } as Response['end'];
+    next();
+  };
+}
+
+const LEASE_MS = 60_000;
+const RETENTION_MS = 24 * 60 * 60 * 1000;
+
+export function ourStoreFloor(): RequestHandler {
+  const store = memoryStore();
+  const sync = store.sync as SyncStoreOperations;
+  return (req: Request, res: Response, next: NextFunction) => {
+    const key = req.headers['idempotency-key'];
+    if (typeof key !== 'string' || !KEY.test(key)) {
+      res.status(400).end();
+      return;
+    }
+    const fingerprint = fingerprintOf(req.body);
+    const claim = sync.claim({ key, fingerprint, leaseMs: LEASE_MS, retentionMs: RETENTION_MS, now: Date.now(), recover: false });
+    if (claim.status !== 'claimed') {
+      if (claim.fingerprint !== fingerprint) res.status(422).end();
+      else if (claim.status === 'completed') res.status(claim.response.status).set(claim.response.headers).end(claim.response.body);
+      else res.status(409).end();
+      return;
+    }
+    const { token } = claim;
+    const end = res.end;
+    res.end = function (this: Response, ...args: Parameters<Response['end']>) {
+      const { statusCode } = res;
+      if (statusCode >= 500) {
+        void store.release({ key, token, retentionMs: RETENTION_MS, now: Date.now() });
+        return end.apply(this, args);
+      }
+      const chunk = args[0];
+      const body = typeof chunk === 'string' ? Buffer.from(chunk) : chunk instanceof Uint8Array ? chunk : Buffer.alloc(0);
+      const headers: Record<string, string> = {};
+      for (const name of DEFAULT_REPLAY_HEADERS) {
+        const value = res.getHeader(name);
+        if (value !== undefined) headers[name] = String(value);
+      }
+      sync.complete({ key, token, fingerprint, response: { status: statusCode, headers, body }, retentionMs: RETENTION_MS, now: Date.now() });
       return end.apply(this, args);
     } as Response['end'];
     next();

@@ -16,8 +16,9 @@
  * `--store file` gives each variant a file store of its own in a temporary directory
  * (its syncs run on the thread pool, which the main thread's CPU does not count);
  * `--cpu process` reads the whole process's CPU instead (every thread, V8's helpers too).
- * `--floors` (Express) adds `floor.ts`'s yardsticks that keep one string a key and that
- * keep nothing, each against bare and against this tree. `--core` (Express, memory) adds
+ * `--floors` (Express) adds `floor.ts`'s yardsticks that keep one string a key, that
+ * keep nothing and that keep answers in this package's memory store, each against bare
+ * and against this tree. `--core` (Express, memory) adds
  * `@node-idempotency/core` with its memory adapter, wired as `bench:server`'s, against bare
  * and this tree: issue 11's peer without the sockets' noise.
  * `--store redis` puts every variant but bare on a Redis store (a `redis-server` of its
@@ -41,7 +42,7 @@ import express from 'express';
 import { hasRedisServer, startRedis } from '../../test/server/redis-process.js';
 import { nodeIdempotencyCore, redisClient } from './apps.js';
 import { median, pairedInterval, xorshift32 } from '../stats.js';
-import { floorMiddleware } from './floor.js';
+import { floorMiddleware, ourStoreFloor } from './floor.js';
 import { expressHandler, nodeHandler } from './handlers.js';
 
 type Listener = (req: IncomingMessage, res: ServerResponse) => void;
@@ -190,6 +191,7 @@ const firstYardstick = variants.length;
 if (flags.floors) {
   if (flags.framework !== 'express') throw new Error('--floors needs --framework express (the floors are Express middleware)');
   for (const keep of ['one string', 'nothing'] as const) variants.push({ name: `floor(${keep})`, app: expressApp(floorMiddleware({ keep })) });
+  variants.push({ name: 'floor(our store)', app: expressApp(ourStoreFloor()) });
 }
 if (flags.core) {
   if (flags.framework !== 'express' || flags.store !== 'memory') throw new Error('--core needs --framework express and the memory store (core runs on its memory adapter)');

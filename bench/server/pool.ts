@@ -6,12 +6,14 @@
  * resample all the runs' processes: five runs of 8 processes give an interval from 40.
  * Prints, per target, its added CPU over bare, req/s against bare, and its added CPU minus
  * `@node-idempotency/core`'s, both from the adjacent bare slices and from the two targets'
- * slices alone, as `bench:server` does for one run.
+ * slices alone, and ours (memory) minus each floor, as `bench:server` does for one run.
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { formatMicros, formatRatio, summarise, type Pair, type Slices } from './summary.js';
-import { PEER } from './target-names.js';
+import { PEER, type TargetName } from './target-names.js';
+
+const OURS: TargetName = 'express+submit-once(memory)';
 
 /** What `bench:server` writes with `BENCH_SAMPLES`: per pair of a target and its bare baseline, the rounds as measured. */
 export interface RunSamples {
@@ -61,5 +63,11 @@ if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.
     const s = summarise(pair, name.startsWith('express') ? peer : undefined);
     const orBlank = (e: typeof s.overPeer) => (e === undefined ? '' : formatMicros(e));
     console.log(`| ${name} | ${formatMicros(s.added)} | ${formatRatio(s.rpsVsBare)} | ${orBlank(s.overPeer)} | ${orBlank(s.overPeerDirect)} |`);
+  }
+  const ours = pairs.get(OURS);
+  for (const [name, floor] of pairs) {
+    if (ours === undefined || !name.startsWith('express+floor')) continue;
+    const s = summarise(ours, floor);
+    console.log(`\n${OURS} minus ${name}, same rounds: added CPU ${formatMicros(s.overPeer!)} µs/req; from the two targets' slices alone ${formatMicros(s.overPeerDirect!)}`);
   }
 }

@@ -5,7 +5,7 @@
  * 30's six 32-round runs of 8 processes).
  * `node+keep`, run only when asked for (`--only`): the bare handler plus one Map entry per
  * key holding a fresh 300-character string, about what the memory store keeps of a key;
- * the floor for any store that keeps its keys in the server's own heap. The three
+ * the floor for any store that keeps its keys in the server's own heap. The four
  * `express+floor` targets, also on demand: yardsticks doing only the steps issue 11 lists,
  * each keeping answers another way (`floor.ts`).
  */
@@ -18,6 +18,7 @@ export const TARGETS = [
   'express+floor',
   'express+floor(one string)',
   'express+floor(forgets)',
+  'express+floor(our store)',
   'express+submit-once(memory)',
   'express+submit-once(file)',
   'express+submit-once(redis)',
@@ -28,7 +29,7 @@ export const TARGETS = [
 export type TargetName = (typeof TARGETS)[number];
 
 /** Targets left out of a full run (they answer a question, not a target of the issue). */
-export const ON_DEMAND: readonly TargetName[] = ['node+keep', 'express+floor', 'express+floor(one string)', 'express+floor(forgets)'];
+export const ON_DEMAND: readonly TargetName[] = ['node+keep', 'express+floor', 'express+floor(one string)', 'express+floor(forgets)', 'express+floor(our store)'];
 
 /** Issue 11's peer: every Express target's added cost is compared with its own. */
 export const PEER: TargetName = 'express+@node-idempotency/core';

@@ -1,6 +1,7 @@
 import express, { type Request, type Response } from 'express';
 import { afterEach, describe, expect, it } from 'vitest';
-import { floorMiddleware, type FloorKeep } from '../../bench/server/floor.js';
+import type { RequestHandler } from 'express';
+import { floorMiddleware, ourStoreFloor, type FloorKeep } from '../../bench/server/floor.js';
 import { startServer, type ListeningServer } from '../helpers/http-server.js';
 import { post } from '../helpers/post.js';
 
@@ -10,16 +11,19 @@ describe('express+floor', () => {
   let server: ListeningServer | undefined;
   afterEach(() => server?.close());
 
-  async function start(handler: (req: Request, res: Response, n: number) => void | Promise<void>, keep: FloorKeep = 'objects'): Promise<{ url: string; runs: () => number }> {
+  type Keep = FloorKeep | 'our store';
+  const floorOf = (keep: Keep): RequestHandler => (keep === 'our store' ? ourStoreFloor() : floorMiddleware({ keep }));
+
+  async function start(handler: (req: Request, res: Response, n: number) => void | Promise<void>, keep: Keep = 'objects'): Promise<{ url: string; runs: () => number }> {
     let runs = 0;
     const app = express();
     app.use(express.json());
-    app.post('/orders', floorMiddleware({ keep }), (req, res) => void handler(req, res, ++runs));
+    app.post('/orders', floorOf(keep), (req, res) => void handler(req, res, ++runs));
     server = await startServer(app);
     return { url: `${server.url}/orders`, runs: () => runs };
   }
 
-  it.each<FloorKeep>(['objects', 'one string'])('keeping %s, runs a key once and replays its exact answer; 422 for another payload', async (keep) => {
+  it.each<Keep>(['objects', 'one string', 'our store'])('keeping %s, runs a key once and replays its exact answer; 422 for another payload', async (keep) => {
     const { url, runs } = await start((req, res, n) => void res.status(201).set('Location', `/orders/${n}`).json({ n, nonce: Math.random(), got: req.body as unknown, name: 'thé' }), keep);
     const first = await post(url, { key: 'k1', body: { item: 'tea' } });
     const again = await post(url, { key: 'k1', body: { item: 'tea' } });
@@ -31,13 +35,13 @@ describe('express+floor', () => {
     expect(runs()).toBe(1);
   });
 
-  it('answers 422 to another payload, 400 to a bad key, 409 while the first runs', async () => {
+  it.each<Keep>(['objects', 'our store'])('keeping %s, answers 422 to another payload, 400 to a bad key, 409 while the first runs', async (keep) => {
     let release = (): void => undefined;
     const held = new Promise<void>((resolve) => (release = resolve));
     const { url, runs } = await start(async (_req, res) => {
       await held;
       res.status(201).json({ ok: true });
-    });
+    }, keep);
     const first = post(url, { key: 'k2', body: { item: 'tea' } });
     await new Promise((resolve) => setTimeout(resolve, 50));
     expect((await post(url, { key: 'k2', body: { item: 'tea' } })).status).toBe(409);
@@ -48,8 +52,8 @@ describe('express+floor', () => {
     expect(runs()).toBe(1);
   });
 
-  it('lets a 5xx go, so the retry runs', async () => {
-    const { url, runs } = await start((_req, res, n) => void res.status(n === 1 ? 503 : 201).json({ n }));
+  it.each<Keep>(['objects', 'our store'])('keeping %s, lets a 5xx go, so the retry runs', async (keep) => {
+    const { url, runs } = await start((_req, res, n) => void res.status(n === 1 ? 503 : 201).json({ n }), keep);
     expect((await post(url, { key: 'k3', body: {} })).status).toBe(503);
     expect((await post(url, { key: 'k3', body: {} })).status).toBe(201);
     expect(runs()).toBe(2);
