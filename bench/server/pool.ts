@@ -7,9 +7,11 @@
  * Prints, per target, its added CPU over bare, req/s against bare, and its added CPU minus
  * `@node-idempotency/core`'s, both from the adjacent bare slices and from the two targets'
  * slices alone, and ours (memory) minus each floor, as `bench:server` does for one run.
+ * `--minus <a>,<b>` (repeatable) also prints target a minus target b, from the same rounds.
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 import { formatMicros, formatRatio, summarise, type Pair, type Slices } from './summary.js';
 import { PEER, type TargetName } from './target-names.js';
 
@@ -50,8 +52,8 @@ export function pooledPairs(runs: readonly RunSamples[]): Map<string, Pair> {
 }
 
 if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1]) {
-  const files = process.argv.slice(2);
-  if (files.length === 0) throw new Error('usage: pool.ts <samples.json>...');
+  const { values, positionals: files } = parseArgs({ options: { minus: { type: 'string', multiple: true, default: [] } }, allowPositionals: true });
+  if (files.length === 0) throw new Error('usage: pool.ts [--minus a,b]... <samples.json>...');
   const runs = files.map((file) => JSON.parse(readFileSync(file, 'utf8')) as RunSamples);
   const pairs = pooledPairs(runs);
   const peer = pairs.get(PEER);
@@ -64,10 +66,13 @@ if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.
     const orBlank = (e: typeof s.overPeer) => (e === undefined ? '' : formatMicros(e));
     console.log(`| ${name} | ${formatMicros(s.added)} | ${formatRatio(s.rpsVsBare)} | ${orBlank(s.overPeer)} | ${orBlank(s.overPeerDirect)} |`);
   }
-  const ours = pairs.get(OURS);
-  for (const [name, floor] of pairs) {
-    if (ours === undefined || !name.startsWith('express+floor')) continue;
-    const s = summarise(ours, floor);
-    console.log(`\n${OURS} minus ${name}, same rounds: added CPU ${formatMicros(s.overPeer!)} µs/req; from the two targets' slices alone ${formatMicros(s.overPeerDirect!)}`);
+  const floors = [...pairs.keys()].filter((name) => name.startsWith('express+floor'));
+  const asked = values.minus.map((pair) => pair.split(','));
+  for (const [a, b] of [...(pairs.has(OURS) ? floors.map((floor) => [OURS, floor]) : []), ...asked]) {
+    const first = pairs.get(a!);
+    const second = pairs.get(b!);
+    if (first === undefined || second === undefined) throw new Error(`--minus ${a},${b}: no such target in these runs`);
+    const s = summarise(first, second);
+    console.log(`\n${a} minus ${b}, same rounds: added CPU ${formatMicros(s.overPeer!)} µs/req; from the two targets' slices alone ${formatMicros(s.overPeerDirect!)}`);
   }
 }
