@@ -153,6 +153,59 @@ describe.skipIf(!available)('redis store', () => {
     expect(retry.status === 'claimed' && retry.executions).toBe(1);
   });
 
+  it('frees a claim whose reply came after its 503: the retry runs the handler once, not 409 and then outcome-unknown', async () => {
+    // The script is sent at once and runs in Redis at once; only its reply is late, past
+    // the deadline, so the request was answered 503 ("retry with the same key").
+    let slowReplies = true;
+    const late = <T>(reply: Promise<T>): Promise<T> =>
+      slowReplies ? reply.finally(() => new Promise((resolve) => setTimeout(resolve, 150))) : reply;
+    const slow = {
+      evalsha: (sha1: string, numKeys: number, ...args: (string | number)[]) => late(client.evalsha(sha1, numKeys, ...args)),
+      eval: (script: string, numKeys: number, ...args: (string | number)[]) => late(client.eval(script, numKeys, ...args)),
+    };
+    let ran = 0;
+    const mw = idempotency({ store: redisStore(slow, { prefix: 'late-reply:', operationTimeoutMs: 50 }), leaseMs: 200 });
+    const server = await startServer(mw.handler((_req, res) => {
+      ran++;
+      res.statusCode = 201;
+      res.end('created');
+    }));
+    try {
+      expect((await post(`${server.url}/orders`, { key: 'k', body: {} })).status).toBe(503);
+      slowReplies = false;
+      // Past the late reply and past the lease the orphaned claim would hold.
+      await new Promise((resolve) => setTimeout(resolve, 400));
+      const retry = await post(`${server.url}/orders`, { key: 'k', body: {} });
+      expect(retry.status).toBe(201);
+      expect(retry.text).toBe('created');
+      expect(ran).toBe(1);
+    } finally {
+      await server.close();
+      await mw.close();
+    }
+  });
+
+  it('keeps a key unknown when a recovering claim that took it over was answered 503 before its reply came', async () => {
+    const slowClient = {
+      evalsha: (sha1: string, numKeys: number, ...args: (string | number)[]) =>
+        client.evalsha(sha1, numKeys, ...args).finally(() => new Promise((resolve) => setTimeout(resolve, 150))),
+      eval: (script: string, numKeys: number, ...args: (string | number)[]) =>
+        client.eval(script, numKeys, ...args).finally(() => new Promise((resolve) => setTimeout(resolve, 150))),
+    };
+    const store = redisStore(client, { prefix: 'late-recovery:' });
+    const slow = redisStore(slowClient, { prefix: 'late-recovery:', operationTimeoutMs: 50 });
+    const now = Date.now();
+    const first = await store.claim(claimOf('k', now));
+    if (first.status !== 'claimed') throw new Error('not claimed');
+    expect(await store.markUnknown({ key: 'k', token: first.token, retentionMs: 60_000, now })).toBe(true);
+    expect(isStoreUnavailableError(await slow.claim(claimOf('k', now, { recover: true })).catch((error: unknown) => error))).toBe(true);
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    // The first run may have taken effect: the key must not have become free.
+    expect((await store.claim(claimOf('k', now))).status).toBe('unknown');
+    const recovering = await store.claim(claimOf('k', now, { recover: true }));
+    expect(recovering.status === 'claimed' && recovering.rerun).toBe('recovery');
+  });
+
   it('fails closed with 503 and Retry-After when Redis is unreachable, never running the handler', async () => {
     const dead = new Redis({ host: '127.0.0.1', port: 1, lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0, retryStrategy: () => null });
     dead.on('error', () => undefined);

@@ -17,7 +17,9 @@ class Pending extends Waiter {
   sent = false;
 
   constructor(
+    readonly step: Step,
     readonly key: string,
+    readonly args: readonly Arg[],
     /** The step's code and arguments, packed (`packStep`). */
     readonly packed: string,
     readonly resolve: (reply: unknown) => void,
@@ -33,6 +35,9 @@ class Pending extends Waiter {
 }
 
 const STEPS_SHA = createHash('sha1').update(STEPS).digest('hex');
+
+/** A step that was sent and answered 503 on its deadline, and the reply Redis gave it later. */
+export type LateReply = (step: Step, key: string, args: readonly Arg[], reply: unknown) => void;
 
 /**
  * Sends steps as script calls, one batch in flight at a time: a step queued while Redis
@@ -53,11 +58,13 @@ export class StepBatcher {
     private readonly deadlines: Deadlines,
     /** 1 for a cluster client: a script may only touch keys of one slot there. */
     private readonly maxBatch: number,
+    /** Told of a sent step's reply that came after its deadline: it ran in Redis all the same. */
+    private readonly lateReply?: LateReply,
   ) {}
 
   run(step: Step, key: string, args: Arg[]): Promise<unknown> {
     return new Promise((resolve, reject) => {
-      this.#queue.push(this.deadlines.start(new Pending(key, packStep(step, args), resolve, reject, this.#onTimeout)));
+      this.#queue.push(this.deadlines.start(new Pending(step, key, args, packStep(step, args), resolve, reject, this.#onTimeout)));
       this.#schedule();
     });
   }
@@ -97,8 +104,10 @@ export class StepBatcher {
         }
         for (let i = 0; i < batch.length; i++) {
           const answer: unknown = reply[i];
+          const pending = batch[i]!;
+          if (pending.settled) this.lateReply?.(pending.step, pending.key, pending.args, answer);
           const failed = Array.isArray(answer) && answer[0] === 'error';
-          this.#settle(batch[i]!, failed ? new StoreUnavailableError(`Redis command failed: ${String(answer[1])}`) : undefined, answer);
+          this.#settle(pending, failed ? new StoreUnavailableError(`Redis command failed: ${String(answer[1])}`) : undefined, answer);
         }
       },
       (error: unknown) => {

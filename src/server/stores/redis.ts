@@ -54,7 +54,19 @@ export function redisStore(client: RedisLikeClient, options: RedisStoreOptions =
   const margin = options.expiryMarginMs ?? 60_000;
   const deadlines = new Deadlines(timeoutMs, () => new StoreUnavailableError(`Redis did not answer within ${timeoutMs} ms`));
   const run = scriptRunner(client, deadlines);
-  const steps = new StepBatcher(client, deadlines, client.isCluster === true ? 1 : 256);
+  // A claim answered 503 on its deadline may have claimed the key in Redis all the same:
+  // nobody holds that claim and its handler never ran, so it is freed. Left alone, it
+  // would answer the retry 409 and then `outcome-unknown` for the key's whole retention.
+  // A recovering claim took over an unknown outcome, which must stay unknown, not free.
+  const steps: StepBatcher = new StepBatcher(client, deadlines, client.isCluster === true ? 1 : 256, (step, key, args, reply) => {
+    if (step !== 'claim' || !Array.isArray(reply) || reply[0] !== 'claimed') return;
+    const now = Number(args[2]);
+    const retentionMs = Number(args[6]);
+    const state = reply[3] === 'recovery' ? 'u' : 'x';
+    steps.run('settle', key, [String(reply[1]), state, now + retentionMs, retentionMs + margin]).catch(() => {
+      // Not freed: the claim runs out its lease and turns unknown, as before.
+    });
+  });
 
   const scanAll = async (each: (keys: string[]) => Promise<void>): Promise<void> => {
     if (client.scan === undefined) throw new TypeError('submit-once: this Redis client has no scan()');
