@@ -77,6 +77,8 @@ export interface IdempotencyOptions {
 /** Headers a replay carries by default: those that describe the representation, never credentials. */
 export const DEFAULT_REPLAY_HEADERS: readonly string[] = [
   'content-type',
+  // The stored bytes are the encoded ones (a compressing upstream, `compression()`): without it they cannot be read.
+  'content-encoding',
   'content-language',
   'content-location',
   'location',

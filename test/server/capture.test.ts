@@ -118,3 +118,27 @@ describe('what the capture keeps of an answer', () => {
     expect(again.text).toBe('order 1');
   });
 });
+
+describe('a compressed answer', () => {
+  it('replays its Content-Encoding with its bytes: the bytes mean nothing without it', async () => {
+    const { gzipSync } = await import('node:zlib');
+    const json = JSON.stringify({ id: 1, note: 'x'.repeat(2_000) });
+    let runs = 0;
+    const server = await startServer(
+      idempotency().handler((_req, res) => {
+        runs++;
+        // What a compressing upstream behind the verifier's proxy, or `compression()`, sends.
+        res.writeHead(201, { 'Content-Type': 'application/json', 'Content-Encoding': 'gzip', Vary: 'Accept-Encoding' });
+        res.end(gzipSync(json));
+      }),
+    );
+    servers.push(server);
+    const first = await post(`${server.url}/orders`, { key: 'gz', body: {} });
+    expect(first.text).toBe(json);
+    const replayed = await post(`${server.url}/orders`, { key: 'gz', body: {} });
+    expect(replayed.headers.get('idempotent-replayed')).toBe('true');
+    expect(replayed.headers.get('content-encoding')).toBe('gzip');
+    expect(replayed.text).toBe(json);
+    expect(runs).toBe(1);
+  });
+});
