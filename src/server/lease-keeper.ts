@@ -25,6 +25,9 @@ export interface LeaseKeeperOptions {
   readonly now: () => number;
 }
 
+/** Node fires a timer set for longer than this after 1 ms (with a TimeoutOverflowWarning). */
+const MAX_TIMER_MS = 2_147_483_647;
+
 export class LeaseKeeper {
   // Insertion order is start order, hence deadline order.
   readonly #held = new Set<HeldLease>();
@@ -33,7 +36,7 @@ export class LeaseKeeper {
   #overdueTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly opts: LeaseKeeperOptions) {
-    this.#renewEveryMs = Math.max(10, Math.floor(opts.leaseMs / 2));
+    this.#renewEveryMs = Math.min(MAX_TIMER_MS, Math.max(10, Math.floor(opts.leaseMs / 2)));
   }
 
   /**
@@ -85,7 +88,8 @@ export class LeaseKeeper {
   }
 
   #armOverdue(inMs: number): void {
-    this.#overdueTimer = setTimeout(() => this.#expireOverdue(), Math.max(1, Math.ceil(inMs)));
+    // A longer deadline is reached in steps: `#expireOverdue` arms the rest.
+    this.#overdueTimer = setTimeout(() => this.#expireOverdue(), Math.min(MAX_TIMER_MS, Math.max(1, Math.ceil(inMs))));
     this.#overdueTimer.unref();
   }
 

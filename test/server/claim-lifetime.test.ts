@@ -99,6 +99,35 @@ describe('many running handlers share one lease keeper', () => {
   });
 });
 
+describe('a lease or run limit longer than a Node timer holds (2^31 - 1 ms, 24.8 days)', () => {
+  it('is renewed and watched at that timer limit, not every millisecond', async () => {
+    const store = memoryStore({ sweepIntervalMs: 0 });
+    let renewals = 0;
+    const counted: IdempotencyStore = { ...store, renew: (request) => (renewals++, store.renew(request)) };
+    const warnings: string[] = [];
+    const onWarning = (warning: Error): void => {
+      warnings.push(warning.name);
+    };
+    process.on('warning', onWarning);
+    try {
+      // Half of this lease and this run limit are past what setTimeout takes: Node then fires after 1 ms.
+      const mw = idempotency({ store: counted, leaseMs: 2 ** 33, maxRunMs: 2 ** 32 });
+      const url = await serve(mw.handler(async (_req, res) => {
+        await sleep(150);
+        res.statusCode = 201;
+        res.end('ok');
+      }));
+      expect((await post(`${url}/orders`, { key: 'long', body: {} })).status).toBe(201);
+      await sleep(20);
+      expect(renewals).toBe(0);
+      expect(warnings.filter((name) => name === 'TimeoutOverflowWarning')).toEqual([]);
+      await mw.close();
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
+});
+
 describe('a handler that cannot tell whether its effect happened', () => {
   it('throws UncertainOutcomeError: the key turns unknown at once (before its lease ends) and is not run again', async () => {
     let runs = 0;
