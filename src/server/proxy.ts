@@ -37,7 +37,10 @@ const MAX_BODY_BYTES = 10 * 1024 * 1024;
  * delivered: a reset, hang-up or missing answer then rejects with `UncertainOutcomeError`,
  * so the key turns unknown instead of running again.
  */
-export function proxyTo(upstream: string): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
+export function proxyTo(upstream: string, options: { readonly timeoutMs?: number } = {}): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
+  // Past the run limit the claim is no longer renewed: an upstream silent that long gets
+  // its caller an answer (unknown, or 502 if never connected) rather than none at all.
+  const timeoutMs = options.timeoutMs ?? 5 * 60 * 1000;
   const base = new URL(upstream);
   const send = base.protocol === 'https:' ? httpsRequest : httpRequest;
   // A fresh connection per request: a stale keep-alive socket reset by the upstream would
@@ -89,6 +92,7 @@ export function proxyTo(upstream: string): (req: IncomingMessage, res: ServerRes
           upstreamRes.on('aborted', () => uncertain('broke off its answer'));
         },
       );
+      outgoing.setTimeout(timeoutMs, () => outgoing.destroy(new Error(`no answer for ${timeoutMs} ms`)));
       outgoing.on('socket', (socket) => {
         // A reused socket would already be connected; with keepAlive off there is none.
         // For TLS, "connected" is after the handshake: before it nothing was delivered.

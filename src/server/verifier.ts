@@ -44,7 +44,7 @@ export interface Verifier {
  */
 export function createVerifier(options: VerifierOptions = {}): Verifier {
   const { upstream, handler: custom, ...middlewareOptions } = options;
-  const handler = upstream !== undefined ? proxyTo(upstream) : (custom ?? createOrdersApi());
+  const handler = upstream !== undefined ? proxyTo(upstream, { timeoutMs: middlewareOptions.maxRunMs }) : (custom ?? createOrdersApi());
   const cors: CorsOptions | undefined =
     middlewareOptions.cors === false ? undefined : middlewareOptions.cors === true || middlewareOptions.cors === undefined ? {} : middlewareOptions.cors;
   const middleware = idempotency({ ...middlewareOptions, cors: cors ?? false, statsPath: middlewareOptions.statsPath ?? STATS_PATH });

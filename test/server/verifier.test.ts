@@ -194,6 +194,30 @@ describe('createVerifier', () => {
     }
   });
 
+  it('answers 500 outcome-unknown once maxRunMs has passed when the upstream never answers, instead of leaving the request hanging', async () => {
+    let hits = 0;
+    // Reads the request (it may have acted on it) and never answers.
+    const upstream = await startServer((req) => {
+      hits++;
+      req.resume();
+    });
+    try {
+      const { url, verifier } = await start({ upstream: upstream.url, maxRunMs: 300, leaseMs: 100 });
+      const answer = await Promise.race([
+        post(`${url}/things`, { key: 'silent', body: { a: 1 } }),
+        sleep(3_000).then(() => undefined),
+      ]);
+      expect(answer?.status).toBe(500);
+      expect(answer?.json().type).toBe('https://submit-once.dev/problems/outcome-unknown');
+      const retry = await post(`${url}/things`, { key: 'silent', body: { a: 1 } });
+      expect(retry.json().type).toBe('https://submit-once.dev/problems/outcome-unknown');
+      expect(hits).toBe(1);
+      expect(verifier.stats().totals).toMatchObject({ executions: 1, releases: 0 });
+    } finally {
+      await upstream.close();
+    }
+  });
+
   it('answers outcome-unknown, without the upstream headers but with CORS, when the upstream breaks off after its status line', async () => {
     const upstream = await startServer((req, res) => {
       req.resume();
