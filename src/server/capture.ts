@@ -89,6 +89,9 @@ export function captureMayNeverEnd(res: ServerResponse): void {
   lateCaptures.set(res, capture);
 }
 
+/** On the `end` that `captureOnInstance` puts on a response: its capture. */
+const ON_INSTANCE = Symbol('submit-once capture');
+
 /**
  * The wrappers on the response itself. A function of its own: with the layer's branch in
  * the same function, the garbage collector's time per request on plain node:http tripled
@@ -103,9 +106,21 @@ function captureOnInstance(res: ServerResponse, capture: ResponseCapture): void 
   res.write = function (this: ServerResponse, ...args: unknown[]): boolean {
     return capture.writeCalled(this, args);
   } as ServerResponse['write'];
-  res.end = function (this: ServerResponse, ...args: unknown[]): ServerResponse {
+  const end = function (this: ServerResponse, ...args: unknown[]): ServerResponse {
     return capture.endCalled(this, args);
-  } as ServerResponse['end'];
+  } as ServerResponse['end'] & { [ON_INSTANCE]?: ResponseCapture };
+  // Found by `activeCapture` without a table of its own: these wrappers are the rarer path.
+  end[ON_INSTANCE] = capture;
+  res.end = end;
+}
+
+/**
+ * The capture of `res` (a run of some middleware instance), if it has one: from its
+ * claim, on either path, until its end went out, and on the response's own methods
+ * after that. The caller checks whether its run is still going.
+ */
+export function activeCapture(res: ServerResponse): ResponseCapture | undefined {
+  return captureOf(res) ?? (res.end as { [ON_INSTANCE]?: ResponseCapture })[ON_INSTANCE];
 }
 
 const unset: Method = () => undefined;

@@ -1,4 +1,5 @@
-import { captureMayNeverEnd, ResponseCapture, settlesLater, type CapturedResponse, type ReplaceAnswer, type Settled } from './capture.js';
+import type { ServerResponse } from 'node:http';
+import { activeCapture, captureMayNeverEnd, ResponseCapture, settlesLater, type CapturedResponse, type ReplaceAnswer, type Settled } from './capture.js';
 import { eventScope, type Claimed } from './claimed.js';
 import type { IdempotencyEvent } from './events.js';
 import type { HeldLease } from './lease-keeper.js';
@@ -28,6 +29,20 @@ export function execute(ctx: RequestContext, claimed: Claimed, granted: Granted)
 }
 
 /**
+ * Behind Express a handler's throw goes to Express's error handlers, not to `invoke`: an
+ * `UncertainOutcomeError` that reaches the middleware's `errorHandler` is handed to the run
+ * of `res`, as `invoke` would. False when `error` is another error, or `res` has no run
+ * still waiting for its answer: the next error handler then gets it.
+ */
+export function uncertainOutcomeThrown(error: unknown, res: ServerResponse): boolean {
+  if (!isUncertainOutcomeError(error)) return false;
+  const run = activeCapture(res);
+  if (!(run instanceof GuardedRun) || run.answered) return false;
+  run.threw(error);
+  return true;
+}
+
+/**
  * The state of one run, as one object: its lease, the capture of its answer (the base
  * class) and what its handler threw.
  */
@@ -49,6 +64,11 @@ class GuardedRun extends ResponseCapture implements HeldLease, ThrowTarget {
     super(ctx.res);
     this.storageKey = run.storageKey;
     this.token = token;
+  }
+
+  /** The handler's answer is whole: its `end` came. */
+  get answered(): boolean {
+    return this.#ended;
   }
 
   /** Starts capturing the run's answer. */

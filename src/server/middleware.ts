@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Audit, type AuditSnapshot } from './audit.js';
 import { answerBugs, failed, guard } from './guard.js';
+import { uncertainOutcomeThrown } from './execute.js';
 import type { IdempotencyEvent } from './events.js';
 import { resolveOptions, type IdempotencyOptions } from './options.js';
 import { LeaseKeeper } from './lease-keeper.js';
@@ -36,6 +37,13 @@ export interface IdempotencyMiddleware {
   (req: IncomingMessage, res: ServerResponse, next: NextFunction): void;
   /** Wraps a `node:http` request handler: `http.createServer(mw.handler(app))`. */
   handler(handler: RequestHandler): (req: IncomingMessage, res: ServerResponse) => void;
+  /**
+   * Express error middleware: mount it after your routes and before your own error
+   * handlers (`app.use(mw.errorHandler)`), so that a handler's `UncertainOutcomeError`
+   * turns its key unknown (500 `outcome-unknown`) instead of reaching a handler whose 5xx
+   * would free the key for a second run. Any other error goes on to the next handler.
+   */
+  errorHandler(error: unknown, req: IncomingMessage, res: ServerResponse, next: NextFunction): void;
   /** Counters and per-key records since start or the last reset. */
   stats(): AuditSnapshot;
   resetStats(): void;
@@ -93,6 +101,10 @@ export function idempotency(options: IdempotencyOptions = {}): IdempotencyMiddle
 
   middleware.handler = (handler: RequestHandler) => (req: IncomingMessage, res: ServerResponse) => {
     run(req, res, () => handler(req as IdempotentRequest, res));
+  };
+  // Four parameters: Express tells error middleware by its arity.
+  middleware.errorHandler = (error: unknown, _req: IncomingMessage, res: ServerResponse, next: NextFunction): void => {
+    if (!uncertainOutcomeThrown(error, res)) next(error);
   };
   middleware.stats = (): AuditSnapshot => audit.snapshot();
   middleware.resetStats = (): void => audit.reset();
