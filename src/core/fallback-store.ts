@@ -1,5 +1,5 @@
 /** Storage must never block or drop a submission: on the first failure, carry on in memory. */
-import { memoryStore, type KeyStore } from './store.js';
+import { memoryStore, type KeyRecord, type KeyStore } from './store.js';
 
 export interface FallbackStoreOptions {
   /** An operation slower than this counts as a failure (a blocked open never settles). */
@@ -71,7 +71,20 @@ export function fallbackStore(primary: KeyStore, options: FallbackStoreOptions):
 
   return {
     get: (fingerprint) => run('get', (s) => s.get(fingerprint)),
-    upsert: (fingerprint, decide) => run('upsert', (s) => s.upsert(fingerprint, decide)),
+    upsert: (fingerprint, decide) => {
+      // What the primary decided may still commit after its timeout (a slow commit): memory
+      // starts from it, so the key sent is the key a reload finds, not a second one.
+      let decided: KeyRecord | undefined;
+      return run('upsert', (s) =>
+        s === primary
+          ? s.upsert(fingerprint, (current) => {
+              const next = decide(current);
+              decided = next === undefined ? current : (next ?? undefined);
+              return next;
+            })
+          : s.upsert(fingerprint, (current) => decide(current ?? decided)),
+      );
+    },
     batch: (decisions) => run('batch', (s) => s.batch(decisions)),
     list: () => run('list', (s) => s.list()),
   };

@@ -348,6 +348,29 @@ describe('createSubmitter: storage failures degrade to memory', () => {
     expect(events.some((e) => e.type === 'storage-degraded')).toBe(true);
   });
 
+  it('a write-ahead that times out but commits later leaves the key that was sent, so a reload reuses it', async () => {
+    // IndexedDB decides the claim at once but its commit is slow (a busy disk, strict durability).
+    const disk = memoryStore();
+    let slow = true;
+    const sluggish: KeyStore = {
+      ...disk,
+      upsert: async (fp, decide) => {
+        const committed = disk.upsert(fp, decide);
+        if (slow) await new Promise((resolve) => setTimeout(resolve, 80));
+        return committed;
+      },
+    };
+    const first = setup({ store: sluggish, storageTimeout: 20, retry: false });
+    const { send, calls } = scripted([new TypeError('offline'), 201]);
+    await expect(first.submitter.submit({ intent, send })).rejects.toBeInstanceOf(AmbiguousOutcomeError);
+    await new Promise((resolve) => setTimeout(resolve, 120));
+    // The page reloads: a new engine over the same database, now answering in time.
+    slow = false;
+    const second = setup({ store: sluggish, retry: false });
+    await second.submitter.submit({ intent, send });
+    expect(calls.map((c) => c.key)).toEqual([calls[0]!.key, calls[0]!.key]);
+  });
+
   it('with no IndexedDB at all (default store) the request still goes out, after an event', async () => {
     const events: SubmitEvent[] = [];
     const submitter = createSubmitter({ locks: null, onEvent: (e) => events.push(e) });
