@@ -111,7 +111,8 @@ export function resolveOptions(options: SubmitterOptions = {}): ResolvedOptions 
     retry: normaliseRetry(options.retry),
     classify: (result, now) => defaultClassifier(result, now, options.keyReused),
     inProgressTimeout: nonNegative('inProgressTimeout', options.inProgressTimeout ?? DEFAULTS.inProgressTimeout),
-    timeout: options.timeout === undefined ? undefined : positive('timeout', options.timeout),
+    // Infinity is no timeout: no timer, no signal per attempt.
+    timeout: options.timeout === undefined || options.timeout === Infinity ? undefined : positive('timeout', options.timeout),
     storageTimeout: positive('storageTimeout', options.storageTimeout ?? DEFAULTS.storageTimeout),
     onEvent: options.onEvent,
     now: options.now ?? Date.now,

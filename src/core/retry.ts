@@ -51,7 +51,10 @@ export function backoffDelay(retryNumber: number, options: RetryOptions, random:
   return Math.floor(random() * ceiling);
 }
 
-/** Resolves after `ms`, or rejects at once when `signal` aborts. */
+/** The longest delay a timer keeps: browsers and Node fire a longer `setTimeout` at once. */
+export const MAX_TIMER = 2 ** 31 - 1;
+
+/** Resolves after `ms` (at most `MAX_TIMER`), or rejects at once when `signal` aborts. */
 export function sleep(ms: number, signal: AbortSignal | undefined, key?: string): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) {
@@ -65,7 +68,7 @@ export function sleep(ms: number, signal: AbortSignal | undefined, key?: string)
     const timer = setTimeout(() => {
       signal?.removeEventListener('abort', onAbort);
       resolve();
-    }, ms);
+    }, Math.min(ms, MAX_TIMER));
     signal?.addEventListener('abort', onAbort, { once: true });
   });
 }

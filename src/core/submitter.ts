@@ -24,7 +24,7 @@ import * as transition from './key-record.js';
 import { isValidKey } from '../protocol/key-grammar.js';
 import { resolveOptions, type SubmitterOptions } from './options.js';
 import type { HeldRequestOf, OutboxPort } from './outbox-port.js';
-import { backoffDelay, normaliseRetry, sleep, type RetryInput, type RetryOptions } from './retry.js';
+import { backoffDelay, MAX_TIMER, normaliseRetry, sleep, type RetryInput, type RetryOptions } from './retry.js';
 import { settleWindow } from './settle-window.js';
 import type { Decide, KeyRecord, KeyStore } from './store.js';
 
@@ -584,7 +584,7 @@ export const signalOf = Attempt.signalOf;
  */
 function timedSignal(caller: AbortSignal | undefined, timeout: number): { signal: AbortSignal; stopTimer: () => void } {
   const controller = new AbortController();
-  const timer = setTimeout(() => controller.abort(new DOMException(`the attempt took over ${timeout} ms`, 'TimeoutError')), timeout);
+  const timer = setTimeout(() => controller.abort(new DOMException(`the attempt took over ${timeout} ms`, 'TimeoutError')), Math.min(timeout, MAX_TIMER));
   if (caller?.aborted) controller.abort(caller.reason);
   else caller?.addEventListener('abort', () => controller.abort(caller.reason), { once: true });
   return { signal: controller.signal, stopTimer: () => clearTimeout(timer) };

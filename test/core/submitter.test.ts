@@ -438,3 +438,36 @@ describe('createSubmitter: bodies fingerprinted at once or read first', () => {
     expect(await submitter.peek(blob('other'))).toBeUndefined();
   });
 });
+
+describe('createSubmitter: timers past setTimeout range', () => {
+  // A browser (and Node) fires a setTimeout longer than 2^31-1 ms at once: "never" must not mean "now".
+  it('a timeout of Infinity or past 2^31-1 ms does not abort the attempt at once', async () => {
+    for (const timeout of [Infinity, 2 ** 31]) {
+      let created: ReturnType<typeof setup> | undefined;
+      try {
+        created = setup({ timeout, retry: false });
+      } catch (error) {
+        // Refusing it with a typed error is fine too.
+        expect(error).toBeInstanceOf(InvalidOptionsError);
+        continue;
+      }
+      const send = async ({ signal }: AttemptContext) => {
+        await new Promise((resolve) => setTimeout(resolve, 30));
+        if (signal.aborted) throw signal.reason;
+        return response(201);
+      };
+      expect((await created.submitter.submit({ intent, send })).status).toBe(201);
+    }
+  });
+
+  it('a Retry-After past 2^31-1 ms, allowed by maxRetryAfter: Infinity, is not a retry at once', async () => {
+    const { submitter } = setup({ retry: { attempts: 2, maxRetryAfter: Infinity } });
+    const { send } = scripted([response(503, { 'retry-after': String(30 * 24 * 3600) }), 201]);
+    const controller = new AbortController();
+    const submitted = submitter.submit({ intent, send, signal: controller.signal });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(send).toHaveBeenCalledTimes(1);
+    controller.abort();
+    await expect(submitted).rejects.toBeInstanceOf(SubmissionAbortedError);
+  });
+});
