@@ -502,6 +502,10 @@ export function createSubmitter(options: SubmitterOptions = {}): Submitter {
     if (joined) emit({ type: 'joined', fingerprint: fp });
     const { result } = (await promise) as Outcome<T>;
     if (result.ok) return share(result.value);
+    // The caller that started the flight aborted (its page detached, its signal fired), not
+    // this one: carry on under the same key, kept by that abort, rather than drop the intent.
+    const peek = (call as Peeked)[peekSignal];
+    if (joined && result.error instanceof SubmissionAbortedError && !(peek ? peek.call(call) : call.signal)?.aborted) return submit(call);
     throw result.error;
   }
 

@@ -264,6 +264,21 @@ describe('createSubmitter: abort', () => {
     expect((await store.get(await fingerprint(intent)))?.key).toBe(calls[0]!.key);
   });
 
+  it("one caller's abort does not abort another caller joined to the same intent", async () => {
+    // Two components submit one intent; the one that started it unmounts during the backoff.
+    const { submitter } = setup({ retry: { attempts: 3, baseDelay: 50, maxDelay: 50 }, random: () => 1 });
+    const controller = new AbortController();
+    const { send, calls } = scripted([503, 201]);
+    const first = submitter.submit({ intent, send, signal: controller.signal });
+    const second = submitter.submit({ intent, send });
+    await vi.waitFor(() => expect(send).toHaveBeenCalledOnce());
+    controller.abort();
+    await expect(first).rejects.toBeInstanceOf(SubmissionAbortedError);
+    // The second caller never aborted: it gets the intent's answer, not the first caller's abort.
+    expect((await second).status).toBe(201);
+    expect(calls.map((c) => c.key)).toEqual([calls[0]!.key, calls[0]!.key]);
+  });
+
   it('passes an abortable signal to the attempt', async () => {
     const { submitter } = setup();
     const controller = new AbortController();
