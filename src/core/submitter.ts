@@ -500,7 +500,8 @@ export function createSubmitter(options: SubmitterOptions = {}): Submitter {
       return outcome;
     });
     if (joined) emit({ type: 'joined', fingerprint: fp });
-    const { result } = (await promise) as Outcome<T>;
+    // The flight follows its first caller's signal only: a joined caller's own abort ends its own wait.
+    const { result } = (await (joined && call.signal ? untilAborted(promise, call.signal) : promise)) as Outcome<T>;
     if (result.ok) return share(result.value);
     // The caller that started the flight aborted (its page detached, its signal fired), not
     // this one: carry on under the same key, kept by that abort, rather than drop the intent.
@@ -540,6 +541,16 @@ export function createSubmitter(options: SubmitterOptions = {}): Submitter {
       while (background.size > 0) await Promise.all([...background]);
     },
   };
+}
+
+/** `promise`, or a `SubmissionAbortedError` as soon as `signal` aborts, whichever comes first. */
+function untilAborted<V>(promise: Promise<V>, signal: AbortSignal): Promise<V> {
+  if (signal.aborted) return Promise.reject(new SubmissionAbortedError(undefined, { cause: signal.reason }));
+  return new Promise<V>((resolve, reject) => {
+    const onAbort = () => reject(new SubmissionAbortedError(undefined, { cause: signal.reason }));
+    signal.addEventListener('abort', onAbort, { once: true });
+    void promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
 }
 
 function statusOf(verdict: Verdict): { status?: number } {

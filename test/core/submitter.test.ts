@@ -279,6 +279,28 @@ describe('createSubmitter: abort', () => {
     expect(calls.map((c) => c.key)).toEqual([calls[0]!.key, calls[0]!.key]);
   });
 
+  it('a joined caller that aborts stops waiting at once, as fetch does; the flight goes on', async () => {
+    const { submitter } = setup();
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const send = vi.fn(async () => (await gate, response(201)));
+    const first = submitter.submit({ intent, send });
+    const controller = new AbortController();
+    const second = submitter.submit({ intent, send, signal: controller.signal });
+    let outcome: unknown = 'still waiting';
+    second.then(
+      () => (outcome = 'resolved'),
+      (error: unknown) => (outcome = error),
+    );
+    controller.abort();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    // Before the shared request answers: the aborted caller is no longer waiting on it.
+    expect(outcome).toBeInstanceOf(SubmissionAbortedError);
+    release();
+    expect((await first).status).toBe(201);
+    expect(send).toHaveBeenCalledOnce();
+  });
+
   it('passes an abortable signal to the attempt', async () => {
     const { submitter } = setup();
     const controller = new AbortController();
