@@ -43,11 +43,17 @@ export function guardForm<TData>(
   options: GuardFormOptions<TData> = {},
 ): () => void {
   const { intent, ...rest } = options;
+  /** The submit button each submit's data came from: its `formaction`/`formmethod` say where the browser would send it. */
+  const submitters = new WeakMap<FormData, HTMLButtonElement | HTMLInputElement>();
   const intentOf = (formData: FormData) => {
     if (typeof intent === 'function') return intent(formData);
     if (typeof intent === 'object') return intent;
     if (typeof intent === 'string') return actionIntent(intent, formData);
-    return { method: (form.getAttribute('method') || 'post').toUpperCase(), url: form.action, body: formData };
+    const by = submitters.get(formData);
+    const method = by?.getAttribute('formmethod') || form.getAttribute('method') || 'post';
+    // The attribute as written where `formAction` is missing (jsdom): resolved against the page like any intent URL.
+    const action = by?.getAttribute('formaction');
+    return { method: method.toUpperCase(), url: action == null ? form.action : by!.formAction || action, body: formData };
   };
   // Not `...context`: spreading reads `signal`, which makes the run's AbortController.
   const send = (formData: FormData, context: GuardContext) =>
@@ -64,11 +70,16 @@ export function guardForm<TData>(
     const onSubmit = (event: Event) => {
       event.preventDefault();
       // Read before the submit buttons are disabled: disabled controls are left out of FormData.
-      void observer.trigger(formDataOf(form, (event as SubmitEvent).submitter));
+      const by = (event as SubmitEvent).submitter;
+      const formData = formDataOf(form, by);
+      if (isSubmitControl(by)) submitters.set(formData, by);
+      void observer.trigger(formData);
     };
     const onPrepare = (event: Event) => {
       if (observer.locked || !isSubmitControl(event.target)) return;
-      observer.prepare(formDataOf(form, event.target)).catch(() => undefined);
+      const formData = formDataOf(form, event.target);
+      submitters.set(formData, event.target);
+      observer.prepare(formData).catch(() => undefined);
     };
     return {
       busy: () => [form, ...submitControls(form)],

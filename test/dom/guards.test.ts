@@ -271,6 +271,29 @@ describe('guardForm', () => {
     expect(events).toContain('settled');
   });
 
+  it('a submit button with its own formaction is another intent, as the browser would send it elsewhere', async () => {
+    document.body.innerHTML = `
+      <form method="post" action="/drafts">
+        <input name="text" value="hello">
+        <button type="submit" id="save">Save draft</button>
+        <button type="submit" id="publish" formaction="/publish">Publish</button>
+      </form>`;
+    const el = document.querySelector('form')!;
+    const handler = vi.fn(async () => 'done');
+    const submitter = createSubmitter(engine());
+    track(guardForm(el, handler, { submitter, debounce: 0 }));
+    el.querySelector<HTMLButtonElement>('#save')!.click();
+    await vi.waitFor(() => expect(handler).toHaveBeenCalledTimes(1));
+    await tick(5);
+    // Inside the settle window of the draft's answer: publishing must not be answered with it.
+    el.querySelector<HTMLButtonElement>('#publish')!.click();
+    await tick(20);
+    expect(handler).toHaveBeenCalledTimes(2);
+    const publish = new FormData();
+    publish.append('text', 'hello');
+    expect(await submitter.peek({ method: 'POST', url: new URL('/publish', document.baseURI), body: publish })).toBeDefined();
+  });
+
   it('dispose stops intercepting submit events', async () => {
     const { el, unguarded } = form();
     const handler = vi.fn(async () => 'sent');
