@@ -47,16 +47,21 @@ function replayJoined(record: string, res: Response): void {
   res.status(Number(record.slice(first + 1, second))).set(headers).end(Buffer.from(record.slice(third + 1), 'latin1'));
 }
 
+/** The request's key, or undefined once it was answered 400. */
+function keyOf(req: Request, res: Response): string | undefined {
+  const key = req.headers['idempotency-key'];
+  if (typeof key === 'string' && KEY.test(key)) return key;
+  res.status(400).end();
+  return undefined;
+}
+
 const fingerprintOf = (body: unknown): string => createHash('sha256').update(JSON.stringify(body)).digest('base64');
 
 export function floorMiddleware({ keep = 'objects' }: { keep?: FloorKeep } = {}): RequestHandler {
   const kept = new Map<string, Claim | string>();
   return (req: Request, res: Response, next: NextFunction) => {
-    const key = req.headers['idempotency-key'];
-    if (typeof key !== 'string' || !KEY.test(key)) {
-      res.status(400).end();
-      return;
-    }
+    const key = keyOf(req, res);
+    if (key === undefined) return;
     const fingerprint = fingerprintOf(req.body);
     const found = kept.get(key);
     if (found !== undefined) {
@@ -87,11 +92,8 @@ export function ourStoreFloor(): RequestHandler {
   const store = memoryStore();
   const sync = store.sync as SyncStoreOperations;
   return (req: Request, res: Response, next: NextFunction) => {
-    const key = req.headers['idempotency-key'];
-    if (typeof key !== 'string' || !KEY.test(key)) {
-      res.status(400).end();
-      return;
-    }
+    const key = keyOf(req, res);
+    if (key === undefined) return;
     const fingerprint = fingerprintOf(req.body);
     const claim = sync.claim({ key, fingerprint, leaseMs: LEASE_MS, retentionMs: RETENTION_MS, now: Date.now(), recover: false });
     if (claim.status !== 'claimed') {
