@@ -108,8 +108,8 @@ Endpoints of the verifier itself:
   POST   ${RESET_PATH}    forgets every key, the counters and the built-in API's orders
   GET    ${TOKEN_PATH}     with --token-secret: {"token":…,"expiresAt":…} for the caller
 
-CORS is on for every origin: preflights allow Idempotency-Key and Content-Type, and
-responses expose Idempotent-Replayed, Retry-After and Location to the page.
+CORS is on for every origin: preflights allow Idempotency-Key, Content-Type and If-Match,
+and responses expose Idempotent-Replayed, Retry-After, Location and ETag to the page.
 
 Exit codes: 0 stopped by SIGINT/SIGTERM (or --help, --version); 1 runtime failure (port
 in use, store unreachable, package missing); 2 usage error (bad flag or value).`;

@@ -6,9 +6,9 @@ export interface CorsOptions {
   readonly origin?: '*' | readonly string[] | ((origin: string) => boolean);
   /** Allow cookies and HTTP auth; the origin is then echoed, never `*`. Default false. */
   readonly credentials?: boolean;
-  /** Request headers allowed besides the idempotency header and Content-Type. */
+  /** Request headers allowed besides the idempotency header, Content-Type and If-Match. */
   readonly allowHeaders?: readonly string[];
-  /** Response headers exposed besides `Idempotent-Replayed`, `Retry-After` and `Location`. */
+  /** Response headers exposed besides `Idempotent-Replayed`, `Retry-After`, `Location` and `ETag`. */
   readonly exposeHeaders?: readonly string[];
   /** Preflight cache lifetime, seconds. Default 600. */
   readonly maxAge?: number;

@@ -120,6 +120,9 @@ describe('submit-once-verifier --version and --help', () => {
     expect(help).toContain(`POST   ${RESET_PATH}`);
     expect(help).toMatch(/CORS is on for every origin/);
     expect(help).toContain('Idempotent-Replayed');
+    // What applyCors sends: the key, Content-Type and If-Match allowed; ETag exposed with the rest.
+    expect(help.replace(/\s+/g, ' ')).toContain('preflights allow Idempotency-Key, Content-Type and If-Match');
+    expect(help.replace(/\s+/g, ' ')).toContain('expose Idempotent-Replayed, Retry-After, Location and ETag');
     expect(help).toMatch(/Exit codes: 0 .*; 1 runtime failure .*; 2 usage error/s);
   });
 });
