@@ -117,6 +117,29 @@ describe('createIfMatchFetch', () => {
     expect(version()).toBe(2);
   });
 
+  it("a caller's own If-Match wins over the remembered ETag, in init or on a Request", async () => {
+    const sent: Array<string | null> = [];
+    const client = createIfMatchFetch(
+      createIdempotentFetch({
+        store: memoryStore(),
+        locks: null,
+        fetch: async (input, init) => {
+          sent.push(new Headers(init?.headers ?? (input instanceof Request ? input.headers : undefined)).get('if-match'));
+          return fetch(input, init);
+        },
+      }),
+    );
+    await client(orderUrl); // remembers "1"
+    // Another tab saves version 2; this page read it elsewhere and names it itself.
+    expect((await post(orderUrl, { method: 'PATCH', key: 'other-tab', body: { qty: 5 }, headers: { 'If-Match': '"1"' } })).status).toBe(200);
+    const own = await client(orderUrl, { ...patch({ qty: 6 }), headers: { 'content-type': 'application/json', 'If-Match': '"2"' } });
+    expect(own.status).toBe(200);
+    const fromRequest = await client(new Request(orderUrl, { ...patch({ qty: 7 }), headers: { 'content-type': 'application/json', 'if-match': '*' } }));
+    expect(fromRequest.status).toBe(200);
+    expect(sent).toEqual([null, '"2"', '*']);
+    expect(api.orders()[0]).toMatchObject({ qty: 7, version: 4 });
+  });
+
   it('control: the same retry without an idempotency key meets its own success as a 412', async () => {
     const first = await post(orderUrl, { method: 'PATCH', key: 'applied', body: { qty: 7 }, headers: { 'If-Match': '"1"' } });
     expect(first.status).toBe(200);
@@ -150,6 +173,19 @@ describe('installIfMatch (axios)', () => {
     expect(error).toMatchObject({ code: 'precondition-failed', etag: '"2"', current: { qty: 5, version: 2 }, url: orderUrl });
     expect(isAxiosError((error as Error).cause)).toBe(true);
     expect(version()).toBe(2);
+  });
+
+  it("a caller's own If-Match wins over the remembered ETag", async () => {
+    const tab = axios.create({ baseURL: url });
+    installIdempotency(tab, { store: memoryStore(), locks: null });
+    installIfMatch(tab);
+    const path = orderUrl.slice(url.length);
+    await tab.get(path); // remembers "1"
+    expect((await post(orderUrl, { method: 'PATCH', key: 'other-tab', body: { qty: 5 }, headers: { 'If-Match': '"1"' } })).status).toBe(200);
+    const own = await tab.patch(path, { qty: 6 }, { headers: { 'If-Match': '"2"' } });
+    expect(own.status).toBe(200);
+    expect(own.config.headers.get('If-Match')).toBe('"2"');
+    expect(api.orders()[0]).toMatchObject({ qty: 6, version: 3 });
   });
 
   it('after a 412, the same change over the version read again is sent, not answered with that 412', async () => {
