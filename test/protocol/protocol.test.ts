@@ -74,6 +74,14 @@ describe('canonicalJson', () => {
     expect(() => canonicalJson(cyclic)).toThrow(PayloadTooDeepError);
   });
 
+  // As RFC 8785 (JCS) does, and as the server's JSON parser reads them: documented in the
+  // README, which tells callers to send ids past 2^53 as strings.
+  it('canonicalBodyText: numbers are the doubles JSON.parse reads (1.0 is 1; integers differing only past 2^53 are one)', () => {
+    expect(canonicalBodyText('{"n":1.0,"e":1e2}')).toBe('json:{"e":100,"n":1}');
+    expect(canonicalBodyText('{"id":9007199254740993}')).toBe(canonicalBodyText('{"id":9007199254740992}'));
+    expect(canonicalBodyText('{"id":"9007199254740993"}')).not.toBe(canonicalBodyText('{"id":"9007199254740992"}'));
+  });
+
   it('canonicalBodyText: JSON objects, arrays and strings only; anything else is text as it is', () => {
     expect(canonicalBodyText(' {"b":1,"a":2} ')).toBe('json:{"a":2,"b":1}');
     expect(canonicalBodyText('"x"')).toBe('json:"x"');
