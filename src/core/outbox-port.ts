@@ -29,9 +29,10 @@ export interface OutboxPort {
   hold(request: HeldRequest, signal?: AbortSignal): Promise<{ id: string; answer: Promise<Response> }>;
   /**
    * Tells of each request the outbox got a final answer for, in this page or reported here
-   * (held by a page since closed, sent by the service worker): its key is done with.
+   * (held by a page since closed, sent by the service worker): its key is done with. Those
+   * reported before the listener came are told at once, with `at`, when they were reported.
    */
-  onAnswer?(listener: (request: { key: string; fingerprint: string }) => void): () => void;
+  onAnswer?(listener: (request: { key: string; fingerprint: string; at?: number }) => void): () => void;
 }
 
 /** How a submission describes itself for the outbox: its request, given the key. */

@@ -186,11 +186,18 @@ export function createSubmitter(options: SubmitterOptions = {}): Submitter {
   }
   let lastSweep = 0;
   let writeTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Keys the outbox got a final answer for, by fingerprint, with when: a claim racing their settle write must not reuse them. */
+  const answered = new Map<string, { key: string; at: number }>();
+  const settledBy = (fp: string, current: KeyRecord | undefined) => {
+    const done = answered.get(fp);
+    return current && done?.key === current.key && current.state !== 'settled' ? transition.settle(current, 0, done.at) : undefined;
+  };
   // A request the outbox answered after its submission's page was gone: its key is settled,
   // so the same cart ordered later is a new intent, not a replay of this one.
-  config.outbox?.onAnswer?.(({ key, fingerprint: fp }) =>
-    later(() => store.upsert(fp, (current) => (current?.key === key && current.state !== 'settled' ? transition.settle(current, 0, config.now()) : undefined))),
-  );
+  config.outbox?.onAnswer?.(({ key, fingerprint: fp, at = config.now() }) => {
+    answered.set(fp, { key, at });
+    later(() => store.upsert(fp, (current) => settledBy(fp, current)));
+  });
 
   function later(task: () => Promise<unknown>): void {
     const promise = Promise.resolve()
@@ -235,7 +242,8 @@ export function createSubmitter(options: SubmitterOptions = {}): Submitter {
     const unannounce = (kept?: string) => announcedKeys.forEach((key) => key !== kept && register(key, undefined));
     try {
       await store.upsert(fp, (stored) => {
-        const current = write && stored?.key === write.claimed.key ? (write.next ?? undefined) : stored;
+        const found = write && stored?.key === write.claimed.key ? (write.next ?? undefined) : stored;
+        const current = settledBy(fp, found) ?? found;
         claimed = transition.claim(current, fp, config.now(), explicitKey, policy, { owner: tabs?.owner(), takeOverFrom });
         // In the transaction, before any other tab can read the claim.
         if (sending && !claimed.busy && claimed.record.owner !== undefined && announce(claimed.record.key)) announcedKeys.push(claimed.record.key);

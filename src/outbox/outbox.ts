@@ -58,6 +58,12 @@ export function createOutbox(options: OutboxOptions = {}): Outbox {
   /** Submissions of this page waiting for their request's final answer, by id. */
   const waiters = new Map<string, Waiter[]>();
   const channel = available && typeof BroadcastChannel === 'function' ? new BroadcastChannel(syncTag(config.databaseName)) : undefined;
+  /**
+   * Answers reported in this page: an engine made after them (a guard's or a hook's, made
+   * at its first click) must still retire their keys, or its next submission of the same
+   * intent would be answered with the old one's replay and never run.
+   */
+  const reported: { key: string; fingerprint: string; at: number }[] = [];
   let snapshot: readonly PendingSubmission[] = [];
   let timer: ReturnType<typeof setTimeout> | undefined;
   let passes: Promise<unknown> = Promise.resolve();
@@ -105,6 +111,7 @@ export function createOutbox(options: OutboxOptions = {}): Outbox {
   }
 
   function answered(item: PendingSubmission, answer: StoredAnswer): void {
+    reported.push({ key: item.key, fingerprint: item.fingerprint, at: config.now() });
     emit({ type: 'replayed', item, status: answer.status });
     settleWaiters(item.id, { answer });
   }
@@ -246,7 +253,10 @@ export function createOutbox(options: OutboxOptions = {}): Outbox {
     },
     flush: () => replay(true),
     subscribe,
-    onAnswer: (listener) => subscribe((event) => event.type === 'replayed' && listener(event.item)),
+    onAnswer(listener) {
+      reported.forEach(listener);
+      return subscribe((event) => event.type === 'replayed' && listener(event.item));
+    },
     close() {
       closed = true;
       clearTimeout(timer);
