@@ -84,6 +84,7 @@ interface Slot {
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$/;
 const LOCK_TIMEOUT = '55P03';
 const MAX_CLAIM_ROUNDS = 10;
+const CLAIM_SAVEPOINT = 'submit_once_claimed';
 
 /**
  * Keys in a PostgreSQL table: the storage key is the primary key, and a claim is one
@@ -154,14 +155,18 @@ export function postgresStore(pool: PgPoolLike, options: PostgresStoreOptions = 
     await ensureTable().catch(unavailable);
     const client = await pool.connect().catch(unavailable);
     try {
-      await client.query('BEGIN');
       // A concurrent claim of the same key waits on our row lock: bound the wait by the
       // lease, then answer in-progress. A transaction left idle (a hung handler) is ended
-      // by the server, which frees the key.
-      await client.query(`SET LOCAL lock_timeout = ${Math.max(1, Math.round(request.leaseMs))}`);
-      await client.query(`SET LOCAL idle_in_transaction_session_timeout = ${Math.max(1_000, Math.round(request.leaseMs * 3))}`);
+      // by the server, which frees the key. One round trip: no values, so one simple query.
+      await client.query(
+        `BEGIN; SET LOCAL lock_timeout = ${Math.max(1, Math.round(request.leaseMs))}; ` +
+          `SET LOCAL idle_in_transaction_session_timeout = ${Math.max(1_000, Math.round(request.leaseMs * 3))}`,
+      );
       const result = await claimOn(client, request, newTokenSuffix());
       if (result.status === 'claimed') {
+        // markUnknown rolls the handler's writes back to here and turns the claim unknown in
+        // this transaction, keeping the row lock: a duplicate waiting on it must not find the key free.
+        await client.query(`SAVEPOINT ${CLAIM_SAVEPOINT}`);
         const transaction: OpenTransaction = { client, key: request.key, token: result.token, fingerprint: request.fingerprint, executions: result.executions };
         slot.transaction = transaction;
         open.set(result.token, transaction);
@@ -229,8 +234,20 @@ export function postgresStore(pool: PgPoolLike, options: PostgresStoreOptions = 
         return (await run(pool, sql.markUnknown, [request.key, request.token, request.now + request.retentionMs])).rowCount === 1;
       }
       // Transactional: the handler's database writes are rolled back (they cannot have
-      // happened), but it said an effect elsewhere may have: record that, fenced by its token.
-      await finish(transaction, false);
+      // happened), but it said an effect elsewhere may have: record that, fenced by its token,
+      // in the claim's own transaction. Rolling all of it back first would free the key (or
+      // bring back the expired record the claim took over) for whoever comes next.
+      open.delete(transaction.token);
+      try {
+        await transaction.client.query(`ROLLBACK TO SAVEPOINT ${CLAIM_SAVEPOINT}`);
+        const marked = (await transaction.client.query(sql.markUnknown, [request.key, request.token, request.now + request.retentionMs])).rowCount === 1;
+        await transaction.client.query('COMMIT');
+        transaction.client.release();
+        return marked;
+      } catch {
+        // The connection or the transaction failed: it is rolled back, so insert the record.
+        await finish(transaction, false);
+      }
       const values = [request.key, transaction.fingerprint, transaction.token, transaction.executions, request.now + request.retentionMs];
       return (await run(pool, sql.insertUnknown, values)).rowCount === 1;
     },
