@@ -43,8 +43,11 @@ export function recordLine(key: string, record: TableRecord): string {
   }
 }
 
-/** Applies one line to the table; a line that does not parse (a torn last line from a crash) is skipped. */
-export function applyLine(table: RecordTable, line: string): void {
+/**
+ * Applies one line to the table; a line that does not parse (a torn last line from a crash)
+ * is skipped. `loadedAt`: when the file is being loaded (see `decodeRecord`).
+ */
+export function applyLine(table: RecordTable, line: string, loadedAt: number): void {
   let raw: unknown;
   try {
     raw = JSON.parse(line);
@@ -55,7 +58,7 @@ export function applyLine(table: RecordTable, line: string): void {
   const entry = raw as LogEntry;
   switch (entry.o) {
     case 'r':
-      table.put(entry.k, decodeRecord(entry.v));
+      table.put(entry.k, decodeRecord(entry.v, loadedAt));
       return;
     case 'c':
       table.put(entry.k, { state: 'unknown', fingerprint: entry.f, token: entry.t, executions: 1, expiresAt: entry.l + LEGACY_RETENTION_MS });
@@ -79,12 +82,15 @@ const LEGACY_RETENTION_MS = 24 * 60 * 60 * 1000;
 
 /**
  * Loading happens in a new process, so a claim that was running is now an unknown
- * outcome: its holder died with the old process. Kept for its retention from its lease end.
+ * outcome: its holder died with the old process. Kept for its retention from the load at
+ * the earliest: renewals are not written, so its holder may have run long past the lease
+ * in the line, and counting from that lease could drop (free) the key before its
+ * retention after the run ended, for a retry to run it again.
  */
-function decodeRecord(v: EncodedRecord): TableRecord | undefined {
+function decodeRecord(v: EncodedRecord, loadedAt: number): TableRecord | undefined {
   switch (v.s) {
     case 'p':
-      return { state: 'unknown', fingerprint: v.f, token: v.t, executions: v.n, expiresAt: v.l + v.m };
+      return { state: 'unknown', fingerprint: v.f, token: v.t, executions: v.n, expiresAt: Math.max(v.l, loadedAt) + v.m };
     case 'd':
       return { state: 'completed', fingerprint: v.f, executions: v.n, expiresAt: v.e, response: decodeResponse(v.r) };
     case 'u':

@@ -42,9 +42,10 @@ export interface FileStoreOptions {
 export function fileStore(path: string, options: FileStoreOptions = {}): IdempotencyStore {
   const now = options.now ?? Date.now;
   const table = new RecordTable();
+  const loadedAt = now();
   const log = LineLog.open(
     path,
-    (line) => applyLine(table, line),
+    (line) => applyLine(table, line, loadedAt),
     () => snapshotLines(table, now()),
     () => table.size,
     options.compactAfterLines ?? 10_000,
