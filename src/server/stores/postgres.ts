@@ -1,4 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { Deadlines } from './deadlines.js';
 import { newTokenSuffix } from './token.js';
 import {
   StoreUnavailableError,
@@ -41,6 +42,13 @@ export interface PostgresStoreOptions {
   readonly transactional?: boolean;
   /** Call `pool.end()` on close, for a pool the store was given to own. Default false. */
   readonly closePool?: boolean;
+  /**
+   * A statement on the pool that takes longer fails with 503 instead of hanging the
+   * request (a database that accepts connections but does not answer, a lock held by a
+   * migration). Not the statements of a claim's transaction, which wait on row locks by
+   * design (bounded by the lease). Default 2 s.
+   */
+  readonly operationTimeoutMs?: number;
 }
 
 /** The Postgres store, with the transactional mode's two helpers. */
@@ -103,32 +111,55 @@ export function postgresStore(pool: PgPoolLike, options: PostgresStoreOptions = 
   const open = new Map<string, OpenTransaction>();
 
   const sql = statements(table);
+  const timeoutMs = options.operationTimeoutMs ?? 2_000;
+  const deadlines = new Deadlines(timeoutMs, () => new StoreUnavailableError(`Postgres did not answer within ${timeoutMs} ms`));
   let ready: Promise<void> | undefined;
-  const ensureTable = (): Promise<void> => {
-    ready ??= createTable(pool, table).catch((error: unknown) => {
-      ready = undefined; // try again on the next call, e.g. once the database is back
-      throw error;
-    });
-    return ready;
+  let tableExists = false;
+  const ensureTable = async (): Promise<void> => {
+    if (tableExists) return;
+    ready ??= createTable(pool, table).then(
+      () => {
+        tableExists = true;
+      },
+      (error: unknown) => {
+        ready = undefined; // try again on the next call, e.g. once the database is back
+        throw error;
+      },
+    );
+    await deadlines.watch(ready);
   };
-  /** Runs a statement; connection and server failures become StoreUnavailableError (503). */
-  const run = async <R>(client: PgClientLike, text: string, values: unknown[]): Promise<PgResult<R>> => {
+  /**
+   * Runs a statement; connection and server failures become StoreUnavailableError (503), and
+   * so does a statement on the pool still unanswered after `timeoutMs`; `late` then gets its
+   * result if it comes after all.
+   */
+  const run = async <R>(client: PgClientLike, text: string, values: unknown[], late?: (result: PgResult<R>) => void): Promise<PgResult<R>> => {
     await ensureTable().catch(unavailable);
-    return client.query<R>(text, values).catch(unavailable);
+    const pending = client.query<R>(text, values);
+    if (client !== pool) return pending.catch(unavailable);
+    return deadlines.watch(pending).catch((error: unknown) => {
+      if (late !== undefined && error instanceof StoreUnavailableError) pending.then(late, () => undefined);
+      return unavailable(error);
+    });
   };
 
   /** Claims on `client`; the loop covers a record that changed between the insert and the read. */
   const claimOn = async (client: PgClientLike, request: ClaimRequest, suffix: string): Promise<ClaimResult> => {
     for (let round = 0; round < MAX_CLAIM_ROUNDS; round++) {
-      const won = await run<{ token: string; executions: number; rerun: Rerun }>(client, sql.claim, [
-        request.key,
-        request.fingerprint,
-        suffix,
-        request.now + request.leaseMs,
-        request.now,
-        request.retentionMs,
-        request.recover,
-      ]);
+      const won = await run<{ token: string; executions: number; rerun: Rerun }>(
+        client,
+        sql.claim,
+        [request.key, request.fingerprint, suffix, request.now + request.leaseMs, request.now, request.retentionMs, request.recover],
+        // Answered 503 on its deadline, the claim may have taken the key all the same: its
+        // handler never ran, so it is freed (a recovery's stays unknown) instead of answering
+        // the retry 409 and then outcome-unknown for the key's whole retention.
+        (late) => {
+          const token = late.rows[0]?.token;
+          if (token === undefined || !token.endsWith(`.${suffix}`)) return;
+          const settle = late.rows[0]?.rerun === 'recovery' ? sql.markUnknown : sql.release;
+          client.query(settle, [request.key, token, request.now + request.retentionMs]).catch(() => undefined);
+        },
+      );
       const row = won.rows[0];
       if (row !== undefined && row.token.endsWith(`.${suffix}`)) return { status: 'claimed', token: row.token, executions: row.executions, rerun: row.rerun };
       // Lost: the record is live and not ours to take. Read it to say how (it may have changed since: go round).
