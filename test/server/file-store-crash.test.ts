@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -41,6 +41,28 @@ describe('file store, a crash while a renewed claim runs', () => {
       expect(retry.status).toBe('unknown');
     } finally {
       await restarted.close();
+    }
+  });
+});
+
+describe('file store, used after close', () => {
+  it('fails closed instead of writing through its closed descriptor into the file that reused it', async () => {
+    const pathA = join(dir, 'closed-a.jsonl');
+    const pathB = join(dir, 'closed-b.jsonl');
+    const a = fileStore(pathA, { sweepIntervalMs: 0 });
+    await a.close();
+    // Opened after A closed: the kernel hands out the lowest free descriptor, A's.
+    const b = fileStore(pathB, { sweepIntervalMs: 0 });
+    try {
+      // A handler still running when A was closed, or a request that came in meanwhile.
+      const late = await a.claim(claimOf('from-a', Date.now())).then(
+        (result) => result.status,
+        (error: unknown) => (error as Error).name,
+      );
+      expect(late).toBe('StoreUnavailableError');
+      expect(readFileSync(pathB, 'utf8')).not.toContain('from-a');
+    } finally {
+      await b.close();
     }
   });
 });

@@ -158,6 +158,9 @@ export class LineLog {
     if (this.#syncing) await (this.#idle ??= newBatch()).done.catch(() => undefined);
     if (this.#closed) return;
     this.#closed = true;
+    // Every later append fails: the kernel hands this descriptor's number to the next file
+    // opened, and a line written through it would land in that file (another store's log).
+    this.#failure ??= new Error(`${this.path} is closed`);
     closeSync(this.#fd);
   }
 
