@@ -1,6 +1,7 @@
 // Records are hashes: s = state (p running, d done, u unknown, x released), f =
 // fingerprint, t = token, n = execution count (the fencing number), l = lease end, m =
-// retention after the lease (running), e = retention end (others), r = encoded response.
+// retention after the lease (running), w = why a running claim is a rerun (absent: none),
+// e = retention end (others), r = encoded response.
 // Expiry is checked against the caller's clock (ARGV) so every store shares one notion
 // of time, and PEXPIRE lets Redis drop the record on its own once that time has surely
 // passed. The state machine is the one of RecordTable (table.ts).
@@ -34,7 +35,12 @@ local function claim(key, a)
   local n = 0
   if live(r, now) then n = tonumber(r[4]) or 1 else s = false end
   if s == 'd' then return {'completed', r[2], r[8], tostring(n)} end
-  if s == 'p' and tonumber(r[5]) > now then return {'in-progress', r[2], r[5]} end
+  if s == 'p' and tonumber(r[5]) > now then
+    -- This very claim, sent again: a client resends a command whose reply a dropped
+    -- connection lost (ioredis does). It ran, so its holder is the caller: say so.
+    if string.sub(r[3], -(#a[2] + 1)) == '.' .. a[2] then return {'claimed', r[3], tostring(n), redis.call('HGET', key, 'w') or 'none'} end
+    return {'in-progress', r[2], r[5]}
+  end
   local rerun = 'none'
   if s == 'p' or s == 'u' then
     if a[6] ~= '1' or r[2] ~= a[1] then return {'unknown', r[2], tostring(n)} end
@@ -46,6 +52,8 @@ local function claim(key, a)
   local token = tostring(n) .. '.' .. a[2]
   redis.call('DEL', key)
   redis.call('HSET', key, 's', 'p', 'f', a[1], 't', token, 'n', n, 'l', a[4], 'm', a[7])
+  -- w: why this run is a rerun, for a resent claim's answer; a first run writes none.
+  if rerun ~= 'none' then redis.call('HSET', key, 'w', rerun) end
   redis.call('PEXPIRE', key, a[5])
   return {'claimed', token, tostring(n), rerun}
 end

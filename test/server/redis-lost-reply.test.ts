@@ -1,0 +1,101 @@
+import { createServer, connect, type Server, type Socket } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { idempotency, redisStore } from '../../src/server/index.js';
+import { startServer } from '../helpers/http-server.js';
+import { post } from '../helpers/post.js';
+import { hasRedisServer, startRedis, type RedisProcess } from './redis-process.js';
+
+const available = hasRedisServer();
+if (!available && process.env.CI !== undefined) {
+  throw new Error('redis-server is not on PATH, and CI is set: the Redis store must be tested in CI.');
+}
+
+/** A TCP proxy to Redis that can drop the connection when the next reply comes, after Redis ran the command. */
+interface DroppingProxy {
+  readonly port: number;
+  dropNextReply(): void;
+  close(): Promise<void>;
+}
+
+async function droppingProxy(target: number): Promise<DroppingProxy> {
+  let drop = false;
+  const sockets = new Set<Socket>();
+  const server: Server = createServer((client) => {
+    const upstream = connect(target, '127.0.0.1');
+    sockets.add(client).add(upstream);
+    client.on('data', (chunk) => upstream.write(chunk));
+    upstream.on('data', (chunk) => {
+      if (drop) {
+        // The network fails between Redis's answer and the client: the command ran, its reply is lost.
+        drop = false;
+        client.destroy();
+        upstream.destroy();
+        return;
+      }
+      client.write(chunk);
+    });
+    const end = (): void => {
+      client.destroy();
+      upstream.destroy();
+    };
+    client.on('error', end).on('close', end);
+    upstream.on('error', end).on('close', end);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as AddressInfo).port,
+    dropNextReply: () => {
+      drop = true;
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+describe.skipIf(!available)('redis store, a reply lost with the connection', () => {
+  let redis: RedisProcess;
+  beforeAll(async () => {
+    redis = await startRedis();
+  });
+  afterAll(async () => {
+    await redis?.stop();
+  });
+
+  it('a claim that ran in Redis but whose reply was lost does not leave the key held by nobody', async () => {
+    const proxy = await droppingProxy(Number(new URL(redis.url).port));
+    // As the CLI configures it: fail fast, one retry (ioredis resends a command whose reply the connection lost).
+    const client = new Redis(`redis://127.0.0.1:${proxy.port}`, { lazyConnect: true, maxRetriesPerRequest: 1, enableOfflineQueue: false });
+    client.on('error', () => undefined);
+    await client.connect();
+    const store = redisStore(client, { prefix: 'lost-reply:' });
+    let ran = 0;
+    const mw = idempotency({ store, leaseMs: 500 });
+    const http = await startServer(mw.handler((_req, res) => {
+      ran++;
+      res.statusCode = 201;
+      res.end(`order ${ran}`);
+    }));
+    try {
+      // The script is loaded, so the claim goes out as one EVALSHA.
+      expect((await post(`${http.url}/orders`, { key: 'warm', body: {} })).status).toBe(201);
+      proxy.dropNextReply();
+      const first = await post(`${http.url}/orders`, { key: 'k', body: { item: 'tea' } });
+      // Whatever the first request got (503, or the order), the key must not be stuck with nobody running it.
+      // Past the lease: a claim held by nobody would now answer outcome-unknown for the key's whole retention.
+      await new Promise((resolve) => setTimeout(resolve, 600));
+      const retry = await post(`${http.url}/orders`, { key: 'k', body: { item: 'tea' } });
+      // The handler ran once for 'k' (the first request, or the retry after a 503), and the retry has its order.
+      expect({ first: first.status, retry: retry.status, runs: ran }).toEqual({ first: first.status, retry: 201, runs: 2 });
+    } finally {
+      await http.close();
+      await mw.close();
+      client.disconnect();
+      await proxy.close();
+    }
+  });
+});
