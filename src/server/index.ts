@@ -16,6 +16,7 @@ export { redisStore, type RedisLikeClient, type RedisStoreOptions } from './stor
 export {
   postgresStore,
   type PgClientLike,
+  type PgPooledClient,
   type PgPoolLike,
   type PgResult,
   type PostgresStore,

@@ -24,9 +24,16 @@ export interface PgClientLike {
   query<Row = Record<string, unknown>>(text: string, values?: unknown[]): Promise<PgResult<Row>>;
 }
 
+/** A connection checked out of a pool; a `pg` `PoolClient` fits. */
+export interface PgPooledClient extends PgClientLike {
+  release(error?: Error | boolean): void;
+  on?(event: 'error', listener: (error: Error) => void): unknown;
+  removeListener?(event: 'error', listener: (error: Error) => void): unknown;
+}
+
 /** A `pg` `Pool` fits as is; `pg` is not a dependency of this package. */
 export interface PgPoolLike extends PgClientLike {
-  connect(): Promise<PgClientLike & { release(error?: Error | boolean): void }>;
+  connect(): Promise<PgPooledClient>;
   end?(): Promise<void>;
 }
 
@@ -77,7 +84,7 @@ interface Row {
 }
 
 interface OpenTransaction {
-  readonly client: PgClientLike & { release(error?: Error | boolean): void };
+  readonly client: PgPooledClient;
   readonly key: string;
   readonly token: string;
   readonly fingerprint: string;
@@ -185,6 +192,10 @@ export function postgresStore(pool: PgPoolLike, options: PostgresStoreOptions = 
     }
     await ensureTable().catch(unavailable);
     const client = await pool.connect().catch(unavailable);
+    // A connection that drops while it is checked out (a restart, a failover, the idle
+    // timeout set below) is an 'error' event that pg leaves to its holder: unheard, an
+    // uncaught exception that ends the process. Its next query fails instead, as it should.
+    client.on?.('error', ignoreError);
     try {
       // A concurrent claim of the same key waits on our row lock: bound the wait by the
       // lease, then answer in-progress. A transaction left idle (a hung handler) is ended
@@ -204,7 +215,7 @@ export function postgresStore(pool: PgPoolLike, options: PostgresStoreOptions = 
         return result;
       }
       await client.query('ROLLBACK');
-      client.release();
+      giveBack(client);
       return result;
     } catch (error) {
       await client.query('ROLLBACK').catch(() => undefined);
@@ -222,7 +233,7 @@ export function postgresStore(pool: PgPoolLike, options: PostgresStoreOptions = 
     open.delete(transaction.token);
     try {
       await transaction.client.query(commit ? 'COMMIT' : 'ROLLBACK');
-      transaction.client.release();
+      giveBack(transaction.client);
       return true;
     } catch {
       transaction.client.release(true);
@@ -273,7 +284,7 @@ export function postgresStore(pool: PgPoolLike, options: PostgresStoreOptions = 
         await transaction.client.query(`ROLLBACK TO SAVEPOINT ${CLAIM_SAVEPOINT}`);
         const marked = (await transaction.client.query(sql.markUnknown, [request.key, request.token, request.now + request.retentionMs])).rowCount === 1;
         await transaction.client.query('COMMIT');
-        transaction.client.release();
+        giveBack(transaction.client);
         return marked;
       } catch {
         // The connection or the transaction failed: it is rolled back, so insert the record.
@@ -388,6 +399,16 @@ function responseValues(response: StoredResponse): unknown[] {
 function toResponse(row: Row): StoredResponse {
   const response = { status: row.status ?? 0, headers: row.headers ?? {}, body: row.body ?? Buffer.alloc(0) };
   return row.omitted === null ? response : { ...response, omittedBodyBytes: row.omitted };
+}
+
+function ignoreError(): void {
+  // See claimInTransaction: the failure reaches the store through the next query.
+}
+
+/** Back to the pool, healthy: without the listener, or each checkout would add one. A client released with an error is discarded. */
+function giveBack(client: PgPooledClient): void {
+  client.removeListener?.('error', ignoreError);
+  client.release();
 }
 
 function unavailable(error: unknown): never {
