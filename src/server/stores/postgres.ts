@@ -34,6 +34,8 @@ export interface PgPooledClient extends PgClientLike {
 /** A `pg` `Pool` fits as is; `pg` is not a dependency of this package. */
 export interface PgPoolLike extends PgClientLike {
   connect(): Promise<PgPooledClient>;
+  on?(event: 'error', listener: (error: Error) => void): unknown;
+  removeListener?(event: 'error', listener: (error: Error) => void): unknown;
   end?(): Promise<void>;
 }
 
@@ -116,6 +118,10 @@ export function postgresStore(pool: PgPoolLike, options: PostgresStoreOptions = 
   const transactional = options.transactional === true;
   const slots = new AsyncLocalStorage<Slot>();
   const open = new Map<string, OpenTransaction>();
+  // An idle connection the server ends (a restart, a failover) is an 'error' on the pool:
+  // unheard, an uncaught exception that ends the process, where the store answers 503 and
+  // the pool connects again on the next query.
+  pool.on?.('error', ignoreError);
 
   const sql = statements(table);
   const timeoutMs = options.operationTimeoutMs ?? 2_000;
@@ -306,6 +312,7 @@ export function postgresStore(pool: PgPoolLike, options: PostgresStoreOptions = 
     },
     async close(): Promise<void> {
       for (const transaction of [...open.values()]) await finish(transaction, false);
+      pool.removeListener?.('error', ignoreError);
       if (options.closePool === true) await pool.end?.();
     },
     scope<A extends unknown[], R>(listener: (...args: A) => R): (...args: A) => R {
@@ -402,7 +409,7 @@ function toResponse(row: Row): StoredResponse {
 }
 
 function ignoreError(): void {
-  // See claimInTransaction: the failure reaches the store through the next query.
+  // The failure reaches the store through the next query (see its uses).
 }
 
 /** Back to the pool, healthy: without the listener, or each checkout would add one. A client released with an error is discarded. */
