@@ -1,0 +1,80 @@
+/** The verifier's command line stopped by a signal, with a file store: what it acknowledged survives its restart. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { post } from '../helpers/post.js';
+
+const cleanup: Array<() => void | Promise<void>> = [];
+afterEach(async () => {
+  for (const fn of cleanup.splice(0).reverse()) await fn();
+});
+
+/** Starts the bin and resolves with its URL once it says it listens. */
+function startBin(args: string[]): Promise<{ child: ChildProcess; url: string; exited: Promise<number | null> }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server/bin.ts', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  cleanup.push(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return new Promise((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`bin did not start: ${out}`)), 20_000);
+    child.stdout?.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      const url = /listening on (http:\/\/\S+)/.exec(out)?.[1];
+      if (url !== undefined) {
+        clearTimeout(timer);
+        resolve({ child, url, exited });
+      }
+    });
+    child.stderr?.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  });
+}
+
+describe('submit-once-verifier stopped by SIGTERM, file store', () => {
+  it('exits 0; after the restart a completed key replays and the key whose upstream call was cut off is unknown', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'submit-once-bin-signal-'));
+    cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
+    let slowArrived!: () => void;
+    const slow = new Promise<void>((resolve) => {
+      slowArrived = resolve;
+    });
+    const upstream: Server = createServer((req, res) => {
+      if (req.url === '/slow') {
+        slowArrived();
+        return; // never answers
+      }
+      res.statusCode = 201;
+      res.setHeader('content-type', 'application/json');
+      res.end('{"id":1}');
+    });
+    await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
+    cleanup.push(() => {
+      upstream.closeAllConnections();
+      upstream.close();
+    });
+    const args = ['--port', '0', '--store', `file:${join(dir, 'keys.jsonl')}`, '--upstream', `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`];
+
+    const first = await startBin(args);
+    expect((await post(`${first.url}/fast`, { key: 'a', body: {} })).status).toBe(201);
+    const cut = post(`${first.url}/slow`, { key: 'b', body: {} }).catch(() => 'cut off');
+    await slow;
+    first.child.kill('SIGTERM');
+    expect(await first.exited).toBe(0);
+    await cut;
+
+    const second = await startBin(args);
+    const replay = await post(`${second.url}/fast`, { key: 'a', body: {} });
+    expect(replay.status).toBe(201);
+    expect(replay.headers.get('idempotent-replayed')).toBe('true');
+    const unknown = await post(`${second.url}/slow`, { key: 'b', body: {} });
+    expect(unknown.status).toBe(500);
+    expect(unknown.json().type).toBe('https://submit-once.dev/problems/outcome-unknown');
+    second.child.kill('SIGINT');
+    expect(await second.exited).toBe(0);
+  }, 60_000);
+});
