@@ -1,4 +1,4 @@
-import { dedupe, type DedupeContext, type DedupeOptions, type DedupeResult } from './dedupe.js';
+import { assertCountsAttempts, dedupe, type DedupeContext, type DedupeOptions, type DedupeResult } from './dedupe.js';
 
 /** The parts of an amqplib message the consumer reads. */
 export interface AmqpMessage {
@@ -80,6 +80,8 @@ export async function consumeOnce(
   handler: MessageHandler,
   options: ConsumeOnceOptions,
 ): Promise<Consumer> {
+  // Before anything is consumed: each message would be refused the same way.
+  assertCountsAttempts(options.store);
   const deadLetter = options.deadLetter ?? { exchange: '', routingKey: `${queue}.dead-letter` };
   if (options.deadLetter === undefined) await channel.assertQueue(deadLetter.routingKey, { durable: true });
   await channel.prefetch(options.prefetch ?? 10);

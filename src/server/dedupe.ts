@@ -57,8 +57,12 @@ const FINGERPRINT = 'message';
  * claims the id in the store, runs, records it done. A redelivery of a done message is
  * `duplicate`; a message whose handler keeps failing is `dead-letter` after `maxAttempts`
  * runs. A consumer that dies mid-handler leaves the claim to run out: the redelivery
- * after the lease runs again with `recovery: true` (at-least-once for that case; make the
- * effect idempotent, or use the Postgres store's transactional mode for exactly-once).
+ * after the lease runs again with `recovery: true` (at-least-once for that case: make the
+ * effect idempotent, e.g. a unique index on the message id).
+ *
+ * @throws TypeError (a rejection) for a transactional store (`postgresStore(pool, {
+ * transactional: true })`), whose release of a failed run is a rollback that hides the run:
+ * a message that keeps failing would never be dead-lettered.
  *
  * @example
  * const result = await dedupe(msg.properties.messageId, () => chargeCard(order), { store });
@@ -68,6 +72,7 @@ export async function dedupe<T>(messageId: string, handler: DedupeHandler<T>, op
   const opts = { ...DEFAULTS, ...definedOnly(options) };
   const now = options.now ?? Date.now;
   const { store } = options;
+  assertCountsAttempts(store);
   const key = JSON.stringify([opts.namespace, messageId]);
 
   const claim = await claimAttempt(store, key, opts.leaseMs, opts.retentionMs, now());
@@ -111,6 +116,15 @@ export async function dedupe<T>(messageId: string, handler: DedupeHandler<T>, op
   // false: the lease ran out and another consumer took over; the effect is done either way.
   await record({});
   return { status: 'processed', value, attempt };
+}
+
+/** Refuses a store that cannot count failed runs: see `dedupe`'s `@throws`. */
+export function assertCountsAttempts(store: IdempotencyStore): void {
+  if (store.transactional === true) {
+    throw new TypeError(
+      'submit-once: dedupe needs a store that keeps failed runs; the transactional Postgres store rolls a failed run back with its claim, so a failing message would never be dead-lettered (use postgresStore without transactional)',
+    );
+  }
 }
 
 type Claim =

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { dedupe, memoryStore } from '../../src/server/index.js';
+import { consumeOnce, dedupe, memoryStore, type AmqpConfirmChannelLike } from '../../src/server/index.js';
 import { manualClock } from '../helpers/clock.js';
 
 describe('dedupe on the memory store', () => {
@@ -54,5 +54,31 @@ describe('dedupe on the memory store', () => {
     const result = await dedupe('k', () => (ran = true), { store, leaseMs: 1_000, maxAttempts: 2, now: clock.now });
     expect(result).toMatchObject({ status: 'dead-letter', attempts: 2 });
     expect(ran).toBe(false);
+  });
+});
+
+// The transactional Postgres store releases a failed run by rolling its claim back: the run
+// leaves no count, and a message that keeps failing would be requeued for ever.
+describe('a store that cannot count failed runs', () => {
+  const transactional = () => ({ ...memoryStore(), transactional: true });
+
+  it('dedupe refuses it with a TypeError, before claiming or running anything', async () => {
+    const store = transactional();
+    let runs = 0;
+    await expect(dedupe('m1', () => runs++, { store })).rejects.toThrow(TypeError);
+    expect(runs).toBe(0);
+    expect(await store.claim({ key: JSON.stringify(['message', 'm1']), fingerprint: 'message', leaseMs: 1000, retentionMs: 1000, now: 0, recover: true })).toMatchObject({ status: 'claimed', executions: 1 });
+  });
+
+  it('consumeOnce refuses it with a TypeError, before consuming anything', async () => {
+    const calls: string[] = [];
+    const channel = new Proxy({} as AmqpConfirmChannelLike, {
+      get: (_target, name) => () => {
+        calls.push(String(name));
+        return Promise.resolve({ consumerTag: 't' });
+      },
+    });
+    await expect(consumeOnce(channel, 'orders', () => undefined, { store: transactional() })).rejects.toThrow(TypeError);
+    expect(calls).toEqual([]);
   });
 });
