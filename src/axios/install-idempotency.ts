@@ -5,7 +5,7 @@
  * its key already on the headers and keeps it.
  */
 import { Axios, AxiosError, getAdapter } from 'axios';
-import type { AxiosAdapter, AxiosInstance, AxiosResponse, InternalAxiosRequestConfig } from 'axios';
+import type { AxiosAdapter, AxiosInstance, AxiosResponse, GenericAbortSignal, InternalAxiosRequestConfig } from 'axios';
 import { AmbiguousOutcomeError } from '../core/errors.js';
 import { signalOf } from '../core/submitter.js';
 import { resolveTransport, type RequestIdempotency, type TransportOptions } from '../http/resolve-transport.js';
@@ -40,7 +40,8 @@ export function installIdempotency(instance: AxiosInstance, options: AxiosIdempo
     const method = (config.method ?? 'get').toUpperCase();
     const own = config.idempotency;
     if (own === false || !guards(method)) return send(config);
-    const callerSignal = config.signal instanceof AbortSignal ? config.signal : undefined;
+    const generic = config.signal instanceof AbortSignal ? undefined : followed(config.signal);
+    const callerSignal = config.signal instanceof AbortSignal ? config.signal : generic?.signal;
     try {
       return await submitter.submit<AxiosResponse>({
         intent: {
@@ -85,6 +86,8 @@ export function installIdempotency(instance: AxiosInstance, options: AxiosIdempo
       // axios users (and axios-retry) expect an AxiosError: hand back the last one.
       if (error instanceof AmbiguousOutcomeError && error.cause !== undefined) throw error.cause;
       throw error;
+    } finally {
+      generic?.release();
     }
   };
 
@@ -94,6 +97,21 @@ export function installIdempotency(instance: AxiosInstance, options: AxiosIdempo
   adapter[INSTALLED] = uninstall;
   instance.defaults.adapter = adapter;
   return uninstall;
+}
+
+/**
+ * The caller's signal as an `AbortSignal` the engine and every attempt follow. axios takes
+ * any `GenericAbortSignal` (a polyfill's, another realm's) and its adapters honour it:
+ * left out, the request would go without it, and aborting it would stop neither the
+ * request in flight nor the retries.
+ */
+function followed(signal: GenericAbortSignal | undefined): { signal: AbortSignal; release(): void } | undefined {
+  if (typeof signal?.addEventListener !== 'function') return undefined;
+  const controller = new AbortController();
+  const onAbort = () => controller.abort((signal as { reason?: unknown }).reason);
+  if (signal.aborted) onAbort();
+  else signal.addEventListener('abort', onAbort);
+  return { signal: controller.signal, release: () => signal.removeEventListener?.('abort', onAbort) };
 }
 
 /** axios header values may be numbers, arrays or booleans: only a string can be a key. */

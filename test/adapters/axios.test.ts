@@ -196,6 +196,23 @@ describe('installIdempotency', () => {
     expect(Date.now() - abortedAt).toBeLessThan(2500);
   });
 
+  it("a GenericAbortSignal (a polyfill's, another realm's) aborts the request in flight as with plain axios", async () => {
+    // axios types `signal` as GenericAbortSignal and its adapters honour any one with
+    // addEventListener; the installed adapter followed only `instanceof AbortSignal`.
+    installIdempotency(api, engine());
+    server.replies = [{ status: 201, body: 'late', delayMs: 3000 }];
+    const target = new EventTarget();
+    const signal = Object.assign(target, { aborted: false });
+    const pending = api.post('/orders', { a: 1 }, { signal }).catch((e: unknown) => e);
+    while (server.seen.length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+    const abortedAt = Date.now();
+    signal.aborted = true;
+    target.dispatchEvent(new Event('abort'));
+    expect(axios.isCancel(await pending)).toBe(true);
+    expect(Date.now() - abortedAt).toBeLessThan(2500);
+    expect(server.seen).toHaveLength(1);
+  });
+
   it('installing twice replaces the first engine instead of nesting', async () => {
     // Nested, each engine would retry the other's exhausted retries (3 x 3 = 9 requests)
     // and the first engine would still see every request.
