@@ -4,7 +4,7 @@
  * correct: a request re-entering the chain (axios-retry, a user's own retry) arrives with
  * its key already on the headers and keeps it.
  */
-import { Axios, AxiosError, getAdapter } from 'axios';
+import { Axios, AxiosError, getAdapter, isCancel } from 'axios';
 import type { AxiosAdapter, AxiosInstance, AxiosResponse, GenericAbortSignal, InternalAxiosRequestConfig } from 'axios';
 import { AmbiguousOutcomeError } from '../core/errors.js';
 import { signalOf } from '../core/submitter.js';
@@ -62,7 +62,17 @@ export function installIdempotency(instance: AxiosInstance, options: AxiosIdempo
           config.headers.set(header, format(attempt.key));
           const attemptSignal = signalOf(attempt);
           // A copy only to give an attempt its own signal; where nothing changes, axios's own config.
-          return send(attemptSignal === config.signal ? config : { ...config, signal: attemptSignal });
+          const sent = send(attemptSignal === config.signal ? config : { ...config, signal: attemptSignal });
+          if (attemptSignal === callerSignal) return sent;
+          return sent.catch((error: unknown) => {
+            // The engine's `timeout` aborted the attempt: axios calls that a CanceledError, which
+            // callers (`if (axios.isCancel(e)) return`) take for their own cancel and drop
+            // silently. Plain axios's timeout is an ECONNABORTED AxiosError: say that.
+            if (isCancel(error) && attemptSignal?.aborted && !callerSignal?.aborted) {
+              throw new AxiosError(String((attemptSignal.reason as Error | undefined)?.message), AxiosError.ECONNABORTED, config, (error as AxiosError).request);
+            }
+            throw error;
+          });
         },
         queue: own?.queue,
         held: {

@@ -183,6 +183,19 @@ describe('installIdempotency', () => {
     expect(server.seen[1]!.key).toBe(server.seen[0]!.key);
   });
 
+  it('attempts that all time out reject with an ECONNABORTED AxiosError, as axios timeouts do, not a CanceledError', async () => {
+    // Apps drop cancels silently (`if (axios.isCancel(e)) return`): a timeout must not look like one.
+    installIdempotency(api, { ...engine(2), timeout: 50 });
+    server.fallback = { status: 201, body: 'late', delayMs: 1000 };
+    const error = await api.post('/orders', { a: 1 }).catch((e: unknown) => e);
+    expect(axios.isCancel(error)).toBe(false);
+    expect(error).toBeInstanceOf(AxiosError);
+    expect((error as AxiosError).code).toBe(AxiosError.ECONNABORTED);
+    expect((error as AxiosError).config?.headers.get('Idempotency-Key')).toBe(server.seen[0]!.key);
+    expect(server.seen).toHaveLength(2);
+    expect(server.seen[1]!.key).toBe(server.seen[0]!.key);
+  });
+
   it("the caller's signal aborts the axios request in flight, with axios's CanceledError", async () => {
     installIdempotency(api, engine());
     server.replies = [{ status: 201, body: 'late', delayMs: 3000 }];
