@@ -34,8 +34,9 @@ export function createIdempotentFetch(options: IdempotentFetchOptions = {}): Ide
     // One Headers for the whole submission (every attempt sends the same key): fetch copies
     // it. Without the caller's headers, none: the key alone goes as a plain object, as a
     // plain fetch would send it (a Headers made, read and set cost a cold click ~30 µs).
-    const headers = request || requestInit.headers !== undefined ? new Headers(request ? request.headers : requestInit.headers) : undefined;
-    if (request && requestInit.headers) new Headers(requestInit.headers).forEach((value, name) => headers!.set(name, value));
+    // `init.headers` replaces a Request's headers, as in fetch (the Request constructor): a
+    // header the caller left out of them (an Authorization, an If-Match) is not sent.
+    const headers = request || requestInit.headers !== undefined ? new Headers(requestInit.headers ?? request!.headers) : undefined;
     if (requestInit.body instanceof ReadableStream) throw new UnreplayableBodyError();
     // A Request's body is read once for the fingerprint; each attempt sends a fresh clone.
     const template = request?.clone();

@@ -91,6 +91,24 @@ describe('createIdempotentFetch against a real HTTP server', () => {
     expect(server.seen[1]!.key).toBe(server.seen[0]!.key);
   });
 
+  it("a Request with init.headers sends init's headers only, as fetch does", async () => {
+    const request = new Request(`${server.url}/orders`, { method: 'POST', body: 'payload', headers: { authorization: 'Bearer old', 'x-a': '1' } });
+    const sent: Headers[] = [];
+    const recording = createIdempotentFetch({
+      store: memoryStore(),
+      locks: null,
+      fetch: async (input, init) => {
+        sent.push(new Request(input, init).headers);
+        return new Response(null, { status: 201 });
+      },
+    });
+    await recording(request, { headers: { 'x-b': '2' } });
+    const plain = new Request(request.clone(), { headers: { 'x-b': '2' } });
+    expect([...plain.headers]).toEqual([['x-b', '2']]);
+    expect([...sent[0]!].filter(([name]) => name !== 'idempotency-key')).toEqual([...plain.headers]);
+    expect(sent[0]!.get('idempotency-key')).toMatch(UUID_V4);
+  });
+
   it('refuses a stream body with a typed error before anything is sent', async () => {
     const body = new ReadableStream({ start: (c) => c.close() });
     await expect(fetchOnce(`${server.url}/x`, { method: 'POST', body, duplex: 'half' } as RequestInit)).rejects.toBeInstanceOf(UnreplayableBodyError);
