@@ -224,12 +224,17 @@ export function createSubmitter(options: SubmitterOptions = {}): Submitter {
    * Picks the intent's key and writes it ahead, in one store transaction, naming this
    * engine as the owner; or finds another tab's attempt in flight (`busy`), left as is.
    */
-  async function claimKey(fp: string, explicitKey: string | undefined, takeOverFrom?: string, sending = false): Promise<{ record: KeyRecord; busy?: true }> {
+  async function claimKey(fp: string, explicitKey: string | undefined, takeOverFrom?: string, sending = false, signal?: AbortSignal): Promise<{ record: KeyRecord; busy?: true }> {
     // Only in the first moments of a page, before its lifetime lock is granted.
     if (tabs && tabs.owner() === undefined) await tabs.ready;
     // Token mode: fetched before the transaction (it cannot await the network), and only
-    // when no live key will be reused (a second prepare, a retry after a reload).
-    const token = explicitKey === undefined && config.tokenProvider && (await liveKey(fp)) === undefined ? await config.tokenProvider() : undefined;
+    // when no live key will be reused (a second prepare, a retry after a reload). The
+    // caller's abort ends the wait: a token endpoint that never answers must not hold the
+    // submission (and a hook's lock) forever; nothing is claimed or sent.
+    const token =
+      explicitKey === undefined && config.tokenProvider && (await liveKey(fp)) === undefined
+        ? await (signal ? untilAborted(config.tokenProvider(), signal) : config.tokenProvider())
+        : undefined;
     const policy = token === undefined ? config : { ...config, createKey: () => token };
     // A settle write still in memory is newer than the stored record it was claimed over.
     const write = queued.get(fp);
@@ -273,7 +278,16 @@ export function createSubmitter(options: SubmitterOptions = {}): Submitter {
     prepared.delete(fp);
     if (ahead && (call.key ?? ahead.key) === ahead.key && transition.isLive(ahead, config.now(), config)) return ahead;
     for (let takeOverFrom: string | undefined; ; ) {
-      const { record, busy } = await claimKey(fp, call.key, takeOverFrom, true);
+      let claimed: Awaited<ReturnType<typeof claimKey>>;
+      try {
+        // The signal is read (made, for the hook's run) only where a token may be awaited.
+        claimed = await claimKey(fp, call.key, takeOverFrom, true, config.tokenProvider ? call.signal : undefined);
+      } catch (error) {
+        // An outcome, not a throw: a joined caller whose own signal did not fire carries on.
+        if (error instanceof SubmissionAbortedError) return failed(error);
+        throw error;
+      }
+      const { record, busy } = claimed;
       if (!busy || !tabs) return record;
       const { key, owner } = record;
       let answer: { data: unknown } | undefined;

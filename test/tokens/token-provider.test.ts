@@ -97,6 +97,25 @@ describe('tokenProvider: keys from the server', () => {
     expect(api.orders()).toHaveLength(1);
   });
 
+  it("a token endpoint that never answers: the caller's abort settles the submission at once, nothing sent", async () => {
+    let sent = 0;
+    const idempotentFetch = createIdempotentFetch({
+      store: memoryStore(),
+      locks: null,
+      tokenProvider: () => new Promise<string>(() => {}),
+      fetch: async () => {
+        sent += 1;
+        return new Response(null, { status: 201 });
+      },
+    });
+    const controller = new AbortController();
+    const pending = idempotentFetch(`${url}/orders`, { method: 'POST', body: '{}', signal: controller.signal });
+    setTimeout(() => controller.abort(), 20);
+    const outcome = await Promise.race([pending.then(() => 'sent', (error: unknown) => error), new Promise((resolve) => setTimeout(() => resolve('still pending'), 1000))]);
+    expect(isSubmitOnceError(outcome, 'aborted')).toBe(true);
+    expect(sent).toBe(0);
+  });
+
   it('drops a held token near its expiry for a fresh one; an endpoint answer without a token is refused', async () => {
     let clock = Date.now();
     const provider = tokens({ now: () => clock, margin: 1000 });
