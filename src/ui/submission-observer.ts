@@ -136,6 +136,8 @@ export class SubmissionObserver<TInput, TData> {
   #state: SubmissionState<TData> = IDLE;
   readonly #listeners = new Set<() => void>();
   #run: Run<TData> | undefined;
+  /** Runs reset() let go of, still pending: detaching stops their retries too. */
+  readonly #released = new Set<Run<TData>>();
   /** Bumped by reset(), so a run started before it cannot overwrite the fresh state. */
   #generation = 0;
   #quietUntil = 0;
@@ -238,6 +240,7 @@ export class SubmissionObserver<TInput, TData> {
    */
   reset(): void {
     this.#generation += 1;
+    if (this.#run) this.#released.add(this.#run);
     this.#run = undefined;
     this.#quietUntil = 0;
     this.#dispatch({ type: 'reset' });
@@ -264,7 +267,8 @@ export class SubmissionObserver<TInput, TData> {
       if (this.#attached > 0) return;
       this.#pendingAbort = setTimeout(() => {
         this.#pendingAbort = undefined;
-        if (this.#attached === 0) this.#run?.abort(new DOMException('The submitter was detached.', 'AbortError'));
+        if (this.#attached > 0) return;
+        for (const run of [this.#run, ...this.#released]) run?.abort(new DOMException('The submitter was detached.', 'AbortError'));
       }, 0);
     };
   }
@@ -275,6 +279,7 @@ export class SubmissionObserver<TInput, TData> {
     input: TInput,
     outcome: { ok: true; data: TData } | { ok: false; error: unknown },
   ): void {
+    this.#released.delete(run);
     if (this.#run === run) {
       this.#run = undefined;
       // The debounce counts from the settle too, so the click that lands just as a slow

@@ -233,6 +233,21 @@ describe('useIdempotentSubmit: StrictMode and unmount', () => {
     await tick(1200);
     expect(action).toHaveBeenCalledTimes(1);
   });
+
+  it('does not retry after unmount a submission reset() while it was retrying', async () => {
+    // reset() lets the pending submission go on without showing it; unmounting must still
+    // stop its retries, as it does for the one shown.
+    const action = vi.fn(async () => {
+      throw new Error('network down');
+    });
+    const view = render(<OrderButton action={action} options={{ retry: { attempts: 5, baseDelay: 1000 }, random: () => 1 }} />);
+    fireEvent.click(placeOrder());
+    await waitFor(() => expect(action).toHaveBeenCalledTimes(1));
+    fireEvent.click(screen.getByRole('button', { name: 'Reset' }));
+    view.unmount();
+    await tick(1200);
+    expect(action).toHaveBeenCalledTimes(1);
+  });
 });
 
 describe('useIdempotentSubmit: outcomes', () => {
