@@ -1,14 +1,10 @@
-import pg from 'pg';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { idempotency, postgresStore } from '../../src/server/index.js';
-import { hasPostgres, startPostgres, type PostgresProcess } from '../support/postgres-process.js';
+import { postgresAvailable, postgresPerSuite } from '../support/postgres-process.js';
 import { startServer } from '../helpers/http-server.js';
 import { post, type Answer } from '../helpers/post.js';
 
-const available = hasPostgres();
-if (!available && process.env.CI !== undefined) {
-  throw new Error('PostgreSQL (initdb, postgres) is not installed, and CI is set: the Postgres store must be tested in CI.');
-}
+const available = postgresAvailable();
 
 /** The answer, or 'no answer' once `ms` have passed: a hung request must fail the test, not time it out. */
 async function within(ms: number, answer: Promise<Answer>): Promise<Answer | 'no answer'> {
@@ -24,25 +20,11 @@ async function within(ms: number, answer: Promise<Answer>): Promise<Answer | 'no
 }
 
 describe.skipIf(!available)('postgres store, a hung database', () => {
-  let server: PostgresProcess;
-  let pool: pg.Pool;
-  const cleanup: Array<() => Promise<void>> = [];
-
-  beforeAll(async () => {
-    server = await startPostgres();
-    pool = new pg.Pool({ connectionString: server.url, max: 10 });
-    pool.on('error', () => undefined);
-  });
-  afterEach(async () => {
-    for (const fn of cleanup.splice(0).reverse()) await fn();
-  });
-  afterAll(async () => {
-    await pool?.end();
-    await server?.stop();
-  });
+  const db = postgresPerSuite();
+  const { cleanup } = db;
 
   it('answers 503 within a few seconds when Postgres hangs (a lock nobody lets go), never running the handler', async () => {
-    const store = postgresStore(pool, { table: 'hang_keys' });
+    const store = postgresStore(db.pool, { table: 'hang_keys' });
     let ran = 0;
     const mw = idempotency({ store });
     const http = await startServer(mw.handler((_req, res) => {
@@ -53,7 +35,7 @@ describe.skipIf(!available)('postgres store, a hung database', () => {
     // A migration (or any long transaction) holding the table: the database is up and
     // accepts connections, but the claim's statement waits for as long as the lock is held.
     await store.clear();
-    const locker = await pool.connect();
+    const locker = await db.pool.connect();
     await locker.query('BEGIN');
     await locker.query('LOCK TABLE hang_keys IN ACCESS EXCLUSIVE MODE');
     cleanup.push(async () => {
@@ -69,7 +51,7 @@ describe.skipIf(!available)('postgres store, a hung database', () => {
     // Left alone it would answer the retry 409 for its lease, then outcome-unknown.
     await locker.query('ROLLBACK');
     for (let i = 0; i < 50; i++) {
-      const row = await pool.query<{ state: string }>('SELECT state FROM hang_keys');
+      const row = await db.pool.query<{ state: string }>('SELECT state FROM hang_keys');
       if (row.rows[0]?.state === 'released') break;
       await new Promise((resolve) => setTimeout(resolve, 20));
     }

@@ -1,36 +1,18 @@
-import pg from 'pg';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { idempotency, postgresStore, UncertainOutcomeError } from '../../src/server/index.js';
-import { hasPostgres, startPostgres, type PostgresProcess } from '../support/postgres-process.js';
+import { postgresAvailable, postgresPerSuite } from '../support/postgres-process.js';
 import { startServer } from '../helpers/http-server.js';
 import { post } from '../helpers/post.js';
 
-const available = hasPostgres();
-if (!available && process.env.CI !== undefined) {
-  throw new Error('PostgreSQL (initdb, postgres) is not installed, and CI is set: the Postgres store must be tested in CI.');
-}
+const available = postgresAvailable();
 
 describe.skipIf(!available)('postgres store, transactional mode, uncertain outcomes', () => {
-  let server: PostgresProcess;
-  let pool: pg.Pool;
-  const cleanup: Array<() => Promise<void>> = [];
-
-  beforeAll(async () => {
-    server = await startPostgres();
-    pool = new pg.Pool({ connectionString: server.url, max: 10 });
-    pool.on('error', () => undefined);
-  });
-  afterEach(async () => {
-    for (const fn of cleanup.splice(0).reverse()) await fn();
-  });
-  afterAll(async () => {
-    await pool?.end();
-    await server?.stop();
-  });
+  const db = postgresPerSuite();
+  const { cleanup } = db;
 
   it('transactional: an uncertain run on a key whose old record has expired (not yet swept) leaves the key unknown, not free again', async () => {
-    await pool.query('CREATE TABLE IF NOT EXISTS tx_orders (id serial PRIMARY KEY)');
-    const store = postgresStore(pool, { transactional: true, table: 'tx_expired_keys' });
+    await db.pool.query('CREATE TABLE IF NOT EXISTS tx_orders (id serial PRIMARY KEY)');
+    const store = postgresStore(db.pool, { transactional: true, table: 'tx_expired_keys' });
     await store.clear().catch(() => undefined);
     let clock = 1_000_000;
     let runs = 0;
@@ -48,7 +30,7 @@ describe.skipIf(!available)('postgres store, transactional mode, uncertain outco
     cleanup.push(async () => {
       await http.close();
       await store.close();
-      await pool.query('DROP TABLE IF EXISTS tx_orders');
+      await db.pool.query('DROP TABLE IF EXISTS tx_orders');
     });
     const url = `${http.url}/orders`;
     expect((await post(url, { key: 'k', body: { a: 1 } })).status).toBe(201);
@@ -66,8 +48,8 @@ describe.skipIf(!available)('postgres store, transactional mode, uncertain outco
   });
 
   it('transactional: a duplicate waiting on the row lock of an uncertain run does not run the handler again once that run rolls back', async () => {
-    await pool.query('CREATE TABLE IF NOT EXISTS tx_orders (id serial PRIMARY KEY)');
-    const store = postgresStore(pool, { transactional: true, table: 'tx_waiting_keys' });
+    await db.pool.query('CREATE TABLE IF NOT EXISTS tx_orders (id serial PRIMARY KEY)');
+    const store = postgresStore(db.pool, { transactional: true, table: 'tx_waiting_keys' });
     await store.clear().catch(() => undefined);
     let runs = 0;
     let duplicateSent!: () => void;
@@ -92,7 +74,7 @@ describe.skipIf(!available)('postgres store, transactional mode, uncertain outco
     cleanup.push(async () => {
       await http.close();
       await store.close();
-      await pool.query('DROP TABLE IF EXISTS tx_orders');
+      await db.pool.query('DROP TABLE IF EXISTS tx_orders');
     });
     const url = `${http.url}/orders`;
     const first = post(url, { key: 'k', body: { a: 1 } });

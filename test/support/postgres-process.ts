@@ -3,6 +3,7 @@ import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
+import { afterAll, afterEach, beforeAll } from 'vitest';
 import { freePort, waitUntil } from './ports.js';
 
 export interface PostgresProcess {
@@ -125,4 +126,42 @@ export async function startPostgres(): Promise<PostgresProcess> {
     throw error;
   }
   return { url, port, stop };
+}
+
+/** Whether the Postgres tests can run here; in CI a missing Postgres fails the run instead of skipping them. */
+export function postgresAvailable(): boolean {
+  const available = hasPostgres();
+  if (!available && process.env.CI !== undefined) {
+    throw new Error('PostgreSQL (initdb, postgres) is not installed, and CI is set: the Postgres store must be tested in CI.');
+  }
+  return available;
+}
+
+/**
+ * For one `describe`: a Postgres of its own and a pool on it (an idle client's error heard,
+ * as an application's pool would), and `cleanup`, run newest first after each test.
+ */
+export function postgresPerSuite(max = 10): { readonly pool: pg.Pool; readonly cleanup: Array<() => Promise<void>> } {
+  let server: PostgresProcess | undefined;
+  let pool: pg.Pool | undefined;
+  const cleanup: Array<() => Promise<void>> = [];
+  beforeAll(async () => {
+    server = await startPostgres();
+    pool = new pg.Pool({ connectionString: server.url, max });
+    pool.on('error', () => undefined);
+  });
+  afterEach(async () => {
+    for (const fn of cleanup.splice(0).reverse()) await fn();
+  });
+  afterAll(async () => {
+    await pool?.end();
+    await server?.stop();
+  });
+  return {
+    get pool() {
+      if (pool === undefined) throw new Error('postgresPerSuite: the pool exists once beforeAll has run');
+      return pool;
+    },
+    cleanup,
+  };
 }
