@@ -5,15 +5,21 @@
  * classes for every property added to that object, each time: about 3 µs a property,
  * most of what this middleware cost behind Express. A plain object made by
  * `Object.create` (Express's `app.request`, `app.response`) instead gets, once, a layer
- * inserted between it and its own prototype, which defines the properties for every
- * object of that prototype; they read the request's own state from a WeakMap.
+ * inserted into its prototype chain, which defines the properties for every object of
+ * that prototype; they read the request's own state from a WeakMap.
+ *
+ * The layer goes under the deepest such object, just above the class's prototype (for
+ * Express, under its base `response`, which every app's prototypes inherit from): Express
+ * sets an app's prototypes on a request entering it and the outer app's back on its way
+ * out, so a layer above one app's prototype would be left behind by a request its guard
+ * claimed that another app answers (`app.use('/api', orders); app.use('/api', users)`).
  *
  * Objects whose prototype is a class's own (`http.ServerResponse.prototype`, a
  * subclass's) are left to their caller: there V8 shares the hidden classes of added
  * properties, and a layer would change a prototype other code shares.
  */
 export class PrototypeLayer {
-  /** Per prototype, the layer last inserted above it. */
+  /** Per prototype, the layer last inserted under it. */
   readonly #layers = new WeakMap<object, object>();
 
   /**
@@ -30,17 +36,28 @@ export class PrototypeLayer {
    * when they would not resolve to it: then the caller must set them on `target` itself.
    */
   reach(target: object): object | undefined {
-    const proto = Object.getPrototypeOf(target) as object | null;
-    if (proto === null || Object.hasOwn(proto, 'constructor')) return undefined;
-    for (const name of this.names) if (Object.hasOwn(target, name) || Object.hasOwn(proto, name)) return undefined;
-    const parent = Object.getPrototypeOf(proto) as object | null;
-    let layer = this.#layers.get(proto);
-    // Express re-parents an app's prototypes when it is mounted: a layer that was cut out is put back.
-    if (layer === undefined || layer !== parent) {
-      layer = Object.create(parent, this.define(parent)) as object;
-      Object.setPrototypeOf(proto, layer);
-      this.#layers.set(proto, layer);
+    let proto = Object.getPrototypeOf(target) as object | null;
+    if (proto === null || Object.hasOwn(proto, 'constructor') || this.#defines(target)) return undefined;
+    for (;;) {
+      // Any object above the layer defining one of the names would shadow it.
+      if (this.#defines(proto)) return undefined;
+      const parent = Object.getPrototypeOf(proto) as object | null;
+      const layer = this.#layers.get(proto);
+      if (layer !== undefined && layer === parent) return layer;
+      if (parent !== null && !Object.hasOwn(parent, 'constructor')) {
+        proto = parent;
+        continue;
+      }
+      // The deepest plain object: the layer goes under it (again, if something cut it out).
+      const inserted = Object.create(parent, this.define(parent)) as object;
+      Object.setPrototypeOf(proto, inserted);
+      this.#layers.set(proto, inserted);
+      return inserted;
     }
-    return layer;
+  }
+
+  #defines(object: object): boolean {
+    for (const name of this.names) if (Object.hasOwn(object, name)) return true;
+    return false;
   }
 }

@@ -164,6 +164,38 @@ describe('response capture behind Express', () => {
     expect(runs).toBe(2);
   });
 
+  it('keeps capturing when the request leaves the sub-app whose guard claimed it (Express puts the outer prototypes back)', async () => {
+    // The guard is the orders app's, mounted at /api beside a users app: a keyed POST for
+    // the users app passes through it, claims its key, and is answered by the users app.
+    // Express sets each app's prototypes on the way in and the outer ones back on the way
+    // out, so the answer goes through neither the orders app's prototypes nor their layer.
+    let runs = 0;
+    const seen: unknown[] = [];
+    const orders = express();
+    orders.use(express.json(), idempotency());
+    orders.post('/orders', (_req: Request, res: Response) => {
+      res.status(201).json({ order: true });
+    });
+    const users = express();
+    users.post('/users', (req: Request, res: Response) => {
+      runs++;
+      seen.push((req as IdempotentRequest).idempotency);
+      res.status(201).json({ user: runs });
+    });
+    const app = express();
+    app.use('/api', orders);
+    app.use('/api', users);
+    const url = await serve(app);
+    const first = await post(`${url}/api/users`, { key: 'u1', body: {} });
+    const again = await post(`${url}/api/users`, { key: 'u1', body: {} });
+    expect(first.json()).toEqual({ user: 1 });
+    expect(again.status).toBe(201);
+    expect(again.headers.get('idempotent-replayed')).toBe('true');
+    expect(again.json()).toEqual({ user: 1 });
+    expect(runs).toBe(1);
+    expect(seen).toEqual([{ key: 'u1', principal: undefined, recovery: false }]);
+  });
+
   it('answers the problem instead of the handler\'s answer when a transactional store cannot commit', async () => {
     let runs = 0;
     const memory = memoryStore();
