@@ -165,6 +165,12 @@ export abstract class ResponseCapture {
   #owned = true;
   /** The kept headers given to `writeHead`, as lower-cased name and value, name and value, in the order given. */
   #headHeaders: unknown[] | undefined = undefined;
+  /**
+   * The kept headers as the head went through this capture before the end, if it did:
+   * what a wrapper below adds to the head after (`compression()` mounted before the
+   * guard: Content-Encoding) describes bytes this capture never saw.
+   */
+  #sentHeaders: Record<string, string | readonly string[]> | undefined = undefined;
   /** The held `end`'s arguments, from `endCalled` until `finishLater` lets it go out. */
   #endArgs: unknown[] | undefined = undefined;
 
@@ -198,6 +204,9 @@ export abstract class ResponseCapture {
         break;
       }
     }
+    // Read here, not at the end, only when the head goes out before the end (chunks,
+    // `flushHeaders`): the common `end(body)` writes its head after the end was captured.
+    if (!this.#ended && !res.headersSent) this.#sentHeaders = this.#keptHeaders();
     return this.#writeHead.apply(res, args) as ServerResponse;
   }
 
@@ -308,11 +317,12 @@ export abstract class ResponseCapture {
 
   #captured(): CapturedResponse {
     const { statusCode } = this.res;
-    if (this.#overflow) return { status: statusCode, headers: this.#keptHeaders(), body: Buffer.alloc(0), omittedBodyBytes: this.#bytes };
+    const headers = this.#sentHeaders ?? this.#keptHeaders();
+    if (this.#overflow) return { status: statusCode, headers, body: Buffer.alloc(0), omittedBodyBytes: this.#bytes };
     const first = this.#first;
     const more = this.#more;
     const body = more !== undefined ? Buffer.concat(more, this.#bytes) : first === undefined ? Buffer.alloc(0) : this.#owned ? first : Buffer.concat([first], this.#bytes);
-    return { status: statusCode, headers: this.#keptHeaders(), body };
+    return { status: statusCode, headers, body };
   }
 
   #keptHeaders(): Record<string, string | readonly string[]> {

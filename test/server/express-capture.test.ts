@@ -1,5 +1,6 @@
 import { ServerResponse } from 'node:http';
 import { setFlagsFromString } from 'node:v8';
+import { createGzip } from 'node:zlib';
 import { runInNewContext } from 'node:vm';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { describe, expect, it, onTestFinished } from 'vitest';
@@ -35,6 +36,41 @@ function wrapEnd(log: string[], label: string) {
     } as Response['end'];
     next();
   };
+}
+
+/**
+ * What `compression()` does to a response, reduced: it wraps the response's methods on
+ * the instance; when the head goes out it says gzip, unless the answer says an encoding
+ * already, and every byte written from then on goes through gzip.
+ */
+function gzipResponses(_req: Request, res: Response, next: NextFunction): void {
+  const write = res.write as (...a: unknown[]) => boolean;
+  const end = res.end as (...a: unknown[]) => ServerResponse;
+  const writeHead = res.writeHead as (...a: unknown[]) => ServerResponse;
+  let gzip: ReturnType<typeof createGzip> | undefined;
+  res.writeHead = function (this: Response, ...args: unknown[]) {
+    if (this.getHeader('Content-Encoding') === undefined) {
+      this.setHeader('Content-Encoding', 'gzip');
+      this.removeHeader('Content-Length');
+      gzip = createGzip();
+      gzip.on('data', (chunk: Buffer) => write.call(res, chunk));
+      gzip.on('end', () => end.call(res));
+    }
+    return writeHead.apply(this, args);
+  } as Response['writeHead'];
+  res.write = function (this: Response, chunk: unknown) {
+    // As compression(): the head goes out (through `this.writeHead`) before the first byte.
+    if (!this.headersSent) this.writeHead(this.statusCode);
+    return gzip === undefined ? write.call(this, chunk) : gzip.write(chunk);
+  } as Response['write'];
+  res.end = function (this: Response, chunk?: unknown) {
+    if (!this.headersSent) this.writeHead(this.statusCode);
+    if (gzip === undefined) return end.call(this, chunk);
+    if (chunk !== undefined && typeof chunk !== 'function') gzip.write(chunk);
+    gzip.end();
+    return this;
+  } as Response['end'];
+  next();
 }
 
 describe('response capture behind Express', () => {
@@ -194,6 +230,28 @@ describe('response capture behind Express', () => {
     expect(again.json()).toEqual({ user: 1 });
     expect(runs).toBe(1);
     expect(seen).toEqual([{ key: 'u1', principal: undefined, recovery: false }]);
+  });
+
+  it('replays without the Content-Encoding that a compressing middleware before it added to the head: it kept the bytes before their encoding', async () => {
+    let runs = 0;
+    const app = express();
+    app.use(gzipResponses);
+    app.use(express.json(), idempotency());
+    app.post('/report', (_req: Request, res: Response) => {
+      runs++;
+      // In chunks: the head goes out, with its Content-Encoding, before the answer ends.
+      res.status(201).type('text/plain');
+      res.write('part one, ');
+      res.end(`part two of run ${runs}`);
+    });
+    const url = await serve(app);
+    const first = await post(`${url}/report`, { key: 'gz', body: {} });
+    expect(first.headers.get('content-encoding')).toBe('gzip');
+    expect(first.text).toBe('part one, part two of run 1');
+    const again = await post(`${url}/report`, { key: 'gz', body: {} });
+    expect(again.headers.get('idempotent-replayed')).toBe('true');
+    expect(again.text).toBe('part one, part two of run 1');
+    expect(runs).toBe(1);
   });
 
   it('answers the problem instead of the handler\'s answer when a transactional store cannot commit', async () => {
