@@ -30,16 +30,20 @@ export function execute(ctx: RequestContext, claimed: Claimed, granted: Granted)
 
 /**
  * Behind Express a handler's throw goes to Express's error handlers, not to `invoke`: an
- * `UncertainOutcomeError` that reaches the middleware's `errorHandler` is handed to the run
- * of `res`, as `invoke` would. False when `error` is another error, or `res` has no run
- * still waiting for its answer: the next error handler then gets it.
+ * error that reaches the middleware's `errorHandler` is handed to the run of `res`, as
+ * `invoke` would, when it is an `UncertainOutcomeError` (true: answered here), or when the
+ * run's head already went out: then no later handler can answer the 5xx that frees the
+ * key, and the run would stay in flight until `maxRunMs`, then unknown (false: the error
+ * still goes on, for the app's own handlers to log). False, and nothing done, when `res`
+ * has no run still waiting for its answer.
  */
 export function uncertainOutcomeThrown(error: unknown, res: ServerResponse): boolean {
-  if (!isUncertainOutcomeError(error)) return false;
+  const uncertain = isUncertainOutcomeError(error);
+  if (!uncertain && !res.headersSent) return false;
   const run = activeCapture(res);
   if (!(run instanceof GuardedRun) || run.answered) return false;
   run.threw(error);
-  return true;
+  return uncertain;
 }
 
 /**

@@ -41,7 +41,9 @@ export interface IdempotencyMiddleware {
    * Express error middleware: mount it after your routes and before your own error
    * handlers (`app.use(mw.errorHandler)`), so that a handler's `UncertainOutcomeError`
    * turns its key unknown (500 `outcome-unknown`) instead of reaching a handler whose 5xx
-   * would free the key for a second run. Any other error goes on to the next handler.
+   * would free the key for a second run. Any other error goes on to the next handler;
+   * if the run's head already went out (so no handler can answer it), its key is freed
+   * and the connection dropped first, as `handler` does.
    */
   errorHandler(error: unknown, req: IncomingMessage, res: ServerResponse, next: NextFunction): void;
   /** Counters and per-key records since start or the last reset. */

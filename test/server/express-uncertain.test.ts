@@ -78,6 +78,21 @@ describe('UncertainOutcomeError behind Express, with mw.errorHandler mounted', (
     expect(runs()).toBe(2);
   });
 
+  it("frees the key of a run whose other error came after its head went out, as mw.handler does: no handler can answer the 5xx that would", async () => {
+    const { url, runs, seen } = await app(async (_req, res) => {
+      res.status(201).write('{"id":');
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      throw new Error('database gone mid-answer');
+    });
+    // The connection is dropped: the caller learns nothing but that the answer broke off.
+    await expect(post(url, { key: 'c5', body: {} })).rejects.toThrow();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    // Not 409 (in flight until maxRunMs, 5 min by default) and then outcome-unknown: it runs again.
+    await expect(post(url, { key: 'c5', body: {} })).rejects.toThrow();
+    expect(runs()).toBe(2);
+    expect(seen).toEqual(['database gone mid-answer', 'database gone mid-answer']);
+  });
+
   it.each([
     ['', undefined],
     [', with another middleware on the response first', ownEnd],
