@@ -37,7 +37,7 @@ export function execute(ctx: RequestContext, claimed: Claimed, granted: Granted)
  * still goes on, for the app's own handlers to log). False, and nothing done, when `res`
  * has no run still waiting for its answer.
  */
-export function uncertainOutcomeThrown(error: unknown, res: ServerResponse): boolean {
+export function handOverError(error: unknown, res: ServerResponse): boolean {
   const uncertain = isUncertainOutcomeError(error);
   if (!uncertain && !res.headersSent) return false;
   const run = activeCapture(res);

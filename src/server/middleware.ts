@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Audit, type AuditSnapshot } from './audit.js';
 import { answerBugs, failed, guard } from './guard.js';
-import { uncertainOutcomeThrown } from './execute.js';
+import { handOverError } from './execute.js';
 import type { IdempotencyEvent } from './events.js';
 import { resolveOptions, type IdempotencyOptions } from './options.js';
 import { LeaseKeeper } from './lease-keeper.js';
@@ -106,7 +106,7 @@ export function idempotency(options: IdempotencyOptions = {}): IdempotencyMiddle
   };
   // Four parameters: Express tells error middleware by its arity.
   middleware.errorHandler = (error: unknown, _req: IncomingMessage, res: ServerResponse, next: NextFunction): void => {
-    if (!uncertainOutcomeThrown(error, res)) next(error);
+    if (!handOverError(error, res)) next(error);
   };
   middleware.stats = (): AuditSnapshot => audit.snapshot();
   middleware.resetStats = (): void => audit.reset();
