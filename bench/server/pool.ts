@@ -51,28 +51,43 @@ export function pooledPairs(runs: readonly RunSamples[]): Map<string, Pair> {
   return pooled;
 }
 
-if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1]) {
-  const { values, positionals: files } = parseArgs({ options: { minus: { type: 'string', multiple: true, default: [] } }, allowPositionals: true });
-  if (files.length === 0) throw new Error('usage: pool.ts [--minus a,b]... <samples.json>...');
-  const runs = files.map((file) => JSON.parse(readFileSync(file, 'utf8')) as RunSamples);
+/**
+ * The report's lines for `runs` pooled: the table, then ours (memory) minus each floor in
+ * the runs, then each asked `[a, b]` as a minus b. Throws on an asked target not in the runs.
+ */
+export function poolReport(runs: readonly RunSamples[], asked: ReadonlyArray<readonly [string, string]> = []): string[] {
   const pairs = pooledPairs(runs);
   const peer = pairs.get(PEER);
   const processes = [...pairs.values()][0]?.processes ?? [];
-  console.log(`${runs.length} runs (${runs.map((r) => r.started).join(', ')}), ${processes.length} rounds, ${new Set(processes).size} processes a target; medians, 95% intervals resampling every run's processes`);
-  console.log("| target | added over bare, µs/req | req/s vs bare | added minus core's, µs/req | the same, from the targets' slices alone |");
-  console.log('|---|---:|---:|---:|---:|');
+  const lines = [
+    `${runs.length} runs (${runs.map((r) => r.started).join(', ')}), ${processes.length} rounds, ${new Set(processes).size} processes a target; medians, 95% intervals resampling every run's processes`,
+    "| target | added over bare, µs/req | req/s vs bare | added minus core's, µs/req | the same, from the targets' slices alone |",
+    '|---|---:|---:|---:|---:|',
+  ];
   for (const [name, pair] of pairs) {
     const s = summarise(pair, name.startsWith('express') ? peer : undefined);
     const orBlank = (e: typeof s.overPeer) => (e === undefined ? '' : formatMicros(e));
-    console.log(`| ${name} | ${formatMicros(s.added)} | ${formatRatio(s.rpsVsBare)} | ${orBlank(s.overPeer)} | ${orBlank(s.overPeerDirect)} |`);
+    lines.push(`| ${name} | ${formatMicros(s.added)} | ${formatRatio(s.rpsVsBare)} | ${orBlank(s.overPeer)} | ${orBlank(s.overPeerDirect)} |`);
   }
   const floors = [...pairs.keys()].filter((name) => name.startsWith('express+floor'));
-  const asked = values.minus.map((pair) => pair.split(','));
-  for (const [a, b] of [...(pairs.has(OURS) ? floors.map((floor) => [OURS, floor]) : []), ...asked]) {
-    const first = pairs.get(a!);
-    const second = pairs.get(b!);
+  for (const [a, b] of [...(pairs.has(OURS) ? floors.map((floor) => [OURS, floor] as const) : []), ...asked]) {
+    const first = pairs.get(a);
+    const second = pairs.get(b);
     if (first === undefined || second === undefined) throw new Error(`--minus ${a},${b}: no such target in these runs`);
     const s = summarise(first, second);
-    console.log(`\n${a} minus ${b}, same rounds: added CPU ${formatMicros(s.overPeer!)} µs/req; from the two targets' slices alone ${formatMicros(s.overPeerDirect!)}`);
+    lines.push('', `${a} minus ${b}, same rounds: added CPU ${formatMicros(s.overPeer!)} µs/req; from the two targets' slices alone ${formatMicros(s.overPeerDirect!)}`);
   }
+  return lines;
+}
+
+if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1]) {
+  const { values, positionals: files } = parseArgs({ options: { minus: { type: 'string', multiple: true, default: [] } }, allowPositionals: true });
+  if (files.length === 0) throw new Error('usage: pool.ts [--minus a,b]... <samples.json>...');
+  const asked = values.minus.map((pair): [string, string] => {
+    const [a, b, ...rest] = pair.split(',');
+    if (a === undefined || b === undefined || rest.length > 0) throw new Error(`--minus ${pair}: expected two targets, a,b`);
+    return [a, b];
+  });
+  const runs = files.map((file) => JSON.parse(readFileSync(file, 'utf8')) as RunSamples);
+  console.log(poolReport(runs, asked).join('\n'));
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { pooledPairs, type RunSamples } from '../../bench/server/pool.js';
+import { poolReport, pooledPairs, type RunSamples } from '../../bench/server/pool.js';
 import { summarise } from '../../bench/server/summary.js';
 
 // One run of two processes, two rounds each; `shift` moves every figure of the run.
@@ -39,5 +39,27 @@ describe('pooledPairs', () => {
   it('refuses runs of different targets', () => {
     const other: RunSamples = { ...run('b', 0, [0, 0]), pairs: run('b', 0, [0, 0]).pairs.slice(0, 1) };
     expect(() => pooledPairs([run('a', 0, [0, 0]), other])).toThrow(/differ/);
+  });
+});
+
+describe('poolReport', () => {
+  const withFloor = (started: string): RunSamples => {
+    const base = run(started, 0, [0, 0]);
+    const floor = { ...base.pairs[0]!, target: 'express+floor(our store)' };
+    const side = (cpu: number) => ({ cpu: [cpu, cpu, cpu, cpu], rps: [5000, 5000, 5000, 5000] });
+    return { started, pairs: [...base.pairs, { ...floor, samples: { ...floor.samples, target: side(112) } }] };
+  };
+
+  it('prints every target against bare and core, then ours minus each floor in the runs', () => {
+    const lines = poolReport([withFloor('a'), withFloor('b')]);
+    expect(lines[0]).toMatch(/^2 runs \(a, b\), 8 rounds, 4 processes a target/);
+    expect(lines).toContain('| express+submit-once(memory) | +30 (30 to 30) | 1.00x (1.00 to 1.00) | -10 (-10 to -10) | -10 (-10 to -10) |');
+    expect(lines.at(-1)).toBe("express+submit-once(memory) minus express+floor(our store), same rounds: added CPU +18 (18 to 18) µs/req; from the two targets' slices alone +18 (18 to 18)");
+  });
+
+  it('prints a minus b for each pair asked, and refuses a target the runs lack', () => {
+    const lines = poolReport([withFloor('a')], [['express+floor(our store)', 'express+@node-idempotency/core']]);
+    expect(lines.at(-1)).toMatch(/^express\+floor\(our store\) minus express\+@node-idempotency\/core, same rounds: added CPU -28 /);
+    expect(() => poolReport([withFloor('a')], [['express+submit-once(file)', 'express']])).toThrow(/no such target/);
   });
 });
