@@ -408,6 +408,27 @@ describe('createSubmitter: storage failures degrade to memory', () => {
     expect(calls.map((c) => c.key)).toEqual([calls[0]!.key, calls[0]!.key]);
   });
 
+  it('a store slower to answer than storageTimeout on a new page sends a new key, though it holds the earlier page\'s (the README\'s limit)', async () => {
+    // The earlier page sent with a key and got no answer; its record is in the database.
+    const disk = memoryStore();
+    const first = setup({ store: disk, retry: false });
+    const { send, calls } = scripted([new TypeError('offline'), 201]);
+    await expect(first.submitter.submit({ intent, send })).rejects.toBeInstanceOf(AmbiguousOutcomeError);
+    // The reload's database is slow to open: degrade, never block, so memory decides and knows no key.
+    const slowOpen: KeyStore = {
+      ...disk,
+      upsert: async (fp, decide) => {
+        await new Promise((resolve) => setTimeout(resolve, 80));
+        return disk.upsert(fp, decide);
+      },
+    };
+    const second = setup({ store: slowOpen, storageTimeout: 20, retry: false });
+    await second.submitter.submit({ intent, send });
+    expect(second.events.some((e) => e.type === 'storage-degraded')).toBe(true);
+    expect(calls).toHaveLength(2);
+    expect(calls[1]!.key).not.toBe(calls[0]!.key);
+  });
+
   it('with no IndexedDB at all (default store) the request still goes out, after an event', async () => {
     const events: SubmitEvent[] = [];
     const submitter = createSubmitter({ locks: null, onEvent: (e) => events.push(e) });
