@@ -81,6 +81,8 @@ export const DEFAULT_REPLAY_HEADERS: readonly string[] = [
   'content-encoding',
   'content-language',
   'content-location',
+  // A download's name and whether it opens inline: a replayed receipt must save as the first one did.
+  'content-disposition',
   'location',
   'cache-control',
   'expires',

@@ -142,3 +142,27 @@ describe('a compressed answer', () => {
     expect(runs).toBe(1);
   });
 });
+
+describe('a download', () => {
+  it('replays its Content-Disposition: the retry saves the same file under the same name', async () => {
+    const pdf = Buffer.from('%PDF-1.7 receipt 1');
+    let runs = 0;
+    const server = await startServer(
+      idempotency().handler((_req, res) => {
+        runs++;
+        res.setHeader('Content-Type', 'application/pdf');
+        res.setHeader('Content-Disposition', 'attachment; filename="receipt-1.pdf"');
+        res.end(pdf);
+      }),
+    );
+    servers.push(server);
+    const first = await post(`${server.url}/orders`, { key: 'pdf', body: {} });
+    expect(first.headers.get('content-disposition')).toBe('attachment; filename="receipt-1.pdf"');
+    const replayed = await post(`${server.url}/orders`, { key: 'pdf', body: {} });
+    expect(replayed.headers.get('idempotent-replayed')).toBe('true');
+    expect(replayed.headers.get('content-type')).toBe('application/pdf');
+    expect(replayed.headers.get('content-disposition')).toBe('attachment; filename="receipt-1.pdf"');
+    expect(replayed.text).toBe(pdf.toString());
+    expect(runs).toBe(1);
+  });
+});
