@@ -15,6 +15,7 @@ export type ProblemCode =
   | 'store-unavailable'
   | 'body-too-large'
   | 'body-too-deep'
+  | 'body-consumed'
   | 'response-not-stored'
   | 'handler-failed'
   | 'upstream-unavailable'
@@ -35,6 +36,8 @@ export const PROBLEM_STATUS: Readonly<Record<ProblemCode, number>> = {
   'body-too-large': 413,
   // Nested deeper than MAX_JSON_DEPTH: refused before it is canonicalised.
   'body-too-deep': 400,
+  // A server setup bug (something read the body before the middleware), not the client's: nothing ran.
+  'body-consumed': 500,
   // 410: the request did take effect, only its response was not kept; retrying cannot help.
   'response-not-stored': 410,
   'handler-failed': 500,
@@ -59,6 +62,7 @@ export const PROBLEM_TITLE: Readonly<Record<ProblemCode, string>> = {
   'store-unavailable': 'Idempotency store unavailable',
   'body-too-large': 'Request body too large',
   'body-too-deep': 'Request body nested too deeply',
+  'body-consumed': 'Request body read before the idempotency check',
   'response-not-stored': 'Response of the original request was not stored',
   'handler-failed': 'Handler failed',
   'upstream-unavailable': 'Upstream server unavailable',

@@ -39,7 +39,7 @@ export interface AuditTotals {
   conflicts: number;
   mismatches: number;
   releases: number;
-  /** 400 and 413 answers (missing or malformed key, body too large or too deep). */
+  /** Requests refused before their claim: 400 and 413 (key missing or malformed, body too large or too deep), 500 `body-consumed`. */
   rejected: number;
   storeErrors: number;
   /** Runs of a key whose earlier run was released (it threw or answered 5xx before any effect). */

@@ -11,7 +11,7 @@ import { execute, invoke } from './execute.js';
 import { payloadFingerprint } from './fingerprint.js';
 import type { IdempotentRequest } from './middleware.js';
 import { headerLines } from './header-lines.js';
-import { requestPath, requestQuery } from './options.js';
+import { requestPath, requestQuery, type ResolvedOptions } from './options.js';
 import { replay } from './replay.js';
 import type { RequestContext } from './request-context.js';
 import { setRunContext } from './run-context.js';
@@ -72,7 +72,8 @@ export function guard(ctx: RequestContext): Pending {
  */
 function readAndClaim(ctx: RequestContext, method: string, path: string, route: string, key: string): Pending {
   const req = ctx.req as IdempotentRequest;
-  if (req.readableEnded) return fingerprintAndClaim(ctx, method, path, route, key, undefined);
+  // Two property reads: the stream is untouched on almost every request.
+  if (req.readableDidRead || req.readableEnded) return readBefore(ctx, method, path, route, key);
   // Each callback answers its own bugs, so the caller gets nothing to wait on and chains
   // no `.catch` of its own: one promise and one microtask turn fewer a request.
   void readBody(req, ctx.opts.maxBodyBytes).then(
@@ -90,6 +91,39 @@ function readAndClaim(ctx: RequestContext, method: string, path: string, route: 
         failed(ctx.res, bug);
       }
     },
+  );
+}
+
+/**
+ * The stream was read before the guard. Its bytes are fingerprinted when whoever read it
+ * kept them in `rawBody` (a second guard, a signature check); an empty stream has none.
+ * Else data went elsewhere: fingerprinting what is left (nothing, or a tail) would replay
+ * another payload under the same key, so the request is refused and nothing runs.
+ */
+function readBefore(ctx: RequestContext, method: string, path: string, route: string, key: string): Pending {
+  const req = ctx.req as IdempotentRequest;
+  const raw = req.rawBody;
+  if (Buffer.isBuffer(raw) && req.readableEnded) return fingerprintAndClaim(ctx, method, path, route, key, payloadOf(req, raw));
+  if (!req.readableDidRead) return fingerprintAndClaim(ctx, method, path, route, key, undefined);
+  warnOnce(ctx.opts);
+  return rejectRequest(
+    ctx,
+    method,
+    route,
+    'body-consumed',
+    'The request body was read before the idempotency middleware, which cannot fingerprint it; the request was not run. Mount the middleware before what reads the body, or after a body parser that sets req.body.',
+  );
+}
+
+const warned = new WeakSet<ResolvedOptions>();
+
+/** A setup bug the developer must see even without `onEvent`: one process warning per middleware. */
+function warnOnce(opts: ResolvedOptions): void {
+  if (warned.has(opts)) return;
+  warned.add(opts);
+  process.emitWarning(
+    'submit-once: a request body was consumed before the idempotency middleware (no req.body or req.rawBody was left); such requests are answered 500 body-consumed. Mount the middleware before whatever reads the body, or after a body parser.',
+    { code: 'SUBMIT_ONCE_BODY_CONSUMED' },
   );
 }
 
