@@ -1,5 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { Deadlines } from './deadlines.js';
+import { TransactionConnection } from './postgres-connection.js';
 import { newTokenSuffix } from './token.js';
 import {
   StoreUnavailableError,
@@ -54,8 +55,10 @@ export interface PostgresStoreOptions {
   /**
    * A statement on the pool that takes longer fails with 503 instead of hanging the
    * request (a database that accepts connections but does not answer, a lock held by a
-   * migration). Not the statements of a claim's transaction, which wait on row locks by
-   * design (bounded by the lease). Default 2 s.
+   * migration). Transactional: the same for the checkout of the claim's connection and for
+   * each statement of its transaction, but for the claim itself, which waits on a running
+   * duplicate's row lock by design: the lease plus this. The connection of a transaction
+   * that times out is closed, so Postgres rolls it back. Default 2 s.
    */
   readonly operationTimeoutMs?: number;
 }
@@ -86,7 +89,7 @@ interface Row {
 }
 
 interface OpenTransaction {
-  readonly client: PgPooledClient;
+  readonly connection: TransactionConnection;
   readonly key: string;
   readonly token: string;
   readonly fingerprint: string;
@@ -197,54 +200,50 @@ export function postgresStore(pool: PgPoolLike, options: PostgresStoreOptions = 
       throw new TypeError('submit-once: a transactional postgresStore needs the request to run inside store.scope(...)');
     }
     await ensureTable().catch(unavailable);
-    const client = await pool.connect().catch(unavailable);
-    // A connection that drops while it is checked out (a restart, a failover, the idle
-    // timeout set below) is an 'error' event that pg leaves to its holder: unheard, an
-    // uncaught exception that ends the process. Its next query fails instead, as it should.
-    client.on?.('error', ignoreError);
+    const connection = await TransactionConnection.open(pool, deadlines).catch(unavailable);
     try {
       // A concurrent claim of the same key waits on our row lock: bound the wait by the
-      // lease, then answer in-progress. A transaction left idle (a hung handler) is ended
-      // by the server, which frees the key. One round trip: no values, so one simple query.
-      await client.query(
+      // lease, then answer in-progress. A transaction left idle (a hung handler, or a
+      // connection we gave up on whose close never reached the server) is ended by the
+      // server, which frees the key. One round trip: no values, so one simple query.
+      await connection.query(
         `BEGIN; SET LOCAL lock_timeout = ${Math.max(1, Math.round(request.leaseMs))}; ` +
           `SET LOCAL idle_in_transaction_session_timeout = ${Math.max(1_000, Math.round(request.leaseMs * 3))}`,
       );
-      const result = await claimOn(client, request, newTokenSuffix());
+      const result = await claimOn(connection.waitingOnLocks(request.leaseMs, timeoutMs), request, newTokenSuffix());
       if (result.status === 'claimed') {
         // markUnknown rolls the handler's writes back to here and turns the claim unknown in
         // this transaction, keeping the row lock: a duplicate waiting on it must not find the key free.
-        await client.query(`SAVEPOINT ${CLAIM_SAVEPOINT}`);
-        const transaction: OpenTransaction = { client, key: request.key, token: result.token, fingerprint: request.fingerprint, executions: result.executions };
+        await connection.query(`SAVEPOINT ${CLAIM_SAVEPOINT}`);
+        const transaction: OpenTransaction = { connection, key: request.key, token: result.token, fingerprint: request.fingerprint, executions: result.executions };
         slot.transaction = transaction;
         open.set(result.token, transaction);
         return result;
       }
-      await client.query('ROLLBACK');
-      giveBack(client);
+      // Nothing of ours to keep: a ROLLBACK that fails has destroyed the connection, which rolls back as well.
+      await connection.query('ROLLBACK').then(() => connection.giveBack(), () => undefined);
       return result;
     } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      client.release(true);
+      // Closing the connection rolls the claim back at the server, even one that lands after we gave up.
+      connection.destroy();
       if ((error as { code?: unknown }).code === LOCK_TIMEOUT || (error as { cause?: { code?: unknown } }).cause?.code === LOCK_TIMEOUT) {
         // Someone's transaction holds the key: it is running right now.
         return { status: 'in-progress', fingerprint: request.fingerprint, leaseExpiresAt: request.now + request.leaseMs };
       }
-      throw error instanceof StoreUnavailableError ? error : unavailable(error);
+      return unavailable(error);
     }
   };
 
-  /** Ends a claim transaction: COMMIT (true when it committed) or ROLLBACK. */
-  const finish = async (transaction: OpenTransaction, commit: boolean): Promise<boolean> => {
+  /** Ends a claim transaction with a ROLLBACK: false when it failed (the connection, destroyed, rolls back). */
+  const rollBack = async (transaction: OpenTransaction): Promise<boolean> => {
     open.delete(transaction.token);
-    try {
-      await transaction.client.query(commit ? 'COMMIT' : 'ROLLBACK');
-      giveBack(transaction.client);
-      return true;
-    } catch {
-      transaction.client.release(true);
-      return false;
-    }
+    return transaction.connection.query('ROLLBACK').then(
+      () => {
+        transaction.connection.giveBack();
+        return true;
+      },
+      () => false,
+    );
   };
 
   return {
@@ -260,18 +259,23 @@ export function postgresStore(pool: PgPoolLike, options: PostgresStoreOptions = 
         if (transactional) return false;
         return (await run(pool, sql.complete, values)).rowCount === 1;
       }
-      try {
-        const stored = (await transaction.client.query(sql.complete, values)).rowCount === 1;
-        return (await finish(transaction, stored)) && stored;
-      } catch {
-        await finish(transaction, false);
+      const stored = await transaction.connection.query(sql.complete, values).then((result) => result.rowCount === 1, () => false);
+      if (!stored) {
+        await rollBack(transaction);
         return false;
       }
+      // Unanswered in time, the COMMIT may still take effect: the caller is told to retry,
+      // which replays it if it did, and runs cleanly if it did not (the handler's writes went
+      // with it). The key is not free meanwhile: the row lock holds a retry until it is decided.
+      open.delete(transaction.token);
+      await transaction.connection.query('COMMIT').catch(unavailable);
+      transaction.connection.giveBack();
+      return true;
     },
     async release(request: SettleRequest): Promise<boolean> {
       const transaction = open.get(request.token);
       // Transactional: the rollback drops the claim and everything the handler wrote.
-      if (transaction !== undefined) return finish(transaction, false);
+      if (transaction !== undefined) return rollBack(transaction);
       if (transactional) return false;
       return (await run(pool, sql.release, [request.key, request.token, request.now + request.retentionMs])).rowCount === 1;
     },
@@ -286,15 +290,18 @@ export function postgresStore(pool: PgPoolLike, options: PostgresStoreOptions = 
       // in the claim's own transaction. Rolling all of it back first would free the key (or
       // bring back the expired record the claim took over) for whoever comes next.
       open.delete(transaction.token);
+      const { connection } = transaction;
       try {
-        await transaction.client.query(`ROLLBACK TO SAVEPOINT ${CLAIM_SAVEPOINT}`);
-        const marked = (await transaction.client.query(sql.markUnknown, [request.key, request.token, request.now + request.retentionMs])).rowCount === 1;
-        await transaction.client.query('COMMIT');
-        giveBack(transaction.client);
+        await connection.query(`ROLLBACK TO SAVEPOINT ${CLAIM_SAVEPOINT}`);
+        const marked = (await connection.query(sql.markUnknown, [request.key, request.token, request.now + request.retentionMs])).rowCount === 1;
+        await connection.query('COMMIT');
+        connection.giveBack();
         return marked;
       } catch {
-        // The connection or the transaction failed: it is rolled back, so insert the record.
-        await finish(transaction, false);
+        // The connection or the transaction failed (and is destroyed): it is rolled back, so
+        // insert the record. Its insert waits at the server until that rollback, which a
+        // silent link delays to the idle timeout: answered 503 on our deadline, it still
+        // lands then, as the server does not cancel it.
       }
       const values = [request.key, transaction.fingerprint, transaction.token, transaction.executions, request.now + request.retentionMs];
       return (await run(pool, sql.insertUnknown, values)).rowCount === 1;
@@ -311,7 +318,7 @@ export function postgresStore(pool: PgPoolLike, options: PostgresStoreOptions = 
       await run(pool, `DELETE FROM ${table}`, []);
     },
     async close(): Promise<void> {
-      for (const transaction of [...open.values()]) await finish(transaction, false);
+      for (const transaction of [...open.values()]) await rollBack(transaction);
       pool.removeListener?.('error', ignoreError);
       if (options.closePool === true) await pool.end?.();
     },
@@ -323,7 +330,7 @@ export function postgresStore(pool: PgPoolLike, options: PostgresStoreOptions = 
       if (transaction === undefined || !open.has(transaction.token)) {
         throw new Error('submit-once: no claim transaction here; use a transactional postgresStore and store.scope(...)');
       }
-      return transaction.client;
+      return transaction.connection.client;
     },
   };
 }
@@ -410,12 +417,6 @@ function toResponse(row: Row): StoredResponse {
 
 function ignoreError(): void {
   // The failure reaches the store through the next query (see its uses).
-}
-
-/** Back to the pool, healthy: without the listener, or each checkout would add one. A client released with an error is discarded. */
-function giveBack(client: PgPooledClient): void {
-  client.removeListener?.('error', ignoreError);
-  client.release();
 }
 
 function unavailable(error: unknown): never {

@@ -1,0 +1,129 @@
+import { connect, createServer, type Server, type Socket } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import pg from 'pg';
+import { afterEach, describe, expect, it } from 'vitest';
+import { idempotency, postgresStore, type PostgresStore } from '../../src/server/index.js';
+import { startServer } from '../helpers/http-server.js';
+import { post, type Answer } from '../helpers/post.js';
+import { hasPostgres, startPostgres } from '../support/postgres-process.js';
+
+/** The answer, or 'no answer' once `ms` have passed: a hung request must fail the test, not time it out. */
+async function within(ms: number, answer: Promise<Answer>): Promise<Answer | 'no answer'> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<'no answer'>((resolve) => {
+    timer = setTimeout(() => resolve('no answer'), ms);
+  });
+  try {
+    return await Promise.race([answer, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** A "database" that accepts connections and never says a word (a stalled server, a half-open link). */
+async function blackHole(): Promise<{ url: string; close(): Promise<void> }> {
+  const sockets = new Set<Socket>();
+  const server: Server = createServer((socket) => {
+    sockets.add(socket);
+    socket.on('error', () => undefined);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `postgres://postgres@127.0.0.1:${(server.address() as AddressInfo).port}/postgres`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+describe('postgres store, a database that never answers', () => {
+  const cleanup: Array<() => Promise<void>> = [];
+  afterEach(async () => {
+    for (const fn of cleanup.splice(0).reverse()) await fn();
+  });
+
+  for (const transactional of [false, true]) {
+    it(`answers 503 within a few seconds${transactional ? ' (transactional)' : ''}, never running the handler`, async () => {
+      const hole = await blackHole();
+      const pool = new pg.Pool({ connectionString: hole.url });
+      pool.on('error', () => undefined);
+      const store: PostgresStore = postgresStore(pool, { transactional });
+      let ran = 0;
+      const mw = idempotency({ store });
+      const app = mw.handler((_req, res) => {
+        ran++;
+        res.end('ran');
+      });
+      const http = await startServer(transactional ? store.scope(app) : app);
+      cleanup.push(async () => {
+        await http.close();
+        await hole.close();
+        await pool.end().catch(() => undefined);
+      });
+      const answer = await within(6_000, post(`${http.url}/orders`, { key: 'k', body: {} }));
+      expect(answer === 'no answer' ? 'no answer' : answer.status).toBe(503);
+      expect(ran).toBe(0);
+    }, 15_000);
+  }
+
+  /** A TCP proxy to a real Postgres that can stop passing bytes, as a stalled server or a half-open link does. */
+  async function freezingProxy(port: number): Promise<{ url: string; freeze(): void; close(): Promise<void> }> {
+    let frozen = false;
+    const sockets = new Set<Socket>();
+    const server: Server = createServer((client) => {
+      const upstream = connect(port, '127.0.0.1');
+      sockets.add(client).add(upstream);
+      client.on('data', (chunk) => frozen || upstream.write(chunk));
+      upstream.on('data', (chunk) => frozen || client.write(chunk));
+      const end = (): void => {
+        client.destroy();
+        upstream.destroy();
+      };
+      client.on('error', end).on('close', end);
+      upstream.on('error', end).on('close', end);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    return {
+      url: `postgres://postgres@127.0.0.1:${(server.address() as AddressInfo).port}/postgres`,
+      freeze: () => {
+        frozen = true;
+      },
+      close: () =>
+        new Promise<void>((resolve) => {
+          for (const socket of sockets) socket.destroy();
+          server.close(() => resolve());
+        }),
+    };
+  }
+
+  for (const transactional of [false, true]) {
+    it.skipIf(!hasPostgres())(`answers 503 within a few seconds when a working database stalls${transactional ? ' (transactional)' : ''}`, async () => {
+      const db = await startPostgres();
+      const proxy = await freezingProxy(db.port);
+      const pool = new pg.Pool({ connectionString: proxy.url, max: 2 });
+      pool.on('error', () => undefined);
+      const store: PostgresStore = postgresStore(pool, { transactional, table: 'stall_keys' });
+      let ran = 0;
+      const mw = idempotency({ store });
+      const app = mw.handler((_req, res) => {
+        ran++;
+        res.statusCode = 201;
+        res.end('ran');
+      });
+      const http = await startServer(transactional ? store.scope(app) : app);
+      cleanup.push(async () => {
+        await http.close();
+        await proxy.close();
+        await pool.end().catch(() => undefined);
+        await db.stop();
+      });
+      expect((await post(`${http.url}/orders`, { key: 'warm', body: {} })).status).toBe(201);
+      proxy.freeze();
+      const answer = await within(6_000, post(`${http.url}/orders`, { key: 'k', body: {} }));
+      expect(answer === 'no answer' ? 'no answer' : answer.status).toBe(503);
+      expect(ran).toBe(1);
+    }, 30_000);
+  }
+});
