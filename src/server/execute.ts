@@ -185,9 +185,10 @@ class GuardedRun extends ResponseCapture implements HeldLease, ThrowTarget {
 }
 
 /**
- * The transactional store could not commit: the handler's writes were rolled back with
- * the claim, so its success answer would be a lie. The retry with the same key runs
- * cleanly; once the head has gone out, only a dropped connection can say so.
+ * The transactional store could not commit, or not confirm its commit in time: the
+ * handler's writes went with the claim either way, so its success answer cannot be given.
+ * The retry with the same key replays the answer if the commit took effect and runs
+ * cleanly if not; once the head has gone out, only a dropped connection can say so.
  */
 const notCommitted: ReplaceAnswer = (res) => {
   if (res.headersSent) {
@@ -196,7 +197,7 @@ const notCommitted: ReplaceAnswer = (res) => {
   }
   // The handler's headers describe an answer that did not happen; CORS stays, so a browser can read this one.
   for (const name of res.getHeaderNames()) if (!name.startsWith('access-control-')) res.removeHeader(name);
-  sendProblem(res, 'store-unavailable', 'The request was rolled back because its outcome could not be committed; retry with the same key.', {
+  sendProblem(res, 'store-unavailable', 'The outcome could not be committed, or its commit not confirmed; retry with the same key: it replays a committed outcome and runs again if nothing was committed.', {
     headers: { 'Retry-After': '1' },
   });
 };
