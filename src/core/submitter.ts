@@ -338,10 +338,10 @@ export function createSubmitter(options: SubmitterOptions = {}): Submitter {
       if (outbox?.offline()) return hold(call, record, attempt - 1, outbox);
       emit({ type: 'attempt', key, fingerprint: fp, attempt });
       const timed = config.timeout === undefined ? undefined : timedSignal(call.signal, config.timeout);
-      let result: Settled<T>;
+      let result!: Settled<T>;
       try {
         // A caller with `peekSignal` is not read here: its `send` reads its own signal if it must.
-        const sending = call.send(new Attempt(key, attempt, fp, timed?.signal ?? (peek ? undefined : call.signal)));
+        const sending = call.send(new Attempt(key, attempt, fp, timed?.[0] ?? (peek ? undefined : call.signal)));
         // The request has left: the next submission's key is minted now, not on its claim,
         // and the settle write's timer is armed now, not on the answer's way to the caller.
         if (config.createKey === takeKey) mintAhead();
@@ -352,7 +352,7 @@ export function createSubmitter(options: SubmitterOptions = {}): Submitter {
       } finally {
         // The timeout bounds the wait for an answer, not the reading of its body: a 201
         // whose body is cut after the key was retired would make the next try a new intent.
-        timed?.stopTimer();
+        timed?.[1](result.ok);
       }
       if ((peek ? peek.call(call) : call.signal)?.aborted) return abort(record, attempt, call.signal!.reason);
       // One clock read per answer, for its verdict, its record and the settle window: after
@@ -616,13 +616,24 @@ export const signalOf = Attempt.signalOf;
 
 /**
  * The signal of an attempt with a timeout: the caller's, plus a timeout of its own whose
- * timer `stopTimer()` clears once `send` settled. `AbortSignal.timeout` cannot be stopped,
+ * timer the second item, `(ok) => void`, clears once `send` settled. `AbortSignal.timeout` cannot be stopped,
  * and it stays attached to the response body; the caller's signal still aborts the body.
+ * `AbortSignal.any` leaves nothing on a long-lived caller signal (the platform drops the
+ * link once nothing observes the attempt's signal); by hand, a failed attempt's listener
+ * comes off, a successful one's stays until the caller aborts, for the body it may abort.
  */
-function timedSignal(caller: AbortSignal | undefined, timeout: number): { signal: AbortSignal; stopTimer: () => void } {
+function timedSignal(caller: AbortSignal | undefined, timeout: number): [AbortSignal, (ok: boolean) => void] {
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(new DOMException(`the attempt took over ${timeout} ms`, 'TimeoutError')), Math.min(timeout, MAX_TIMER));
-  if (caller?.aborted) controller.abort(caller.reason);
-  else caller?.addEventListener('abort', () => controller.abort(caller.reason), { once: true });
-  return { signal: controller.signal, stopTimer: () => clearTimeout(timer) };
+  const onAbort = () => controller.abort(caller!.reason);
+  const linked = caller && AbortSignal.any?.([caller, controller.signal]);
+  if (caller?.aborted) onAbort();
+  else if (!linked) caller?.addEventListener('abort', onAbort, { once: true });
+  return [
+    linked ?? controller.signal,
+    (ok) => {
+      clearTimeout(timer);
+      if (!ok) caller?.removeEventListener('abort', onAbort);
+    },
+  ];
 }
