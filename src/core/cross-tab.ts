@@ -97,13 +97,13 @@ export function crossTab(locks: LockManagerLike | undefined, answer: (key: strin
         const finish = (message?: Message) => {
           stop.abort();
           waiters.delete(waiter);
+          signal?.removeEventListener('abort', onAbort);
           if (signal?.aborted) reject(signal.reason);
           else resolve(message?.[0] === 'done' ? { data: message[2] } : undefined);
         };
         const waiter = (message: Message) => message[1] === key && finish(message);
         const onAbort = () => finish();
         if (signal?.aborted) return onAbort();
-        // Left on the caller's signal once settled (abort fires once): finishing twice does nothing.
         signal?.addEventListener('abort', onAbort);
         waiters.add(waiter);
         channel.postMessage(['ask', key, owner]);

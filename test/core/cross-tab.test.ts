@@ -9,6 +9,7 @@ import { memoryStore, type KeyStore } from '../../src/core/store.js';
 import { fingerprint } from '../../src/core/fingerprint.js';
 import type { LockManagerLike } from '../../src/core/options.js';
 import { fakeLocks } from './fake-locks.js';
+import { countedSignal } from '../helpers/counted-signal.js';
 
 // One lock manager for the file, as a browser has one per origin: the page's lifetime lock lives in it.
 const locks = fakeLocks();
@@ -180,5 +181,34 @@ describe('two tabs, one intent', () => {
     await owner.catch(() => undefined);
     expect(await waiter).toEqual({ status: 201, body: keys[0] });
     expect(keys).toEqual([keys[0], keys[0]]);
+  });
+
+  it("waits on another tab's attempt leave no listener on a long-lived caller signal", async () => {
+    const [first, second] = engines(memoryStore(), locks);
+    await tick();
+    const caller = countedSignal();
+    let sends = 0;
+    for (const sku of ['L1', 'L2', 'L3']) {
+      let release!: () => void;
+      const gate = new Promise<void>((resolve) => (release = resolve));
+      const call = (): SubmitCall<{ status: number; body: string }> => ({
+        intent: { ...intent, body: { sku } },
+        wire,
+        signal: caller.signal,
+        send: async ({ key }: AttemptContext) => {
+          sends += 1;
+          await gate;
+          return { status: 201, body: key };
+        },
+      });
+      const owner = first.submit(call());
+      await tick();
+      const waiter = second.submit(call());
+      await tick();
+      release();
+      expect(await waiter).toEqual(await owner);
+    }
+    expect(sends).toBe(3);
+    expect(caller.listeners()).toBe(0);
   });
 });
