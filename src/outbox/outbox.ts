@@ -210,19 +210,21 @@ export function createOutbox(options: OutboxOptions = {}): Outbox {
     } catch (error) {
       throw isSubmitOnceError(error) ? error : new OutboxUnavailableError({ cause: error });
     }
+    let onAbort!: () => void;
     const answer = new Promise<Response>((resolve, reject) => {
       const waiter = { resolve, reject };
       waiters.set(item.id, [...(waiters.get(item.id) ?? []), waiter]);
       // Stops this wait only: the request stays held and is still sent.
-      const onAbort = () => {
+      onAbort = () => {
         waiters.set(item.id, (waiters.get(item.id) ?? []).filter((other) => other !== waiter));
         reject(new SubmissionAbortedError(item.key, { cause: signal?.reason }));
       };
       if (signal?.aborted) onAbort();
-      signal?.addEventListener('abort', onAbort, { once: true });
+      signal?.addEventListener('abort', onAbort);
     });
     // Whoever holds it may stop waiting (an aborted submission): no unhandled rejection then.
-    answer.catch(() => undefined);
+    // Settled, it stops listening: a long-lived signal would keep one listener per hold.
+    void answer.catch(() => undefined).then(() => signal?.removeEventListener('abort', onAbort));
     if (added) {
       emit({ type: 'queued', item: summary(item) });
       post({ type: 'changed' });

@@ -10,6 +10,7 @@ import { InvalidOptionsError } from '../../src/core/errors.js';
 import { createOutbox, OutboxFullError, OutboxGaveUpError, OutboxUnavailableError, type Outbox, type OutboxEvent } from '../../src/outbox/index.js';
 import type { OutboxOptions } from '../../src/outbox/options.js';
 import { startTestServer, type TestServer } from '../helpers/http-server.js';
+import { countedSignal } from '../helpers/counted-signal.js';
 
 let counter = 0;
 let server: TestServer;
@@ -166,6 +167,16 @@ describe('createOutbox', () => {
     controller.abort();
     await expect(answer).rejects.toMatchObject({ name: 'AbortError', code: 'aborted' });
     expect((await outbox.list()).map((i) => i.id)).toEqual(['k-14']);
+  });
+
+  it("holders answered leave no listener on a long-lived caller signal", async () => {
+    const outbox = outboxWith();
+    const caller = countedSignal();
+    const answers: Promise<Response>[] = [];
+    for (const key of ['k-15', 'k-16', 'k-17']) answers.push((await outbox.hold(held(key), caller.signal)).answer);
+    await outbox.flush();
+    expect((await Promise.all(answers)).map((response) => response.status)).toEqual([201, 201, 201]);
+    expect(caller.listeners()).toBe(0);
   });
 
   it('offline, flush() sends nothing (no attempt burned)', async () => {
