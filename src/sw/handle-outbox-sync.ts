@@ -1,5 +1,6 @@
 /** The service worker's side of the outbox: one replay pass per Background Sync event. */
 import type { KeyReusedMatch } from '../core/classify.js';
+import { InvalidOptionsError } from '../core/errors.js';
 import type { LockManagerLike } from '../core/options.js';
 import type { OutboxMessage } from '../outbox/lib/messages.js';
 import { OUTBOX_DATABASE } from '../outbox/lib/schema.js';
@@ -27,11 +28,17 @@ const TAG_PREFIX = lockName('');
 /**
  * Handles the sync event if it is the outbox's (its tag names the database): true then.
  * The event's promise rejects while a request is still waiting, so the browser fires it
- * again later (Background Sync's own backoff).
+ * again later (Background Sync's own backoff). Takes the plain `Event` a TypeScript
+ * listener is given (the libs have no `SyncEvent`) and checks it is one: an
+ * `InvalidOptionsError` if it has no `tag` and `waitUntil`.
  */
-export function handleOutboxSync(event: SyncEventLike, options: OutboxSyncOptions = {}): boolean {
-  if (!event.tag.startsWith(TAG_PREFIX)) return false;
-  event.waitUntil(replayOutbox({ ...options, databaseName: event.tag.slice(TAG_PREFIX.length) }));
+export function handleOutboxSync(event: Event | SyncEventLike, options: OutboxSyncOptions = {}): boolean {
+  const { tag, waitUntil } = event as Partial<SyncEventLike>;
+  if (typeof tag !== 'string' || typeof waitUntil !== 'function') {
+    throw new InvalidOptionsError('event', `expected a sync event (with tag and waitUntil), got a "${(event as Event).type}" event`);
+  }
+  if (!tag.startsWith(TAG_PREFIX)) return false;
+  waitUntil.call(event, replayOutbox({ ...options, databaseName: tag.slice(TAG_PREFIX.length) }));
   return true;
 }
 
