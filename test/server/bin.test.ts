@@ -4,10 +4,13 @@
  * in process, since each child costs a Node start.
  */
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FLAGS, UsageError, parseCli } from '../../src/server/cli-args.js';
+import { fileStore } from '../../src/server/index.js';
 import { HEALTH_PATH, RESET_PATH, STATS_PATH } from '../../src/server/verifier.js';
 
 interface Run {
@@ -90,6 +93,22 @@ describe('submit-once-verifier: runtime failures are one line and exit 1', () =>
     const run = await runBin(['--port', '0', '--store', 'postgres://demo@127.0.0.1:1/demo']);
     expect(run.code).toBe(1);
     expect(lines(run.stderr)).toEqual([expect.stringMatching(/^submit-once-verifier: cannot connect to Postgres at postgres:\/\/demo@127\.0\.0\.1:1\/demo: /)]);
+  });
+
+  it('a file store another process holds names the flag, the holder and its lock file', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'submit-once-bin-lock-'));
+    const path = join(dir, 'keys.jsonl');
+    const held = fileStore(path, { sweepIntervalMs: 0 });
+    try {
+      const run = await runBin(['--port', '0', '--store', `file:${path}`]);
+      expect(run.code).toBe(1);
+      expect(lines(run.stderr)).toEqual([
+        `submit-once-verifier: cannot open --store file:${path}: file store ${path} is in use by pid ${process.pid} on this host (lock file ${path}.lock): one process per file; stop that process first, or use redisStore or postgresStore for several instances`,
+      ]);
+    } finally {
+      await held.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('a file store that cannot be written names the flag', async () => {

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, appendFileSync } from 'node:fs';
+import { appendFileSync, copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -75,8 +75,11 @@ describe('file store log', () => {
     const now = Date.now();
     const claim = await store.claim(claimOf('running', now, { leaseMs: 60_000 }));
     expect(claim.status).toBe('claimed');
-    // No close: what a killed process leaves behind is what it wrote before the handler ran.
-    const reopened = open(path);
+    // What a killed process leaves behind is what it wrote before the handler ran (a copy:
+    // the file itself stays locked while this store is open).
+    const killed = `${path}-killed`;
+    copyFileSync(path, killed);
+    const reopened = open(killed);
     expect(await reopened.claim(claimOf('running', now + 1, { leaseMs: 60_000 }))).toEqual({ status: 'unknown', fingerprint: 'fp', executions: 1 });
     await reopened.close();
     await store.close();
@@ -102,9 +105,11 @@ describe('file store order', () => {
     if (first.status !== 'claimed') throw new Error('expected a claim');
     expect(await store.release({ key: 'k', token: first.token, retentionMs: 60_000, now })).toBe(true);
     expect((await store.claim(claimOf('k', now, { leaseMs: 60_000 }))).status).toBe('claimed');
-    // No close: a killed process, once every write under way has landed.
+    // A killed process, once every write under way has landed: a copy of its file, still locked.
     await new Promise((resolve) => setTimeout(resolve, 50));
-    const reopened = open(path);
+    const killed = `${path}-killed`;
+    copyFileSync(path, killed);
+    const reopened = open(killed);
     expect(await reopened.claim(claimOf('k', now + 1, { leaseMs: 60_000 }))).toEqual({ status: 'unknown', fingerprint: 'fp', executions: 2 });
     await reopened.close();
     await store.close();

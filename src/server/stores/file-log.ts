@@ -1,5 +1,6 @@
 import { closeSync, existsSync, fdatasync, fdatasyncSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { acquireFileLock, type FileLock } from './file-lock.js';
 
 interface SyncBatch {
   readonly done: Promise<void>;
@@ -49,6 +50,7 @@ export class LineLog {
 
   private constructor(
     readonly path: string,
+    private readonly lock: FileLock,
     fd: number,
     lines: number,
     private readonly snapshot: () => string[],
@@ -64,9 +66,11 @@ export class LineLog {
   }
 
   /**
-   * Reads every intact line up to the first NUL byte (a torn last line from a crash is
-   * skipped), hands each to `apply`, then rewrites the file compacted from `snapshot`,
-   * `preallocateBytes` of zeros after it (0: none, every line extends the file).
+   * Takes the file's lock (or throws `StoreLockedError`) before anything else: a second
+   * writer's compaction would rename the file under the first. Then reads every intact
+   * line up to the first NUL byte (a torn last line from a crash is skipped), hands each
+   * to `apply`, and rewrites the file compacted from `snapshot`, `preallocateBytes` of
+   * zeros after it (0: none, every line extends the file).
    */
   static open(
     path: string,
@@ -76,19 +80,25 @@ export class LineLog {
     compactAfterLines: number,
     preallocateBytes: number,
   ): LineLog {
-    if (existsSync(path)) {
-      const text = readFileSync(path, 'utf8');
-      const end = text.indexOf('\0');
-      // A file written before preallocation has no NUL: all of it is the log.
-      for (const line of (end === -1 ? text : text.slice(0, end)).split('\n')) {
-        if (line !== '') apply(line);
+    const lock = acquireFileLock(path);
+    try {
+      if (existsSync(path)) {
+        const text = readFileSync(path, 'utf8');
+        const end = text.indexOf('\0');
+        // A file written before preallocation has no NUL: all of it is the log.
+        for (const line of (end === -1 ? text : text.slice(0, end)).split('\n')) {
+          if (line !== '') apply(line);
+        }
       }
+      const lines = snapshot();
+      const written = writeSnapshotSync(path, lines, preallocateBytes);
+      // Not 'a': with O_APPEND, Linux ignores the offset of a positional write.
+      const fd = openSync(path, 'r+');
+      return new LineLog(path, lock, fd, lines.length, snapshot, liveCount, compactAfterLines, preallocateBytes, written);
+    } catch (error) {
+      lock.release();
+      throw error;
     }
-    const lines = snapshot();
-    const written = writeSnapshotSync(path, lines, preallocateBytes);
-    // Not 'a': with O_APPEND, Linux ignores the offset of a positional write.
-    const fd = openSync(path, 'r+');
-    return new LineLog(path, fd, lines.length, snapshot, liveCount, compactAfterLines, preallocateBytes, written);
   }
 
   /** The first write error, if any: the store then fails closed instead of losing writes. */
@@ -153,7 +163,7 @@ export class LineLog {
     if (!this.#syncing && this.#failure === undefined) this.#compactQuietly();
   }
 
-  /** Waits for the syncs under way, then closes the file. */
+  /** Waits for the syncs under way, then closes the file and releases its lock. */
   async close(): Promise<void> {
     if (this.#syncing) await (this.#idle ??= newBatch()).done.catch(() => undefined);
     if (this.#closed) return;
@@ -161,7 +171,11 @@ export class LineLog {
     // Every later append fails: the kernel hands this descriptor's number to the next file
     // opened, and a line written through it would land in that file (another store's log).
     this.#failure ??= new Error(`${this.path} is closed`);
-    closeSync(this.#fd);
+    try {
+      closeSync(this.#fd);
+    } finally {
+      this.lock.release();
+    }
   }
 
   /**

@@ -34,8 +34,10 @@ export interface FileStoreOptions {
  * and their execution counts survive a restart. A claim is written before its handler
  * runs (so a killed process cannot forget it); a completion is also fsynced before its
  * response is sent. One process per file, which is what lets a restart turn every claim
- * still running into `unknown` at once: its holder is surely gone. Use `redisStore` for
- * several instances.
+ * still running into `unknown` at once: its holder is surely gone. A lock file
+ * (`${path}.lock`) enforces it: opening a file another instance holds, in this process or
+ * another, throws `StoreLockedError` before the file is touched; a lock whose process is
+ * gone (a crash) is taken over; `close` removes it. Use `redisStore` for several instances.
  *
  * @example idempotency({ store: fileStore('./var/idempotency.jsonl') })
  */
