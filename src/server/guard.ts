@@ -15,7 +15,7 @@ import { requestPath, requestQuery, type ResolvedOptions } from './options.js';
 import { replay } from './replay.js';
 import type { RequestContext } from './request-context.js';
 import { setRunContext } from './run-context.js';
-import { BodyTooLargeError, payloadOf, readBody } from './request-body.js';
+import { BodyTooLargeError, isUnreadPlaceholder, payloadOf, readBody } from './request-body.js';
 import { sendOutcomeUnknown, sendProblem } from './respond.js';
 import { serveStats } from './stats-endpoint.js';
 import { storageKeyOf } from './storage-key.js';
@@ -57,9 +57,13 @@ export function guard(ctx: RequestContext): Pending {
   const parsed = parseKey(lines[0]!);
   if (!parsed.ok) return rejectRequest(ctx, method, route, 'key-malformed', `The ${opts.header} header is malformed: ${parsed.reason}.`);
 
-  // A body a parser (Express) already read is taken as it is, in this call.
-  const body = (req as IdempotentRequest).body;
-  if (body !== undefined) return fingerprintAndClaim(ctx, method, path, route, parsed.key, body);
+  // A body a parser (Express) already read is taken as it is, in this call: a read stream
+  // says so in one property read. A body set on an unread stream may be Express 4's `{}`.
+  const idempotent = req as IdempotentRequest;
+  const body = idempotent.body;
+  if (body !== undefined && (idempotent.readableDidRead || !isUnreadPlaceholder(idempotent, body))) {
+    return fingerprintAndClaim(ctx, method, path, route, parsed.key, body);
+  }
   return readAndClaim(ctx, method, path, route, parsed.key);
 }
 

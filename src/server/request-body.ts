@@ -24,16 +24,36 @@ export interface ReadRequest extends IncomingMessage {
 }
 
 /**
+ * body-parser 1.x (Express 4's parsers) sets `_body` on a request whose stream it read, and
+ * skips any request that has it; else it reads the stream, even one already read (a 500).
+ */
+type MarkedRequest = ReadRequest & { _body?: boolean };
+
+/**
  * Leaves the bytes `readBody` read on the request (`rawBody`, and `body`: parsed for JSON
- * content types, else the bytes) and returns the payload the middleware fingerprints:
- * the parsed JSON where that is an object, array or string (so it is not parsed twice;
- * `canonicalBodyText` gives the raw text the same canonical form), else the raw bytes.
+ * content types, else the bytes; an empty body leaves `body` as it was) and returns the
+ * payload the middleware fingerprints: the parsed JSON where that is an object, array or
+ * string (so it is not parsed twice; `canonicalBodyText` gives the raw text the same
+ * canonical form), else the raw bytes. Marks the body read for Express 4's parsers.
  */
 export function payloadOf(req: ReadRequest, raw: Buffer): unknown {
   req.rawBody = raw;
+  (req as MarkedRequest)._body = true;
   const parsed = isJson(req.headers['content-type']) ? parseJsonBody(raw) : undefined;
-  req.body = parsed !== undefined ? parsed : raw.length > 0 ? raw : undefined;
+  req.body = parsed !== undefined ? parsed : raw.length > 0 ? raw : req.body;
   return typeof parsed === 'string' || (typeof parsed === 'object' && parsed !== null) ? parsed : raw;
+}
+
+/**
+ * Whether `body` is the `{}` Express 4's parsers (body-parser 1.x) put on every request
+ * they pass through, before looking at its content type: set, but nothing was read (no
+ * `_body`), so the payload is still in the stream. Express 5's leave `req.body` undefined.
+ */
+export function isUnreadPlaceholder(req: ReadRequest, body: unknown): boolean {
+  if ((req as MarkedRequest)._body === true || typeof body !== 'object' || body === null) return false;
+  if (Object.getPrototypeOf(body) !== Object.prototype) return false;
+  for (const _ in body) return false;
+  return true;
 }
 
 /** The request's raw bytes: those the middleware kept, or read now (unguarded requests). */
