@@ -97,6 +97,9 @@ class BodyReader {
     this.req.on('data', this.onData);
     this.req.on('end', this.onEnd);
     this.req.on('error', this.onError);
+    // Paused before us and never read (a throttle, a proxy): a 'data' listener does not
+    // restart a stream paused by hand, and the request would wait for ever.
+    if (this.req.readableFlowing === false) this.req.resume();
   }
 
   onData(chunk: Buffer): void {

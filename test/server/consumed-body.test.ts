@@ -7,7 +7,7 @@ import express, { type Request, type Response } from 'express';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { idempotency, type IdempotencyEvent } from '../../src/server/index.js';
 import type { IdempotentRequest } from '../../src/server/middleware.js';
-import { post } from '../helpers/post.js';
+import { post, type Answer } from '../helpers/post.js';
 import { serverPerTest } from '../helpers/serve.js';
 
 const serve = serverPerTest();
@@ -94,6 +94,24 @@ describe('a body consumed before the guard (node:http)', () => {
     const again = await post(`${url}/orders`, { key: 'w', raw: '{ "amount": 10 }', headers: { 'Content-Type': 'application/json' } });
     expect(again.headers.get('idempotent-replayed')).toBe('true');
     expect((await post(`${url}/orders`, { key: 'w', body: { amount: 99 } })).status).toBe(422);
+    expect(runs).toBe(1);
+  });
+
+  it('reads a stream paused before the guard and never read (a throttle, a proxy): it runs once, and replays', async () => {
+    let runs = 0;
+    const guarded = idempotency().handler((req, res) => {
+      runs++;
+      res.writeHead(201, { 'Content-Type': 'application/json' }).end(JSON.stringify((req as IdempotentRequest).body));
+    });
+    const url = await serve((req, res) => {
+      req.pause();
+      guarded(req, res);
+    });
+    const answers: Array<Answer | 'hung'> = [];
+    for (const body of [{ amount: 10 }, { amount: 10 }, { amount: 99 }]) {
+      answers.push(await Promise.race([post(`${url}/orders`, { key: 'k', body }), new Promise<'hung'>((resolve) => setTimeout(() => resolve('hung'), 3_000))]));
+    }
+    expect(answers.map((a) => (a === 'hung' ? a : a.status))).toEqual([201, 201, 422]);
     expect(runs).toBe(1);
   });
 
