@@ -107,7 +107,12 @@ export async function consumeOnce(
     });
 
   const settle = async (message: AmqpMessage, result: DedupeResult<unknown>): Promise<void> => {
-    options.onResult?.(result, message);
+    try {
+      options.onResult?.(result, message);
+    } catch {
+      // A throwing observer must not keep the delivery from its ack or nack: unsettled, it
+      // would hold a prefetch slot until the channel closes, and enough of them stall the consumer.
+    }
     switch (result.status) {
       case 'processed':
       case 'duplicate':
