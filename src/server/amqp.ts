@@ -125,7 +125,17 @@ export async function consumeOnce(
         return channel.nack(message, false, true);
       case 'dead-letter':
         // Only once the broker confirmed the copy: acknowledging first could lose the message.
-        await moveToDeadLetter(message, result.error, result.attempts);
+        try {
+          await moveToDeadLetter(message, result.error, result.attempts);
+        } catch {
+          // The broker refused the copy (a dead-letter queue full with reject-publish) on a
+          // channel still open: requeued after a pause, and moved again at its redelivery
+          // (its record says dead-letter: it does not run), so it gets out once the route
+          // has room. Left unacknowledged it held its prefetch slot for the channel's life.
+          // A closed channel throws here too; the broker then requeues it itself.
+          await delay(busyDelayMs);
+          return channel.nack(message, false, true);
+        }
         return channel.ack(message);
     }
   };

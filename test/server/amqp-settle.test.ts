@@ -72,6 +72,16 @@ describe('consumeOnce settles every delivery', () => {
     ]);
   });
 
+  it('requeues a poison message whose dead-letter copy the broker refused, rather than leave it unacknowledged', async () => {
+    const { channel, deliver, settled, published } = recordingChannel({ refusePublish: true });
+    await consumeOnce(channel, 'orders', () => undefined, { store: memoryStore(), busyDelayMs: 10 });
+    // No id: dead-lettered at once.
+    deliver(undefined);
+    await until(() => settled.length === 1);
+    expect(published).toHaveLength(1);
+    expect(settled).toEqual([{ tag: 1, how: 'nack-requeue' }]);
+  });
+
   it('dead-letters a message without an id, with the reason in its header, and acks it once the copy is confirmed', async () => {
     const { channel, deliver, settled, published } = recordingChannel();
     let runs = 0;

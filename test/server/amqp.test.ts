@@ -189,6 +189,46 @@ describe.skipIf(!available)('consumeOnce on RabbitMQ, effects counted in Postgre
     expect(await depth(queue)).toBe(0);
   });
 
+  it('moves a poison message once its full dead-letter queue has room again, rather than hold it unacknowledged', async () => {
+    const queue = await freshQueue();
+    // A dead-letter queue already full, refusing more (the broker nacks the copy) until emptied.
+    const full = `${queue}.full-dead-letter`;
+    await publisher.assertQueue(full, { durable: true, arguments: { 'x-max-length': 1, 'x-overflow': 'reject-publish' } });
+    publisher.sendToQueue(full, Buffer.from('earlier'), { persistent: true });
+    await publisher.waitForConfirms();
+    const channel = await connection.createConfirmChannel();
+    const store = postgresStore(pool, { table: 'refused_keys' });
+    const handled: string[] = [];
+    const results: string[] = [];
+    // Prefetch 1: a delivery left unacknowledged takes the consumer's only slot.
+    const consumer = await consumeOnce(
+      channel,
+      queue,
+      (message) => {
+        const { id } = JSON.parse(message.content.toString()) as { id: string };
+        if (id === 'poison') throw new Error('cannot parse order');
+        handled.push(id);
+      },
+      { store, maxAttempts: 1, prefetch: 1, busyDelayMs: 50, deadLetter: { exchange: '', routingKey: full }, onResult: (result) => results.push(result.status) },
+    );
+    cleanup.push(async () => {
+      await consumer.cancel();
+      await channel.close();
+    });
+    await publish(queue, ['poison', 'good']);
+    await waitFor(() => results.length >= 1, 10_000);
+    await sleep(300);
+    expect(handled).toEqual([]);
+    // The operator empties the dead-letter queue: the poison message gets in, the next one runs.
+    await publisher.purgeQueue(full);
+    await waitFor(() => handled.includes('good'), 10_000);
+    const reader = await connection.createChannel();
+    cleanup.push(() => reader.close());
+    const letter = await reader.get(full, { noAck: true });
+    expect(letter !== false && letter.properties.messageId).toBe('poison');
+    expect(await depth(queue)).toBe(0);
+  });
+
   it('turns 1,000 messages with 10% duplicates into exactly 900 effects across two consumers', async () => {
     const queue = await freshQueue();
     const ids = Array.from({ length: 900 }, (_, i) => `m-${i}`);
