@@ -1,4 +1,4 @@
-import { assertCountsAttempts, dedupe, type DedupeContext, type DedupeOptions, type DedupeResult } from './dedupe.js';
+import { dedupe, positive, resolveDedupeOptions, type DedupeContext, type DedupeOptions, type DedupeResult } from './dedupe.js';
 
 /** The parts of an amqplib message the consumer reads. */
 export interface AmqpMessage {
@@ -81,7 +81,12 @@ export async function consumeOnce(
   options: ConsumeOnceOptions,
 ): Promise<Consumer> {
   // Before anything is consumed: each message would be refused the same way.
-  assertCountsAttempts(options.store);
+  resolveDedupeOptions(options);
+  // A prefetch of 0 is no limit at all, not none.
+  if (options.prefetch !== undefined && (!Number.isInteger(options.prefetch) || options.prefetch < 1)) {
+    throw new RangeError(`submit-once: prefetch must be a whole number of at least 1, got ${options.prefetch}`);
+  }
+  if (options.busyDelayMs !== undefined) positive('busyDelayMs', options.busyDelayMs);
   const deadLetter = options.deadLetter ?? { exchange: '', routingKey: `${queue}.dead-letter` };
   if (options.deadLetter === undefined) await channel.assertQueue(deadLetter.routingKey, { durable: true });
   await channel.prefetch(options.prefetch ?? 10);

@@ -47,6 +47,8 @@ export type DedupeResult<T> =
   /** Out of attempts: move the message to the dead-letter route with `error`, then acknowledge. */
   | { readonly status: 'dead-letter'; readonly error: string; readonly attempts: number };
 
+type ResolvedDedupeOptions = Required<Pick<DedupeOptions, 'leaseMs' | 'retentionMs' | 'maxAttempts' | 'namespace'>>;
+
 const DEFAULTS = { leaseMs: 30_000, retentionMs: 24 * 60 * 60 * 1000, maxAttempts: 5, namespace: 'message' } as const;
 
 // Every message of a namespace shares this fingerprint: a message id is the whole identity.
@@ -60,6 +62,7 @@ const FINGERPRINT = 'message';
  * after the lease runs again with `recovery: true` (at-least-once for that case: make the
  * effect idempotent, e.g. a unique index on the message id).
  *
+ * @throws RangeError (a rejection) for a `leaseMs`, `retentionMs` or `maxAttempts` out of range.
  * @throws TypeError (a rejection) for a transactional store (`postgresStore(pool, {
  * transactional: true })`), whose release of a failed run is a rollback that hides the run:
  * a message that keeps failing would never be dead-lettered.
@@ -69,10 +72,9 @@ const FINGERPRINT = 'message';
  * if (result.status === 'processed' || result.status === 'duplicate') channel.ack(msg);
  */
 export async function dedupe<T>(messageId: string, handler: DedupeHandler<T>, options: DedupeOptions): Promise<DedupeResult<T>> {
-  const opts = { ...DEFAULTS, ...definedOnly(options) };
+  const opts = resolveDedupeOptions(options);
   const now = options.now ?? Date.now;
   const { store } = options;
-  assertCountsAttempts(store);
   const key = JSON.stringify([opts.namespace, messageId]);
 
   const claim = await claimAttempt(store, key, opts.leaseMs, opts.retentionMs, now());
@@ -118,8 +120,29 @@ export async function dedupe<T>(messageId: string, handler: DedupeHandler<T>, op
   return { status: 'processed', value, attempt };
 }
 
+/**
+ * The options with their defaults, refused (a `RangeError` naming the option) where a
+ * value would break the guarantee: a lease of 0 or NaN has run out at its claim, so a
+ * second delivery runs the message alongside the first; a NaN `maxAttempts` never
+ * compares true, so a poison message is never dead-lettered.
+ */
+export function resolveDedupeOptions(options: DedupeOptions): ResolvedDedupeOptions {
+  assertCountsAttempts(options.store);
+  const opts: ResolvedDedupeOptions = { ...DEFAULTS, ...definedOnly(options) };
+  positive('leaseMs', opts.leaseMs);
+  positive('retentionMs', opts.retentionMs);
+  if (!Number.isInteger(opts.maxAttempts) || opts.maxAttempts < 1) {
+    throw new RangeError(`submit-once: maxAttempts must be a whole number of at least 1, got ${opts.maxAttempts}`);
+  }
+  return opts;
+}
+
+export function positive(name: string, value: number): void {
+  if (!Number.isFinite(value) || value <= 0) throw new RangeError(`submit-once: ${name} must be a positive number, got ${value}`);
+}
+
 /** Refuses a store that cannot count failed runs: see `dedupe`'s `@throws`. */
-export function assertCountsAttempts(store: IdempotencyStore): void {
+function assertCountsAttempts(store: IdempotencyStore): void {
   if (store.transactional === true) {
     throw new TypeError(
       'submit-once: dedupe needs a store that keeps failed runs; the transactional Postgres store rolls a failed run back with its claim, so a failing message would never be dead-lettered (use postgresStore without transactional)',

@@ -82,3 +82,47 @@ describe('a store that cannot count failed runs', () => {
     expect(calls).toEqual([]);
   });
 });
+
+// A lease of 0 (or NaN) ran out at its claim: a second delivery took the message over
+// while the first still ran. A NaN maxAttempts never compared true: never dead-lettered.
+describe('bad options', () => {
+  it('dedupe refuses a lease that is not a positive number, before two deliveries can run the message at once', async () => {
+    const store = memoryStore();
+    let runs = 0;
+    const slow = async (): Promise<void> => {
+      runs++;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    };
+    const both = await Promise.allSettled([dedupe('m', slow, { store, leaseMs: 0 }), dedupe('m', slow, { store, leaseMs: 0 })]);
+    expect(both.map((r) => r.status === 'rejected' && r.reason instanceof RangeError)).toEqual([true, true]);
+    expect(runs).toBe(0);
+  });
+
+  it.each([
+    ['leaseMs', { leaseMs: Number.NaN }],
+    ['leaseMs', { leaseMs: -1 }],
+    ['retentionMs', { retentionMs: 0 }],
+    ['maxAttempts', { maxAttempts: Number.NaN }],
+    ['maxAttempts', { maxAttempts: 0 }],
+    ['maxAttempts', { maxAttempts: 2.5 }],
+  ])('dedupe and consumeOnce refuse %s %o with a RangeError naming it, before running or consuming anything', async (name, bad) => {
+    let runs = 0;
+    await expect(dedupe('m', () => runs++, { store: memoryStore(), ...bad })).rejects.toThrow(new RegExp(`^submit-once: ${name} `));
+    expect(runs).toBe(0);
+    const calls: string[] = [];
+    const channel = new Proxy({} as AmqpConfirmChannelLike, {
+      get: (_target, method) => () => {
+        calls.push(String(method));
+        return Promise.resolve({ consumerTag: 't' });
+      },
+    });
+    await expect(consumeOnce(channel, 'orders', () => undefined, { store: memoryStore(), ...bad })).rejects.toThrow(RangeError);
+    expect(calls).toEqual([]);
+  });
+
+  it('consumeOnce refuses a prefetch or busyDelayMs that is not a positive number (prefetch 0 is no limit at all)', async () => {
+    const channel = new Proxy({} as AmqpConfirmChannelLike, { get: () => () => Promise.resolve({ consumerTag: 't' }) });
+    await expect(consumeOnce(channel, 'orders', () => undefined, { store: memoryStore(), prefetch: 0 })).rejects.toThrow(/^submit-once: prefetch /);
+    await expect(consumeOnce(channel, 'orders', () => undefined, { store: memoryStore(), busyDelayMs: Number.NaN })).rejects.toThrow(/^submit-once: busyDelayMs /);
+  });
+});
