@@ -106,7 +106,7 @@ Endpoints of the verifier itself:
   GET    ${STATS_PATH}    the audit: executions, replays, conflicts… per key
   DELETE ${STATS_PATH}    resets the audit counters
   POST   ${RESET_PATH}    forgets every key, the counters and the built-in API's orders
-  GET    ${TOKEN_PATH}     with --token-secret: {"token":…,"expiresAt":…} for the caller
+  GET    ${TOKEN_PATH}     with --token-secret: {"token":…,"expiresAt":…,"expiresIn":…} for the caller
 
 CORS is on for every origin: preflights allow Idempotency-Key, Content-Type and If-Match,
 and responses expose Idempotent-Replayed, Retry-After, Location and ETag to the page.

@@ -30,6 +30,8 @@ export interface IssuedToken {
   readonly token: string;
   /** ms since the epoch; after it the token can no longer make a first request. */
   readonly expiresAt: number;
+  /** ms from issue to `expiresAt`: the page counts it on its own clock, which is not the server's. */
+  readonly expiresIn: number;
 }
 
 /** How a key fares as a token: refused before any store work, or accepted (`expired`: only a repeat may pass). */
@@ -73,7 +75,7 @@ export function tokenAuthority(options: TokenOptions): TokenAuthority {
     issue(principal, now) {
       const expiresAt = now + ttl;
       const body = `${VERSION}.${signing.kid}.${expiresAt.toString(36)}.${randomBytes(16).toString('base64url')}`;
-      return { token: `${body}.${mac(signing.secret, body, principal).toString('base64url')}`, expiresAt };
+      return { token: `${body}.${mac(signing.secret, body, principal).toString('base64url')}`, expiresAt, expiresIn: ttl };
     },
     check(key, principal, now) {
       const invalid = { ok: false, problem: 'token-invalid', detail: 'The key is not a token this server issued to this caller.' } as const;

@@ -12,7 +12,7 @@ import { sendJson } from './respond.js';
 export const STATS_PATH = '/__submit-once/stats';
 export const RESET_PATH = '/__submit-once/reset';
 export const HEALTH_PATH = '/__submit-once/health';
-/** Token mode only: `GET` answers `{ token, expiresAt }` for the caller. */
+/** Token mode only: `GET` answers `{ token, expiresAt, expiresIn }` for the caller. */
 export const TOKEN_PATH = '/__submit-once/token';
 
 export interface VerifierOptions extends IdempotencyOptions {

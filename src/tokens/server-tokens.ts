@@ -7,7 +7,7 @@ import { isValidKey } from '../protocol/key-grammar.js';
 import { TokenUnavailableError } from './token-unavailable-error.js';
 
 export interface ServerTokensOptions {
-  /** The token endpoint; it answers `{ token, expiresAt }`. */
+  /** The token endpoint; it answers `{ token, expiresAt, expiresIn }` (`expiresIn` optional). */
   url: string;
   /** Sent with every token request (credentials, headers): the token is bound to the caller they name. */
   init?: RequestInit;
@@ -28,6 +28,7 @@ export interface TokenSource {
 interface Issued {
   token: string;
   expiresAt: number;
+  expiresIn?: number;
 }
 
 /**
@@ -42,6 +43,9 @@ export function serverTokens(options: ServerTokensOptions): TokenSource {
   let ahead: Promise<Issued> | undefined;
 
   const request = async (): Promise<Issued> => {
+    // Expiry on this page's clock: the server's `expiresAt` is on its own, off by their skew
+    // (a page behind kept tokens the server had expired). Counted from the ask: never late.
+    const asked = now();
     let response: Response;
     try {
       response = await fetchFn(options.url, { cache: 'no-store', ...options.init, method: 'GET' });
@@ -52,7 +56,7 @@ export function serverTokens(options: ServerTokensOptions): TokenSource {
     if (!body || !isValidKey(body.token) || typeof body.expiresAt !== 'number') {
       throw new TokenUnavailableError(`the token endpoint answered ${response.status} without a token`);
     }
-    return { token: body.token, expiresAt: body.expiresAt };
+    return { token: body.token, expiresAt: typeof body.expiresIn === 'number' ? asked + body.expiresIn : body.expiresAt };
   };
 
   const prefetch = (): void => {
