@@ -1,4 +1,4 @@
-import { dedupe, positive, resolveDedupeOptions, type DedupeContext, type DedupeOptions, type DedupeResult } from './dedupe.js';
+import { dedupe, errorText, positive, resolveDedupeOptions, type DedupeContext, type DedupeOptions, type DedupeResult } from './dedupe.js';
 
 /** The parts of an amqplib message the consumer reads. */
 export interface AmqpMessage {
@@ -42,7 +42,7 @@ export interface ConsumeOnceOptions extends DedupeOptions {
    * (declared by `consumeOnce`).
    */
   readonly deadLetter?: { readonly exchange: string; readonly routingKey: string };
-  /** The id of a message; default its `messageId` property. A message without one is dead-lettered at once. */
+  /** The id of a message; default its `messageId` property. A message without one, or whose id this throws on, is dead-lettered at once. */
   readonly messageId?: (message: AmqpMessage) => string | undefined;
   /** Longest wait before requeueing a message another consumer is running. Default 1 s. */
   readonly busyDelayMs?: number;
@@ -146,7 +146,13 @@ export async function consumeOnce(
   };
 
   const handle = async (message: AmqpMessage): Promise<void> => {
-    const id = idOf(message);
+    let id: string | undefined;
+    try {
+      id = idOf(message);
+    } catch (error) {
+      // As poison as a message without an id: left unsettled it would hold a prefetch slot.
+      return settle(message, { status: 'dead-letter', error: `the message id could not be read: ${errorText(error)}`, attempts: 0 });
+    }
     const result: DedupeResult<unknown> =
       id === undefined || id === ''
         ? { status: 'dead-letter', error: 'the message has no id, so it cannot be de-duplicated', attempts: 0 }

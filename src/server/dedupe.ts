@@ -200,7 +200,7 @@ function keepLease(store: IdempotencyStore, key: string, token: string, leaseMs:
   return { stop: () => clearInterval(timer) };
 }
 
-function errorText(error: unknown): string {
+export function errorText(error: unknown): string {
   return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }
 

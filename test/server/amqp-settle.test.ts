@@ -92,4 +92,19 @@ describe('consumeOnce settles every delivery', () => {
     expect(published).toEqual([{ routingKey: 'orders.dead-letter', headers: expect.objectContaining({ 'x-submit-once-error': 'the message has no id, so it cannot be de-duplicated', 'x-submit-once-attempts': 0 }) }]);
     expect(settled).toEqual([{ tag: 1, how: 'ack' }]);
   });
+
+  it('dead-letters a message whose id the messageId option cannot read (it threw), rather than leave it unacknowledged', async () => {
+    const { channel, deliver, settled, published } = recordingChannel();
+    let runs = 0;
+    await consumeOnce(channel, 'orders', () => void runs++, {
+      store: memoryStore(),
+      // The id from the body, which this message does not have as JSON.
+      messageId: (message) => (JSON.parse(message.content.toString('utf8').slice(1)) as { id: string }).id,
+    });
+    deliver('m-1');
+    await until(() => settled.length === 1);
+    expect(runs).toBe(0);
+    expect(published).toEqual([{ routingKey: 'orders.dead-letter', headers: expect.objectContaining({ 'x-submit-once-error': expect.stringMatching(/^the message id could not be read: SyntaxError: /), 'x-submit-once-attempts': 0 }) }]);
+    expect(settled).toEqual([{ tag: 1, how: 'ack' }]);
+  });
 });
