@@ -226,8 +226,10 @@ function decide(ctx: RequestContext, claimed: Claimed, claim: ClaimResult): Pend
     return;
   }
   const { method, route } = claimed;
-  // An expired token may replay (above) but not run: its fresh claim is handed back.
-  if (claimed.expiredToken) return refuseExpiredToken(ctx, storageKey, claim.token, () => rejectRequest(ctx, method, route, 'token-expired', 'The token expired before its first use; fetch a new one.'));
+  // An expired token may replay (above) but not run again: its fresh claim is handed back.
+  // Except a recovery: its run may have taken effect, and "expired, nothing ran" would be a
+  // lie the page acts on. (A released run took none, so its refusal is true.)
+  if (claimed.expiredToken && claim.rerun !== 'recovery') return refuseExpiredToken(ctx, storageKey, claim.token, () => rejectRequest(ctx, method, route, 'token-expired', 'The token expired before its first use; fetch a new one.'));
   setRunContext(req, { key: claimed.key, principal: claimed.principal, recovery: claim.rerun === 'recovery' });
   execute(ctx, claimed, claim);
 }
