@@ -1,9 +1,11 @@
 export { createSubmitter } from './core/submitter.js';
-export type { AttemptContext, SubmitCall, Submitter, Wire } from './core/submitter.js';
+export type { AttemptContext, Held, SubmitCall, Submitter, Wire } from './core/submitter.js';
+export type { HeldRequest, HeldRequestOf, OutboxPort } from './core/outbox-port.js';
 export type { LockManagerLike, SubmitterOptions } from './core/options.js';
 export { fingerprint } from './core/fingerprint.js';
 export type { Intent } from './core/fingerprint.js';
 export { newKey } from './core/key.js';
+export type { RandomBytes } from './core/key.js';
 export { isValidKey, formatKey, parseKey } from './protocol/key-grammar.js';
 export type { KeyFormat, KeyParseResult } from './protocol/key-grammar.js';
 export { memoryStore } from './core/store.js';
@@ -29,4 +31,4 @@ export {
   isOutcomeUnknownError,
   isSubmitOnceError,
 } from './core/errors.js';
-export type { SubmitOnceErrorCode } from './core/errors.js';
+export type { SubmitOnceErrorByCode, SubmitOnceErrorCode, SubmitOnceErrorOf, SubmitOnceErrorOptions } from './core/errors.js';

@@ -3,6 +3,9 @@
  * literal `name` and a stable machine `code`; `isSubmitOnceError()` recognises them even
  * when they cross realms (iframes, test environments), where `instanceof` fails.
  */
+import type { OutboxFullError, OutboxGaveUpError, OutboxUnavailableError } from '../outbox/errors.js';
+import type { PreconditionFailedError } from '../preconditions/precondition-failed-error.js';
+import type { TokenUnavailableError } from '../tokens/token-unavailable-error.js';
 
 export type SubmitOnceErrorCode =
   | 'invalid-key'
@@ -172,11 +175,37 @@ const codes: ReadonlySet<string> = new Set<SubmitOnceErrorCode>([
   'outbox-gave-up',
 ]);
 
-/** True for any submit-once error, optionally of one `code`; works across realms. */
-export function isSubmitOnceError<C extends SubmitOnceErrorCode>(
-  error: unknown,
-  code?: C,
-): error is SubmitOnceError & { code: C } {
+/** The class thrown with each `code` (the entry that throws it exports it). */
+export interface SubmitOnceErrorByCode {
+  'invalid-key': InvalidKeyError;
+  'invalid-options': InvalidOptionsError;
+  'invalid-request': InvalidRequestError;
+  'unreplayable-body': UnreplayableBodyError;
+  'ambiguous-outcome': AmbiguousOutcomeError;
+  'key-reused': KeyReusedError;
+  'outcome-unknown': OutcomeUnknownError;
+  'replayed-failure': ReplayedFailureError;
+  aborted: SubmissionAbortedError;
+  'token-unavailable': TokenUnavailableError;
+  'precondition-failed': PreconditionFailedError;
+  'outbox-full': OutboxFullError;
+  'outbox-unavailable': OutboxUnavailableError;
+  'outbox-gave-up': OutboxGaveUpError;
+}
+
+/** The error of code `C` (of each code in a union, told apart by `code`). */
+export type SubmitOnceErrorOf<C extends SubmitOnceErrorCode> = C extends SubmitOnceErrorCode
+  ? SubmitOnceErrorByCode[C] & { readonly code: C }
+  : never;
+
+/**
+ * True for any submit-once error, optionally of one `code`; works across realms. With a
+ * code it narrows to that code's class, so its fields (`status`, `attempts`, `reason`…)
+ * can be read without a cast or an `instanceof` that another realm would fail.
+ */
+export function isSubmitOnceError(error: unknown): error is SubmitOnceError;
+export function isSubmitOnceError<C extends SubmitOnceErrorCode>(error: unknown, code: C | undefined): error is SubmitOnceErrorOf<C>;
+export function isSubmitOnceError(error: unknown, code?: SubmitOnceErrorCode): boolean {
   if (typeof error !== 'object' || error === null) return false;
   const candidate = (error as { code?: unknown }).code;
   if (typeof candidate !== 'string' || !codes.has(candidate)) return false;

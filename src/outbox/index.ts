@@ -12,6 +12,7 @@ export { createOutbox, syncTag } from './outbox.js';
 export type { Outbox } from './outbox.js';
 export type { OutboxOptions } from './options.js';
 export { OUTBOX_DEFAULTS } from './options.js';
+export type { Backoff } from './lib/replay.js';
 export type { OutboxEvent, OutboxEventListener, PendingSubmission } from './events.js';
 export { OutboxFullError, OutboxGaveUpError, OutboxUnavailableError } from './errors.js';
 export { OUTBOX_DATABASE, OUTBOX_VERSION, ITEMS_STORE } from './lib/schema.js';

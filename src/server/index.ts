@@ -33,6 +33,7 @@ export type {
   Rerun,
   SettleRequest,
   StoredResponse,
+  SyncClaimOperations,
   SyncStoreOperations,
 } from './stores/types.js';
 export { createVerifier, TOKEN_PATH, type Verifier, type VerifierOptions } from './verifier.js';

@@ -10,3 +10,4 @@
  */
 export { handleOutboxSync, replayOutbox } from './handle-outbox-sync.js';
 export type { OutboxSyncOptions, SyncEventLike } from './handle-outbox-sync.js';
+export type { Backoff } from '../outbox/lib/replay.js';

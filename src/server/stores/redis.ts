@@ -19,8 +19,8 @@ import {
  * with the same methods. ioredis is not a dependency of this package.
  */
 export interface RedisLikeClient {
-  eval(script: string, numKeys: number, ...args: Arg[]): Promise<unknown>;
-  evalsha?(sha1: string, numKeys: number, ...args: Arg[]): Promise<unknown>;
+  eval(script: string, numKeys: number, ...args: (string | number)[]): Promise<unknown>;
+  evalsha?(sha1: string, numKeys: number, ...args: (string | number)[]): Promise<unknown>;
   /** Used by `sweep` and `clear` only. */
   scan?(cursor: string | number, matchToken: 'MATCH', pattern: string, countToken: 'COUNT', count: number): Promise<[string, string[]]>;
   quit?(): Promise<unknown>;

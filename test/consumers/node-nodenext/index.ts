@@ -15,3 +15,14 @@ const middleware = idempotency({});
 const outbox: Outbox = createOutbox({ beforeReplay: (request: Request) => request });
 const queued = createIdempotentFetch({ outbox, queue: true });
 console.log(response.status, other.status, createSubmitter, verifier, middleware, queued, handleOutboxSync);
+
+// The error guard narrows to the class a code is thrown with, whichever entry throws it
+// (its d.ts imports the outbox's, tokens' and preconditions' errors).
+import { isSubmitOnceError, type SubmitOnceErrorOptions } from 'submit-once';
+import type { Backoff } from 'submit-once/outbox';
+import type { SyncClaimOperations } from 'submit-once/server';
+declare const caught: unknown;
+if (isSubmitOnceError(caught, 'outbox-full')) console.log(caught.reason satisfies 'items' | 'bytes' | 'quota');
+if (isSubmitOnceError(caught, 'precondition-failed')) console.log(caught.etag satisfies string | undefined);
+const named: [SubmitOnceErrorOptions?, Backoff?, SyncClaimOperations?] = [];
+console.log(named);
