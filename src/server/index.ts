@@ -1,6 +1,7 @@
 export { idempotency } from './middleware.js';
 export type { IdempotencyContext, IdempotencyMiddleware, IdempotentRequest, NextFunction, RequestHandler } from './middleware.js';
 export { UncertainOutcomeError, isUncertainOutcomeError } from './outcome.js';
+export { InvalidOptionsError, isInvalidOptionsError } from './invalid-options-error.js';
 export { credentialPrincipal, headerPrincipal, type PrincipalResolver } from './principal.js';
 export { RECOVERY_HEADER } from './proxy.js';
 export type { IdempotencyOptions } from './options.js';

@@ -6,6 +6,7 @@
  * always the next one due.
  */
 import { performance } from 'node:perf_hooks';
+import { MAX_TIMER_MS } from './invalid-options-error.js';
 import type { IdempotencyStore } from './stores/types.js';
 
 /** One run's claim as the keeper holds it; `startedAt` is set by `hold`. */
@@ -26,7 +27,6 @@ export interface LeaseKeeperOptions {
 }
 
 /** Node fires a timer set for longer than this after 1 ms (with a TimeoutOverflowWarning). */
-const MAX_TIMER_MS = 2_147_483_647;
 
 export class LeaseKeeper {
   // Insertion order is start order, hence deadline order.

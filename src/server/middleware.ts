@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Audit, type AuditSnapshot } from './audit.js';
 import { answerBugs, failed, guard } from './guard.js';
 import { handOverError } from './execute.js';
+import { InvalidOptionsError } from './invalid-options-error.js';
 import type { IdempotencyEvent } from './events.js';
 import { resolveOptions, type IdempotencyOptions } from './options.js';
 import { LeaseKeeper } from './lease-keeper.js';
@@ -111,7 +112,7 @@ export function idempotency(options: IdempotencyOptions = {}): IdempotencyMiddle
   middleware.stats = (): AuditSnapshot => audit.snapshot();
   middleware.resetStats = (): void => audit.reset();
   middleware.issueToken = async (req: IncomingMessage): Promise<IssuedToken> => {
-    if (opts.tokens === undefined) throw new Error('submit-once: issueToken needs the tokens option');
+    if (opts.tokens === undefined) throw new InvalidOptionsError('tokens', 'issueToken needs the tokens option');
     return opts.tokens.issue(await opts.principal?.(req), opts.now());
   };
   Object.defineProperty(middleware, 'store', { value: opts.store, enumerable: true });

@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import { KEY_HEADER, KEYED_METHODS } from '../protocol/index.js';
 import type { CorsOptions } from './cors.js';
+import { checkNumber, InvalidOptionsError } from './invalid-options-error.js';
 import type { IdempotencyEvent } from './events.js';
 import { credentialPrincipal, type PrincipalResolver } from './principal.js';
 import { memoryStore } from './stores/memory.js';
@@ -124,13 +125,17 @@ const MIB = 1024 * 1024;
 
 export function resolveOptions(options: IdempotencyOptions): ResolvedOptions {
   const header = options.header ?? KEY_HEADER;
+  if (!HEADER_NAME.test(header)) throw new InvalidOptionsError('header', `not a header name: ${JSON.stringify(header)}`);
+  if (options.statsPath !== undefined && options.statsPath !== false && !options.statsPath.startsWith('/')) {
+    throw new InvalidOptionsError('statsPath', `a request path starts with "/", got ${JSON.stringify(options.statsPath)}`);
+  }
   const leaseMs = positive('leaseMs', options.leaseMs ?? 10_000);
   return {
     header,
     headerLower: header.toLowerCase(),
-    methods: new Set((options.methods ?? KEYED_METHODS).map((m) => m.toUpperCase())),
+    methods: new Set(strings('methods', options.methods ?? KEYED_METHODS).map((m) => m.toUpperCase())),
     required: options.required ?? true,
-    principal: options.principal === false ? undefined : (options.principal ?? credentialPrincipal(options.principalCookies ?? [])),
+    principal: options.principal === false ? undefined : (options.principal ?? credentialPrincipal(strings('principalCookies', options.principalCookies ?? []))),
     recovery: options.recovery ?? false,
     maxRunMs: positive('maxRunMs', options.maxRunMs ?? 5 * 60 * 1000),
     route: options.route ?? requestPath,
@@ -141,7 +146,7 @@ export function resolveOptions(options: IdempotencyOptions): ResolvedOptions {
     maxResponseBytes: positive('maxResponseBytes', options.maxResponseBytes ?? MIB),
     releaseOn5xx: options.releaseOn5xx ?? true,
     replayHeaders: new Set(
-      [...DEFAULT_REPLAY_HEADERS, ...(options.replayHeaders ?? [])]
+      [...DEFAULT_REPLAY_HEADERS, ...strings('replayHeaders', options.replayHeaders ?? [])]
         .map((h) => h.toLowerCase())
         .filter((h) => !NEVER_REPLAYED.has(h)),
     ),
@@ -154,8 +159,18 @@ export function resolveOptions(options: IdempotencyOptions): ResolvedOptions {
   };
 }
 
+/** RFC 9110's token: what a header field name may be. */
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
 function positive(name: string, value: number): number {
-  if (!Number.isFinite(value) || value <= 0) throw new RangeError(`submit-once: ${name} must be a positive number, got ${value}`);
+  return checkNumber(name, value, 0, false, Number.MAX_VALUE);
+}
+
+/** A list of strings; one string instead (`methods: 'POST'`) would be spread into letters or fail in `.map`. */
+function strings(name: string, value: readonly string[]): readonly string[] {
+  if (!Array.isArray(value) || !value.every((item) => typeof item === 'string')) {
+    throw new InvalidOptionsError(name, `expected an array of strings, got ${JSON.stringify(value)}`);
+  }
   return value;
 }
 

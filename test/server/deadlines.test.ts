@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { Deadlines, Waiter } from '../../src/server/stores/deadlines.js';
 
 class Recorded extends Waiter {
@@ -44,5 +44,18 @@ describe('Deadlines', () => {
     expect(expired).toEqual(['first']);
     await sleep(40);
     expect(expired).toEqual(['first', 'second']);
+  });
+
+  it('waits out a timeout past the largest timer (Infinity: none) in a few long steps, not a 1 ms timer firing again and again', async () => {
+    const expired: string[] = [];
+    const deadlines = new Deadlines(Infinity, () => new Error('late'));
+    const timers = vi.spyOn(globalThis, 'setTimeout');
+    const waiter = deadlines.start(new Recorded('slow', expired));
+    await sleep(30);
+    const armed = timers.mock.calls.filter(([, ms]) => ms !== 30).map(([, ms]) => ms);
+    deadlines.finish(waiter);
+    // Node fires a delay past 2^31-1 ms after 1 ms; each firing re-armed the same delay.
+    expect(armed).toEqual([2 ** 31 - 1]);
+    expect(expired).toEqual([]);
   });
 });

@@ -1,4 +1,5 @@
 import { performance } from 'node:perf_hooks';
+import { MAX_TIMER_MS } from '../invalid-options-error.js';
 
 /**
  * One command waiting for its answer. The waiter is itself the node of its `Deadlines`'
@@ -80,7 +81,8 @@ export class Deadlines {
   }
 
   #arm(inMs: number): void {
-    this.#timer = setTimeout(() => this.#expire(), Math.max(1, Math.ceil(inMs)));
+    // A longer wait (Infinity: no timeout) is taken in steps: `#expire` arms the rest.
+    this.#timer = setTimeout(() => this.#expire(), Math.min(MAX_TIMER_MS, Math.max(1, Math.ceil(inMs))));
   }
 
   #expire(): void {

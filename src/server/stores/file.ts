@@ -1,3 +1,4 @@
+import { checkNumber, MAX_TIMER_MS } from '../invalid-options-error.js';
 import { LineLog } from './file-log.js';
 import { applyLine, CLEAR_LINE, recordLine } from './file-line.js';
 import { isExpired, RecordTable, type TableRecord } from './table.js';
@@ -45,15 +46,18 @@ export function fileStore(path: string, options: FileStoreOptions = {}): Idempot
   const now = options.now ?? Date.now;
   const table = new RecordTable();
   const loadedAt = now();
+  // Checked before the file is opened and locked: a refused option leaves no lock behind.
+  const sweepIntervalMs = checkNumber('sweepIntervalMs', options.sweepIntervalMs ?? 60_000, 0, true, MAX_TIMER_MS);
+  const compactAfterLines = checkNumber('compactAfterLines', options.compactAfterLines ?? 10_000, 1, true, Number.MAX_SAFE_INTEGER);
+  const preallocateBytes = Math.floor(checkNumber('preallocateBytes', options.preallocateBytes ?? 1024 * 1024, 0, true, Number.MAX_SAFE_INTEGER));
   const log = LineLog.open(
     path,
     (line) => applyLine(table, line, loadedAt),
     () => snapshotLines(table, now()),
     () => table.size,
-    options.compactAfterLines ?? 10_000,
-    options.preallocateBytes ?? 1024 * 1024,
+    compactAfterLines,
+    preallocateBytes,
   );
-  const sweepIntervalMs = options.sweepIntervalMs ?? 60_000;
   const timer =
     sweepIntervalMs > 0
       ? setInterval(() => {

@@ -1,3 +1,4 @@
+import { checkNumber, MAX_TIMER_MS } from '../invalid-options-error.js';
 import { RecordTable } from './table.js';
 import type { ClaimRequest, ClaimResult, CompleteRequest, IdempotencyStore, RenewRequest, SettleRequest, SyncStoreOperations } from './types.js';
 
@@ -17,7 +18,7 @@ export interface MemoryStoreOptions {
 export function memoryStore(options: MemoryStoreOptions = {}): IdempotencyStore {
   const table = new RecordTable();
   const now = options.now ?? Date.now;
-  const sweepIntervalMs = options.sweepIntervalMs ?? 60_000;
+  const sweepIntervalMs = checkNumber('sweepIntervalMs', options.sweepIntervalMs ?? 60_000, 0, true, MAX_TIMER_MS);
   const timer = sweepIntervalMs > 0 ? setInterval(() => table.sweep(now()), sweepIntervalMs) : undefined;
   // The sweep must never keep a process alive on its own.
   timer?.unref();

@@ -1,4 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { checkNumber, InvalidOptionsError } from '../invalid-options-error.js';
 import { Deadlines } from './deadlines.js';
 import { TransactionConnection } from './postgres-connection.js';
 import { newTokenSuffix } from './token.js';
@@ -117,7 +118,7 @@ const CLAIM_SAVEPOINT = 'submit_once_claimed';
  */
 export function postgresStore(pool: PgPoolLike, options: PostgresStoreOptions = {}): PostgresStore {
   const table = options.table ?? 'submit_once_keys';
-  if (!IDENTIFIER.test(table)) throw new TypeError(`submit-once: invalid table name ${JSON.stringify(table)}`);
+  if (!IDENTIFIER.test(table)) throw new InvalidOptionsError('table', `invalid table name ${JSON.stringify(table)}`);
   const transactional = options.transactional === true;
   const slots = new AsyncLocalStorage<Slot>();
   const open = new Map<string, OpenTransaction>();
@@ -127,7 +128,7 @@ export function postgresStore(pool: PgPoolLike, options: PostgresStoreOptions = 
   pool.on?.('error', ignoreError);
 
   const sql = statements(table);
-  const timeoutMs = options.operationTimeoutMs ?? 2_000;
+  const timeoutMs = checkNumber('operationTimeoutMs', options.operationTimeoutMs ?? 2_000, 0, false);
   const deadlines = new Deadlines(timeoutMs, () => new StoreUnavailableError(`Postgres did not answer within ${timeoutMs} ms`));
   let ready: Promise<void> | undefined;
   let tableExists = false;

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { checkNumber } from '../invalid-options-error.js';
 import { Deadlines } from './deadlines.js';
 import { decodeResponse, encodeResponseJson, type EncodedResponse } from './record.js';
 import { evalScript, StepBatcher, type Arg } from './redis-batch.js';
@@ -50,8 +51,8 @@ export interface RedisStoreOptions {
  */
 export function redisStore(client: RedisLikeClient, options: RedisStoreOptions = {}): IdempotencyStore {
   const prefix = options.prefix ?? 'submit-once:';
-  const timeoutMs = options.operationTimeoutMs ?? 2_000;
-  const margin = options.expiryMarginMs ?? 60_000;
+  const timeoutMs = checkNumber('operationTimeoutMs', options.operationTimeoutMs ?? 2_000, 0, false);
+  const margin = checkNumber('expiryMarginMs', options.expiryMarginMs ?? 60_000, 0, true, Number.MAX_VALUE);
   const deadlines = new Deadlines(timeoutMs, () => new StoreUnavailableError(`Redis did not answer within ${timeoutMs} ms`));
   const run = scriptRunner(client, deadlines);
   // A claim answered 503 on its deadline may have claimed the key in Redis all the same:

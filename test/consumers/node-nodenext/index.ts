@@ -20,9 +20,10 @@ console.log(response.status, other.status, createSubmitter, verifier, middleware
 // (its d.ts imports the outbox's, tokens' and preconditions' errors).
 import { isSubmitOnceError, type SubmitOnceErrorOptions } from 'submit-once';
 import type { Backoff } from 'submit-once/outbox';
-import type { SyncClaimOperations } from 'submit-once/server';
+import { isInvalidOptionsError, type SyncClaimOperations, type InvalidOptionsError as ServerInvalidOptionsError } from 'submit-once/server';
 declare const caught: unknown;
 if (isSubmitOnceError(caught, 'outbox-full')) console.log(caught.reason satisfies 'items' | 'bytes' | 'quota');
 if (isSubmitOnceError(caught, 'precondition-failed')) console.log(caught.etag satisfies string | undefined);
-const named: [SubmitOnceErrorOptions?, Backoff?, SyncClaimOperations?] = [];
+const named: [SubmitOnceErrorOptions?, Backoff?, SyncClaimOperations?, ServerInvalidOptionsError?] = [];
+if (isInvalidOptionsError(caught)) console.log(caught.option satisfies string);
 console.log(named);
