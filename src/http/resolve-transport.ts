@@ -2,9 +2,9 @@
  * What the HTTP adapters (fetch, axios) share: their options, defaults and per-request
  * options, resolved in one place.
  */
-import { KEY_HEADER, KEYED_METHODS } from '../protocol/headers.js';
+import { HEADER_NAME, KEY_HEADER, KEYED_METHODS } from '../protocol/headers.js';
 import { formatKey, parseKey, type KeyFormat } from '../protocol/key-grammar.js';
-import { InvalidKeyError } from '../core/errors.js';
+import { InvalidKeyError, InvalidOptionsError } from '../core/errors.js';
 import type { SubmitterOptions } from '../core/options.js';
 import type { RetryInput } from '../core/retry.js';
 import { createSubmitter, type Submitter } from '../core/submitter.js';
@@ -45,10 +45,13 @@ export interface Transport {
 }
 
 export function resolveTransport(options: TransportOptions): Transport {
+  const header = options.header ?? KEY_HEADER;
+  // Refused here, not by fetch at each send: its TypeError would read as a network error.
+  if (!HEADER_NAME.test(header)) throw new InvalidOptionsError('header', JSON.stringify(header));
   const methods = new Set((options.methods ?? KEYED_METHODS).map((m) => m.toUpperCase()));
   const keyFormat = options.keyFormat ?? 'token';
   return {
-    header: options.header ?? KEY_HEADER,
+    header,
     guards: (method) => methods.has(method.toUpperCase()),
     format: (key) => formatKey(key, keyFormat),
     existingKey: (value) => {

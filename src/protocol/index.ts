@@ -8,6 +8,6 @@ export { canonicalForm, isFormContentType } from './canonical-form.js';
 export { PayloadTooDeepError, isPayloadTooDeepError } from './payload-too-deep-error.js';
 export { formatKey, isValidKey, MAX_KEY_LENGTH, parseKey } from './key-grammar.js';
 export type { KeyFormat, KeyParseResult } from './key-grammar.js';
-export { KEY_HEADER, KEYED_METHODS, REPLAYED_HEADER } from './headers.js';
+export { HEADER_NAME, KEY_HEADER, KEYED_METHODS, REPLAYED_HEADER } from './headers.js';
 export { PROBLEM_BASE, PROBLEM_STATUS, PROBLEM_TITLE, problemCodeOf, problemType } from './problems.js';
 export type { ProblemCode } from './problems.js';

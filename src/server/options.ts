@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import { KEY_HEADER, KEYED_METHODS } from '../protocol/index.js';
+import { HEADER_NAME, KEY_HEADER, KEYED_METHODS } from '../protocol/index.js';
 import type { CorsOptions } from './cors.js';
 import { checkNumber, InvalidOptionsError } from './invalid-options-error.js';
 import type { IdempotencyEvent } from './events.js';
@@ -158,9 +158,6 @@ export function resolveOptions(options: IdempotencyOptions): ResolvedOptions {
     now: options.now ?? Date.now,
   };
 }
-
-/** RFC 9110's token: what a header field name may be. */
-const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
 function positive(name: string, value: number): number {
   return checkNumber(name, value, 0, false, Number.MAX_VALUE);
