@@ -11,7 +11,7 @@
 import { PreconditionFailedError } from './precondition-failed-error.js';
 import { createVersions, currentOf, UPDATE_METHODS, type Versions } from './versions.js';
 
-type FetchLike<Init> = (input: RequestInfo | URL, init?: Init) => Promise<Response>;
+export type FetchLike<Init> = (input: RequestInfo | URL, init?: Init) => Promise<Response>;
 
 export interface IfMatchOptions {
   /** Methods that send `If-Match`. Default PATCH and PUT. */

@@ -17,6 +17,7 @@
  */
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { ProblemCode } from '../protocol/index.js';
+import { InvalidOptionsError } from './invalid-options-error.js';
 
 export interface TokenOptions {
   /** HMAC secrets, newest first: tokens are signed with the first and accepted under any. At least 32 characters each. */
@@ -54,16 +55,16 @@ const DEFAULT_TTL = 60 * 60 * 1000;
  * tokens.issue('user-42', Date.now()) // { token: 'st1.…', expiresAt: … }
  */
 export function tokenAuthority(options: TokenOptions): TokenAuthority {
-  if (!Array.isArray(options.secrets) || options.secrets.length === 0) throw new RangeError('submit-once: tokens.secrets needs at least one secret');
+  if (!Array.isArray(options.secrets) || options.secrets.length === 0) throw new InvalidOptionsError('tokens.secrets', 'needs at least one secret');
   const keys = options.secrets.map((secret) => {
     if (typeof secret !== 'string' || secret.length < MIN_SECRET_LENGTH) {
-      throw new RangeError(`submit-once: each of tokens.secrets must be a string of at least ${MIN_SECRET_LENGTH} characters`);
+      throw new InvalidOptionsError('tokens.secrets', `each must be a string of at least ${MIN_SECRET_LENGTH} characters`);
     }
     // A prefix of a hash of a high-entropy secret: names it without revealing it.
     return { kid: createHash('sha256').update(secret).digest('base64url').slice(0, 8), secret };
   });
   const ttl = options.ttl ?? DEFAULT_TTL;
-  if (!Number.isFinite(ttl) || ttl <= 0) throw new RangeError(`submit-once: tokens.ttl must be a positive number, got ${ttl}`);
+  if (!Number.isFinite(ttl) || ttl <= 0) throw new InvalidOptionsError('tokens.ttl', `expected a positive number, got ${ttl}`);
   const signing = keys[0]!;
   const byKid = new Map(keys.map((k) => [k.kid, k.secret]));
 

@@ -6,7 +6,7 @@ import { Redis } from 'ioredis';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createOrdersApi } from '../../src/server/orders-api.js';
-import { createVerifier, fileStore, memoryStore, postgresStore, redisStore, TOKEN_PATH, type IdempotencyStore, type IssuedToken } from '../../src/server/index.js';
+import { createVerifier, fileStore, InvalidOptionsError, memoryStore, postgresStore, redisStore, TOKEN_PATH, type IdempotencyStore, type IssuedToken } from '../../src/server/index.js';
 import { tokenAuthority } from '../../src/server/tokens.js';
 import { isValidKey, parseKey, formatKey } from '../../src/protocol/index.js';
 import { post } from '../helpers/post.js';
@@ -73,6 +73,11 @@ describe('tokenAuthority', () => {
     expect(() => tokenAuthority({ secrets: [] })).toThrow(/at least one secret/);
     expect(() => tokenAuthority({ secrets: ['short'] })).toThrow(/at least 32 characters/);
     expect(() => tokenAuthority({ secrets: [SECRET], ttl: 0 })).toThrow(/tokens.ttl/);
+    // The typed error the other options throw, still a RangeError.
+    for (const bad of [{ secrets: [] }, { secrets: ['short'] }, { secrets: [SECRET], ttl: 0 }]) {
+      expect(() => tokenAuthority(bad)).toThrow(InvalidOptionsError);
+      expect(() => tokenAuthority(bad)).toThrow(RangeError);
+    }
   });
 });
 
