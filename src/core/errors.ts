@@ -3,9 +3,6 @@
  * literal `name` and a stable machine `code`; `isSubmitOnceError()` recognises them even
  * when they cross realms (iframes, test environments), where `instanceof` fails.
  */
-import type { OutboxFullError, OutboxGaveUpError, OutboxUnavailableError } from '../outbox/errors.js';
-import type { PreconditionFailedError } from '../preconditions/precondition-failed-error.js';
-import type { TokenUnavailableError } from '../tokens/token-unavailable-error.js';
 
 export type SubmitOnceErrorCode =
   | 'invalid-key'
@@ -175,7 +172,11 @@ const codes: ReadonlySet<string> = new Set<SubmitOnceErrorCode>([
   'outbox-gave-up',
 ]);
 
-/** The class thrown with each `code` (the entry that throws it exports it). */
+/**
+ * The class thrown with each `code` (the entry that throws it exports it). The entries'
+ * own codes (tokens, preconditions, outbox) are added by their modules (declaration
+ * merging), so the engine imports none of them; without that entry, the base class.
+ */
 export interface SubmitOnceErrorByCode {
   'invalid-key': InvalidKeyError;
   'invalid-options': InvalidOptionsError;
@@ -186,16 +187,11 @@ export interface SubmitOnceErrorByCode {
   'outcome-unknown': OutcomeUnknownError;
   'replayed-failure': ReplayedFailureError;
   aborted: SubmissionAbortedError;
-  'token-unavailable': TokenUnavailableError;
-  'precondition-failed': PreconditionFailedError;
-  'outbox-full': OutboxFullError;
-  'outbox-unavailable': OutboxUnavailableError;
-  'outbox-gave-up': OutboxGaveUpError;
 }
 
 /** The error of code `C` (of each code in a union, told apart by `code`). */
 export type SubmitOnceErrorOf<C extends SubmitOnceErrorCode> = C extends SubmitOnceErrorCode
-  ? SubmitOnceErrorByCode[C] & { readonly code: C }
+  ? (C extends keyof SubmitOnceErrorByCode ? SubmitOnceErrorByCode[C] : SubmitOnceError) & { readonly code: C }
   : never;
 
 /**

@@ -36,3 +36,11 @@ export class OutboxGaveUpError extends SubmitOnceError {
     super('outbox-gave-up', `The outbox gave up on ${id} (${reason}) and will not send it again.`);
   }
 }
+
+declare module '../core/errors.js' {
+  interface SubmitOnceErrorByCode {
+    'outbox-full': OutboxFullError;
+    'outbox-unavailable': OutboxUnavailableError;
+    'outbox-gave-up': OutboxGaveUpError;
+  }
+}

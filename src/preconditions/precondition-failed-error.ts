@@ -21,3 +21,9 @@ export class PreconditionFailedError extends SubmitOnceError {
     super('precondition-failed', `${url} was changed by someone else since it was read (412).`, options);
   }
 }
+
+declare module '../core/errors.js' {
+  interface SubmitOnceErrorByCode {
+    'precondition-failed': PreconditionFailedError;
+  }
+}

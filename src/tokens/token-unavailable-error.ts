@@ -10,3 +10,9 @@ export class TokenUnavailableError extends SubmitOnceError {
     super('token-unavailable', `No idempotency token from the server: ${detail}`, options);
   }
 }
+
+declare module '../core/errors.js' {
+  interface SubmitOnceErrorByCode {
+    'token-unavailable': TokenUnavailableError;
+  }
+}
