@@ -48,14 +48,15 @@ async function main(argv: readonly string[]): Promise<number | undefined> {
   const url = await listen(verifier, config);
   console.log(`submit-once verifier listening on ${url} (store: ${config.store}, ${config.upstream === undefined ? 'built-in orders API' : `upstream: ${config.upstream}`})`);
 
+  // The first signal drains; a second one makes close() cut what still runs.
   const stop = (): void => {
-    verifier.close().then(
+    verifier.close({ graceMs: config.shutdownGraceMs }).then(
       () => process.exit(EXIT_OK),
       () => process.exit(EXIT_RUNTIME),
     );
   };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
   return undefined;
 }
 

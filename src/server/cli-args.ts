@@ -35,6 +35,8 @@ export interface CliConfig {
   /** Token mode: HMAC secrets, newest first (undefined: off). */
   readonly tokenSecrets: readonly string[] | undefined;
   readonly tokenTtlMs: number | undefined;
+  /** How long SIGTERM/SIGINT lets requests in flight finish before cutting them. */
+  readonly shutdownGraceMs: number;
 }
 
 export type CliCommand = { readonly command: 'help' } | { readonly command: 'version' } | { readonly command: 'serve'; readonly config: CliConfig };
@@ -54,6 +56,7 @@ export const FLAGS = {
   recovery: { type: 'boolean' },
   'token-secret': { type: 'string', multiple: true },
   'token-ttl-ms': { type: 'string' },
+  'shutdown-grace-ms': { type: 'string' },
   version: { type: 'boolean', short: 'v' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -91,6 +94,9 @@ Usage: submit-once-verifier [flags]
                             signed with this secret (32+ characters); repeat to rotate:
                             the first signs, every one verifies
   --token-ttl-ms N          how long a token may make its first request, 1 or more. Default 3600000 (1 h)
+  --shutdown-grace-ms N     on SIGTERM/SIGINT, how long requests in flight may finish, 0 to ${MAX_TIMER_MS};
+                            those still running are then cut (their keys turn "outcome unknown").
+                            A second signal cuts at once. Default 5000
   -v, --version             print the version and exit
   -h, --help                print this help and exit
 
@@ -194,6 +200,7 @@ export function parseCli(argv: readonly string[]): CliCommand {
       recovery: booleans.has('recovery'),
       tokenSecrets,
       tokenTtlMs: tokenTtlMs === undefined ? undefined : integer('--token-ttl-ms', tokenTtlMs, 1, Number.MAX_SAFE_INTEGER),
+      shutdownGraceMs: integer('--shutdown-grace-ms', last('shutdown-grace-ms') ?? '5000', 0, MAX_TIMER_MS),
     },
   };
 }

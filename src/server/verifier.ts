@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { KEY_HEADER } from '../protocol/index.js';
 import type { AuditSnapshot } from './audit.js';
 import { applyCors, type CorsOptions } from './cors.js';
+import { Drain } from './drain.js';
 import { idempotency, type IdempotencyMiddleware, type RequestHandler } from './middleware.js';
 import { requestPath, type IdempotencyOptions } from './options.js';
 import { createOrdersApi } from './orders-api.js';
@@ -27,7 +28,12 @@ export interface Verifier {
   readonly middleware: IdempotencyMiddleware;
   /** Starts listening; loopback by default. Resolves with the base URL. */
   listen(port?: number, host?: string): Promise<string>;
-  close(): Promise<void>;
+  /**
+   * Stops accepting connections, lets the requests in flight finish for up to `graceMs`
+   * (default 0), cuts the rest (a cut run's key turns unknown) and closes the store. A
+   * second call while the first waits cuts at once.
+   */
+  close(options?: { readonly graceMs?: number }): Promise<void>;
   stats(): AuditSnapshot;
   /** Forgets every key, the counters, and the built-in API's orders. */
   reset(): Promise<void>;
@@ -45,10 +51,24 @@ export interface Verifier {
 export function createVerifier(options: VerifierOptions = {}): Verifier {
   const { upstream, handler: custom, ...middlewareOptions } = options;
   const handler = upstream !== undefined ? proxyTo(upstream, { timeoutMs: middlewareOptions.maxRunMs }) : (custom ?? createOrdersApi());
+  const drain = new Drain();
   const cors: CorsOptions | undefined =
     middlewareOptions.cors === false ? undefined : middlewareOptions.cors === true || middlewareOptions.cors === undefined ? {} : middlewareOptions.cors;
   const middleware = idempotency({ ...middlewareOptions, cors: cors ?? false, statsPath: middlewareOptions.statsPath ?? STATS_PATH });
-  const guarded = middleware.handler(handler);
+  const guarded = middleware.handler((req, res) => {
+    const end = drain.begin();
+    // A turn later: the middleware settles the run (stores, releases, marks unknown) in
+    // its own callback on the handler's result, which must have run before the store closes.
+    const endLater = (): void => void setImmediate(end);
+    let result: unknown;
+    try {
+      result = handler(req, res);
+    } finally {
+      if (result instanceof Promise) result.then(endLater, endLater);
+      else endLater();
+    }
+    return result;
+  });
 
   const reset = async (): Promise<void> => {
     await middleware.store.clear();
@@ -56,7 +76,11 @@ export function createVerifier(options: VerifierOptions = {}): Verifier {
     (handler as { reset?: () => void }).reset?.();
   };
 
+  let closing: { readonly done: Promise<void>; readonly cut: () => void } | undefined;
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    res.once('close', drain.begin());
+    // A keep-alive connection would bring more requests while the server drains.
+    if (closing !== undefined) res.shouldKeepAlive = false;
     const path = requestPath(req);
     if (path === TOKEN_PATH && middlewareOptions.tokens !== undefined) {
       if (cors !== undefined && applyCors(req, res, cors, middlewareOptions.header ?? KEY_HEADER)) return;
@@ -93,12 +117,25 @@ export function createVerifier(options: VerifierOptions = {}): Verifier {
           resolve(`http://${shown}:${address.port}`);
         });
       }),
-    close: async () => {
-      await new Promise<void>((resolve) => {
+    close: (options = {}) => {
+      if (closing !== undefined) {
+        closing.cut();
+        return closing.done;
+      }
+      let cut!: () => void;
+      const graceOver = new Promise<void>((resolve) => (cut = resolve));
+      const timer = setTimeout(cut, options.graceMs ?? 0);
+      const done = (async () => {
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        server.closeIdleConnections();
+        await Promise.race([drain.idle(), graceOver]);
+        clearTimeout(timer);
         server.closeAllConnections();
-        server.close(() => resolve());
-      });
-      await middleware.close();
+        await closed;
+        await middleware.close();
+      })();
+      closing = { done, cut };
+      return done;
     },
     stats: () => middleware.stats(),
     reset,

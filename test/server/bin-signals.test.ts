@@ -1,6 +1,6 @@
 /** The verifier's command line stopped by a signal, with a file store: what it acknowledged survives its restart. */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -36,7 +36,7 @@ function startBin(args: string[]): Promise<{ child: ChildProcess; url: string; e
 }
 
 describe('submit-once-verifier stopped by SIGTERM, file store', () => {
-  it('exits 0; after the restart a completed key replays and the key whose upstream call was cut off is unknown', async () => {
+  it('exits 0 on a second SIGTERM without waiting out the grace period; after the restart a completed key replays and the key whose upstream call was cut off is unknown', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'submit-once-bin-signal-'));
     cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
     let slowArrived!: () => void;
@@ -57,15 +57,18 @@ describe('submit-once-verifier stopped by SIGTERM, file store', () => {
       upstream.closeAllConnections();
       upstream.close();
     });
-    const args = ['--port', '0', '--store', `file:${join(dir, 'keys.jsonl')}`, '--upstream', `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`];
+    const args = ['--port', '0', '--store', `file:${join(dir, 'keys.jsonl')}`, '--upstream', `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`, '--shutdown-grace-ms', '600000'];
 
     const first = await startBin(args);
     expect((await post(`${first.url}/fast`, { key: 'a', body: {} })).status).toBe(201);
     const cut = post(`${first.url}/slow`, { key: 'b', body: {} }).catch(() => 'cut off');
     await slow;
     first.child.kill('SIGTERM');
+    // Apart, so that the two are not delivered as one.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    first.child.kill('SIGTERM');
     expect(await first.exited).toBe(0);
-    await cut;
+    expect(await cut).toBe('cut off');
 
     const second = await startBin(args);
     const replay = await post(`${second.url}/fast`, { key: 'a', body: {} });
@@ -75,6 +78,55 @@ describe('submit-once-verifier stopped by SIGTERM, file store', () => {
     expect(unknown.status).toBe(500);
     expect(unknown.json().type).toBe('https://submit-once.dev/problems/outcome-unknown');
     second.child.kill('SIGINT');
+    expect(await second.exited).toBe(0);
+  }, 60_000);
+});
+
+describe('submit-once-verifier stopped by SIGTERM with a request in flight', () => {
+  it('lets it finish: the caller gets the answer, the restart replays it, the upstream ran once, and the lock file is gone', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'submit-once-bin-drain-'));
+    cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
+    const path = join(dir, 'keys.jsonl');
+    let runs = 0;
+    let arrived!: () => void;
+    const arrival = new Promise<void>((resolve) => {
+      arrived = resolve;
+    });
+    // Answers 400 ms after the request: well inside the grace period, well after the signal.
+    const upstream: Server = createServer((req, res) => {
+      runs++;
+      req.resume();
+      req.on('end', () => {
+        arrived();
+        setTimeout(() => {
+          res.statusCode = 201;
+          res.end('{"id":1}');
+        }, 400);
+      });
+    });
+    await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
+    cleanup.push(() => {
+      upstream.closeAllConnections();
+      upstream.close();
+    });
+    const args = ['--port', '0', '--store', `file:${path}`, '--upstream', `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`];
+
+    const first = await startBin(args);
+    const inFlight = post(`${first.url}/orders`, { key: 'k', body: {} });
+    await arrival;
+    first.child.kill('SIGTERM');
+    const answer = await inFlight;
+    expect(answer.status).toBe(201);
+    expect(answer.text).toBe('{"id":1}');
+    expect(await first.exited).toBe(0);
+    expect(existsSync(`${path}.lock`)).toBe(false);
+
+    const second = await startBin(args);
+    const replay = await post(`${second.url}/orders`, { key: 'k', body: {} });
+    expect(replay.status).toBe(201);
+    expect(replay.headers.get('idempotent-replayed')).toBe('true');
+    expect(runs).toBe(1);
+    second.child.kill('SIGTERM');
     expect(await second.exited).toBe(0);
   }, 60_000);
 });

@@ -174,13 +174,14 @@ describe('parseCli', () => {
         recovery: false,
         tokenSecrets: undefined,
         tokenTtlMs: undefined,
+        shutdownGraceMs: 5000,
       },
     });
     expect(
       parseCli([
         '--port=0', '--host', '::1', '--upstream', 'https://api.example/v1', '--store', 'redis:127.0.0.1:6379',
         '--lease-ms', '5000', '--ttl-ms', '172800000000', '--max-run-ms', '60000', '--principal-cookie', 'session',
-        '--principal-cookie', 'sid', '--recovery',
+        '--principal-cookie', 'sid', '--recovery', '--shutdown-grace-ms', '0',
       ]),
     ).toEqual({
       command: 'serve',
@@ -198,6 +199,7 @@ describe('parseCli', () => {
         recovery: true,
         tokenSecrets: undefined,
         tokenTtlMs: undefined,
+        shutdownGraceMs: 0,
       },
     });
   });

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ServerResponse } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createVerifier, type Verifier } from '../../src/server/index.js';
+import { createVerifier, fileStore, type Verifier } from '../../src/server/index.js';
 import { createOrdersApi } from '../../src/server/orders-api.js';
 import { startServer } from '../helpers/http-server.js';
 import { post } from '../helpers/post.js';
@@ -258,6 +258,46 @@ describe('createVerifier', () => {
       ]);
     } finally {
       await upstream.close();
+    }
+  });
+
+  it('close({ graceMs }) waits for a handler whose caller hung up, so its completion is stored before the store closes', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'submit-once-drain-'));
+    try {
+      const path = join(dir, 'keys.jsonl');
+      let started!: () => void;
+      const inHandler = new Promise<void>((resolve) => (started = resolve));
+      let finish!: () => void;
+      const finished = new Promise<void>((resolve) => (finish = resolve));
+      let runs = 0;
+      const handler = async (_req: unknown, res: ServerResponse): Promise<void> => {
+        runs++;
+        started();
+        await finished;
+        res.statusCode = 201;
+        res.end('done');
+      };
+      const verifier = createVerifier({ store: fileStore(path), handler });
+      const url = await verifier.listen(0);
+      const abort = new AbortController();
+      const call = fetch(`${url}/orders`, { method: 'POST', headers: { 'Idempotency-Key': 'k' }, body: '{}', signal: abort.signal }).catch(() => 'aborted');
+      await inHandler;
+      abort.abort();
+      expect(await call).toBe('aborted');
+      let closed = false;
+      const closing = verifier.close({ graceMs: 30_000 }).then(() => (closed = true));
+      await sleep(200);
+      expect(closed).toBe(false);
+      finish();
+      await closing;
+
+      const { url: again } = await start({ store: fileStore(path), handler });
+      const replay = await post(`${again}/orders`, { key: 'k', raw: '{}' });
+      expect([replay.status, replay.text, replay.headers.get('idempotent-replayed')]).toEqual([201, 'done', 'true']);
+      expect(runs).toBe(1);
+    } finally {
+      for (const v of running.splice(0)) await v.close();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 
