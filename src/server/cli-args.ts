@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { filePathOf } from './store-spec.js';
 import { HEALTH_PATH, RESET_PATH, STATS_PATH, TOKEN_PATH } from './verifier.js';
 
 /** Exit codes, documented in `--help`: scripts tell "fix the command" from "fix the environment". */
@@ -78,7 +79,7 @@ Usage: submit-once-verifier [flags]
   --upstream URL            forward every request to this http(s) URL instead of the built-in API
   --store SPEC              where keys and stored responses live. Default memory
                               memory          this process only, forgotten on exit
-                              file:PATH       a local file, survives restarts
+                              file:PATH       a local file, survives restarts (or file:///ABSOLUTE/PATH)
                               redis:URL       Redis, shared by several verifiers (needs: npm install ioredis)
                               postgres:URL    PostgreSQL, shared (needs: npm install pg)
   --lease-ms N              in-progress lease, 1 to ${MAX_TIMER_MS}; a claim whose process died
@@ -236,8 +237,14 @@ function storeSpec(spec: string): string {
   if (scheme === undefined) {
     throw new UsageError(`--store must be memory, file:PATH, redis:URL or postgres:URL, got ${shown(spec)}`);
   }
-  if (spec.length === scheme.length + 1) {
-    throw new UsageError(`--store ${scheme}: needs ${scheme === 'file' ? 'a path, e.g. file:./keys.jsonl' : `a URL, e.g. ${scheme}://127.0.0.1`}`);
+  if (scheme === 'file') {
+    try {
+      filePathOf(spec);
+    } catch (error) {
+      throw new UsageError((error as Error).message);
+    }
+  } else if (spec.length === scheme.length + 1) {
+    throw new UsageError(`--store ${scheme}: needs a URL, e.g. ${scheme}://127.0.0.1`);
   }
   return spec;
 }

@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { fileStore } from './stores/file.js';
 import { memoryStore } from './stores/memory.js';
 import { postgresStore, type PgPoolLike } from './stores/postgres.js';
@@ -11,11 +12,7 @@ import type { IdempotencyStore } from './stores/types.js';
  */
 export async function openStoreSpec(spec: string): Promise<IdempotencyStore> {
   if (spec === 'memory') return memoryStore();
-  if (spec.startsWith('file:')) {
-    const path = spec.slice('file:'.length);
-    if (path === '') throw new Error('--store file:PATH needs a path');
-    return fileStore(path);
-  }
+  if (spec.startsWith('file:')) return fileStore(filePathOf(spec));
   if (spec.startsWith('redis:') || spec.startsWith('rediss:')) {
     // Accepted: redis://host:port, redis:redis://host:port, redis:host:port.
     const rest = /^rediss?:\/\//.test(spec) ? spec : spec.slice(spec.indexOf(':') + 1);
@@ -28,6 +25,29 @@ export async function openStoreSpec(spec: string): Promise<IdempotencyStore> {
     return postgresStore(await connectPostgres(url), { closePool: true });
   }
   throw new Error(`unknown --store ${JSON.stringify(spec)}: use memory, file:PATH, redis:URL or postgres:URL`);
+}
+
+/**
+ * The path of a `file:` spec: `file:PATH` as written, or a `file:///…` URL decoded. Read as
+ * a path, `file://./keys.jsonl` would be `/keys.jsonl`, at the file system's root: a URL
+ * with a host, or none at all, is refused.
+ */
+export function filePathOf(spec: string): string {
+  const rest = spec.slice('file:'.length);
+  if (!rest.startsWith('//')) {
+    if (rest === '') throw new Error('--store file: needs a path, e.g. file:./keys.jsonl');
+    return rest;
+  }
+  let path = '';
+  try {
+    path = fileURLToPath(spec);
+  } catch {
+    // A host (file://./x, file://server/x) or a bad escape: no local path.
+  }
+  if (path === '' || path.endsWith('/')) {
+    throw new Error(`--store file:// needs an absolute file URL such as file:///var/keys.jsonl (or file:PATH, e.g. file:./keys.jsonl), got ${JSON.stringify(spec)}`);
+  }
+  return path;
 }
 
 interface IoredisModule {

@@ -4,13 +4,14 @@
  * in process, since each child costs a Node start.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FLAGS, UsageError, parseCli } from '../../src/server/cli-args.js';
 import { fileStore } from '../../src/server/index.js';
+import { openStoreSpec } from '../../src/server/store-spec.js';
 import { HEALTH_PATH, RESET_PATH, STATS_PATH } from '../../src/server/verifier.js';
 
 interface Run {
@@ -115,6 +116,24 @@ describe('submit-once-verifier: runtime failures are one line and exit 1', () =>
     const run = await runBin(['--port', '0', '--store', 'file:/nonexistent-dir/keys.jsonl']);
     expect(run.code).toBe(1);
     expect(lines(run.stderr)).toEqual([expect.stringMatching(/^submit-once-verifier: cannot open --store file:\/nonexistent-dir\/keys\.jsonl: ENOENT/)]);
+  });
+});
+
+describe('--store file:', () => {
+  it('opens PATH as written, and a file:/// URL at its path', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'submit-once-store-spec-'));
+    try {
+      for (const [spec, file] of [
+        [`file:${join(dir, 'a.jsonl')}`, 'a.jsonl'],
+        [`file://${join(dir, 'b c.jsonl').replaceAll(' ', '%20')}`, 'b c.jsonl'],
+      ] as const) {
+        const store = await openStoreSpec(spec);
+        await store.close();
+        expect(existsSync(join(dir, file))).toBe(true);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
@@ -237,6 +256,11 @@ describe('parseCli', () => {
     expect(usageError(['--store', 'mysql://x'])).toBe('--store must be memory, file:PATH, redis:URL or postgres:URL, got "mysql://x"');
     expect(usageError(['--store', 'file:'])).toBe('--store file: needs a path, e.g. file:./keys.jsonl');
     expect(usageError(['--store', 'redis:'])).toBe('--store redis: needs a URL, e.g. redis://127.0.0.1');
+    // Read as a path, "//./keys.jsonl" was /keys.jsonl: a log at the file system's root.
+    expect(usageError(['--store', 'file://./keys.jsonl'])).toBe(
+      '--store file:// needs an absolute file URL such as file:///var/keys.jsonl (or file:PATH, e.g. file:./keys.jsonl), got "file://./keys.jsonl"',
+    );
+    expect(usageError(['--store', 'file://'])).toMatch(/^--store file:\/\/ needs an absolute file URL/);
     expect(usageError(['--principal-header', 'X User'])).toMatch(/^--principal-header must be a header name .*, got "X User"$/);
     expect(usageError(['--principal-cookie', 'a;b'])).toMatch(/^--principal-cookie must be a cookie name/);
     expect(usageError(['--shared-keys', '--principal-header', 'X-User'])).toMatch(/^--shared-keys cannot be combined/);
