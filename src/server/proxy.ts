@@ -1,4 +1,4 @@
-import { Agent as HttpAgent, request as httpRequest, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
+import { Agent as HttpAgent, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { KEY_HEADER } from '../protocol/index.js';
 import type { IdempotentRequest } from './middleware.js';
@@ -26,6 +26,26 @@ const HOP_BY_HOP = new Set([
 ]);
 
 const MAX_BODY_BYTES = 10 * 1024 * 1024;
+const KEY_LOWER = KEY_HEADER.toLowerCase();
+// Set by the proxy from the Host the caller sent; a client's own is not passed on.
+const FORWARDED_HOST = 'x-forwarded-host';
+
+/** Header names a Connection header lists: hop-by-hop too (RFC 9110 §7.6.1). */
+function connectionNamed(connection: string | undefined): Set<string> {
+  const names = new Set<string>();
+  for (const token of (connection ?? '').split(',')) {
+    const name = token.trim().toLowerCase();
+    if (name !== '') names.add(name);
+  }
+  return names;
+}
+
+function forEachLine(raw: readonly string[], visit: (name: string, lower: string, value: string) => void): void {
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = raw[i] as string;
+    visit(name, name.toLowerCase(), raw[i + 1] as string);
+  }
+}
 
 /**
  * A handler that forwards every request to `upstream` (e.g. `http://127.0.0.1:3000`) and
@@ -50,18 +70,26 @@ export function proxyTo(upstream: string, options: { readonly timeoutMs?: number
 
   return async (req, res) => {
     const body = await rawBodyOf(req, MAX_BODY_BYTES);
-    const headers: OutgoingHttpHeaders = {};
-    for (const [name, value] of Object.entries(req.headers)) {
-      if (!HOP_BY_HOP.has(name) && value !== undefined) headers[name] = value;
-    }
-    if (body.length > 0) headers['content-length'] = body.length;
-    headers['x-forwarded-host'] = req.headers.host;
     const run = (req as IdempotentRequest).idempotency;
-    if (run !== undefined) {
-      // The upstream can dedupe by key itself (the last line of defence on a recovery run).
-      headers[KEY_HEADER.toLowerCase()] = run.key;
-      if (run.recovery) headers[RECOVERY_HEADER] = 'true';
-    }
+    // Header lines as received (req.headers joins repeated ones and drops repeats of some).
+    const headers = ['Host', base.host];
+    const dropped = connectionNamed(req.headers.connection);
+    let keySent = false;
+    forEachLine(req.rawHeaders, (name, lower, value) => {
+      if (HOP_BY_HOP.has(lower) || dropped.has(lower) || lower === FORWARDED_HOST) return;
+      if (run !== undefined && lower === KEY_LOWER) {
+        // The upstream can dedupe by key itself (the last line of defence on a recovery
+        // run): the parsed key, once, in place of the line as sent.
+        if (!keySent) headers.push(name, run.key);
+        keySent = true;
+        return;
+      }
+      headers.push(name, value);
+    });
+    if (run !== undefined && !keySent) headers.push(KEY_HEADER, run.key);
+    if (run?.recovery === true) headers.push(RECOVERY_HEADER, 'true');
+    if (body.length > 0) headers.push('content-length', String(body.length));
+    if (req.headers.host !== undefined) headers.push(FORWARDED_HOST, req.headers.host);
 
     await new Promise<void>((resolve, reject) => {
       let connected = false;
@@ -76,11 +104,18 @@ export function proxyTo(upstream: string, options: { readonly timeoutMs?: number
         { protocol: base.protocol, hostname: base.hostname, port: base.port, method: req.method, path: basePath + (req.url ?? '/'), headers, agent },
         (upstreamRes) => {
           res.statusCode = upstreamRes.statusCode ?? 502;
-          for (const [name, value] of Object.entries(upstreamRes.headers)) {
-            if (!HOP_BY_HOP.has(name) && value !== undefined) {
-              res.setHeader(name, value);
-              copied.push(name);
-            }
+          const droppedOut = connectionNamed(upstreamRes.headers.connection);
+          const lines = new Map<string, { readonly name: string; readonly values: string[] }>();
+          forEachLine(upstreamRes.rawHeaders, (name, lower, value) => {
+            if (HOP_BY_HOP.has(lower) || droppedOut.has(lower)) return;
+            const line = lines.get(lower);
+            if (line === undefined) lines.set(lower, { name, values: [value] });
+            else line.values.push(value);
+          });
+          for (const { name, values } of lines.values()) {
+            // An array goes out as one line per value, as the upstream sent them.
+            res.setHeader(name, values.length === 1 ? (values[0] as string) : values);
+            copied.push(name);
           }
           upstreamRes.on('data', (chunk: Buffer) => res.write(chunk));
           upstreamRes.on('end', () => {

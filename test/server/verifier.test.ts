@@ -2,7 +2,7 @@ import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { ServerResponse } from 'node:http';
+import { request, type ServerResponse } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createVerifier, fileStore, type Verifier } from '../../src/server/index.js';
 import { createOrdersApi } from '../../src/server/orders-api.js';
@@ -167,6 +167,56 @@ describe('createVerifier', () => {
       await post(`${url}/things`, { key: '"quoted-key"', body: {}, headers: { 'Idempotency-Recovery': 'true' } });
       expect(seen[0]?.['idempotency-key']).toBe('quoted-key');
       expect(seen[0]?.['idempotency-recovery']).toBeUndefined();
+    } finally {
+      await upstream.close();
+    }
+  });
+
+  it('forwards header lines as sent both ways, dropping the hop-by-hop ones and those the Connection header names', async () => {
+    let seen: string[] = [];
+    const upstream = await startServer((req, res) => {
+      seen = req.rawHeaders;
+      req.resume();
+      req.on('end', () => {
+        res.setHeader('X-Multi', ['v1', 'v2']);
+        res.setHeader('Connection', 'keep-alive, X-Hop-Out');
+        res.setHeader('X-Hop-Out', 'upstream-only');
+        res.end('ok');
+      });
+    });
+    try {
+      const { url } = await start({ upstream: upstream.url });
+      const { port } = new URL(url);
+      const answer = await new Promise<string[]>((resolve, reject) => {
+        const req = request(
+          {
+            host: '127.0.0.1',
+            port,
+            method: 'POST',
+            path: '/things',
+            headers: [
+              'Host', 'front.example', 'Idempotency-Key', '"k"', 'X-A', '1', 'X-A', '2', 'Accept-Language', 'fr',
+              'Connection', 'keep-alive, X-Hop-In', 'X-Hop-In', 'client-only', 'Content-Type', 'text/plain', 'Content-Length', '2',
+            ],
+          },
+          (res) => {
+            res.resume();
+            res.on('end', () => resolve(res.rawHeaders));
+          },
+        );
+        req.on('error', reject);
+        req.end('hi');
+      });
+      const pairs = (raw: string[]): string[] => raw.flatMap((value, i) => (i % 2 === 0 ? [`${value}: ${raw[i + 1]}`] : []));
+      expect(pairs(seen).filter((line) => !/^(host|connection|content-length):/i.test(line))).toEqual([
+        'Idempotency-Key: k',
+        'X-A: 1',
+        'X-A: 2',
+        'Accept-Language: fr',
+        'Content-Type: text/plain',
+        'x-forwarded-host: front.example',
+      ]);
+      expect(pairs(answer).filter((line) => /^x-/i.test(line))).toEqual(['X-Multi: v1', 'X-Multi: v2']);
     } finally {
       await upstream.close();
     }
