@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request, type ServerResponse } from 'node:http';
+import { connect } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createVerifier, fileStore, type Verifier } from '../../src/server/index.js';
 import { createOrdersApi } from '../../src/server/orders-api.js';
@@ -217,6 +218,25 @@ describe('createVerifier', () => {
         'x-forwarded-host: front.example',
       ]);
       expect(pairs(answer).filter((line) => /^x-/i.test(line))).toEqual(['X-Multi: v1', 'X-Multi: v2']);
+    } finally {
+      await upstream.close();
+    }
+  });
+
+  it('proxies an HTTP/1.0 request that has no Host header', async () => {
+    const upstream = await startServer((req, res) => {
+      req.resume();
+      req.on('end', () => res.end(`forwarded host: ${String(req.headers['x-forwarded-host'])}`));
+    });
+    try {
+      const { url } = await start({ upstream: upstream.url });
+      const socket = connect(Number(new URL(url).port), '127.0.0.1');
+      let text = '';
+      socket.on('data', (chunk: Buffer) => (text += chunk.toString()));
+      socket.write('POST /things HTTP/1.0\r\nIdempotency-Key: h\r\nContent-Length: 2\r\n\r\nhi');
+      await new Promise((resolve) => socket.once('close', resolve));
+      expect(text).toMatch(/^HTTP\/1\.1 200 /);
+      expect(text).toMatch(/forwarded host: undefined$/);
     } finally {
       await upstream.close();
     }
