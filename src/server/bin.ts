@@ -27,7 +27,7 @@ async function main(argv: readonly string[]): Promise<number | undefined> {
   const { config } = command;
   // From here on a failure is the environment's (a port, a store, a package), not the
   // command line's: one line naming it, exit 1, no usage text.
-  const store = await openStoreSpec(config.store).catch((error: unknown) => {
+  const store = await openStoreSpec(config.store, config.fileStore).catch((error: unknown) => {
     // A system error (ENOENT, EACCES… from the file store) names neither the flag nor the
     // store; the spec's own messages ("cannot connect to Redis at …") already do.
     if (typeof (error as NodeJS.ErrnoException).code !== 'string') throw error;

@@ -38,6 +38,8 @@ export interface CliConfig {
   readonly tokenTtlMs: number | undefined;
   /** How long SIGTERM/SIGINT lets requests in flight finish before cutting them. */
   readonly shutdownGraceMs: number;
+  /** Options of `fileStore` given on the command line (`--store file:` only). */
+  readonly fileStore: { readonly preallocateBytes?: number; readonly compactAfterLines?: number };
 }
 
 export type CliCommand = { readonly command: 'help' } | { readonly command: 'version' } | { readonly command: 'serve'; readonly config: CliConfig };
@@ -58,6 +60,8 @@ export const FLAGS = {
   'token-secret': { type: 'string', multiple: true },
   'token-ttl-ms': { type: 'string' },
   'shutdown-grace-ms': { type: 'string' },
+  'file-preallocate-bytes': { type: 'string' },
+  'file-compact-after-lines': { type: 'string' },
   version: { type: 'boolean', short: 'v' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -67,6 +71,8 @@ type FlagName = keyof typeof FLAGS;
 // Node keeps a timer of at most 2^31-1 ms; a longer lease or run limit would fire at once
 // (with only a TimeoutOverflowWarning), so those flags stop there.
 const MAX_TIMER_MS = 2_147_483_647;
+// A bound on zeros written ahead of the log at a time; past it a typo fills the disk.
+const MAX_PREALLOCATE_BYTES = 1024 * 1024 * 1024;
 // RFC 9110 token: what a header name (and, RFC 6265, a cookie name) may be made of.
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
@@ -82,6 +88,12 @@ Usage: submit-once-verifier [flags]
                               file:PATH       a local file, survives restarts (or file:///ABSOLUTE/PATH)
                               redis:URL       Redis, shared by several verifiers (needs: npm install ioredis)
                               postgres:URL    PostgreSQL, shared (needs: npm install pg)
+  --file-preallocate-bytes N
+                            with file:PATH: zeros kept ahead of the last line, so that a sync
+                            flushes data only; 0 (append) to ${MAX_PREALLOCATE_BYTES}. Default 1048576
+  --file-compact-after-lines N
+                            with file:PATH: rewrite the file once it has this many lines and
+                            more than twice the live keys; 1 or more. Default 10000
   --lease-ms N              in-progress lease, 1 to ${MAX_TIMER_MS}; a claim whose process died
                             turns "outcome unknown" when it runs out. Default 10000
   --ttl-ms N                how long a completed response is kept and replayed, 1 or more. Default 86400000 (24 h)
@@ -185,13 +197,19 @@ export function parseCli(argv: readonly string[]): CliCommand {
   }
   const tokenTtlMs = last('token-ttl-ms');
   if (tokenTtlMs !== undefined && tokenSecrets === undefined) throw new UsageError('--token-ttl-ms needs --token-secret');
+  const store = storeSpec(last('store') ?? 'memory');
+  const preallocateBytes = last('file-preallocate-bytes');
+  const compactAfterLines = last('file-compact-after-lines');
+  for (const [flag, value] of [['--file-preallocate-bytes', preallocateBytes], ['--file-compact-after-lines', compactAfterLines]] as const) {
+    if (value !== undefined && !store.startsWith('file:')) throw new UsageError(`${flag} needs --store file:PATH`);
+  }
   return {
     command: 'serve',
     config: {
       port: integer('--port', last('port') ?? '8787', 0, 65_535),
       host,
       upstream: upstreamUrl(last('upstream')),
-      store: storeSpec(last('store') ?? 'memory'),
+      store,
       leaseMs: leaseMs === undefined ? undefined : integer('--lease-ms', leaseMs, 1, MAX_TIMER_MS),
       ttlMs: ttlMs === undefined ? undefined : integer('--ttl-ms', ttlMs, 1, Number.MAX_SAFE_INTEGER),
       maxRunMs: maxRunMs === undefined ? undefined : integer('--max-run-ms', maxRunMs, 1, MAX_TIMER_MS),
@@ -202,6 +220,10 @@ export function parseCli(argv: readonly string[]): CliCommand {
       tokenSecrets,
       tokenTtlMs: tokenTtlMs === undefined ? undefined : integer('--token-ttl-ms', tokenTtlMs, 1, Number.MAX_SAFE_INTEGER),
       shutdownGraceMs: integer('--shutdown-grace-ms', last('shutdown-grace-ms') ?? '5000', 0, MAX_TIMER_MS),
+      fileStore: {
+        ...(preallocateBytes !== undefined ? { preallocateBytes: integer('--file-preallocate-bytes', preallocateBytes, 0, MAX_PREALLOCATE_BYTES) } : {}),
+        ...(compactAfterLines !== undefined ? { compactAfterLines: integer('--file-compact-after-lines', compactAfterLines, 1, Number.MAX_SAFE_INTEGER) } : {}),
+      },
     },
   };
 }

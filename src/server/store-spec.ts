@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { fileStore } from './stores/file.js';
+import { fileStore, type FileStoreOptions } from './stores/file.js';
 import { memoryStore } from './stores/memory.js';
 import { postgresStore, type PgPoolLike } from './stores/postgres.js';
 import { redisStore, type RedisLikeClient } from './stores/redis.js';
@@ -8,11 +8,11 @@ import type { IdempotencyStore } from './stores/types.js';
 /**
  * Opens a store from the CLI's `--store` value: `memory`, `file:PATH`, `redis:URL`
  * (`redis://…` alone works too) or `postgres:URL` (`postgres://…` alone works too).
- * ioredis and pg are imported only when asked for.
+ * ioredis and pg are imported only when asked for; `fileOptions` apply to `file:` only.
  */
-export async function openStoreSpec(spec: string): Promise<IdempotencyStore> {
+export async function openStoreSpec(spec: string, fileOptions: FileStoreOptions = {}): Promise<IdempotencyStore> {
   if (spec === 'memory') return memoryStore();
-  if (spec.startsWith('file:')) return fileStore(filePathOf(spec));
+  if (spec.startsWith('file:')) return fileStore(filePathOf(spec), fileOptions);
   if (spec.startsWith('redis:') || spec.startsWith('rediss:')) {
     // Accepted: redis://host:port, redis:redis://host:port, redis:host:port.
     const rest = /^rediss?:\/\//.test(spec) ? spec : spec.slice(spec.indexOf(':') + 1);

@@ -4,7 +4,7 @@
  * in process, since each child costs a Node start.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -112,6 +112,24 @@ describe('submit-once-verifier: runtime failures are one line and exit 1', () =>
     }
   });
 
+  it('passes --file-preallocate-bytes to the file store (its log is opened before the port is found taken)', async () => {
+    blocker = createServer();
+    const port = await new Promise<number>((resolve) => blocker?.listen(0, '127.0.0.1', () => resolve((blocker?.address() as { port: number }).port)));
+    const dir = mkdtempSync(join(tmpdir(), 'submit-once-bin-prealloc-'));
+    try {
+      const sizes: number[] = [];
+      for (const extra of [[], ['--file-preallocate-bytes', '0'], ['--file-preallocate-bytes', '4096']]) {
+        const path = join(dir, `keys${sizes.length}.jsonl`);
+        const run = await runBin(['--port', String(port), '--store', `file:${path}`, ...extra]);
+        expect(run.code).toBe(1);
+        sizes.push(statSync(path).size);
+      }
+      expect(sizes).toEqual([1024 * 1024, 0, 4096]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('a file store that cannot be written names the flag', async () => {
     const run = await runBin(['--port', '0', '--store', 'file:/nonexistent-dir/keys.jsonl']);
     expect(run.code).toBe(1);
@@ -194,6 +212,7 @@ describe('parseCli', () => {
         tokenSecrets: undefined,
         tokenTtlMs: undefined,
         shutdownGraceMs: 5000,
+        fileStore: {},
       },
     });
     expect(
@@ -219,6 +238,7 @@ describe('parseCli', () => {
         tokenSecrets: undefined,
         tokenTtlMs: undefined,
         shutdownGraceMs: 0,
+        fileStore: {},
       },
     });
   });
@@ -250,6 +270,17 @@ describe('parseCli', () => {
     expect(usageError(['--recovery=yes'])).toBe('--recovery takes no value, got "yes"');
     expect(usageError(['-p', '80'])).toBe('unknown flag -p');
     expect(usageError(['8787'])).toMatch(/^unexpected argument "8787": every value goes after its flag/);
+  });
+
+  it('reads the file store flags, only with --store file:', () => {
+    const command = parseCli(['--store', 'file:k.jsonl', '--file-preallocate-bytes', '0', '--file-compact-after-lines', '500']);
+    expect(command.command === 'serve' && command.config.fileStore).toEqual({ preallocateBytes: 0, compactAfterLines: 500 });
+    const defaults = parseCli(['--store', 'file:k.jsonl']);
+    expect(defaults.command === 'serve' && defaults.config.fileStore).toEqual({});
+    expect(usageError(['--file-preallocate-bytes', '0'])).toBe('--file-preallocate-bytes needs --store file:PATH');
+    expect(usageError(['--store', 'memory', '--file-compact-after-lines', '5'])).toBe('--file-compact-after-lines needs --store file:PATH');
+    expect(usageError(['--store', 'file:k', '--file-preallocate-bytes', '-1'])).toBe('--file-preallocate-bytes must be an integer from 0 to 1073741824, got -1');
+    expect(usageError(['--store', 'file:k', '--file-compact-after-lines', '0'])).toBe('--file-compact-after-lines must be an integer 1 or more, got 0');
   });
 
   it('checks the store spec and the principal flags', () => {
