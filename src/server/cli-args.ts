@@ -83,6 +83,7 @@ Usage: submit-once-verifier [flags]
   --port N                  port to listen on, 0 to 65535 (0: any free port). Default 8787
   --host NAME               address to listen on. Default 127.0.0.1 (loopback only)
   --upstream URL            forward every request to this http(s) URL instead of the built-in API
+                            (its path is prefixed; no user:password@, query or fragment)
   --store SPEC              where keys and stored responses live. Default memory
                               memory          this process only, forgotten on exit
                               file:PATH       a local file, survives restarts (or file:///ABSOLUTE/PATH)
@@ -248,6 +249,14 @@ function upstreamUrl(value: string | undefined): string | undefined {
   }
   if (url === undefined || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
     throw new UsageError(`--upstream needs an http(s) URL such as http://127.0.0.1:3000, got ${shown(value)}`);
+  }
+  // The proxy sends each request to the URL's origin and path: anything else would be dropped.
+  if (url.username !== '' || url.password !== '') {
+    if (url.password !== '') url.password = '***';
+    throw new UsageError(`--upstream cannot carry credentials (user:password@); the caller's Authorization header is forwarded, got ${JSON.stringify(url.href)}`);
+  }
+  if (url.search !== '' || url.hash !== '' || value.includes('?') || value.includes('#')) {
+    throw new UsageError(`--upstream cannot have a query or a fragment (each request's own query is forwarded), got ${shown(value)}`);
   }
   return value;
 }

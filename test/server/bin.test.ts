@@ -265,6 +265,10 @@ describe('parseCli', () => {
     expect(usageError(['--lease-ms', '2147483648'])).toBe('--lease-ms must be an integer from 1 to 2147483647, got 2147483648');
     expect(usageError(['--port', '80.5'])).toBe('--port must be an integer from 0 to 65535, got 80.5');
     expect(usageError(['--upstream', 'ftp://host/'])).toMatch(/^--upstream needs an http\(s\) URL/);
+    // The proxy forwards to the URL's origin and path only: these parts were dropped without a word.
+    expect(usageError(['--upstream', 'http://user:pw@api.example/'])).toBe('--upstream cannot carry credentials (user:password@); the caller\'s Authorization header is forwarded, got "http://user:***@api.example/"');
+    expect(usageError(['--upstream', 'http://api.example/v1?tenant=a'])).toBe('--upstream cannot have a query or a fragment (each request\'s own query is forwarded), got "http://api.example/v1?tenant=a"');
+    expect(usageError(['--upstream', 'http://api.example/v1#x'])).toMatch(/^--upstream cannot have a query or a fragment/);
     expect(usageError(['--port', '--host', 'x'])).toBe('--port needs a value');
     expect(usageError(['--store'])).toBe('--store needs a value');
     expect(usageError(['--recovery=yes'])).toBe('--recovery takes no value, got "yes"');
