@@ -4,7 +4,7 @@ import { KEY_HEADER } from '../protocol/index.js';
 import type { IdempotentRequest } from './middleware.js';
 import { UncertainOutcomeError } from './outcome.js';
 import { sendProblem } from './respond.js';
-import { rawBodyOf } from './request-body.js';
+import { BodyTooLargeError, rawBodyOf } from './request-body.js';
 
 /** Sent upstream on a recovery run: an earlier run with this key may have taken effect. */
 export const RECOVERY_HEADER = 'idempotency-recovery';
@@ -69,7 +69,16 @@ export function proxyTo(upstream: string, options: { readonly timeoutMs?: number
   const basePath = base.pathname.replace(/\/$/, '');
 
   return async (req, res) => {
-    const body = await rawBodyOf(req, MAX_BODY_BYTES);
+    let body: Buffer;
+    try {
+      body = await rawBodyOf(req, MAX_BODY_BYTES);
+    } catch (error) {
+      // Only an unkeyed body gets here unread (the middleware read a keyed one): too large
+      // is the caller's to know, not a 500; nothing went upstream.
+      if (!(error instanceof BodyTooLargeError)) throw error;
+      sendProblem(res, 'body-too-large', `The request body is over the proxy's limit of ${MAX_BODY_BYTES} bytes.`);
+      return;
+    }
     const run = (req as IdempotentRequest).idempotency;
     // Header lines as received (req.headers joins repeated ones and drops repeats of some).
     const headers = ['Host', base.host];
