@@ -33,17 +33,28 @@ describe.skipIf(!available)('postgres store, transactional, the connection dropp
     const backendGone = new Promise<void>((resolve) => {
       terminated = resolve;
     });
+    // The backend is ended only once the handler waits: between the claim's statements the
+    // connection is briefly idle in its transaction too, and ending it there (a busy
+    // machine) failed the handler's own query, a 500, which is not what this test is about.
+    let waiting!: () => void;
+    const handlerWaits = new Promise<void>((resolve) => {
+      waiting = resolve;
+    });
     const mw = idempotency({ store });
     const http = await startServer(store.scope(mw.handler(async (_req, res) => {
       runs++;
       await store.client().query('SELECT 1');
       // Calling a payment provider, say: the claim's connection sits idle in its transaction.
-      if (runs === 1) await backendGone;
+      if (runs === 1) {
+        waiting();
+        await backendGone;
+      }
       res.statusCode = 201;
       res.end(`run ${runs}`);
     })));
     try {
       const first = post(`${http.url}/orders`, { key: 'k', body: {} });
+      await handlerWaits;
       for (let i = 0; i < 100; i++) {
         const idle = await pool.query("SELECT pid FROM pg_stat_activity WHERE state = 'idle in transaction'");
         if ((idle.rowCount ?? 0) > 0) {
