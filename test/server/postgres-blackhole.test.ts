@@ -4,21 +4,9 @@ import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
 import { idempotency, postgresStore, type PostgresStore } from '../../src/server/index.js';
 import { startServer } from '../helpers/http-server.js';
-import { post, type Answer } from '../helpers/post.js';
+import { post } from '../helpers/post.js';
+import { within } from '../helpers/within.js';
 import { hasPostgres, startPostgres } from '../support/postgres-process.js';
-
-/** The answer, or 'no answer' once `ms` have passed: a hung request must fail the test, not time it out. */
-async function within(ms: number, answer: Promise<Answer>): Promise<Answer | 'no answer'> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<'no answer'>((resolve) => {
-    timer = setTimeout(() => resolve('no answer'), ms);
-  });
-  try {
-    return await Promise.race([answer, late]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 /** A "database" that accepts connections and never says a word (a stalled server, a half-open link). */
 async function blackHole(): Promise<{ url: string; close(): Promise<void> }> {

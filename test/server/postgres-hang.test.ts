@@ -2,22 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { idempotency, postgresStore } from '../../src/server/index.js';
 import { postgresAvailable, postgresPerSuite } from '../support/postgres-process.js';
 import { startServer } from '../helpers/http-server.js';
-import { post, type Answer } from '../helpers/post.js';
+import { post } from '../helpers/post.js';
+import { within } from '../helpers/within.js';
 
 const available = postgresAvailable();
-
-/** The answer, or 'no answer' once `ms` have passed: a hung request must fail the test, not time it out. */
-async function within(ms: number, answer: Promise<Answer>): Promise<Answer | 'no answer'> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<'no answer'>((resolve) => {
-    timer = setTimeout(() => resolve('no answer'), ms);
-  });
-  try {
-    return await Promise.race([answer, late]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 describe.skipIf(!available)('postgres store, a hung database', () => {
   const db = postgresPerSuite();

@@ -4,23 +4,11 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { idempotency, postgresStore, UncertainOutcomeError, type PostgresStore } from '../../src/server/index.js';
 import { postgresAvailable, startPostgres, type PostgresProcess } from '../support/postgres-process.js';
 import { startServer } from '../helpers/http-server.js';
-import { post, type Answer } from '../helpers/post.js';
+import { post } from '../helpers/post.js';
+import { within } from '../helpers/within.js';
 import { sleep } from '../helpers/clock.js';
 
 const available = postgresAvailable();
-
-/** The answer, or 'no answer' once `ms` have passed: a hung request must fail the test, not time it out. */
-async function within(ms: number, answer: Promise<Answer>): Promise<Answer | 'no answer'> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<'no answer'>((resolve) => {
-    timer = setTimeout(() => resolve('no answer'), ms);
-  });
-  try {
-    return await Promise.race([answer, late]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 /**
  * A TCP proxy to Postgres whose links can go silent: nothing passes either way, and
