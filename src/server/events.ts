@@ -15,7 +15,7 @@ export type IdempotencyEvent =
   | (EventScope & { readonly type: 'executed'; readonly executions: number; readonly rerun: Rerun })
   | (EventScope & { readonly type: 'completed'; readonly status: number })
   | (EventScope & { readonly type: 'replayed'; readonly status: number; readonly executions: number })
-  | (EventScope & { readonly type: 'released'; readonly reason: 'threw' | 'server-error' })
+  | (EventScope & { readonly type: 'released'; readonly reason: 'threw' | 'server-error' | 'precondition-failed' })
   | (EventScope & { readonly type: 'conflict' })
   | (EventScope & { readonly type: 'mismatch' })
   | (EventScope & { readonly type: 'rejected'; readonly problem: ProblemCode })

@@ -4,6 +4,7 @@ import { eventScope, type Claimed } from './claimed.js';
 import type { IdempotencyEvent } from './events.js';
 import type { HeldLease } from './lease-keeper.js';
 import { isUncertainOutcomeError } from './outcome.js';
+import { isPreconditionRefusal } from './precondition-refusals.js';
 import type { Proceed, RequestContext } from './request-context.js';
 import { sendOutcomeUnknown, sendProblem } from './respond.js';
 import type { ClaimResult, SettleRequest } from './stores/types.js';
@@ -110,6 +111,9 @@ class GuardedRun extends ResponseCapture implements HeldLease, ThrowTarget {
     this.ctx.leases.release(this);
     if (this.#outcome === 'uncertain') return this.#markUnknown();
     if (this.#outcome === 'threw' || (captured.status >= 500 && opts.releaseOn5xx)) return this.#release(this.#outcome === 'threw' ? 'threw' : 'server-error');
+    // checkIfMatch's refusal, made before the update: stored, it would be replayed to the
+    // same key sent again over the version read since, naming that version as current.
+    if ((captured.status === 412 || captured.status === 428) && isPreconditionRefusal(this.res)) return this.#release('precondition-failed');
     if (captured.omittedBodyBytes !== undefined) {
       this.#emit({ ...eventScope(this.run), type: 'response-not-stored', bytes: captured.omittedBodyBytes, limit: opts.maxResponseBytes });
     }
@@ -165,7 +169,7 @@ class GuardedRun extends ResponseCapture implements HeldLease, ThrowTarget {
     });
   }
 
-  async #release(reason: 'threw' | 'server-error'): Promise<void> {
+  async #release(reason: 'threw' | 'server-error' | 'precondition-failed'): Promise<void> {
     const scope = eventScope(this.run);
     await this.ctx.opts.store.release(this.#settleRequest()).then(
       // False: the token no longer holds the key (its answer was already stored, as when

@@ -7,9 +7,11 @@
  * passes the current one in, as a strong entity tag. Behind the idempotency middleware
  * this check runs only on a key's first run: a retry of an update that succeeded is
  * replayed by the middleware before the handler, so it gets its 200 back, not a 412 for
- * the version it itself moved on.
+ * the version it itself moved on. Its own refusals (412, 428) are not stored: nothing ran,
+ * so the key is released, and the same key sent again over the version read since runs.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { markPreconditionRefusal } from './precondition-refusals.js';
 import { sendProblem } from './respond.js';
 
 /** The resource as it is now: its entity tag (`etagOf(version)`) and what a 412 shows of it. */
@@ -59,12 +61,14 @@ export function checkIfMatch(req: IncomingMessage, res: ServerResponse, current:
   const header = req.headers['if-match'];
   if (header === undefined || header === '') {
     if (options.required ?? true) {
+      markPreconditionRefusal(res);
       sendProblem(res, 'precondition-required', 'Send If-Match with the ETag of the version you read.');
       return false;
     }
     return true;
   }
   if (ifMatchHolds(header, current?.etag)) return true;
+  markPreconditionRefusal(res);
   sendProblem(res, 'precondition-failed', 'The resource was changed since you read it; here is its current version.', {
     ...(current === undefined ? {} : { headers: { ETag: current.etag } }),
     extensions: current === undefined ? {} : { etag: current.etag, current: current.representation },
