@@ -1,10 +1,11 @@
-import { connect, createServer, type Server, type Socket } from 'node:net';
+import { createServer, type Server, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
 import { idempotency, postgresStore, type PostgresStore } from '../../src/server/index.js';
 import { startServer } from '../helpers/http-server.js';
 import { post } from '../helpers/post.js';
+import { tcpProxy } from '../helpers/tcp-proxy.js';
 import { within } from '../helpers/within.js';
 import { hasPostgres, startPostgres } from '../support/postgres-process.js';
 
@@ -59,30 +60,13 @@ describe('postgres store, a database that never answers', () => {
   /** A TCP proxy to a real Postgres that can stop passing bytes, as a stalled server or a half-open link does. */
   async function freezingProxy(port: number): Promise<{ url: string; freeze(): void; close(): Promise<void> }> {
     let frozen = false;
-    const sockets = new Set<Socket>();
-    const server: Server = createServer((client) => {
-      const upstream = connect(port, '127.0.0.1');
-      sockets.add(client).add(upstream);
-      client.on('data', (chunk) => frozen || upstream.write(chunk));
-      upstream.on('data', (chunk) => frozen || client.write(chunk));
-      const end = (): void => {
-        client.destroy();
-        upstream.destroy();
-      };
-      client.on('error', end).on('close', end);
-      upstream.on('error', end).on('close', end);
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const proxy = await tcpProxy(port, { toUpstream: () => !frozen, toClient: () => !frozen });
     return {
-      url: `postgres://postgres@127.0.0.1:${(server.address() as AddressInfo).port}/postgres`,
+      url: `postgres://postgres@127.0.0.1:${proxy.port}/postgres`,
       freeze: () => {
         frozen = true;
       },
-      close: () =>
-        new Promise<void>((resolve) => {
-          for (const socket of sockets) socket.destroy();
-          server.close(() => resolve());
-        }),
+      close: proxy.close,
     };
   }
 

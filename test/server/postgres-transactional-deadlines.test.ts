@@ -1,10 +1,10 @@
-import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { idempotency, postgresStore, UncertainOutcomeError, type PostgresStore } from '../../src/server/index.js';
 import { postgresAvailable, startPostgres, type PostgresProcess } from '../support/postgres-process.js';
 import { startServer } from '../helpers/http-server.js';
 import { post } from '../helpers/post.js';
+import { tcpProxy } from '../helpers/tcp-proxy.js';
 import { within } from '../helpers/within.js';
 import { sleep } from '../helpers/clock.js';
 
@@ -19,41 +19,30 @@ const available = postgresAvailable();
 async function silencingProxy(port: number): Promise<{ url: string; silenceOn(marker: string): void; silenceAll(): void; close(): Promise<void> }> {
   let marker: string | undefined;
   let all = false;
-  const sockets = new Set<Socket>();
-  const server: Server = createServer((client) => {
-    const upstream = connect(port, '127.0.0.1');
-    sockets.add(client).add(upstream);
-    let silent = all;
-    client.on('data', (chunk: Buffer) => {
-      if (silent || all) return;
-      upstream.write(chunk);
-      if (marker === undefined || !chunk.includes(marker)) return;
-      silent = true;
-      marker = undefined;
-    });
-    upstream.on('data', (chunk: Buffer) => silent || all || client.write(chunk));
-    const end = (): void => {
-      if (silent || all) return;
-      client.destroy();
-      upstream.destroy();
-    };
-    client.on('error', () => undefined).on('close', end);
-    upstream.on('error', () => undefined).on('close', end);
+  const silent = new WeakSet<object>();
+  const quiet = (link: object): boolean => all || silent.has(link);
+  const proxy = await tcpProxy(port, {
+    toUpstream: (chunk, link) => {
+      if (quiet(link)) return false;
+      if (marker !== undefined && chunk.includes(marker)) {
+        // This chunk still reaches the database; nothing after it, either way.
+        silent.add(link);
+        marker = undefined;
+      }
+      return true;
+    },
+    toClient: (_chunk, link) => !quiet(link),
+    passCloses: (link) => !quiet(link),
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
-    url: `postgres://postgres@127.0.0.1:${(server.address() as AddressInfo).port}/postgres`,
+    url: `postgres://postgres@127.0.0.1:${proxy.port}/postgres`,
     silenceOn: (text) => {
       marker = text;
     },
     silenceAll: () => {
       all = true;
     },
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const socket of sockets) socket.destroy();
-        server.close(() => resolve());
-      }),
+    close: proxy.close,
   };
 }
 

@@ -1,10 +1,9 @@
-import { createServer, connect, type Server, type Socket } from 'node:net';
-import type { AddressInfo } from 'node:net';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { idempotency, redisStore } from '../../src/server/index.js';
 import { startServer } from '../helpers/http-server.js';
 import { post } from '../helpers/post.js';
+import { tcpProxy } from '../helpers/tcp-proxy.js';
 import { hasRedisServer, startRedis, type RedisProcess } from './redis-process.js';
 
 const available = hasRedisServer();
@@ -13,47 +12,23 @@ if (!available && process.env.CI !== undefined) {
 }
 
 /** A TCP proxy to Redis that can drop the connection when the next reply comes, after Redis ran the command. */
-interface DroppingProxy {
-  readonly port: number;
-  dropNextReply(): void;
-  close(): Promise<void>;
-}
-
-async function droppingProxy(target: number): Promise<DroppingProxy> {
+async function droppingProxy(target: number): Promise<{ readonly port: number; dropNextReply(): void; close(): Promise<void> }> {
   let drop = false;
-  const sockets = new Set<Socket>();
-  const server: Server = createServer((client) => {
-    const upstream = connect(target, '127.0.0.1');
-    sockets.add(client).add(upstream);
-    client.on('data', (chunk) => upstream.write(chunk));
-    upstream.on('data', (chunk) => {
-      if (drop) {
-        // The network fails between Redis's answer and the client: the command ran, its reply is lost.
-        drop = false;
-        client.destroy();
-        upstream.destroy();
-        return;
-      }
-      client.write(chunk);
-    });
-    const end = (): void => {
+  const proxy = await tcpProxy(target, {
+    toClient: (_chunk, { client, upstream }) => {
+      if (!drop) return true;
+      // The network fails between Redis's answer and the client: the command ran, its reply is lost.
+      drop = false;
       client.destroy();
       upstream.destroy();
-    };
-    client.on('error', end).on('close', end);
-    upstream.on('error', end).on('close', end);
+      return false;
+    },
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
-    port: (server.address() as AddressInfo).port,
+    ...proxy,
     dropNextReply: () => {
       drop = true;
     },
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const socket of sockets) socket.destroy();
-        server.close(() => resolve());
-      }),
   };
 }
 
