@@ -1,4 +1,5 @@
-import { dedupe, errorText, positive, resolveDedupeOptions, type DedupeContext, type DedupeOptions, type DedupeResult } from './dedupe.js';
+import { dedupe, errorText, resolveDedupeOptions, type DedupeContext, type DedupeOptions, type DedupeResult } from './dedupe.js';
+import { positive, wholeAtLeast } from './invalid-options-error.js';
 
 /** The parts of an amqplib message the consumer reads. */
 export interface AmqpMessage {
@@ -83,9 +84,7 @@ export async function consumeOnce(
   // Before anything is consumed: each message would be refused the same way.
   resolveDedupeOptions(options);
   // A prefetch of 0 is no limit at all, not none.
-  if (options.prefetch !== undefined && (!Number.isInteger(options.prefetch) || options.prefetch < 1)) {
-    throw new RangeError(`submit-once: prefetch must be a whole number of at least 1, got ${options.prefetch}`);
-  }
+  if (options.prefetch !== undefined) wholeAtLeast('prefetch', options.prefetch, 1);
   if (options.busyDelayMs !== undefined) positive('busyDelayMs', options.busyDelayMs);
   const deadLetter = options.deadLetter ?? { exchange: '', routingKey: `${queue}.dead-letter` };
   if (options.deadLetter === undefined) await channel.assertQueue(deadLetter.routingKey, { durable: true });

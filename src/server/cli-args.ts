@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { MAX_TIMER_MS } from './invalid-options-error.js';
 import { filePathOf } from './store-spec.js';
 import { HEALTH_PATH, RESET_PATH, STATS_PATH, TOKEN_PATH } from './verifier.js';
 
@@ -68,9 +69,7 @@ export const FLAGS = {
 
 type FlagName = keyof typeof FLAGS;
 
-// Node keeps a timer of at most 2^31-1 ms; a longer lease or run limit would fire at once
-// (with only a TimeoutOverflowWarning), so those flags stop there.
-const MAX_TIMER_MS = 2_147_483_647;
+// A longer lease or run limit would fire at once, so those flags stop at MAX_TIMER_MS.
 // A bound on zeros written ahead of the log at a time; past it a typo fills the disk.
 const MAX_PREALLOCATE_BYTES = 1024 * 1024 * 1024;
 // RFC 9110 token: what a header name (and, RFC 6265, a cookie name) may be made of.

@@ -1,4 +1,5 @@
 import type { IdempotencyStore, StoredResponse } from './stores/types.js';
+import { positive, wholeAtLeast } from './invalid-options-error.js';
 
 export interface DedupeOptions {
   /** Where message ids live: any `IdempotencyStore` (memory, file, Redis, Postgres). */
@@ -62,7 +63,7 @@ const FINGERPRINT = 'message';
  * after the lease runs again with `recovery: true` (at-least-once for that case: make the
  * effect idempotent, e.g. a unique index on the message id).
  *
- * @throws RangeError (a rejection) for a `leaseMs`, `retentionMs` or `maxAttempts` out of range.
+ * @throws InvalidOptionsError, a RangeError (a rejection), for a `leaseMs`, `retentionMs` or `maxAttempts` out of range.
  * @throws TypeError (a rejection) for a transactional store (`postgresStore(pool, {
  * transactional: true })`), whose release of a failed run is a rollback that hides the run:
  * a message that keeps failing would never be dead-lettered.
@@ -121,7 +122,7 @@ export async function dedupe<T>(messageId: string, handler: DedupeHandler<T>, op
 }
 
 /**
- * The options with their defaults, refused (a `RangeError` naming the option) where a
+ * The options with their defaults, refused (an `InvalidOptionsError` naming the option) where a
  * value would break the guarantee: a lease of 0 or NaN has run out at its claim, so a
  * second delivery runs the message alongside the first; a NaN `maxAttempts` never
  * compares true, so a poison message is never dead-lettered.
@@ -131,14 +132,8 @@ export function resolveDedupeOptions(options: DedupeOptions): ResolvedDedupeOpti
   const opts: ResolvedDedupeOptions = { ...DEFAULTS, ...definedOnly(options) };
   positive('leaseMs', opts.leaseMs);
   positive('retentionMs', opts.retentionMs);
-  if (!Number.isInteger(opts.maxAttempts) || opts.maxAttempts < 1) {
-    throw new RangeError(`submit-once: maxAttempts must be a whole number of at least 1, got ${opts.maxAttempts}`);
-  }
+  wholeAtLeast('maxAttempts', opts.maxAttempts, 1);
   return opts;
-}
-
-export function positive(name: string, value: number): void {
-  if (!Number.isFinite(value) || value <= 0) throw new RangeError(`submit-once: ${name} must be a positive number, got ${value}`);
 }
 
 /** Refuses a store that cannot count failed runs: see `dedupe`'s `@throws`. */

@@ -20,7 +20,7 @@ export function isInvalidOptionsError(error: unknown): error is InvalidOptionsEr
   return error instanceof Error && error.name === 'InvalidOptionsError' && (error as { code?: unknown }).code === 'invalid-options';
 }
 
-/** The longest delay a timer keeps: Node fires a longer one after 1 ms. */
+/** The longest delay a timer keeps: Node fires a longer one after 1 ms (with only a TimeoutOverflowWarning). */
 export const MAX_TIMER_MS = 2_147_483_647;
 
 /** `value` if it is a number above `min` (or equal, with `orEqual`) and at most `max`. */
@@ -28,5 +28,16 @@ export function checkNumber(name: string, value: number, min: number, orEqual: b
   if (typeof value !== 'number' || !(orEqual ? value >= min : value > min) || !(value <= max)) {
     throw new InvalidOptionsError(name, `expected a number ${orEqual ? '>=' : '>'} ${min}${max === Infinity ? '' : ` and <= ${max}`}, got ${String(value)}`);
   }
+  return value;
+}
+
+/** `value` if it is a finite number above 0. */
+export function positive(name: string, value: number): number {
+  return checkNumber(name, value, 0, false, Number.MAX_VALUE);
+}
+
+/** `value` if it is a whole number of at least `min`. */
+export function wholeAtLeast(name: string, value: number, min: number): number {
+  if (!Number.isInteger(value) || value < min) throw new InvalidOptionsError(name, `expected a whole number of at least ${min}, got ${String(value)}`);
   return value;
 }

@@ -26,8 +26,6 @@ export interface LeaseKeeperOptions {
   readonly now: () => number;
 }
 
-/** Node fires a timer set for longer than this after 1 ms (with a TimeoutOverflowWarning). */
-
 export class LeaseKeeper {
   // Insertion order is start order, hence deadline order.
   readonly #held = new Set<HeldLease>();

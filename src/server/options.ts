@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import { HEADER_NAME, KEY_HEADER, KEYED_METHODS } from '../protocol/index.js';
 import type { CorsOptions } from './cors.js';
-import { checkNumber, InvalidOptionsError } from './invalid-options-error.js';
+import { InvalidOptionsError, positive } from './invalid-options-error.js';
 import type { IdempotencyEvent } from './events.js';
 import { credentialPrincipal, type PrincipalResolver } from './principal.js';
 import { memoryStore } from './stores/memory.js';
@@ -157,10 +157,6 @@ export function resolveOptions(options: IdempotencyOptions): ResolvedOptions {
     tokens: options.tokens === undefined ? undefined : tokenAuthority(options.tokens),
     now: options.now ?? Date.now,
   };
-}
-
-function positive(name: string, value: number): number {
-  return checkNumber(name, value, 0, false, Number.MAX_VALUE);
 }
 
 /** A list of strings; one string instead (`methods: 'POST'`) would be spread into letters or fail in `.map`. */

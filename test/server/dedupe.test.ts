@@ -105,9 +105,10 @@ describe('bad options', () => {
     ['maxAttempts', { maxAttempts: Number.NaN }],
     ['maxAttempts', { maxAttempts: 0 }],
     ['maxAttempts', { maxAttempts: 2.5 }],
-  ])('dedupe and consumeOnce refuse %s %o with a RangeError naming it, before running or consuming anything', async (name, bad) => {
+  ])('dedupe and consumeOnce refuse %s %o with an InvalidOptionsError (a RangeError) naming it, before running or consuming anything', async (name, bad) => {
     let runs = 0;
-    await expect(dedupe('m', () => runs++, { store: memoryStore(), ...bad })).rejects.toThrow(new RegExp(`^submit-once: ${name} `));
+    await expect(dedupe('m', () => runs++, { store: memoryStore(), ...bad })).rejects.toMatchObject({ name: 'InvalidOptionsError', option: name });
+    await expect(dedupe('m', () => runs++, { store: memoryStore(), ...bad })).rejects.toThrow(RangeError);
     expect(runs).toBe(0);
     const calls: string[] = [];
     const channel = new Proxy({} as AmqpConfirmChannelLike, {
@@ -122,7 +123,7 @@ describe('bad options', () => {
 
   it('consumeOnce refuses a prefetch or busyDelayMs that is not a positive number (prefetch 0 is no limit at all)', async () => {
     const channel = new Proxy({} as AmqpConfirmChannelLike, { get: () => () => Promise.resolve({ consumerTag: 't' }) });
-    await expect(consumeOnce(channel, 'orders', () => undefined, { store: memoryStore(), prefetch: 0 })).rejects.toThrow(/^submit-once: prefetch /);
-    await expect(consumeOnce(channel, 'orders', () => undefined, { store: memoryStore(), busyDelayMs: Number.NaN })).rejects.toThrow(/^submit-once: busyDelayMs /);
+    await expect(consumeOnce(channel, 'orders', () => undefined, { store: memoryStore(), prefetch: 0 })).rejects.toMatchObject({ option: 'prefetch' });
+    await expect(consumeOnce(channel, 'orders', () => undefined, { store: memoryStore(), busyDelayMs: Number.NaN })).rejects.toMatchObject({ option: 'busyDelayMs' });
   });
 });
