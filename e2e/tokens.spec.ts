@@ -121,6 +121,6 @@ test('the token is persisted like any key: a reload mid-request sends the same t
   expect(after).toMatchObject({ status: 201, replayed: true });
   expect(keys.length).toBeGreaterThanOrEqual(2);
   expect(new Set(keys).size).toBe(1);
-  expect(keys[0]).toMatch(/^st1\./);
+  expect(keys[0]).toMatch(/^st2\./);
   expect(orders()).toBe(1);
 });

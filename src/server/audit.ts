@@ -1,6 +1,6 @@
 import type { EventScope, IdempotencyEvent } from './events.js';
 import { RunOnceKeys } from './run-once-keys.js';
-import { scopeOfStorageKey } from './storage-key.js';
+import { holdsRoute, scopeOfStorageKey } from './storage-key.js';
 import type { Rerun } from './stores/types.js';
 
 /** Per storage key: how often its handler ran and how often it was answered otherwise. */
@@ -164,7 +164,9 @@ export class Audit {
   executed(storageKey: string, scope: EventScope, executions: number, rerun: Rerun): number {
     const totals = this.#totals;
     totals.executions++;
-    if (rerun === 'none' && executions <= MAX_RUN_ONCE_COUNT) {
+    // A key kept as a number has its scope read back from its text: an st2 token's key holds
+    // no method or route, so it gets a record object.
+    if (rerun === 'none' && executions <= MAX_RUN_ONCE_COUNT && holdsRoute(storageKey)) {
       const offHeap = this.#offHeap;
       const hash = offHeap.hashOf(storageKey);
       if (offHeap.find(storageKey, hash) < 0 && !this.#keys.has(storageKey)) {

@@ -18,7 +18,7 @@ import { setRunContext } from './run-context.js';
 import { BodyTooLargeError, isUnreadPlaceholder, payloadOf, readBody } from './request-body.js';
 import { sendOutcomeUnknown, sendProblem } from './respond.js';
 import { serveStats } from './stats-endpoint.js';
-import { storageKeyOf } from './storage-key.js';
+import { storageKeyOf, tokenStorageKeyOf } from './storage-key.js';
 import type { ClaimResult } from './stores/types.js';
 import { refuseExpiredToken } from './token-claim.js';
 
@@ -171,7 +171,9 @@ function claim(ctx: RequestContext, method: string, route: string, key: string, 
   // Token mode (issue 13): a key this server did not sign for this caller never reaches the store.
   const token = opts.tokens?.check(key, principal, opts.now());
   if (token && !token.ok) return rejectRequest(ctx, method, route, token.problem, token.detail);
-  const storageKey = storageKeyOf(principal, method, route, key);
+  // An st2 token is one claim whatever the method and route; an st1 one keeps the storage key
+  // it had before st2, so a retry across the upgrade finds its record.
+  const storageKey = token?.scope === 'token' ? tokenStorageKeyOf(principal, key) : storageKeyOf(principal, method, route, key);
   const claimed: Claimed = { key, principal, method, route, storageKey, fingerprint, expiredToken: token?.expired === true };
   const request = { key: storageKey, fingerprint, leaseMs: opts.leaseMs, retentionMs: opts.ttl, now: opts.now(), recover: opts.recovery };
   const { sync } = opts.store;

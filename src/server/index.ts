@@ -38,7 +38,7 @@ export type {
   SyncStoreOperations,
 } from './stores/types.js';
 export { createVerifier, TOKEN_PATH, type Verifier, type VerifierOptions } from './verifier.js';
-export type { IssuedToken, TokenOptions } from './tokens.js';
+export type { IssuedToken, TokenFormat, TokenOptions } from './tokens.js';
 export { checkIfMatch, etagOf, ifMatchHolds, type CurrentVersion, type PreconditionOptions } from './preconditions.js';
 export { dedupe, type DedupeContext, type DedupeHandler, type DedupeOptions, type DedupeResult } from './dedupe.js';
 export {

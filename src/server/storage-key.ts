@@ -15,7 +15,21 @@ export function storageKeyOf(principal: string | undefined, method: string, rout
   return JSON.stringify([principal ?? null, method, route, key]);
 }
 
-/** The scope a storage key was made from (the audit keeps the key alone for most keys). */
+/**
+ * An st2 token's storage key: `{"principal":…,"token":…}`, the principal and the token, so
+ * the token is claimed once whatever the method and route (another one differs in payload
+ * fingerprint: 422). An object, not an array: its first character tells it from a route's.
+ */
+export function tokenStorageKeyOf(principal: string | undefined, token: string): string {
+  return JSON.stringify({ principal: principal ?? null, token });
+}
+
+/** True for a key made by `storageKeyOf`, whose text holds its method and route. */
+export function holdsRoute(storageKey: string): boolean {
+  return storageKey.charCodeAt(0) === 0x5b; // '['
+}
+
+/** The scope a route's storage key was made from (the audit keeps the key alone for most keys). */
 export function scopeOfStorageKey(storageKey: string): EventScope & { readonly key: string } {
   const [principal, method, route, key] = JSON.parse(storageKey) as [string | null, string, string, string];
   return principal === null ? { key, method, route } : { key, principal, method, route };

@@ -34,8 +34,23 @@ describe('tokenAuthority', () => {
   it('accepts its own token for the principal it was issued to, until expiry', () => {
     const { token, expiresAt } = tokens.issue('p', 1000);
     expect(expiresAt).toBe(1000 + TTL);
-    expect(tokens.check(token, 'p', 1000 + TTL - 1)).toEqual({ ok: true, expired: false });
-    expect(tokens.check(token, 'p', 1000 + TTL)).toEqual({ ok: true, expired: true });
+    expect(tokens.check(token, 'p', 1000 + TTL - 1)).toEqual({ ok: true, expired: false, scope: 'token' });
+    expect(tokens.check(token, 'p', 1000 + TTL)).toEqual({ ok: true, expired: true, scope: 'token' });
+  });
+
+  it('issues st2 (claimed once whatever the route), st1 with format st1, and accepts both either way', () => {
+    const st1 = tokenAuthority({ secrets: [SECRET], format: 'st1' });
+    const old = st1.issue('p', 0).token;
+    const fresh = tokens.issue('p', 0).token;
+    expect([old.slice(0, 4), fresh.slice(0, 4)]).toEqual(['st1.', 'st2.']);
+    for (const authority of [tokens, st1]) {
+      expect(authority.check(old, 'p', 0)).toEqual({ ok: true, expired: false, scope: 'route' });
+      expect(authority.check(fresh, 'p', 0)).toEqual({ ok: true, expired: false, scope: 'token' });
+    }
+    // The MAC covers the version: relabelled, either is refused (an st2 token as st1 would be claimed once a route).
+    expect(tokens.check(`st1${fresh.slice(3)}`, 'p', 0).ok).toBe(false);
+    expect(tokens.check(`st2${old.slice(3)}`, 'p', 0).ok).toBe(false);
+    expect(tokens.check(`st3${fresh.slice(3)}`, 'p', 0).ok).toBe(false);
   });
 
   it('refuses another principal, a changed part, another spelling of the signature, and plain keys', () => {
@@ -74,7 +89,8 @@ describe('tokenAuthority', () => {
     expect(() => tokenAuthority({ secrets: ['short'] })).toThrow(/at least 32 characters/);
     expect(() => tokenAuthority({ secrets: [SECRET], ttl: 0 })).toThrow(/tokens.ttl/);
     // The typed error the other options throw, still a RangeError.
-    for (const bad of [{ secrets: [] }, { secrets: ['short'] }, { secrets: [SECRET], ttl: 0 }]) {
+    expect(() => tokenAuthority({ secrets: [SECRET], format: 'st3' as 'st2' })).toThrow(/tokens.format/);
+    for (const bad of [{ secrets: [] }, { secrets: ['short'] }, { secrets: [SECRET], ttl: 0 }, { secrets: [SECRET], format: 'ST2' as 'st2' }]) {
       expect(() => tokenAuthority(bad)).toThrow(InvalidOptionsError);
       expect(() => tokenAuthority(bad)).toThrow(RangeError);
     }
