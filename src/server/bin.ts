@@ -2,6 +2,7 @@
 import { EXIT_OK, EXIT_RUNTIME, EXIT_USAGE, USAGE, UsageError, packageVersion, parseCli, type CliConfig } from './cli-args.js';
 import { headerPrincipal } from './principal.js';
 import { openStoreSpec } from './store-spec.js';
+import type { TokenOptions } from './tokens.js';
 import { createVerifier, type Verifier } from './verifier.js';
 
 const NAME = 'submit-once-verifier';
@@ -43,7 +44,7 @@ async function main(argv: readonly string[]): Promise<number | undefined> {
     ...(config.sharedKeys ? { principal: false as const } : {}),
     ...(config.principalCookies !== undefined ? { principalCookies: config.principalCookies } : {}),
     recovery: config.recovery,
-    ...(config.tokenSecrets !== undefined ? { tokens: { secrets: config.tokenSecrets, ...(config.tokenTtlMs !== undefined ? { ttl: config.tokenTtlMs } : {}) } } : {}),
+    ...(config.tokenSecrets !== undefined ? { tokens: tokenOptions(config.tokenSecrets, config) } : {}),
   });
   const url = await listen(verifier, config);
   console.log(`submit-once verifier listening on ${url} (store: ${config.store}, ${config.upstream === undefined ? 'built-in orders API' : `upstream: ${config.upstream}`})`);
@@ -58,6 +59,10 @@ async function main(argv: readonly string[]): Promise<number | undefined> {
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
   return undefined;
+}
+
+function tokenOptions(secrets: readonly string[], { tokenTtlMs, tokenFormat }: CliConfig): TokenOptions {
+  return { secrets, ...(tokenTtlMs !== undefined ? { ttl: tokenTtlMs } : {}), ...(tokenFormat !== undefined ? { format: tokenFormat } : {}) };
 }
 
 async function listen(verifier: Verifier, config: CliConfig): Promise<string> {

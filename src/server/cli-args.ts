@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { MAX_TIMER_MS } from './invalid-options-error.js';
 import { filePathOf } from './store-spec.js';
+import type { TokenFormat } from './tokens.js';
 import { HEALTH_PATH, RESET_PATH, STATS_PATH, TOKEN_PATH } from './verifier.js';
 
 /** Exit codes, documented in `--help`: scripts tell "fix the command" from "fix the environment". */
@@ -37,6 +38,7 @@ export interface CliConfig {
   /** Token mode: HMAC secrets, newest first (undefined: off). */
   readonly tokenSecrets: readonly string[] | undefined;
   readonly tokenTtlMs: number | undefined;
+  readonly tokenFormat: TokenFormat | undefined;
   /** How long SIGTERM/SIGINT lets requests in flight finish before cutting them. */
   readonly shutdownGraceMs: number;
   /** Options of `fileStore` given on the command line (`--store file:` only). */
@@ -60,6 +62,7 @@ export const FLAGS = {
   recovery: { type: 'boolean' },
   'token-secret': { type: 'string', multiple: true },
   'token-ttl-ms': { type: 'string' },
+  'token-format': { type: 'string' },
   'shutdown-grace-ms': { type: 'string' },
   'file-preallocate-bytes': { type: 'string' },
   'file-compact-after-lines': { type: 'string' },
@@ -107,6 +110,8 @@ Usage: submit-once-verifier [flags]
                             signed with this secret (32+ characters); repeat to rotate:
                             the first signs, every one verifies
   --token-ttl-ms N          how long a token may make its first request, 1 or more. Default 3600000 (1 h)
+  --token-format st1|st2    the version new tokens are issued in. Default st2 (claimed once whatever
+                            the route); st1 while instances older than st2 still serve (they refuse st2)
   --shutdown-grace-ms N     on SIGTERM/SIGINT, how long requests in flight may finish, 0 to ${MAX_TIMER_MS};
                             those still running are then cut (their keys turn "outcome unknown").
                             A second signal cuts at once. Default 5000
@@ -197,6 +202,9 @@ export function parseCli(argv: readonly string[]): CliCommand {
   }
   const tokenTtlMs = last('token-ttl-ms');
   if (tokenTtlMs !== undefined && tokenSecrets === undefined) throw new UsageError('--token-ttl-ms needs --token-secret');
+  const tokenFormat = last('token-format');
+  if (tokenFormat !== undefined && tokenSecrets === undefined) throw new UsageError('--token-format needs --token-secret');
+  if (tokenFormat !== undefined && tokenFormat !== 'st1' && tokenFormat !== 'st2') throw new UsageError(`--token-format must be st1 or st2, got ${JSON.stringify(tokenFormat)}`);
   const store = storeSpec(last('store') ?? 'memory');
   const preallocateBytes = last('file-preallocate-bytes');
   const compactAfterLines = last('file-compact-after-lines');
@@ -219,6 +227,7 @@ export function parseCli(argv: readonly string[]): CliCommand {
       recovery: booleans.has('recovery'),
       tokenSecrets,
       tokenTtlMs: tokenTtlMs === undefined ? undefined : integer('--token-ttl-ms', tokenTtlMs, 1, Number.MAX_SAFE_INTEGER),
+      tokenFormat,
       shutdownGraceMs: integer('--shutdown-grace-ms', last('shutdown-grace-ms') ?? '5000', 0, MAX_TIMER_MS),
       fileStore: {
         ...(preallocateBytes !== undefined ? { preallocateBytes: integer('--file-preallocate-bytes', preallocateBytes, 0, MAX_PREALLOCATE_BYTES) } : {}),

@@ -253,6 +253,17 @@ describe('parseCli', () => {
     expect(usageError(['--token-secret', a, '--token-ttl-ms', '0'])).toBe('--token-ttl-ms must be an integer 1 or more, got 0');
   });
 
+  it('--token-format: st1 or st2 (default: none, the library issues st2), only with --token-secret', () => {
+    const a = 'a'.repeat(32);
+    const format = (argv: string[]) => {
+      const command = parseCli(argv);
+      return command.command === 'serve' ? command.config.tokenFormat : 'not serve';
+    };
+    expect([format(['--token-secret', a]), format(['--token-secret', a, '--token-format', 'st1']), format(['--token-secret', a, '--token-format', 'st2'])]).toEqual([undefined, 'st1', 'st2']);
+    expect(usageError(['--token-format', 'st1'])).toBe('--token-format needs --token-secret');
+    expect(usageError(['--token-secret', a, '--token-format', 'ST1'])).toBe('--token-format must be st1 or st2, got "ST1"');
+  });
+
   it('--help and --version win over the other flags', () => {
     expect(parseCli(['--port', '99999', '-h'])).toEqual({ command: 'help' });
     expect(parseCli(['-v'])).toEqual({ command: 'version' });

@@ -236,20 +236,27 @@ describe('token mode without the option', () => {
   });
 });
 
+/** The bin on a spare port with these flags; the caller kills it. */
+async function startBin(flags: string[]): Promise<{ child: ReturnType<typeof spawn>; base: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server/bin.ts', '--port', '0', ...flags], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const base = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      const found = /listening on (http:\/\/\S+)/.exec(out);
+      if (found) resolve(found[1]!);
+    });
+    child.once('exit', (code) => reject(new Error(`bin exited ${code}: ${out}`)));
+  });
+  return { child, base };
+}
+
 describe('the bin in token mode', () => {
   it('--token-secret: serves tokens, runs one once, refuses a plain key', async () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/server/bin.ts', '--port', '0', '--token-secret', SECRET], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const { child, base } = await startBin(['--token-secret', SECRET]);
     try {
-      const base = await new Promise<string>((resolve, reject) => {
-        let out = '';
-        child.stdout.on('data', (chunk: Buffer) => {
-          out += chunk.toString();
-          const found = /listening on (http:\/\/\S+)/.exec(out);
-          if (found) resolve(found[1]!);
-        });
-        child.once('exit', (code) => reject(new Error(`bin exited ${code}: ${out}`)));
-      });
       const { token } = (await (await fetch(`${base}${TOKEN_PATH}`)).json()) as IssuedToken;
+      expect(token).toMatch(/^st2\./);
       const first = await post(`${base}/orders`, { key: token, body: { item: 'tea' } });
       expect(first.status).toBe(201);
       expect((await post(`${base}/orders`, { key: token, body: { item: 'tea' } })).headers.get('idempotent-replayed')).toBe('true');
@@ -257,6 +264,17 @@ describe('the bin in token mode', () => {
       expect(plain.json().type).toBe('https://submit-once.dev/problems/token-invalid');
       const listed = (await (await fetch(`${base}/orders`)).json()) as { orders: unknown[] };
       expect(listed.orders).toHaveLength(1);
+    } finally {
+      child.kill('SIGTERM');
+    }
+  });
+
+  it('--token-format st1 issues st1 tokens (a rolling upgrade, older instances still serving)', async () => {
+    const { child, base } = await startBin(['--token-secret', SECRET, '--token-format', 'st1']);
+    try {
+      const { token } = (await (await fetch(`${base}${TOKEN_PATH}`)).json()) as IssuedToken;
+      expect(token).toMatch(/^st1\./);
+      expect((await post(`${base}/orders`, { key: token, body: { item: 'tea' } })).status).toBe(201);
     } finally {
       child.kill('SIGTERM');
     }
