@@ -16,10 +16,11 @@ const SECRET = 'expired-recovery-test-secret-0123456789';
 const TTL = 60_000;
 
 describe('token mode with recovery', () => {
-  it('a token used in time whose run died is recovered after its expiry, not refused as never used', async () => {
+  // st2 (claimed once whatever the route) and st1 (once per method and route) alike.
+  it.each(['st2', 'st1'] as const)('a %s token used in time whose run died is recovered after its expiry, not refused as never used', async (format) => {
     let clock = Date.now();
     const store = memoryStore();
-    const options = { store, tokens: { secrets: [SECRET], ttl: TTL }, principal: false as const, now: () => clock, leaseMs: 1_000, recovery: true };
+    const options = { store, tokens: { secrets: [SECRET], ttl: TTL, format }, principal: false as const, now: () => clock, leaseMs: 1_000, recovery: true };
     const effects: Array<{ recovery: boolean }> = [];
 
     // Instance A runs the order's effect, then dies before answering (its lease no longer renewed).

@@ -68,6 +68,24 @@ describe('token mode behind Express: one token, one run', () => {
   });
 });
 
+describe('an expired st2 token', () => {
+  it('used in time: replays on its route, 422 on another spelling; never used: token-expired on each, nothing runs', async () => {
+    let clock = Date.now();
+    const app = await ordersApp({ tokens: { secrets: [SECRET], ttl: 60_000 }, now: () => clock });
+    const used = await app.token();
+    const late = await app.token();
+    const first = await post(`${app.url}/orders`, { key: used, body: ORDER });
+    clock += 60_001;
+    const replay = await post(`${app.url}/orders`, { key: used, body: ORDER });
+    expect([replay.status, replay.headers.get('idempotent-replayed'), replay.text]).toEqual([201, 'true', first.text]);
+    expect((await post(`${app.url}/ORDERS`, { key: used, body: ORDER })).status).toBe(422);
+    const refusals = [];
+    for (const path of ['/orders', '/orders/', '/orders']) refusals.push((await post(`${app.url}${path}`, { key: late, body: ORDER })).json().type);
+    expect(refusals).toEqual(Array(3).fill('https://submit-once.dev/problems/token-expired'));
+    expect(app.runs()).toBe(1);
+  });
+});
+
 describe('the audit of a token', () => {
   it('names the method and route of its run, and counts a reuse on another spelling as a mismatch', async () => {
     const app = await ordersApp();
@@ -109,5 +127,15 @@ describe('st1 tokens, issued before st2', () => {
     for (const path of ['/orders', '/orders/']) answers.push((await post(`${app.url}${path}`, { key: token, body: ORDER })).status);
     expect(answers).toEqual([201, 201]);
     expect(app.runs()).toBe(2);
+  });
+
+  it('run once behind a route that names the spellings alike; the others are another payload (422)', async () => {
+    const route = (req: { url?: string }) => (req.url ?? '').split('?')[0]!.toLowerCase().replace(/\/+$/, '');
+    const app = await ordersApp({ route, tokens: { secrets: [SECRET], format: 'st1' } });
+    const token = await app.token();
+    const answers = [];
+    for (const path of ['/orders', '/orders/', '/ORDERS']) answers.push((await post(`${app.url}${path}`, { key: token, body: ORDER })).status);
+    expect(answers).toEqual([201, 422, 422]);
+    expect(app.runs()).toBe(1);
   });
 });
