@@ -5,9 +5,9 @@
  * every store enforces "once"); a repeat replays.
  *
  * Tokens are signed, not stored: `st2.<kid>.<expiry>.<nonce>.<mac>`, the MAC an
- * HMAC-SHA256 over those parts (the version included) and the principal. So issuing writes nothing (a page
- * load that never submits costs no store row, and a flood of token requests cannot fill
- * the store), and any verifier instance holding the secret can check one. Rotation:
+ * HMAC-SHA256 over those parts (the version included) and the principal. So issuing
+ * writes nothing (a page load that never submits costs no store row, and a flood of token
+ * requests cannot fill the store), and any verifier instance holding the secret can check one. Rotation:
  * `secrets` is a list, newest first; tokens are signed with the first and accepted under
  * any of them (found by `kid`, a hash prefix of the secret), so a new secret is added in
  * front, and the old one dropped once the tokens it signed have expired.
@@ -15,8 +15,8 @@
  * The version sets the claim's scope. An st2 token is claimed once, whatever the method
  * and route it is sent with (a router may send `/orders/` and `/ORDERS` to one handler).
  * An st1 token (issued before st2) was claimed once per method and route, and keeps that
- * storage key, so a retry across the upgrade finds its record; st1 can be dropped once no
- * st1 token is unexpired anywhere (a major version).
+ * storage key, so a retry across the upgrade finds its record; st1 can be dropped (a major
+ * version) once every st1 token has expired and its stored answer is past retention.
  *
  * Every part is visible ASCII and the whole is under 100 characters, so a token is a key
  * under the protocol's grammar as it is: the key grammar needed no change.
