@@ -206,6 +206,43 @@ describe.skipIf(!available)('redis store', () => {
     expect(recovering.status === 'claimed' && recovering.rerun).toBe('recovery');
   });
 
+  it('runs and replays with a lease, a retention and a margin that are not whole milliseconds', async () => {
+    // Redis's PEXPIRE takes whole milliseconds only; the options take any positive number.
+    let ran = 0;
+    const mw = idempotency({ store: redisStore(client, { prefix: 'fraction:', expiryMarginMs: 0.5 }), leaseMs: 100 / 3, ttl: 86_400_000 / 7 });
+    const server = await startServer(mw.handler(async (_req, res) => {
+      ran++;
+      // Longer than the lease: the claim is renewed while the handler runs.
+      await new Promise((resolve) => setTimeout(resolve, 120));
+      res.statusCode = 201;
+      res.end('created');
+    }));
+    try {
+      const first = await post(`${server.url}/orders`, { key: 'k', body: {} });
+      const again = await post(`${server.url}/orders`, { key: 'k', body: {} });
+      expect({ first: first.status, again: again.status, replayed: again.headers.get('idempotent-replayed'), ran }).toEqual({
+        first: 201,
+        again: 201,
+        replayed: 'true',
+        ran: 1,
+      });
+      expect(mw.stats().totals.storeErrors).toBe(0);
+    } finally {
+      await server.close();
+      await mw.close();
+    }
+  });
+
+  it('keeps a record for a retention longer than Redis can count in milliseconds, rather than failing every claim', async () => {
+    const store = redisStore(client, { prefix: 'long-ttl:' });
+    const now = Date.now();
+    const claim = await store.claim(claimOf('k', now, { retentionMs: 1e21 }));
+    if (claim.status !== 'claimed') throw new Error(`not claimed: ${claim.status}`);
+    expect(await store.complete({ key: 'k', token: claim.token, fingerprint: 'fp', response: okBody, retentionMs: 1e21, now })).toBe(true);
+    expect((await store.claim(claimOf('k', now))).status).toBe('completed');
+    expect(await client.pttl('long-ttl:k')).toBeGreaterThan(1e15);
+  });
+
   it('fails closed with 503 and Retry-After when Redis is unreachable, never running the handler', async () => {
     const dead = new Redis({ host: '127.0.0.1', port: 1, lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0, retryStrategy: () => null });
     dead.on('error', () => undefined);

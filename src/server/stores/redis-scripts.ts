@@ -13,6 +13,9 @@ local function live(r, now)
   return tonumber(r[7]) > now
 end`;
 
+/** The longest expiry the store sets: about 285 000 years, written as digits by JavaScript and Lua alike. */
+export const MAX_PEXPIRE_MS = Number.MAX_SAFE_INTEGER;
+
 /** How many arguments each step takes after its one-letter code. */
 export const STEP_ARITY = { claim: 7, complete: 5, settle: 4, renew: 3 } as const;
 export type Step = keyof typeof STEP_ARITY;
@@ -79,12 +82,13 @@ local function settle(key, a)
   return 1
 end
 
--- a: token, lease end, lease ms + margin
+-- a: token, lease end, lease ms + margin (whole). m may be fractional: PEXPIRE takes
+-- whole milliseconds, written without an exponent.
 local function renew(key, a)
   local r = redis.call('HMGET', key, 's', 't', 'm')
   if r[1] ~= 'p' or r[2] ~= a[1] then return 0 end
   redis.call('HSET', key, 'l', a[2])
-  redis.call('PEXPIRE', key, tonumber(a[3]) + (tonumber(r[3]) or 0))
+  redis.call('PEXPIRE', key, math.min(math.ceil(tonumber(a[3]) + (tonumber(r[3]) or 0)), ${MAX_PEXPIRE_MS}))
   return 1
 end
 

@@ -3,7 +3,7 @@ import { checkNumber } from '../invalid-options-error.js';
 import { Deadlines } from './deadlines.js';
 import { decodeResponse, encodeResponseJson, type EncodedResponse } from './record.js';
 import { evalScript, StepBatcher, type Arg } from './redis-batch.js';
-import { SWEEP } from './redis-scripts.js';
+import { MAX_PEXPIRE_MS, SWEEP } from './redis-scripts.js';
 import { newTokenSuffix } from './token.js';
 import {
   StoreUnavailableError,
@@ -64,7 +64,7 @@ export function redisStore(client: RedisLikeClient, options: RedisStoreOptions =
     const now = Number(args[2]);
     const retentionMs = Number(args[6]);
     const state = reply[3] === 'recovery' ? 'u' : 'x';
-    steps.run('settle', key, [String(reply[1]), state, now + retentionMs, retentionMs + margin]).catch(() => {
+    steps.run('settle', key, [String(reply[1]), state, now + retentionMs, pexpireMs(retentionMs + margin)]).catch(() => {
       // Not freed: the claim runs out its lease and turns unknown, as before.
     });
   });
@@ -87,7 +87,7 @@ export function redisStore(client: RedisLikeClient, options: RedisStoreOptions =
         newTokenSuffix(),
         request.now,
         request.now + request.leaseMs,
-        request.leaseMs + request.retentionMs + margin,
+        pexpireMs(request.leaseMs + request.retentionMs + margin),
         request.recover ? '1' : '0',
         request.retentionMs,
       ]);
@@ -99,7 +99,7 @@ export function redisStore(client: RedisLikeClient, options: RedisStoreOptions =
         request.fingerprint,
         request.now + request.retentionMs,
         encodeResponseJson(request.response),
-        request.retentionMs + margin,
+        pexpireMs(request.retentionMs + margin),
       ]);
       return Number(reply) === 1;
     },
@@ -110,7 +110,7 @@ export function redisStore(client: RedisLikeClient, options: RedisStoreOptions =
       return Number(await steps.run('settle', prefix + request.key, settleArgs(request, 'u', margin))) === 1;
     },
     async renew(request: RenewRequest): Promise<boolean> {
-      const reply = await steps.run('renew', prefix + request.key, [request.token, request.now + request.leaseMs, request.leaseMs + margin]);
+      const reply = await steps.run('renew', prefix + request.key, [request.token, request.now + request.leaseMs, pexpireMs(request.leaseMs + margin)]);
       return Number(reply) === 1;
     },
     async sweep(now: number): Promise<number> {
@@ -132,7 +132,16 @@ export function redisStore(client: RedisLikeClient, options: RedisStoreOptions =
 }
 
 function settleArgs(request: SettleRequest, state: 'x' | 'u', margin: number): Arg[] {
-  return [request.token, state, request.now + request.retentionMs, request.retentionMs + margin];
+  return [request.token, state, request.now + request.retentionMs, pexpireMs(request.retentionMs + margin)];
+}
+
+/**
+ * A Redis expiry: PEXPIRE takes whole milliseconds, written as digits, so a lease of
+ * 100 / 3 ms or a retention of 1e21 ms (which JavaScript writes with an exponent) failed
+ * the script after it had written the record, leaving it with no expiry at all.
+ */
+function pexpireMs(ms: number): number {
+  return Math.min(Math.ceil(ms), MAX_PEXPIRE_MS);
 }
 
 function parseClaim(reply: unknown): ClaimResult {
