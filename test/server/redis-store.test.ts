@@ -1,5 +1,5 @@
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { idempotency, isStoreUnavailableError, redisStore } from '../../src/server/index.js';
 import type { IdempotencyStore } from '../../src/server/stores/types.js';
 import { claimOf, runConformance } from './conformance.js';
@@ -243,6 +243,94 @@ describe.skipIf(!available)('redis store', () => {
     expect(await client.pttl('long-ttl:k')).toBeGreaterThan(1e15);
   });
 
+  describe('an eviction policy', () => {
+    afterEach(async () => {
+      vi.restoreAllMocks();
+      await client.config('SET', 'maxmemory', '0');
+      await client.config('SET', 'maxmemory-policy', 'noeviction');
+    });
+    const evictionWarnings = (warn: { mock: { calls: unknown[][] } }): unknown[] =>
+      warn.mock.calls.filter(([, options]) => (options as { code?: string } | undefined)?.code === 'SUBMIT_ONCE_REDIS_EVICTION').map(([message]) => message);
+    const settle = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 50));
+
+    it('that lets Redis drop a completed record makes the retry run the handler again', async () => {
+      await client.config('SET', 'maxmemory-policy', 'allkeys-lru');
+      let ran = 0;
+      vi.spyOn(process, 'emitWarning').mockImplementation(() => undefined);
+      const mw = idempotency({ store: redisStore(client, { prefix: 'evicted:' }) });
+      const server = await startServer(mw.handler((_req, res) => {
+        ran++;
+        res.statusCode = 201;
+        res.end('created');
+      }));
+      try {
+        expect((await post(`${server.url}/orders`, { key: 'k', body: {} })).status).toBe(201);
+        // Memory over its limit: Redis evicts keys (all of them here) before the next write.
+        await client.config('SET', 'maxmemory', '1');
+        await client.set('evicted-filler', 'x').catch(() => undefined);
+        await client.config('SET', 'maxmemory', '0');
+        expect((await post(`${server.url}/orders`, { key: 'k', body: {} })).status).toBe(201);
+        expect(ran).toBe(2);
+      } finally {
+        await server.close();
+        await mw.close();
+      }
+    });
+
+    it('noeviction keeps every record, even past maxmemory: the retry is replayed', async () => {
+      let ran = 0;
+      const mw = idempotency({ store: redisStore(client, { prefix: 'full:' }) });
+      const server = await startServer(mw.handler((_req, res) => {
+        ran++;
+        res.end('ran');
+      }));
+      try {
+        // Over its limit, Redis still runs a script's writes once its first write (the
+        // claim's DEL) went through, so claims and completions are not refused.
+        await client.config('SET', 'maxmemory', '1');
+        const first = await post(`${server.url}/orders`, { key: 'k', body: {} });
+        await client.set('full-filler', 'x').catch(() => undefined);
+        const retry = await post(`${server.url}/orders`, { key: 'k', body: {} });
+        expect({ first: first.status, retry: retry.status, replayed: retry.headers.get('idempotent-replayed'), ran }).toEqual({
+          first: 200,
+          retry: 200,
+          replayed: 'true',
+          ran: 1,
+        });
+      } finally {
+        await server.close();
+        await mw.close();
+      }
+    });
+
+    it('is warned about once, from INFO (CONFIG is often disabled on managed Redis)', async () => {
+      await client.config('SET', 'maxmemory-policy', 'volatile-lru');
+      const warn = vi.spyOn(process, 'emitWarning').mockImplementation(() => undefined);
+      const store = redisStore(client, { prefix: 'evict-warn:' });
+      await store.claim(claimOf('a', Date.now()));
+      await store.claim(claimOf('b', Date.now()));
+      await settle();
+      const messages = evictionWarnings(warn);
+      expect(messages).toHaveLength(1);
+      expect(String(messages[0])).toContain('volatile-lru');
+    });
+
+    it('is not warned about under noeviction, nor when INFO is refused', async () => {
+      const warn = vi.spyOn(process, 'emitWarning').mockImplementation(() => undefined);
+      await redisStore(client, { prefix: 'evict-none:' }).claim(claimOf('a', Date.now()));
+      await client.config('SET', 'maxmemory-policy', 'allkeys-lru');
+      const noInfo = {
+        evalsha: (sha1: string, numKeys: number, ...args: (string | number)[]) => client.evalsha(sha1, numKeys, ...args),
+        eval: (script: string, numKeys: number, ...args: (string | number)[]) =>
+          script.includes("'INFO'") ? Promise.reject(new Error('ERR unknown command INFO')) : client.eval(script, numKeys, ...args),
+      };
+      const claim = await redisStore(noInfo, { prefix: 'evict-noinfo:' }).claim(claimOf('a', Date.now()));
+      expect(claim.status).toBe('claimed');
+      await settle();
+      expect(evictionWarnings(warn)).toEqual([]);
+    });
+  });
+
   it('fails closed with 503 and Retry-After when Redis is unreachable, never running the handler', async () => {
     const dead = new Redis({ host: '127.0.0.1', port: 1, lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0, retryStrategy: () => null });
     dead.on('error', () => undefined);
@@ -272,6 +360,8 @@ describe('a Redis cluster client', () => {
     const cluster = {
       isCluster: true,
       eval: async (_script: string, numKeys: number) => {
+        // The store's INFO check (no keys), made on the first claim.
+        if (numKeys === 0) return '';
         keyCounts.push(numKeys);
         return [['claimed', '1.x', '1', 'none']];
       },

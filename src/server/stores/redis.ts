@@ -3,6 +3,7 @@ import { checkNumber } from '../invalid-options-error.js';
 import { Deadlines } from './deadlines.js';
 import { decodeResponse, encodeResponseJson, type EncodedResponse } from './record.js';
 import { evalScript, StepBatcher, type Arg } from './redis-batch.js';
+import { evictionCheck } from './redis-eviction.js';
 import { MAX_PEXPIRE_MS, SWEEP } from './redis-scripts.js';
 import { newTokenSuffix } from './token.js';
 import {
@@ -55,6 +56,7 @@ export function redisStore(client: RedisLikeClient, options: RedisStoreOptions =
   const margin = checkNumber('expiryMarginMs', options.expiryMarginMs ?? 60_000, 0, true, Number.MAX_VALUE);
   const deadlines = new Deadlines(timeoutMs, () => new StoreUnavailableError(`Redis did not answer within ${timeoutMs} ms`));
   const run = scriptRunner(client, deadlines);
+  const checkEviction = evictionCheck(client);
   // A claim answered 503 on its deadline may have claimed the key in Redis all the same:
   // nobody holds that claim and its handler never ran, so it is freed. Left alone, it
   // would answer the retry 409 and then `outcome-unknown` for the key's whole retention.
@@ -82,6 +84,7 @@ export function redisStore(client: RedisLikeClient, options: RedisStoreOptions =
   return {
     name: 'redis',
     async claim(request: ClaimRequest): Promise<ClaimResult> {
+      checkEviction();
       const reply = await steps.run('claim', prefix + request.key, [
         request.fingerprint,
         newTokenSuffix(),
