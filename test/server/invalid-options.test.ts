@@ -71,6 +71,9 @@ describe('server options are refused with a typed InvalidOptionsError when the m
     const client = { eval: async () => null };
     expectInvalid(() => redisStore(client, { operationTimeoutMs: 0 }), 'operationTimeoutMs');
     expectInvalid(() => redisStore(client, { expiryMarginMs: Number.NaN }), 'expiryMarginMs');
+    // No prefix: clear() deleted every key of the Redis database, the app's own included.
+    expectInvalid(() => redisStore(client, { prefix: '' }), 'prefix');
+    expectInvalid(() => redisStore(client, { prefix: 7 as unknown as string }), 'prefix');
     expectInvalid(() => postgresStore(pool, { operationTimeoutMs: -1 }), 'operationTimeoutMs');
     expectInvalid(() => memoryStore({ sweepIntervalMs: Infinity }), 'sweepIntervalMs');
     expectInvalid(() => memoryStore({ sweepIntervalMs: -1 }), 'sweepIntervalMs');

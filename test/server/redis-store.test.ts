@@ -67,6 +67,23 @@ describe.skipIf(!available)('redis store', () => {
     expect((await b.claim(claimOf('k', now, { leaseMs: 10_000 }))).status).toBe('in-progress');
   });
 
+  it("sweeps and clears only its own records, not the app's keys that share the prefix", async () => {
+    // A prefix such as the app's own namespace: its other keys are not ours to delete.
+    await client.hset('shared:user:1', 'name', 'Ada');
+    await client.set('shared:session:1', 'token');
+    const store = redisStore(client, { prefix: 'shared:' });
+    const now = Date.now();
+    const kept = await store.claim(claimOf('kept', now, { leaseMs: 60_000 }));
+    await store.claim(claimOf('old', now - 120_000, { leaseMs: 1_000, retentionMs: 1_000 }));
+    expect(kept.status).toBe('claimed');
+    expect(await store.sweep(now)).toBe(1);
+    expect(await client.exists('shared:old', 'shared:kept')).toBe(1);
+    await store.clear();
+    expect(await client.exists('shared:kept')).toBe(0);
+    expect(await client.hget('shared:user:1', 'name')).toBe('Ada');
+    expect(await client.get('shared:session:1')).toBe('token');
+  });
+
   it('sends the steps queued while a batch is in flight as one command, each with its own answer', async () => {
     const store = redisStore(client, { prefix: 'batch:' });
     const now = Date.now();

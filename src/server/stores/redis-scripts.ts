@@ -125,9 +125,27 @@ for i = 1, #KEYS do
 end
 return out`;
 
-export const SWEEP = `${LIVE}
-local r = redis.call('HMGET', KEYS[1], 's', 'f', 't', 'n', 'l', 'm', 'e')
-if r[1] ~= false and live(r, tonumber(ARGV[1])) then return 0 end
+/**
+ * True for a record of this store: other keys under the prefix (the prefix may be the
+ * app's own namespace) are not ours to sweep or clear.
+ */
+const RECORD = `
+local function record(key)
+  if redis.call('TYPE', key).ok ~= 'hash' then return nil end
+  local r = redis.call('HMGET', key, 's', 'f', 't', 'n', 'l', 'm', 'e')
+  if (r[1] == 'p' or r[1] == 'd' or r[1] == 'u' or r[1] == 'x') and r[2] then return r end
+  return nil
+end`;
+
+/** Drops KEYS[1] if it is a record past its retention at ARGV[1]. */
+export const SWEEP = `${LIVE}${RECORD}
+local r = record(KEYS[1])
+if r == nil or live(r, tonumber(ARGV[1])) then return 0 end
+return redis.call('DEL', KEYS[1])`;
+
+/** Drops KEYS[1] if it is a record. */
+export const CLEAR = `${RECORD}
+if record(KEYS[1]) == nil then return 0 end
 return redis.call('DEL', KEYS[1])`;
 
 /**

@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
-import { checkNumber } from '../invalid-options-error.js';
+import { checkNumber, InvalidOptionsError } from '../invalid-options-error.js';
 import { Deadlines } from './deadlines.js';
 import { decodeResponse, encodeResponseJson, type EncodedResponse } from './record.js';
 import { evalScript, StepBatcher, type Arg } from './redis-batch.js';
 import { evictionCheck } from './redis-eviction.js';
-import { MAX_PEXPIRE_MS, SWEEP } from './redis-scripts.js';
+import { CLEAR, MAX_PEXPIRE_MS, SWEEP } from './redis-scripts.js';
 import { newTokenSuffix } from './token.js';
 import {
   StoreUnavailableError,
@@ -31,7 +31,11 @@ export interface RedisLikeClient {
 }
 
 export interface RedisStoreOptions {
-  /** Prefix of every Redis key this store writes. Default `submit-once:`. */
+  /**
+   * Prefix of every Redis key this store writes; not empty. Default `submit-once:`. Other
+   * keys under it are left alone by `sweep` and `clear`; two apps sharing one Redis need
+   * prefixes of their own, or a key sent to both is one key.
+   */
   readonly prefix?: string;
   /** A command that takes longer fails with 503 instead of hanging the request. Default 2 s. */
   readonly operationTimeoutMs?: number;
@@ -52,6 +56,8 @@ export interface RedisStoreOptions {
  */
 export function redisStore(client: RedisLikeClient, options: RedisStoreOptions = {}): IdempotencyStore {
   const prefix = options.prefix ?? 'submit-once:';
+  // An empty prefix would have clear() and sweep() scan the whole database.
+  if (typeof prefix !== 'string' || prefix === '') throw new InvalidOptionsError('prefix', `expected a non-empty string, got ${JSON.stringify(prefix)}`);
   const timeoutMs = checkNumber('operationTimeoutMs', options.operationTimeoutMs ?? 2_000, 0, false);
   const margin = checkNumber('expiryMarginMs', options.expiryMarginMs ?? 60_000, 0, true, Number.MAX_VALUE);
   const deadlines = new Deadlines(timeoutMs, () => new StoreUnavailableError(`Redis did not answer within ${timeoutMs} ms`));
@@ -125,7 +131,7 @@ export function redisStore(client: RedisLikeClient, options: RedisStoreOptions =
     },
     async clear(): Promise<void> {
       await scanAll(async (keys) => {
-        for (const key of keys) await run('return redis.call("DEL", KEYS[1])', key, []);
+        for (const key of keys) await run(CLEAR, key, []);
       });
     },
     async close(): Promise<void> {
