@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { idempotency, redisStore } from '../../src/server/index.js';
+import { idempotency, redisStore, type IdempotencyEvent } from '../../src/server/index.js';
 import { startServer } from '../helpers/http-server.js';
 import { post } from '../helpers/post.js';
 import { tcpProxy } from '../helpers/tcp-proxy.js';
@@ -66,6 +66,39 @@ describe.skipIf(!available)('redis store, a reply lost with the connection', () 
       const retry = await post(`${http.url}/orders`, { key: 'k', body: { item: 'tea' } });
       // The handler ran once for 'k' (the first request, or the retry after a 503), and the retry has its order.
       expect({ first: first.status, retry: retry.status, runs: ran }).toEqual({ first: first.status, retry: 201, runs: 2 });
+    } finally {
+      await http.close();
+      await mw.close();
+      client.disconnect();
+      await proxy.close();
+    }
+  });
+  it('a completion or a release that ran in Redis but whose reply was lost is told as done, not as a lost lease', async () => {
+    const proxy = await droppingProxy(Number(new URL(redis.url).port));
+    const client = new Redis(`redis://127.0.0.1:${proxy.port}`, { lazyConnect: true, maxRetriesPerRequest: 1, enableOfflineQueue: false });
+    client.on('error', () => undefined);
+    await client.connect();
+    const events: IdempotencyEvent[] = [];
+    const mw = idempotency({ store: redisStore(client, { prefix: 'lost-settle:' }), onEvent: (event) => events.push(event) });
+    let ran = 0;
+    const http = await startServer(mw.handler((req, res) => {
+      ran++;
+      // The next reply from Redis is this run's completion (or release): it is lost.
+      proxy.dropNextReply();
+      if (req.url === '/fail') throw new Error('no effect');
+      res.statusCode = 201;
+      res.end('created');
+    }));
+    try {
+      expect((await post(`${http.url}/warm`, { key: 'warm', body: {} })).status).toBe(201);
+      events.length = 0;
+      expect((await post(`${http.url}/orders`, { key: 'k', body: {} })).status).toBe(201);
+      expect((await post(`${http.url}/fail`, { key: 'f', body: {} })).status).toBe(500);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const replay = await post(`${http.url}/orders`, { key: 'k', body: {} });
+      expect(replay.headers.get('idempotent-replayed')).toBe('true');
+      expect(ran).toBe(3);
+      expect(events.map((event) => event.type).filter((type) => type === 'completed' || type === 'released' || type === 'lease-lost')).toEqual(['completed', 'released']);
     } finally {
       await http.close();
       await mw.close();

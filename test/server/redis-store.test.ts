@@ -84,6 +84,17 @@ describe.skipIf(!available)('redis store', () => {
     expect(await client.get('shared:session:1')).toBe('token');
   });
 
+  it('runs on after SCRIPT FLUSH (as after a failover to a replica that never loaded the script)', async () => {
+    const store = redisStore(client, { prefix: 'flushed:' });
+    const now = Date.now();
+    const first = await store.claim(claimOf('a', now));
+    await client.script('FLUSH');
+    const second = await store.claim(claimOf('a', now));
+    await client.script('FLUSH');
+    expect(await store.sweep(now)).toBe(0);
+    expect([first.status, second.status]).toEqual(['claimed', 'in-progress']);
+  });
+
   it('sends the steps queued while a batch is in flight as one command, each with its own answer', async () => {
     const store = redisStore(client, { prefix: 'batch:' });
     const now = Date.now();

@@ -1,7 +1,8 @@
 // Records are hashes: s = state (p running, d done, u unknown, x released), f =
-// fingerprint, t = token, n = execution count (the fencing number), l = lease end, m =
-// retention after the lease (running), w = why a running claim is a rerun (absent: none),
-// e = retention end (others), r = encoded response.
+// fingerprint, t = token (of the run that holds, completed or settled it), n = execution
+// count (the fencing number), l = lease end, m = retention after the lease (running), w =
+// why a running claim is a rerun (absent: none), e = retention end (others), r = encoded
+// response.
 // Expiry is checked against the caller's clock (ARGV) so every store shares one notion
 // of time, and PEXPIRE lets Redis drop the record on its own once that time has surely
 // passed. The state machine is the one of RecordTable (table.ts).
@@ -62,19 +63,24 @@ local function claim(key, a)
 end
 
 -- a: token, fingerprint, retention end, response, pexpire. The holder may complete
--- after its lease ran out or it was marked unknown, as long as nobody took over.
+-- after its lease ran out or it was marked unknown, as long as nobody took over. A
+-- completed record keeps its token: this very completion, resent after a dropped
+-- connection lost its reply, is answered as done, not as a lost lease.
 local function complete(key, a)
   local r = redis.call('HMGET', key, 's', 't', 'n')
+  if r[1] == 'd' and r[2] == a[1] then return 1 end
   if (r[1] ~= 'p' and r[1] ~= 'u') or r[2] ~= a[1] then return 0 end
   redis.call('DEL', key)
-  redis.call('HSET', key, 's', 'd', 'f', a[2], 'n', r[3] or 1, 'e', a[3], 'r', a[4])
+  redis.call('HSET', key, 's', 'd', 'f', a[2], 't', a[1], 'n', r[3] or 1, 'e', a[3], 'r', a[4])
   redis.call('PEXPIRE', key, a[5])
   return 1
 end
 
--- a: token, new state (x or u), retention end, pexpire
+-- a: token, new state (x or u), retention end, pexpire. Already in that state under
+-- that token: this very step, resent (see complete).
 local function settle(key, a)
   local r = redis.call('HMGET', key, 's', 't', 'f', 'n')
+  if r[1] == a[2] and r[2] == a[1] then return 1 end
   if r[1] ~= 'p' or r[2] ~= a[1] then return 0 end
   redis.call('DEL', key)
   redis.call('HSET', key, 's', a[2], 'f', r[3], 't', r[2], 'n', r[4] or 1, 'e', a[3])
