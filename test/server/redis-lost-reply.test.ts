@@ -106,4 +106,32 @@ describe.skipIf(!available)('redis store, a reply lost with the connection', () 
       await proxy.close();
     }
   });
+  it('a claim that ran in Redis but whose reply was lost with no resend is freed once Redis is back: the retry runs', async () => {
+    const proxy = await droppingProxy(Number(new URL(redis.url).port));
+    // No resend: the lost reply fails the command ("Connection is closed").
+    const client = new Redis(`redis://127.0.0.1:${proxy.port}`, { lazyConnect: true, maxRetriesPerRequest: 0, enableOfflineQueue: false });
+    client.on('error', () => undefined);
+    await client.connect();
+    let ran = 0;
+    const mw = idempotency({ store: redisStore(client, { prefix: 'lost-no-resend:' }), leaseMs: 300 });
+    const http = await startServer(mw.handler((_req, res) => {
+      ran++;
+      res.statusCode = 201;
+      res.end('created');
+    }));
+    try {
+      expect((await post(`${http.url}/orders`, { key: 'warm', body: {} })).status).toBe(201);
+      proxy.dropNextReply();
+      const first = await post(`${http.url}/orders`, { key: 'k', body: {} });
+      // Past the lease and ioredis's reconnection.
+      await new Promise((resolve) => setTimeout(resolve, 800));
+      const retry = await post(`${http.url}/orders`, { key: 'k', body: {} });
+      expect({ first: first.status, retry: retry.status, runs: ran }).toEqual({ first: 503, retry: 201, runs: 2 });
+    } finally {
+      await http.close();
+      await mw.close();
+      client.disconnect();
+      await proxy.close();
+    }
+  });
 });

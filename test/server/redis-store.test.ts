@@ -359,6 +359,32 @@ describe.skipIf(!available)('redis store', () => {
     });
   });
 
+  it('keeps a key unknown when a recovering claim that took it over failed with its connection', async () => {
+    // The script runs in Redis; its reply is lost with the connection, once.
+    let lose = true;
+    const lossy = {
+      evalsha: async (sha1: string, numKeys: number, ...args: (string | number)[]) => {
+        const reply = await client.evalsha(sha1, numKeys, ...args);
+        if (!lose) return reply;
+        lose = false;
+        throw new Error('Connection is closed.');
+      },
+      eval: (script: string, numKeys: number, ...args: (string | number)[]) => client.eval(script, numKeys, ...args),
+    };
+    const store = redisStore(client, { prefix: 'lost-recovery:' });
+    const now = Date.now();
+    const first = await store.claim(claimOf('k', now));
+    if (first.status !== 'claimed') throw new Error('not claimed');
+    expect(await store.markUnknown({ key: 'k', token: first.token, retentionMs: 60_000, now })).toBe(true);
+    await store.claim(claimOf('warm', now));
+    const failed = await redisStore(lossy, { prefix: 'lost-recovery:' }).claim(claimOf('k', now, { recover: true })).catch((error: unknown) => error);
+    expect(isStoreUnavailableError(failed)).toBe(true);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect((await store.claim(claimOf('k', now))).status).toBe('unknown');
+    const recovering = await store.claim(claimOf('k', now, { recover: true }));
+    expect(recovering.status === 'claimed' && [recovering.rerun, recovering.executions]).toEqual(['recovery', 3]);
+  });
+
   it('fails closed with 503 and Retry-After when Redis is unreachable, never running the handler', async () => {
     const dead = new Redis({ host: '127.0.0.1', port: 1, lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0, retryStrategy: () => null });
     dead.on('error', () => undefined);

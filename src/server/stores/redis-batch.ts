@@ -39,6 +39,9 @@ const STEPS_SHA = createHash('sha1').update(STEPS).digest('hex');
 /** A step that was sent and answered 503 on its deadline, and the reply Redis gave it later. */
 export type LateReply = (step: Step, key: string, args: readonly Arg[], reply: unknown) => void;
 
+/** A step of a call that failed as a whole (a connection lost before its reply): it may have run in Redis all the same. */
+export type LostReply = (step: Step, key: string, args: readonly Arg[]) => void;
+
 /**
  * Sends steps as script calls, one batch in flight at a time: a step queued while Redis
  * is idle goes out on the next tick, and the steps queued meanwhile go out together
@@ -60,6 +63,8 @@ export class StepBatcher {
     private readonly maxBatch: number,
     /** Told of a sent step's reply that came after its deadline: it ran in Redis all the same. */
     private readonly lateReply?: LateReply,
+    /** Told of each step of a call that failed: whether it ran is not known. */
+    private readonly lostReply?: LostReply,
   ) {}
 
   run(step: Step, key: string, args: Arg[]): Promise<unknown> {
@@ -113,7 +118,10 @@ export class StepBatcher {
       (error: unknown) => {
         const message = String((error as { message?: unknown }).message ?? error);
         const unavailable = new StoreUnavailableError(`Redis command failed: ${message}`, { cause: error });
-        for (const pending of batch) this.#settle(pending, unavailable);
+        for (const pending of batch) {
+          this.lostReply?.(pending.step, pending.key, pending.args);
+          this.#settle(pending, unavailable);
+        }
       },
     );
   };

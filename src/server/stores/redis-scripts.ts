@@ -18,9 +18,9 @@ end`;
 export const MAX_PEXPIRE_MS = Number.MAX_SAFE_INTEGER;
 
 /** How many arguments each step takes after its one-letter code. */
-export const STEP_ARITY = { claim: 7, complete: 5, settle: 4, renew: 3 } as const;
+export const STEP_ARITY = { claim: 7, complete: 5, settle: 4, renew: 3, free: 3 } as const;
 export type Step = keyof typeof STEP_ARITY;
-export const STEP_CODE: Readonly<Record<Step, string>> = { claim: 'c', complete: 'd', settle: 's', renew: 'r' };
+export const STEP_CODE: Readonly<Record<Step, string>> = { claim: 'c', complete: 'd', settle: 's', renew: 'r', free: 'f' };
 
 /**
  * Runs a batch of steps, one per key, in order, in one script: one command for every
@@ -98,11 +98,24 @@ local function renew(key, a)
   return 1
 end
 
+-- a: token suffix, retention end, pexpire. Frees the claim that the suffix names, still
+-- running: a claim whose call failed (its reply lost with the connection) may have run,
+-- and nobody holds it. A recovering claim took over an unknown outcome, which stays unknown.
+local function free(key, a)
+  local r = redis.call('HMGET', key, 's', 't', 'f', 'n', 'w')
+  if r[1] ~= 'p' or string.sub(r[2], -(#a[1] + 1)) ~= '.' .. a[1] then return 0 end
+  redis.call('DEL', key)
+  redis.call('HSET', key, 's', r[5] == 'recovery' and 'u' or 'x', 'f', r[3], 't', r[2], 'n', r[4] or 1, 'e', a[2])
+  redis.call('PEXPIRE', key, a[3])
+  return 1
+end
+
 local steps = {
   c = {claim, ${STEP_ARITY.claim}},
   d = {complete, ${STEP_ARITY.complete}},
   s = {settle, ${STEP_ARITY.settle}},
   r = {renew, ${STEP_ARITY.renew}},
+  f = {free, ${STEP_ARITY.free}},
 }
 -- ARGV[1] is every step's arguments in one string (see packStep): a step is its
 -- one-letter code, then each argument as <byte length>:<bytes>.

@@ -4,7 +4,7 @@ import { Deadlines } from './deadlines.js';
 import { decodeResponse, encodeResponseJson, type EncodedResponse } from './record.js';
 import { evalScript, StepBatcher, type Arg } from './redis-batch.js';
 import { evictionCheck } from './redis-eviction.js';
-import { CLEAR, MAX_PEXPIRE_MS, SWEEP } from './redis-scripts.js';
+import { CLEAR, MAX_PEXPIRE_MS, SWEEP, type Step } from './redis-scripts.js';
 import { newTokenSuffix } from './token.js';
 import {
   StoreUnavailableError,
@@ -15,6 +15,10 @@ import {
   type RenewRequest,
   type SettleRequest,
 } from './types.js';
+
+/** Asks to free a claim whose call failed this many times, 50 ms apart and doubling (about 25 s in all). */
+const FREE_ATTEMPTS = 10;
+const FREE_FIRST_DELAY_MS = 50;
 
 /**
  * The few commands the store needs; an `ioredis` client fits as is, and so does anything
@@ -67,7 +71,7 @@ export function redisStore(client: RedisLikeClient, options: RedisStoreOptions =
   // nobody holds that claim and its handler never ran, so it is freed. Left alone, it
   // would answer the retry 409 and then `outcome-unknown` for the key's whole retention.
   // A recovering claim took over an unknown outcome, which must stay unknown, not free.
-  const steps: StepBatcher = new StepBatcher(client, deadlines, client.isCluster === true ? 1 : 256, (step, key, args, reply) => {
+  const lateClaim = (step: Step, key: string, args: readonly Arg[], reply: unknown): void => {
     if (step !== 'claim' || !Array.isArray(reply) || reply[0] !== 'claimed') return;
     const now = Number(args[2]);
     const retentionMs = Number(args[6]);
@@ -75,7 +79,26 @@ export function redisStore(client: RedisLikeClient, options: RedisStoreOptions =
     steps.run('settle', key, [String(reply[1]), state, now + retentionMs, pexpireMs(retentionMs + margin)]).catch(() => {
       // Not freed: the claim runs out its lease and turns unknown, as before.
     });
-  });
+  };
+  // The same for a claim whose call failed: it may have run, with its reply lost (no
+  // resend, or the resend lost too). It is freed by its token's unique part once Redis
+  // answers again; a client that fails fast while it reconnects is asked again later.
+  const retries = new Set<NodeJS.Timeout>();
+  const lostClaim = (step: Step, key: string, args: readonly Arg[], attempt = 0): void => {
+    if (step !== 'claim' || closed) return;
+    const retentionMs = Number(args[6]);
+    steps.run('free', key, [args[1]!, Number(args[2]) + retentionMs, pexpireMs(retentionMs + margin)]).catch(() => {
+      if (attempt + 1 >= FREE_ATTEMPTS || closed) return;
+      const timer = setTimeout(() => {
+        retries.delete(timer);
+        lostClaim(step, key, args, attempt + 1);
+      }, FREE_FIRST_DELAY_MS * 2 ** attempt);
+      timer.unref();
+      retries.add(timer);
+    });
+  };
+  let closed = false;
+  const steps: StepBatcher = new StepBatcher(client, deadlines, client.isCluster === true ? 1 : 256, lateClaim, lostClaim);
 
   const scanAll = async (each: (keys: string[]) => Promise<void>): Promise<void> => {
     if (client.scan === undefined) throw new TypeError('submit-once: this Redis client has no scan()');
@@ -135,6 +158,9 @@ export function redisStore(client: RedisLikeClient, options: RedisStoreOptions =
       });
     },
     async close(): Promise<void> {
+      closed = true;
+      for (const timer of retries) clearTimeout(timer);
+      retries.clear();
       if (options.closeClient === true) await client.quit?.();
     },
   };
