@@ -427,6 +427,39 @@ describe('a Redis cluster client', () => {
   });
 });
 
+describe.skipIf(!available)('a Redis cluster client, sweeping and clearing', () => {
+  let nodes: RedisProcess[] = [];
+  let clients: Redis[] = [];
+  beforeAll(async () => {
+    nodes = await Promise.all([startRedis(), startRedis()]);
+    clients = nodes.map((node) => new Redis(node.url));
+  });
+  afterAll(async () => {
+    for (const c of clients) await c.quit();
+    for (const node of nodes) await node.stop();
+  });
+
+  it("clears every master's records, not only those of the node a SCAN happened to reach", async () => {
+    // Two masters, each key on one of them (by its last character here); like ioredis's
+    // Cluster, a command without a key (SCAN) goes to some node: the first, here.
+    const nodeOf = (key: string): Redis => clients[key.charCodeAt(key.length - 1) % 2]!;
+    const cluster = {
+      isCluster: true,
+      eval: (script: string, numKeys: number, ...args: (string | number)[]) =>
+        numKeys === 0 ? clients[0]!.eval(script, 0, ...args) : nodeOf(String(args[0])).eval(script, numKeys, ...args),
+      scan: (cursor: string | number, match: 'MATCH', pattern: string, count: 'COUNT', n: number) => clients[0]!.scan(cursor, match, pattern, count, n),
+      nodes: () => clients,
+    };
+    const store = redisStore(cluster, { prefix: 'cluster:' });
+    const now = Date.now();
+    for (const key of ['a', 'b', 'c', 'd']) expect((await store.claim(claimOf(key, now))).status).toBe('claimed');
+    expect(await clients[0]!.dbsize()).toBe(2);
+    expect(await clients[1]!.dbsize()).toBe(2);
+    await store.clear();
+    expect([await clients[0]!.dbsize(), await clients[1]!.dbsize()]).toEqual([0, 0]);
+  });
+});
+
 describe('a Redis that does not answer', () => {
   it('fails each command with StoreUnavailableError after operationTimeoutMs, the later ones after the earlier', async () => {
     const calls: number[] = [];

@@ -32,6 +32,11 @@ export interface RedisLikeClient {
   quit?(): Promise<unknown>;
   /** Set by ioredis's `Cluster`: each command then touches one key, as a cluster requires. */
   readonly isCluster?: boolean;
+  /**
+   * A cluster's masters (ioredis's `Cluster#nodes('master')`), for `sweep` and `clear`: a
+   * SCAN cursor belongs to one node, and the cluster sends a command without a key to any.
+   */
+  nodes?(role: 'master'): readonly Pick<RedisLikeClient, 'scan'>[];
 }
 
 export interface RedisStoreOptions {
@@ -101,13 +106,21 @@ export function redisStore(client: RedisLikeClient, options: RedisStoreOptions =
   const steps: StepBatcher = new StepBatcher(client, deadlines, client.isCluster === true ? 1 : 256, lateClaim, lostClaim);
 
   const scanAll = async (each: (keys: string[]) => Promise<void>): Promise<void> => {
-    if (client.scan === undefined) throw new TypeError('submit-once: this Redis client has no scan()');
-    let cursor = '0';
-    do {
-      const [next, keys] = await deadlines.watch(client.scan(cursor, 'MATCH', `${escapeGlob(prefix)}*`, 'COUNT', 500));
-      cursor = next;
-      if (keys.length > 0) await each(keys);
-    } while (cursor !== '0');
+    let scanned: readonly Pick<RedisLikeClient, 'scan'>[] = [client];
+    if (client.isCluster === true) {
+      if (client.nodes === undefined) throw new TypeError("submit-once: this Redis cluster client has no nodes('master') to scan");
+      scanned = client.nodes('master');
+    }
+    for (const node of scanned) {
+      if (node.scan === undefined) throw new TypeError('submit-once: this Redis client has no scan()');
+      let cursor = '0';
+      do {
+        const [next, keys] = await deadlines.watch(node.scan(cursor, 'MATCH', `${escapeGlob(prefix)}*`, 'COUNT', 500));
+        cursor = next;
+        // Each key's script goes through the client, which sends it to the key's node.
+        if (keys.length > 0) await each(keys);
+      } while (cursor !== '0');
+    }
   };
 
   return {
