@@ -331,6 +331,34 @@ describe.skipIf(!available)('redis store', () => {
       }
     });
 
+    it('noeviction past maxmemory still renews a running lease: a recovering retry does not run alongside', async () => {
+      let runs = 0;
+      let finish: () => void = () => undefined;
+      const slow = new Promise<void>((resolve) => (finish = resolve));
+      const mw = idempotency({ store: redisStore(client, { prefix: 'full-renew:' }), leaseMs: 100, recovery: true });
+      const server = await startServer(mw.handler(async (_req, res) => {
+        // Only the first run waits; a second would answer at once.
+        if (++runs === 1) await slow;
+        res.end('ran');
+      }));
+      try {
+        const first = post(`${server.url}/slow`, { key: 'k', body: {} });
+        first.catch(() => undefined);
+        await new Promise((resolve) => setTimeout(resolve, 30));
+        // Memory over its limit while the handler runs, past several renewals and the lease.
+        await client.config('SET', 'maxmemory', '1');
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        const retry = await post(`${server.url}/slow`, { key: 'k', body: {} });
+        finish();
+        expect({ retry: retry.status, runs }).toEqual({ retry: 409, runs: 1 });
+        expect((await first).status).toBe(200);
+      } finally {
+        finish();
+        await server.close();
+        await mw.close();
+      }
+    });
+
     it('is warned about once, from INFO (CONFIG is often disabled on managed Redis)', async () => {
       await client.config('SET', 'maxmemory-policy', 'volatile-lru');
       const warn = vi.spyOn(process, 'emitWarning').mockImplementation(() => undefined);

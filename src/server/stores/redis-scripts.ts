@@ -89,12 +89,14 @@ local function settle(key, a)
 end
 
 -- a: token, lease end, lease ms + margin (whole). m may be fractional: PEXPIRE takes
--- whole milliseconds, written without an exponent.
+-- whole milliseconds, written without an exponent. PEXPIRE first: past maxmemory Redis
+-- refuses a script's first write if it may grow memory (HSET), not later ones, and a
+-- renewal refused lets the lease run out under a running handler.
 local function renew(key, a)
   local r = redis.call('HMGET', key, 's', 't', 'm')
   if r[1] ~= 'p' or r[2] ~= a[1] then return 0 end
-  redis.call('HSET', key, 'l', a[2])
   redis.call('PEXPIRE', key, math.min(math.ceil(tonumber(a[3]) + (tonumber(r[3]) or 0)), ${MAX_PEXPIRE_MS}))
+  redis.call('HSET', key, 'l', a[2])
   return 1
 end
 
