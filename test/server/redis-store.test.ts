@@ -413,6 +413,32 @@ describe.skipIf(!available)('redis store', () => {
     expect(recovering.status === 'claimed' && [recovering.rerun, recovering.executions]).toEqual(['recovery', 3]);
   });
 
+  it("stores large responses that arrive together, each within Redis's bulk limit but not all of them in one call", async () => {
+    // 1 MB is the least proto-max-bulk-len Redis takes; 512 MB, its default, is met the
+    // same way by 256 completions of a 2 MB response.
+    await client.config('SET', 'proto-max-bulk-len', '1mb');
+    let ran = 0;
+    const mw = idempotency({ store: redisStore(client, { prefix: 'large:' }) });
+    const body = Buffer.alloc(300_000, 'x');
+    const server = await startServer(mw.handler((_req, res) => {
+      ran++;
+      res.statusCode = 201;
+      res.end(body);
+    }));
+    try {
+      const keys = ['a', 'b', 'c', 'd'];
+      const firsts = await Promise.all(keys.map((key) => post(`${server.url}/files`, { key, body: {} })));
+      const replays = await Promise.all(keys.map((key) => post(`${server.url}/files`, { key, body: {} })));
+      expect(firsts.map((a) => a.status)).toEqual([201, 201, 201, 201]);
+      expect(replays.map((a) => [a.status, a.headers.get('idempotent-replayed'), a.bytes.length])).toEqual(keys.map(() => [201, 'true', 300_000]));
+      expect(ran).toBe(4);
+    } finally {
+      await client.config('SET', 'proto-max-bulk-len', '512mb');
+      await server.close();
+      await mw.close();
+    }
+  });
+
   it('fails closed with 503 and Retry-After when Redis is unreachable, never running the handler', async () => {
     const dead = new Redis({ host: '127.0.0.1', port: 1, lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0, retryStrategy: () => null });
     dead.on('error', () => undefined);

@@ -36,6 +36,15 @@ class Pending extends Waiter {
 
 const STEPS_SHA = createHash('sha1').update(STEPS).digest('hex');
 
+/**
+ * A batch's packed arguments stop growing past this (a step larger alone goes alone):
+ * Redis refuses an argument over `proto-max-bulk-len` (512 MB by default, 1 MB at least)
+ * and drops the connection, failing every step of the call, so a few large responses
+ * completed together failed each other. Small steps (a claim is about 100 characters)
+ * still go 256 to a call.
+ */
+const MAX_BATCH_CHARS = 512 * 1024;
+
 /** A step that was sent and answered 503 on its deadline, and the reply Redis gave it later. */
 export type LateReply = (step: Step, key: string, args: readonly Arg[], reply: unknown) => void;
 
@@ -88,8 +97,15 @@ export class StepBatcher {
     this.#scheduled = false;
     // A step that timed out while queued was answered 503: it must not run later.
     const ready = this.#queue.filter((pending) => !pending.settled);
-    const batch = ready.slice(0, this.maxBatch);
-    this.#queue = ready.slice(this.maxBatch);
+    let count = 0;
+    let chars = 0;
+    while (count < ready.length && count < this.maxBatch) {
+      chars += ready[count]!.packed.length;
+      if (count > 0 && chars > MAX_BATCH_CHARS) break;
+      count++;
+    }
+    const batch = ready.slice(0, count);
+    this.#queue = ready.slice(count);
     if (batch.length === 0) return;
     for (const pending of batch) pending.sent = true;
     this.#inFlight = batch.length;
