@@ -439,6 +439,27 @@ describe.skipIf(!available)('redis store', () => {
     }
   });
 
+  it('fails closed with 503 on a replica (READONLY, as a client left on a demoted master after a failover), never running the handler', async () => {
+    const replicaProcess = await startRedis();
+    const replica = new Redis(replicaProcess.url, { maxRetriesPerRequest: 0 });
+    let ran = 0;
+    const mw = idempotency({ store: redisStore(replica, { prefix: 'replica:' }) });
+    const server = await startServer(mw.handler((_req, res) => {
+      ran++;
+      res.end('ran');
+    }));
+    try {
+      await replica.replicaof('127.0.0.1', redis.port);
+      const answer = await post(`${server.url}/orders`, { key: 'k', body: {} });
+      expect({ status: answer.status, problem: answer.json().type, ran }).toEqual({ status: 503, problem: 'https://submit-once.dev/problems/store-unavailable', ran: 0 });
+    } finally {
+      await server.close();
+      await mw.close();
+      replica.disconnect();
+      await replicaProcess.stop();
+    }
+  });
+
   it('fails closed with 503 and Retry-After when Redis is unreachable, never running the handler', async () => {
     const dead = new Redis({ host: '127.0.0.1', port: 1, lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0, retryStrategy: () => null });
     dead.on('error', () => undefined);
