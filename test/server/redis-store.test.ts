@@ -387,6 +387,39 @@ describe.skipIf(!available)('redis store', () => {
     });
   });
 
+  it('stores a completion whose call failed before reaching Redis (a blip), once Redis answers: the retry is replayed, not outcome-unknown', async () => {
+    // The call carrying the completion fails without running, as a command sent while the
+    // connection is down does with enableOfflineQueue: false.
+    let failCompletion = true;
+    const blip = {
+      evalsha: (sha1: string, numKeys: number, ...args: (string | number)[]) => {
+        if (failCompletion && String(args[args.length - 1]).startsWith('d')) {
+          failCompletion = false;
+          return Promise.reject(new Error("Stream isn't writeable and enableOfflineQueue options is false"));
+        }
+        return client.evalsha(sha1, numKeys, ...args);
+      },
+      eval: (script: string, numKeys: number, ...args: (string | number)[]) => client.eval(script, numKeys, ...args),
+    };
+    let ran = 0;
+    const mw = idempotency({ store: redisStore(blip, { prefix: 'blip:' }), leaseMs: 100 });
+    const server = await startServer(mw.handler((_req, res) => {
+      ran++;
+      res.statusCode = 201;
+      res.end('created');
+    }));
+    try {
+      expect((await post(`${server.url}/orders`, { key: 'k', body: {} })).status).toBe(201);
+      // Past the lease the claim would run out, left running.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const retry = await post(`${server.url}/orders`, { key: 'k', body: {} });
+      expect({ retry: retry.status, replayed: retry.headers.get('idempotent-replayed'), ran }).toEqual({ retry: 201, replayed: 'true', ran: 1 });
+    } finally {
+      await server.close();
+      await mw.close();
+    }
+  });
+
   it('keeps a key unknown when a recovering claim that took it over failed with its connection', async () => {
     // The script runs in Redis; its reply is lost with the connection, once.
     let lose = true;

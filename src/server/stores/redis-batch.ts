@@ -76,7 +76,7 @@ export class StepBatcher {
     private readonly lostReply?: LostReply,
   ) {}
 
-  run(step: Step, key: string, args: Arg[]): Promise<unknown> {
+  run(step: Step, key: string, args: readonly Arg[]): Promise<unknown> {
     return new Promise((resolve, reject) => {
       this.#queue.push(this.deadlines.start(new Pending(step, key, args, packStep(step, args), resolve, reject, this.#onTimeout)));
       this.#schedule();

@@ -16,9 +16,9 @@ import {
   type SettleRequest,
 } from './types.js';
 
-/** Asks to free a claim whose call failed this many times, 50 ms apart and doubling (about 25 s in all). */
-const FREE_ATTEMPTS = 10;
-const FREE_FIRST_DELAY_MS = 50;
+/** Redoes a step whose call failed this many times at most, 50 ms apart and doubling (about 25 s in all). */
+const REDO_ATTEMPTS = 10;
+const REDO_FIRST_DELAY_MS = 50;
 
 /**
  * The few commands the store needs; an `ioredis` client fits as is, and so does anything
@@ -85,25 +85,36 @@ export function redisStore(client: RedisLikeClient, options: RedisStoreOptions =
       // Not freed: the claim runs out its lease and turns unknown, as before.
     });
   };
-  // The same for a claim whose call failed: it may have run, with its reply lost (no
-  // resend, or the resend lost too). It is freed by its token's unique part once Redis
-  // answers again; a client that fails fast while it reconnects is asked again later.
+  // A step of a call that failed may not have reached Redis, or may have run with its
+  // reply lost (no resend, or the resend lost too). It is redone once Redis answers again,
+  // asked 50 ms apart and doubling while a client that fails fast reconnects: a claim is
+  // freed by its token's unique part, as above (nobody holds it); a completion, release or
+  // markUnknown is sent again, as each answers done when it finds its own result, so that a
+  // run whose completion a blip lost is replayed, not outcome-unknown for its retention.
+  // A renewal is not: the next one comes.
+  const redone = new WeakSet<readonly Arg[]>();
   const retries = new Set<NodeJS.Timeout>();
-  const lostClaim = (step: Step, key: string, args: readonly Arg[], attempt = 0): void => {
-    if (step !== 'claim' || closed) return;
-    const retentionMs = Number(args[6]);
-    steps.run('free', key, [args[1]!, Number(args[2]) + retentionMs, pexpireMs(retentionMs + margin)]).catch(() => {
-      if (attempt + 1 >= FREE_ATTEMPTS || closed) return;
+  const redo = (step: Step, key: string, args: readonly Arg[], attempt: number): void => {
+    steps.run(step, key, args).catch(() => {
+      if (attempt + 1 >= REDO_ATTEMPTS || closed) return;
       const timer = setTimeout(() => {
         retries.delete(timer);
-        lostClaim(step, key, args, attempt + 1);
-      }, FREE_FIRST_DELAY_MS * 2 ** attempt);
+        if (!closed) redo(step, key, args, attempt + 1);
+      }, REDO_FIRST_DELAY_MS * 2 ** attempt);
       timer.unref();
       retries.add(timer);
     });
   };
+  const lostStep = (step: Step, key: string, args: readonly Arg[]): void => {
+    // A step redone here is retried by `redo` itself.
+    if (closed || step === 'renew' || redone.has(args)) return;
+    const retentionMs = Number(args[6]);
+    const again = step === 'claim' ? [args[1]!, Number(args[2]) + retentionMs, pexpireMs(retentionMs + margin)] : [...args];
+    redone.add(again);
+    redo(step === 'claim' ? 'free' : step, key, again, 0);
+  };
   let closed = false;
-  const steps: StepBatcher = new StepBatcher(client, deadlines, client.isCluster === true ? 1 : 256, lateClaim, lostClaim);
+  const steps: StepBatcher = new StepBatcher(client, deadlines, client.isCluster === true ? 1 : 256, lateClaim, lostStep);
 
   const scanAll = async (each: (keys: string[]) => Promise<void>): Promise<void> => {
     let scanned: readonly Pick<RedisLikeClient, 'scan'>[] = [client];
