@@ -26,7 +26,7 @@ export function evictionCheck(client: ScriptClient): () => void {
         const policy = typeof info === 'string' ? /^maxmemory_policy:(\S+)/m.exec(info)?.[1] : undefined;
         if (policy === undefined || policy === 'noeviction') return;
         process.emitWarning(
-          `submit-once: Redis's maxmemory-policy is ${policy}: under memory pressure Redis may evict idempotency records, and a retry of a request whose record was evicted runs its handler again. Set maxmemory-policy to noeviction (a full Redis then answers 503).`,
+          `submit-once: Redis's maxmemory-policy is ${policy}: under memory pressure Redis may evict idempotency records, and a retry of a request whose record was evicted runs its handler again. Set maxmemory-policy to noeviction.`,
           { code: 'SUBMIT_ONCE_REDIS_EVICTION' },
         );
       },
