@@ -19,7 +19,9 @@ export type SubmitOnceErrorCode =
   // submit-once/outbox
   | 'outbox-full'
   | 'outbox-unavailable'
-  | 'outbox-gave-up';
+  | 'outbox-gave-up'
+  // submit-once/sw
+  | 'outbox-still-waiting';
 
 export interface SubmitOnceErrorOptions {
   cause?: unknown;
@@ -170,6 +172,7 @@ const codes: ReadonlySet<string> = new Set<SubmitOnceErrorCode>([
   'outbox-full',
   'outbox-unavailable',
   'outbox-gave-up',
+  'outbox-still-waiting',
 ]);
 
 /**

@@ -4,8 +4,10 @@ import { InvalidOptionsError } from '../core/errors.js';
 import type { LockManagerLike } from '../core/options.js';
 import type { OutboxMessage } from '../outbox/lib/messages.js';
 import { OUTBOX_DATABASE } from '../outbox/lib/schema.js';
+import { outboxStore } from '../outbox/lib/outbox-store.js';
 import { lockName, replayQueued, type Backoff } from '../outbox/lib/replay.js';
 import { OUTBOX_DEFAULTS } from '../outbox/options.js';
+import { OutboxStillWaitingError } from './outbox-still-waiting-error.js';
 
 /** The part of a `SyncEvent` used (typed here: the DOM and WebWorker libs have no `SyncEvent`). */
 export interface SyncEventLike {
@@ -44,7 +46,7 @@ export function handleOutboxSync(event: Event | SyncEventLike, options: OutboxSy
 
 /**
  * Replays every queued request once now; answers and give-ups are recorded for the next page (or the
- * open ones, told over a BroadcastChannel) to report. Rejects if some are still waiting.
+ * open ones, told over a BroadcastChannel) to report. Rejects with `OutboxStillWaitingError` if some are still waiting.
  */
 export async function replayOutbox(options: OutboxSyncOptions = {}): Promise<void> {
   const databaseName = options.databaseName ?? OUTBOX_DATABASE;
@@ -69,6 +71,7 @@ export async function replayOutbox(options: OutboxSyncOptions = {}): Promise<voi
     channel.postMessage(message);
     channel.close();
   }
-  const waiting = reports.filter((report) => report.kind === 'deferred').length;
-  if (waiting > 0) throw new Error(`${waiting} held request(s) still waiting for a final answer`);
+  // Read again: a pass stops at the first network error, so items after it were not even tried.
+  const waiting = (await outboxStore(databaseName).all()).filter((item) => item.state === 'queued').map((item) => item.id);
+  if (waiting.length > 0) throw new OutboxStillWaitingError(waiting);
 }

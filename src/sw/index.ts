@@ -9,5 +9,6 @@
  * self.addEventListener('sync', (event) => handleOutboxSync(event, { beforeReplay: addAuth }))
  */
 export { handleOutboxSync, replayOutbox } from './handle-outbox-sync.js';
+export { OutboxStillWaitingError } from './outbox-still-waiting-error.js';
 export type { OutboxSyncOptions, SyncEventLike } from './handle-outbox-sync.js';
 export type { Backoff } from '../outbox/lib/replay.js';

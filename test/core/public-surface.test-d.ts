@@ -19,7 +19,7 @@ import {
   type SubmitterOptions,
 } from '../../src/index.js';
 import type { Backoff, OutboxFullError, OutboxGaveUpError, OutboxOptions } from '../../src/outbox/index.js';
-import type { Backoff as SwBackoff, OutboxSyncOptions } from '../../src/sw/index.js';
+import type { OutboxStillWaitingError, Backoff as SwBackoff, OutboxSyncOptions } from '../../src/sw/index.js';
 import type { PreconditionFailedError } from '../../src/preconditions/index.js';
 import type { TokenUnavailableError } from '../../src/tokens/index.js';
 import type { IdempotencyStore, SyncClaimOperations } from '../../src/server/index.js';
@@ -38,6 +38,7 @@ if (isSubmitOnceError(error, 'token-unavailable')) expectTypeOf(error).toMatchTy
 if (isSubmitOnceError(error, 'outbox-full')) expectTypeOf(error.reason).toEqualTypeOf<'items' | 'bytes' | 'quota'>();
 if (isSubmitOnceError(error, 'outbox-gave-up')) expectTypeOf(error).toMatchTypeOf<OutboxGaveUpError>();
 if (isSubmitOnceError(error, 'outbox-full')) expectTypeOf(error).toMatchTypeOf<OutboxFullError>();
+if (isSubmitOnceError(error, 'outbox-still-waiting')) expectTypeOf(error.ids).toEqualTypeOf<readonly string[]>();
 // Without a code, or with a union of codes, it still narrows (to the base, to the union).
 if (isSubmitOnceError(error)) expectTypeOf(error.code).toBeString();
 declare const code: 'key-reused' | 'ambiguous-outcome';
