@@ -15,6 +15,11 @@ export interface HeldRequest {
   keyHeader: string;
   key: string;
   fingerprint: string;
+  /**
+   * When the key was made: a server may have seen it since (an attempt whose reply was
+   * lost), and its retention counts from then, so the outbox's does too.
+   */
+  keyCreatedAt?: number;
 }
 
 export interface OutboxPort {
@@ -36,4 +41,4 @@ export interface OutboxPort {
 }
 
 /** How a submission describes itself for the outbox: its request, given the key. */
-export type HeldRequestOf = (key: string) => Omit<HeldRequest, 'key' | 'fingerprint'>;
+export type HeldRequestOf = (key: string) => Omit<HeldRequest, 'key' | 'fingerprint' | 'keyCreatedAt'>;

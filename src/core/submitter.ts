@@ -395,7 +395,7 @@ export function createSubmitter(options: SubmitterOptions = {}): Submitter {
     write(record, transition.keep(record, attempts));
     let result: Settled<T>;
     try {
-      const { answer } = await outbox.hold({ ...call.held!.request(key), key, fingerprint: fp }, call.signal);
+      const { answer } = await outbox.hold({ ...call.held!.request(key), key, fingerprint: fp, keyCreatedAt: record.createdAt }, call.signal);
       emit({ type: 'queued', key, fingerprint: fp });
       result = { ok: true, value: await call.held!.receive(await answer) };
     } catch (error) {

@@ -204,6 +204,8 @@ export function createOutbox(options: OutboxOptions = {}): Outbox {
     // Held offline: due as soon as the connection is back. Held after an ambiguous end: after a backoff step.
     const nextAttemptAt = config.online() ? now + replayDelay(1, config.backoff, config.random) : now;
     const item = await toItem(held, config.allowed, { now, retention: config.retention, nextAttemptAt });
+    // Its key is older than the servers' retention: a replay could act twice. Told now, not once online.
+    if (item.expiresAt <= now) throw new OutboxGaveUpError(item.id, 'expired');
     let added: boolean;
     try {
       added = await store.add(item, config.limits);

@@ -44,7 +44,8 @@ export async function toItem(held: HeldRequest, allowed: ReadonlySet<string>, ti
     keyHeader,
     body,
     createdAt: times.now,
-    expiresAt: times.now + times.retention,
+    // From the key's first use: the servers' retention of it started then, not now.
+    expiresAt: Math.min(times.now, held.keyCreatedAt ?? times.now) + times.retention,
     attempts: 0,
     nextAttemptAt: times.nextAttemptAt,
     state: 'queued',
