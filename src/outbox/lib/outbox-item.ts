@@ -24,6 +24,8 @@ export interface OutboxItem {
   keyHeader: string;
   body: ArrayBuffer | null;
   createdAt: number;
+  /** Order of holding, set when stored (items stored by an SDK without it have none: older). */
+  seq?: number;
   /** Past this the item is given up: the servers have forgotten the key (default 24 h). */
   expiresAt: number;
   /** Replays sent so far (the page's own attempts before it was held are not counted). */

@@ -14,6 +14,7 @@ export interface OutboxStore {
    * one stands. Rejects with `OutboxFullError` (nothing added) past a bound or the quota.
    */
   add(item: OutboxItem, limits: Limits): Promise<boolean>;
+  /** Oldest first, in the order held. */
   all(): Promise<OutboxItem[]>;
   /** Writes what `change` returns over the stored item (`null` deletes, `undefined` leaves it); resolves with the item as it was (none: undefined). */
   update(id: string, change: (item: OutboxItem) => OutboxItem | null | undefined): Promise<OutboxItem | undefined>;
@@ -34,7 +35,9 @@ export function outboxStore(databaseName: string): OutboxStore {
             if (items.some((other) => other.id === item.id)) return;
             if (items.length >= limits.maxItems) return fail(new OutboxFullError('items'));
             if (items.reduce((sum, other) => sum + bytesOf(other), bytesOf(item)) > limits.maxBytes) return fail(new OutboxFullError('bytes'));
-            store.add(item).onsuccess = () => (added = true);
+            // After every item held: createdAt ties within a millisecond, and ids are random.
+            const seq = Math.max(0, ...items.map((other) => other.seq ?? 0)) + 1;
+            store.add({ ...item, seq }).onsuccess = () => (added = true);
           };
           return () => added;
         },
@@ -46,7 +49,7 @@ export function outboxStore(databaseName: string): OutboxStore {
     all: () =>
       transact(databaseName, 'readonly', (store) => {
         const read = store.getAll();
-        return () => (read.result as unknown[]).filter(isOutboxItem).sort((a, b) => a.createdAt - b.createdAt);
+        return () => (read.result as unknown[]).filter(isOutboxItem).sort((a, b) => (a.seq ?? 0) - (b.seq ?? 0) || a.createdAt - b.createdAt);
       }),
     update: (id, change) =>
       transact(databaseName, 'readwrite', (store) => {
