@@ -30,7 +30,10 @@ export interface Outbox extends OutboxPort {
   /** Replays every queued request now (one tab of the origin at a time); resolves when done. */
   flush(): Promise<void>;
   subscribe(listener: OutboxEventListener): () => void;
-  /** Stops listening (online, other tabs, timers); held requests stay for the next page or the service worker. */
+  /**
+   * Stops listening (online, other tabs, timers); held requests stay for the next page or the
+   * service worker. Submissions still waiting for an answer reject with `SubmissionAbortedError`.
+   */
   close(): void;
 }
 
@@ -221,7 +224,8 @@ export function createOutbox(options: OutboxOptions = {}): Outbox {
         waiters.set(item.id, (waiters.get(item.id) ?? []).filter((other) => other !== waiter));
         reject(new SubmissionAbortedError(item.key, { cause: signal?.reason }));
       };
-      if (signal?.aborted) onAbort();
+      // Closed, this page hears no answer: the wait ends as an abort's does.
+      if (signal?.aborted || closed) onAbort();
       signal?.addEventListener('abort', onAbort);
     });
     // Whoever holds it may stop waiting (an aborted submission): no unhandled rejection then.
@@ -263,6 +267,8 @@ export function createOutbox(options: OutboxOptions = {}): Outbox {
     },
     close() {
       closed = true;
+      // Nobody would settle these waits any more (no pass, no message): they end, the requests stay held.
+      for (const id of waiters.keys()) settleWaiters(id, { error: new SubmissionAbortedError(id) });
       clearTimeout(timer);
       globalThis.removeEventListener?.('online', onOnline);
       channel?.close();
