@@ -252,7 +252,7 @@ export function createOutbox(options: OutboxOptions = {}): Outbox {
     },
     async cancel(id) {
       if (!available) return false;
-      const before = await store.update(id, (current) => (current.state === 'queued' ? null : undefined));
+      const before = await store.update(id, (current) => (current?.state === 'queued' ? null : undefined));
       if (before?.state !== 'queued') return false;
       gaveUp(summary(before), 'cancelled');
       post({ type: 'given-up', item: summary(before), reason: 'cancelled' });

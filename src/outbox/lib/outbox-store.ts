@@ -16,8 +16,11 @@ export interface OutboxStore {
   add(item: OutboxItem, limits: Limits): Promise<boolean>;
   /** Oldest first, in the order held. */
   all(): Promise<OutboxItem[]>;
-  /** Writes what `change` returns over the stored item (`null` deletes, `undefined` leaves it); resolves with the item as it was (none: undefined). */
-  update(id: string, change: (item: OutboxItem) => OutboxItem | null | undefined): Promise<OutboxItem | undefined>;
+  /**
+   * Writes what `change` returns (`null` deletes, `undefined` leaves it), given the stored
+   * item or, with none, `undefined`; resolves with the item as it was (none: undefined).
+   */
+  update(id: string, change: (item: OutboxItem | undefined) => OutboxItem | null | undefined): Promise<OutboxItem | undefined>;
 }
 
 export function outboxStore(databaseName: string): OutboxStore {
@@ -56,8 +59,7 @@ export function outboxStore(databaseName: string): OutboxStore {
         let before: OutboxItem | undefined;
         const read = store.get(id);
         read.onsuccess = () => {
-          if (!isOutboxItem(read.result)) return;
-          before = read.result;
+          if (isOutboxItem(read.result)) before = read.result;
           const next = change(before);
           if (next === null) store.delete(id);
           else if (next) store.put(next);

@@ -63,14 +63,14 @@ async function replayPass(options: ReplayOptions): Promise<ReplayReport[]> {
       // Past the servers' key retention a replay could act a second time: never sent. A
       // service worker may run with no page open: it keeps the verdict (without the body)
       // for the next page to report, so the give-up is never silent.
-      const expire = (current: OutboxItem): OutboxItem | null | undefined =>
-        current.state !== 'queued' ? undefined : options.settle === 'remove' ? null : { ...current, state: 'expired', headers: [], body: null };
+      const expire = (current: OutboxItem | undefined): OutboxItem | null | undefined =>
+        current?.state !== 'queued' ? undefined : options.settle === 'remove' ? null : { ...current, state: 'expired', headers: [], body: null };
       if ((await store.update(item.id, expire))?.state === 'queued') reports.push({ kind: 'expired', item });
       continue;
     }
     if (!options.all && item.nextAttemptAt > now) continue;
     // The attempt is counted before it is sent; an item cancelled meanwhile is skipped.
-    const before = await store.update(item.id, (current) => (current.state === 'queued' ? { ...current, attempts: current.attempts + 1 } : undefined));
+    const before = await store.update(item.id, (current) => (current?.state === 'queued' ? { ...current, attempts: current.attempts + 1 } : undefined));
     if (before?.state !== 'queued') continue;
     const sent = { ...before, attempts: before.attempts + 1 };
     let answer: StoredAnswer;
@@ -90,7 +90,8 @@ async function replayPass(options: ReplayOptions): Promise<ReplayReport[]> {
     }
     // A final answer (2xx-4xx, key reused, a stored failure, outcome unknown): it ends the item.
     if (options.settle === 'remove') await store.update(sent.id, () => null);
-    else await store.update(sent.id, (current) => ({ ...current, state: 'answered', answer }));
+    // Cancelled while on the wire, it ran all the same: its answer is still recorded for a page to report.
+    else await store.update(sent.id, (current) => ({ ...(current ?? sent), state: 'answered', answer }));
     reports.push({ kind: 'answered', item: sent, answer });
   }
   return reports;
@@ -104,6 +105,6 @@ async function defer(
   retryAfterMs: number | undefined,
 ): Promise<ReplayReport> {
   const nextAttemptAt = options.now() + (retryAfterMs ?? replayDelay(item.attempts, options.backoff, options.random));
-  await store.update(item.id, (current) => (current.state === 'queued' ? { ...current, nextAttemptAt } : undefined));
+  await store.update(item.id, (current) => (current?.state === 'queued' ? { ...current, nextAttemptAt } : undefined));
   return { kind: 'deferred', item: { ...item, nextAttemptAt }, status };
 }
