@@ -20,9 +20,12 @@ export interface ItemTimes {
 
 export async function toItem(held: HeldRequest, allowed: ReadonlySet<string>, times: ItemTimes): Promise<OutboxItem> {
   let request: Request;
+  let body: ArrayBuffer | null;
   try {
     const url = new URL(held.url, (globalThis as { location?: { href: string } }).location?.href).href;
     request = new Request(url, { method: held.method, headers: [...held.headers], body: (held.body ?? null) as RequestInit['body'] });
+    // Can fail too: a picked File changed on disk since (NotReadableError).
+    body = request.body ? await request.arrayBuffer() : null;
   } catch (cause) {
     throw new InvalidRequestError('the outbox cannot keep this request', { cause });
   }
@@ -32,7 +35,6 @@ export async function toItem(held: HeldRequest, allowed: ReadonlySet<string>, ti
   request.headers.forEach((value, name) => {
     if ((allowed.has(name) || name === keyHeader) && !NEVER_STORED.includes(name)) headers.push([name, value]);
   });
-  const body = request.body ? await request.arrayBuffer() : null;
   return {
     v: 1,
     id: held.key,
