@@ -99,6 +99,10 @@ class GuardedRun extends ResponseCapture implements HeldLease, ThrowTarget {
     }
     this.ctx.leases.release(this);
     captureMayNeverEnd(res);
+    // The answer was cut off before this throw (the caller hung up mid-answer, and
+    // `pipeline` or `sendFile` rejected for it): the throw is the hang-up's, not a failure
+    // before the effect, which had every chance to happen. Freeing the key would run it twice.
+    if (this.#outcome === 'threw' && cutOff(res)) this.#outcome = 'uncertain';
     void (this.#outcome === 'uncertain' ? this.#markUnknown() : this.#release('threw'));
     res.destroy(error instanceof Error ? error : undefined);
   }
@@ -205,6 +209,14 @@ const notCommitted: ReplaceAnswer = (res) => {
     headers: { 'Retry-After': '1' },
   });
 };
+
+/**
+ * Whether the response was destroyed before its end: by its caller hanging up, or by
+ * `pipeline` for it. On HTTP/2's compatibility API it is the response's stream that is.
+ */
+function cutOff(res: ServerResponse): boolean {
+  return res.destroyed || (res as { stream?: { destroyed?: boolean } }).stream?.destroyed === true;
+}
 
 /** Told what the application threw, or what its promise rejected with. */
 export interface ThrowTarget {
