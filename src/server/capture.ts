@@ -173,17 +173,32 @@ export abstract class ResponseCapture {
   #sentHeaders: Record<string, string | readonly string[]> | undefined = undefined;
   /** The held `end`'s arguments, from `endCalled` until `finishLater` lets it go out. */
   #endArgs: unknown[] | undefined = undefined;
+  /** True when `settle` may answer something else than the captured answer (its head must stay open until then). */
+  #mayReplace = false;
+  /** The held end went out: from then on the response's own methods answer every call. */
+  #finished = false;
+  /**
+   * Writes and ends the handler made after its end, while that end is held: method and
+   * arguments, in turn. Made to the response after the end went out, where they fail as
+   * Node fails them (instead of their bytes going out before the end's).
+   */
+  #late: unknown[] | undefined = undefined;
 
   constructor(protected readonly res: ServerResponse) {}
 
   /** Stores the captured answer before its `end` goes out. */
   abstract settle(captured: CapturedResponse): Settled;
 
-  /** Starts capturing `res`: what it sends from now on, up to `maxBytes` of body, and the headers named in `keepHeaders`. */
-  protected captureResponse(maxBytes: number, keepHeaders: ReadonlySet<string>): void {
+  /**
+   * Starts capturing `res`: what it sends from now on, up to `maxBytes` of body, and the
+   * headers named in `keepHeaders`. `mayReplace`: `settle` may answer something else
+   * than the captured answer.
+   */
+  protected captureResponse(maxBytes: number, keepHeaders: ReadonlySet<string>, mayReplace: boolean): void {
     const { res } = this;
     this.#maxBytes = maxBytes;
     this.#keepHeaders = keepHeaders;
+    this.#mayReplace = mayReplace;
     const layer = captureOf(res) !== undefined ? undefined : responseLayer.reach(res);
     const originals = layer === undefined ? (res as unknown as Methods) : (Object.getPrototypeOf(layer) as Methods);
     this.#writeHead = originals.writeHead;
@@ -211,12 +226,13 @@ export abstract class ResponseCapture {
   }
 
   writeCalled(res: ServerResponse, args: unknown[]): boolean {
+    if (this.#ended) return this.#afterEnd(res, this.#write, args) as boolean;
     this.#keep(args[0], args[1]);
     return this.#write.apply(res, args) as boolean;
   }
 
   endCalled(res: ServerResponse, args: unknown[]): ServerResponse {
-    if (this.#ended) return res;
+    if (this.#ended) return this.#afterEnd(res, this.#end, args) as ServerResponse;
     this.#ended = true;
     this.#keep(args[0], args[1]);
     let settled: Settled;
@@ -228,12 +244,41 @@ export abstract class ResponseCapture {
     if (settled === settlesLater) {
       // `finishLater` runs from the store's promise, so never before this line.
       this.#endArgs = args;
+      this.#closeHead(res, args);
       return res;
     }
     // A store that answered at once lets the end go out in this call, without a promise turn.
-    if (settled instanceof Promise) settled.then((replace) => this.#finish(args, replace), () => this.#finish(args, undefined));
-    else this.#finish(args, settled);
+    if (settled instanceof Promise) {
+      settled.then((replace) => this.#finish(args, replace), () => this.#finish(args, undefined));
+      this.#closeHead(res, args);
+    } else this.#finish(args, settled);
     return res;
+  }
+
+  /**
+   * While the end is held, the head is closed as the end would close it: a second send
+   * (Express's most common bug) must throw ERR_HTTP_HEADERS_SENT as without the
+   * middleware, not change the status and Content-Length the held body goes out under.
+   * On HTTP/1 `writeHead` only renders the head, which goes out with the end's bytes;
+   * HTTP/2's compatibility API would send it at once, and an answer `settle` may still
+   * replace needs it open, so those two are left as they are.
+   */
+  #closeHead(res: ServerResponse, args: unknown[]): void {
+    if (this.#mayReplace || res.headersSent || (res as { stream?: unknown }).stream !== undefined) return;
+    const status = res.statusCode;
+    // The length Node's `end` gives a body it has whole, which a head rendered before it cannot know.
+    if (status >= 200 && status !== 204 && status !== 304 && !res.hasHeader('content-length') && !res.hasHeader('transfer-encoding')) {
+      res.setHeader('Content-Length', byteLength(args[0], args[1]));
+    }
+    // Through the response's own method, as Node's `end` renders it: hooks mounted after the guard (on-headers) still run.
+    res.writeHead(status);
+  }
+
+  /** A write or end after the end: made at once once the end went out, else once it has. */
+  #afterEnd(res: ServerResponse, method: Method, args: unknown[]): unknown {
+    if (this.#finished) return method.apply(res, args);
+    (this.#late ??= []).push(method, args);
+    return method === this.#end ? res : false;
   }
 
   /**
@@ -303,16 +348,20 @@ export abstract class ResponseCapture {
     // From here on the response's own methods answer (a second `end` too, as without the middleware).
     // A capture is in one of the two maps, rarely the WeakMap: it is searched only when the Map had none.
     if (this.#layered && !captures.delete(res) && anyLate) lateCaptures.delete(res);
-    if (replace === undefined) {
-      this.#end.apply(res, args);
-      return;
+    this.#finished = true;
+    if (replace === undefined) this.#end.apply(res, args);
+    else {
+      if (!this.#layered) {
+        res.writeHead = this.#writeHead as ServerResponse['writeHead'];
+        res.write = this.#write as ServerResponse['write'];
+        res.end = this.#end as ServerResponse['end'];
+      }
+      replace(res);
     }
-    if (!this.#layered) {
-      res.writeHead = this.#writeHead as ServerResponse['writeHead'];
-      res.write = this.#write as ServerResponse['write'];
-      res.end = this.#end as ServerResponse['end'];
-    }
-    replace(res);
+    const late = this.#late;
+    if (late === undefined) return;
+    this.#late = undefined;
+    for (let i = 0; i < late.length; i += 2) (late[i] as Method).apply(res, late[i + 1] as unknown[]);
   }
 
   #captured(): CapturedResponse {
@@ -339,6 +388,12 @@ export abstract class ResponseCapture {
     }
     return out;
   }
+}
+
+/** The bytes `end(chunk, encoding)` sends. */
+function byteLength(chunk: unknown, encoding: unknown): number {
+  if (typeof chunk === 'string') return Buffer.byteLength(chunk, typeof encoding === 'string' ? (encoding as BufferEncoding) : 'utf8');
+  return chunk === undefined || chunk === null || typeof chunk === 'function' ? 0 : (chunk as Uint8Array).byteLength;
 }
 
 /** The value `writeHead` was given last for `name` (lower-cased), as a Map of them would hold. */

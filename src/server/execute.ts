@@ -78,7 +78,9 @@ class GuardedRun extends ResponseCapture implements HeldLease, ThrowTarget {
 
   /** Starts capturing the run's answer. */
   capture(): void {
-    this.captureResponse(this.ctx.opts.maxResponseBytes, this.ctx.opts.replayHeaders);
+    const { opts } = this.ctx;
+    // A transactional store's failed commit replaces the answer (`notCommitted`).
+    this.captureResponse(opts.maxResponseBytes, opts.replayHeaders, opts.store.transactional === true);
   }
 
   overdue(): void {
