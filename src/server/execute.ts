@@ -40,7 +40,8 @@ export function execute(ctx: RequestContext, claimed: Claimed, granted: Granted)
  */
 export function handOverError(error: unknown, res: ServerResponse): boolean {
   const uncertain = isUncertainOutcomeError(error);
-  if (!uncertain && !res.headersSent) return false;
+  // A hang-up's error goes to the run before an app's handler answers the 5xx that would free the key.
+  if (!uncertain && !res.headersSent && !hungUpOn(res, error)) return false;
   const run = activeCapture(res);
   if (!(run instanceof GuardedRun) || run.answered) return false;
   run.threw(error);
@@ -93,7 +94,7 @@ class GuardedRun extends ResponseCapture implements HeldLease, ThrowTarget {
     // with any store (cutting it off would leave the caller without the answer it was given).
     if (this.#ended) return;
     const { res } = this;
-    this.#outcome = isUncertainOutcomeError(error) ? 'uncertain' : 'threw';
+    this.#outcome = isUncertainOutcomeError(error) || hungUpOn(res, error) ? 'uncertain' : 'threw';
     if (!res.headersSent) {
       if (this.#outcome === 'uncertain') sendOutcomeUnknown(res);
       else sendProblem(res, 'handler-failed', 'The request failed before completing; it may be retried with the same key.');
@@ -101,10 +102,6 @@ class GuardedRun extends ResponseCapture implements HeldLease, ThrowTarget {
     }
     this.ctx.leases.release(this);
     captureMayNeverEnd(res);
-    // The answer was cut off before this throw (the caller hung up mid-answer, and
-    // `pipeline` or `sendFile` rejected for it): the throw is the hang-up's, not a failure
-    // before the effect, which had every chance to happen. Freeing the key would run it twice.
-    if (this.#outcome === 'threw' && cutOff(res)) this.#outcome = 'uncertain';
     void (this.#outcome === 'uncertain' ? this.#markUnknown() : this.#release('threw'));
     res.destroy(error instanceof Error ? error : undefined);
   }
@@ -212,11 +209,19 @@ const notCommitted: ReplaceAnswer = (res) => {
   });
 };
 
+/** The codes of what sending to a caller that hung up fails with (`pipeline`, `sendFile`, a socket write). */
+const HANG_UP_CODES: ReadonlySet<unknown> = new Set(['ERR_STREAM_PREMATURE_CLOSE', 'ERR_STREAM_DESTROYED', 'ERR_STREAM_WRITE_AFTER_END', 'ECONNABORTED', 'ECONNRESET', 'EPIPE']);
+
 /**
- * Whether the response was destroyed before its end: by its caller hanging up, or by
- * `pipeline` for it. On HTTP/2's compatibility API it is the response's stream that is.
+ * Whether `error` is the caller's hang-up, met while the handler sent its answer (before
+ * or after its head went out): it reached the sending, after its effect (a receipt piped
+ * to a caller that timed out during a slow charge, or hung up mid-download), so the key
+ * must turn unknown: freed, the retry would run the effect again. Another error thrown
+ * once the caller is gone (the database down) still frees it.
  */
-function cutOff(res: ServerResponse): boolean {
+function hungUpOn(res: ServerResponse, error: unknown): boolean {
+  if (typeof error !== 'object' || error === null || !HANG_UP_CODES.has((error as { code?: unknown }).code)) return false;
+  // Destroyed before its end; on HTTP/2's compatibility API it is the response's stream that is.
   return res.destroyed || (res as { stream?: { destroyed?: boolean } }).stream?.destroyed === true;
 }
 

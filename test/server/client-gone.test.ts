@@ -4,7 +4,10 @@
  * or `download` handing `ECONNABORTED` to `next`) is the hang-up's doing, not a failure
  * before the effect. The key must turn unknown, never be freed for a second run.
  */
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import http2 from 'node:http2';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
@@ -110,5 +113,86 @@ describe('a caller that hangs up while its answer streams', () => {
     expect(again.status).toBe(500);
     expect(JSON.parse(again.body).type).toBe(OUTCOME_UNKNOWN);
     expect(runs.count).toBe(1);
+  });
+});
+
+describe('a caller that gave up before its answer began (a client timeout during a slow effect)', () => {
+  /** The handler calls `started()` when it runs; the caller gives up then, before any answer. */
+  function caller(): { started(): void; giveUp(url: string, key: string): Promise<void> } {
+    const abort = new AbortController();
+    return {
+      started: () => abort.abort(),
+      giveUp: async (url, key) => {
+        await expect(fetch(url, { method: 'POST', headers: { 'Idempotency-Key': key, 'Content-Type': 'application/json' }, body: '{}', signal: abort.signal })).rejects.toThrow();
+      },
+    };
+  }
+
+  it('node:http: the effect, then the receipt piped to the gone caller rejects; the key turns unknown', async () => {
+    let runs = 0;
+    const { started, giveUp } = caller();
+    const url = await serve(
+      idempotency().handler(async (_req, res) => {
+        runs++;
+        started();
+        await sleep(100);
+        await pipeline(slowReceipt(runs), res);
+      }),
+    );
+    await giveUp(`${url}/orders`, 'late-1');
+    await sleep(200);
+    expect(await retry(`${url}/orders`, 'late-1')).toEqual({ status: 500, type: OUTCOME_UNKNOWN });
+    expect(runs).toBe(1);
+  });
+
+  it('node:http: another error thrown once the caller is gone (the database down, before the effect) still frees the key', async () => {
+    let runs = 0;
+    const { started, giveUp } = caller();
+    const url = await serve(
+      idempotency().handler(async (_req, res) => {
+        runs++;
+        if (runs === 1) {
+          started();
+          await sleep(100);
+          throw new Error('database down');
+        }
+        res.writeHead(201).end('made');
+      }),
+    );
+    await giveUp(`${url}/orders`, 'late-3');
+    await sleep(200);
+    expect(await retry(`${url}/orders`, 'late-3')).toEqual({ status: 201, type: undefined });
+    expect(runs).toBe(2);
+  });
+
+  it("Express: res.sendFile to the gone caller gives ECONNABORTED, passed to next; with mw.errorHandler the key turns unknown, not freed by the app's 500", async () => {
+    const receipt = join(mkdtempSync(join(tmpdir(), 'client-gone-')), 'receipt.txt');
+    writeFileSync(receipt, 'receipt\n'.repeat(1000));
+    let runs = 0;
+    const seen: string[] = [];
+    const { started, giveUp } = caller();
+    const mw = idempotency();
+    const app = express();
+    app.use(express.json(), mw);
+    app.post('/orders', async (_req: Request, res: Response, next: (error: unknown) => void) => {
+      runs++;
+      started();
+      await sleep(100);
+      // Without a callback Express drops ECONNABORTED, and the run stays in flight until maxRunMs.
+      res.sendFile(receipt, (error) => error && next(error));
+    });
+    app.use(mw.errorHandler);
+    app.use((error: Error & { code?: string }, _req: Request, res: Response, next: (error: unknown) => void) => {
+      seen.push(error.code ?? error.message);
+      if (res.headersSent) next(error);
+      else res.status(500).json({ error: error.message });
+    });
+    const url = await serve(app);
+    await giveUp(`${url}/orders`, 'late-2');
+    await sleep(200);
+    expect(await retry(`${url}/orders`, 'late-2')).toEqual({ status: 500, type: OUTCOME_UNKNOWN });
+    expect(runs).toBe(1);
+    // The app's own handlers still see the error (to log it).
+    expect(seen).toEqual(['ECONNABORTED']);
   });
 });
