@@ -171,6 +171,8 @@ export abstract class ResponseCapture {
    * guard: Content-Encoding) describes bytes this capture never saw.
    */
   #sentHeaders: Record<string, string | readonly string[]> | undefined = undefined;
+  /** The status the head went out with, when it went out before the end: one set after it reached nobody. */
+  #sentStatus = 0;
   /** The held `end`'s arguments, from `endCalled` until `finishLater` lets it go out. */
   #endArgs: unknown[] | undefined = undefined;
   /** True when `settle` may answer something else than the captured answer (its head must stay open until then). */
@@ -221,8 +223,11 @@ export abstract class ResponseCapture {
     }
     // Read here, not at the end, only when the head goes out before the end (chunks,
     // `flushHeaders`): the common `end(body)` writes its head after the end was captured.
-    if (!this.#ended && !res.headersSent) this.#sentHeaders = this.#keptHeaders();
-    return this.#writeHead.apply(res, args) as ServerResponse;
+    if (this.#ended || res.headersSent) return this.#writeHead.apply(res, args) as ServerResponse;
+    this.#sentHeaders = this.#keptHeaders();
+    const out = this.#writeHead.apply(res, args) as ServerResponse;
+    this.#sentStatus = res.statusCode;
+    return out;
   }
 
   writeCalled(res: ServerResponse, args: unknown[]): boolean {
@@ -365,8 +370,9 @@ export abstract class ResponseCapture {
   }
 
   #captured(): CapturedResponse {
-    const { statusCode } = this.res;
-    const headers = this.#sentHeaders ?? this.#keptHeaders();
+    const sent = this.#sentHeaders;
+    const statusCode = sent === undefined ? this.res.statusCode : this.#sentStatus;
+    const headers = sent ?? this.#keptHeaders();
     if (this.#overflow) return { status: statusCode, headers, body: Buffer.alloc(0), omittedBodyBytes: this.#bytes };
     const first = this.#first;
     const more = this.#more;

@@ -119,6 +119,28 @@ describe('what the capture keeps of an answer', () => {
   });
 });
 
+describe('an answer whose head went out before its end', () => {
+  it('is replayed with the status its head went out with, not one set after (the caller saw that one)', async () => {
+    let runs = 0;
+    const server = await startServer(
+      idempotency().handler((_req, res) => {
+        runs++;
+        res.writeHead(200, { 'Content-Type': 'text/csv' });
+        res.write(`order,${runs}\n`);
+        // Too late to tell the caller: the head with its 200 is out.
+        res.statusCode = 500;
+        res.end();
+      }),
+    );
+    servers.push(server);
+    const first = await post(`${server.url}/exports`, { key: 'csv', body: {} });
+    expect([first.status, first.text]).toEqual([200, 'order,1\n']);
+    const again = await post(`${server.url}/exports`, { key: 'csv', body: {} });
+    expect([again.status, again.text, again.headers.get('idempotent-replayed')]).toEqual([200, 'order,1\n', 'true']);
+    expect(runs).toBe(1);
+  });
+});
+
 describe('a compressed answer', () => {
   it('replays its Content-Encoding with its bytes: the bytes mean nothing without it', async () => {
     const { gzipSync } = await import('node:zlib');
