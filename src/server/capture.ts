@@ -336,14 +336,19 @@ export abstract class ResponseCapture {
       }
       return;
     }
-    // Both flat [name, value, ...] and [[name, value], ...] are accepted by Node.
+    // Both flat [name, value, ...] and [[name, value], ...] are accepted by Node. A list is
+    // the head as it goes out, each line, when nothing was set on the response before;
+    // else Node sets each name in turn (the last line of a name wins).
+    const everyLine = this.res.getHeaderNames().length === 0;
     const pairs = Array.isArray(headers[0]);
     const count = pairs ? headers.length : Math.floor(headers.length / 2);
     for (let i = 0; i < count; i++) {
       const [name, value] = (pairs ? headers[i] : [headers[2 * i], headers[2 * i + 1]]) as [unknown, OutgoingHttpHeaders[string]];
       if (typeof name !== 'string') continue;
       const lower = name.toLowerCase();
-      if (kept.has(lower)) head.push(lower, value);
+      if (!kept.has(lower)) continue;
+      const earlier = everyLine ? headValue(head, lower) : undefined;
+      head.push(lower, earlier === undefined ? value : [earlier, value].flat());
     }
   }
 

@@ -73,6 +73,30 @@ describe('what the capture keeps of an answer', () => {
     expect(replayed.headers.get('x-trace')).toBeNull();
   });
 
+  it('replays every line of a header repeated in a writeHead list, as Node sends them (two Link lines)', async () => {
+    const guard = idempotency();
+    const server = await serve(guard, (res) => {
+      res.writeHead(201, ['Content-Type', 'text/plain', 'Link', '</a.css>; rel=preload', 'link', '</b.js>; rel=preload']);
+      res.end('ok');
+    });
+    const first = await post(`${server.url}/orders`, { key: 'links', body: {} });
+    expect(first.headers.get('link')).toBe('</a.css>; rel=preload, </b.js>; rel=preload');
+    const replayed = await post(`${server.url}/orders`, { key: 'links', body: {} });
+    expect(replayed.headers.get('idempotent-replayed')).toBe('true');
+    expect(replayed.headers.get('link')).toBe('</a.css>; rel=preload, </b.js>; rel=preload');
+
+    // With a header set before, Node sets the list's names one by one instead: the replay says what went out.
+    const after = await serve(idempotency(), (res) => {
+      res.setHeader('Content-Type', 'text/plain');
+      res.writeHead(201, ['Link', '</a.css>; rel=preload', 'Link', '</b.js>; rel=preload']);
+      res.end('ok');
+    });
+    const sent = await post(`${after.url}/orders`, { key: 'links', body: {} });
+    const again = await post(`${after.url}/orders`, { key: 'links', body: {} });
+    expect(again.headers.get('idempotent-replayed')).toBe('true');
+    expect(again.headers.get('link')).toBe(sent.headers.get('link'));
+  });
+
   it('replays the bytes as sent, across chunks of every kind, and a single buffer as it was at end', async () => {
     const guard = idempotency();
     let sentOne: Buffer | undefined;
