@@ -84,6 +84,11 @@ class GuardedRun extends ResponseCapture implements HeldLease, ThrowTarget {
     this.captureResponse(opts.maxResponseBytes, opts.replayHeaders, opts.store.transactional === true);
   }
 
+  lost(): void {
+    // Out of the keeper, it is never found overdue: a run that never ends must not be kept for ever.
+    captureMayNeverEnd(this.res);
+  }
+
   overdue(): void {
     captureMayNeverEnd(this.res);
     this.#emit({ ...eventScope(this.run), type: 'run-overdue', maxRunMs: this.ctx.opts.maxRunMs });

@@ -16,6 +16,8 @@ export interface HeldLease {
   startedAt: number;
   /** The run passed `maxRunMs`: its lease is no longer renewed and runs out on its own. */
   overdue(): void;
+  /** The store no longer holds the lease for this run (another run took the key over): it is no longer renewed. */
+  lost(): void;
 }
 
 export interface LeaseKeeperOptions {
@@ -76,7 +78,8 @@ export class LeaseKeeper {
       if (at - lease.startedAt >= maxRunMs) continue;
       store.renew({ key: lease.storageKey, token: lease.token, leaseMs, now: now() }).then(
         (held) => {
-          if (!held) this.#held.delete(lease);
+          if (held || !this.#held.delete(lease)) return;
+          lease.lost();
         },
         () => {
           // A store hiccup: the next tick tries again, the lease covers the gap.

@@ -360,6 +360,35 @@ describe('response capture behind Express', () => {
     expect(await stillHeld(responses)).toBe(0);
   });
 
+  it('keeps nothing of a never-ending run whose lease was lost (another run took the key over) once its client is gone', async () => {
+    const responses: WeakRef<object>[] = [];
+    const inner = memoryStore();
+    // The claim was taken over (its lease ran out during a store outage, a recovery run claimed it): renewing it fails.
+    const lost: IdempotencyStore = { ...inner, renew: async () => false };
+    const app = express();
+    app.use(express.json());
+    app.post(
+      '/orders',
+      (_req: Request, res: Response, next: NextFunction) => {
+        responses.push(new WeakRef(res));
+        next();
+      },
+      idempotency({ store: lost, leaseMs: 40, maxRunMs: 60_000 }),
+      () => undefined,
+    );
+    const server = await startServer(app);
+    onTestFinished(() => server.close());
+    const gone = new AbortController();
+    const stuck = fetch(`${server.url}/orders`, { method: 'POST', headers: { 'Content-Type': 'application/json', 'Idempotency-Key': 'lost' }, body: '{}', signal: gone.signal }).catch(() => undefined);
+    await sleep(100);
+    gone.abort();
+    await stuck;
+    await sleep(100);
+    server.server.closeAllConnections();
+    expect(responses).toHaveLength(1);
+    expect(await stillHeld(responses)).toBe(0);
+  });
+
   it('still stores the answer of a run that ends after it passed maxRunMs, when nobody took over', async () => {
     let runs = 0;
     const app = express();
