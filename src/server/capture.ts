@@ -232,12 +232,16 @@ export abstract class ResponseCapture {
 
   writeCalled(res: ServerResponse, args: unknown[]): boolean {
     if (this.#ended) return this.#afterEnd(res, this.#write, args) as boolean;
+    if (refused(args[0])) return this.#write.apply(res, args) as boolean;
     this.#keep(args[0], args[1]);
     return this.#write.apply(res, args) as boolean;
   }
 
   endCalled(res: ServerResponse, args: unknown[]): ServerResponse {
     if (this.#ended) return this.#afterEnd(res, this.#end, args) as ServerResponse;
+    // Node's own error, with nothing ended, as without the middleware: ended here, the
+    // handler's failure could no longer be answered and its caller would wait until maxRunMs.
+    if (refused(args[0])) return this.#end.apply(res, args) as ServerResponse;
     this.#ended = true;
     this.#keep(args[0], args[1]);
     let settled: Settled;
@@ -304,7 +308,7 @@ export abstract class ResponseCapture {
   }
 
   #keep(chunk: unknown, encoding: unknown): void {
-    if (chunk === undefined || chunk === null || typeof chunk === 'function') return;
+    if (!chunk || typeof chunk === 'function') return;
     let buffer: Buffer;
     if (typeof chunk === 'string') {
       buffer = Buffer.from(chunk, typeof encoding === 'string' ? (encoding as BufferEncoding) : 'utf8');
@@ -401,10 +405,18 @@ export abstract class ResponseCapture {
   }
 }
 
+/**
+ * A chunk Node throws on (`res.end(order)`: an object): neither a string nor bytes. A
+ * falsy one is none to `end` (and thrown on by `write`, after `#keep` skipped it).
+ */
+function refused(chunk: unknown): boolean {
+  return !!chunk && typeof chunk !== 'string' && typeof chunk !== 'function' && !(chunk instanceof Uint8Array);
+}
+
 /** The bytes `end(chunk, encoding)` sends. */
 function byteLength(chunk: unknown, encoding: unknown): number {
   if (typeof chunk === 'string') return Buffer.byteLength(chunk, typeof encoding === 'string' ? (encoding as BufferEncoding) : 'utf8');
-  return chunk === undefined || chunk === null || typeof chunk === 'function' ? 0 : (chunk as Uint8Array).byteLength;
+  return !chunk || typeof chunk === 'function' ? 0 : (chunk as Uint8Array).byteLength;
 }
 
 /** The value `writeHead` was given last for `name` (lower-cased), as a Map of them would hold. */

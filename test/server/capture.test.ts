@@ -4,6 +4,7 @@ import { idempotency, memoryStore } from '../../src/server/index.js';
 import type { IdempotencyStore } from '../../src/server/stores/types.js';
 import { startServer, type ListeningServer } from '../helpers/http-server.js';
 import { post } from '../helpers/post.js';
+import { within } from '../helpers/within.js';
 
 const servers: ListeningServer[] = [];
 afterEach(async () => {
@@ -210,5 +211,27 @@ describe('a download', () => {
     expect(replayed.headers.get('content-disposition')).toBe('attachment; filename="receipt-1.pdf"');
     expect(replayed.text).toBe(pdf.toString());
     expect(runs).toBe(1);
+  });
+});
+
+describe('an end Node refuses (an object given to res.end, a common slip)', () => {
+  it("throws Node's own error with the answer still open, so the handler's failure is answered, not a caller left waiting", async () => {
+    const thrown: string[] = [];
+    let runs = 0;
+    const server = await startServer(
+      idempotency().handler((_req, res) => {
+        runs++;
+        try {
+          res.end({ id: runs } as unknown as string);
+        } catch (error) {
+          thrown.push((error as { code?: string }).code ?? String(error));
+          throw error;
+        }
+      }),
+    );
+    servers.push(server);
+    const first = await within(2000, post(`${server.url}/orders`, { key: 'object', body: {} }));
+    expect(first === 'no answer' ? first : first.json().type).toBe('https://submit-once.dev/problems/handler-failed');
+    expect(thrown).toEqual(['ERR_INVALID_ARG_TYPE']);
   });
 });
