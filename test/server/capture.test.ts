@@ -1,5 +1,7 @@
 import type { ServerResponse } from 'node:http';
-import { afterEach, describe, expect, it } from 'vitest';
+import http2 from 'node:http2';
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it, onTestFinished } from 'vitest';
 import { idempotency, memoryStore } from '../../src/server/index.js';
 import type { IdempotencyStore } from '../../src/server/stores/types.js';
 import { startServer, type ListeningServer } from '../helpers/http-server.js';
@@ -233,5 +235,41 @@ describe('an end Node refuses (an object given to res.end, a common slip)', () =
     const first = await within(2000, post(`${server.url}/orders`, { key: 'object', body: {} }));
     expect(first === 'no answer' ? first : first.json().type).toBe('https://submit-once.dev/problems/handler-failed');
     expect(thrown).toEqual(['ERR_INVALID_ARG_TYPE']);
+  });
+});
+
+describe("node:http2's compatibility API (http2.createServer(mw.handler(app)))", () => {
+  it('answers, and replays the status, kept headers and bytes, running the handler once', async () => {
+    let runs = 0;
+    const guard = idempotency();
+    const server = http2.createServer(
+      guard.handler((_req, res) => {
+        runs++;
+        res.setHeader('ETag', `"o${runs}"`);
+        res.writeHead(201, { 'Content-Type': 'application/json' });
+        res.write('{"order":');
+        res.end(`${runs}}`);
+      }) as unknown as Parameters<typeof http2.createServer>[0],
+    );
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const client = http2.connect(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+    onTestFinished(() => {
+      client.destroy();
+      server.close();
+    });
+    const send = () =>
+      new Promise<{ status: unknown; type: unknown; etag: unknown; replayed: unknown; body: string }>((resolve, reject) => {
+        const stream = client.request({ ':method': 'POST', ':path': '/orders', 'idempotency-key': 'h2', 'content-type': 'application/json' });
+        let head: http2.IncomingHttpHeaders = {};
+        let body = '';
+        stream.on('response', (headers) => (head = headers));
+        stream.on('data', (chunk: Buffer) => (body += chunk.toString()));
+        stream.on('end', () => resolve({ status: head[':status'], type: head['content-type'], etag: head.etag, replayed: head['idempotent-replayed'], body }));
+        stream.on('error', reject);
+        stream.end('{"item":"tea"}');
+      });
+    expect(await send()).toEqual({ status: 201, type: 'application/json', etag: '"o1"', replayed: undefined, body: '{"order":1}' });
+    expect(await send()).toEqual({ status: 201, type: 'application/json', etag: '"o1"', replayed: 'true', body: '{"order":1}' });
+    expect(runs).toBe(1);
   });
 });
