@@ -212,8 +212,11 @@ export abstract class ResponseCapture {
   }
 
   writeHeadCalled(res: ServerResponse, args: unknown[]): ServerResponse {
+    // Past the end the answer is captured already, and once the head went out Node throws.
+    if (this.#ended || res.headersSent) return this.#writeHead.apply(res, args) as ServerResponse;
     // Headers given to writeHead are not visible through getHeaders() unless setHeader
     // was called before, so they are recorded here.
+    const recorded = this.#headHeaders?.length ?? 0;
     for (let i = 1; i < args.length; i++) {
       const headers = args[i];
       if (typeof headers === 'object' && headers !== null) {
@@ -221,11 +224,18 @@ export abstract class ResponseCapture {
         break;
       }
     }
-    // Read here, not at the end, only when the head goes out before the end (chunks,
-    // `flushHeaders`): the common `end(body)` writes its head after the end was captured.
-    if (this.#ended || res.headersSent) return this.#writeHead.apply(res, args) as ServerResponse;
-    this.#sentHeaders = this.#keptHeaders();
-    const out = this.#writeHead.apply(res, args) as ServerResponse;
+    // Read before the head goes out, not at the end: what a wrapper below adds to it
+    // (`#sentHeaders`) describes bytes this capture never sees.
+    const sent = this.#keptHeaders();
+    let out: ServerResponse;
+    try {
+      out = this.#writeHead.apply(res, args) as ServerResponse;
+    } catch (error) {
+      // Refused (a line break in a value): no head went out, and the handler may answer otherwise.
+      if (this.#headHeaders !== undefined) this.#headHeaders.length = recorded;
+      throw error;
+    }
+    this.#sentHeaders = sent;
     this.#sentStatus = res.statusCode;
     return out;
   }

@@ -168,6 +168,30 @@ describe('an answer whose head went out before its end', () => {
   });
 });
 
+describe('a writeHead Node refused (a header value with a line break), the handler answering otherwise', () => {
+  it('is replayed as the answer that went out, not as the head that never did', async () => {
+    let runs = 0;
+    const server = await startServer(
+      idempotency().handler((_req, res) => {
+        runs++;
+        try {
+          res.writeHead(201, { 'Content-Type': 'text/plain', 'X-Note': 'line\nbreak' });
+        } catch {
+          res.statusCode = 400;
+          res.setHeader('Content-Type', 'application/json');
+          res.end('{"error":"bad note"}');
+        }
+      }),
+    );
+    servers.push(server);
+    const first = await post(`${server.url}/orders`, { key: 'refused-head', body: {} });
+    expect([first.status, first.headers.get('content-type'), first.text]).toEqual([400, 'application/json', '{"error":"bad note"}']);
+    const again = await post(`${server.url}/orders`, { key: 'refused-head', body: {} });
+    expect([again.status, again.headers.get('content-type'), again.text, again.headers.get('idempotent-replayed')]).toEqual([400, 'application/json', '{"error":"bad note"}', 'true']);
+    expect(runs).toBe(1);
+  });
+});
+
 describe('a compressed answer', () => {
   it('replays its Content-Encoding with its bytes: the bytes mean nothing without it', async () => {
     const { gzipSync } = await import('node:zlib');
