@@ -242,8 +242,8 @@ export abstract class ResponseCapture {
 
   writeCalled(res: ServerResponse, args: unknown[]): boolean {
     if (this.#ended) return this.#afterEnd(res, this.#write, args) as boolean;
-    if (refused(args[0])) return this.#write.apply(res, args) as boolean;
-    this.#keep(args[0], args[1]);
+    // A chunk Node refuses is not kept: Node throws on it, as without the middleware.
+    if (!refused(args[0])) this.#keep(args[0], args[1]);
     return this.#write.apply(res, args) as boolean;
   }
 
