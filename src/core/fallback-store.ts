@@ -11,6 +11,12 @@ export interface FallbackStoreOptions {
  * Wraps `primary`; when one of its operations rejects or times out, all further work
  * goes to a memory store for the life of the page, and `onDegrade` is called once.
  */
+/**
+ * Deadlines on the monotonic clock: a wall clock set back an hour while an open hangs
+ * re-armed the watchdog for that hour, and the submission waited with it.
+ */
+const clock = () => performance.now();
+
 export function fallbackStore(primary: KeyStore, options: FallbackStoreOptions): KeyStore {
   const memory = memoryStore();
   const { timeout } = options;
@@ -27,7 +33,7 @@ export function fallbackStore(primary: KeyStore, options: FallbackStoreOptions):
     watchdog = setTimeout(() => {
       watchdog = undefined;
       for (const [fail, deadline] of running) {
-        if (deadline > Date.now()) return watch(deadline - Date.now());
+        if (deadline > clock()) return watch(deadline - clock());
         fail();
       }
     }, ms);
@@ -46,7 +52,7 @@ export function fallbackStore(primary: KeyStore, options: FallbackStoreOptions):
         running.delete(fail);
         reject(new DOMException(`store.${operation} took over ${timeout} ms`, 'TimeoutError'));
       };
-      running.set(fail, Date.now() + timeout);
+      running.set(fail, clock() + timeout);
       if (!watchdog) watch(timeout);
       promise.then(
         (value) => (running.delete(fail), resolve(value)),

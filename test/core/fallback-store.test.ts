@@ -53,3 +53,24 @@ describe('fallbackStore', () => {
     expect(vi.getTimerCount()).toBe(0);
   });
 });
+
+describe('fallbackStore under a wall clock that jumps', () => {
+  it('still fails a hung operation after its timeout when Date.now goes back an hour meanwhile', async () => {
+    const inner = memoryStore();
+    const primary: KeyStore = { ...inner, upsert: () => new Promise(() => {}) };
+    const degraded: string[] = [];
+    const store = fallbackStore(primary, { timeout: 50, onDegrade: (_error, operation) => degraded.push(operation) });
+    const start = Date.now();
+    const written = store.upsert('fp', () => record('k-1'));
+    // The user (or NTP, or a VM resumed) sets the clock back while IndexedDB hangs.
+    const now = vi.spyOn(Date, 'now').mockReturnValue(start - 60 * 60 * 1000);
+    try {
+      const answer = await Promise.race([written, new Promise((resolve) => setTimeout(() => resolve('hung'), 400))]);
+      expect(answer).toMatchObject({ key: 'k-1' });
+      expect(degraded).toEqual(['upsert']);
+    } finally {
+      now.mockRestore();
+    }
+  });
+
+});
