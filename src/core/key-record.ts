@@ -19,8 +19,9 @@ export type KeySource = 'caller' | 'store' | 'new';
 export function isLive(record: KeyRecord | undefined, now: number, policy: RecordPolicy): boolean {
   if (!record || record.expiresAt <= now) return false;
   if (record.state !== 'settled') return true;
-  // Inside the settle window a settled key is reused: the server replays its answer.
-  return (record.settledAt ?? 0) + policy.settleWindow > now;
+  // Inside the settle window a settled key is reused: the server replays its answer. On
+  // either side of the answer: a wall clock set back an hour must not make it an hour long.
+  return Math.abs(now - (record.settledAt ?? 0)) < policy.settleWindow;
 }
 
 /** Who claims: this engine's owner id (none where tabs cannot coordinate) and an owner found gone. */

@@ -15,7 +15,9 @@ export interface SettleWindow {
 }
 
 export function settleWindow(window: number, now: () => number): SettleWindow {
-  const recent = new Map<string, { until: number; result: Settled<unknown> }>();
+  const recent = new Map<string, { at: number; result: Settled<unknown> }>();
+  // On either side of the answer, as a settled record's (`isLive`): the wall clock can go back.
+  const inside = (at: number, time: number) => Math.abs(time - at) < window;
   const forget = (matches: (id: string) => boolean) => {
     for (const id of recent.keys()) if (matches(id)) recent.delete(id);
   };
@@ -24,16 +26,16 @@ export function settleWindow(window: number, now: () => number): SettleWindow {
       // Drop what has expired, so a long-lived page does not keep every answer it ever got.
       // Oldest first (re-set ids go last), so the scan stops at the first live one: one
       // answer per submission, not every answer of the last second (a page sending fast).
-      for (const [other, { until }] of recent) {
-        if (until > at) break;
+      for (const [other, entry] of recent) {
+        if (inside(entry.at, at)) break;
         recent.delete(other);
       }
       recent.delete(id);
-      if (window > 0) recent.set(id, { until: at + window, result });
+      if (window > 0) recent.set(id, { at, result });
     },
     recall(id) {
       const hit = recent.get(id);
-      return hit && hit.until > now() ? hit.result : undefined;
+      return hit && inside(hit.at, now()) ? hit.result : undefined;
     },
     forget,
   };

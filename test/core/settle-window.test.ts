@@ -30,6 +30,16 @@ describe('settleWindow', () => {
     expect(recent.recall('c')).toEqual(ok('c'));
   });
 
+  it('does not stretch the window when the clock is set back', () => {
+    let now = 10 * 3_600_000;
+    const recent = settleWindow(1000, () => now);
+    recent.remember('a', ok('first'));
+    now -= 300;
+    expect(recent.recall('a')).toEqual(ok('first'));
+    now -= 3_600_000;
+    expect(recent.recall('a')).toBeUndefined();
+  });
+
   it('remembers nothing with a window of 0, and forgets what matches', () => {
     const none = settleWindow(0, () => 0);
     none.remember('a', ok('a'));
