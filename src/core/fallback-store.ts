@@ -1,5 +1,5 @@
 /** Storage must never block or drop a submission: on the first failure, carry on in memory. */
-import { memoryStore, type KeyRecord, type KeyStore } from './store.js';
+import { mapStore, type Decide, type KeyRecord, type KeyStore } from './store.js';
 
 export interface FallbackStoreOptions {
   /** An operation slower than this counts as a failure (a blocked open never settles). */
@@ -18,9 +18,31 @@ export interface FallbackStoreOptions {
 const clock = () => performance.now();
 
 export function fallbackStore(primary: KeyStore, options: FallbackStoreOptions): KeyStore {
-  const memory = memoryStore();
   const { timeout } = options;
   let degraded = false;
+  /**
+   * What the primary decided for this page's intents, written as it decides: memory
+   * starts from it, so an intent left ambiguous before a failure mid-page (quota, a slow
+   * commit, the site's data cleared) is retried with its key, not a new one; and a claim
+   * that timed out but may still commit sends the key a reload finds. Kept small by the
+   * submitter's sweep, whose deletes it follows.
+   */
+  const records = new Map<string, KeyRecord>();
+  const memory = mapStore(records);
+  // An entry of a batch's map: `[fingerprint, decide]`. Once degraded, memory alone decides:
+  // the primary's late decision (a slow open come through) must not replace what was sent.
+  const mirrored = ([fingerprint, decide]: [string, Decide]): [string, Decide] => [
+    fingerprint,
+    (current) => {
+      const next = decide(current);
+      if (degraded) return next;
+      const after = next === undefined ? current : next;
+      // Not copied: decisions return new records, and the memory store copies what it reads.
+      if (after) records.set(fingerprint, after);
+      else records.delete(fingerprint);
+      return next;
+    },
+  ];
   /**
    * Operations on the primary still running, oldest first (one timeout for all), each
    * with its deadline, watched by one timer armed for the oldest: a timer armed and
@@ -77,21 +99,8 @@ export function fallbackStore(primary: KeyStore, options: FallbackStoreOptions):
 
   return {
     get: (fingerprint) => run('get', (s) => s.get(fingerprint)),
-    upsert: (fingerprint, decide) => {
-      // What the primary decided may still commit after its timeout (a slow commit): memory
-      // starts from it, so the key sent is the key a reload finds, not a second one.
-      let decided: KeyRecord | undefined;
-      return run('upsert', (s) =>
-        s === primary
-          ? s.upsert(fingerprint, (current) => {
-              const next = decide(current);
-              decided = next === undefined ? current : (next ?? undefined);
-              return next;
-            })
-          : s.upsert(fingerprint, (current) => decide(current ?? decided)),
-      );
-    },
-    batch: (decisions) => run('batch', (s) => s.batch(decisions)),
+    upsert: (fingerprint, decide) => run('upsert', (s) => s.upsert(...mirrored([fingerprint, decide]))),
+    batch: (decisions) => run('batch', (s) => s.batch(new Map([...decisions].map(mirrored)))),
     list: () => run('list', (s) => s.list()),
   };
 }

@@ -52,8 +52,10 @@ export interface KeyStore {
 }
 
 /** A store that lives as long as the page: the fallback, and the default where there is no IndexedDB. */
-export function memoryStore(): KeyStore {
-  const records = new Map<string, KeyRecord>();
+export const memoryStore = (): KeyStore => mapStore(new Map());
+
+/** A store over `records`, which its owner may also write (the fallback's mirror of the primary). */
+export function mapStore(records: Map<string, KeyRecord>): KeyStore {
   return {
     get: async (fingerprint) => copy(records.get(fingerprint)),
     upsert: async (fingerprint, decide) => copy(apply(records, fingerprint, decide)),
