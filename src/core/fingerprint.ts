@@ -58,7 +58,10 @@ export function fingerprintOf(intent: Intent, scope = intent.scope): string {
   // A condition goes on the first line, which only we write (a header value has no line
   // break), so no scope or body can spell it; without one, fingerprints are as before.
   const head = ifMatch === undefined ? VERSION : `${VERSION} if-match ${ifMatch}`;
-  const printed = `${VERSION}:${hash64([head, method.trim().toUpperCase(), url, scope ?? '', canonicalBody(body)].join('\n'))}`;
+  const canonical = canonicalBody(body);
+  // A body with bytes (a file) is hashed in parts after the fields' text, not copied into it.
+  const text = [head, method.trim().toUpperCase(), url, scope ?? '', typeof canonical === 'string' ? canonical : ''].join('\n');
+  const printed = `${VERSION}:${hash64(typeof canonical === 'string' ? text : [text, ...canonical])}`;
   if (typeof body === 'string') lastPrint = [method, url, scope, ifMatch, body, printed];
   return printed;
 }
@@ -157,13 +160,19 @@ class FormEntries {
   constructor(readonly entries: [string, unknown][]) {}
 }
 
-function canonicalBody(body: unknown): string {
+/**
+ * Canonical body text, or its parts where it holds bytes (a file): hashed as their
+ * concatenation, each byte the Latin-1 character of its value.
+ */
+type Printed = string | (string | Uint8Array)[];
+
+function canonicalBody(body: unknown): Printed {
   if (body === undefined || body === null) return '-';
   if (typeof body === 'string') return canonicalText(body);
   if (body instanceof URLSearchParams) return canonicalText(body.toString(), true);
-  if (body instanceof FormEntries) return `multipart:${canonicalEntries(body.entries)}`;
-  if (isFormData(body)) return `multipart:${canonicalEntries([...body.entries()])}`;
-  if (body instanceof BlobBytes) return `blob:${blobText(body)}`;
+  if (body instanceof FormEntries) return ['multipart:', ...canonicalEntries(body.entries)];
+  if (isFormData(body)) return `multipart:${canonicalEntries([...body.entries()]).join('')}`;
+  if (body instanceof BlobBytes) return ['blob:', ...blobParts(body)];
   if (body instanceof ArrayBuffer) return canonicalBytes(new Uint8Array(body));
   if (ArrayBuffer.isView(body)) return canonicalBytes(new Uint8Array(body.buffer, body.byteOffset, body.byteLength));
   // A web stream, or a Node stream handed to axios: read once, so never safe to resend.
@@ -198,35 +207,27 @@ const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
  * UTF-8 bytes are the text they encode, as on the wire: JSON in a `Request` body is JSON
  * to the verifier, so it is canonicalised here too. Other bytes are compared as they are.
  */
-function canonicalBytes(bytes: Uint8Array): string {
+function canonicalBytes(bytes: Uint8Array): Printed {
   let text: string;
   try {
     text = utf8.decode(bytes);
   } catch {
-    return `bytes:${bytesText(bytes)}`;
+    return ['bytes:', bytes];
   }
   return canonicalText(text);
 }
 
-function canonicalEntries(entries: [string, unknown][]): string {
+function canonicalEntries(entries: [string, unknown][]): (string | Uint8Array)[] {
   // Sort by name only (stable), so repeated names keep their meaningful order.
   const sorted = [...entries].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
-  return sorted
-    .map(([name, value]) => `${encodeURIComponent(name)}=${value instanceof BlobBytes ? blobText(value) : encodeURIComponent(String(value))}`)
-    .join('&');
+  return sorted.flatMap(([name, value], i) => [
+    `${i ? '&' : ''}${encodeURIComponent(name)}=`,
+    ...(value instanceof BlobBytes ? blobParts(value) : [encodeURIComponent(String(value))]),
+  ]);
 }
 
-function blobText(blob: BlobBytes): string {
-  return `${blob.name ?? ''};${blob.type};${bytesText(blob.bytes)}`;
-}
-
-function bytesText(bytes: Uint8Array): string {
-  // Latin-1 view of the bytes: hashable as a string without an encoding round trip.
-  let text = '';
-  for (let i = 0; i < bytes.length; i += 0x8000) {
-    text += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  }
-  return text;
+function blobParts(blob: BlobBytes): [string, Uint8Array] {
+  return [`${blob.name ?? ''};${blob.type};`, blob.bytes];
 }
 
 function hasBody(method: string): boolean {
