@@ -486,7 +486,8 @@ export function createSubmitter(options: SubmitterOptions = {}): Submitter {
 
   function maybeSweep(): void {
     const now = config.now();
-    if (now - lastSweep < SWEEP_INTERVAL) return;
+    // Either way: a wall clock set back must not stop the sweeps until it catches up.
+    if (Math.abs(now - lastSweep) < SWEEP_INTERVAL) return;
     lastSweep = now;
     later(async () => {
       const expired = new Map<string, Decide>();

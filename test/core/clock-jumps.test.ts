@@ -66,3 +66,19 @@ describe('clock set back after an answer', () => {
     expect(await reloaded.peek(intent)).toBeDefined();
   });
 });
+
+describe('clock set back between sweeps', () => {
+  it('still sweeps retired keys once a minute has passed, not once the clock has caught up', async () => {
+    let now = 1_800_000_000_000;
+    const store = memoryStore();
+    const submitter = createSubmitter({ store, locks: null, now: () => now });
+    const { send } = orders();
+    await submitter.submit({ intent, send });
+    await submitter.idle();
+    now += -HOUR + 2 * 60_000;
+    await submitter.submit({ intent: { ...intent, body: { sku: 'B', qty: 1 } }, send });
+    await submitter.idle();
+    // Cart A's settled record, out of its window, is swept by the flush after cart B.
+    expect((await store.list()).map((r) => r.fingerprint)).toEqual([await fingerprint({ ...intent, body: { sku: 'B', qty: 1 } })]);
+  });
+});
