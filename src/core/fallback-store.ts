@@ -8,15 +8,15 @@ export interface FallbackStoreOptions {
 }
 
 /**
- * Wraps `primary`; when one of its operations rejects or times out, all further work
- * goes to a memory store for the life of the page, and `onDegrade` is called once.
- */
-/**
  * Deadlines on the monotonic clock: a wall clock set back an hour while an open hangs
  * re-armed the watchdog for that hour, and the submission waited with it.
  */
 const clock = () => performance.now();
 
+/**
+ * Wraps `primary`; when one of its operations rejects or times out, all further work
+ * goes to a memory store for the life of the page, and `onDegrade` is called once.
+ */
 export function fallbackStore(primary: KeyStore, options: FallbackStoreOptions): KeyStore {
   const { timeout } = options;
   let degraded = false;

@@ -14,9 +14,9 @@ export function hash64(text: string | readonly (string | Uint8Array)[]): string 
   let h1 = 0xdeadbeef ^ length;
   let h2 = 0x41c6ce57 ^ length;
   for (const part of parts) {
-    const text = typeof part === 'string';
+    const chars = typeof part === 'string';
     for (let i = 0; i < part.length; i++) {
-      const ch = text ? part.charCodeAt(i) : part[i]!;
+      const ch = chars ? part.charCodeAt(i) : part[i]!;
       h1 = Math.imul(h1 ^ ch, 2654435761);
       h2 = Math.imul(h2 ^ ch, 1597334677);
     }
