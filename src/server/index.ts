@@ -25,6 +25,7 @@ export {
   type PostgresStoreOptions,
 } from './stores/postgres.js';
 export { StoreUnavailableError, isStoreUnavailableError } from './stores/types.js';
+export { NoClaimTransactionError, isNoClaimTransactionError, type NoClaimTransactionReason } from './stores/no-claim-transaction-error.js';
 export type {
   IdempotencyStore,
   ClaimRequest,

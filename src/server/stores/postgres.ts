@@ -1,6 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { checkNumber, InvalidOptionsError } from '../invalid-options-error.js';
 import { Deadlines } from './deadlines.js';
+import { NoClaimTransactionError } from './no-claim-transaction-error.js';
 import { TransactionConnection } from './postgres-connection.js';
 import { newTokenSuffix } from './token.js';
 import {
@@ -72,7 +73,7 @@ export interface PostgresStore extends IdempotencyStore {
    * the claim's transaction to the handler: `http.createServer(store.scope(mw.handler(app)))`.
    */
   scope<A extends unknown[], R>(listener: (...args: A) => R): (...args: A) => R;
-  /** The connection inside the current request's claim transaction; throws outside one. */
+  /** The connection inside the current request's claim transaction; throws `NoClaimTransactionError` outside one. */
   client(): PgClientLike;
 }
 
@@ -197,9 +198,7 @@ export function postgresStore(pool: PgPoolLike, options: PostgresStoreOptions = 
 
   const claimInTransaction = async (request: ClaimRequest): Promise<ClaimResult> => {
     const slot = slots.getStore();
-    if (slot === undefined) {
-      throw new TypeError('submit-once: a transactional postgresStore needs the request to run inside store.scope(...)');
-    }
+    if (slot === undefined) throw new NoClaimTransactionError('outside-scope');
     await ensureTable().catch(unavailable);
     const connection = await TransactionConnection.open(pool, deadlines).catch(unavailable);
     try {
@@ -327,10 +326,11 @@ export function postgresStore(pool: PgPoolLike, options: PostgresStoreOptions = 
       return (...args: A): R => slots.run({}, () => listener(...args));
     },
     client(): PgClientLike {
-      const transaction = slots.getStore()?.transaction;
-      if (transaction === undefined || !open.has(transaction.token)) {
-        throw new Error('submit-once: no claim transaction here; use a transactional postgresStore and store.scope(...)');
-      }
+      if (!transactional) throw new NoClaimTransactionError('not-transactional');
+      const slot = slots.getStore();
+      if (slot === undefined) throw new NoClaimTransactionError('outside-scope');
+      const { transaction } = slot;
+      if (transaction === undefined || !open.has(transaction.token)) throw new NoClaimTransactionError('no-claim');
       return transaction.connection.client;
     },
   };
