@@ -131,6 +131,7 @@ Endpoints of the verifier itself:
   DELETE ${STATS_PATH}    resets the audit counters
   POST   ${RESET_PATH}    forgets every key, the counters and the built-in API's orders
   GET    ${TOKEN_PATH}     with --token-secret: {"token":…,"expiresAt":…,"expiresIn":…} for the caller
+Another method on these paths is answered 405, never sent upstream.
 
 CORS is on for every origin: preflights allow Idempotency-Key, Content-Type and If-Match,
 and responses expose Idempotent-Replayed, Retry-After, Location and ETag to the page.

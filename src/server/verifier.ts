@@ -54,7 +54,8 @@ export function createVerifier(options: VerifierOptions = {}): Verifier {
   const drain = new Drain();
   const cors: CorsOptions | undefined =
     middlewareOptions.cors === false ? undefined : middlewareOptions.cors === true || middlewareOptions.cors === undefined ? {} : middlewareOptions.cors;
-  const middleware = idempotency({ ...middlewareOptions, cors: cors ?? false, statsPath: middlewareOptions.statsPath ?? STATS_PATH });
+  const statsPath = middlewareOptions.statsPath ?? STATS_PATH;
+  const middleware = idempotency({ ...middlewareOptions, cors: cors ?? false, statsPath });
   const guarded = middleware.handler((req, res) => {
     const end = drain.begin();
     // A turn later: the middleware settles the run (stores, releases, marks unknown) in
@@ -91,9 +92,20 @@ export function createVerifier(options: VerifierOptions = {}): Verifier {
       );
       return;
     }
+    // The middleware serves GET, HEAD and DELETE there and passes other methods on, to the
+    // application: here that would send a request for the verifier to the upstream, keyed.
+    if (path === statsPath && req.method !== 'GET' && req.method !== 'HEAD' && req.method !== 'DELETE') {
+      if (cors !== undefined && applyCors(req, res, cors, middlewareOptions.header ?? KEY_HEADER)) return;
+      return sendJson(res, 405, { error: 'use GET or DELETE' }, { Allow: 'GET, HEAD, DELETE' });
+    }
     if (path === RESET_PATH || path === HEALTH_PATH) {
       if (cors !== undefined && applyCors(req, res, cors, middlewareOptions.header ?? KEY_HEADER)) return;
-      if (path === HEALTH_PATH) return sendJson(res, 200, { ok: true, store: middleware.store.name });
+      if (path === HEALTH_PATH) {
+        // The verifier's own path: any other method is a mistake to name, not a probe that
+        // passed (nor a request for the upstream, which never sees /__submit-once/ paths).
+        if (req.method !== 'GET' && req.method !== 'HEAD') return sendJson(res, 405, { error: 'use GET' }, { Allow: 'GET, HEAD' });
+        return sendJson(res, 200, { ok: true, store: middleware.store.name });
+      }
       if (req.method !== 'POST') return sendJson(res, 405, { error: 'use POST' }, { Allow: 'POST' });
       reset().then(
         () => sendJson(res, 200, { reset: true }),

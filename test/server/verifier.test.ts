@@ -90,6 +90,52 @@ describe('createVerifier', () => {
     expect(verifier.stats().totals.executions).toBe(1);
   });
 
+  it('answers GET and HEAD on /__submit-once/health, and any other method 405 with Allow, sent neither to the API nor upstream', async () => {
+    let hits = 0;
+    const upstream = await startServer((req, res) => {
+      hits++;
+      req.resume();
+      res.end('upstream');
+    });
+    try {
+      const { url } = await start({ upstream: upstream.url });
+      const health = `${url}/__submit-once/health`;
+      const get = await fetch(health);
+      expect(get.status).toBe(200);
+      expect(await get.json()).toMatchObject({ ok: true });
+      expect((await fetch(health, { method: 'HEAD' })).status).toBe(200);
+      for (const method of ['POST', 'DELETE', 'PUT']) {
+        const refused = await fetch(health, { method, headers: { 'Idempotency-Key': `k-${method}` } });
+        expect([method, refused.status, refused.headers.get('allow')]).toEqual([method, 405, 'GET, HEAD']);
+      }
+      expect(hits).toBe(0);
+    } finally {
+      await upstream.close();
+    }
+  });
+
+  it('answers POST or PUT on /__submit-once/stats 405 with Allow, instead of sending it upstream under a key', async () => {
+    let hits = 0;
+    const upstream = await startServer((req, res) => {
+      hits++;
+      req.resume();
+      res.end('upstream');
+    });
+    try {
+      const { url } = await start({ upstream: upstream.url });
+      const stats = `${url}/__submit-once/stats`;
+      for (const method of ['POST', 'PUT']) {
+        const refused = await fetch(stats, { method, headers: { 'Idempotency-Key': `k-${method}` }, body: '{}' });
+        expect([method, refused.status, refused.headers.get('allow')]).toEqual([method, 405, 'GET, HEAD, DELETE']);
+      }
+      expect(hits).toBe(0);
+      expect((await fetch(stats)).status).toBe(200);
+      expect((await fetch(stats, { method: 'DELETE' })).status).toBe(204);
+    } finally {
+      await upstream.close();
+    }
+  });
+
   it('counts 50 concurrent submissions of one key as one order', async () => {
     const api = createOrdersApi({
       intercept: async () => {
