@@ -10,7 +10,7 @@ const NAME = 'submit-once-verifier';
 async function main(argv: readonly string[]): Promise<number | undefined> {
   let command;
   try {
-    command = parseCli(argv);
+    command = parseCli(argv, process.env);
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
     console.error(`${NAME}: ${error.message}`);

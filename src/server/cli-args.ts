@@ -1,7 +1,7 @@
 /**
  * The `submit-once-verifier` command line: flags, their checks and the help text. Pure
- * (no I/O beyond reading package.json for `--version`), so every message can be tested
- * without starting a server. Errors name the flag as the user typed it, never an option
+ * but for reading `--token-secret-file` (and package.json for `--version`), with the
+ * environment passed in, so every message can be tested without starting a server. Errors name the flag as the user typed it, never an option
  * name of `createVerifier` and never a raw Node message.
  */
 import { readFileSync } from 'node:fs';
@@ -61,6 +61,7 @@ export const FLAGS = {
   'shared-keys': { type: 'boolean' },
   recovery: { type: 'boolean' },
   'token-secret': { type: 'string', multiple: true },
+  'token-secret-file': { type: 'string' },
   'token-ttl-ms': { type: 'string' },
   'token-format': { type: 'string' },
   'shutdown-grace-ms': { type: 'string' },
@@ -77,6 +78,9 @@ type FlagName = keyof typeof FLAGS;
 const MAX_PREALLOCATE_BYTES = 1024 * 1024 * 1024;
 // RFC 9110 token: what a header name (and, RFC 6265, a cookie name) may be made of.
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+/** Token secrets, one a line, out of the command line (which `ps` shows every user). */
+export const TOKEN_SECRET_ENV = 'SUBMIT_ONCE_TOKEN_SECRET';
+const MIN_SECRET_LENGTH = 32;
 
 export const USAGE = `submit-once-verifier: an idempotency-enforcing HTTP server for testing front ends
 
@@ -108,7 +112,10 @@ Usage: submit-once-verifier [flags]
                             with Idempotency-Recovery: true
   --token-secret SECRET     token mode: accept only keys issued at GET ${TOKEN_PATH},
                             signed with this secret (32+ characters); repeat to rotate:
-                            the first signs, every one verifies
+                            the first signs, every one verifies. Other users of the machine
+                            see it in ps: prefer --token-secret-file or ${TOKEN_SECRET_ENV}
+  --token-secret-file PATH  token mode, the secrets read from PATH, one a line (first signs)
+  ${TOKEN_SECRET_ENV}  (environment) token mode, the secrets one a line; a flag above wins
   --token-ttl-ms N          how long a token may make its first request, 1 or more. Default 3600000 (1 h)
   --token-format st1|st2    the version new tokens are issued in. Default st2 (claimed once whatever
                             the route); st1 while instances older than st2 still serve (they refuse st2)
@@ -144,7 +151,7 @@ in use, store unreachable, package missing); 2 usage error (bad flag or value).`
  *
  * @example parseCli(['--port', '0', '--store', 'file:./keys.jsonl'])
  */
-export function parseCli(argv: readonly string[]): CliCommand {
+export function parseCli(argv: readonly string[], env: Readonly<Record<string, string | undefined>> = {}): CliCommand {
   // Non-strict, with tokens: Node's own errors for unknown or valueless flags are long
   // and talk about positionals; these checks say it in the bin's words.
   const { tokens } = parseArgs({ args: [...argv], options: FLAGS, strict: false, allowPositionals: true, tokens: true });
@@ -197,14 +204,11 @@ export function parseCli(argv: readonly string[]): CliCommand {
   const leaseMs = last('lease-ms');
   const ttlMs = last('ttl-ms');
   const maxRunMs = last('max-run-ms');
-  const tokenSecrets = strings.get('token-secret');
-  for (const secret of tokenSecrets ?? []) {
-    if (secret.length < 32) throw new UsageError(`--token-secret must be at least 32 characters, got ${secret.length}`);
-  }
+  const tokenSecrets = tokenSecretsOf(strings.get('token-secret'), last('token-secret-file'), env[TOKEN_SECRET_ENV]);
   const tokenTtlMs = last('token-ttl-ms');
-  if (tokenTtlMs !== undefined && tokenSecrets === undefined) throw new UsageError('--token-ttl-ms needs --token-secret');
+  if (tokenTtlMs !== undefined && tokenSecrets === undefined) throw new UsageError(`--token-ttl-ms needs a token secret (--token-secret, --token-secret-file or ${TOKEN_SECRET_ENV})`);
   const tokenFormat = last('token-format');
-  if (tokenFormat !== undefined && tokenSecrets === undefined) throw new UsageError('--token-format needs --token-secret');
+  if (tokenFormat !== undefined && tokenSecrets === undefined) throw new UsageError(`--token-format needs a token secret (--token-secret, --token-secret-file or ${TOKEN_SECRET_ENV})`);
   if (tokenFormat !== undefined && tokenFormat !== 'st1' && tokenFormat !== 'st2') throw new UsageError(`--token-format must be st1 or st2, got ${JSON.stringify(tokenFormat)}`);
   const store = storeSpec(last('store') ?? 'memory');
   const preallocateBytes = last('file-preallocate-bytes');
@@ -236,6 +240,46 @@ export function parseCli(argv: readonly string[]): CliCommand {
       },
     },
   };
+}
+
+/** The token secrets: the flags', else the file's, else the environment's; undefined when none is given. */
+function tokenSecretsOf(flags: readonly string[] | undefined, file: string | undefined, fromEnv: string | undefined): readonly string[] | undefined {
+  if (flags !== undefined && file !== undefined) throw new UsageError('--token-secret and --token-secret-file cannot be combined');
+  if (flags !== undefined) {
+    for (const secret of flags) {
+      if (secret.length < MIN_SECRET_LENGTH) throw new UsageError(`--token-secret must be at least ${MIN_SECRET_LENGTH} characters, got ${secret.length}`);
+    }
+    return flags;
+  }
+  if (file !== undefined) {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      const reason = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'it is a directory' : (error as Error).message;
+      throw new UsageError(`--token-secret-file cannot read ${file}: ${reason}`);
+    }
+    return secretLines(`--token-secret-file ${file}`, text, '');
+  }
+  if (fromEnv === undefined) return undefined;
+  // Set but empty is refused: read as "no token mode", the verifier would accept any key.
+  return secretLines(TOKEN_SECRET_ENV, fromEnv, ' (unset it to turn token mode off)');
+}
+
+/** One secret a line (blank lines and the spaces around a secret skipped); never quotes a secret in a message. */
+function secretLines(source: string, text: string, whenEmpty: string): readonly string[] {
+  const secrets: string[] = [];
+  for (const [i, line] of text.split('\n').entries()) {
+    const secret = line.trim();
+    if (secret === '') continue;
+    if (secret.length < MIN_SECRET_LENGTH) {
+      throw new UsageError(`${source}: the secret on line ${i + 1} must be at least ${MIN_SECRET_LENGTH} characters, got ${secret.length}`);
+    }
+    secrets.push(secret);
+  }
+  if (secrets.length === 0) throw new UsageError(`${source} holds no secret${whenEmpty}`);
+  return secrets;
 }
 
 function integer(flag: string, value: string, min: number, max: number): number {

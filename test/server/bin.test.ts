@@ -4,7 +4,7 @@
  * in process, since each child costs a Node start.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -249,7 +249,7 @@ describe('parseCli', () => {
     const command = parseCli(['--token-secret', a, '--token-secret', b, '--token-ttl-ms', '60000']);
     expect(command.command === 'serve' && [command.config.tokenSecrets, command.config.tokenTtlMs]).toEqual([[a, b], 60_000]);
     expect(usageError(['--token-secret', 'short'])).toBe('--token-secret must be at least 32 characters, got 5');
-    expect(usageError(['--token-ttl-ms', '5'])).toBe('--token-ttl-ms needs --token-secret');
+    expect(usageError(['--token-ttl-ms', '5'])).toBe('--token-ttl-ms needs a token secret (--token-secret, --token-secret-file or SUBMIT_ONCE_TOKEN_SECRET)');
     expect(usageError(['--token-secret', a, '--token-ttl-ms', '0'])).toBe('--token-ttl-ms must be an integer 1 or more, got 0');
   });
 
@@ -260,8 +260,52 @@ describe('parseCli', () => {
       return command.command === 'serve' ? command.config.tokenFormat : 'not serve';
     };
     expect([format(['--token-secret', a]), format(['--token-secret', a, '--token-format', 'st1']), format(['--token-secret', a, '--token-format', 'st2'])]).toEqual([undefined, 'st1', 'st2']);
-    expect(usageError(['--token-format', 'st1'])).toBe('--token-format needs --token-secret');
+    expect(usageError(['--token-format', 'st1'])).toBe('--token-format needs a token secret (--token-secret, --token-secret-file or SUBMIT_ONCE_TOKEN_SECRET)');
     expect(usageError(['--token-secret', a, '--token-format', 'ST1'])).toBe('--token-format must be st1 or st2, got "ST1"');
+  });
+
+  it('reads token secrets from SUBMIT_ONCE_TOKEN_SECRET or --token-secret-file (one a line, first signs), kept out of the command line', () => {
+    const a = 'a'.repeat(32);
+    const b = 'b'.repeat(40);
+    const secretsOf = (args: string[], env: Record<string, string> = {}): unknown => {
+      const command = parseCli(args, env);
+      return command.command === 'serve' ? command.config.tokenSecrets : command;
+    };
+    const dir = mkdtempSync(join(tmpdir(), 'so-secret-'));
+    try {
+      const file = join(dir, 'secrets');
+      writeFileSync(file, `${a}\r\n\n${b}\n`);
+      expect(secretsOf(['--token-secret-file', file])).toEqual([a, b]);
+      expect(secretsOf([], { SUBMIT_ONCE_TOKEN_SECRET: a })).toEqual([a]);
+      expect(secretsOf([], { SUBMIT_ONCE_TOKEN_SECRET: `${b}\n${a}\n` })).toEqual([b, a]);
+      // A flag wins over the environment, as with any setting given both ways.
+      expect(secretsOf(['--token-secret', b], { SUBMIT_ONCE_TOKEN_SECRET: a })).toEqual([b]);
+      expect(secretsOf(['--token-secret-file', file], { SUBMIT_ONCE_TOKEN_SECRET: 'x' })).toEqual([a, b]);
+      const ttl = parseCli(['--token-ttl-ms', '60000'], { SUBMIT_ONCE_TOKEN_SECRET: a });
+      expect(ttl.command === 'serve' && ttl.config.tokenTtlMs).toBe(60_000);
+
+      const refusedWith = (args: string[], env: Record<string, string> = {}): string => {
+        try {
+          parseCli(args, env);
+        } catch (error) {
+          expect(error).toBeInstanceOf(UsageError);
+          return (error as Error).message;
+        }
+        throw new Error(`accepted: ${args.join(' ')}`);
+      };
+      expect(refusedWith(['--token-secret', a, '--token-secret-file', file])).toBe('--token-secret and --token-secret-file cannot be combined');
+      writeFileSync(file, `${a}\nshort\n`);
+      // The secret itself is never printed, only where it is.
+      expect(refusedWith(['--token-secret-file', file])).toBe(`--token-secret-file ${file}: the secret on line 2 must be at least 32 characters, got 5`);
+      writeFileSync(file, '\n\n');
+      expect(refusedWith(['--token-secret-file', file])).toBe(`--token-secret-file ${file} holds no secret`);
+      expect(refusedWith(['--token-secret-file', join(dir, 'missing')])).toBe(`--token-secret-file cannot read ${join(dir, 'missing')}: no such file`);
+      expect(refusedWith([], { SUBMIT_ONCE_TOKEN_SECRET: 'short' })).toBe('SUBMIT_ONCE_TOKEN_SECRET: the secret on line 1 must be at least 32 characters, got 5');
+      // Set but empty: refused rather than read as "token mode off", which would accept any key.
+      expect(refusedWith([], { SUBMIT_ONCE_TOKEN_SECRET: '' })).toBe('SUBMIT_ONCE_TOKEN_SECRET holds no secret (unset it to turn token mode off)');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('--help and --version win over the other flags', () => {

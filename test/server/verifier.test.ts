@@ -12,8 +12,8 @@ import { post } from '../helpers/post.js';
 import { sleep } from '../helpers/clock.js';
 
 /** Starts the bin; resolves with the child and its URL once it listens. */
-async function startBin(args: string[]): Promise<{ child: ChildProcessWithoutNullStreams; url: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server/bin.ts', '--port', '0', ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+async function startBin(args: string[], env: Record<string, string> = {}): Promise<{ child: ChildProcessWithoutNullStreams; url: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server/bin.ts', '--port', '0', ...args], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   const url = await new Promise<string>((resolve, reject) => {
     let out = '';
     child.stdout.on('data', (chunk: Buffer) => {
@@ -467,6 +467,19 @@ describe('submit-once-verifier bin', () => {
       expect(mallory.headers.get('idempotent-replayed')).toBe('true');
       const health = (await (await fetch(`${url}/__submit-once/health`)).json()) as { ok: boolean };
       expect(health.ok).toBe(true);
+    } finally {
+      await stopBin(child);
+    }
+  });
+
+  it('takes its token secret from SUBMIT_ONCE_TOKEN_SECRET, so that it is not on the command line', async () => {
+    const { child, url } = await startBin([], { SUBMIT_ONCE_TOKEN_SECRET: 's'.repeat(32) });
+    try {
+      const issued = await fetch(`${url}/__submit-once/token`);
+      expect(issued.status).toBe(200);
+      const { token } = (await issued.json()) as { token: string };
+      expect((await post(`${url}/orders`, { key: token, body: { item: 'tea' } })).status).toBe(201);
+      expect((await post(`${url}/orders`, { key: 'made-up', body: { item: 'tea' } })).json().type).toBe('https://submit-once.dev/problems/token-invalid');
     } finally {
       await stopBin(child);
     }
