@@ -37,6 +37,7 @@ async function main(argv: readonly string[]): Promise<number | undefined> {
   const verifier = createVerifier({
     store,
     ...(config.upstream !== undefined ? { upstream: config.upstream } : {}),
+    ...(config.upstreamConnectTimeoutMs !== undefined ? { upstreamConnectTimeoutMs: config.upstreamConnectTimeoutMs } : {}),
     ...(config.leaseMs !== undefined ? { leaseMs: config.leaseMs } : {}),
     ...(config.ttlMs !== undefined ? { ttl: config.ttlMs } : {}),
     ...(config.maxRunMs !== undefined ? { maxRunMs: config.maxRunMs } : {}),

@@ -39,6 +39,8 @@ export interface CliConfig {
   readonly tokenSecrets: readonly string[] | undefined;
   readonly tokenTtlMs: number | undefined;
   readonly tokenFormat: TokenFormat | undefined;
+  /** With an upstream: how long connecting to it may take (undefined: the verifier's default). */
+  readonly upstreamConnectTimeoutMs: number | undefined;
   /** How long SIGTERM/SIGINT lets requests in flight finish before cutting them. */
   readonly shutdownGraceMs: number;
   /** Options of `fileStore` given on the command line (`--store file:` only). */
@@ -52,6 +54,7 @@ export const FLAGS = {
   port: { type: 'string' },
   host: { type: 'string' },
   upstream: { type: 'string' },
+  'upstream-connect-timeout-ms': { type: 'string' },
   store: { type: 'string' },
   'lease-ms': { type: 'string' },
   'ttl-ms': { type: 'string' },
@@ -90,6 +93,10 @@ Usage: submit-once-verifier [flags]
   --host NAME               address to listen on. Default 127.0.0.1 (loopback only)
   --upstream URL            forward every request to this http(s) URL instead of the built-in API
                             (its path is prefixed; no user:password@, query or fragment)
+  --upstream-connect-timeout-ms N
+                            with --upstream: how long connecting may take, 1 to ${MAX_TIMER_MS}
+                            (at most --max-run-ms); then 502 and the key is freed, as nothing
+                            was sent. Default 5000
   --store SPEC              where keys and stored responses live. Default memory
                               memory          this process only, forgotten on exit
                               file:PATH       a local file, survives restarts (or file:///ABSOLUTE/PATH)
@@ -210,6 +217,8 @@ export function parseCli(argv: readonly string[], env: Readonly<Record<string, s
   const tokenFormat = last('token-format');
   if (tokenFormat !== undefined && tokenSecrets === undefined) throw new UsageError(`--token-format needs a token secret (--token-secret, --token-secret-file or ${TOKEN_SECRET_ENV})`);
   if (tokenFormat !== undefined && tokenFormat !== 'st1' && tokenFormat !== 'st2') throw new UsageError(`--token-format must be st1 or st2, got ${JSON.stringify(tokenFormat)}`);
+  const upstreamConnectTimeoutMs = last('upstream-connect-timeout-ms');
+  if (upstreamConnectTimeoutMs !== undefined && last('upstream') === undefined) throw new UsageError('--upstream-connect-timeout-ms needs --upstream');
   const store = storeSpec(last('store') ?? 'memory');
   const preallocateBytes = last('file-preallocate-bytes');
   const compactAfterLines = last('file-compact-after-lines');
@@ -233,6 +242,8 @@ export function parseCli(argv: readonly string[], env: Readonly<Record<string, s
       tokenSecrets,
       tokenTtlMs: tokenTtlMs === undefined ? undefined : integer('--token-ttl-ms', tokenTtlMs, 1, Number.MAX_SAFE_INTEGER),
       tokenFormat,
+      upstreamConnectTimeoutMs:
+        upstreamConnectTimeoutMs === undefined ? undefined : integer('--upstream-connect-timeout-ms', upstreamConnectTimeoutMs, 1, MAX_TIMER_MS),
       shutdownGraceMs: integer('--shutdown-grace-ms', last('shutdown-grace-ms') ?? '5000', 0, MAX_TIMER_MS),
       fileStore: {
         ...(preallocateBytes !== undefined ? { preallocateBytes: integer('--file-preallocate-bytes', preallocateBytes, 0, MAX_PREALLOCATE_BYTES) } : {}),

@@ -47,20 +47,35 @@ function forEachLine(raw: readonly string[], visit: (name: string, lower: string
   }
 }
 
+/** How long a connection to the upstream may take by default (as Envoy's `connect_timeout`). */
+export const DEFAULT_CONNECT_TIMEOUT_MS = 5_000;
+
+export interface ProxyOptions {
+  /** How long the upstream may stay silent once connected. Default 5 minutes. */
+  readonly timeoutMs?: number;
+  /** How long connecting (DNS, TCP, TLS) may take; at most `timeoutMs`. Default 5 s. */
+  readonly connectTimeoutMs?: number;
+}
+
 /**
  * A handler that forwards every request to `upstream` (e.g. `http://127.0.0.1:3000`) and
  * streams the answer back. Behind the middleware the upstream sees each key's request
  * once, with the key in `Idempotency-Key` and, on a recovery run, `Idempotency-Recovery: true`.
  *
- * Only a failure before the connection was made is known to have had no effect (502
+ * Only a failure before the connection was made, or a connection not made within
+ * `connectTimeoutMs`, is known to have had no effect (502
  * `upstream-unavailable`, the key is released). Once connected, the request may have been
  * delivered: a reset, hang-up or missing answer then rejects with `UncertainOutcomeError`,
  * so the key turns unknown instead of running again.
  */
-export function proxyTo(upstream: string, options: { readonly timeoutMs?: number } = {}): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
+export function proxyTo(upstream: string, options: ProxyOptions = {}): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
   // Past the run limit the claim is no longer renewed: an upstream silent that long gets
-  // its caller an answer (unknown, or 502 if never connected) rather than none at all.
+  // its caller an answer (unknown) rather than none at all.
   const timeoutMs = options.timeoutMs ?? 5 * 60 * 1000;
+  // Node starts a request's timeout only once its socket has connected, and the kernel
+  // gives up on a handshake nobody answers after about two minutes: without a bound of its
+  // own, a firewall dropping packets held the key and its caller that long.
+  const connectTimeoutMs = Math.min(options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS, timeoutMs);
   const base = new URL(upstream);
   const send = base.protocol === 'https:' ? httpsRequest : httpRequest;
   // A fresh connection per request: a stale keep-alive socket reset by the upstream would
@@ -139,9 +154,18 @@ export function proxyTo(upstream: string, options: { readonly timeoutMs?: number
       outgoing.setTimeout(timeoutMs, () => outgoing.destroy(new Error(`no answer for ${timeoutMs} ms`)));
       outgoing.on('socket', (socket) => {
         // A reused socket would already be connected; with keepAlive off there is none.
-        // For TLS, "connected" is after the handshake: before it nothing was delivered.
-        if (!socket.connecting) connected = true;
-        else socket.once(base.protocol === 'https:' ? 'secureConnect' : 'connect', () => (connected = true));
+        // For TLS, "connected" is after the handshake: before it nothing was delivered, so
+        // giving up then is a 502 and frees the key.
+        if (!socket.connecting) {
+          connected = true;
+          return;
+        }
+        const timer = setTimeout(() => outgoing.destroy(new Error(`no connection within ${connectTimeoutMs} ms`)), connectTimeoutMs);
+        socket.once(base.protocol === 'https:' ? 'secureConnect' : 'connect', () => {
+          connected = true;
+          clearTimeout(timer);
+        });
+        socket.once('close', () => clearTimeout(timer));
       });
       outgoing.on('error', (error) => {
         if (connected) {

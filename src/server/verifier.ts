@@ -4,6 +4,7 @@ import { KEY_HEADER } from '../protocol/index.js';
 import type { AuditSnapshot } from './audit.js';
 import { applyCors, type CorsOptions } from './cors.js';
 import { Drain } from './drain.js';
+import { checkNumber, MAX_TIMER_MS } from './invalid-options-error.js';
 import { idempotency, type IdempotencyMiddleware, type RequestHandler } from './middleware.js';
 import { requestPath, type IdempotencyOptions } from './options.js';
 import { createOrdersApi } from './orders-api.js';
@@ -19,6 +20,12 @@ export const TOKEN_PATH = '/__submit-once/token';
 export interface VerifierOptions extends IdempotencyOptions {
   /** Forward every request here instead of serving the built-in orders API. */
   readonly upstream?: string;
+  /**
+   * With `upstream`: how long connecting to it may take (at most `maxRunMs`). Nothing was
+   * sent before, so the caller gets 502 `upstream-unavailable` and the key is freed for
+   * its retry. Default 5000.
+   */
+  readonly upstreamConnectTimeoutMs?: number;
   /** The application behind the middleware. Default `createOrdersApi()`; ignored with `upstream`. */
   readonly handler?: RequestHandler & { reset?: () => void };
 }
@@ -49,8 +56,15 @@ export interface Verifier {
  * const url = await verifier.listen(0);
  */
 export function createVerifier(options: VerifierOptions = {}): Verifier {
-  const { upstream, handler: custom, ...middlewareOptions } = options;
-  const handler = upstream !== undefined ? proxyTo(upstream, { timeoutMs: middlewareOptions.maxRunMs }) : (custom ?? createOrdersApi());
+  const { upstream, upstreamConnectTimeoutMs, handler: custom, ...middlewareOptions } = options;
+  if (upstreamConnectTimeoutMs !== undefined) checkNumber('upstreamConnectTimeoutMs', upstreamConnectTimeoutMs, 0, false, MAX_TIMER_MS);
+  const handler =
+    upstream !== undefined
+      ? proxyTo(upstream, {
+          ...(middlewareOptions.maxRunMs !== undefined ? { timeoutMs: middlewareOptions.maxRunMs } : {}),
+          ...(upstreamConnectTimeoutMs !== undefined ? { connectTimeoutMs: upstreamConnectTimeoutMs } : {}),
+        })
+      : (custom ?? createOrdersApi());
   const drain = new Drain();
   const cors: CorsOptions | undefined =
     middlewareOptions.cors === false ? undefined : middlewareOptions.cors === true || middlewareOptions.cors === undefined ? {} : middlewareOptions.cors;

@@ -211,6 +211,7 @@ describe('parseCli', () => {
         recovery: false,
         tokenSecrets: undefined,
         tokenTtlMs: undefined,
+        upstreamConnectTimeoutMs: undefined,
         shutdownGraceMs: 5000,
         fileStore: {},
       },
@@ -237,6 +238,7 @@ describe('parseCli', () => {
         recovery: true,
         tokenSecrets: undefined,
         tokenTtlMs: undefined,
+        upstreamConnectTimeoutMs: undefined,
         shutdownGraceMs: 0,
         fileStore: {},
       },
@@ -306,6 +308,15 @@ describe('parseCli', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it('reads --upstream-connect-timeout-ms, only with --upstream', () => {
+    const command = parseCli(['--upstream', 'http://127.0.0.1:3000', '--upstream-connect-timeout-ms', '250']);
+    expect(command.command === 'serve' && command.config.upstreamConnectTimeoutMs).toBe(250);
+    expect(usageError(['--upstream-connect-timeout-ms', '250'])).toBe('--upstream-connect-timeout-ms needs --upstream');
+    expect(usageError(['--upstream', 'http://127.0.0.1:3000', '--upstream-connect-timeout-ms', '0'])).toBe(
+      '--upstream-connect-timeout-ms must be an integer from 1 to 2147483647, got 0',
+    );
   });
 
   it('--help and --version win over the other flags', () => {

@@ -46,6 +46,7 @@ describe('server options are refused with a typed InvalidOptionsError when the m
     expectInvalid(() => idempotency({ leaseMs: 0 }), 'leaseMs');
     expectInvalid(() => idempotency({ ttl: Number.NaN }), 'ttl');
     expectInvalid(() => createVerifier({ maxRunMs: -5 }), 'maxRunMs');
+    expectInvalid(() => createVerifier({ upstream: 'http://127.0.0.1:1', upstreamConnectTimeoutMs: 0 }), 'upstreamConnectTimeoutMs');
   });
 
   it('a list given as one string (methods: a TypeError from .map; replayHeaders: spread into letters)', () => {

@@ -10,6 +10,8 @@ import { createOrdersApi } from '../../src/server/orders-api.js';
 import { startServer } from '../helpers/http-server.js';
 import { post } from '../helpers/post.js';
 import { sleep } from '../helpers/clock.js';
+import { synBlackHole } from '../helpers/syn-black-hole.js';
+import { within } from '../helpers/within.js';
 
 /** Starts the bin; resolves with the child and its URL once it listens. */
 async function startBin(args: string[], env: Record<string, string> = {}): Promise<{ child: ChildProcessWithoutNullStreams; url: string }> {
@@ -428,6 +430,23 @@ describe('createVerifier', () => {
     expect((await post(`${url}/x`, { key: 'k', body: {} })).headers.get('idempotent-replayed')).toBeNull();
   });
 
+  it('answers 502 and frees the key when the upstream never completes the TCP handshake, after upstreamConnectTimeoutMs rather than never', async () => {
+    const hole = await synBlackHole();
+    try {
+      const { url, verifier } = await start({ upstream: `http://127.0.0.1:${hole.port}`, upstreamConnectTimeoutMs: 300, maxRunMs: 60_000, leaseMs: 200 });
+      const started = Date.now();
+      const answer = await within(3_000, post(`${url}/x`, { key: 'k', body: {} }));
+      expect(answer === 'no answer' ? answer : [answer.status, answer.json().type]).toEqual([502, 'https://submit-once.dev/problems/upstream-unavailable']);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(250);
+      // Nothing was sent: the same key may run again, and is not answered in-progress or unknown.
+      const retry = await within(3_000, post(`${url}/x`, { key: 'k', body: {} }));
+      expect(retry === 'no answer' ? retry : retry.status).toBe(502);
+      expect(verifier.stats().totals).toMatchObject({ releases: 2, unknownOutcomes: 0 });
+    } finally {
+      hole.close();
+    }
+  });
+
   it('never replays a truncated response: over maxResponseBytes a replay answers 410', async () => {
     const big = 'x'.repeat(5_000);
     let runs = 0;
@@ -482,6 +501,18 @@ describe('submit-once-verifier bin', () => {
       expect((await post(`${url}/orders`, { key: 'made-up', body: { item: 'tea' } })).json().type).toBe('https://submit-once.dev/problems/token-invalid');
     } finally {
       await stopBin(child);
+    }
+  });
+
+  it('--upstream-connect-timeout-ms bounds a handshake the upstream never answers: 502', async () => {
+    const hole = await synBlackHole();
+    const { child, url } = await startBin(['--upstream', `http://127.0.0.1:${hole.port}`, '--upstream-connect-timeout-ms', '200']);
+    try {
+      const answer = await within(3_000, post(`${url}/x`, { key: 'k', body: {} }));
+      expect(answer === 'no answer' ? answer : answer.status).toBe(502);
+    } finally {
+      await stopBin(child);
+      hole.close();
     }
   });
 
