@@ -55,6 +55,11 @@ export interface ProxyOptions {
   readonly timeoutMs?: number;
   /** How long connecting (DNS, TCP, TLS) may take; at most `timeoutMs`. Default 5 s. */
   readonly connectTimeoutMs?: number;
+  /**
+   * How far the upstream's answer is read ahead of a caller that reads it slowly: the
+   * middleware's `maxResponseBytes`, since that much is held for the replay anyway. Default 1 MiB.
+   */
+  readonly readAheadBytes?: number;
 }
 
 /**
@@ -76,6 +81,7 @@ export function proxyTo(upstream: string, options: ProxyOptions = {}): (req: Inc
   // gives up on a handshake nobody answers after about two minutes: without a bound of its
   // own, a firewall dropping packets held the key and its caller that long.
   const connectTimeoutMs = Math.min(options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS, timeoutMs);
+  const readAheadBytes = options.readAheadBytes ?? 1024 * 1024;
   const base = new URL(upstream);
   const send = base.protocol === 'https:' ? httpsRequest : httpRequest;
   // A fresh connection per request: a stale keep-alive socket reset by the upstream would
@@ -141,7 +147,15 @@ export function proxyTo(upstream: string, options: ProxyOptions = {}): (req: Inc
             res.setHeader(name, values.length === 1 ? (values[0] as string) : values);
             copied.push(name);
           }
-          upstreamRes.on('data', (chunk: Buffer) => res.write(chunk));
+          // An answer the replay can hold is read at once, so it is stored however slowly the
+          // caller reads; past that, only as fast as the caller reads (it was all held in
+          // the caller's send buffer). A caller gone reads nothing: the rest is read to its
+          // end, which completes the run.
+          upstreamRes.on('data', (chunk: Buffer) => {
+            if (!res.write(chunk) && !res.destroyed && res.writableLength > readAheadBytes) upstreamRes.pause();
+          });
+          res.on('drain', () => upstreamRes.resume());
+          res.once('close', () => upstreamRes.resume());
           upstreamRes.on('end', () => {
             res.end();
             resolve();

@@ -63,6 +63,7 @@ export function createVerifier(options: VerifierOptions = {}): Verifier {
       ? proxyTo(upstream, {
           ...(middlewareOptions.maxRunMs !== undefined ? { timeoutMs: middlewareOptions.maxRunMs } : {}),
           ...(upstreamConnectTimeoutMs !== undefined ? { connectTimeoutMs: upstreamConnectTimeoutMs } : {}),
+          ...(middlewareOptions.maxResponseBytes !== undefined ? { readAheadBytes: middlewareOptions.maxResponseBytes } : {}),
         })
       : (custom ?? createOrdersApi());
   const drain = new Drain();
