@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { EXIT_OK, EXIT_RUNTIME, EXIT_USAGE, USAGE, UsageError, packageVersion, parseCli, type CliConfig } from './cli-args.js';
 import { headerPrincipal } from './principal.js';
-import { openStoreSpec } from './store-spec.js';
+import { openStoreSpec, withoutPassword } from './store-spec.js';
 import type { TokenOptions } from './tokens.js';
 import { createVerifier, type Verifier } from './verifier.js';
 
@@ -32,7 +32,7 @@ async function main(argv: readonly string[]): Promise<number | undefined> {
     // A system error (ENOENT, EACCES… from the file store) names neither the flag nor the
     // store; the spec's own messages ("cannot connect to Redis at …") already do.
     if (typeof (error as NodeJS.ErrnoException).code !== 'string') throw error;
-    throw new Error(`cannot open --store ${config.store}: ${messageOf(error)}`);
+    throw new Error(`cannot open --store ${withoutPassword(config.store)}: ${messageOf(error)}`);
   });
   const verifier = createVerifier({
     store,
@@ -48,7 +48,7 @@ async function main(argv: readonly string[]): Promise<number | undefined> {
     ...(config.tokenSecrets !== undefined ? { tokens: tokenOptions(config.tokenSecrets, config) } : {}),
   });
   const url = await listen(verifier, config);
-  console.log(`submit-once verifier listening on ${url} (store: ${config.store}, ${config.upstream === undefined ? 'built-in orders API' : `upstream: ${config.upstream}`})`);
+  console.log(`submit-once verifier listening on ${url} (store: ${withoutPassword(config.store)}, ${config.upstream === undefined ? 'built-in orders API' : `upstream: ${config.upstream}`})`);
 
   // The first signal drains; a second one makes close() cut what still runs.
   const stop = (): void => {

@@ -101,14 +101,10 @@ async function connectPostgres(url: string): Promise<PgPoolLike> {
   return pool;
 }
 
-/** A connection URL fit for an error line: the password is never printed. */
-function withoutPassword(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password === '') return url;
-    parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return url.replace(/\/\/([^:/@]*):[^@]*@/, '//$1:***@');
-  }
+/**
+ * A connection URL or `--store` spec fit for a log line: the password is never printed.
+ * Not through `URL`: `postgres:postgres://u:p@h` parses as a path, with no password.
+ */
+export function withoutPassword(spec: string): string {
+  return spec.replace(/\/\/([^:/@]*):[^@]*@/, '//$1:***@');
 }

@@ -13,6 +13,7 @@ import { FLAGS, UsageError, parseCli } from '../../src/server/cli-args.js';
 import { fileStore } from '../../src/server/index.js';
 import { openStoreSpec } from '../../src/server/store-spec.js';
 import { HEALTH_PATH, RESET_PATH, STATS_PATH } from '../../src/server/verifier.js';
+import { hasPostgres, startPostgres } from '../support/postgres-process.js';
 
 interface Run {
   code: number | null;
@@ -135,6 +136,37 @@ describe('submit-once-verifier: runtime failures are one line and exit 1', () =>
     expect(run.code).toBe(1);
     expect(lines(run.stderr)).toEqual([expect.stringMatching(/^submit-once-verifier: cannot open --store file:\/nonexistent-dir\/keys\.jsonl: ENOENT/)]);
   });
+});
+
+describe.skipIf(!hasPostgres())('submit-once-verifier started on a store URL with a password', () => {
+  it('does not print the password in its "listening on" line, for either spelling of the spec', async () => {
+    const postgres = await startPostgres();
+    try {
+      // Trust authentication: the password is sent by no one, but it is in the URL.
+      const url = postgres.url.replace('postgres@', 'postgres:hunter2@');
+      for (const spec of [url, `postgres:${url}`]) {
+        const child = spawn(process.execPath, ['--import', 'tsx', 'src/server/bin.ts', '--port', '0', '--store', spec], { stdio: ['ignore', 'pipe', 'pipe'] });
+        let out = '';
+        child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+        child.stderr.on('data', (chunk: Buffer) => (out += chunk.toString()));
+        const exited = new Promise((resolve) => child.once('exit', resolve));
+        await new Promise<void>((resolve, reject) => {
+          const timer = setTimeout(() => reject(new Error(`no listening line: ${out}`)), 20_000);
+          child.stdout.on('data', () => {
+            if (!out.includes('listening on')) return;
+            clearTimeout(timer);
+            resolve();
+          });
+        });
+        child.kill('SIGTERM');
+        await exited;
+        expect(out).not.toContain('hunter2');
+        expect(out).toContain('postgres:***@');
+      }
+    } finally {
+      await postgres.stop();
+    }
+  }, 60_000);
 });
 
 describe('--store file:', () => {
