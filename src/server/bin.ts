@@ -54,7 +54,11 @@ async function main(argv: readonly string[]): Promise<number | undefined> {
   const stop = (): void => {
     verifier.close({ graceMs: config.shutdownGraceMs }).then(
       () => process.exit(EXIT_OK),
-      () => process.exit(EXIT_RUNTIME),
+      (error: unknown) => {
+        // The store's last writes may be lost (a file store's sync): say so, in one line.
+        console.error(`${NAME}: stopped, but closing the store failed: ${messageOf(error)}`);
+        process.exit(EXIT_RUNTIME);
+      },
     );
   };
   process.on('SIGINT', stop);

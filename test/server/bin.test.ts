@@ -14,6 +14,7 @@ import { fileStore } from '../../src/server/index.js';
 import { openStoreSpec } from '../../src/server/store-spec.js';
 import { HEALTH_PATH, RESET_PATH, STATS_PATH } from '../../src/server/verifier.js';
 import { hasPostgres, startPostgres } from '../support/postgres-process.js';
+import { hasRedisServer, startRedis } from './redis-process.js';
 
 interface Run {
   code: number | null;
@@ -167,6 +168,27 @@ describe.skipIf(!hasPostgres())('submit-once-verifier started on a store URL wit
       await postgres.stop();
     }
   }, 60_000);
+});
+
+describe.skipIf(!hasRedisServer())('submit-once-verifier stopped after its store went away', () => {
+  it('exits 1 with one line saying why, not silently', async () => {
+    const redis = await startRedis();
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/server/bin.ts', '--port', '0', '--store', redis.url], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    await new Promise<void>((resolve) =>
+      child.stdout.on('data', (chunk: Buffer) => {
+        stdout += chunk.toString();
+        if (stdout.includes('listening on')) resolve();
+      }),
+    );
+    await redis.stop();
+    child.kill('SIGTERM');
+    expect(await exited).toBe(1);
+    expect(lines(stderr)).toEqual([expect.stringMatching(/^submit-once-verifier: stopped, but closing the store failed: \S/)]);
+  }, 30_000);
 });
 
 describe('--store file:', () => {
