@@ -151,8 +151,8 @@ CORS is on for every origin: preflights allow Idempotency-Key, Content-Type and 
 and responses expose Idempotent-Replayed, Retry-After, Location and ETag to the page.
 
 Exit codes: 0 stopped by SIGINT/SIGTERM (or --help, --version); 1 runtime failure (port
-in use, store unreachable, package missing, store failing to close on a stop);
-2 usage error (bad flag or value).`;
+in use, store unreachable or failing to close on a stop, package missing); 2 usage error
+(bad flag or value).`;
 
 /**
  * Reads the command line. Throws `UsageError` with a message that names the flag.
