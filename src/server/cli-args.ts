@@ -175,7 +175,7 @@ export function parseCli(argv: readonly string[], env: Readonly<Record<string, s
     const spec = Object.hasOwn(FLAGS, name) ? FLAGS[name] : undefined;
     // A short flag other than -h/-v comes back under its letter, which is not a known name.
     if (spec === undefined || (token.rawName.length === 2 && !('short' in spec))) {
-      throw new UsageError(`unknown flag ${token.rawName}`);
+      throw new UsageError(unknownFlag(argv[token.index] ?? token.rawName, token.rawName));
     }
     const flag = `--${name}`;
     if (spec.type === 'boolean') {
@@ -292,6 +292,17 @@ function secretLines(source: string, text: string, whenEmpty: string): readonly 
   }
   if (secrets.length === 0) throw new UsageError(`${source} holds no secret${whenEmpty}`);
   return secrets;
+}
+
+/**
+ * Node reads `-port` as the short flags -p -o -r -t: the word as typed is named instead,
+ * with the long flag it spells, if any.
+ */
+function unknownFlag(word: string, rawName: string): string {
+  if (word.startsWith('--') || word.length <= 2) return `unknown flag ${rawName}`;
+  const typed = word.split('=')[0] ?? word;
+  const meant = typed.slice(1);
+  return `unknown flag ${typed}${Object.hasOwn(FLAGS, meant) ? ` (did you mean --${meant}?)` : ''}`;
 }
 
 function integer(flag: string, value: string, min: number, max: number): number {

@@ -373,6 +373,13 @@ describe('parseCli', () => {
     );
   });
 
+  it('names a long flag typed with one dash as typed, and the flag meant (was "unknown flag -p" for -port)', () => {
+    expect(usageError(['-port', '8787'])).toBe('unknown flag -port (did you mean --port?)');
+    expect(usageError(['-store=memory'])).toBe('unknown flag -store (did you mean --store?)');
+    expect(usageError(['-xyz'])).toBe('unknown flag -xyz');
+    expect(usageError(['-p', '1'])).toBe('unknown flag -p');
+  });
+
   it('--help and --version win over the other flags', () => {
     expect(parseCli(['--port', '99999', '-h'])).toEqual({ command: 'help' });
     expect(parseCli(['-v'])).toEqual({ command: 'version' });
