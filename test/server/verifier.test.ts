@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request, type ServerResponse } from 'node:http';
-import { connect } from 'node:net';
+import { connect, createServer as createNetServer, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createVerifier, fileStore, type Verifier } from '../../src/server/index.js';
 import { createOrdersApi } from '../../src/server/orders-api.js';
@@ -444,6 +444,27 @@ describe('createVerifier', () => {
       expect(verifier.stats().totals).toMatchObject({ releases: 2, unknownOutcomes: 0 });
     } finally {
       hole.close();
+    }
+  });
+
+  it('counts the TLS handshake as connecting: an https upstream that accepts the TCP connection and never answers it gets 502 and frees the key', async () => {
+    const sockets = new Set<Socket>();
+    const silent = createNetServer((socket) => {
+      sockets.add(socket);
+      socket.on('error', () => undefined);
+    });
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (silent.address() as { port: number }).port;
+      const { url, verifier } = await start({ upstream: `https://127.0.0.1:${port}`, upstreamConnectTimeoutMs: 300, maxRunMs: 60_000 });
+      for (let i = 0; i < 2; i++) {
+        const answer = await within(3_000, post(`${url}/x`, { key: 'tls', body: {} }));
+        expect(answer === 'no answer' ? answer : answer.status).toBe(502);
+      }
+      expect(verifier.stats().totals).toMatchObject({ releases: 2, unknownOutcomes: 0 });
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => silent.close(resolve));
     }
   });
 
