@@ -106,5 +106,6 @@ async function connectPostgres(url: string): Promise<PgPoolLike> {
  * Not through `URL`: `postgres:postgres://u:p@h` parses as a path, with no password.
  */
 export function withoutPassword(spec: string): string {
-  return spec.replace(/\/\/([^:/@]*):[^@]*@/, '//$1:***@');
+  // To the last @ before the path, as a URL parser reads an unescaped @ in a password.
+  return spec.replace(/\/\/([^:/@]*):[^/?#]*@/, '//$1:***@');
 }

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FLAGS, UsageError, parseCli } from '../../src/server/cli-args.js';
 import { fileStore } from '../../src/server/index.js';
-import { openStoreSpec } from '../../src/server/store-spec.js';
+import { openStoreSpec, withoutPassword } from '../../src/server/store-spec.js';
 import { HEALTH_PATH, RESET_PATH, STATS_PATH } from '../../src/server/verifier.js';
 import { hasPostgres, startPostgres } from '../support/postgres-process.js';
 import { hasRedisServer, startRedis } from './redis-process.js';
@@ -136,6 +136,16 @@ describe('submit-once-verifier: runtime failures are one line and exit 1', () =>
     const run = await runBin(['--port', '0', '--store', 'file:/nonexistent-dir/keys.jsonl']);
     expect(run.code).toBe(1);
     expect(lines(run.stderr)).toEqual([expect.stringMatching(/^submit-once-verifier: cannot open --store file:\/nonexistent-dir\/keys\.jsonl: ENOENT/)]);
+  });
+});
+
+describe('withoutPassword', () => {
+  it('masks the whole password, also one with an unescaped @ (a URL parser takes the last @ of the authority)', () => {
+    expect(withoutPassword('postgres://u:p@ss@db.example/app')).toBe('postgres://u:***@db.example/app');
+    expect(withoutPassword('postgres:postgres://u:secret@h/db')).toBe('postgres:postgres://u:***@h/db');
+    expect(withoutPassword('redis://:secret@127.0.0.1:6379')).toBe('redis://:***@127.0.0.1:6379');
+    expect(withoutPassword('postgres://u@h/db?application_name=a:b@c')).toBe('postgres://u@h/db?application_name=a:b@c');
+    expect(withoutPassword('file:./keys.jsonl')).toBe('file:./keys.jsonl');
   });
 });
 
