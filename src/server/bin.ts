@@ -50,8 +50,16 @@ async function main(argv: readonly string[]): Promise<number | undefined> {
   const url = await listen(verifier, config);
   console.log(`submit-once verifier listening on ${url} (store: ${withoutPassword(config.store)}, ${config.upstream === undefined ? 'built-in orders API' : `upstream: ${config.upstream}`})`);
 
-  // The first signal drains; a second one makes close() cut what still runs.
-  const stop = (): void => {
+  // The first signal drains; a second one makes close() cut what still runs. Each says
+  // so on stderr: a process that does not stop at once is otherwise taken for hung.
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals): void => {
+    console.error(
+      stopping
+        ? `${NAME}: ${signal} again: cutting the requests still running`
+        : `${NAME}: ${signal}: stopping; requests in flight may finish for up to ${config.shutdownGraceMs} ms (a second signal cuts them)`,
+    );
+    stopping = true;
     verifier.close({ graceMs: config.shutdownGraceMs }).then(
       () => process.exit(EXIT_OK),
       (error: unknown) => {

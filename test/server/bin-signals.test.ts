@@ -14,12 +14,13 @@ afterEach(async () => {
 });
 
 /** Starts the bin and resolves with its URL once it says it listens. */
-function startBin(args: string[]): Promise<{ child: ChildProcess; url: string; exited: Promise<number | null> }> {
+function startBin(args: string[]): Promise<{ child: ChildProcess; url: string; exited: Promise<number | null>; stderr: () => string }> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/server/bin.ts', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   cleanup.push(() => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  let stderr = '';
   return new Promise((resolve, reject) => {
     let out = '';
     const timer = setTimeout(() => reject(new Error(`bin did not start: ${out}`)), 20_000);
@@ -28,10 +29,13 @@ function startBin(args: string[]): Promise<{ child: ChildProcess; url: string; e
       const url = /listening on (http:\/\/\S+)/.exec(out)?.[1];
       if (url !== undefined) {
         clearTimeout(timer);
-        resolve({ child, url, exited });
+        resolve({ child, url, exited, stderr: () => stderr });
       }
     });
-    child.stderr?.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    child.stderr?.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      stderr += chunk.toString();
+    });
   });
 }
 
@@ -69,6 +73,11 @@ describe('submit-once-verifier stopped by SIGTERM, file store', () => {
     first.child.kill('SIGTERM');
     expect(await first.exited).toBe(0);
     expect(await cut).toBe('cut off');
+    // Why it did not stop at once, and why it then did, each in one line.
+    expect(first.stderr().split('\n').filter(Boolean)).toEqual([
+      'submit-once-verifier: SIGTERM: stopping; requests in flight may finish for up to 600000 ms (a second signal cuts them)',
+      'submit-once-verifier: SIGTERM again: cutting the requests still running',
+    ]);
 
     const second = await startBin(args);
     const replay = await post(`${second.url}/fast`, { key: 'a', body: {} });

@@ -197,7 +197,10 @@ describe.skipIf(!hasRedisServer())('submit-once-verifier stopped after its store
     await redis.stop();
     child.kill('SIGTERM');
     expect(await exited).toBe(1);
-    expect(lines(stderr)).toEqual([expect.stringMatching(/^submit-once-verifier: stopped, but closing the store failed: \S/)]);
+    expect(lines(stderr)).toEqual([
+      expect.stringMatching(/^submit-once-verifier: SIGTERM: stopping/),
+      expect.stringMatching(/^submit-once-verifier: stopped, but closing the store failed: \S/),
+    ]);
   }, 30_000);
 });
 
