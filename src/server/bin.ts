@@ -48,8 +48,6 @@ async function main(argv: readonly string[]): Promise<number | undefined> {
     ...(config.tokenSecrets !== undefined ? { tokens: tokenOptions(config.tokenSecrets, config) } : {}),
   });
   const url = await listen(verifier, config);
-  console.log(`submit-once verifier listening on ${url} (store: ${withoutPassword(config.store)}, ${config.upstream === undefined ? 'built-in orders API' : `upstream: ${config.upstream}`})`);
-
   // The first signal drains; a second one makes close() cut what still runs. Each says
   // so on stderr: a process that does not stop at once is otherwise taken for hung.
   let stopping = false;
@@ -71,6 +69,8 @@ async function main(argv: readonly string[]): Promise<number | undefined> {
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
+  // Only now: whoever waits for this line may signal at once, and must find the handlers.
+  console.log(`submit-once verifier listening on ${url} (store: ${withoutPassword(config.store)}, ${config.upstream === undefined ? 'built-in orders API' : `upstream: ${config.upstream}`})`);
   return undefined;
 }
 

@@ -39,6 +39,31 @@ function startBin(args: string[]): Promise<{ child: ChildProcess; url: string; e
   });
 }
 
+describe('submit-once-verifier signalled as soon as it says it listens', () => {
+  it('has its handlers in place by then: stops as documented (exit 0), never killed by the signal', async () => {
+    // A supervisor that waits for the line and then stops the process: the handlers were
+    // installed after the line was printed, and 2 of 5 such runs died of the signal.
+    const outcomes: Array<[number | null, string | null]> = [];
+    for (let i = 0; i < 5; i++) {
+      const child = spawn(process.execPath, ['--import', 'tsx', 'src/server/bin.ts', '--port', '0'], { stdio: ['ignore', 'pipe', 'ignore'] });
+      cleanup.push(() => {
+        if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      });
+      const exited = new Promise<[number | null, string | null]>((resolve) => child.once('exit', (code, signal) => resolve([code, signal])));
+      let out = '';
+      await new Promise<void>((resolve) =>
+        child.stdout?.on('data', (chunk: Buffer) => {
+          out += chunk.toString();
+          if (out.includes('listening on')) resolve();
+        }),
+      );
+      child.kill('SIGTERM');
+      outcomes.push(await exited);
+    }
+    expect(outcomes).toEqual(Array.from({ length: 5 }, () => [0, null]));
+  }, 60_000);
+});
+
 describe('submit-once-verifier stopped by SIGTERM, file store', () => {
   it('exits 0 on a second SIGTERM without waiting out the grace period; after the restart a completed key replays and the key whose upstream call was cut off is unknown', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'submit-once-bin-signal-'));
