@@ -1,11 +1,18 @@
 #!/usr/bin/env node
 import { EXIT_OK, EXIT_RUNTIME, EXIT_USAGE, USAGE, UsageError, packageVersion, parseCli, type CliConfig } from './cli-args.js';
+import { MAX_TIMER_MS } from './invalid-options-error.js';
 import { headerPrincipal } from './principal.js';
 import { openStoreSpec, withoutPassword } from './store-spec.js';
 import type { TokenOptions } from './tokens.js';
 import { createVerifier, type Verifier } from './verifier.js';
 
 const NAME = 'submit-once-verifier';
+/**
+ * How long closing the store may take once the requests are done or cut: a store that no
+ * longer answers (a Redis or Postgres link gone silent) held the process until SIGKILL,
+ * whatever signals came.
+ */
+const STORE_CLOSE_MS = 5_000;
 
 async function main(argv: readonly string[]): Promise<number | undefined> {
   let command;
@@ -51,11 +58,21 @@ async function main(argv: readonly string[]): Promise<number | undefined> {
   // The first signal drains; a second one makes close() cut what still runs. Each says
   // so on stderr: a process that does not stop at once is otherwise taken for hung.
   let stopping = false;
+  let giveUp: NodeJS.Timeout | undefined;
   const stop = (signal: NodeJS.Signals): void => {
     console.error(
       stopping
         ? `${NAME}: ${signal} again: cutting the requests still running`
         : `${NAME}: ${signal}: stopping; requests in flight may finish for up to ${config.shutdownGraceMs} ms (a second signal cuts them)`,
+    );
+    // From the cut on (the grace's end, or this signal), the store gets STORE_CLOSE_MS.
+    clearTimeout(giveUp);
+    giveUp = setTimeout(
+      () => {
+        console.error(`${NAME}: stopped, but the store did not close within ${STORE_CLOSE_MS} ms: its last writes may be lost`);
+        process.exit(EXIT_RUNTIME);
+      },
+      Math.min((stopping ? 0 : config.shutdownGraceMs) + STORE_CLOSE_MS, MAX_TIMER_MS),
     );
     stopping = true;
     verifier.close({ graceMs: config.shutdownGraceMs }).then(

@@ -128,7 +128,7 @@ Usage: submit-once-verifier [flags]
                             the route); st1 while instances older than st2 still serve (they refuse st2)
   --shutdown-grace-ms N     on SIGTERM/SIGINT, how long requests in flight may finish, 0 to ${MAX_TIMER_MS};
                             those still running are then cut (their keys turn "outcome unknown").
-                            A second signal cuts at once. Default 5000
+                            A second signal cuts at once; the store then has 5 s to close. Default 5000
   -v, --version             print the version and exit
   -h, --help                print this help and exit
 

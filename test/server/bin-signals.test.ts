@@ -7,6 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { post } from '../helpers/post.js';
+import { tcpProxy } from '../helpers/tcp-proxy.js';
+import { hasRedisServer, startRedis } from './redis-process.js';
 
 const cleanup: Array<() => void | Promise<void>> = [];
 afterEach(async () => {
@@ -62,6 +64,32 @@ describe('submit-once-verifier signalled as soon as it says it listens', () => {
     }
     expect(outcomes).toEqual(Array.from({ length: 5 }, () => [0, null]));
   }, 60_000);
+});
+
+describe.skipIf(!hasRedisServer())('submit-once-verifier stopped while its store has stopped answering', () => {
+  // Kept short: the bound on the store's close is 5 s.
+  for (const [grace, signals] of [['0', 1], ['600000', 2]] as const) {
+    it(`exits 1 with one line once the store's close is given up (grace ${grace} ms, ${signals} signal${signals === 1 ? '' : 's'}), instead of hanging until SIGKILL`, async () => {
+      const redis = await startRedis();
+      cleanup.push(() => redis.stop());
+      let frozen = false;
+      // Passes nothing once frozen, closes included: a link gone silent.
+      const link = await tcpProxy(redis.port, { toUpstream: () => !frozen, toClient: () => !frozen, passCloses: () => !frozen });
+      cleanup.push(() => link.close());
+      const bin = await startBin(['--port', '0', '--shutdown-grace-ms', grace, '--store', `redis://127.0.0.1:${link.port}`]);
+      frozen = true;
+      const started = Date.now();
+      bin.child.kill('SIGTERM');
+      if (signals === 2) {
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        bin.child.kill('SIGTERM');
+      }
+      const code = await Promise.race([bin.exited, new Promise((resolve) => setTimeout(() => resolve('still running'), 12_000))]);
+      expect(code).toBe(1);
+      expect(Date.now() - started).toBeLessThan(9_000);
+      expect(bin.stderr().split('\n').filter(Boolean).at(-1)).toBe('submit-once-verifier: stopped, but the store did not close within 5000 ms: its last writes may be lost');
+    }, 30_000);
+  }
 });
 
 describe('submit-once-verifier stopped by SIGTERM, file store', () => {
