@@ -10,6 +10,7 @@ const ENTRIES: Record<string, string> = {
   app: 'e2e/fixtures/app.ts',
   'axios-app': 'e2e/fixtures/axios-app.ts',
   guards: 'e2e/fixtures/guards.ts',
+  'guard-lab': 'e2e/fixtures/guard-lab.ts',
   'guards-outbox': 'e2e/fixtures/guards-outbox.ts',
   'outbox-app': 'e2e/fixtures/outbox-app.ts',
 };

@@ -8,6 +8,7 @@ const PAGES: Record<string, { entry: string; body: string }> = {
   '/axios.html': { entry: 'axios-app.js', body: '' },
   '/outbox.html': { entry: 'outbox-app.js', body: '' },
   '/guards-outbox.html': { entry: 'guards-outbox.js', body: '<button id="pay" type="button">Pay</button>' },
+  '/guard-lab.html': { entry: 'guard-lab.js', body: '' },
   '/guards.html': {
     entry: 'guards.js',
     body: `<form id="checkout" method="post" action="/api/orders">

@@ -1,7 +1,7 @@
 /**
  * Marks elements busy (`disabled`, `aria-busy`) while a submission is pending and puts
  * back exactly what was there before, so a guard never leaves a page in a state the page
- * did not set itself.
+ * did not set itself: the focus too, which disabling a focused button sends to `<body>`.
  */
 
 interface Saved {
@@ -21,7 +21,9 @@ interface Saved {
  */
 export function markBusy(elements: Iterable<Element>): () => void {
   const saved: Saved[] = [];
+  let focused: Element | undefined;
   for (const element of elements) {
+    if (element === element.ownerDocument.activeElement) focused = element;
     const disabled = hasDisabled(element) ? element.disabled : undefined;
     saved.push({ element, disabled, ariaBusy: element.getAttribute('aria-busy') });
     element.setAttribute('aria-busy', 'true');
@@ -36,6 +38,10 @@ export function markBusy(elements: Iterable<Element>): () => void {
       else element.setAttribute('aria-busy', ariaBusy);
       if (disabled !== undefined && hasDisabled(element)) element.disabled = disabled;
     }
+    // A keyboard user's next Tab goes on from the button they pressed, not from the top of
+    // the page; focus the page moved meanwhile (to an error message, say) stays where it is.
+    const active = focused?.ownerDocument.activeElement;
+    if (focused && (!active || active === focused.ownerDocument.body)) (focused as HTMLElement).focus?.({ preventScroll: true });
   };
 }
 
