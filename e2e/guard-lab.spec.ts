@@ -71,3 +71,23 @@ test('guardForm: the submit button pressed has the focus again after an error, a
   await expect(send).toBeEnabled();
   await expect(page.locator('#msg')).toBeFocused();
 });
+
+test('guardForm: a control named "action" does not change the intent: the form’s action URL is used', async ({ page, orders }) => {
+  // `<input name="action">` is common (WordPress's admin-post.php): it shadows `form.action`.
+  const form = (id: string, action: string) =>
+    `<form id="${id}" method="post" action="${action}"><input type="hidden" name="action" value="save"><input name="title" value="Hello"><button>${id}</button></form>`;
+  await open(page, orders.page(undefined, '/guard-lab.html'), form('draft', '/drafts') + form('publish', '/publish'));
+  const result = await page.evaluate(async () => {
+    const submitter = lab.engine();
+    const sent: string[] = [];
+    for (const el of document.querySelectorAll('form')) lab.guardForm(el, async () => sent.push(el.id), { submitter });
+    document.querySelector<HTMLButtonElement>('#draft button')!.click();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    // Inside the settle window of the draft's answer: another URL must not be answered with it.
+    document.querySelector<HTMLButtonElement>('#publish button')!.click();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const body = new FormData(document.querySelector<HTMLFormElement>('#draft')!);
+    return { sent, known: (await submitter.peek({ method: 'POST', url: '/drafts', body })) !== undefined };
+  });
+  expect(result).toEqual({ sent: ['draft', 'publish'], known: true });
+});

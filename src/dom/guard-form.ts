@@ -53,7 +53,7 @@ export function guardForm<TData>(
     const method = by?.getAttribute('formmethod') || form.getAttribute('method') || 'post';
     // The attribute as written where `formAction` is missing (jsdom): resolved against the page like any intent URL.
     const action = by?.getAttribute('formaction');
-    return { method: method.toUpperCase(), url: action == null ? form.action : by!.formAction || action, body: formData };
+    return { method: method.toUpperCase(), url: action == null ? actionOf(form) : by!.formAction || action, body: formData };
   };
   // Not `...context`: spreading reads `signal`, which makes the run's AbortController.
   const send = (formData: FormData, context: GuardContext) =>
@@ -90,6 +90,14 @@ export function guardForm<TData>(
       ],
     };
   });
+}
+
+/**
+ * The form's action URL as the browser resolves it: `form.action` itself is shadowed by a
+ * control named "action" (WordPress's admin-post.php forms have one), and is that control.
+ */
+function actionOf(form: HTMLFormElement): string {
+  return Object.getOwnPropertyDescriptor(HTMLFormElement.prototype, 'action')!.get!.call(form) as string;
 }
 
 /** Submit buttons, including those outside the form that name it with `form="…"`. */
