@@ -3,6 +3,7 @@
  * options, its lifetime (attach/detach), the busy state of the elements while pending,
  * the listeners, and one idempotent dispose that undoes all of it.
  */
+import { InvalidOptionsError } from '../core/errors.js';
 import type { Intent } from '../core/fingerprint.js';
 import { SubmissionObserver } from '../ui/submission-observer.js';
 import { markBusy } from './busy-state.js';
@@ -22,18 +23,26 @@ export interface GuardWiring {
 }
 
 /**
+ * The elements a live guard holds. A second guard on one would send a second time, and
+ * its busy state, saved while the first's was on, would put `disabled` back for good.
+ */
+const guarded = new WeakSet<Element>();
+
+/**
  * @example
- * return bindGuard(handler, options, intentOf, (observer) => ({
+ * return bindGuard(button, handler, options, intentOf, (observer) => ({
  *   busy: () => [button],
  *   listeners: [[button, 'click', () => void observer.trigger()]],
  * }))
  */
 export function bindGuard<TInput, TData>(
+  element: Element,
   handler: (input: TInput, context: GuardContext) => Promise<TData>,
   options: GuardOptions<TData> & { held?: HeldAction<TInput, TData> | undefined },
   intent: (input: TInput) => Intent,
   wire: (observer: SubmissionObserver<TInput, TData>) => GuardWiring,
 ): () => void {
+  if (guarded.has(element)) throw new InvalidOptionsError('element', 'already guarded (dispose that guard first)');
   const { onSuccess, onError, ...rest } = options;
   const observer = new SubmissionObserver<TInput, TData>(handler, {
     ...rest,
@@ -44,12 +53,14 @@ export function bindGuard<TInput, TData>(
   });
   const detach = observer.attach();
   const { busy, listeners } = wire(observer);
+  guarded.add(element);
   const unbind = showBusy(observer, busy);
   for (const [target, type, listener, listenerOptions] of listeners) target.addEventListener(type, listener, listenerOptions);
   let disposed = false;
   return () => {
     if (disposed) return;
     disposed = true;
+    guarded.delete(element);
     for (const [target, type, listener, listenerOptions] of listeners) target.removeEventListener(type, listener, listenerOptions);
     unbind();
     detach();

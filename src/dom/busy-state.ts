@@ -23,7 +23,7 @@ export function markBusy(elements: Iterable<Element>): () => void {
   const saved: Saved[] = [];
   let focused: Element | undefined;
   for (const element of elements) {
-    if (element === element.ownerDocument.activeElement) focused = element;
+    if (element === document.activeElement) focused = element;
     const disabled = hasDisabled(element) ? element.disabled : undefined;
     saved.push({ element, disabled, ariaBusy: element.getAttribute('aria-busy') });
     element.setAttribute('aria-busy', 'true');
@@ -40,8 +40,8 @@ export function markBusy(elements: Iterable<Element>): () => void {
     }
     // A keyboard user's next Tab goes on from the button they pressed, not from the top of
     // the page; focus the page moved meanwhile (to an error message, say) stays where it is.
-    const active = focused?.ownerDocument.activeElement;
-    if (focused && (!active || active === focused.ownerDocument.body)) (focused as HTMLElement).focus?.({ preventScroll: true });
+    const active = document.activeElement;
+    if (focused && (!active || active === document.body)) (focused as HTMLElement).focus({ preventScroll: true });
   };
 }
 

@@ -41,7 +41,7 @@ export function guardButton<TData>(
   const { intent, ...rest } = options;
   const name = element.id || element.getAttribute('name') || 'button';
   const intentOf = () => (typeof intent === 'function' ? intent() : typeof intent === 'object' ? intent : actionIntent(intent ?? name, undefined));
-  return bindGuard<void, TData>((_input, context) => handler(context), rest, intentOf, (observer) => {
+  return bindGuard<void, TData>(element, (_input, context) => handler(context), rest, intentOf, (observer) => {
     const onPrepare = () => {
       if (!observer.locked) observer.prepare().catch(() => undefined);
     };

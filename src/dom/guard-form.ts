@@ -66,7 +66,7 @@ export function guardForm<TData>(
       formData,
       form,
     });
-  return bindGuard<FormData, TData>(send, rest, intentOf, (observer) => {
+  return bindGuard<FormData, TData>(form, send, rest, intentOf, (observer) => {
     const onSubmit = (event: Event) => {
       event.preventDefault();
       // Read before the submit buttons are disabled: disabled controls are left out of FormData.

@@ -2,6 +2,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createSubmitter } from '../../src/core/submitter.js';
 import { memoryStore } from '../../src/core/store.js';
+import { isSubmitOnceError } from '../../src/core/errors.js';
 import { guardButton, guardForm } from '../../src/dom/index.js';
 import type { GuardContext } from '../../src/dom/index.js';
 import { countAbortControllers } from '../helpers/count-abort-controllers.js';
@@ -303,6 +304,42 @@ describe('guardForm', () => {
     await tick(5);
     expect(handler).not.toHaveBeenCalled();
     expect(unguarded).toHaveBeenCalledTimes(1);
+  });
+});
+
+describe('one guard per element', () => {
+  it('a second guard on the same button throws; the first keeps working and leaves the button as it was', async () => {
+    document.body.innerHTML = '<button id="pay">Pay</button>';
+    const el = document.querySelector('button')!;
+    const submitter = createSubmitter(engine());
+    const { handler, answers } = controlled();
+    const dispose = guardButton(el, handler, { submitter });
+    // Before, both guarded it: the second saved `disabled` as the first had set it and put
+    // that back after the first restored it, so the button stayed disabled for good.
+    let error: unknown;
+    try {
+      track(guardButton(el, handler, { submitter }));
+    } catch (caught) {
+      error = caught;
+    }
+    expect(isSubmitOnceError(error, 'invalid-options') && error.option).toBe('element');
+    el.click();
+    await tick(20);
+    expect(handler).toHaveBeenCalledTimes(1);
+    answers[0]!.resolve('paid');
+    await tick(5);
+    expect(el.disabled).toBe(false);
+    expect(el.hasAttribute('aria-busy')).toBe(false);
+    // Once disposed, it can be guarded again.
+    dispose();
+    track(guardButton(el, handler, { submitter, debounce: 0, settleWindow: 0 }));
+  });
+
+  it('a second guard on the same form throws too', () => {
+    document.body.innerHTML = '<form><button>Send</button></form>';
+    const el = document.querySelector('form')!;
+    track(guardForm(el, async () => 'sent', engine()));
+    expect(() => guardForm(el, async () => 'sent', engine())).toThrow(/already guarded/);
   });
 });
 
