@@ -136,7 +136,7 @@ function positive(name: string, value: number): number {
   return value;
 }
 
-function nonNegative(name: string, value: number): number {
+export function nonNegative(name: string, value: number): number {
   if (typeof value !== 'number' || !(value >= 0)) throw new InvalidOptionsError(name, `expected a number >= 0, got ${String(value)}`);
   return value;
 }

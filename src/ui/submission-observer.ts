@@ -6,7 +6,7 @@
 import type { Classifier } from '../core/classify.js';
 import { isSubmitOnceError } from '../core/errors.js';
 import type { Intent } from '../core/fingerprint.js';
-import type { SubmitterOptions } from '../core/options.js';
+import { nonNegative, type SubmitterOptions } from '../core/options.js';
 import type { RetryInput } from '../core/retry.js';
 import { createSubmitter, peekSignal, signalOf, type AttemptContext, type Held, type SubmitCall, type Submitter } from '../core/submitter.js';
 import { heldFor, type HeldAction } from './held-action.js';
@@ -147,13 +147,13 @@ export class SubmissionObserver<TInput, TData> {
   constructor(action: Action<TInput, TData>, options: SubmissionOptions<TInput, TData> = {}) {
     // No side effects here: React may construct an observer and throw it away (StrictMode).
     this.#action = action;
-    this.#options = options;
+    this.#options = checked(options);
   }
 
   /** Takes the latest action and callbacks; engine options are read once, on first use. */
   setOptions(action: Action<TInput, TData>, options: SubmissionOptions<TInput, TData> = {}): void {
     this.#action = action;
-    this.#options = options;
+    this.#options = checked(options);
   }
 
   getState = (): SubmissionState<TData> => this.#state;
@@ -316,6 +316,15 @@ export class SubmissionObserver<TInput, TData> {
     const name = intent ?? (this.#action.name || 'action');
     return actionIntent(name, input);
   }
+}
+
+/**
+ * The observer's own options, checked when given: a bad debounce ('300', NaN) would
+ * silently turn the debounce off or ignore every trigger after the first.
+ */
+function checked<T extends { debounce?: number }>(options: T): T {
+  if (options.debounce !== undefined) nonNegative('debounce', options.debounce);
+  return options;
 }
 
 /** The intent of a named action: no HTTP request of its own, the input as body. */

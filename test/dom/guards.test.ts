@@ -335,6 +335,22 @@ describe('one guard per element', () => {
     track(guardButton(el, handler, { submitter, debounce: 0, settleWindow: 0 }));
   });
 
+  it('a debounce that is not a number >= 0 throws InvalidOptionsError when guarding', () => {
+    document.body.innerHTML = '<button id="pay">Pay</button>';
+    const el = document.querySelector('button')!;
+    // '300' (from a config file, say) made every click after the first one ignored for good.
+    for (const debounce of ['300', Number.NaN, -1]) {
+      let error: unknown;
+      try {
+        track(guardButton(el, async () => 'paid', { ...engine(), debounce: debounce as number }));
+      } catch (caught) {
+        error = caught;
+      }
+      expect(isSubmitOnceError(error, 'invalid-options') && error.option).toBe('debounce');
+    }
+    track(guardButton(el, async () => 'paid', { ...engine(), debounce: 0 }));
+  });
+
   it('a second guard on the same form throws too', () => {
     document.body.innerHTML = '<form><button>Send</button></form>';
     const el = document.querySelector('form')!;

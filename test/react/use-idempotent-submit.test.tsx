@@ -124,6 +124,20 @@ describe('useIdempotentSubmit: the synchronous guard', () => {
   });
 });
 
+describe('useIdempotentSubmit: options', () => {
+  it('a debounce that is not a number >= 0 throws InvalidOptionsError from the render', () => {
+    vi.spyOn(console, 'error').mockImplementation(() => undefined);
+    // NaN turned the debounce off without a word; '300' ignored every click after the first.
+    for (const debounce of [Number.NaN, '300', -5]) {
+      expect(() => render(<OrderButton action={vi.fn(async () => 'order')} options={{ debounce: debounce as number }} />)).toThrow(
+        expect.objectContaining({ code: 'invalid-options', option: 'debounce' }),
+      );
+      cleanup();
+    }
+    vi.restoreAllMocks();
+  });
+});
+
 describe('useIdempotentSubmit: StrictMode and unmount', () => {
   it('sends exactly once from a StrictMode render whose effect submits', async () => {
     const action = vi.fn(async (cart: Cart) => `order for ${cart.sku}`);
