@@ -80,7 +80,9 @@ export const defaultClassifier = async (
   now: number,
   keyReused: KeyReusedMatch = [],
 ): Promise<Verdict> => {
-  const response = result.ok ? asHttp(result.value) : asHttp((result.error as { response?: unknown } | null)?.response);
+  // A thrown error's status is its `response`'s (axios, ky) or its own (an app's HttpError,
+  // Angular's HttpErrorResponse), as the README promises the hook's actions.
+  const response = result.ok ? asHttp(result.value) : (asHttp((result.error as { response?: unknown } | null)?.response) ?? asHttp(result.error));
   if (!response) {
     // A value that is not an HTTP response means the action succeeded; an error with no
     // response (network failure, timeout, an unknown throw) may have reached the server.

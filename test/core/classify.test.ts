@@ -25,6 +25,14 @@ const problem = (status: number, type: string) =>
 const PROBLEMS = 'https://submit-once.dev/problems/';
 
 describe('defaultClassifier', () => {
+  it('reads a thrown error by its own `status` when it has no `response`; status 0 or none is ambiguous', async () => {
+    expect(await defaultClassifier({ ok: false, error: Object.assign(new Error('refused'), { status: 400 }) }, 0)).toMatchObject({ kind: 'final', status: 400 });
+    expect(await defaultClassifier({ ok: false, error: { status: 503 } }, 0)).toMatchObject({ kind: 'ambiguous', status: 503 });
+    // Angular's HttpErrorResponse for a network failure, and a plain throw.
+    expect(await defaultClassifier({ ok: false, error: { status: 0 } }, 0)).toEqual({ kind: 'ambiguous' });
+    expect(await defaultClassifier({ ok: false, error: new Error('reset') }, 0)).toEqual({ kind: 'ambiguous' });
+  });
+
   it('reads our outcome-unknown problem as final and typed, whatever its status', async () => {
     for (const status of [500, 503, 409]) {
       expect(await defaultClassifier({ ok: true, value: problem(status, `${PROBLEMS}outcome-unknown`) }, 0)).toEqual({ kind: 'outcome-unknown', status });

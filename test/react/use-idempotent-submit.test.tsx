@@ -280,6 +280,20 @@ describe('useIdempotentSubmit: outcomes', () => {
     expect(placeOrder()).toHaveProperty('disabled', false);
   });
 
+  it('an error carrying `status` (no `response`) is classified by it: a 400 is final, and the app gets that error', async () => {
+    // A fetch action's own `class HttpError { status }`, Angular's HttpErrorResponse, ofetch's FetchError.
+    const refusal = Object.assign(new Error('out of stock'), { status: 400 });
+    const action = vi.fn(async () => {
+      throw refusal;
+    });
+    const onError = vi.fn();
+    render(<OrderButton action={action} options={{ onError }} />);
+    fireEvent.click(placeOrder());
+    await waitFor(() => expect(statusText()).toBe('error'));
+    expect(action).toHaveBeenCalledTimes(1);
+    expect(onError).toHaveBeenCalledWith(refusal, { sku: 'A', qty: 1 }, expect.any(String));
+  });
+
   it('retries an ambiguous failure with the same key', async () => {
     const contexts: { key: string; attempt: number }[] = [];
     const action = vi.fn(async (_cart: Cart, { key, attempt }: { key: string; attempt: number }) => {
