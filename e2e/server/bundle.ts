@@ -13,6 +13,7 @@ const ENTRIES: Record<string, string> = {
   'guard-lab': 'e2e/fixtures/guard-lab.ts',
   'guards-outbox': 'e2e/fixtures/guards-outbox.ts',
   'outbox-app': 'e2e/fixtures/outbox-app.ts',
+  'react-lab': 'e2e/fixtures/react-lab.ts',
 };
 
 /** Built on its own: a service worker script cannot import the pages' shared chunks. */

@@ -9,6 +9,7 @@ const PAGES: Record<string, { entry: string; body: string }> = {
   '/outbox.html': { entry: 'outbox-app.js', body: '' },
   '/guards-outbox.html': { entry: 'guards-outbox.js', body: '<button id="pay" type="button">Pay</button>' },
   '/guard-lab.html': { entry: 'guard-lab.js', body: '' },
+  '/react-lab.html': { entry: 'react-lab.js', body: '<div id="root"></div>' },
   '/guards.html': {
     entry: 'guards.js',
     body: `<form id="checkout" method="post" action="/api/orders">

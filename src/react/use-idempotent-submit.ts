@@ -114,6 +114,8 @@ export function useIdempotentSubmit<TInput = void, TData = unknown>(
 ): UseIdempotentSubmitResult<TInput, TData> {
   const [observer] = useState(() => new SubmissionObserver(action, options));
   const latest = useRef(options);
+  /** The focused button or submitter that started the submission, to focus again once it settles. */
+  const focusBack = useRef<Element | null>(null);
   useClientLayoutEffect(() => {
     latest.current = options;
     observer.setOptions(action, options);
@@ -127,8 +129,11 @@ export function useIdempotentSubmit<TInput = void, TData = unknown>(
       // Without a mapper the input is the FormData itself (the caller's TInput says so).
       return map ? map(data) : (data as TInput);
     };
+    const start = (input: TInput, by: Element | null | undefined) => {
+      if (observer.trigger(input) && by === document.activeElement) focusBack.current = by;
+    };
     const buttonHandlers = (input: () => TInput) => ({
-      onClick: () => void observer.trigger(input()),
+      onClick: (event: MouseEvent<HTMLElement>) => start(input(), event.currentTarget),
       onPrepare: () => {
         if (latest.current.prepare && !observer.locked) observer.prepare(input()).catch(noop);
       },
@@ -143,7 +148,7 @@ export function useIdempotentSubmit<TInput = void, TData = unknown>(
       onSubmit: (event: FormEvent<HTMLFormElement>) => {
         event.preventDefault();
         const submitter = (event.nativeEvent as { submitter?: HTMLElement | null }).submitter ?? null;
-        void observer.trigger(toInput(formDataOf(event.currentTarget, submitter)));
+        start(toInput(formDataOf(event.currentTarget, submitter)), submitter);
       },
       formAction: async (data: FormData) => {
         // Resolves, never rejects: a rejected form action would reach an error boundary.
@@ -154,8 +159,17 @@ export function useIdempotentSubmit<TInput = void, TData = unknown>(
 
   const isPending = state.status === 'pending';
   const prepareOn = options.prepare === true;
+  // `disabled` while pending sends the focus of the button pressed to <body>: give it back,
+  // unless the page moved it meanwhile (an onError focusing a message, say).
+  useClientLayoutEffect(() => {
+    const element = focusBack.current as HTMLElement | null;
+    if (isPending || !element) return;
+    focusBack.current = null;
+    const active = document.activeElement;
+    if (!active || active === document.body) element.focus({ preventScroll: true });
+  }, [isPending]);
   return useMemo(() => {
-    const buttonProps = (h: { onClick: () => void; onPrepare: () => void }): IdempotentButtonProps => ({
+    const buttonProps = (h: { onClick: (event: MouseEvent<HTMLElement>) => void; onPrepare: () => void }): IdempotentButtonProps => ({
       type: 'button',
       disabled: isPending,
       'aria-busy': isPending,
