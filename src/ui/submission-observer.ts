@@ -223,7 +223,8 @@ export class SubmissionObserver<TInput, TData> {
    */
   trigger(input: TInput): Promise<TData | undefined> | undefined {
     if (this.#run) return this.#run.promise.catch(noop);
-    const now = Date.now();
+    // Monotonic: a wall clock set back (NTP, the user) would ignore every trigger until it caught up.
+    const now = performance.now();
     if (now < this.#quietUntil) return undefined;
     this.#quietUntil = now + (this.#options.debounce ?? DEFAULT_DEBOUNCE);
     return this.submit(input).catch(noop);
@@ -284,7 +285,7 @@ export class SubmissionObserver<TInput, TData> {
       this.#run = undefined;
       // The debounce counts from the settle too, so the click that lands just as a slow
       // request completes is taken for the double-click it is.
-      this.#quietUntil = Math.max(this.#quietUntil, Date.now() + (this.#options.debounce ?? DEFAULT_DEBOUNCE));
+      this.#quietUntil = Math.max(this.#quietUntil, performance.now() + (this.#options.debounce ?? DEFAULT_DEBOUNCE));
     }
     if (generation !== this.#generation) return;
     // Only detach() aborts the controller: nobody is left to tell about that.

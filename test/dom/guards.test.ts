@@ -88,6 +88,25 @@ describe('guardButton', () => {
     expect(handler).toHaveBeenCalledTimes(2);
   });
 
+  it('a wall clock set back (NTP, the user) does not make later clicks ignored: the debounce runs on a monotonic clock', async () => {
+    const el = button();
+    const handler = vi.fn(async () => 'paid');
+    track(guardButton(el, handler, { ...engine(), debounce: 10, settleWindow: 0 }));
+    el.click();
+    await vi.waitFor(() => expect(el.disabled).toBe(false));
+    expect(handler).toHaveBeenCalledTimes(1);
+    // An hour back: a debounce counted in Date.now() ignored every click for that hour.
+    const hourAgo = Date.now() - 3_600_000;
+    vi.spyOn(Date, 'now').mockImplementation(() => hourAgo);
+    try {
+      await tick(30);
+      el.click();
+      await vi.waitFor(() => expect(handler).toHaveBeenCalledTimes(2));
+    } finally {
+      vi.restoreAllMocks();
+    }
+  });
+
   it('retries an ambiguous failure with the same key, then reports the error', async () => {
     const el = button();
     const keys: string[] = [];
