@@ -8,6 +8,7 @@ import { Axios, AxiosError, getAdapter, isCancel } from 'axios';
 import type { AxiosAdapter, AxiosInstance, AxiosResponse, GenericAbortSignal, InternalAxiosRequestConfig } from 'axios';
 import { AmbiguousOutcomeError } from '../core/errors.js';
 import { signalOf } from '../core/submitter.js';
+import { formBytes, isFormData } from '../http/form-bytes.js';
 import { resolveTransport, type RequestIdempotency, type TransportOptions } from '../http/resolve-transport.js';
 
 export type AxiosIdempotencyOptions = TransportOptions;
@@ -40,6 +41,13 @@ export function installIdempotency(instance: AxiosInstance, options: AxiosIdempo
     const method = (config.method ?? 'get').toUpperCase();
     const own = config.idempotency;
     if (own === false || !guards(method)) return send(config);
+    const form = isFormData(config.data) ? await formBytes(config.data) : undefined;
+    /** The form as the same bytes under `key` (form-bytes.ts); its Content-Type goes on the headers. */
+    const formFor = (key: string) => {
+      const blob = form!(key);
+      config.headers.set('Content-Type', blob.type);
+      return blob;
+    };
     const generic = config.signal instanceof AbortSignal ? undefined : followed(config.signal);
     const callerSignal = config.signal instanceof AbortSignal ? config.signal : generic?.signal;
     try {
@@ -61,8 +69,8 @@ export function installIdempotency(instance: AxiosInstance, options: AxiosIdempo
         send: (attempt) => {
           config.headers.set(header, format(attempt.key));
           const attemptSignal = signalOf(attempt);
-          // A copy only to give an attempt its own signal; where nothing changes, axios's own config.
-          const sent = send(attemptSignal === config.signal ? config : { ...config, signal: attemptSignal });
+          // A copy only to give an attempt its own signal or body; where nothing changes, axios's own config.
+          const sent = send(attemptSignal === config.signal && !form ? config : { ...config, signal: attemptSignal, ...(form && { data: formFor(attempt.key) }) });
           if (attemptSignal === callerSignal) return sent;
           return sent.catch((error: unknown) => {
             // The engine's `timeout` aborted the attempt: axios calls that a CanceledError, which
@@ -78,8 +86,9 @@ export function installIdempotency(instance: AxiosInstance, options: AxiosIdempo
         held: {
           request: (key) => {
             config.headers.set(header, format(key));
+            const body: unknown = form ? formFor(key) : config.data;
             const headers = Object.entries(config.headers.toJSON()).map(([name, value]): [string, string] => [name, String(value)]);
-            return { method, url: urls.getUri(config), headers, body: config.data, keyHeader: header };
+            return { method, url: urls.getUri(config), headers, body, keyHeader: header };
           },
           receive: (answer) => axiosResponseOf(answer, config),
         },

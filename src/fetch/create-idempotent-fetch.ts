@@ -5,6 +5,7 @@
 import { InvalidRequestError, UnreplayableBodyError } from '../core/errors.js';
 import type { Intent } from '../core/fingerprint.js';
 import { signalOf } from '../core/submitter.js';
+import { formBytes, isFormData } from '../http/form-bytes.js';
 import { resolveTransport, type RequestIdempotency, type TransportOptions } from '../http/resolve-transport.js';
 
 export interface IdempotentFetchOptions extends TransportOptions {
@@ -36,7 +37,8 @@ export function createIdempotentFetch(options: IdempotentFetchOptions = {}): Ide
     // plain fetch would send it (a Headers made, read and set cost a cold click ~30 µs).
     // `init.headers` replaces a Request's headers, as in fetch (the Request constructor): a
     // header the caller left out of them (an Authorization, an If-Match) is not sent.
-    const headers = request || requestInit.headers !== undefined ? new Headers(requestInit.headers ?? request!.headers) : undefined;
+    const form = isFormData(requestInit.body) ? await formBytes(requestInit.body) : undefined;
+    const headers = request || form || requestInit.headers !== undefined ? new Headers(requestInit.headers ?? request?.headers) : undefined;
     if (requestInit.body instanceof ReadableStream) throw new UnreplayableBodyError();
     // A Request's body is read once for the fingerprint; each attempt sends a fresh clone.
     const template = request?.clone();
@@ -44,8 +46,11 @@ export function createIdempotentFetch(options: IdempotentFetchOptions = {}): Ide
     const withKey = (key: string): HeadersInit => {
       if (!headers) return { [header]: format(key) };
       headers.set(header, format(key));
+      if (form) headers.set('content-type', form(key).type);
       return headers;
     };
+    /** What an attempt under `key` sends: a form as the same bytes every time (form-bytes.ts). */
+    const sent = (key: string): RequestInit => ({ ...requestInit, method, headers: withKey(key), ...(form && { body: form(key) }) });
     const ifMatch = headers?.get('if-match') ?? undefined;
     const intent: Intent = {
       method,
@@ -64,13 +69,11 @@ export function createIdempotentFetch(options: IdempotentFetchOptions = {}): Ide
       share: shareResponse,
       wire: responseWire,
       send: (attempt) => {
-        const attemptHeaders = withKey(attempt.key);
-        const signal = signalOf(attempt);
-        if (template) return baseFetch(new Request(template.clone(), { ...requestInit, method, headers: attemptHeaders, signal }));
-        return baseFetch(url, { ...requestInit, method, headers: attemptHeaders, signal });
+        const attemptInit = { ...sent(attempt.key), signal: signalOf(attempt) };
+        return baseFetch(template ? new Request(template.clone(), attemptInit) : url, template ? undefined : attemptInit);
       },
       queue: idempotency?.queue,
-      held: { request: (key) => ({ method, url, headers: new Headers(withKey(key)), body, keyHeader: header }), receive: (answer) => answer },
+      held: { request: (key) => ({ method, url, headers: new Headers(withKey(key)), body: form ? form(key) : body, keyHeader: header }), receive: (answer) => answer },
     });
   };
 }
