@@ -5,7 +5,7 @@
  * its key already on the headers and keeps it.
  */
 import { Axios, AxiosError, getAdapter, isCancel } from 'axios';
-import type { AxiosAdapter, AxiosInstance, AxiosResponse, GenericAbortSignal, InternalAxiosRequestConfig } from 'axios';
+import type { AxiosAdapter, AxiosInstance, CancelToken, AxiosResponse, GenericAbortSignal, InternalAxiosRequestConfig } from 'axios';
 import { AmbiguousOutcomeError } from '../core/errors.js';
 import { signalOf } from '../core/submitter.js';
 import { formBytes, isFormData } from '../http/form-bytes.js';
@@ -48,8 +48,9 @@ export function installIdempotency(instance: AxiosInstance, options: AxiosIdempo
       config.headers.set('Content-Type', blob.type);
       return blob;
     };
-    const generic = config.signal instanceof AbortSignal ? undefined : followed(config.signal);
-    const callerSignal = config.signal instanceof AbortSignal ? config.signal : generic?.signal;
+    const plain = config.signal instanceof AbortSignal && !config.cancelToken;
+    const generic = plain ? undefined : followed(config.signal, config.cancelToken);
+    const callerSignal = plain ? (config.signal as AbortSignal) : generic?.signal;
     try {
       return await submitter.submit<AxiosResponse>({
         intent: {
@@ -119,18 +120,29 @@ export function installIdempotency(instance: AxiosInstance, options: AxiosIdempo
 }
 
 /**
- * The caller's signal as an `AbortSignal` the engine and every attempt follow. axios takes
- * any `GenericAbortSignal` (a polyfill's, another realm's) and its adapters honour it:
- * left out, the request would go without it, and aborting it would stop neither the
- * request in flight nor the retries.
+ * The caller's signal and cancel token as one `AbortSignal` the engine and every attempt
+ * follow. axios takes any `GenericAbortSignal` (a polyfill's, another realm's) and a
+ * `CancelToken`, and its adapters honour both: left out, aborting or cancelling would stop
+ * neither the retries nor the backoff (axios sends the next attempt before its cancelled
+ * token rejects it).
  */
-function followed(signal: GenericAbortSignal | undefined): { signal: AbortSignal; release(): void } | undefined {
-  if (typeof signal?.addEventListener !== 'function') return undefined;
+function followed(signal: GenericAbortSignal | undefined, token: CancelToken | undefined): { signal: AbortSignal; release(): void } | undefined {
+  const listens = typeof signal?.addEventListener === 'function';
+  if (!listens && !token) return undefined;
   const controller = new AbortController();
   const onAbort = () => controller.abort((signal as { reason?: unknown }).reason);
-  if (signal.aborted) onAbort();
-  else signal.addEventListener('abort', onAbort);
-  return { signal: controller.signal, release: () => signal.removeEventListener?.('abort', onAbort) };
+  const onCancel = (reason: unknown) => controller.abort(reason);
+  if (signal?.aborted) onAbort();
+  else if (listens) signal!.addEventListener!('abort', onAbort);
+  // Called at once when the token is cancelled already.
+  token?.subscribe(onCancel);
+  return {
+    signal: controller.signal,
+    release: () => {
+      signal?.removeEventListener?.('abort', onAbort);
+      token?.unsubscribe(onCancel);
+    },
+  };
 }
 
 /** axios header values may be numbers, arrays or booleans: only a string can be a key. */

@@ -226,6 +226,47 @@ describe('installIdempotency', () => {
     expect(server.seen).toHaveLength(1);
   });
 
+  describe('a CancelToken (axios before AbortSignal, still supported) ends the submission as its signal does', () => {
+    // The engine did not follow it: each attempt after the cancel went to the server again
+    // (axios sends the request before its cancelled token rejects it) and the caller's
+    // CanceledError waited out every backoff.
+    const settled = async (pending: Promise<unknown>, cancelledAt: () => number) => {
+      const error = await pending;
+      const waited = Date.now() - cancelledAt();
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      return { error, waited };
+    };
+
+    it('cancelled in flight: CanceledError at once, no request after it', async () => {
+      installIdempotency(api, engine());
+      server.fallback = { status: 201, body: 'late', delayMs: 3000 };
+      const source = axios.CancelToken.source();
+      const pending = api.post('/orders', { a: 1 }, { cancelToken: source.token }).catch((e: unknown) => e);
+      while (server.seen.length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+      const cancelledAt = Date.now();
+      source.cancel('user left');
+      const { error, waited } = await settled(pending, () => cancelledAt);
+      expect(axios.isCancel(error)).toBe(true);
+      expect(waited).toBeLessThan(250);
+      expect(server.seen).toHaveLength(1);
+    });
+
+    it('cancelled during the backoff: CanceledError at once, no second request', async () => {
+      installIdempotency(api, { ...engine(), retry: { attempts: 3, baseDelay: 1000, maxDelay: 1000 }, random: () => 0.999 });
+      server.replies = [{ status: 503 }];
+      const source = axios.CancelToken.source();
+      const pending = api.post('/orders', { a: 1 }, { cancelToken: source.token }).catch((e: unknown) => e);
+      while (server.seen.length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      const cancelledAt = Date.now();
+      source.cancel('user left');
+      const { error, waited } = await settled(pending, () => cancelledAt);
+      expect(axios.isCancel(error)).toBe(true);
+      expect(waited).toBeLessThan(250);
+      expect(server.seen).toHaveLength(1);
+    });
+  });
+
   it('installing twice replaces the first engine instead of nesting', async () => {
     // Nested, each engine would retry the other's exhausted retries (3 x 3 = 9 requests)
     // and the first engine would still see every request.
