@@ -41,14 +41,18 @@ export function classifyStatus(status: number): 'success' | 'final' | 'ambiguous
   return 'final';
 }
 
-/** `Retry-After` as delay-seconds or an HTTP-date, in milliseconds from `now`. */
+/**
+ * `Retry-After` as delay-seconds (a fraction too, as axios-retry reads it) or an HTTP-date,
+ * in milliseconds from `now`; anything else is no delay (`undefined`: the backoff applies).
+ */
 export function parseRetryAfter(value: string | null | undefined, now: number = Date.now()): number | undefined {
   if (value == null) return undefined;
   const text = value.trim();
-  if (/^\d+$/.test(text)) return Number(text) * 1000;
-  const date = Date.parse(text);
-  if (Number.isNaN(date)) return undefined;
-  return Math.max(0, date - now);
+  if (/^\d+(\.\d+)?$/.test(text)) return Number(text) * 1000;
+  // Every HTTP-date form begins with the day's name. Date.parse alone reads `-5`, `1,5` or
+  // `+5` as dates long past: a retry at once, against a server that asked for a pause.
+  const date = Date.parse(/^[a-z]{3}/i.test(text) ? text : '');
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }
 
 interface HttpLike {
