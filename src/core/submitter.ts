@@ -68,6 +68,8 @@ export interface SubmitCall<T> {
   queue?: boolean | undefined;
   /** The request this call sends, for the outbox, and how its replayed answer becomes a `T`. */
   held?: Held<T> | undefined;
+  /** Lets go of a result no caller will get (an answer retried past): fetch cancels its body. */
+  discard?: (value: T) => void;
 }
 
 export interface Held<T> {
@@ -370,6 +372,7 @@ export function createSubmitter(options: SubmitterOptions = {}): Submitter {
           : delayFor(verdict, attempt - spared, retry);
         if (verdict.inProgress && delay !== undefined) spared += 1;
         if (delay !== undefined) {
+          if (result.ok) call.discard?.(result.value);
           // No store write here: the record written ahead already makes a reload reuse the key.
           emit({ type: 'retry', key, fingerprint: fp, attempt, delayMs: delay, ...statusOf(verdict) });
           try {
@@ -380,7 +383,10 @@ export function createSubmitter(options: SubmitterOptions = {}): Submitter {
           continue;
         }
       }
-      if (outbox && verdict.kind === 'ambiguous') return hold(call, record, attempt, outbox);
+      if (outbox && verdict.kind === 'ambiguous') {
+        if (result.ok) call.discard?.(result.value);
+        return hold(call, record, attempt, outbox);
+      }
       return settle(record, attempt, verdict, result, now);
     }
   }

@@ -68,6 +68,8 @@ export function createIdempotentFetch(options: IdempotentFetchOptions = {}): Ide
       retry: idempotency?.retry,
       share: shareResponse,
       wire: responseWire,
+      // Unread, its connection stays busy (undici: until garbage collection).
+      discard: (response) => void response.body?.cancel().catch(() => undefined),
       send: (attempt) => {
         const attemptInit = { ...sent(attempt.key), signal: signalOf(attempt) };
         return baseFetch(template ? new Request(template.clone(), attemptInit) : url, template ? undefined : attemptInit);
