@@ -25,6 +25,10 @@ export type RetryInput = number | false | Partial<RetryOptions> | undefined;
 export function normaliseRetry(input: RetryInput, base: RetryOptions = DEFAULT_RETRY): RetryOptions {
   if (input === undefined) return { ...base };
   if (input === false) return { ...base, attempts: 1 };
+  // From JavaScript or JSON: spread, '3' or true were the defaults, silently.
+  if (typeof input !== 'number' && (typeof input !== 'object' || !input || Array.isArray(input))) {
+    throw new InvalidOptionsError('retry', `expected a number, false or an object, got ${String(input)}`);
+  }
   const merged: RetryOptions =
     typeof input === 'number' ? { ...base, attempts: input } : { ...base, ...dropUndefined(input) };
   if (!Number.isInteger(merged.attempts) || merged.attempts < 1) {

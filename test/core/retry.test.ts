@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { backoffDelay, DEFAULT_RETRY, normaliseRetry } from '../../src/core/retry.js';
 import { InvalidOptionsError } from '../../src/core/errors.js';
+import { createIdempotentFetch } from '../../src/fetch/index.js';
 
 describe('backoff and options', () => {
   it('uses full jitter under a doubling, capped ceiling', () => {
@@ -17,5 +18,14 @@ describe('backoff and options', () => {
     expect(normaliseRetry({ baseDelay: 1, maxDelay: undefined }).maxDelay).toBe(DEFAULT_RETRY.maxDelay);
     expect(() => normaliseRetry(0)).toThrow(InvalidOptionsError);
     expect(() => normaliseRetry({ baseDelay: -1 })).toThrow(InvalidOptionsError);
+  });
+
+  it('refuses a retry that is no number, false or object with a typed error, naming it', () => {
+    // From JavaScript or JSON config: null threw a bare TypeError, '3' and true were
+    // silently the defaults (three attempts where the caller asked for something else).
+    for (const input of [null, '3', true, [2], () => 3]) {
+      expect(() => normaliseRetry(input as never), String(input)).toThrow(InvalidOptionsError);
+      expect(() => createIdempotentFetch({ retry: input as never }), String(input)).toThrow(/"retry"/);
+    }
   });
 });
