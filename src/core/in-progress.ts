@@ -24,7 +24,9 @@ export function inProgressWaits(
     // `retry: false` (attempts 1) means no resend at all, in progress or not.
     if (left <= 0 || retry.attempts < 2) return undefined;
     const ceiling = Math.min(retry.maxDelay, retry.baseDelay * 2 ** waits++);
-    // Equal jitter: clients still spread out, and no poll comes ~0 ms after the last.
-    return Math.min(left, retryAfterMs ?? (ceiling + random() * ceiling) / 2);
+    // Equal jitter: clients still spread out, and no poll comes ~0 ms after the last. A
+    // `Retry-After` of 0 (or a date past) paces nothing: with no attempt spent, it was a
+    // tight loop of requests for the whole timeout, so the backoff applies as without one.
+    return Math.min(left, retryAfterMs || (ceiling + random() * ceiling) / 2);
   };
 }

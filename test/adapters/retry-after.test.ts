@@ -54,3 +54,17 @@ it('controls: whole seconds, an HTTP-date, a date past (retried at once)', async
   await api()(`${past}/orders`, { method: 'POST', body: 'x' });
   expect(gap()).toBeLessThan(300);
 });
+
+it('a 409 "in progress" with Retry-After: 0 is polled with the backoff, not in a tight loop', async () => {
+  // Its waits spend no attempt, so nothing else bounds them: 0 ms each was ~170 requests a
+  // second for the whole inProgressTimeout (10 s by default) against a server that is busy.
+  const url = await serve((req, res) => {
+    arrivals.push(performance.now());
+    req.resume();
+    res.writeHead(409, { 'retry-after': '0' }).end();
+  });
+  const polling = createIdempotentFetch({ store: memoryStore(), locks: null, inProgressTimeout: 1000, retry: { attempts: 3, baseDelay: 100, maxDelay: 1000 } });
+  expect((await polling(`${url}/orders`, { method: 'POST', body: 'x' })).status).toBe(409);
+  // Equal jitter over 100, 200, 400, 800 ms ceilings: 5 to 8 requests in the second.
+  expect(arrivals.length).toBeLessThanOrEqual(10);
+});
