@@ -37,12 +37,17 @@ export function createIdempotentFetch(options: IdempotentFetchOptions = {}): Ide
     // plain fetch would send it (a Headers made, read and set cost a cold click ~30 µs).
     // `init.headers` replaces a Request's headers, as in fetch (the Request constructor): a
     // header the caller left out of them (an Authorization, an If-Match) is not sent.
-    const form = isFormData(requestInit.body) ? await formBytes(requestInit.body) : undefined;
-    const headers = request || form || requestInit.headers !== undefined ? new Headers(requestInit.headers ?? request?.headers) : undefined;
     if (requestInit.body instanceof ReadableStream) throw new UnreplayableBodyError();
     // A Request's body is read once for the fingerprint; each attempt sends a fresh clone.
+    // A multipart one (ky sends a FormData so) is read as its form: as bytes, its random
+    // boundary made every Request of the same form another intent, with another key.
+    const own = request && requestInit.body === undefined ? request : undefined;
     const template = request?.clone();
-    const body: unknown = request && requestInit.body === undefined ? await readBody(request) : requestInit.body;
+    const body: unknown = own
+      ? await readBody(own, /^multipart\/form-data/i.test(own.headers.get('content-type') ?? '') ? (copy) => copy.formData() : async (copy) => new Uint8Array(await copy.arrayBuffer()))
+      : requestInit.body;
+    const form = isFormData(body) ? await formBytes(body) : undefined;
+    const headers = request || form || requestInit.headers !== undefined ? new Headers(requestInit.headers ?? request?.headers) : undefined;
     const withKey = (key: string): HeadersInit => {
       if (!headers) return { [header]: format(key) };
       headers.set(header, format(key));
@@ -110,9 +115,9 @@ function shareResponse(response: Response): Response {
   return wired ? fromBytes(wired) : response.clone();
 }
 
-async function readBody(request: Request): Promise<Uint8Array> {
+async function readBody(request: Request, read: (copy: Request) => Promise<unknown>): Promise<unknown> {
   try {
-    return new Uint8Array(await request.clone().arrayBuffer());
+    return await read(request.clone());
   } catch (cause) {
     throw new InvalidRequestError('the Request body could not be read', { cause });
   }

@@ -77,6 +77,18 @@ describe('fetch', () => {
     expect(await again.json()).toEqual({ order: 1 });
     expect(runs).toEqual([EXPECTED]);
   });
+
+  it('a Request with a FormData body (as ky sends it), tried again after AmbiguousOutcomeError: the same intent and bytes, replayed; one run', async () => {
+    // Read as bytes, the Request's random boundary was part of the fingerprint: the second
+    // Request was another intent, with a new key, and the order ran twice.
+    const api = createIdempotentFetch({ ...engine(1), fetch: losing(1) });
+    const request = () => new Request(`${url}/orders`, { method: 'POST', body: order() });
+    await expect(api(request())).rejects.toBeInstanceOf(AmbiguousOutcomeError);
+    const again = await api(request());
+    expect(again.status).toBe(201);
+    expect(await again.json()).toEqual({ order: 1 });
+    expect(runs).toEqual([EXPECTED]);
+  });
 });
 
 describe('axios', () => {
