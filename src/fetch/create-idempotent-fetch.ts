@@ -32,11 +32,6 @@ export function createIdempotentFetch(options: IdempotentFetchOptions = {}): Ide
     if (idempotency === false || !guards(method)) return baseFetch(input, init === undefined ? undefined : requestInit);
 
     const url = request ? request.url : String(input);
-    // One Headers for the whole submission (every attempt sends the same key): fetch copies
-    // it. Without the caller's headers, none: the key alone goes as a plain object, as a
-    // plain fetch would send it (a Headers made, read and set cost a cold click ~30 µs).
-    // `init.headers` replaces a Request's headers, as in fetch (the Request constructor): a
-    // header the caller left out of them (an Authorization, an If-Match) is not sent.
     if (requestInit.body instanceof ReadableStream) throw new UnreplayableBodyError();
     // A Request's body is read once for the fingerprint; each attempt sends a fresh clone.
     // A multipart one (ky sends a FormData so) is read as its form: as bytes, its random
@@ -47,6 +42,11 @@ export function createIdempotentFetch(options: IdempotentFetchOptions = {}): Ide
       ? await readBody(own, /^multipart\/form-data/i.test(own.headers.get('content-type') ?? '') ? (copy) => copy.formData() : async (copy) => new Uint8Array(await copy.arrayBuffer()))
       : requestInit.body;
     const form = isFormData(body) ? await formBytes(body) : undefined;
+    // One Headers for the whole submission (every attempt sends the same key): fetch copies
+    // it. Without the caller's headers, none: the key alone goes as a plain object, as a
+    // plain fetch would send it (a Headers made, read and set cost a cold click ~30 µs).
+    // `init.headers` replaces a Request's headers, as in fetch (the Request constructor): a
+    // header the caller left out of them (an Authorization, an If-Match) is not sent.
     const headers = request || form || requestInit.headers !== undefined ? new Headers(requestInit.headers ?? request?.headers) : undefined;
     const withKey = (key: string): HeadersInit => {
       if (!headers) return { [header]: format(key) };
@@ -55,7 +55,7 @@ export function createIdempotentFetch(options: IdempotentFetchOptions = {}): Ide
       return headers;
     };
     /** What an attempt under `key` sends: a form as the same bytes every time (form-bytes.ts). */
-    const sent = (key: string): RequestInit => ({ ...requestInit, method, headers: withKey(key), ...(form && { body: form(key) }) });
+    const sent = (key: string, signal?: AbortSignal): RequestInit => ({ ...requestInit, method, headers: withKey(key), signal, ...(form && { body: form(key) }) });
     const ifMatch = headers?.get('if-match') ?? undefined;
     const intent: Intent = {
       method,
@@ -76,7 +76,7 @@ export function createIdempotentFetch(options: IdempotentFetchOptions = {}): Ide
       // Unread, its connection stays busy (undici: until garbage collection).
       discard: (response) => void response.body?.cancel().catch(() => undefined),
       send: (attempt) => {
-        const attemptInit = { ...sent(attempt.key), signal: signalOf(attempt) };
+        const attemptInit = sent(attempt.key, signalOf(attempt));
         return baseFetch(template ? new Request(template.clone(), attemptInit) : url, template ? undefined : attemptInit);
       },
       queue: idempotency?.queue,
