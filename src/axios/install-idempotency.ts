@@ -89,7 +89,8 @@ export function installIdempotency(instance: AxiosInstance, options: AxiosIdempo
             config.headers.set(header, format(key));
             const body: unknown = form ? formFor(key) : config.data;
             const headers = Object.entries(config.headers.toJSON()).map(([name, value]): [string, string] => [name, String(value)]);
-            return { method, url: urls.getUri(config), headers, body, keyHeader: header };
+            // As axios's XHR adapter: cookies to another origin only with withCredentials.
+            return { method, url: urls.getUri(config), headers, body, credentials: config.withCredentials ? 'include' : undefined, keyHeader: header };
           },
           receive: (answer) => axiosResponseOf(answer, config),
         },

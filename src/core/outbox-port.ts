@@ -11,6 +11,11 @@ export interface HeldRequest {
   headers: Iterable<[string, string]>;
   /** A string, bytes, Blob, FormData or URLSearchParams (read into bytes when held). */
   body?: unknown;
+  /**
+   * fetch's `credentials` mode, kept with it: a cookie-authenticated API on another origin
+   * needs `include` at the replay too. Default `same-origin`, as fetch's.
+   */
+  credentials?: 'omit' | 'same-origin' | 'include';
   /** The header that carries the key, as sent (its value in `headers`). */
   keyHeader: string;
   key: string;

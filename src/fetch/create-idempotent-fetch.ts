@@ -80,7 +80,7 @@ export function createIdempotentFetch(options: IdempotentFetchOptions = {}): Ide
         return baseFetch(template ? new Request(template.clone(), attemptInit) : url, template ? undefined : attemptInit);
       },
       queue: idempotency?.queue,
-      held: { request: (key) => ({ method, url, headers: new Headers(withKey(key)), body: form ? form(key) : body, keyHeader: header }), receive: (answer) => answer },
+      held: { request: (key) => ({ method, url, headers: new Headers(withKey(key)), body: form ? form(key) : body, credentials: requestInit.credentials ?? request?.credentials, keyHeader: header }), receive: (answer) => answer },
     });
   };
 }

@@ -23,6 +23,8 @@ export interface OutboxItem {
   /** The header among `headers` that carries the key. */
   keyHeader: string;
   body: ArrayBuffer | null;
+  /** The request's credentials mode (a mode, no credential); items stored by an SDK without it replay `same-origin`. */
+  credentials?: 'omit' | 'same-origin' | 'include';
   createdAt: number;
   /** Order of holding, set when stored (items stored by an SDK without it have none: older). */
   seq?: number;

@@ -23,7 +23,8 @@ export async function toItem(held: HeldRequest, allowed: ReadonlySet<string>, ti
   let body: ArrayBuffer | null;
   try {
     const url = new URL(held.url, (globalThis as { location?: { href: string } }).location?.href).href;
-    request = new Request(url, { method: held.method, headers: [...held.headers], body: (held.body ?? null) as RequestInit['body'] });
+    // The mode too: one that is none of fetch's is refused here, not at every replay.
+    request = new Request(url, { method: held.method, headers: [...held.headers], body: (held.body ?? null) as RequestInit['body'], credentials: held.credentials });
     // Can fail too: a picked File changed on disk since (NotReadableError).
     body = request.body ? await request.arrayBuffer() : null;
   } catch (cause) {
@@ -45,6 +46,7 @@ export async function toItem(held: HeldRequest, allowed: ReadonlySet<string>, ti
     headers,
     keyHeader,
     body,
+    credentials: request.credentials,
     createdAt: times.now,
     // From the key's first use: the servers' retention of it started then, not now.
     expiresAt: Math.min(times.now, held.keyCreatedAt ?? times.now) + times.retention,
@@ -54,9 +56,12 @@ export async function toItem(held: HeldRequest, allowed: ReadonlySet<string>, ti
   };
 }
 
-/** The request a replay sends; credentials are the caller's `beforeReplay` to add. */
+/**
+ * The request a replay sends, in the credentials mode it was made with (an item stored
+ * without one: the Request's default, `same-origin`); credentials are the caller's `beforeReplay` to add.
+ */
 export function toRequest(item: OutboxItem): Request {
-  return new Request(item.url, { method: item.method, headers: item.headers, body: item.body, credentials: 'same-origin' });
+  return new Request(item.url, { method: item.method, headers: item.headers, body: item.body, credentials: item.credentials });
 }
 
 export async function readAnswer(response: Response): Promise<StoredAnswer> {
