@@ -9,6 +9,8 @@ export interface ActionRequest {
   headers?: Iterable<[string, string]> | Record<string, string>;
   /** A string, bytes, Blob, FormData or URLSearchParams. */
   body?: unknown;
+  /** As the action's fetch (`include`: the cookies of an API on another origin); default `same-origin`. */
+  credentials?: 'omit' | 'same-origin' | 'include';
 }
 
 /**
@@ -27,10 +29,10 @@ export function heldFor<TInput, TData>(held: HeldAction<TInput, TData>, input: T
   return {
     request: (key) => {
       onKey(key);
-      const { method, url, headers, body } = held.request(input);
+      const { method, url, headers, body, credentials } = held.request(input);
       const keyed = new Headers(headers as ConstructorParameters<typeof Headers>[0]);
       keyed.set(KEY_HEADER, key);
-      return { method, url, headers: keyed, body, keyHeader: KEY_HEADER };
+      return { method, url, headers: keyed, body, credentials, keyHeader: KEY_HEADER };
     },
     receive: held.receive,
   };

@@ -16,6 +16,7 @@ import { createIdempotentFetch } from '../../src/fetch/index.js';
 import { createOutbox, type Outbox } from '../../src/outbox/index.js';
 import { outboxStore } from '../../src/outbox/lib/outbox-store.js';
 import { replayOutbox } from '../../src/sw/index.js';
+import { heldFor } from '../../src/ui/held-action.js';
 import { startTestServer, type TestServer } from '../helpers/http-server.js';
 
 let counter = 0;
@@ -122,4 +123,13 @@ it('a credentials mode that is none of fetch\'s is refused when held: InvalidReq
     .then(() => undefined, (caught: unknown) => caught);
   expect(isSubmitOnceError(error, 'invalid-request')).toBe(true);
   expect(await outbox!.list()).toEqual([]);
+});
+
+it("the hook's and the guards' held request: its credentials mode is replayed", async () => {
+  const held = heldFor({ request: (sku: string) => ({ method: 'POST', url: `${server.url}/orders`, body: sku, credentials: 'include' }), receive: (answer) => answer.status }, 'A-1', () => undefined);
+  const { answer } = await outbox!.hold({ ...held.request('k-hook'), key: 'k-hook', fingerprint: 'fp-hook' });
+  online = true;
+  await outbox!.flush();
+  expect((await answer).status).toBe(201);
+  expect(modes).toEqual(['include']);
 });
