@@ -75,6 +75,8 @@ export class OrdersApi {
     const body = req.rawBody ? req.rawBody.toString('utf8') : await readBody(req);
     const action = lane.plan.shift() ?? lane.fallback;
     const key = headerValue(req, 'idempotency-key');
+    const contentType = headerValue(req, 'content-type');
+    const form = /^multipart\/form-data/i.test(contentType ?? '') ? await formOf(req.rawBody ?? Buffer.from(body), contentType!) : undefined;
     const seq = lane.log.length + 1;
     lane.log.push({
       seq,
@@ -83,6 +85,8 @@ export class OrdersApi {
       host: req.headers.host ?? '',
       key,
       body,
+      contentType,
+      ...(form && { form }),
       action: action.kind,
       inFlight: lane.inFlight,
     });
@@ -113,6 +117,23 @@ function headerValue(req: IncomingMessage, name: string): string | null {
   const value = req.headers[name];
   if (value === undefined) return null;
   return Array.isArray(value) ? value.join(', ') : value;
+}
+
+/**
+ * A multipart body as the origin reads it (a part that does not match the Content-Type's
+ * boundary makes it throw): each field by name, a file as `name (type): text`.
+ */
+async function formOf(raw: Buffer, contentType: string): Promise<Record<string, string>> {
+  let form: FormData;
+  try {
+    form = await new Response(new Uint8Array(raw), { headers: { 'content-type': contentType } }).formData();
+  } catch (error) {
+    // Logged, not thrown: a spec sees what the origin could not read.
+    return { unparsed: String(error) };
+  }
+  const fields: Record<string, string> = {};
+  for (const [name, value] of form) fields[name] = typeof value === 'string' ? value : `${value.name} (${value.type}): ${await value.text()}`;
+  return fields;
 }
 
 function readBody(req: IncomingMessage): Promise<string> {

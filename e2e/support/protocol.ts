@@ -25,6 +25,10 @@ export interface LoggedRequest {
   /** The `Idempotency-Key` header as sent, or null. */
   key: string | null;
   body: string;
+  /** The `Content-Type` header as sent, or null. */
+  contentType: string | null;
+  /** A multipart body as the origin parsed it with the boundary of `contentType`: field -> value (a file: `name (type): text`). */
+  form?: Record<string, string>;
   action: Action['kind'];
   /** Requests of this lane still being answered when this one arrived. */
   inFlight: number;
