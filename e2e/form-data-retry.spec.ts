@@ -64,44 +64,59 @@ async function expectOneRunReplayed(orders: OrdersServer, sent: Sent[], outcome:
   expect(retry).toEqual(first);
 }
 
-test('fetch: a FormData (fields, a File, a Blob) whose first answer is lost is retried as the same bytes, replayed; the order ran once', async ({ page, orders }) => {
-  await page.goto(orders.page());
-  const sent = await loseFirstAnswer(page);
-  const outcome = await page.evaluate((path) => {
-    window.so.setup({ retry: { attempts: 3, baseDelay: 10, maxDelay: 20 } });
-    return window.so.submitForm(path);
-  }, `/api/verified-orders?lane=${orders.lane}`);
-  await expectOneRunReplayed(orders, sent, outcome);
-});
+for (const as of ['init', 'request'] as const) {
+  test(`fetch (FormData in the ${as}): a FormData (fields, a File, a Blob) whose first answer is lost is retried as the same bytes, replayed; the order ran once`, async ({ page, orders }) => {
+    await page.goto(orders.page());
+    const sent = await loseFirstAnswer(page);
+    const outcome = await page.evaluate(
+      ([path, how]) => {
+        window.so.setup({ retry: { attempts: 3, baseDelay: 10, maxDelay: 20 } });
+        return window.so.submitForm(path, how);
+      },
+      [`/api/verified-orders?lane=${orders.lane}`, as] as const,
+    );
+    await expectOneRunReplayed(orders, sent, outcome);
+  });
+}
 
-test('axios (XHR adapter): a FormData (fields, a File, a Blob) whose first answer is lost is retried as the same bytes, replayed; the order ran once', async ({ page, orders }) => {
-  await page.goto(orders.page(undefined, '/axios.html'));
-  const sent = await loseFirstAnswer(page);
-  const outcome = await page.evaluate((path) => window.soAxios.postForm(path), `/api/verified-orders?lane=${orders.lane}`);
-  await expectOneRunReplayed(orders, sent, outcome);
-});
+for (const how of ['post', 'postForm'] as const) {
+  test(`axios (XHR adapter, ${how}): a FormData (fields, a File, a Blob) whose first answer is lost is retried as the same bytes, replayed; the order ran once`, async ({ page, orders }) => {
+    await page.goto(orders.page(undefined, '/axios.html'));
+    const sent = await loseFirstAnswer(page);
+    const outcome = await page.evaluate(([path, method]) => window.soAxios.postForm(path, method), [`/api/verified-orders?lane=${orders.lane}`, how] as const);
+    await expectOneRunReplayed(orders, sent, outcome);
+  });
+}
 
-test('fetch: the lost answer ends in AmbiguousOutcomeError; after a reload a new FormData of the same fields reuses the key, as the same bytes, replayed; the order ran once', async ({ page, orders }) => {
-  const path = `/api/verified-orders?lane=${orders.lane}`;
-  await page.goto(orders.page());
-  const sent = await loseFirstAnswer(page);
-  const failed = await page.evaluate(async (url) => {
-    window.so.setup({ retry: { attempts: 1 } });
-    try {
-      return await window.so.submitForm(url);
-    } catch (error) {
-      return { name: (error as Error).name, code: (error as { code?: string }).code };
-    } finally {
-      await window.so.idle();
-    }
-  }, path);
-  expect(failed).toEqual({ name: 'AmbiguousOutcomeError', code: 'ambiguous-outcome' });
+for (const as of ['init', 'request'] as const) {
+  test(`fetch (FormData in the ${as}): the lost answer ends in AmbiguousOutcomeError; after a reload a new FormData of the same fields reuses the key, as the same bytes, replayed; the order ran once`, async ({ page, orders }) => {
+    const path = `/api/verified-orders?lane=${orders.lane}`;
+    await page.goto(orders.page());
+    const sent = await loseFirstAnswer(page);
+    const failed = await page.evaluate(
+      async ([url, how]) => {
+        window.so.setup({ retry: { attempts: 1 } });
+        try {
+          return await window.so.submitForm(url, how);
+        } catch (error) {
+          return { name: (error as Error).name, code: (error as { code?: string }).code };
+        } finally {
+          await window.so.idle();
+        }
+      },
+      [path, as] as const,
+    );
+    expect(failed).toEqual({ name: 'AmbiguousOutcomeError', code: 'ambiguous-outcome' });
 
-  // A new page and a new FormData: only the stored key and the form's fields are the same.
-  await page.reload();
-  const outcome = await page.evaluate((url) => {
-    window.so.setup({ retry: { attempts: 1 } });
-    return window.so.submitForm(url);
-  }, path);
-  await expectOneRunReplayed(orders, sent, outcome);
-});
+    // A new page and a new FormData: only the stored key and the form's fields are the same.
+    await page.reload();
+    const outcome = await page.evaluate(
+      ([url, how]) => {
+        window.so.setup({ retry: { attempts: 1 } });
+        return window.so.submitForm(url, how);
+      },
+      [path, as] as const,
+    );
+    await expectOneRunReplayed(orders, sent, outcome);
+  });
+}
