@@ -88,6 +88,13 @@ for (const how of ['post', 'postForm'] as const) {
   });
 }
 
+test('axios-retry making the resend (submit-once not retrying): the same bytes under the same key, replayed; the order ran once', async ({ page, orders }) => {
+  await page.goto(orders.page(undefined, '/axios.html'));
+  const sent = await loseFirstAnswer(page);
+  const outcome = await page.evaluate((path) => window.soAxios.postForm(path, 'post', 2), `/api/verified-orders?lane=${orders.lane}`);
+  await expectOneRunReplayed(orders, sent, outcome);
+});
+
 for (const as of ['init', 'request'] as const) {
   test(`fetch (FormData in the ${as}): the lost answer ends in AmbiguousOutcomeError; after a reload a new FormData of the same fields reuses the key, as the same bytes, replayed; the order ran once`, async ({ page, orders }) => {
     const path = `/api/verified-orders?lane=${orders.lane}`;
