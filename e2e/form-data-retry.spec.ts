@@ -26,26 +26,29 @@ interface Sent {
 
 /**
  * The first POST reaches the origin (its run is done, the verifier keeps its answer) and
- * its answer is lost on the way back; later ones pass. Returns what the page sent. The
- * first is sent on by Playwright (`route.fetch`, the bytes Chromium captured), the retry
- * by Chromium itself: the verifier compares the two.
+ * its answer is lost on the way back; the next `thenFail` fail before reaching it; later
+ * ones pass. Returns what the page sent. The first is sent on by Playwright (`route.fetch`,
+ * the bytes Chromium captured), the retry by Chromium itself: the verifier compares the two.
  */
-async function loseFirstAnswer(page: Page): Promise<Sent[]> {
+async function loseFirstAnswer(page: Page, thenFail = 0): Promise<Sent[]> {
   const sent: Sent[] = [];
   await page.route((url) => url.pathname === '/api/verified-orders', async (route) => {
     const request: Request = route.request();
     if (request.method() !== 'POST') return route.continue();
     sent.push({ contentType: (await request.headerValue('content-type')) ?? '', body: request.postDataBuffer()?.toString('latin1') ?? '' });
-    if (sent.length > 1) return route.continue();
-    await route.fetch();
+    if (sent.length > 1 + thenFail) return route.continue();
+    if (sent.length === 1) await route.fetch();
     return route.abort('connectionreset');
   });
   return sent;
 }
 
+/**
+ * Every request sent was the same bytes under the key's boundary, two reached the verifier,
+ * and behind it the order ran once; the outcome was that run's answer, replayed.
+ */
 async function expectOneRunReplayed(orders: OrdersServer, sent: Sent[], outcome: { status: number; body: unknown; replayed: string | null }): Promise<void> {
   const log = await orders.log();
-  // Both attempts reached the verifier; behind it, the order ran once.
   expect(await orders.arrivals()).toBe(2);
   expect(log).toHaveLength(1);
   const [run] = log;
@@ -53,15 +56,15 @@ async function expectOneRunReplayed(orders: OrdersServer, sent: Sent[], outcome:
   expect(run?.form).toEqual(FIELDS);
   expect(outcome).toEqual({ status: 201, body: { orderId: 1, key: run?.key, lane: orders.lane }, replayed: 'true' });
 
-  // The boundary is the key's, in the header and the bytes alike, and the retry is the same bytes.
-  expect(sent).toHaveLength(2);
-  const [first, retry] = sent;
+  // The boundary is the key's, in the header and the bytes alike, and every resend is the same bytes.
+  const [first, ...resent] = sent;
+  expect(resent.length).toBeGreaterThan(0);
   const boundary = DERIVED.exec(first?.contentType ?? '')?.[1];
   expect(boundary, `Content-Type ${first?.contentType}`).toBeDefined();
   expect(run?.contentType).toBe(first?.contentType);
   expect(first?.body.startsWith(`--${boundary}\r\n`)).toBe(true);
   expect(first?.body.endsWith(`--${boundary}--\r\n`)).toBe(true);
-  expect(retry).toEqual(first);
+  for (const again of resent) expect(again).toEqual(first);
 }
 
 for (const as of ['init', 'request'] as const) {
@@ -93,6 +96,16 @@ test('axios-retry making the resend (submit-once not retrying): the same bytes u
   const sent = await loseFirstAnswer(page);
   const outcome = await page.evaluate((path) => window.soAxios.postForm(path, 'post', 2), `/api/verified-orders?lane=${orders.lane}`);
   await expectOneRunReplayed(orders, sent, outcome);
+});
+
+test('outbox: the retry after the lost answer cannot leave either, so the request is held; its replay is the same bytes, replayed; the order ran once', async ({ page, orders }) => {
+  await page.goto(orders.page(undefined, '/outbox.html'));
+  await page.waitForFunction(() => 'outboxPage' in window);
+  // The first answer lost, the SDK's second attempt failed: the outbox holds the form and replays it.
+  const sent = await loseFirstAnswer(page, 1);
+  const outcome = await page.evaluate(() => window.outboxPage.submitForm());
+  await expectOneRunReplayed(orders, sent, outcome);
+  expect(await page.evaluate(() => window.outboxPage.events().map((e) => e.type))).toEqual(['queued', 'replayed']);
 });
 
 for (const as of ['init', 'request'] as const) {
