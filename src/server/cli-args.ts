@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { MAX_TIMER_MS } from './invalid-options-error.js';
 import { filePathOf } from './store-spec.js';
-import type { TokenFormat } from './tokens.js';
+import { MIN_SECRET_LENGTH, type TokenFormat } from './tokens.js';
 import { HEALTH_PATH, RESET_PATH, STATS_PATH, TOKEN_PATH } from './verifier.js';
 
 /** Exit codes, documented in `--help`: scripts tell "fix the command" from "fix the environment". */
@@ -83,7 +83,6 @@ const MAX_PREALLOCATE_BYTES = 1024 * 1024 * 1024;
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 /** Token secrets, one a line, out of the command line (which `ps` shows every user). */
 export const TOKEN_SECRET_ENV = 'SUBMIT_ONCE_TOKEN_SECRET';
-const MIN_SECRET_LENGTH = 32;
 
 export const USAGE = `submit-once-verifier: an idempotency-enforcing HTTP server for testing front ends
 

@@ -64,7 +64,7 @@ export interface TokenAuthority {
 }
 
 const FORMATS: readonly TokenFormat[] = ['st1', 'st2'];
-const MIN_SECRET_LENGTH = 32;
+export const MIN_SECRET_LENGTH = 32;
 const DEFAULT_TTL = 60 * 60 * 1000;
 
 /**
