@@ -1,4 +1,5 @@
 /** `guardForm`: one submit, one submission, for pages without a framework. */
+import { formBytes } from '../http/form-bytes.js';
 import { formDataOf } from '../ui/form-data-of.js';
 import { actionIntent } from '../ui/submission-observer.js';
 import type { HeldAction } from '../ui/held-action.js';
@@ -8,6 +9,13 @@ import type { GuardContext, GuardOptions, IntentInput } from './guard-options.js
 export interface GuardFormContext extends GuardContext {
   /** The form's data at submit time, with the clicked submit button's name and value. */
   formData: FormData;
+  /**
+   * `formData` as multipart bytes under the key: the same bytes on every attempt and on a
+   * later submission of the same data under the same key, which a FormData is not (the
+   * platform picks a random boundary at every send, and a server comparing bytes refuses
+   * the retry). Its `type` is the Content-Type, boundary included, so `fetch` sends it as is.
+   */
+  body: Blob;
   form: HTMLFormElement;
 }
 
@@ -24,17 +32,18 @@ export interface GuardFormOptions<TData> extends GuardOptions<TData> {
 
 /**
  * Guards a form: its `submit` events (a submit button, Enter in a field, `requestSubmit()`)
- * are intercepted and the first one calls `handler` with the key and the form's data;
- * further ones send nothing while it is pending and for `debounce` ms after. While
- * pending the form is `aria-busy` and its submit buttons are `disabled`; their previous
- * state comes back when it settles. `form.submit()` fires no event and is not guarded.
+ * are intercepted and the first one calls `handler` with the key and the form's data, as
+ * `formData` and as `body` (its bytes under the key: send this one). Further submits send
+ * nothing while it is pending and for `debounce` ms after. While pending the form is
+ * `aria-busy` and its submit buttons are `disabled`; their previous state comes back when
+ * it settles. `form.submit()` fires no event and is not guarded.
  *
  * Returns the disposer: it removes the listener and restores the form. A pending
  * submission's retries are aborted; an attempt already sent keeps its key in the engine.
  *
  * @example
- * const dispose = guardForm(document.querySelector('form')!, ({ key, signal, formData }) =>
- *   fetch('/messages', { method: 'POST', body: formData, headers: { 'Idempotency-Key': key }, signal }),
+ * const dispose = guardForm(document.querySelector('form')!, ({ key, signal, body }) =>
+ *   fetch('/messages', { method: 'POST', body, headers: { 'Idempotency-Key': key }, signal }),
  * )
  */
 export function guardForm<TData>(
@@ -55,17 +64,24 @@ export function guardForm<TData>(
     const action = by?.getAttribute('formaction');
     return { method: method.toUpperCase(), url: action == null ? actionOf(form) : by!.formAction || action, body: formData };
   };
-  // Not `...context`: spreading reads `signal`, which makes the run's AbortController.
-  const send = (formData: FormData, context: GuardContext) =>
-    handler({
+  /** Each submission's form, encoded once for all its attempts. */
+  const encoded = new WeakMap<FormData, Promise<(key: string) => Blob>>();
+  const send = async (formData: FormData, context: GuardContext) => {
+    let bytes = encoded.get(formData);
+    if (!bytes) encoded.set(formData, (bytes = formBytes(formData)));
+    const body = (await bytes)(context.key);
+    // Not `...context`: spreading reads `signal`, which makes the run's AbortController.
+    return handler({
       key: context.key,
       get signal() {
         return context.signal;
       },
       attempt: context.attempt,
       formData,
+      body,
       form,
     });
+  };
   return bindGuard<FormData, TData>(form, send, rest, intentOf, (observer) => {
     const onSubmit = (event: Event) => {
       event.preventDefault();

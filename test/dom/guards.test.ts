@@ -220,6 +220,41 @@ describe('guardForm', () => {
     answers[0]!.resolve('sent');
   });
 
+  it('every attempt gets `body`: the form (with the button) encoded once, as multipart bytes under the key, the Content-Type as its type', async () => {
+    const { el, send } = form();
+    const bodies: Blob[] = [];
+    const keys: string[] = [];
+    const onError = vi.fn();
+    track(
+      guardForm(
+        el,
+        async ({ key, body }) => {
+          keys.push(key);
+          bodies.push(body);
+          throw new Error('network down');
+        },
+        { ...engine(), retry: { attempts: 3, baseDelay: 1 }, onError },
+      ),
+    );
+    send.click();
+    await vi.waitFor(() => expect(onError).toHaveBeenCalledTimes(1));
+    expect(bodies).toHaveLength(3);
+    expect(new Set(bodies).size).toBe(1);
+    const [body] = bodies;
+    const boundary = /^multipart\/form-data; boundary=(submit-once-[0-9a-f]{16})$/.exec(body!.type)?.[1];
+    expect(boundary, body!.type).toBeDefined();
+    const text = await new Promise<string>((resolve) => {
+      const reader = new FileReader();
+      reader.onload = () => resolve(reader.result as string);
+      reader.readAsText(body!);
+    });
+    expect(text).toBe(
+      `--${boundary}\r\nContent-Disposition: form-data; name="text"\r\n\r\nhello\r\n` +
+        `--${boundary}\r\nContent-Disposition: form-data; name="intent"\r\n\r\nsend\r\n--${boundary}--\r\n`,
+    );
+    expect(new Set(keys).size).toBe(1);
+  });
+
   it('Enter twice in a field (implicit submission) sends once', async () => {
     const { el } = form();
     const { handler, answers } = controlled();
