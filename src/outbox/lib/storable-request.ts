@@ -4,6 +4,7 @@
  */
 import { InvalidRequestError } from '../../core/errors.js';
 import type { HeldRequest } from '../../core/outbox-port.js';
+import { formBytes, isFormData } from '../../http/form-bytes.js';
 import type { OutboxItem, StoredAnswer } from './outbox-item.js';
 
 /** Content headers a replay needs to mean the same; anything else is the caller's to re-apply (`beforeReplay`). */
@@ -23,8 +24,11 @@ export async function toItem(held: HeldRequest, allowed: ReadonlySet<string>, ti
   let body: ArrayBuffer | null;
   try {
     const url = new URL(held.url, (globalThis as { location?: { href: string } }).location?.href).href;
+    // A form (a guard's or the hook's `held`) as the bytes its attempts sent under the key,
+    // not the platform's random boundary: the server would refuse the replay as another payload.
+    const sent = isFormData(held.body) ? (await formBytes(held.body))(held.key) : held.body;
     // The mode too: one that is none of fetch's is refused here, not at every replay.
-    request = new Request(url, { method: held.method, headers: [...held.headers], body: (held.body ?? null) as RequestInit['body'], credentials: held.credentials });
+    request = new Request(url, { method: held.method, headers: [...held.headers], body: (sent ?? null) as RequestInit['body'], credentials: held.credentials });
     // Can fail too: a picked File changed on disk since (NotReadableError).
     body = request.body ? await request.arrayBuffer() : null;
   } catch (cause) {
