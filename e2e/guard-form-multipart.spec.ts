@@ -42,13 +42,17 @@ async function guardedForm(page: import('@playwright/test').Page, orders: Orders
   );
 }
 
-/** The first POST reaches the origin (which runs the order) and its answer is lost; later ones pass. Returns each POST's bytes and Content-Type. */
-async function loseFirstAnswer(page: import('@playwright/test').Page): Promise<string[]> {
+/**
+ * The first POST reaches the origin (which runs the order) and its answer is lost; the next
+ * `thenFail` fail before reaching it; later ones pass. Returns each POST's bytes and Content-Type.
+ */
+async function loseFirstAnswer(page: import('@playwright/test').Page, thenFail = 0): Promise<string[]> {
   const sent: string[] = [];
   await page.route((url) => url.pathname === '/api/verified-orders', async (route) => {
     const request = route.request();
     sent.push(`${await request.headerValue('content-type')}\n${request.postDataBuffer()?.toString('latin1')}`);
-    if (sent.length > 1) return route.continue();
+    if (sent.length > 1 + thenFail) return route.continue();
+    if (sent.length > 1) return route.abort('connectionreset');
     await route.fetch();
     return route.abort('connectionreset');
   });
@@ -92,4 +96,52 @@ test('guardForm as README shows it, first answer lost, the user pressing Buy aga
   expect(log).toHaveLength(1);
   expect(log[0]?.form).toEqual({ sku: 'F-9' });
   expect((await results(page)).at(-1)).toEqual({ status: 201, replayed: 'true' });
+});
+
+test('guardForm with the outbox (`held` sends the FormData), every attempt lost after the first reached the origin: the replay is the bytes the attempts sent, replayed; one order', async ({ page, orders }) => {
+  await page.goto(orders.page(undefined, '/guard-lab.html'));
+  await page.waitForFunction(() => 'lab' in window);
+  await page.evaluate((url) => {
+    document.body.innerHTML = `<form method="post" enctype="multipart/form-data" action="${url}"><input name="sku" value="F-9"><button>Buy</button></form>`;
+    const form = document.querySelector('form')!;
+    const w = window as unknown as { results: unknown[]; outbox: ReturnType<GuardLab['createOutbox']> };
+    w.results = [];
+    w.outbox = lab.createOutbox({ databaseName: `guard-form-${Math.random()}`, backgroundSync: false, locks: null });
+    lab.guardForm(
+      form,
+      ({ key, signal, body }) =>
+        fetch(url, { method: 'POST', body, headers: { 'Idempotency-Key': key }, signal }).then((response) => {
+          if (!response.ok) throw Object.assign(new Error(`refused ${response.status}`), { status: response.status });
+          return { status: response.status, replayed: response.headers.get('idempotent-replayed') };
+        }),
+      {
+        locks: null,
+        retry: { attempts: 2, baseDelay: 10, maxDelay: 20 },
+        outbox: w.outbox,
+        queue: true,
+        held: {
+          request: (formData) => ({ method: 'POST', url, body: formData }),
+          receive: (answer) => {
+            if (!answer.ok) throw new Error(`refused ${answer.status}`);
+            return { status: answer.status, replayed: answer.headers.get('idempotent-replayed') };
+          },
+        },
+        onSuccess: (data) => w.results.push(data),
+        onError: (error) => w.results.push({ error: String(error) }),
+      },
+    );
+  }, `/api/verified-orders?lane=${orders.lane}`);
+  const sent = await loseFirstAnswer(page, 1);
+  await page.getByRole('button', { name: 'Buy' }).click();
+  // Both attempts ended ambiguous: the submission is held, waiting.
+  await expect.poll(() => page.evaluate(() => (window as unknown as { outbox: { list(): Promise<unknown[]> } }).outbox.list().then((items) => items.length))).toBe(1);
+  await page.evaluate(() => (window as unknown as { outbox: { flush(): Promise<void> } }).outbox.flush());
+
+  await expect.poll(() => results(page)).toEqual([{ status: 201, replayed: 'true' }]);
+  expect(await orders.arrivals()).toBe(2);
+  const log = await orders.log();
+  expect(log).toHaveLength(1);
+  expect(log[0]?.form).toEqual({ sku: 'F-9' });
+  expect(sent).toHaveLength(3);
+  expect(new Set(sent).size).toBe(1);
 });
