@@ -5,7 +5,7 @@
  * its key already on the headers and keeps it.
  */
 import { Axios, AxiosError, getAdapter, isCancel } from 'axios';
-import type { AxiosAdapter, AxiosInstance, CancelToken, AxiosResponse, GenericAbortSignal, InternalAxiosRequestConfig } from 'axios';
+import type { AxiosAdapter, AxiosInstance, AxiosRequestConfig, CancelToken, AxiosResponse, GenericAbortSignal, InternalAxiosRequestConfig } from 'axios';
 import { AmbiguousOutcomeError } from '../core/errors.js';
 import { signalOf } from '../core/submitter.js';
 import { formBytes, isFormData } from '../http/form-bytes.js';
@@ -24,7 +24,10 @@ const INSTALLED = Symbol.for('submit-once.axios.installed');
 
 type WrappedAdapter = AxiosAdapter & { [INSTALLED]?: () => void };
 
-/** Installs submit-once on `instance`; returns a function that restores the previous adapter. */
+/**
+ * Installs submit-once on `instance`; returns a function that restores the previous adapter
+ * and ejects the interceptor that guards per-request adapters.
+ */
 export function installIdempotency(instance: AxiosInstance, options: AxiosIdempotencyOptions = {}): () => void {
   const current = instance.defaults.adapter as WrappedAdapter | undefined;
   // Installing twice (hot module reload) must not nest two engines: replace the first.
@@ -36,8 +39,9 @@ export function installIdempotency(instance: AxiosInstance, options: AxiosIdempo
   // cost per request (see docs/client-cost.md).
   const urls = new Axios({});
 
-  const adapter: WrappedAdapter = async (config: InternalAxiosRequestConfig) => {
-    const send = getAdapter(previous, config);
+  /** A request through the engine, sent by `inner` (a name, a list, a function: what axios takes). */
+  const guarded = async (inner: AxiosRequestConfig['adapter'], config: InternalAxiosRequestConfig): Promise<AxiosResponse> => {
+    const send = getAdapter(inner, config);
     const method = (config.method ?? 'get').toUpperCase();
     const own = config.idempotency;
     if (own === false || !guards(method)) return send(config);
@@ -112,10 +116,24 @@ export function installIdempotency(instance: AxiosInstance, options: AxiosIdempo
     }
   };
 
-  const uninstall = () => {
+  const wrap = (inner: AxiosRequestConfig['adapter']): WrappedAdapter => Object.assign((config: InternalAxiosRequestConfig) => guarded(inner, config), { [INSTALLED]: uninstall });
+  const adapter = wrap(previous);
+  // A request's own `adapter` (`'fetch'`, a list, a mock) replaces the instance's default, and
+  // the engine with it: it gets one around it too. Synchronous, so axios adds no async hop.
+  // An adapter that is already an install's wrapper (a resend of `error.config`) is kept.
+  const interceptor = instance.interceptors.request.use(
+    (config) => {
+      const own = config.adapter as WrappedAdapter | undefined;
+      if (own && !own[INSTALLED] && config.idempotency !== false && guards((config.method ?? 'get').toUpperCase())) config.adapter = wrap(own);
+      return config;
+    },
+    undefined,
+    { synchronous: true },
+  );
+  function uninstall() {
+    instance.interceptors.request.eject(interceptor);
     if (instance.defaults.adapter === adapter) instance.defaults.adapter = previous;
-  };
-  adapter[INSTALLED] = uninstall;
+  }
   instance.defaults.adapter = adapter;
   return uninstall;
 }
