@@ -112,6 +112,17 @@ describe('a per-request adapter is guarded as the default one', () => {
     expect(own.seen).toEqual([own]);
   });
 
+  it('the interceptor is synchronous: axios still calls the adapter in the same turn, with no async hop', async () => {
+    const own = recording();
+    const instance = axios.create({ baseURL: server.url, adapter: own });
+    installIdempotency(instance, engine());
+    // Unguarded, the engine hands the config straight to the adapter it wraps; an async
+    // interceptor anywhere in the chain would defer this call to a later microtask.
+    const sent = instance.post('/orders', { a: 1 }, { idempotency: false });
+    expect(own.seen).toHaveLength(1);
+    await sent;
+  });
+
   describe("an interceptor's adapter (axios runs request interceptors last-registered-first)", () => {
     it('registered after install: guarded', async () => {
       installIdempotency(api, engine());
