@@ -5,7 +5,7 @@
 import { InvalidRequestError, UnreplayableBodyError } from '../core/errors.js';
 import type { Intent } from '../core/fingerprint.js';
 import { signalOf } from '../core/submitter.js';
-import { formBytes, isFormData } from '../http/form-bytes.js';
+import { formBytes, formOf, isFormData } from '../http/form-bytes.js';
 import { resolveTransport, type RequestIdempotency, type TransportOptions } from '../http/resolve-transport.js';
 
 export interface IdempotentFetchOptions extends TransportOptions {
@@ -34,13 +34,13 @@ export function createIdempotentFetch(options: IdempotentFetchOptions = {}): Ide
     const url = request ? request.url : String(input);
     if (requestInit.body instanceof ReadableStream) throw new UnreplayableBodyError();
     // A Request's body is read once for the fingerprint; each attempt sends a fresh clone.
-    // A multipart one (ky sends a FormData so) is read as its form: as bytes, its random
-    // boundary made every Request of the same form another intent, with another key.
+    // A multipart one made from a FormData (ky sends one so) is taken as that form: as
+    // bytes, its random boundary made every Request of the same form another intent.
     const own = request && requestInit.body === undefined ? request : undefined;
     const template = request?.clone();
-    const body: unknown = own
-      ? await readBody(own, /^multipart\/form-data/i.test(own.headers.get('content-type') ?? '') ? (copy) => copy.formData() : async (copy) => new Uint8Array(await copy.arrayBuffer()))
-      : requestInit.body;
+    const type = own?.headers.get('content-type') ?? '';
+    const read = own && (await readBody(own));
+    const body: unknown = read ? (/^multipart\/form-data/i.test(type) && (await formOf(read, type))) || read : requestInit.body;
     const form = isFormData(body) ? await formBytes(body) : undefined;
     // One Headers for the whole submission (every attempt sends the same key): fetch copies
     // it. Without the caller's headers, none: the key alone goes as a plain object, as a
@@ -115,9 +115,9 @@ function shareResponse(response: Response): Response {
   return wired ? fromBytes(wired) : response.clone();
 }
 
-async function readBody(request: Request, read: (copy: Request) => Promise<unknown>): Promise<unknown> {
+async function readBody(request: Request): Promise<Uint8Array<ArrayBuffer>> {
   try {
-    return await read(request.clone());
+    return new Uint8Array(await request.clone().arrayBuffer());
   } catch (cause) {
     throw new InvalidRequestError('the Request body could not be read', { cause });
   }

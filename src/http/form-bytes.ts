@@ -19,27 +19,57 @@ export function isFormData(body: unknown): body is FormData {
  * Content-Type, and it is set on the headers too).
  */
 export async function formBytes(form: FormData): Promise<(key: string) => Blob> {
-  const encoded = new Response(form);
-  const type = encoded.headers.get('content-type') ?? '';
-  const bytes = new Uint8Array(await encoded.arrayBuffer());
-  const from = new TextEncoder().encode(`--${/boundary=([^;\s]+)/.exec(type)?.[1]}`);
+  const [bytes, from] = await encode(form);
   let last: [string, Blob] | undefined;
   return (key) => {
     if (last?.[0] !== key) {
       // Random to the content, as the platform's: the key is, and so is its hash.
       const ours = `submit-once-${hash64(key)}`;
-      const parts: BlobPart[] = [];
-      let read = 0;
-      for (let i = 0; (i = bytes.indexOf(from[0]!, i)) >= 0; i += 1) {
-        if (from.every((byte, j) => bytes[i + j] === byte)) {
-          parts.push(bytes.subarray(read, i), `--${ours}`);
-          read = i + from.length;
-          i = read - 1;
-        }
-      }
-      parts.push(bytes.subarray(read));
-      last = [key, new Blob(parts, { type: `multipart/form-data; boundary=${ours}` })];
+      last = [key, new Blob(rebound(bytes, from, ours), { type: `multipart/form-data; boundary=${ours}` })];
     }
     return last[1];
   };
+}
+
+/**
+ * A multipart body's form, when the platform encodes that form as these very bytes (a
+ * FormData sent in a Request, as ky sends one). Else undefined, and the body stays bytes:
+ * built by hand, parsed and encoded again it would lose a part's Content-Type or text not
+ * in UTF-8, another payload than the caller's.
+ */
+export async function formOf(bytes: Uint8Array<ArrayBuffer>, type: string): Promise<FormData | undefined> {
+  let form: FormData;
+  try {
+    form = await new Response(bytes, { headers: { 'content-type': type } }).formData();
+  } catch {
+    return undefined;
+  }
+  const [again, from] = await encode(form);
+  const same = new Uint8Array(await new Blob(rebound(again, from, boundaryOf(type))).arrayBuffer());
+  return same.length === bytes.length && same.every((byte, i) => byte === bytes[i]) ? form : undefined;
+}
+
+async function encode(form: FormData): Promise<[bytes: Uint8Array<ArrayBuffer>, boundary: string]> {
+  const encoded = new Response(form);
+  return [new Uint8Array(await encoded.arrayBuffer()), boundaryOf(encoded.headers.get('content-type') ?? '')];
+}
+
+function boundaryOf(type: string): string {
+  return /boundary=([^;\s]+)/.exec(type)?.[1] ?? '';
+}
+
+/** `bytes` with every `--from` delimiter written `--to`. */
+function rebound(bytes: Uint8Array<ArrayBuffer>, from: string, to: string): BlobPart[] {
+  const mark = new TextEncoder().encode(`--${from}`);
+  const parts: BlobPart[] = [];
+  let read = 0;
+  for (let i = 0; (i = bytes.indexOf(mark[0]!, i)) >= 0; i += 1) {
+    if (mark.every((byte, j) => bytes[i + j] === byte)) {
+      parts.push(bytes.subarray(read, i), `--${to}`);
+      read = i + mark.length;
+      i = read - 1;
+    }
+  }
+  parts.push(bytes.subarray(read));
+  return parts;
 }

@@ -108,3 +108,24 @@ describe('axios', () => {
     expect(runs).toEqual([EXPECTED]);
   });
 });
+
+describe('fetch: a multipart Request built as bytes (not from a FormData)', () => {
+  it('is sent as its own bytes: a part\'s Content-Type and text not in UTF-8 stay as written', async () => {
+    // Read as a FormData and encoded again, a text part lost its Content-Type (a JSON part
+    // an API reads by it) and Latin-1 text became U+FFFD: another payload than the caller's.
+    const boundary = 'hand-made-boundary';
+    const text = `--${boundary}\r\nContent-Disposition: form-data; name="meta"\r\nContent-Type: application/json\r\n\r\n{"sku":"A"}\r\n--${boundary}\r\nContent-Disposition: form-data; name="city"\r\n\r\nSant\xe9\r\n--${boundary}--\r\n`;
+    const bytes = Uint8Array.from(text, (char) => char.charCodeAt(0));
+    const sent: Uint8Array[] = [];
+    const api = createIdempotentFetch({
+      ...engine(),
+      fetch: async (input, init) => {
+        sent.push(new Uint8Array(await new Request(input, init).arrayBuffer()));
+        return new Response('{}', { status: 201 });
+      },
+    });
+    const response = await api(new Request(`${url}/orders`, { method: 'POST', body: bytes, headers: { 'content-type': `multipart/form-data; boundary=${boundary}` } }));
+    expect(response.status).toBe(201);
+    expect(sent.map((body) => Buffer.from(body).toString('latin1'))).toEqual([text]);
+  });
+});
