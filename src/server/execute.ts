@@ -161,7 +161,8 @@ class GuardedRun extends ResponseCapture implements HeldLease, ThrowTarget {
 
   /**
    * The handler ran and the caller gets its answer, but nothing records that: the claim
-   * stays running, and once its lease runs out the key answers outcome-unknown.
+   * stays running, and once its lease runs out the key answers outcome-unknown (unless
+   * the store sends the completion again: Redis's, for a call that failed with its connection).
    */
   #notCompleted(error: unknown): void | ReplaceAnswer {
     this.#emit({ ...eventScope(this.run), type: 'store-error', error });
