@@ -25,8 +25,9 @@ export function inProgressWaits(
     if (left <= 0 || retry.attempts < 2) return undefined;
     const ceiling = Math.min(retry.maxDelay, retry.baseDelay * 2 ** waits++);
     // Equal jitter: clients still spread out, and no poll comes ~0 ms after the last. A
-    // `Retry-After` of 0 (or a date past) paces nothing: with no attempt spent, it was a
-    // tight loop of requests for the whole timeout, so the backoff applies as without one.
-    return Math.min(left, retryAfterMs || (ceiling + random() * ceiling) / 2);
+    // `Retry-After` under the base delay (0, a date past, 0.001 s) paces nothing: with no
+    // attempt spent, it was a tight loop of requests for the whole timeout, so the backoff
+    // applies as without one.
+    return Math.min(left, (retryAfterMs ?? 0) >= retry.baseDelay ? retryAfterMs! : (ceiling + random() * ceiling) / 2);
   };
 }

@@ -68,3 +68,27 @@ it('a 409 "in progress" with Retry-After: 0 is polled with the backoff, not in a
   // Equal jitter over 100, 200, 400, 800 ms ceilings: 5 to 8 requests in the second.
   expect(arrivals.length).toBeLessThanOrEqual(10);
 });
+
+it('a 409 "in progress" with a Retry-After of a fraction of a millisecond to a few ms (0.001) is polled with the backoff too', async () => {
+  // Fractions are read since 0a4c815 (as axios-retry reads them), and only 0 fell back to
+  // the backoff: 0.001 s was a 1 ms wait that spends no attempt, ~360 requests in the second.
+  const url = await serve((req, res) => {
+    arrivals.push(performance.now());
+    req.resume();
+    res.writeHead(409, { 'retry-after': '0.001' }).end();
+  });
+  const polling = createIdempotentFetch({ store: memoryStore(), locks: null, inProgressTimeout: 1000, retry: { attempts: 3, baseDelay: 100, maxDelay: 1000 } });
+  expect((await polling(`${url}/orders`, { method: 'POST', body: 'x' })).status).toBe(409);
+  expect(arrivals.length).toBeLessThanOrEqual(10);
+});
+
+it('control: a 409 "in progress" whose Retry-After is at least the base delay is paced by it', async () => {
+  const url = await serve((req, res) => {
+    arrivals.push(performance.now());
+    req.resume();
+    res.writeHead(arrivals.length === 1 ? 409 : 201, { 'retry-after': '0.4' }).end();
+  });
+  const polling = createIdempotentFetch({ store: memoryStore(), locks: null, inProgressTimeout: 5000, retry: { attempts: 3, baseDelay: 100, maxDelay: 1000 } });
+  expect((await polling(`${url}/orders`, { method: 'POST', body: 'x' })).status).toBe(201);
+  expect(arrivals[1]! - arrivals[0]!).toBeGreaterThanOrEqual(390);
+});
