@@ -82,7 +82,7 @@ export function redisStore(client: RedisLikeClient, options: RedisStoreOptions =
     const retentionMs = Number(args[6]);
     const state = reply[3] === 'recovery' ? 'u' : 'x';
     steps.run('settle', key, [String(reply[1]), state, now + retentionMs, pexpireMs(retentionMs + margin)]).catch(() => {
-      // Not freed: the claim runs out its lease and turns unknown, as before.
+      // Failed with the connection, it is redone (`lostStep`); else not freed: the claim runs out its lease and turns unknown.
     });
   };
   // A step of a call that failed may not have reached Redis, or may have run with its
