@@ -72,23 +72,25 @@ export function redisStore(client: RedisLikeClient, options: RedisStoreOptions =
   const deadlines = new Deadlines(timeoutMs, () => new StoreUnavailableError(`Redis did not answer within ${timeoutMs} ms`));
   const run = scriptRunner(client, deadlines);
   const checkEviction = evictionCheck(client);
-  // A claim answered 503 on its deadline may have claimed the key in Redis all the same:
-  // nobody holds that claim and its handler never ran, so it is freed. Left alone, it
+  // A claim answered 503 on its deadline, or whose call failed with its connection, may
+  // have claimed the key in Redis all the same: nobody holds that claim and its handler
+  // never ran, so it is freed by its token's unique part (the `free` step). Left alone, it
   // would answer the retry 409 and then `outcome-unknown` for the key's whole retention.
-  // A recovering claim took over an unknown outcome, which must stay unknown, not free.
+  // A recovering claim took over an unknown outcome, which stays unknown (the script reads it).
+  const freeArgs = (claim: readonly Arg[]): Arg[] => {
+    const retentionMs = Number(claim[6]);
+    return [claim[1]!, Number(claim[2]) + retentionMs, pexpireMs(retentionMs + margin)];
+  };
   const lateClaim = (step: Step, key: string, args: readonly Arg[], reply: unknown): void => {
     if (step !== 'claim' || !Array.isArray(reply) || reply[0] !== 'claimed') return;
-    const now = Number(args[2]);
-    const retentionMs = Number(args[6]);
-    const state = reply[3] === 'recovery' ? 'u' : 'x';
-    steps.run('settle', key, [String(reply[1]), state, now + retentionMs, pexpireMs(retentionMs + margin)]).catch(() => {
+    steps.run('free', key, freeArgs(args)).catch(() => {
       // Failed with the connection, it is redone (`lostStep`); else not freed: the claim runs out its lease and turns unknown.
     });
   };
   // A step of a call that failed may not have reached Redis, or may have run with its
   // reply lost (no resend, or the resend lost too). It is redone once Redis answers again,
   // asked 50 ms apart and doubling while a client that fails fast reconnects: a claim is
-  // freed by its token's unique part, as above (nobody holds it); a completion, release or
+  // freed as above; a completion, release or
   // markUnknown is sent again, as each answers done when it finds its own result, so that a
   // run whose completion a blip lost is replayed, not outcome-unknown for its retention.
   // A renewal is not: the next one comes.
@@ -108,8 +110,7 @@ export function redisStore(client: RedisLikeClient, options: RedisStoreOptions =
   const lostStep = (step: Step, key: string, args: readonly Arg[]): void => {
     // A step redone here is retried by `redo` itself.
     if (closed || step === 'renew' || redone.has(args)) return;
-    const retentionMs = Number(args[6]);
-    const again = step === 'claim' ? [args[1]!, Number(args[2]) + retentionMs, pexpireMs(retentionMs + margin)] : [...args];
+    const again = step === 'claim' ? freeArgs(args) : [...args];
     redone.add(again);
     redo(step === 'claim' ? 'free' : step, key, again, 0);
   };
