@@ -57,7 +57,15 @@ test('guardForm: the submit button pressed has the focus again after an error, a
   await send.focus();
   await page.keyboard.press('Space');
   await expect(send).toBeDisabled();
-  await page.evaluate(() => (window as unknown as { fail: () => void }).fail());
+  // The handler runs once the form is encoded (its `body`), a turn after the button is disabled.
+  await page.waitForFunction(() => 'fail' in window);
+  await page.evaluate(() => {
+    const w = window as unknown as { fail?: () => void; answer?: () => void };
+    const fail = w.fail!;
+    delete w.fail;
+    delete w.answer;
+    fail();
+  });
   await expect(send).toBeEnabled();
   await expect(send).toBeFocused();
 
@@ -67,6 +75,7 @@ test('guardForm: the submit button pressed has the focus again after an error, a
   await page.getByLabel('text').fill('b');
   await send.press('Enter');
   await expect(send).toBeDisabled();
+  await page.waitForFunction(() => 'answer' in window);
   await page.evaluate(() => (window as unknown as { answer: () => void }).answer());
   await expect(send).toBeEnabled();
   await expect(page.locator('#msg')).toBeFocused();
