@@ -138,4 +138,24 @@ describe('a per-request adapter is guarded as the default one', () => {
       expect(server.seen[0]!.key).toBeUndefined();
     });
   });
+
+  describe("with axios's `transitional.legacyInterceptorReqResOrdering: false` (registration order)", () => {
+    beforeEach(() => {
+      api = axios.create({ baseURL: server.url, transitional: { legacyInterceptorReqResOrdering: false } });
+    });
+
+    it('registered before install: guarded', async () => {
+      api.interceptors.request.use((config) => ((config.adapter = 'fetch'), config));
+      installIdempotency(api, engine());
+      await api.post('/orders', { a: 1 });
+      expect(typeof server.seen[0]!.key).toBe('string');
+    });
+
+    it('registered after install: runs after the guard, and its adapter is not guarded', async () => {
+      installIdempotency(api, engine());
+      api.interceptors.request.use((config) => ((config.adapter = 'fetch'), config));
+      await api.post('/orders', { a: 1 });
+      expect(server.seen[0]!.key).toBeUndefined();
+    });
+  });
 });
