@@ -29,8 +29,9 @@ describe.skipIf(!available)('redis store', () => {
   });
 
   const okBody = { status: 200, headers: {}, body: new Uint8Array(Buffer.from('ok')) };
+  // The suite moves time by hand, through the middleware's `now`.
   const open = (prefix: string): IdempotencyStore => {
-    const store = redisStore(client, { prefix });
+    const store = redisStore(client, { prefix, clock: 'caller' });
     prefixes.set(store, prefix);
     return store;
   };
@@ -71,7 +72,8 @@ describe.skipIf(!available)('redis store', () => {
     // A prefix such as the app's own namespace: its other keys are not ours to delete.
     await client.hset('shared:user:1', 'name', 'Ada');
     await client.set('shared:session:1', 'token');
-    const store = redisStore(client, { prefix: 'shared:' });
+    // The caller's clock: the old record was claimed two minutes ago.
+    const store = redisStore(client, { prefix: 'shared:', clock: 'caller' });
     const now = Date.now();
     const kept = await store.claim(claimOf('kept', now, { leaseMs: 60_000 }));
     await store.claim(claimOf('old', now - 120_000, { leaseMs: 1_000, retentionMs: 1_000 }));

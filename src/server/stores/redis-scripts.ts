@@ -3,9 +3,26 @@
 // count (the fencing number), l = lease end, m = retention after the lease (running), w =
 // why a running claim is a rerun (absent: none), e = retention end (others), r = encoded
 // response.
-// Expiry is checked against the caller's clock (ARGV) so every store shares one notion
-// of time, and PEXPIRE lets Redis drop the record on its own once that time has surely
-// passed. The state machine is the one of RecordTable (table.ts).
+// Times are judged by Redis's own clock (TIME) by default: app servers sharing one Redis
+// need not agree on the time, and one whose clock runs ahead cannot take another's running
+// run for dead. Each step still carries a `now` argument: empty asks for Redis's clock, a
+// number is the caller's (the store's `clock: 'caller'`, for tests that move time by hand).
+// Steps carry durations, not ends, so that the end is counted on that same clock. PEXPIRE
+// lets Redis drop the record on its own once that time has surely passed. The state
+// machine is the one of RecordTable (table.ts).
+
+/** `clock(arg)`: the step's `now`, or Redis's clock in whole ms, read once a call (one TIME a script). */
+const CLOCK = `
+local redis_now
+local function clock(arg)
+  if arg ~= '' then return tonumber(arg) end
+  if redis_now == nil then
+    local t = redis.call('TIME')
+    redis_now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  end
+  return redis_now
+end`;
+
 const LIVE = `
 local function live(r, now)
   -- Records written before execution counts have no m (nor n): they count as one run.
@@ -18,7 +35,7 @@ end`;
 export const MAX_PEXPIRE_MS = Number.MAX_SAFE_INTEGER;
 
 /** How many arguments each step takes after its one-letter code. */
-export const STEP_ARITY = { claim: 7, complete: 5, settle: 4, renew: 3, free: 3 } as const;
+export const STEP_ARITY = { claim: 7, complete: 6, settle: 5, renew: 4, free: 4 } as const;
 export type Step = keyof typeof STEP_ARITY;
 export const STEP_CODE: Readonly<Record<Step, string>> = { claim: 'c', complete: 'd', settle: 's', renew: 'r', free: 'f' };
 
@@ -30,11 +47,12 @@ export const STEP_CODE: Readonly<Record<Step, string>> = { claim: 'c', complete:
  * atomic on its own (the whole script is); a step that fails (a key of another type)
  * answers `{'error', message}` without failing the others.
  */
-export const STEPS = `${LIVE}
--- a: fingerprint, token suffix, now, lease end, pexpire, recover (1/0), retention
+export const STEPS = `${CLOCK}${LIVE}
+-- a: fingerprint, token suffix, now, lease ms, pexpire, recover (1/0), retention. An
+-- in-progress answer gives the lease's time left, which the caller adds to its own now.
 local function claim(key, a)
   local r = redis.call('HMGET', key, 's', 'f', 't', 'n', 'l', 'm', 'e', 'r')
-  local now = tonumber(a[3])
+  local now = clock(a[3])
   local s = r[1]
   local n = 0
   if live(r, now) then n = tonumber(r[4]) or 1 else s = false end
@@ -43,7 +61,7 @@ local function claim(key, a)
     -- This very claim, sent again: a client resends a command whose reply a dropped
     -- connection lost (ioredis does). It ran, so its holder is the caller: say so.
     if string.sub(r[3], -(#a[2] + 1)) == '.' .. a[2] then return {'claimed', r[3], tostring(n), redis.call('HGET', key, 'w') or 'none'} end
-    return {'in-progress', r[2], r[5]}
+    return {'in-progress', r[2], tostring(tonumber(r[5]) - now)}
   end
   local rerun = 'none'
   if s == 'p' or s == 'u' then
@@ -55,14 +73,14 @@ local function claim(key, a)
   n = n + 1
   local token = tostring(n) .. '.' .. a[2]
   redis.call('DEL', key)
-  redis.call('HSET', key, 's', 'p', 'f', a[1], 't', token, 'n', n, 'l', a[4], 'm', a[7])
+  redis.call('HSET', key, 's', 'p', 'f', a[1], 't', token, 'n', n, 'l', now + tonumber(a[4]), 'm', a[7])
   -- w: why this run is a rerun, for a resent claim's answer; a first run writes none.
   if rerun ~= 'none' then redis.call('HSET', key, 'w', rerun) end
   redis.call('PEXPIRE', key, a[5])
   return {'claimed', token, tostring(n), rerun}
 end
 
--- a: token, fingerprint, retention end, response, pexpire. The holder may complete
+-- a: token, fingerprint, now, retention, response, pexpire. The holder may complete
 -- after its lease ran out or it was marked unknown, as long as nobody took over. A
 -- completed record keeps its token: this very completion, resent after a dropped
 -- connection lost its reply, is answered as done, not as a lost lease.
@@ -71,44 +89,45 @@ local function complete(key, a)
   if r[1] == 'd' and r[2] == a[1] then return 1 end
   if (r[1] ~= 'p' and r[1] ~= 'u') or r[2] ~= a[1] then return 0 end
   redis.call('DEL', key)
-  redis.call('HSET', key, 's', 'd', 'f', a[2], 't', a[1], 'n', r[3] or 1, 'e', a[3], 'r', a[4])
-  redis.call('PEXPIRE', key, a[5])
+  redis.call('HSET', key, 's', 'd', 'f', a[2], 't', a[1], 'n', r[3] or 1, 'e', clock(a[3]) + tonumber(a[4]), 'r', a[5])
+  redis.call('PEXPIRE', key, a[6])
   return 1
 end
 
--- a: token, new state (x or u), retention end, pexpire. Already in that state under
+-- a: token, new state (x or u), now, retention, pexpire. Already in that state under
 -- that token: this very step, resent (see complete).
 local function settle(key, a)
   local r = redis.call('HMGET', key, 's', 't', 'f', 'n')
   if r[1] == a[2] and r[2] == a[1] then return 1 end
   if r[1] ~= 'p' or r[2] ~= a[1] then return 0 end
   redis.call('DEL', key)
-  redis.call('HSET', key, 's', a[2], 'f', r[3], 't', r[2], 'n', r[4] or 1, 'e', a[3])
-  redis.call('PEXPIRE', key, a[4])
+  redis.call('HSET', key, 's', a[2], 'f', r[3], 't', r[2], 'n', r[4] or 1, 'e', clock(a[3]) + tonumber(a[4]))
+  redis.call('PEXPIRE', key, a[5])
   return 1
 end
 
--- a: token, lease end, lease ms + margin (whole). m may be fractional: PEXPIRE takes
+-- a: token, now, lease ms, lease ms + margin (whole). m may be fractional: PEXPIRE takes
 -- whole milliseconds, written without an exponent. PEXPIRE first: past maxmemory Redis
 -- refuses a script's first write if it may grow memory (HSET), not later ones, and a
 -- renewal refused lets the lease run out under a running handler.
 local function renew(key, a)
   local r = redis.call('HMGET', key, 's', 't', 'm')
   if r[1] ~= 'p' or r[2] ~= a[1] then return 0 end
-  redis.call('PEXPIRE', key, math.min(math.ceil(tonumber(a[3]) + (tonumber(r[3]) or 0)), ${MAX_PEXPIRE_MS}))
-  redis.call('HSET', key, 'l', a[2])
+  local l = clock(a[2]) + tonumber(a[3])
+  redis.call('PEXPIRE', key, math.min(math.ceil(tonumber(a[4]) + (tonumber(r[3]) or 0)), ${MAX_PEXPIRE_MS}))
+  redis.call('HSET', key, 'l', l)
   return 1
 end
 
--- a: token suffix, retention end, pexpire. Frees the claim that the suffix names, still
+-- a: token suffix, now, retention, pexpire. Frees the claim that the suffix names, still
 -- running: a claim whose call failed (its reply lost with the connection) may have run,
 -- and nobody holds it. A recovering claim took over an unknown outcome, which stays unknown.
 local function free(key, a)
   local r = redis.call('HMGET', key, 's', 't', 'f', 'n', 'w')
   if r[1] ~= 'p' or string.sub(r[2], -(#a[1] + 1)) ~= '.' .. a[1] then return 0 end
   redis.call('DEL', key)
-  redis.call('HSET', key, 's', r[5] == 'recovery' and 'u' or 'x', 'f', r[3], 't', r[2], 'n', r[4] or 1, 'e', a[2])
-  redis.call('PEXPIRE', key, a[3])
+  redis.call('HSET', key, 's', r[5] == 'recovery' and 'u' or 'x', 'f', r[3], 't', r[2], 'n', r[4] or 1, 'e', clock(a[2]) + tonumber(a[3]))
+  redis.call('PEXPIRE', key, a[4])
   return 1
 end
 
@@ -158,10 +177,10 @@ local function record(key)
   return nil
 end`;
 
-/** Drops KEYS[1] if it is a record past its retention at ARGV[1]. */
-export const SWEEP = `${LIVE}${RECORD}
+/** Drops KEYS[1] if it is a record past its retention at ARGV[1] (empty: Redis's clock). */
+export const SWEEP = `${CLOCK}${LIVE}${RECORD}
 local r = record(KEYS[1])
-if r == nil or live(r, tonumber(ARGV[1])) then return 0 end
+if r == nil or live(r, clock(ARGV[1])) then return 0 end
 return redis.call('DEL', KEYS[1])`;
 
 /** Drops KEYS[1] if it is a record. */

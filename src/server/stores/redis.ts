@@ -48,8 +48,21 @@ export interface RedisStoreOptions {
   readonly prefix?: string;
   /** A command that takes longer fails with 503 instead of hanging the request. Default 2 s. */
   readonly operationTimeoutMs?: number;
-  /** Extra life Redis gives a record past its logical expiry, as a safety net for clock skew. Default 60 s. */
+  /**
+   * Extra life Redis gives a record past its logical expiry. With `clock: 'caller'`, room
+   * for an app server whose clock runs ahead of Redis's: Redis would otherwise drop its
+   * records while they still count as live. Default 60 s.
+   */
   readonly expiryMarginMs?: number;
+  /**
+   * Whose clock judges leases and retention. `'redis'` (the default): Redis's own (`TIME`,
+   * read once a script call), so app servers sharing one Redis need not agree on the time,
+   * and one whose clock runs ahead cannot take another's running run for dead (and run its
+   * handler again beside it) nor a completed one for expired. `'caller'`: the `now` each
+   * call passes (the middleware's `now` option), for tests that move time by hand; app
+   * servers sharing the store must then keep their clocks within well under `leaseMs`.
+   */
+  readonly clock?: 'redis' | 'caller';
   /** Call `client.quit()` on close; for a client the store was given to own. Default false. */
   readonly closeClient?: boolean;
 }
@@ -57,7 +70,8 @@ export interface RedisStoreOptions {
 /**
  * Keys in Redis, shared by every server instance: each step runs inside a Lua script, so
  * a claim is atomic across processes; the steps queued while a call is in flight share
- * the next call (`StepBatcher`).
+ * the next call (`StepBatcher`). Leases and retention are judged by Redis's clock unless
+ * `clock: 'caller'`; `sweep(now)` then drops what has expired by Redis's clock, whatever `now`.
  *
  * @example
  * import Redis from 'ioredis';
@@ -69,6 +83,11 @@ export function redisStore(client: RedisLikeClient, options: RedisStoreOptions =
   if (typeof prefix !== 'string' || prefix === '') throw new InvalidOptionsError('prefix', `expected a non-empty string, got ${JSON.stringify(prefix)}`);
   const timeoutMs = checkNumber('operationTimeoutMs', options.operationTimeoutMs ?? 2_000, 0, false);
   const margin = checkNumber('expiryMarginMs', options.expiryMarginMs ?? 60_000, 0, true, Number.MAX_VALUE);
+  if (options.clock !== undefined && options.clock !== 'redis' && options.clock !== 'caller') {
+    throw new InvalidOptionsError('clock', `expected 'redis' or 'caller', got ${JSON.stringify(options.clock)}`);
+  }
+  // A step's `now`: empty has the script read Redis's clock.
+  const stamp: (now: number) => Arg = options.clock === 'caller' ? (now) => now : () => '';
   const deadlines = new Deadlines(timeoutMs, () => new StoreUnavailableError(`Redis did not answer within ${timeoutMs} ms`));
   const run = scriptRunner(client, deadlines);
   const checkEviction = evictionCheck(client);
@@ -79,7 +98,7 @@ export function redisStore(client: RedisLikeClient, options: RedisStoreOptions =
   // A recovering claim took over an unknown outcome, which stays unknown (the script reads it).
   const freeArgs = (claim: readonly Arg[]): Arg[] => {
     const retentionMs = Number(claim[6]);
-    return [claim[1]!, Number(claim[2]) + retentionMs, pexpireMs(retentionMs + margin)];
+    return [claim[1]!, claim[2]!, retentionMs, pexpireMs(retentionMs + margin)];
   };
   const lateClaim = (step: Step, key: string, args: readonly Arg[], reply: unknown): void => {
     if (step !== 'claim' || !Array.isArray(reply) || reply[0] !== 'claimed') return;
@@ -142,38 +161,39 @@ export function redisStore(client: RedisLikeClient, options: RedisStoreOptions =
       const reply = await steps.run('claim', prefix + request.key, [
         request.fingerprint,
         newTokenSuffix(),
-        request.now,
-        request.now + request.leaseMs,
+        stamp(request.now),
+        request.leaseMs,
         pexpireMs(request.leaseMs + request.retentionMs + margin),
         request.recover ? '1' : '0',
         request.retentionMs,
       ]);
-      return parseClaim(reply);
+      return parseClaim(reply, request.now);
     },
     async complete(request: CompleteRequest): Promise<boolean> {
       const reply = await steps.run('complete', prefix + request.key, [
         request.token,
         request.fingerprint,
-        request.now + request.retentionMs,
+        stamp(request.now),
+        request.retentionMs,
         encodeResponseJson(request.response),
         pexpireMs(request.retentionMs + margin),
       ]);
       return Number(reply) === 1;
     },
     async release(request: SettleRequest): Promise<boolean> {
-      return Number(await steps.run('settle', prefix + request.key, settleArgs(request, 'x', margin))) === 1;
+      return Number(await steps.run('settle', prefix + request.key, settleArgs(request, 'x', stamp, margin))) === 1;
     },
     async markUnknown(request: SettleRequest): Promise<boolean> {
-      return Number(await steps.run('settle', prefix + request.key, settleArgs(request, 'u', margin))) === 1;
+      return Number(await steps.run('settle', prefix + request.key, settleArgs(request, 'u', stamp, margin))) === 1;
     },
     async renew(request: RenewRequest): Promise<boolean> {
-      const reply = await steps.run('renew', prefix + request.key, [request.token, request.now + request.leaseMs, pexpireMs(request.leaseMs + margin)]);
+      const reply = await steps.run('renew', prefix + request.key, [request.token, stamp(request.now), request.leaseMs, pexpireMs(request.leaseMs + margin)]);
       return Number(reply) === 1;
     },
     async sweep(now: number): Promise<number> {
       let dropped = 0;
       await scanAll(async (keys) => {
-        for (const key of keys) dropped += Number(await run(SWEEP, key, [now]));
+        for (const key of keys) dropped += Number(await run(SWEEP, key, [stamp(now)]));
       });
       return dropped;
     },
@@ -191,8 +211,8 @@ export function redisStore(client: RedisLikeClient, options: RedisStoreOptions =
   };
 }
 
-function settleArgs(request: SettleRequest, state: 'x' | 'u', margin: number): Arg[] {
-  return [request.token, state, request.now + request.retentionMs, pexpireMs(request.retentionMs + margin)];
+function settleArgs(request: SettleRequest, state: 'x' | 'u', stamp: (now: number) => Arg, margin: number): Arg[] {
+  return [request.token, state, stamp(request.now), request.retentionMs, pexpireMs(request.retentionMs + margin)];
 }
 
 /**
@@ -204,7 +224,8 @@ function pexpireMs(ms: number): number {
   return Math.min(Math.ceil(ms), MAX_PEXPIRE_MS);
 }
 
-function parseClaim(reply: unknown): ClaimResult {
+/** `now`: the caller's, to which an in-progress answer's time left is added (the lease end on the caller's clock). */
+function parseClaim(reply: unknown, now: number): ClaimResult {
   if (!Array.isArray(reply) || typeof reply[0] !== 'string') {
     throw new StoreUnavailableError(`unexpected reply from Redis: ${JSON.stringify(reply)}`);
   }
@@ -213,7 +234,7 @@ function parseClaim(reply: unknown): ClaimResult {
     case 'claimed':
       return { status: 'claimed', token: second, executions: Number(third), rerun: fourth === 'recovery' || fourth === 'after-release' ? fourth : 'none' };
     case 'in-progress':
-      return { status: 'in-progress', fingerprint: second, leaseExpiresAt: Number(third) };
+      return { status: 'in-progress', fingerprint: second, leaseExpiresAt: now + Number(third) };
     case 'unknown':
       return { status: 'unknown', fingerprint: second, executions: Number(third) };
     default:
