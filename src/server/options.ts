@@ -71,7 +71,10 @@ export interface IdempotencyOptions {
    * principal, unexpired; anything else gets 400 `token-invalid` or `token-expired`.
    */
   readonly tokens?: TokenOptions;
-  /** Clock, ms since the epoch; injectable for tests. */
+  /**
+   * Clock, ms since the epoch; injectable for tests. The Redis store judges leases and
+   * retention by Redis's own clock unless made with `clock: 'caller'`.
+   */
   readonly now?: () => number;
 }
 
