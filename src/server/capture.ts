@@ -185,6 +185,8 @@ export abstract class ResponseCapture {
    * Node fails them (instead of their bytes going out before the end's).
    */
   #late: unknown[] | undefined = undefined;
+  /** The head as the held end left it, while `#freezeHead` keeps it from changing. */
+  #frozen: FrozenHead | undefined = undefined;
 
   constructor(protected readonly res: ServerResponse) {}
 
@@ -212,6 +214,7 @@ export abstract class ResponseCapture {
   }
 
   writeHeadCalled(res: ServerResponse, args: unknown[]): ServerResponse {
+    if (this.#frozen !== undefined) throw headersSentError('write', this.#frozen.http2);
     // Past the end the answer is captured already, and once the head went out Node throws.
     if (this.#ended || res.headersSent) return this.#writeHead.apply(res, args) as ServerResponse;
     // Headers given to writeHead are not visible through getHeaders() unless setHeader
@@ -263,15 +266,68 @@ export abstract class ResponseCapture {
     if (settled === settlesLater) {
       // `finishLater` runs from the store's promise, so never before this line.
       this.#endArgs = args;
-      this.#closeHead(res, args);
+      this.#hold(res, args);
       return res;
     }
     // A store that answered at once lets the end go out in this call, without a promise turn.
     if (settled instanceof Promise) {
       settled.then((replace) => this.#finish(args, replace), () => this.#finish(args, undefined));
-      this.#closeHead(res, args);
+      this.#hold(res, args);
     } else this.#finish(args, settled);
     return res;
+  }
+
+  /**
+   * The end is held until the store has answered. To the handler and what follows it
+   * (Express's error handler), its answer is sent: its head is closed (or frozen), and a
+   * destroy of its connection (Express's error handler after the head went out) waits for
+   * the held end, which without the middleware was on the wire before it.
+   */
+  #hold(res: ServerResponse, args: unknown[]): void {
+    if (this.#mayReplace || (res as { stream?: unknown }).stream !== undefined) this.#freezeHead(res);
+    else this.#closeHead(res, args);
+    const transport = transportOf(res);
+    if (transport !== undefined) holdDestroys(transport);
+  }
+
+  /**
+   * For a head that must stay open while the end is held (`settle` may replace the answer;
+   * HTTP/2 would send it at once): it looks sent, and changing it throws as Node throws
+   * once it went out, so a second send cannot change the status and headers the held
+   * body goes out under. Undone before the end goes out.
+   */
+  #freezeHead(res: ServerResponse): void {
+    if (res.headersSent) return;
+    const http2 = (res as { stream?: unknown }).stream !== undefined;
+    const saved: Array<[string, PropertyDescriptor | undefined]> = [];
+    const replace = (name: string, descriptor: PropertyDescriptor): void => {
+      saved.push([name, Object.getOwnPropertyDescriptor(res, name)]);
+      Object.defineProperty(res, name, { ...descriptor, configurable: true });
+    };
+    for (const [name, verb] of FROZEN_METHODS) {
+      if (typeof (res as unknown as Record<string, unknown>)[name] !== 'function') continue;
+      replace(name, {
+        writable: true,
+        value: () => {
+          throw headersSentError(verb, http2);
+        },
+      });
+    }
+    replace('headersSent', { get: () => true });
+    // HTTP/2 has no status message (setting it warns).
+    this.#frozen = { status: res.statusCode, message: http2 ? undefined : res.statusMessage, saved, http2 };
+  }
+
+  #thaw(res: ServerResponse): void {
+    const frozen = this.#frozen;
+    if (frozen === undefined) return;
+    this.#frozen = undefined;
+    for (const [name, descriptor] of frozen.saved) {
+      if (descriptor === undefined) delete (res as unknown as Record<string, unknown>)[name];
+      else Object.defineProperty(res, name, descriptor);
+    }
+    res.statusCode = frozen.status;
+    if (frozen.message !== undefined) res.statusMessage = frozen.message;
   }
 
   /**
@@ -373,6 +429,7 @@ export abstract class ResponseCapture {
     // A capture is in one of the two maps, rarely the WeakMap: it is searched only when the Map had none.
     if (this.#layered && !captures.delete(res) && anyLate) lateCaptures.delete(res);
     this.#finished = true;
+    this.#thaw(res);
     if (replace === undefined) this.#end.apply(res, args);
     else {
       if (!this.#layered) {
@@ -383,9 +440,12 @@ export abstract class ResponseCapture {
       replace(res);
     }
     const late = this.#late;
-    if (late === undefined) return;
-    this.#late = undefined;
-    for (let i = 0; i < late.length; i += 2) (late[i] as Method).apply(res, late[i + 1] as unknown[]);
+    if (late !== undefined) {
+      this.#late = undefined;
+      for (let i = 0; i < late.length; i += 2) (late[i] as Method).apply(res, late[i + 1] as unknown[]);
+    }
+    const transport = heldTransports.size === 0 ? undefined : transportOf(res);
+    if (transport !== undefined) releaseDestroys(res, transport);
   }
 
   #captured(): CapturedResponse {
@@ -413,6 +473,74 @@ export abstract class ResponseCapture {
     }
     return out;
   }
+}
+
+interface FrozenHead {
+  readonly status: number;
+  readonly message: string | undefined;
+  /** The response's own properties the freeze replaced (undefined: it had none). */
+  readonly saved: ReadonlyArray<[string, PropertyDescriptor | undefined]>;
+  readonly http2: boolean;
+}
+
+/** What changes a head, with the verb of Node's error for it. */
+const FROZEN_METHODS: ReadonlyArray<[string, string]> = [
+  ['setHeader', 'set'],
+  ['appendHeader', 'append'],
+  ['removeHeader', 'remove'],
+  ['setHeaders', 'set'],
+];
+
+/** The error Node throws on a change to a head that went out (its own class is not exported). */
+function headersSentError(verb: string, http2: boolean): Error {
+  return http2
+    ? Object.assign(new Error('Response has already been initiated.'), { code: 'ERR_HTTP2_HEADERS_SENT' })
+    : Object.assign(new Error(`Cannot ${verb} headers after they are sent to the client`), { code: 'ERR_HTTP_HEADERS_SENT' });
+}
+
+type Transport = { destroy(error?: Error): unknown };
+
+/**
+ * The connections whose destroy waits for a held end, with whether one was asked for:
+ * a socket on HTTP/1, a stream on HTTP/2 (where `req.socket.destroy()` ends the stream).
+ */
+const heldTransports = new Map<Transport, { destroy: boolean; error: Error | undefined }>();
+const DEFERS = Symbol('submit-once deferred destroy');
+
+function transportOf(res: ServerResponse): Transport | undefined {
+  return (res as { stream?: Transport }).stream ?? res.socket ?? undefined;
+}
+
+/**
+ * Until `releaseDestroys`, a destroy of `transport` is only noted. Its `destroy` is
+ * wrapped once (a socket serves many requests): the wrapper defers only while held.
+ */
+function holdDestroys(transport: Transport): void {
+  const destroy = transport.destroy as Transport['destroy'] & { [DEFERS]?: true };
+  if (destroy[DEFERS] !== true) {
+    const deferring = function (this: Transport, error?: Error): unknown {
+      const held = heldTransports.get(this);
+      if (held === undefined) return destroy.call(this, error);
+      held.destroy = true;
+      held.error ??= error;
+      return this;
+    } as Transport['destroy'] & { [DEFERS]?: true };
+    deferring[DEFERS] = true;
+    transport.destroy = deferring;
+  }
+  heldTransports.set(transport, { destroy: false, error: undefined });
+}
+
+/** The held end went out: a destroy asked for meanwhile is made once its bytes are written. */
+function releaseDestroys(res: ServerResponse, transport: Transport): void {
+  const held = heldTransports.get(transport);
+  if (held === undefined) return;
+  heldTransports.delete(transport);
+  if (!held.destroy) return;
+  const destroy = (): void => void transport.destroy(held.error);
+  if (res.writableFinished) return destroy();
+  res.once('finish', destroy);
+  res.once('close', destroy);
 }
 
 /**
