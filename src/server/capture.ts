@@ -255,8 +255,10 @@ export abstract class ResponseCapture {
     // Node's own error, with nothing ended, as without the middleware: ended here, the
     // handler's failure could no longer be answered and its caller would wait until maxRunMs.
     if (refused(args[0])) return this.#end.apply(res, args) as ServerResponse;
-    this.#ended = true;
+    // Before the end counts: an encoding Node does not know throws here (ERR_UNKNOWN_ENCODING,
+    // as Node's own `end` throws), and the handler may still answer.
     this.#keep(args[0], args[1]);
+    this.#ended = true;
     let settled: Settled;
     try {
       settled = this.settle(this.#captured());

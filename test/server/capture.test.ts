@@ -262,6 +262,32 @@ describe('an end Node refuses (an object given to res.end, a common slip)', () =
   });
 });
 
+describe('an end with an encoding Node does not know (a typo, or a name from another platform)', () => {
+  it("throws Node's ERR_UNKNOWN_ENCODING with the answer still open: the handler's own answer goes out, not a caller left waiting", async () => {
+    const thrown: string[] = [];
+    let runs = 0;
+    const server = await startServer(
+      idempotency().handler((_req, res) => {
+        runs++;
+        try {
+          res.end('6f6b', 'hexa' as BufferEncoding);
+        } catch (error) {
+          thrown.push((error as { code?: string }).code ?? String(error));
+          res.statusCode = 422;
+          res.end('unreadable');
+        }
+      }),
+    );
+    servers.push(server);
+    const first = await within(2000, post(`${server.url}/orders`, { key: 'encoding', body: {} }));
+    expect(first === 'no answer' ? first : [first.status, first.text]).toEqual([422, 'unreadable']);
+    expect(thrown).toEqual(['ERR_UNKNOWN_ENCODING']);
+    const again = await post(`${server.url}/orders`, { key: 'encoding', body: {} });
+    expect([again.status, again.text, again.headers.get('idempotent-replayed')]).toEqual([422, 'unreadable', 'true']);
+    expect(runs).toBe(1);
+  });
+});
+
 describe("node:http2's compatibility API (http2.createServer(mw.handler(app)))", () => {
   it('answers, and replays the status, kept headers and bytes, running the handler once', async () => {
     let runs = 0;
