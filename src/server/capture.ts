@@ -1,5 +1,6 @@
 import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { PrototypeLayer } from './prototype-layer.js';
+import { hasBody } from './replay.js';
 import type { StoredResponse } from './stores/types.js';
 
 /**
@@ -344,7 +345,7 @@ export abstract class ResponseCapture {
     if (this.#mayReplace || res.headersSent || (res as { stream?: unknown }).stream !== undefined) return;
     const status = res.statusCode;
     // The length Node's `end` gives a body it has whole, which a head rendered before it cannot know.
-    if (status >= 200 && status !== 204 && status !== 304 && !res.hasHeader('content-length') && !res.hasHeader('transfer-encoding')) {
+    if (status >= 200 && hasBody(res, status) && !res.hasHeader('content-length') && !res.hasHeader('transfer-encoding')) {
       res.setHeader('Content-Length', byteLength(args[0], args[1]));
     }
     // Through the response's own method, as Node's `end` renders it: hooks mounted after the guard (on-headers) still run.

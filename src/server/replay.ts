@@ -22,6 +22,15 @@ export function replay(res: ServerResponse, response: StoredResponse): void {
   res.statusCode = response.status;
   for (const [name, value] of Object.entries(response.headers)) res.setHeader(name, value);
   res.setHeader(REPLAYED_HEADER, 'true');
-  if (response.status !== 204 && response.status !== 304) res.setHeader('Content-Length', response.body.byteLength);
+  if (hasBody(res, response.status)) res.setHeader('Content-Length', response.body.byteLength);
   res.end(response.body);
+}
+
+/**
+ * Whether the answer carries a body, whose length Node's `end` would send: not a 204 or
+ * 304, nor the answer to HEAD (Node sends no body, and no length, for the body a handler
+ * gave it).
+ */
+export function hasBody(res: ServerResponse, status: number): boolean {
+  return status !== 204 && status !== 304 && (res as { req?: { method?: string } }).req?.method !== 'HEAD';
 }
