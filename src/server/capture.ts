@@ -435,6 +435,9 @@ export abstract class ResponseCapture {
     this.#thaw(res);
     if (replace === undefined) this.#end.apply(res, args);
     else {
+      // The handler's end callback, which Node calls on 'finish': of the answer that replaced its own.
+      const callback = args[args.length - 1];
+      if (typeof callback === 'function') res.once('finish', callback as () => void);
       if (!this.#layered) {
         res.writeHead = this.#writeHead as ServerResponse['writeHead'];
         res.write = this.#write as ServerResponse['write'];

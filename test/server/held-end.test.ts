@@ -80,6 +80,26 @@ describe('a second send while a transactional store commits (its head stays open
   });
 });
 
+describe('the end callback when a transactional store could not commit (the answer replaced by a 503)', () => {
+  it("fires once the 503 went out, as Node fires it on 'finish': a handler awaiting it goes on", async () => {
+    const { store, commit } = heldStore(true);
+    const after: string[] = [];
+    const url = await serve(
+      idempotency({ store }).handler(async (_req, res) => {
+        res.statusCode = 201;
+        await new Promise<void>((resolve) => res.end('made', resolve));
+        after.push('ended');
+      }),
+    );
+    const first = attempt(url, 'end-callback');
+    await vi.waitFor(() => expect(commit).toHaveLength(1));
+    commit[0]!(false);
+    const answer = await first;
+    expect(typeof answer === 'string' ? answer : answer.status).toBe(503);
+    await vi.waitFor(() => expect(after).toEqual(['ended']), { timeout: 500 });
+  });
+});
+
 describe("node:http2's compatibility API, a second send while the end waits for the store", () => {
   it.each([
     ['a transactional store', true],
