@@ -5,6 +5,13 @@ import { sendProblem } from './respond.js';
 import type { StoredResponse } from './stores/types.js';
 
 /**
+ * Headers of one connection's framing, never replayed even when `replayHeaders` names them
+ * (or a record kept them): the replay frames the body itself, and a `Transfer-Encoding`
+ * beside its `Content-Length` is a message that proxies split differently (RFC 9112 6.1).
+ */
+const HOP_BY_HOP: ReadonlySet<string> = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade']);
+
+/**
  * Writes the stored status, replayed headers and exact body bytes, marked
  * `Idempotent-Replayed: true`. A response that was over the storage limit was not kept:
  * that key answers 410 `response-not-stored` (it took effect; it is not run again).
@@ -20,7 +27,7 @@ export function replay(res: ServerResponse, response: StoredResponse): void {
     return;
   }
   res.statusCode = response.status;
-  for (const [name, value] of Object.entries(response.headers)) res.setHeader(name, value);
+  for (const [name, value] of Object.entries(response.headers)) if (!HOP_BY_HOP.has(name)) res.setHeader(name, value);
   res.setHeader(REPLAYED_HEADER, 'true');
   if (hasBody(res, response.status)) res.setHeader('Content-Length', response.body.byteLength);
   res.end(response.body);

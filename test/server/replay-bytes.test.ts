@@ -88,6 +88,19 @@ describe.each(stores)('a replay against the first answer (%s)', (_name, makeStor
     expect(again.endsWith('\r\n\r\nmade')).toBe(true);
   });
 
+  it('framing headers named in replayHeaders are not replayed: never Transfer-Encoding beside the replay\'s Content-Length', async () => {
+    const url = await guarded(makeStore(), (res) => {
+      res.setHeader('Transfer-Encoding', 'chunked');
+      res.setHeader('Content-Type', 'text/plain');
+      res.end('abc');
+    }, { replayHeaders: ['Transfer-Encoding', 'Trailer', 'Upgrade', 'Keep-Alive'] });
+    const first = await exchange(url, 'POST', 'framing');
+    const again = await exchange(url, 'POST', 'framing');
+    expect(first).toContain('\r\nTransfer-Encoding: chunked\r\n');
+    expect(head(again)).toEqual(['HTTP/1.1 200 OK', 'connection: close', 'content-length: 3', 'content-type: text/plain']);
+    expect(again.endsWith('\r\n\r\nabc')).toBe(true);
+  });
+
   it('trailers go out on the first answer, not on a replay: its body, whole, with a Content-Length', async () => {
     const url = await guarded(makeStore(), (res) => {
       res.writeHead(200, { 'Content-Type': 'text/plain', Trailer: 'X-Checksum' });
