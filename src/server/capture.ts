@@ -380,7 +380,7 @@ export abstract class ResponseCapture {
     if (!chunk || typeof chunk === 'function') return;
     let buffer: Buffer;
     if (typeof chunk === 'string') {
-      buffer = Buffer.from(chunk, typeof encoding === 'string' ? (encoding as BufferEncoding) : 'utf8');
+      buffer = Buffer.from(chunk, stringEncoding(encoding));
     } else {
       const bytes = chunk as Uint8Array;
       buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -557,9 +557,17 @@ function refused(chunk: unknown): boolean {
   return !!chunk && typeof chunk !== 'string' && typeof chunk !== 'function' && !(chunk instanceof Uint8Array);
 }
 
+/**
+ * The encoding a string chunk is written in: Node's streams take 'buffer' (the encoding
+ * they give chunks that are bytes) as utf8, where `Buffer.from` throws on it.
+ */
+function stringEncoding(encoding: unknown): BufferEncoding {
+  return typeof encoding !== 'string' || encoding === 'buffer' ? 'utf8' : (encoding as BufferEncoding);
+}
+
 /** The bytes `end(chunk, encoding)` sends. */
 function byteLength(chunk: unknown, encoding: unknown): number {
-  if (typeof chunk === 'string') return Buffer.byteLength(chunk, typeof encoding === 'string' ? (encoding as BufferEncoding) : 'utf8');
+  if (typeof chunk === 'string') return Buffer.byteLength(chunk, stringEncoding(encoding));
   return !chunk || typeof chunk === 'function' ? 0 : (chunk as Uint8Array).byteLength;
 }
 

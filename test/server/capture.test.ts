@@ -288,6 +288,22 @@ describe('an end with an encoding Node does not know (a typo, or a name from ano
   });
 });
 
+describe("a string written with the encoding 'buffer' (Node's streams take it as utf8)", () => {
+  it('is answered and replayed as Node sends it, not failed by the capture', async () => {
+    const server = await startServer(
+      idempotency().handler((_req, res) => {
+        res.write('ab', 'buffer' as BufferEncoding);
+        res.end('\u00e9', 'buffer' as BufferEncoding);
+      }),
+    );
+    servers.push(server);
+    const first = await post(`${server.url}/orders`, { key: 'buffer', body: {} });
+    expect([first.status, first.text]).toEqual([200, 'ab\u00e9']);
+    const again = await post(`${server.url}/orders`, { key: 'buffer', body: {} });
+    expect([again.status, again.text, again.headers.get('idempotent-replayed')]).toEqual([200, 'ab\u00e9', 'true']);
+  });
+});
+
 describe("node:http2's compatibility API (http2.createServer(mw.handler(app)))", () => {
   it('answers, and replays the status, kept headers and bytes, running the handler once', async () => {
     let runs = 0;
