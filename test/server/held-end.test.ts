@@ -176,4 +176,25 @@ describe("Express's own error handler after the end, while the end waits for a f
     expect(shown(await attempt(url, 'held'))).toEqual([400, '15', '{"error":"bad"}']);
     expect(runs).toBe(1);
   });
+
+  it.each([
+    ['commits', true],
+    ['cannot commit', false],
+  ])('a transactional store that %s: the caller gets the stored answer or the 503, whole, not a reset', async (_name, stored) => {
+    const { store, commit } = heldStore(true);
+    const app = express();
+    app.use(express.json(), idempotency({ store }));
+    app.post('/orders', (_req: Request, res: Response) => {
+      res.status(400).json({ error: 'bad' });
+      res.status(201).json({ id: 'order-123456789', ok: true });
+    });
+    const url = await serve(app);
+    const first = attempt(url, 'held-tx');
+    await vi.waitFor(() => expect(commit).toHaveLength(1));
+    commit[0]!(stored);
+    const answer = await first;
+    expect(typeof answer === 'string' ? answer : [answer.status, answer.headers.get('content-type')]).toEqual(
+      stored ? [400, 'application/json; charset=utf-8'] : [503, 'application/problem+json'],
+    );
+  });
 });
