@@ -188,6 +188,8 @@ export abstract class ResponseCapture {
   #late: unknown[] | undefined = undefined;
   /** The head as the held end left it, while `#freezeHead` keeps it from changing. */
   #frozen: FrozenHead | undefined = undefined;
+  /** The connection whose destroy waits for the held end (`holdDestroys`). */
+  #heldTransport: Transport | undefined = undefined;
 
   constructor(protected readonly res: ServerResponse) {}
 
@@ -290,7 +292,9 @@ export abstract class ResponseCapture {
     if (this.#mayReplace || (res as { stream?: unknown }).stream !== undefined) this.#freezeHead(res);
     else this.#closeHead(res, args);
     const transport = transportOf(res);
-    if (transport !== undefined) holdDestroys(transport);
+    if (transport === undefined) return;
+    holdDestroys(transport);
+    this.#heldTransport = transport;
   }
 
   /**
@@ -450,8 +454,10 @@ export abstract class ResponseCapture {
       this.#late = undefined;
       for (let i = 0; i < late.length; i += 2) (late[i] as Method).apply(res, late[i + 1] as unknown[]);
     }
-    const transport = heldTransports.size === 0 ? undefined : transportOf(res);
-    if (transport !== undefined) releaseDestroys(res, transport);
+    const transport = this.#heldTransport;
+    if (transport === undefined) return;
+    this.#heldTransport = undefined;
+    releaseDestroys(res, transport);
   }
 
   #captured(): CapturedResponse {
@@ -509,8 +515,10 @@ type Transport = { destroy(error?: Error): unknown };
 /**
  * The connections whose destroy waits for a held end, with whether one was asked for:
  * a socket on HTTP/1, a stream on HTTP/2 (where `req.socket.destroy()` ends the stream).
+ * `holds`: under two guards the inner one's end, let go, is held by the outer one before
+ * the inner one is done; the destroy waits for the last.
  */
-const heldTransports = new Map<Transport, { destroy: boolean; error: Error | undefined }>();
+const heldTransports = new Map<Transport, { holds: number; destroy: boolean; error: Error | undefined }>();
 const DEFERS = Symbol('submit-once deferred destroy');
 
 function transportOf(res: ServerResponse): Transport | undefined {
@@ -534,13 +542,15 @@ function holdDestroys(transport: Transport): void {
     deferring[DEFERS] = true;
     transport.destroy = deferring;
   }
-  heldTransports.set(transport, { destroy: false, error: undefined });
+  const held = heldTransports.get(transport);
+  if (held === undefined) heldTransports.set(transport, { holds: 1, destroy: false, error: undefined });
+  else held.holds++;
 }
 
 /** The held end went out: a destroy asked for meanwhile is made once its bytes are written. */
 function releaseDestroys(res: ServerResponse, transport: Transport): void {
   const held = heldTransports.get(transport);
-  if (held === undefined) return;
+  if (held === undefined || --held.holds > 0) return;
   heldTransports.delete(transport);
   if (!held.destroy) return;
   const destroy = (): void => void transport.destroy(held.error);

@@ -8,7 +8,7 @@ import http2 from 'node:http2';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { AddressInfo } from 'node:net';
+import { connect, type AddressInfo } from 'node:net';
 import express, { type Request, type Response } from 'express';
 import { describe, expect, it, onTestFinished, vi } from 'vitest';
 import { fileStore, idempotency, memoryStore, type IdempotencyStore } from '../../src/server/index.js';
@@ -196,5 +196,47 @@ describe("Express's own error handler after the end, while the end waits for a f
     expect(typeof answer === 'string' ? answer : [answer.status, answer.headers.get('content-type')]).toEqual(
       stored ? [400, 'application/json; charset=utf-8'] : [503, 'application/problem+json'],
     );
+  });
+});
+
+describe("Express's error handler destroying a kept-alive connection while the end is held, under one guard or two", () => {
+  /** The raw answer on a kept-alive connection, and whether the server closed it within 2 s. */
+  const keptAlive = (url: string): Promise<{ answer: string; closed: boolean }> =>
+    new Promise((resolve) => {
+      const socket = connect(Number(new URL(url).port), '127.0.0.1');
+      let answer = '';
+      const timer = setTimeout(() => {
+        socket.destroy();
+        resolve({ answer, closed: false });
+      }, 2000);
+      socket.on('data', (chunk: Buffer) => (answer += chunk.toString('latin1')));
+      socket.on('close', () => {
+        clearTimeout(timer);
+        resolve({ answer, closed: true });
+      });
+      socket.on('error', () => undefined);
+      socket.write('POST /orders HTTP/1.1\r\nHost: x\r\nIdempotency-Key: k\r\nX-Inner-Key: i\r\nContent-Length: 0\r\n\r\n');
+    });
+
+  it.each([
+    ['one guard', 1],
+    ['two guards, each waiting for its store', 2],
+  ])('%s: the held answer goes out whole, then the connection is closed as Express asked', async (_name, guards) => {
+    const later = (): IdempotencyStore => {
+      const inner = memoryStore();
+      const { sync: _sync, ...rest } = inner;
+      return { ...rest, complete: (request) => new Promise((resolve) => setTimeout(resolve, 20)).then(() => inner.complete(request)) };
+    };
+    const app = express();
+    app.use(idempotency({ store: later() }));
+    if (guards === 2) app.use(idempotency({ store: later(), header: 'X-Inner-Key' }));
+    app.post('/orders', (_req: Request, res: Response) => {
+      res.status(400).json({ error: 'bad' });
+      res.json({ id: 'order-123456789', ok: true });
+    });
+    const { answer, closed } = await keptAlive(await serve(app));
+    expect(answer.startsWith('HTTP/1.1 400 Bad Request\r\n')).toBe(true);
+    expect(answer.endsWith('\r\n\r\n{"error":"bad"}')).toBe(true);
+    expect(closed).toBe(true);
   });
 });
