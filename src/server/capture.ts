@@ -32,7 +32,7 @@ export type Settled = void | ReplaceAnswer | Promise<void | ReplaceAnswer> | typ
 export const settlesLater: unique symbol = Symbol('settlesLater');
 
 type Method = (...args: unknown[]) => unknown;
-type Methods = Record<'writeHead' | 'write' | 'end', Method>;
+type Methods = Record<'writeHead' | 'write' | 'end' | 'destroy', Method>;
 
 /**
  * The capture of each response whose methods come from `responseLayer`, from the claim
@@ -59,8 +59,11 @@ const captureOf = (res: ServerResponse): ResponseCapture | undefined => captures
 
 const method = (value: Method): PropertyDescriptor => ({ value, writable: true, configurable: true });
 
-/** Response methods that go to the response's capture while it has one, else to the prototype's own. */
-const responseLayer = new PrototypeLayer(['writeHead', 'write', 'end'], (parent) => {
+/**
+ * Response methods that go to the response's capture while it has one, else to the
+ * prototype's own; `destroy` waits while the response's end is held (`deferDestroy`).
+ */
+const responseLayer = new PrototypeLayer(['writeHead', 'write', 'end', 'destroy'], (parent) => {
   const original = parent as Methods;
   return {
     writeHead: method(function (this: ServerResponse, ...args: unknown[]) {
@@ -74,6 +77,9 @@ const responseLayer = new PrototypeLayer(['writeHead', 'write', 'end'], (parent)
     end: method(function (this: ServerResponse, ...args: unknown[]) {
       const capture = captureOf(this);
       return capture === undefined ? original.end.apply(this, args) : capture.endCalled(this, args);
+    }),
+    destroy: method(function (this: ServerResponse, ...args: unknown[]) {
+      return deferDestroy(this, args[0]) ? this : original.destroy.apply(this, args);
     }),
   };
 });
@@ -295,6 +301,8 @@ export abstract class ResponseCapture {
     if (transport === undefined) return;
     holdDestroys(transport);
     this.#heldTransport = transport;
+    // Behind Express the layer's `destroy` defers; the response's own would mark it destroyed, its held end then dropped.
+    if (!this.#layered) deferResponseDestroy(res);
   }
 
   /**
@@ -545,6 +553,36 @@ function holdDestroys(transport: Transport): void {
   const held = heldTransports.get(transport);
   if (held === undefined) heldTransports.set(transport, { holds: 1, destroy: false, error: undefined });
   else held.holds++;
+}
+
+/**
+ * Notes a destroy of `res` (error: the first argument) while its end is held, to be made
+ * once it went out; false when nothing is held.
+ */
+function deferDestroy(res: ServerResponse, error: unknown): boolean {
+  if (heldTransports.size === 0) return false;
+  const transport = transportOf(res);
+  const held = transport === undefined ? undefined : heldTransports.get(transport);
+  if (held === undefined) return false;
+  held.destroy = true;
+  held.error ??= error instanceof Error ? error : undefined;
+  return true;
+}
+
+const DEFERS_RESPONSE = Symbol('submit-once deferred response destroy');
+
+/**
+ * For a response without the layer (plain node:http, HTTP/2): its `destroy`, wrapped on
+ * it while its end is held (left in place after: it defers only while held).
+ */
+function deferResponseDestroy(res: ServerResponse): void {
+  const destroy = res.destroy as ServerResponse['destroy'] & { [DEFERS_RESPONSE]?: true };
+  if (destroy[DEFERS_RESPONSE] === true) return;
+  const deferring = function (this: ServerResponse, error?: Error): ServerResponse {
+    return deferDestroy(this, error) ? this : destroy.call(this, error);
+  } as ServerResponse['destroy'] & { [DEFERS_RESPONSE]?: true };
+  deferring[DEFERS_RESPONSE] = true;
+  res.destroy = deferring;
 }
 
 /** The held end went out: a destroy asked for meanwhile is made once its bytes are written. */

@@ -240,3 +240,37 @@ describe("Express's error handler destroying a kept-alive connection while the e
     expect(closed).toBe(true);
   });
 });
+
+describe('res.destroy() right after the end, while that end waits for a file store (to close the connection)', () => {
+  const withFileStore = () => {
+    const dir = mkdtempSync(join(tmpdir(), 'held-destroy-'));
+    const store = fileStore(join(dir, 'keys.jsonl'), { sweepIntervalMs: 0 });
+    onTestFinished(async () => {
+      await store.close?.();
+      rmSync(dir, { recursive: true, force: true });
+    });
+    return store;
+  };
+  const handler = (res: ServerResponse): void => {
+    res.statusCode = 201;
+    res.end('made');
+    res.destroy();
+  };
+
+  it.each([
+    ['node:http', () => idempotency({ store: withFileStore() }).handler((_req, res) => handler(res))],
+    [
+      'Express',
+      () => {
+        const app = express();
+        app.use(idempotency({ store: withFileStore() }));
+        app.post('/orders', (_req: Request, res: Response) => handler(res));
+        return app;
+      },
+    ],
+  ])('%s: the caller gets the stored answer, as without the middleware, not a reset', async (_name, make) => {
+    const url = await serve(make());
+    expect(shown(await attempt(url, 'destroyed'))).toEqual([201, '4', 'made']);
+    expect(shown(await attempt(url, 'destroyed'))).toEqual([201, '4', 'made']);
+  });
+});
