@@ -351,7 +351,7 @@ export abstract class ResponseCapture {
    * middleware, not change the status and Content-Length the held body goes out under.
    * On HTTP/1 `writeHead` only renders the head, which goes out with the end's bytes;
    * HTTP/2's compatibility API would send it at once, and an answer `settle` may still
-   * replace needs it open, so those two are left as they are.
+   * replace needs it open: those two are frozen instead (`#freezeHead`).
    */
   #closeHead(res: ServerResponse, args: unknown[]): void {
     if (this.#mayReplace || res.headersSent || (res as { stream?: unknown }).stream !== undefined) return;
