@@ -25,6 +25,12 @@ export interface HeldRequest {
    * lost), and its retention counts from then, so the outbox's does too.
    */
   keyCreatedAt?: number;
+  /**
+   * The submission's own rule for an answer (its `classify`), kept in memory while it waits
+   * in this page (a function cannot be stored): true ends the request with that answer even
+   * where the outbox's classifier would replay it again. It never keeps one the outbox ends.
+   */
+  isFinal?: (answer: Response, now: number) => Promise<boolean>;
 }
 
 export interface OutboxPort {
@@ -46,4 +52,4 @@ export interface OutboxPort {
 }
 
 /** How a submission describes itself for the outbox: its request, given the key. */
-export type HeldRequestOf = (key: string) => Omit<HeldRequest, 'key' | 'fingerprint' | 'keyCreatedAt'>;
+export type HeldRequestOf = (key: string) => Omit<HeldRequest, 'key' | 'fingerprint' | 'keyCreatedAt' | 'isFinal'>;

@@ -383,7 +383,7 @@ export function createSubmitter(options: SubmitterOptions = {}): Submitter {
           continue;
         }
       }
-      if (outbox && verdict.kind === 'ambiguous') {
+      if (outbox && held(verdict)) {
         if (result.ok) call.discard?.(result.value);
         return hold(call, record, attempt, outbox);
       }
@@ -399,18 +399,38 @@ export function createSubmitter(options: SubmitterOptions = {}): Submitter {
   async function hold<T>(call: SubmitCall<T>, record: KeyRecord, attempts: number, outbox: OutboxPort): Promise<Outcome<T>> {
     const { key, fingerprint: fp } = record;
     write(record, transition.keep(record, attempts));
+    const classify = (call.classify ?? config.classify) as Classifier<T>;
+    // This submission's rule, applied to each replay in this page as to its attempts: an
+    // API whose 409 is a refusal (its `classify`, or `inProgressTimeout: 0`) ends it there.
+    const isFinal = async (answer: Response, now: number): Promise<boolean> => {
+      let replayed: Settled<T>;
+      try {
+        replayed = { ok: true, value: await call.held!.receive(answer) };
+      } catch (error) {
+        replayed = { ok: false, error };
+      }
+      try {
+        return !held(await classify(replayed, now));
+      } catch {
+        return replayed.ok;
+      }
+    };
     let result: Settled<T>;
     try {
-      const { answer } = await outbox.hold({ ...call.held!.request(key), key, fingerprint: fp, keyCreatedAt: record.createdAt }, call.signal);
+      const { answer } = await outbox.hold({ ...call.held!.request(key), key, fingerprint: fp, keyCreatedAt: record.createdAt, isFinal }, call.signal);
       emit({ type: 'queued', key, fingerprint: fp });
       result = { ok: true, value: await call.held!.receive(await answer) };
     } catch (error) {
       // Not kept (full, no IndexedDB), cancelled, expired or no longer awaited: the key stays.
       return failed(error);
     }
-    const classify = (call.classify ?? config.classify) as Classifier<T>;
     const now = config.now();
     return settle(record, attempts + 1, await classify(result, now), result, now);
+  }
+
+  /** Whether an answer ends the submission in the outbox: ambiguous, unless it is a 409 `inProgressTimeout: 0` hands back. */
+  function held(verdict: Verdict): boolean {
+    return verdict.kind === 'ambiguous' && !(verdict.inProgress && config.inProgressTimeout === 0);
   }
 
   function delayFor(verdict: Verdict & { kind: 'ambiguous' }, attempt: number, retry: RetryOptions): number | undefined {

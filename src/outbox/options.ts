@@ -1,5 +1,5 @@
 /** Outbox defaults and option normalisation, in one place. */
-import type { KeyReusedMatch } from '../core/classify.js';
+import type { Classifier, KeyReusedMatch } from '../core/classify.js';
 import { InvalidOptionsError } from '../core/errors.js';
 import type { LockManagerLike } from '../core/options.js';
 import { OUTBOX_DATABASE } from './lib/schema.js';
@@ -30,6 +30,14 @@ export interface OutboxOptions {
   backoff?: Partial<Backoff>;
   /** Other servers' "key reused" answers, as the submitter's `keyReused`. */
   keyReused?: KeyReusedMatch;
+  /**
+   * Judges each replay's answer instead of the built-in classifier (which `keyReused`
+   * feeds): an `ambiguous` verdict keeps the request for a later replay (its `retryAfterMs`
+   * paces it), any other ends it with the answer; a throw ends it too. A submission waiting
+   * in this page may also end it by its own `classify`; after a reload and in the service
+   * worker only this one decides (give `handleOutboxSync` the same).
+   */
+  classify?: Classifier<Response>;
   onEvent?: OutboxEventListener;
   /**
    * Register a Background Sync (where a service worker and the API exist) so the service
@@ -52,6 +60,7 @@ export interface ResolvedOutboxOptions {
   beforeReplay: OutboxOptions['beforeReplay'];
   backoff: Backoff;
   keyReused: KeyReusedMatch | undefined;
+  classify: Classifier<Response> | undefined;
   onEvent: OutboxEventListener | undefined;
   backgroundSync: boolean;
   fetch: (request: Request) => Promise<Response>;
@@ -87,6 +96,7 @@ export function resolveOutboxOptions(options: OutboxOptions): ResolvedOutboxOpti
       maxDelay: positive('backoff.maxDelay', options.backoff?.maxDelay ?? OUTBOX_DEFAULTS.backoff.maxDelay),
     },
     keyReused: options.keyReused,
+    classify: options.classify,
     onEvent: options.onEvent,
     backgroundSync: options.backgroundSync !== false,
     // Looked up at call time, so a test or an app can swap the global fetch later.

@@ -60,6 +60,8 @@ export function createOutbox(options: OutboxOptions = {}): Outbox {
   const watchers = new Set<() => void>();
   /** Submissions of this page waiting for their request's final answer, by id. */
   const waiters = new Map<string, Waiter[]>();
+  /** The rules (`HeldRequest.isFinal`) of the submissions held in this page, by id, until their item ends. */
+  const rules = new Map<string, NonNullable<HeldRequest['isFinal']>>();
   const channel = available && typeof BroadcastChannel === 'function' ? new BroadcastChannel(syncTag(config.databaseName)) : undefined;
   /**
    * Answers reported in this page: an engine made after them (a guard's or a hook's, made
@@ -98,6 +100,7 @@ export function createOutbox(options: OutboxOptions = {}): Outbox {
   function settleWaiters(id: string, outcome: { answer: StoredAnswer } | { error: unknown }): void {
     const waiting = waiters.get(id) ?? [];
     waiters.delete(id);
+    rules.delete(id);
     for (const waiter of waiting) {
       if ('answer' in outcome) waiter.resolve(toResponse(outcome.answer));
       else waiter.reject(outcome.error);
@@ -142,7 +145,8 @@ export function createOutbox(options: OutboxOptions = {}): Outbox {
   function replay(all: boolean): Promise<void> {
     const pass = passes.then(async () => {
       if (closed || !available || !config.online()) return;
-      report(await replayQueued({ ...config, all, settle: 'remove' }));
+      const isFinal = async (id: string, answer: Response, now: number) => (await rules.get(id)?.(answer, now)) === true;
+      report(await replayQueued({ ...config, all, settle: 'remove', isFinal }));
     });
     passes = pass.catch(() => undefined);
     return pass.finally(() => {
@@ -215,6 +219,7 @@ export function createOutbox(options: OutboxOptions = {}): Outbox {
     } catch (error) {
       throw isSubmitOnceError(error) ? error : new OutboxUnavailableError({ cause: error });
     }
+    if (held.isFinal && !closed) rules.set(item.id, held.isFinal);
     let onAbort!: () => void;
     const answer = new Promise<Response>((resolve, reject) => {
       const waiter = { resolve, reject };
@@ -269,6 +274,7 @@ export function createOutbox(options: OutboxOptions = {}): Outbox {
       closed = true;
       // Nobody would settle these waits any more (no pass, no message): they end, the requests stay held.
       for (const id of waiters.keys()) settleWaiters(id, { error: new SubmissionAbortedError(id) });
+      rules.clear();
       clearTimeout(timer);
       globalThis.removeEventListener?.('online', onOnline);
       channel?.close();

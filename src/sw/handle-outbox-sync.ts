@@ -1,5 +1,5 @@
 /** The service worker's side of the outbox: one replay pass per Background Sync event. */
-import type { KeyReusedMatch } from '../core/classify.js';
+import type { Classifier, KeyReusedMatch } from '../core/classify.js';
 import { InvalidOptionsError } from '../core/errors.js';
 import type { LockManagerLike } from '../core/options.js';
 import type { OutboxMessage } from '../outbox/lib/messages.js';
@@ -22,6 +22,8 @@ export interface OutboxSyncOptions {
   databaseName?: string;
   backoff?: Partial<Backoff>;
   keyReused?: KeyReusedMatch;
+  /** Judges each answer instead of the built-in classifier, as the page's outbox's `classify` (give both the same). */
+  classify?: Classifier<Response>;
   fetch?: (request: Request) => Promise<Response>;
 }
 
@@ -60,6 +62,7 @@ export async function replayOutbox(options: OutboxSyncOptions = {}): Promise<voi
     random: Math.random,
     backoff: { ...OUTBOX_DEFAULTS.backoff, ...options.backoff },
     keyReused: options.keyReused,
+    classify: options.classify,
     all: true,
     settle: 'record',
   });

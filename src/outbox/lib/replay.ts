@@ -4,7 +4,7 @@
  * (a final answer, removed or recorded) or waits for a later pass (network error, 5xx,
  * 408/409/425/429). Shared by the page's outbox and the service worker.
  */
-import { defaultClassifier, type KeyReusedMatch } from '../../core/classify.js';
+import { defaultClassifier, type Classifier, type KeyReusedMatch, type Verdict } from '../../core/classify.js';
 import type { LockManagerLike } from '../../core/options.js';
 import type { OutboxItem, StoredAnswer } from './outbox-item.js';
 import { outboxStore } from './outbox-store.js';
@@ -26,6 +26,13 @@ export interface ReplayOptions {
   random: () => number;
   backoff: Backoff;
   keyReused: KeyReusedMatch | undefined;
+  /** Judges each answer instead of the built-in classifier (with `keyReused`). */
+  classify: Classifier<Response> | undefined;
+  /**
+   * The rule of the submission that held an item, if it waits in this page (in memory:
+   * a function cannot be stored): true ends the item on an answer `classify` would keep.
+   */
+  isFinal?: ((id: string, answer: Response, now: number) => Promise<boolean>) | undefined;
   /** Every queued item now (online, `flush()`), or only those due (the backoff timer). */
   all: boolean;
   /** `remove`: a page reports the answer itself. `record`: a service worker keeps it for a page to report. */
@@ -83,7 +90,7 @@ async function replayPass(options: ReplayOptions): Promise<ReplayReport[]> {
       // The network is down (or the hook cannot give credentials yet): the rest would fail too.
       break;
     }
-    const verdict = await defaultClassifier({ ok: true, value: toResponse(answer) }, options.now(), options.keyReused);
+    const verdict = await judge(sent, answer, options);
     if (verdict.kind === 'ambiguous') {
       reports.push(await defer(store, sent, options, verdict.status, verdict.retryAfterMs));
       continue;
@@ -95,6 +102,20 @@ async function replayPass(options: ReplayOptions): Promise<ReplayReport[]> {
     reports.push({ kind: 'answered', item: sent, answer });
   }
   return reports;
+}
+
+async function judge(item: OutboxItem, answer: StoredAnswer, options: ReplayOptions): Promise<Verdict> {
+  const now = options.now();
+  let verdict: Verdict;
+  try {
+    verdict = await (options.classify ?? ((result, at) => defaultClassifier(result, at, options.keyReused)))({ ok: true, value: toResponse(answer) }, now);
+  } catch {
+    // As the submitter takes an answer whose classifier threw: final, handed to the caller.
+    return { kind: 'final', status: answer.status };
+  }
+  // The submission's rule can only end an item sooner: a throwing `receive` (a hook's on a 503) keeps it.
+  if (verdict.kind === 'ambiguous' && (await options.isFinal?.(item.id, toResponse(answer), now).catch(() => false))) return { kind: 'final', status: answer.status };
+  return verdict;
 }
 
 async function defer(
