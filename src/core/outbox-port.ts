@@ -16,6 +16,17 @@ export interface HeldRequest {
    * needs `include` at the replay too. Default `same-origin`, as fetch's.
    */
   credentials?: 'omit' | 'same-origin' | 'include';
+  /**
+   * fetch's other modes, kept with it so a replay means what the attempt meant: `redirect:
+   * 'error'` (a redirect to a login page is a failure, not the answer). `mode: 'no-cors'` and
+   * `redirect: 'manual'` are refused (`InvalidRequestError`): their answer is opaque, nothing
+   * a replay could store or hand back. `keepalive` is not kept: a replay never runs as a page unloads.
+   */
+  mode?: 'cors' | 'same-origin' | 'no-cors' | 'navigate';
+  redirect?: 'follow' | 'error' | 'manual';
+  referrerPolicy?: '' | 'no-referrer' | 'no-referrer-when-downgrade' | 'origin' | 'origin-when-cross-origin' | 'same-origin' | 'strict-origin' | 'strict-origin-when-cross-origin' | 'unsafe-url';
+  cache?: 'default' | 'force-cache' | 'no-cache' | 'no-store' | 'only-if-cached' | 'reload';
+  integrity?: string;
   /** The header that carries the key, as sent (its value in `headers`). */
   keyHeader: string;
   key: string;

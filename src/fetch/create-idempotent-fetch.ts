@@ -4,6 +4,7 @@
  */
 import { InvalidRequestError, UnreplayableBodyError } from '../core/errors.js';
 import type { Intent } from '../core/fingerprint.js';
+import type { HeldRequest } from '../core/outbox-port.js';
 import { signalOf } from '../core/submitter.js';
 import { formBytes, formOf, isFormData } from '../http/form-bytes.js';
 import { resolveTransport, type RequestIdempotency, type TransportOptions } from '../http/resolve-transport.js';
@@ -80,10 +81,17 @@ export function createIdempotentFetch(options: IdempotentFetchOptions = {}): Ide
         return baseFetch(template ? new Request(template.clone(), attemptInit) : url, template ? undefined : attemptInit);
       },
       queue: idempotency?.queue,
-      held: { request: (key) => ({ method, url, headers: new Headers(withKey(key)), body: form ? form(key) : body, credentials: requestInit.credentials ?? request?.credentials, keyHeader: header }), receive: (answer) => answer },
+      held: { request: (key) => ({ method, url, headers: new Headers(withKey(key)), body: form ? form(key) : body, ...modesOf(requestInit, request), keyHeader: header }), receive: (answer) => answer },
     });
   };
 }
+
+/** The request's fetch modes, for the outbox to replay with (`init`'s win, as in fetch). */
+function modesOf(init: RequestInit, request: Request | undefined): Pick<HeldRequest, (typeof MODES)[number]> {
+  return Object.fromEntries(MODES.map((name) => [name, init[name] ?? request?.[name]]));
+}
+
+const MODES = ['credentials', 'mode', 'redirect', 'referrerPolicy', 'cache', 'integrity'] as const;
 
 type Wired = [status: number, statusText: string, headers: [string, string][], body: ArrayBuffer];
 

@@ -1,9 +1,13 @@
 /** How the hook's and the guards' `held` option describes an action's request to the engine's outbox. */
+import type { HeldRequest } from '../core/outbox-port.js';
 import type { Held } from '../core/submitter.js';
 import { KEY_HEADER } from '../protocol/headers.js';
 
-/** The request an action sends, for the outbox: the key header is added (`Idempotency-Key`). */
-export interface ActionRequest {
+/**
+ * The request an action sends, for the outbox: the key header is added (`Idempotency-Key`).
+ * Its fetch modes (`redirect`, `mode`…) as the action's fetch sets them; see `HeldRequest`.
+ */
+export interface ActionRequest extends Pick<HeldRequest, 'mode' | 'redirect' | 'referrerPolicy' | 'cache' | 'integrity'> {
   method: string;
   url: string;
   headers?: Iterable<[string, string]> | Record<string, string>;
@@ -29,10 +33,10 @@ export function heldFor<TInput, TData>(held: HeldAction<TInput, TData>, input: T
   return {
     request: (key) => {
       onKey(key);
-      const { method, url, headers, body, credentials } = held.request(input);
+      const { headers, ...request } = held.request(input);
       const keyed = new Headers(headers as ConstructorParameters<typeof Headers>[0]);
       keyed.set(KEY_HEADER, key);
-      return { method, url, headers: keyed, body, credentials, keyHeader: KEY_HEADER };
+      return { ...request, headers: keyed, keyHeader: KEY_HEADER };
     },
     receive: held.receive,
   };

@@ -1,4 +1,5 @@
 /** What the outbox stores per held request, and the answer it records when a replay ends. */
+import type { HeldRequest } from '../../core/outbox-port.js';
 
 /** A final answer, buffered so it can be stored, broadcast to other tabs and read again. */
 export interface StoredAnswer {
@@ -6,6 +7,15 @@ export interface StoredAnswer {
   statusText: string;
   headers: [string, string][];
   body: ArrayBuffer;
+}
+
+/** The request modes a replay keeps: those whose answer can be stored (never `no-cors`, never `redirect: 'manual'`). */
+export interface StoredInit {
+  mode: 'cors' | 'same-origin';
+  redirect: 'follow' | 'error';
+  referrerPolicy: NonNullable<HeldRequest['referrerPolicy']>;
+  cache: NonNullable<HeldRequest['cache']>;
+  integrity: string;
 }
 
 export interface OutboxItem {
@@ -25,6 +35,8 @@ export interface OutboxItem {
   body: ArrayBuffer | null;
   /** The request's credentials mode (a mode, no credential); items stored by an SDK without it replay `same-origin`. */
   credentials?: 'omit' | 'same-origin' | 'include';
+  /** Its other modes (items stored by an SDK without them replay with fetch's defaults). */
+  init?: StoredInit;
   createdAt: number;
   /** Order of holding, set when stored (items stored by an SDK without it have none: older). */
   seq?: number;

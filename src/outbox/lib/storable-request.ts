@@ -5,7 +5,7 @@
 import { InvalidRequestError } from '../../core/errors.js';
 import type { HeldRequest } from '../../core/outbox-port.js';
 import { formBytes, isFormData } from '../../http/form-bytes.js';
-import type { OutboxItem, StoredAnswer } from './outbox-item.js';
+import type { OutboxItem, StoredAnswer, StoredInit } from './outbox-item.js';
 
 /** Content headers a replay needs to mean the same; anything else is the caller's to re-apply (`beforeReplay`). */
 export const DEFAULT_ALLOWED_HEADERS: readonly string[] = ['accept', 'accept-language', 'content-language', 'content-type'];
@@ -27,13 +27,19 @@ export async function toItem(held: HeldRequest, allowed: ReadonlySet<string>, ti
     // A form (a guard's or the hook's `held`) as the bytes its attempts sent under the key,
     // not the platform's random boundary: the server would refuse the replay as another payload.
     const sent = isFormData(held.body) ? (await formBytes(held.body))(held.key) : held.body;
-    // The mode too: one that is none of fetch's is refused here, not at every replay.
-    request = new Request(url, { method: held.method, headers: [...held.headers], body: (sent ?? null) as RequestInit['body'], credentials: held.credentials });
+    // The modes too: one that is none of fetch's is refused here, not at every replay.
+    const { credentials, mode, redirect, referrerPolicy, cache, integrity } = held;
+    request = new Request(url, { method: held.method, headers: [...held.headers], body: (sent ?? null) as RequestInit['body'], credentials, mode, redirect, referrerPolicy, cache, integrity });
     // Can fail too: a picked File changed on disk since (NotReadableError).
     body = request.body ? await request.arrayBuffer() : null;
   } catch (cause) {
     throw new InvalidRequestError('the outbox cannot keep this request', { cause });
   }
+  // Their answer is opaque (status 0): a replay could neither store it nor hand it back, and
+  // sent another way it would change what the page sees (a redirect followed). `navigate`
+  // the constructor refused.
+  const opaque = request.mode === 'no-cors' ? 'mode' : request.redirect === 'manual' ? 'redirect' : '';
+  if (opaque) throw new InvalidRequestError(`the outbox cannot replay a ${opaque} '${request[opaque]}' request (its answer is opaque)`);
   const keyHeader = held.keyHeader.toLowerCase();
   const headers: [string, string][] = [];
   // A Request adds the content-type of a FormData (its boundary), URLSearchParams or Blob body.
@@ -51,6 +57,8 @@ export async function toItem(held: HeldRequest, allowed: ReadonlySet<string>, ti
     keyHeader,
     body,
     credentials: request.credentials,
+    // Narrowed above: neither opaque mode gets here.
+    init: { mode: request.mode, redirect: request.redirect, referrerPolicy: request.referrerPolicy, cache: request.cache, integrity: request.integrity } as StoredInit,
     createdAt: times.now,
     // From the key's first use: the servers' retention of it started then, not now.
     expiresAt: Math.min(times.now, held.keyCreatedAt ?? times.now) + times.retention,
@@ -65,7 +73,7 @@ export async function toItem(held: HeldRequest, allowed: ReadonlySet<string>, ti
  * without one: the Request's default, `same-origin`); credentials are the caller's `beforeReplay` to add.
  */
 export function toRequest(item: OutboxItem): Request {
-  return new Request(item.url, { method: item.method, headers: item.headers, body: item.body, credentials: item.credentials });
+  return new Request(item.url, { method: item.method, headers: item.headers, body: item.body, credentials: item.credentials, ...item.init });
 }
 
 export async function readAnswer(response: Response): Promise<StoredAnswer> {
