@@ -76,7 +76,9 @@ export function toRequest(item: OutboxItem): Request {
   return new Request(item.url, { method: item.method, headers: item.headers, body: item.body, credentials: item.credentials, ...item.init });
 }
 
+/** Rejects an opaque answer (status 0: `no-cors`, `redirect: 'manual'` set in `beforeReplay`, `Response.error()`): it could be neither stored nor handed back, so the replay counts as failed. */
 export async function readAnswer(response: Response): Promise<StoredAnswer> {
+  if (response.status === 0) throw new TypeError('opaque answer');
   return { status: response.status, statusText: response.statusText, headers: [...response.headers], body: await response.arrayBuffer() };
 }
 
