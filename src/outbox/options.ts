@@ -26,6 +26,12 @@ export interface OutboxOptions {
    * header from your current session). A throw leaves it for a later replay.
    */
   beforeReplay?: (request: Request) => Request | Promise<Request>;
+  /**
+   * How long one replay may take in ms (`beforeReplay`, the request, reading its answer);
+   * past it the replay is aborted and counts as failed: kept, sent again later with its key
+   * (default 60000). Give more where a held body may take longer to upload.
+   */
+  timeout?: number;
   /** Waits between replays that got no final answer, in ms (default `{ baseDelay: 1000, maxDelay: 300000 }`). */
   backoff?: Partial<Backoff>;
   /** Other servers' "key reused" answers, as the submitter's `keyReused`. */
@@ -59,6 +65,7 @@ export interface ResolvedOutboxOptions {
   allowed: ReadonlySet<string>;
   beforeReplay: OutboxOptions['beforeReplay'];
   backoff: Backoff;
+  timeout: number;
   keyReused: KeyReusedMatch | undefined;
   classify: Classifier<Response> | undefined;
   onEvent: OutboxEventListener | undefined;
@@ -75,6 +82,7 @@ export const OUTBOX_DEFAULTS = Object.freeze({
   maxItems: 50,
   maxBytes: 5 * 1024 * 1024,
   backoff: Object.freeze({ baseDelay: 1000, maxDelay: 300_000 }),
+  timeout: 60_000,
 });
 
 export function resolveOutboxOptions(options: OutboxOptions): ResolvedOutboxOptions {
@@ -95,6 +103,7 @@ export function resolveOutboxOptions(options: OutboxOptions): ResolvedOutboxOpti
       baseDelay: positive('backoff.baseDelay', options.backoff?.baseDelay ?? OUTBOX_DEFAULTS.backoff.baseDelay),
       maxDelay: positive('backoff.maxDelay', options.backoff?.maxDelay ?? OUTBOX_DEFAULTS.backoff.maxDelay),
     },
+    timeout: positive('timeout', options.timeout ?? OUTBOX_DEFAULTS.timeout),
     keyReused: options.keyReused,
     classify: options.classify,
     onEvent: options.onEvent,

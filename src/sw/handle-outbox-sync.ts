@@ -21,6 +21,8 @@ export interface OutboxSyncOptions {
   /** The outbox's database (default `submit-once-outbox`); `handleOutboxSync` reads it from the tag. */
   databaseName?: string;
   backoff?: Partial<Backoff>;
+  /** How long one replay may take, in ms, as the page's outbox's `timeout` (default 60000). */
+  timeout?: number;
   keyReused?: KeyReusedMatch;
   /** Judges each answer instead of the built-in classifier, as the page's outbox's `classify` (give both the same). */
   classify?: Classifier<Response>;
@@ -61,6 +63,7 @@ export async function replayOutbox(options: OutboxSyncOptions = {}): Promise<voi
     now: Date.now,
     random: Math.random,
     backoff: { ...OUTBOX_DEFAULTS.backoff, ...options.backoff },
+    timeout: options.timeout ?? OUTBOX_DEFAULTS.timeout,
     keyReused: options.keyReused,
     classify: options.classify,
     all: true,

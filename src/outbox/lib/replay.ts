@@ -33,6 +33,8 @@ export interface ReplayOptions {
    * a function cannot be stored): true ends the item on an answer `classify` would keep.
    */
   isFinal?: ((id: string, answer: Response, now: number) => Promise<boolean>) | undefined;
+  /** How long one replay may take (`beforeReplay`, the request, its answer's body), in ms. */
+  timeout: number;
   /** Every queued item now (online, `flush()`), or only those due (the backoff timer). */
   all: boolean;
   /** `remove`: a page reports the answer itself. `record`: a service worker keeps it for a page to report. */
@@ -81,14 +83,30 @@ async function replayPass(options: ReplayOptions): Promise<ReplayReport[]> {
     if (before?.state !== 'queued') continue;
     const sent = { ...before, attempts: before.attempts + 1 };
     let answer: StoredAnswer;
+    // A replay that never ends would hold the pass, and the origin's lock, for ever: aborted
+    // at the bound (the server may have acted: the same key replays its answer), and raced,
+    // for a hook or a fetch that ignores the signal.
+    const controller = new AbortController();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timedOut = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new TypeError('replay timed out')), Math.min(options.timeout, 2 ** 31 - 1));
+    });
     try {
-      let request = toRequest(sent);
-      if (options.beforeReplay) request = await options.beforeReplay(request);
-      answer = await readAnswer(await options.fetch(request));
+      answer = await Promise.race([
+        (async () => {
+          let request = toRequest(sent, controller.signal);
+          if (options.beforeReplay) request = await options.beforeReplay(request);
+          return readAnswer(await options.fetch(request));
+        })(),
+        timedOut,
+      ]);
     } catch {
+      controller.abort();
       reports.push(await defer(store, sent, options, undefined, undefined));
       // The network is down (or the hook cannot give credentials yet): the rest would fail too.
       break;
+    } finally {
+      clearTimeout(timer);
     }
     const verdict = await judge(sent, answer, options);
     if (verdict.kind === 'ambiguous') {

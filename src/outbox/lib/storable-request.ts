@@ -72,8 +72,8 @@ export async function toItem(held: HeldRequest, allowed: ReadonlySet<string>, ti
  * The request a replay sends, in the credentials mode it was made with (an item stored
  * without one: the Request's default, `same-origin`); credentials are the caller's `beforeReplay` to add.
  */
-export function toRequest(item: OutboxItem): Request {
-  return new Request(item.url, { method: item.method, headers: item.headers, body: item.body, credentials: item.credentials, ...item.init });
+export function toRequest(item: OutboxItem, signal?: AbortSignal): Request {
+  return new Request(item.url, { method: item.method, headers: item.headers, body: item.body, credentials: item.credentials, ...item.init, signal });
 }
 
 /** Rejects an opaque answer (status 0: `no-cors`, `redirect: 'manual'` set in `beforeReplay`, `Response.error()`): it could be neither stored nor handed back, so the replay counts as failed. */
