@@ -4,7 +4,7 @@
  * a final answer: on `online`, when a page loads, on `flush()`, and on a backoff timer;
  * from a service worker after the page is gone (`submit-once/sw`).
  */
-import { isSubmitOnceError, SubmissionAbortedError } from '../core/errors.js';
+import { isSubmitOnceError, KeyReusedError, SubmissionAbortedError } from '../core/errors.js';
 import type { HeldRequest, OutboxPort } from '../core/outbox-port.js';
 import { OutboxGaveUpError, OutboxUnavailableError } from './errors.js';
 import type { OutboxEvent, OutboxEventListener, PendingSubmission } from './events.js';
@@ -213,12 +213,15 @@ export function createOutbox(options: OutboxOptions = {}): Outbox {
     const item = await toItem(held, config.allowed, { now, retention: config.retention, nextAttemptAt });
     // Its key is older than the servers' retention: a replay could act twice. Told now, not once online.
     if (item.expiresAt <= now) throw new OutboxGaveUpError(item.id, 'expired');
-    let added: boolean;
+    let standing: OutboxItem | undefined;
     try {
-      added = await store.add(item, config.limits);
+      standing = await store.add(item, config.limits);
     } catch (error) {
       throw isSubmitOnceError(error) ? error : new OutboxUnavailableError({ cause: error });
     }
+    // Its key already carries another intent's request: waiting on that one's answer would
+    // drop this one unsent. Refused as a server refuses it (no answer yet: status 0).
+    if (standing && standing.fingerprint !== item.fingerprint) throw new KeyReusedError(item.key, 0);
     if (held.isFinal && !closed) rules.set(item.id, held.isFinal);
     let onAbort!: () => void;
     const answer = new Promise<Response>((resolve, reject) => {
@@ -236,7 +239,7 @@ export function createOutbox(options: OutboxOptions = {}): Outbox {
     // Whoever holds it may stop waiting (an aborted submission): no unhandled rejection then.
     // Settled, it stops listening: a long-lived signal would keep one listener per hold.
     void answer.catch(() => undefined).then(() => signal?.removeEventListener('abort', onAbort));
-    if (added) {
+    if (!standing) {
       emit({ type: 'queued', item: summary(item) });
       post({ type: 'changed' });
       if (config.backgroundSync) registerSync(syncTag(config.databaseName));

@@ -10,10 +10,11 @@ export interface Limits {
 
 export interface OutboxStore {
   /**
-   * Adds the item unless one with its id (its key) is there: `false` then, and the stored
-   * one stands. Rejects with `OutboxFullError` (nothing added) past a bound or the quota.
+   * Adds the item unless one with its id (its key) is there: resolves with that one then
+   * (it stands), else with undefined. Rejects with `OutboxFullError` (nothing added) past a
+   * bound or the quota.
    */
-  add(item: OutboxItem, limits: Limits): Promise<boolean>;
+  add(item: OutboxItem, limits: Limits): Promise<OutboxItem | undefined>;
   /** Oldest first, in the order held. */
   all(): Promise<OutboxItem[]>;
   /**
@@ -30,19 +31,20 @@ export function outboxStore(databaseName: string): OutboxStore {
         databaseName,
         'readwrite',
         (store, fail) => {
-          let added = false;
+          let held: OutboxItem | undefined;
           // Read then add in one transaction: two tabs cannot both pass the bound.
           const read = store.getAll();
           read.onsuccess = () => {
             const items = (read.result as unknown[]).filter(isOutboxItem);
-            if (items.some((other) => other.id === item.id)) return;
+            held = items.find((other) => other.id === item.id);
+            if (held) return;
             if (items.length >= limits.maxItems) return fail(new OutboxFullError('items'));
             if (items.reduce((sum, other) => sum + bytesOf(other), bytesOf(item)) > limits.maxBytes) return fail(new OutboxFullError('bytes'));
             // After every item held: createdAt ties within a millisecond, and ids are random.
             const seq = Math.max(0, ...items.map((other) => other.seq ?? 0)) + 1;
-            store.add({ ...item, seq }).onsuccess = () => (added = true);
+            store.add({ ...item, seq });
           };
-          return () => added;
+          return () => held;
         },
         // The only copy of the user's intent once the page is gone: flushed to disk.
         { durability: 'strict' },
