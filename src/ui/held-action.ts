@@ -21,7 +21,8 @@ export interface ActionRequest extends Pick<HeldRequest, 'mode' | 'redirect' | '
  * With the submitter's `outbox` and `queue: true`: what the action sends (`request`), so
  * offline or after an ambiguous end it is kept and replayed with the same key, and how
  * the replay's answer becomes the action's data (`receive`; throw on a refusal, as the
- * action does).
+ * action does). `receive` may run more than once for one answer (the submission's
+ * `classify` judges a replay through it): keep it free of side effects.
  */
 export interface HeldAction<TInput, TData> {
   request: (input: TInput) => ActionRequest;
