@@ -29,8 +29,9 @@ describe.skipIf(!available)('postgres store', () => {
     await server?.stop();
   });
 
+  // The conformance suite drives time by hand, through the middleware's `now`.
   const open = (table: string): IdempotencyStore => {
-    const store = postgresStore(pool, { table });
+    const store = postgresStore(pool, { table, clock: 'caller' });
     tables.set(store, table);
     return store;
   };
@@ -44,7 +45,7 @@ describe.skipIf(!available)('postgres store', () => {
       if (table === undefined) throw new Error('unknown store');
       // A new store on a new pool: only what the database holds carries over, as after a restart.
       const fresh = quiet(new pg.Pool({ connectionString: server.url, max: 5 }));
-      const reopened = postgresStore(fresh, { table, closePool: true });
+      const reopened = postgresStore(fresh, { table, closePool: true, clock: 'caller' });
       tables.set(reopened, table);
       return reopened;
     },

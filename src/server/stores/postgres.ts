@@ -63,6 +63,14 @@ export interface PostgresStoreOptions {
    * that times out is closed, so Postgres rolls it back. Default 2 s.
    */
   readonly operationTimeoutMs?: number;
+  /**
+   * Whose clock leases and retention are judged on. `'store'` (default): the database's
+   * (`clock_timestamp()`), one clock for every server sharing the table, so a server whose
+   * own clock runs ahead does not take a running claim for dead. `'caller'`: the `now` of
+   * each call (the middleware's `now` option), for tests that drive time by hand; servers
+   * sharing the table must then keep their clocks well within `leaseMs` of each other.
+   */
+  readonly clock?: 'store' | 'caller';
 }
 
 /** The Postgres store, with the transactional mode's two helpers. */
@@ -84,6 +92,8 @@ interface Row {
   executions: number;
   lease_ends: string | null;
   ends_at: string;
+  /** The time the read was made at: the caller's `now`, or the database's clock. */
+  now: string;
   status: number | null;
   headers: Record<string, string | string[]> | null;
   body: Buffer | null;
@@ -121,6 +131,10 @@ export function postgresStore(pool: PgPoolLike, options: PostgresStoreOptions = 
   const table = options.table ?? 'submit_once_keys';
   if (!IDENTIFIER.test(table)) throw new InvalidOptionsError('table', `invalid table name ${JSON.stringify(table)}`);
   const transactional = options.transactional === true;
+  const clock = options.clock ?? 'store';
+  if (clock !== 'store' && clock !== 'caller') throw new InvalidOptionsError('clock', `expected 'store' or 'caller', got ${JSON.stringify(clock)}`);
+  /** The caller's `now` for the statements, or null: they read the database's clock instead. */
+  const nowOf = (now: number): number | null => (clock === 'caller' ? now : null);
   const slots = new AsyncLocalStorage<Slot>();
   const open = new Map<string, OpenTransaction>();
   // An idle connection the server ends (a restart, a failover) is an 'error' on the pool:
@@ -167,7 +181,7 @@ export function postgresStore(pool: PgPoolLike, options: PostgresStoreOptions = 
       const won = await run<{ token: string; executions: number; rerun: Rerun }>(
         client,
         sql.claim,
-        [request.key, request.fingerprint, suffix, request.now + request.leaseMs, request.now, request.retentionMs, request.recover],
+        [request.key, request.fingerprint, suffix, request.leaseMs, nowOf(request.now), request.retentionMs, request.recover],
         // Answered 503 on its deadline, the claim may have taken the key all the same: its
         // handler never ran, so it is freed (a recovery's stays unknown) instead of answering
         // the retry 409 and then outcome-unknown for the key's whole retention.
@@ -175,19 +189,22 @@ export function postgresStore(pool: PgPoolLike, options: PostgresStoreOptions = 
           const token = late.rows[0]?.token;
           if (token === undefined || !token.endsWith(`.${suffix}`)) return;
           const settle = late.rows[0]?.rerun === 'recovery' ? sql.markUnknown : sql.release;
-          client.query(settle, [request.key, token, request.now + request.retentionMs]).catch(() => undefined);
+          client.query(settle, [request.key, token, nowOf(request.now), request.retentionMs]).catch(() => undefined);
         },
       );
       const row = won.rows[0];
       if (row !== undefined && row.token.endsWith(`.${suffix}`)) return { status: 'claimed', token: row.token, executions: row.executions, rerun: row.rerun };
       // Lost: the record is live and not ours to take. Read it to say how (it may have changed since: go round).
-      const current = (await run<Row>(client, sql.read, [request.key])).rows[0];
-      if (current === undefined || Number(current.ends_at) <= request.now || current.state === 'released') continue;
+      const current = (await run<Row>(client, sql.read, [request.key, nowOf(request.now)])).rows[0];
+      if (current === undefined) continue;
+      const now = Number(current.now);
+      if (Number(current.ends_at) <= now || current.state === 'released') continue;
       if (current.state === 'completed') {
         return { status: 'completed', fingerprint: current.fingerprint, response: toResponse(current), executions: current.executions };
       }
-      if (current.state === 'in-progress' && Number(current.lease_ends) > request.now) {
-        return { status: 'in-progress', fingerprint: current.fingerprint, leaseExpiresAt: Number(current.lease_ends) };
+      if (current.state === 'in-progress' && Number(current.lease_ends) > now) {
+        // The lease left, on the caller's clock (the same with `clock: 'caller'`).
+        return { status: 'in-progress', fingerprint: current.fingerprint, leaseExpiresAt: request.now + (Number(current.lease_ends) - now) };
       }
       // A run whose lease ran out, or marked unknown: never free by time alone.
       if (request.recover && current.fingerprint === request.fingerprint) continue;
@@ -254,7 +271,7 @@ export function postgresStore(pool: PgPoolLike, options: PostgresStoreOptions = 
     },
     async complete(request: CompleteRequest): Promise<boolean> {
       const transaction = open.get(request.token);
-      const values = [request.key, request.token, request.fingerprint, request.now + request.retentionMs, ...responseValues(request.response)];
+      const values = [request.key, request.token, request.fingerprint, nowOf(request.now), request.retentionMs, ...responseValues(request.response)];
       if (transaction === undefined) {
         if (transactional) return false;
         return (await run(pool, sql.complete, values)).rowCount === 1;
@@ -277,13 +294,13 @@ export function postgresStore(pool: PgPoolLike, options: PostgresStoreOptions = 
       // Transactional: the rollback drops the claim and everything the handler wrote.
       if (transaction !== undefined) return rollBack(transaction);
       if (transactional) return false;
-      return (await run(pool, sql.release, [request.key, request.token, request.now + request.retentionMs])).rowCount === 1;
+      return (await run(pool, sql.release, [request.key, request.token, nowOf(request.now), request.retentionMs])).rowCount === 1;
     },
     async markUnknown(request: SettleRequest): Promise<boolean> {
       const transaction = open.get(request.token);
       if (transaction === undefined) {
         if (transactional) return false;
-        return (await run(pool, sql.markUnknown, [request.key, request.token, request.now + request.retentionMs])).rowCount === 1;
+        return (await run(pool, sql.markUnknown, [request.key, request.token, nowOf(request.now), request.retentionMs])).rowCount === 1;
       }
       // Transactional: the handler's database writes are rolled back (they cannot have
       // happened), but it said an effect elsewhere may have: record that, fenced by its token,
@@ -293,7 +310,7 @@ export function postgresStore(pool: PgPoolLike, options: PostgresStoreOptions = 
       const { connection } = transaction;
       try {
         await connection.query(`ROLLBACK TO SAVEPOINT ${CLAIM_SAVEPOINT}`);
-        const marked = (await connection.query(sql.markUnknown, [request.key, request.token, request.now + request.retentionMs])).rowCount === 1;
+        const marked = (await connection.query(sql.markUnknown, [request.key, request.token, nowOf(request.now), request.retentionMs])).rowCount === 1;
         await connection.query('COMMIT');
         connection.giveBack();
         return marked;
@@ -303,16 +320,16 @@ export function postgresStore(pool: PgPoolLike, options: PostgresStoreOptions = 
         // silent link delays to the idle timeout: answered 503 on our deadline, it still
         // lands then, as the server does not cancel it.
       }
-      const values = [request.key, transaction.fingerprint, transaction.token, transaction.executions, request.now + request.retentionMs];
+      const values = [request.key, transaction.fingerprint, transaction.token, transaction.executions, nowOf(request.now), request.retentionMs];
       return (await run(pool, sql.insertUnknown, values)).rowCount === 1;
     },
     async renew(request: RenewRequest): Promise<boolean> {
       // Transactional: the open transaction's row lock is the lease; it lasts as long as the connection.
       if (transactional) return open.has(request.token);
-      return (await run(pool, sql.renew, [request.key, request.token, request.now + request.leaseMs])).rowCount === 1;
+      return (await run(pool, sql.renew, [request.key, request.token, nowOf(request.now), request.leaseMs])).rowCount === 1;
     },
     async sweep(now: number): Promise<number> {
-      return (await run(pool, sql.sweep, [now])).rowCount ?? 0;
+      return (await run(pool, sql.sweep, [nowOf(now)])).rowCount ?? 0;
     },
     async clear(): Promise<void> {
       await run(pool, `DELETE FROM ${table}`, []);
@@ -337,48 +354,72 @@ export function postgresStore(pool: PgPoolLike, options: PostgresStoreOptions = 
 }
 
 /**
+ * The clock of a statement: the caller's `now` when given (`clock: 'caller'`), else the
+ * database's, in ms since the epoch. `clock_timestamp()` and not `now()`: in the
+ * transactional mode the claim, the handler's writes and the completion share one
+ * transaction, whose `now()` is frozen at its BEGIN, so a completion after a long handler
+ * would date its retention from the claim. `clock_timestamp()` is the wall time at each
+ * statement, as the caller's `now` is at each call. Read once per statement (in `clock`, a
+ * CTE referenced more than once, which Postgres evaluates once), so one statement never
+ * judges with two times. A claim that waited on a row lock judged with the time it started
+ * at, a bit early: it can only find a record alive that just expired, and its read (a
+ * statement of its own) then sees it expired and claims again.
+ */
+function clockOf(param: string): string {
+  return `COALESCE(${param}::bigint, (extract(epoch FROM clock_timestamp()) * 1000)::bigint)`;
+}
+
+/**
  * The state machine of the other stores (stores/table.ts) in SQL. `executions` counts
  * the key's runs and is the fencing number in the token (`<n>.<unique>`). `ends_at` is
  * when the record is dropped: the retention end, or for a running claim its lease end
- * plus the retention it keeps as `unknown` (`retention_ms`). Times are the caller's clock
- * (ms), as in every store, never the database's. $1 key, then per statement below.
+ * plus the retention it keeps as `unknown` (`retention_ms`). Times are ms on the clock of
+ * `clockOf`: the caller's `now`, passed as a value, or (given null) the database's.
+ * $1 key, then per statement below.
  */
 function statements(table: string) {
   return {
-    // $2 fingerprint, $3 token suffix, $4 lease end, $5 now, $6 retention ms, $7 recover.
+    // $2 fingerprint, $3 token suffix, $4 lease ms, $5 now, $6 retention ms, $7 recover.
     // Taken when free (past `ends_at`), released, or (recover, same fingerprint) unknown or
     // a run whose lease ran out; the old row decides the count and why this is a rerun.
     claim: `
+      WITH clock AS (SELECT ${clockOf('$5')} AS now)
       INSERT INTO ${table} AS r (key, state, fingerprint, token, executions, rerun, lease_ends, retention_ms, ends_at)
-      VALUES ($1, 'in-progress', $2::text, '1.' || $3::text, 1, 'none', $4::bigint, $6::bigint, $4::bigint + $6::bigint)
+      SELECT $1, 'in-progress', $2::text, '1.' || $3::text, 1, 'none', now + $4::bigint, $6::bigint, now + $4::bigint + $6::bigint FROM clock
       ON CONFLICT (key) DO UPDATE SET
         state = 'in-progress', fingerprint = EXCLUDED.fingerprint,
-        executions = CASE WHEN r.ends_at <= $5::bigint THEN 1 ELSE r.executions + 1 END,
-        token = (CASE WHEN r.ends_at <= $5::bigint THEN 1 ELSE r.executions + 1 END)::text || '.' || $3::text,
-        rerun = CASE WHEN r.ends_at <= $5::bigint THEN 'none' WHEN r.state = 'released' THEN 'after-release' ELSE 'recovery' END,
+        executions = CASE WHEN r.ends_at <= (SELECT now FROM clock) THEN 1 ELSE r.executions + 1 END,
+        token = (CASE WHEN r.ends_at <= (SELECT now FROM clock) THEN 1 ELSE r.executions + 1 END)::text || '.' || $3::text,
+        rerun = CASE WHEN r.ends_at <= (SELECT now FROM clock) THEN 'none' WHEN r.state = 'released' THEN 'after-release' ELSE 'recovery' END,
         lease_ends = EXCLUDED.lease_ends, retention_ms = EXCLUDED.retention_ms, ends_at = EXCLUDED.ends_at,
         status = NULL, headers = NULL, body = NULL, omitted = NULL
-      WHERE r.ends_at <= $5::bigint
+      WHERE r.ends_at <= (SELECT now FROM clock)
          OR r.state = 'released'
-         OR ($7::boolean AND r.fingerprint = $2::text AND (r.state = 'unknown' OR (r.state = 'in-progress' AND r.lease_ends <= $5::bigint)))
+         OR ($7::boolean AND r.fingerprint = $2::text AND (r.state = 'unknown' OR (r.state = 'in-progress' AND r.lease_ends <= (SELECT now FROM clock))))
       RETURNING token, executions, rerun`,
-    read: `SELECT state, fingerprint, token, executions, lease_ends, ends_at, status, headers, body, omitted FROM ${table} WHERE key = $1`,
-    // $2 token, $3 fingerprint, $4 retention end, $5.. response. The holder may complete
-    // after its lease ran out or it was marked unknown, as long as nobody took over.
+    // $2 now
+    read: `SELECT state, fingerprint, token, executions, lease_ends, ends_at, status, headers, body, omitted, ${clockOf('$2')} AS now FROM ${table} WHERE key = $1`,
+    // $2 token, $3 fingerprint, $4 now, $5 retention ms, $6.. response. The holder may
+    // complete after its lease ran out or it was marked unknown, as long as nobody took over.
     complete: `
       UPDATE ${table}
-        SET state = 'completed', fingerprint = $3, token = NULL, lease_ends = NULL, ends_at = $4, status = $5, headers = $6, body = $7, omitted = $8
+        SET state = 'completed', fingerprint = $3, token = NULL, lease_ends = NULL, ends_at = ${clockOf('$4')} + $5::bigint,
+            status = $6, headers = $7, body = $8, omitted = $9
         WHERE key = $1 AND token = $2 AND state IN ('in-progress', 'unknown')`,
-    // $2 token, $3 retention end
-    release: `UPDATE ${table} SET state = 'released', lease_ends = NULL, ends_at = $3 WHERE key = $1 AND token = $2 AND state = 'in-progress'`,
-    markUnknown: `UPDATE ${table} SET state = 'unknown', lease_ends = NULL, ends_at = $3 WHERE key = $1 AND token = $2 AND state = 'in-progress'`,
-    // $2 fingerprint, $3 token, $4 executions, $5 retention end: the transactional mode's unknown, after its rollback.
+    // $2 token, $3 now, $4 retention ms
+    release: `UPDATE ${table} SET state = 'released', lease_ends = NULL, ends_at = ${clockOf('$3')} + $4::bigint WHERE key = $1 AND token = $2 AND state = 'in-progress'`,
+    markUnknown: `UPDATE ${table} SET state = 'unknown', lease_ends = NULL, ends_at = ${clockOf('$3')} + $4::bigint WHERE key = $1 AND token = $2 AND state = 'in-progress'`,
+    // $2 fingerprint, $3 token, $4 executions, $5 now, $6 retention ms: the transactional mode's unknown, after its rollback.
     insertUnknown: `
-      INSERT INTO ${table} (key, state, fingerprint, token, executions, rerun, ends_at) VALUES ($1, 'unknown', $2, $3, $4, 'none', $5)
+      INSERT INTO ${table} (key, state, fingerprint, token, executions, rerun, ends_at) VALUES ($1, 'unknown', $2, $3, $4, 'none', ${clockOf('$5')} + $6::bigint)
       ON CONFLICT (key) DO NOTHING`,
-    // $2 token, $3 lease end
-    renew: `UPDATE ${table} SET lease_ends = $3, ends_at = $3 + retention_ms WHERE key = $1 AND token = $2 AND state = 'in-progress'`,
-    sweep: `DELETE FROM ${table} WHERE ends_at <= $1`,
+    // $2 token, $3 now, $4 lease ms
+    renew: `
+      UPDATE ${table} SET lease_ends = clock.now + $4::bigint, ends_at = clock.now + $4::bigint + retention_ms
+        FROM (SELECT ${clockOf('$3')} AS now) AS clock
+        WHERE key = $1 AND token = $2 AND state = 'in-progress'`,
+    // $1 now (a subquery: evaluated once, not per row)
+    sweep: `DELETE FROM ${table} WHERE ends_at <= (SELECT ${clockOf('$1')})`,
   };
 }
 
