@@ -101,7 +101,7 @@ describe.skipIf(!available)('postgres store, transactional mode, a database that
     expect((await post(url, { key: 'warm', body: {} })).status).toBe(201);
     // The claim reaches the database and runs there; its answer, and anything we send
     // after it (the connection's close included), is lost on the way.
-    proxy.silenceOn('INSERT INTO tx_silent_keys');
+    proxy.silenceOn('INSERT INTO "tx_silent_keys"');
     const started = performance.now();
     const answer = await within(3_000, post(url, { key: 'k', body: {} }));
     expect(answer === 'no answer' ? 'no answer' : answer.status).toBe(503);
@@ -109,7 +109,7 @@ describe.skipIf(!available)('postgres store, transactional mode, a database that
     expect(counts.ran).toBe(1);
     // The claim ran at the server and its transaction is still open there: the late answer case.
     const abandoned = await direct.query<{ query: string }>("SELECT query FROM pg_stat_activity WHERE state = 'idle in transaction'");
-    expect(abandoned.rows.map((r) => r.query.includes('INSERT INTO tx_silent_keys'))).toEqual([true]);
+    expect(abandoned.rows.map((r) => r.query.includes('INSERT INTO "tx_silent_keys"'))).toEqual([true]);
     // Nothing told Postgres: its idle-in-transaction timeout (three leases) ends the session
     // and rolls the claim back. Had the claim committed, the key would stay in flight (409), then unknown.
     let retry = await post(url, { key: 'k', body: {} });

@@ -43,7 +43,7 @@ export interface PgPoolLike extends PgClientLike {
 }
 
 export interface PostgresStoreOptions {
-  /** Table holding the records, created when missing. Default `submit_once_keys`. A plain identifier, optionally schema-qualified. */
+  /** Table holding the records, created when missing. Default `submit_once_keys`. A plain identifier (a keyword too; folded to lower case, as Postgres folds a bare name), optionally schema-qualified. */
   readonly table?: string;
   /**
    * Run the handler in the claim's transaction: the claim, the handler's writes (through
@@ -128,13 +128,19 @@ const CLAIM_SAVEPOINT = 'submit_once_claimed';
  * idempotency({ store: postgresStore(new pg.Pool({ connectionString: process.env.DATABASE_URL })) });
  */
 export function postgresStore(pool: PgPoolLike, options: PostgresStoreOptions = {}): PostgresStore {
-  const table = options.table ?? 'submit_once_keys';
-  if (!IDENTIFIER.test(table)) throw new InvalidOptionsError('table', `invalid table name ${JSON.stringify(table)}`);
+  const name = options.table ?? 'submit_once_keys';
+  if (!IDENTIFIER.test(name)) throw new InvalidOptionsError('table', `invalid table name ${JSON.stringify(name)}`);
+  // Quoted, so a name that is also a keyword (order, user) works; lower case first, as
+  // Postgres folds a bare name, so a mixed-case name keeps naming the table it always did.
+  const table = name
+    .split('.')
+    .map((part) => `"${part.toLowerCase()}"`)
+    .join('.');
   const transactional = options.transactional === true;
   const clock = options.clock ?? 'store';
   if (clock !== 'store' && clock !== 'caller') throw new InvalidOptionsError('clock', `expected 'store' or 'caller', got ${JSON.stringify(clock)}`);
   /** The caller's `now` for the statements, or null: they read the database's clock instead. */
-  const nowOf = (now: number): number | null => (clock === 'caller' ? now : null);
+  const nowOf = (now: number): number | null => (clock === 'caller' ? ms(now) : null);
   const slots = new AsyncLocalStorage<Slot>();
   const open = new Map<string, OpenTransaction>();
   // An idle connection the server ends (a restart, a failover) is an 'error' on the pool:
@@ -181,7 +187,7 @@ export function postgresStore(pool: PgPoolLike, options: PostgresStoreOptions = 
       const won = await run<{ token: string; executions: number; rerun: Rerun }>(
         client,
         sql.claim,
-        [request.key, request.fingerprint, suffix, request.leaseMs, nowOf(request.now), request.retentionMs, request.recover],
+        [request.key, request.fingerprint, suffix, ms(request.leaseMs), nowOf(request.now), ms(request.retentionMs), request.recover],
         // Answered 503 on its deadline, the claim may have taken the key all the same: its
         // handler never ran, so it is freed (a recovery's stays unknown) instead of answering
         // the retry 409 and then outcome-unknown for the key's whole retention.
@@ -189,7 +195,7 @@ export function postgresStore(pool: PgPoolLike, options: PostgresStoreOptions = 
           const token = late.rows[0]?.token;
           if (token === undefined || !token.endsWith(`.${suffix}`)) return;
           const settle = late.rows[0]?.rerun === 'recovery' ? sql.markUnknown : sql.release;
-          client.query(settle, [request.key, token, nowOf(request.now), request.retentionMs]).catch(() => undefined);
+          client.query(settle, [request.key, token, nowOf(request.now), ms(request.retentionMs)]).catch(() => undefined);
         },
       );
       const row = won.rows[0];
@@ -271,7 +277,7 @@ export function postgresStore(pool: PgPoolLike, options: PostgresStoreOptions = 
     },
     async complete(request: CompleteRequest): Promise<boolean> {
       const transaction = open.get(request.token);
-      const values = [request.key, request.token, request.fingerprint, nowOf(request.now), request.retentionMs, ...responseValues(request.response)];
+      const values = [request.key, request.token, request.fingerprint, nowOf(request.now), ms(request.retentionMs), ...responseValues(request.response)];
       if (transaction === undefined) {
         if (transactional) return false;
         return (await run(pool, sql.complete, values)).rowCount === 1;
@@ -294,13 +300,13 @@ export function postgresStore(pool: PgPoolLike, options: PostgresStoreOptions = 
       // Transactional: the rollback drops the claim and everything the handler wrote.
       if (transaction !== undefined) return rollBack(transaction);
       if (transactional) return false;
-      return (await run(pool, sql.release, [request.key, request.token, nowOf(request.now), request.retentionMs])).rowCount === 1;
+      return (await run(pool, sql.release, [request.key, request.token, nowOf(request.now), ms(request.retentionMs)])).rowCount === 1;
     },
     async markUnknown(request: SettleRequest): Promise<boolean> {
       const transaction = open.get(request.token);
       if (transaction === undefined) {
         if (transactional) return false;
-        return (await run(pool, sql.markUnknown, [request.key, request.token, nowOf(request.now), request.retentionMs])).rowCount === 1;
+        return (await run(pool, sql.markUnknown, [request.key, request.token, nowOf(request.now), ms(request.retentionMs)])).rowCount === 1;
       }
       // Transactional: the handler's database writes are rolled back (they cannot have
       // happened), but it said an effect elsewhere may have: record that, fenced by its token,
@@ -310,7 +316,7 @@ export function postgresStore(pool: PgPoolLike, options: PostgresStoreOptions = 
       const { connection } = transaction;
       try {
         await connection.query(`ROLLBACK TO SAVEPOINT ${CLAIM_SAVEPOINT}`);
-        const marked = (await connection.query(sql.markUnknown, [request.key, request.token, nowOf(request.now), request.retentionMs])).rowCount === 1;
+        const marked = (await connection.query(sql.markUnknown, [request.key, request.token, nowOf(request.now), ms(request.retentionMs)])).rowCount === 1;
         await connection.query('COMMIT');
         connection.giveBack();
         return marked;
@@ -320,13 +326,13 @@ export function postgresStore(pool: PgPoolLike, options: PostgresStoreOptions = 
         // silent link delays to the idle timeout: answered 503 on our deadline, it still
         // lands then, as the server does not cancel it.
       }
-      const values = [request.key, transaction.fingerprint, transaction.token, transaction.executions, nowOf(request.now), request.retentionMs];
+      const values = [request.key, transaction.fingerprint, transaction.token, transaction.executions, nowOf(request.now), ms(request.retentionMs)];
       return (await run(pool, sql.insertUnknown, values)).rowCount === 1;
     },
     async renew(request: RenewRequest): Promise<boolean> {
       // Transactional: the open transaction's row lock is the lease; it lasts as long as the connection.
       if (transactional) return open.has(request.token);
-      return (await run(pool, sql.renew, [request.key, request.token, nowOf(request.now), request.leaseMs])).rowCount === 1;
+      return (await run(pool, sql.renew, [request.key, request.token, nowOf(request.now), ms(request.leaseMs)])).rowCount === 1;
     },
     async sweep(now: number): Promise<number> {
       return (await run(pool, sql.sweep, [nowOf(now)])).rowCount ?? 0;
@@ -455,6 +461,15 @@ function responseValues(response: StoredResponse): unknown[] {
 function toResponse(row: Row): StoredResponse {
   const response = { status: row.status ?? 0, headers: row.headers ?? {}, body: row.body ?? Buffer.alloc(0) };
   return row.omitted === null ? response : { ...response, omittedBodyBytes: row.omitted };
+}
+
+/**
+ * A time or a duration as the whole ms the table's bigint columns hold: the options take
+ * fractions (a lease of 10_000 / 3), which Postgres refuses to read as a bigint. Up, so a
+ * lease or a retention is never cut short.
+ */
+function ms(value: number): number {
+  return Math.ceil(value);
 }
 
 function ignoreError(): void {
