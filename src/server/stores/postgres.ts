@@ -115,6 +115,13 @@ interface Slot {
 
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$/;
 const LOCK_TIMEOUT = '55P03';
+/**
+ * A statement that waited on a row another transaction then changed fails with one of
+ * these, instead of reading the new row, when the database runs transactions above READ
+ * COMMITTED by default (`default_transaction_isolation`), and both end in a deadlock: its
+ * transaction is rolled back, so running it again is safe, and it then reads the new row.
+ */
+const CONFLICTS = new Set(['40001', '40P01']);
 const MAX_CLAIM_ROUNDS = 10;
 const CLAIM_SAVEPOINT = 'submit_once_claimed';
 
@@ -169,16 +176,21 @@ export function postgresStore(pool: PgPoolLike, options: PostgresStoreOptions = 
   /**
    * Runs a statement; connection and server failures become StoreUnavailableError (503), and
    * so does a statement on the pool still unanswered after `timeoutMs`; `late` then gets its
-   * result if it comes after all.
+   * result if it comes after all. A statement on the pool, a transaction of its own, is run
+   * again after a serialization failure or a deadlock.
    */
   const run = async <R>(client: PgClientLike, text: string, values: unknown[], late?: (result: PgResult<R>) => void): Promise<PgResult<R>> => {
     await ensureTable().catch(unavailable);
-    const pending = client.query<R>(text, values);
-    if (client !== pool) return pending.catch(unavailable);
-    return deadlines.watch(pending).catch((error: unknown) => {
-      if (late !== undefined && error instanceof StoreUnavailableError) pending.then(late, () => undefined);
-      return unavailable(error);
-    });
+    for (let round = 1; ; round++) {
+      const pending = client.query<R>(text, values);
+      if (client !== pool) return pending.catch(unavailable);
+      const result = await deadlines.watch(pending).catch((error: unknown) => {
+        if (late !== undefined && error instanceof StoreUnavailableError) pending.then(late, () => undefined);
+        if (isConflict(error) && round < MAX_CLAIM_ROUNDS) return undefined;
+        return unavailable(error);
+      });
+      if (result !== undefined) return result;
+    }
   };
 
   /** Claims on `client`; the loop covers a record that changed between the insert and the read. */
@@ -223,6 +235,14 @@ export function postgresStore(pool: PgPoolLike, options: PostgresStoreOptions = 
     const slot = slots.getStore();
     if (slot === undefined) throw new NoClaimTransactionError('outside-scope');
     await ensureTable().catch(unavailable);
+    for (let round = 1; ; round++) {
+      const result = await claimInOneTransaction(request, slot, round < MAX_CLAIM_ROUNDS);
+      if (result !== undefined) return result;
+    }
+  };
+
+  /** One claim transaction; undefined when it failed on a conflict and `again` allows another. */
+  const claimInOneTransaction = async (request: ClaimRequest, slot: Slot, again: boolean): Promise<ClaimResult | undefined> => {
     const connection = await TransactionConnection.open(pool, deadlines).catch(unavailable);
     try {
       // A concurrent claim of the same key waits on our row lock: bound the wait by the
@@ -249,10 +269,12 @@ export function postgresStore(pool: PgPoolLike, options: PostgresStoreOptions = 
     } catch (error) {
       // Closing the connection rolls the claim back at the server, even one that lands after we gave up.
       connection.destroy();
-      if ((error as { code?: unknown }).code === LOCK_TIMEOUT || (error as { cause?: { code?: unknown } }).cause?.code === LOCK_TIMEOUT) {
+      if (codeOf(error) === LOCK_TIMEOUT) {
         // Someone's transaction holds the key: it is running right now.
         return { status: 'in-progress', fingerprint: request.fingerprint, leaseExpiresAt: request.now + request.leaseMs };
       }
+      // The key's row changed while the claim waited on it (its holder committed or rolled back): read it anew.
+      if (isConflict(error) && again) return undefined;
       return unavailable(error);
     }
   };
@@ -470,6 +492,15 @@ function toResponse(row: Row): StoredResponse {
  */
 function ms(value: number): number {
   return Math.ceil(value);
+}
+
+/** The SQLSTATE of a Postgres error, also when wrapped in a StoreUnavailableError. */
+function codeOf(error: unknown): unknown {
+  return (error as { code?: unknown }).code === 'store-unavailable' ? (error as { cause?: { code?: unknown } }).cause?.code : (error as { code?: unknown }).code;
+}
+
+function isConflict(error: unknown): boolean {
+  return CONFLICTS.has(codeOf(error) as string);
 }
 
 function ignoreError(): void {
