@@ -87,4 +87,41 @@ describe.skipIf(!available)('postgres store, transactional mode, uncertain outco
     expect(duplicateAnswer.status).toBe(500);
     expect(duplicateAnswer.json().type).toBe('https://submit-once.dev/problems/outcome-unknown');
   });
+
+  it('transactional: an uncertain run on an expired key whose connection died stays unknown, the expired record not brought back', async () => {
+    const store = postgresStore(db.pool, { transactional: true, table: 'tx_lost_keys', clock: 'caller' });
+    await store.clear().catch(() => undefined);
+    let clock = 1_000_000;
+    let runs = 0;
+    const mw = idempotency({ store, ttl: 1_000, leaseMs: 5_000, now: () => clock });
+    const http = await startServer(
+      store.scope(mw.handler(async (_req, res) => {
+        runs++;
+        if (runs === 2) {
+          // The claim's connection dies (a failover, the idle timeout) while the run waits on
+          // a payment provider, which then does not answer either.
+          const pid = (await store.client().query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]?.pid;
+          await db.pool.query('SELECT pg_terminate_backend($1)', [pid]);
+          throw new UncertainOutcomeError('the payment provider did not answer');
+        }
+        res.statusCode = 201;
+        res.end(`run ${runs}`);
+      })),
+    );
+    cleanup.push(async () => {
+      await http.close();
+      await store.close();
+    });
+    const url = `${http.url}/orders`;
+    expect((await post(url, { key: 'k', body: { a: 1 } })).status).toBe(201);
+    // Past the key's retention, its row not yet swept: the next claim takes it over.
+    clock += 2_000;
+    const uncertain = await post(url, { key: 'k', body: { a: 1 } });
+    expect(uncertain.json().type).toBe('https://submit-once.dev/problems/outcome-unknown');
+    expect(runs).toBe(2);
+    // The charge may have gone through: the retry must not run it again.
+    const retry = await post(url, { key: 'k', body: { a: 1 } });
+    expect(retry.json().type).toBe('https://submit-once.dev/problems/outcome-unknown');
+    expect(runs).toBe(2);
+  });
 });

@@ -437,10 +437,20 @@ function statements(table: string) {
     // $2 token, $3 now, $4 retention ms
     release: `UPDATE ${table} SET state = 'released', lease_ends = NULL, ends_at = ${clockOf('$3')} + $4::bigint WHERE key = $1 AND token = $2 AND state = 'in-progress'`,
     markUnknown: `UPDATE ${table} SET state = 'unknown', lease_ends = NULL, ends_at = ${clockOf('$3')} + $4::bigint WHERE key = $1 AND token = $2 AND state = 'in-progress'`,
-    // $2 fingerprint, $3 token, $4 executions, $5 now, $6 retention ms: the transactional mode's unknown, after its rollback.
+    // $2 fingerprint, $3 token, $4 executions, $5 now, $6 retention ms: the transactional
+    // mode's unknown, after its rollback. That rollback brought back the record the claim
+    // took over (past its retention, or released): it is replaced, or the next claim would
+    // take it over again and run beside an effect that may have happened. A record someone
+    // claimed or completed since is left alone.
     insertUnknown: `
-      INSERT INTO ${table} (key, state, fingerprint, token, executions, rerun, ends_at) VALUES ($1, 'unknown', $2, $3, $4, 'none', ${clockOf('$5')} + $6::bigint)
-      ON CONFLICT (key) DO NOTHING`,
+      WITH clock AS (SELECT ${clockOf('$5')} AS now)
+      INSERT INTO ${table} AS r (key, state, fingerprint, token, executions, rerun, ends_at)
+      SELECT $1, 'unknown', $2, $3, $4, 'none', now + $6::bigint FROM clock
+      ON CONFLICT (key) DO UPDATE SET
+        state = 'unknown', fingerprint = EXCLUDED.fingerprint, token = EXCLUDED.token, executions = EXCLUDED.executions,
+        rerun = 'none', lease_ends = NULL, retention_ms = NULL, ends_at = EXCLUDED.ends_at,
+        status = NULL, headers = NULL, body = NULL, omitted = NULL
+      WHERE r.ends_at <= (SELECT now FROM clock) OR r.state = 'released'`,
     // $2 token, $3 now, $4 lease ms
     renew: `
       UPDATE ${table} SET lease_ends = clock.now + $4::bigint, ends_at = clock.now + $4::bigint + retention_ms
