@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { idempotency, postgresStore, type PostgresStoreOptions } from '../../src/server/index.js';
+import { idempotency, InvalidOptionsError, postgresStore, type PostgresStoreOptions } from '../../src/server/index.js';
 import { postgresAvailable, postgresPerSuite } from '../support/postgres-process.js';
 import { startServer } from '../helpers/http-server.js';
 import { post } from '../helpers/post.js';
@@ -54,5 +54,13 @@ describe.skipIf(!available)('postgres store, options and names the other stores 
     await runsOnceThenReplays(await orders({ table: 'Shop_Keys' }));
     const tables = await db.pool.query<{ tablename: string }>("SELECT tablename FROM pg_tables WHERE tablename ILIKE 'shop_keys'");
     expect(tables.rows.map((r) => r.tablename)).toEqual(['shop_keys']);
+  });
+
+  it('refuses a table name Postgres would cut to 63 bytes, which two stores could share unknowingly', async () => {
+    const long = `keys_${'x'.repeat(58)}`;
+    expect(() => postgresStore(db.pool, { table: `${long}` })).not.toThrow();
+    for (const table of [`${long}_app_a`, `shop.${long}_app_b`]) {
+      expect(() => postgresStore(db.pool, { table })).toThrow(InvalidOptionsError);
+    }
   });
 });

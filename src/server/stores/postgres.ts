@@ -137,6 +137,9 @@ const CLAIM_SAVEPOINT = 'submit_once_claimed';
 export function postgresStore(pool: PgPoolLike, options: PostgresStoreOptions = {}): PostgresStore {
   const name = options.table ?? 'submit_once_keys';
   if (!IDENTIFIER.test(name)) throw new InvalidOptionsError('table', `invalid table name ${JSON.stringify(name)}`);
+  // Postgres cuts a longer name to its first 63 bytes (NAMEDATALEN), so two stores given two
+  // such names would share one table, each replaying the other's answers.
+  if (name.split('.').some((part) => part.length > 63)) throw new InvalidOptionsError('table', `table name ${JSON.stringify(name)} has a part longer than 63 characters, which Postgres would cut`);
   // Quoted, so a name that is also a keyword (order, user) works; lower case first, as
   // Postgres folds a bare name, so a mixed-case name keeps naming the table it always did.
   const table = name
