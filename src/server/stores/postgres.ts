@@ -124,6 +124,7 @@ const LOCK_TIMEOUT = '55P03';
 const CONFLICTS = new Set(['40001', '40P01']);
 const MAX_CLAIM_ROUNDS = 10;
 const CLAIM_SAVEPOINT = 'submit_once_claimed';
+const SAVED_STATEMENT_TIMEOUT = 'submit_once.statement_timeout';
 
 /**
  * Keys in a PostgreSQL table: the storage key is the primary key, and a claim is one
@@ -251,16 +252,21 @@ export function postgresStore(pool: PgPoolLike, options: PostgresStoreOptions = 
       // A concurrent claim of the same key waits on our row lock: bound the wait by the
       // lease, then answer in-progress. A transaction left idle (a hung handler, or a
       // connection we gave up on whose close never reached the server) is ended by the
-      // server, which frees the key. One round trip: no values, so one simple query.
+      // server, which frees the key. One round trip: no values, so one simple query. A
+      // statement_timeout of the connection's (shorter than the lease, say) would cut that
+      // wait short into a 503: it is off for the claim, which the lock timeout and our own
+      // deadline bound, and put back as it was for the handler's statements.
       await connection.query(
         `BEGIN; SET LOCAL lock_timeout = ${Math.max(1, Math.round(request.leaseMs))}; ` +
-          `SET LOCAL idle_in_transaction_session_timeout = ${Math.max(1_000, Math.round(request.leaseMs * 3))}`,
+          `SET LOCAL idle_in_transaction_session_timeout = ${Math.max(1_000, Math.round(request.leaseMs * 3))}; ` +
+          `SELECT set_config('${SAVED_STATEMENT_TIMEOUT}', current_setting('statement_timeout'), true); SET LOCAL statement_timeout = 0`,
       );
       const result = await claimOn(connection.waitingOnLocks(request.leaseMs, timeoutMs), request, newTokenSuffix());
       if (result.status === 'claimed') {
         // markUnknown rolls the handler's writes back to here and turns the claim unknown in
         // this transaction, keeping the row lock: a duplicate waiting on it must not find the key free.
-        await connection.query(`SAVEPOINT ${CLAIM_SAVEPOINT}`);
+        // Before the savepoint, which a rollback to it would otherwise undo.
+        await connection.query(`SELECT set_config('statement_timeout', current_setting('${SAVED_STATEMENT_TIMEOUT}'), true); SAVEPOINT ${CLAIM_SAVEPOINT}`);
         const transaction: OpenTransaction = { connection, key: request.key, token: result.token, fingerprint: request.fingerprint, executions: result.executions };
         slot.transaction = transaction;
         open.set(result.token, transaction);
