@@ -1,5 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { checkNumber, InvalidOptionsError } from '../invalid-options-error.js';
+import { checkNumber, InvalidOptionsError, MAX_TIMER_MS } from '../invalid-options-error.js';
 import { Deadlines } from './deadlines.js';
 import { NoClaimTransactionError } from './no-claim-transaction-error.js';
 import { TransactionConnection } from './postgres-connection.js';
@@ -71,6 +71,13 @@ export interface PostgresStoreOptions {
    * sharing the table must then keep their clocks well within `leaseMs` of each other.
    */
   readonly clock?: 'store' | 'caller';
+  /**
+   * How often this store deletes the records past their retention, in the background (on
+   * the database's clock; with `clock: 'caller'`, on `Date.now`); 0 turns it off (call
+   * `sweep` yourself). Expired records are taken over by the next claim of their key, but
+   * the keys never used again stay in the table until swept. Default 60 s.
+   */
+  readonly sweepIntervalMs?: number;
 }
 
 /** The Postgres store, with the transactional mode's two helpers. */
@@ -161,6 +168,7 @@ export function postgresStore(pool: PgPoolLike, options: PostgresStoreOptions = 
 
   const sql = statements(table);
   const timeoutMs = checkNumber('operationTimeoutMs', options.operationTimeoutMs ?? 2_000, 0, false);
+  const sweepIntervalMs = checkNumber('sweepIntervalMs', options.sweepIntervalMs ?? 60_000, 0, true, MAX_TIMER_MS);
   const deadlines = new Deadlines(timeoutMs, () => new StoreUnavailableError(`Postgres did not answer within ${timeoutMs} ms`));
   let ready: Promise<void> | undefined;
   let tableExists = false;
@@ -300,7 +308,7 @@ export function postgresStore(pool: PgPoolLike, options: PostgresStoreOptions = 
     );
   };
 
-  return {
+  const store: PostgresStore = {
     name: transactional ? 'postgres-transactional' : 'postgres',
     transactional,
     async claim(request: ClaimRequest): Promise<ClaimResult> {
@@ -372,6 +380,7 @@ export function postgresStore(pool: PgPoolLike, options: PostgresStoreOptions = 
       await run(pool, `DELETE FROM ${table}`, []);
     },
     async close(): Promise<void> {
+      clearInterval(timer);
       for (const transaction of [...open.values()]) await rollBack(transaction);
       pool.removeListener?.('error', ignoreError);
       if (options.closePool === true) await pool.end?.();
@@ -388,6 +397,25 @@ export function postgresStore(pool: PgPoolLike, options: PostgresStoreOptions = 
       return transaction.connection.client;
     },
   };
+
+  // A failed sweep is tried again at the next tick; one still running is not started twice.
+  let sweeping = false;
+  const timer =
+    sweepIntervalMs > 0
+      ? setInterval(() => {
+          if (sweeping) return;
+          sweeping = true;
+          store
+            .sweep(Date.now())
+            .catch(() => undefined)
+            .finally(() => {
+              sweeping = false;
+            });
+        }, sweepIntervalMs)
+      : undefined;
+  // The sweep must never keep a process alive on its own.
+  timer?.unref();
+  return store;
 }
 
 /**
