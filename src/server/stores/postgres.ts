@@ -493,8 +493,14 @@ function statements(table: string) {
       UPDATE ${table} SET lease_ends = clock.now + $4::bigint, ends_at = clock.now + $4::bigint + retention_ms
         FROM (SELECT ${clockOf('$3')} AS now) AS clock
         WHERE key = $1 AND token = $2 AND state = 'in-progress'`,
-    // $1 now (a subquery: evaluated once, not per row)
-    sweep: `DELETE FROM ${table} WHERE ends_at <= (SELECT ${clockOf('$1')})`,
+    // $1 now (a subquery: evaluated once, not per row). A row locked by a running claim
+    // (the transactional mode's, taking an expired record over) is skipped: waiting on it
+    // would hold the sweep, and the rows it already locked (other keys' claims), until
+    // that handler ends. Rows locked here are checked anew (READ COMMITTED), so one a claim
+    // took over just before is left.
+    sweep: `
+      DELETE FROM ${table} WHERE key IN (
+        SELECT key FROM ${table} WHERE ends_at <= (SELECT ${clockOf('$1')}) FOR UPDATE SKIP LOCKED)`,
   };
 }
 
