@@ -123,10 +123,10 @@ interface Slot {
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$/;
 const LOCK_TIMEOUT = '55P03';
 /**
- * A statement that waited on a row another transaction then changed fails with one of
- * these, instead of reading the new row, when the database runs transactions above READ
- * COMMITTED by default (`default_transaction_isolation`), and both end in a deadlock: its
- * transaction is rolled back, so running it again is safe, and it then reads the new row.
+ * A statement that waited on a row another transaction then changed fails with 40001
+ * instead of reading the new row when the database runs transactions above READ COMMITTED
+ * by default (`default_transaction_isolation`); one caught in a deadlock fails with 40P01.
+ * Either way its transaction is rolled back, so running it again is safe.
  */
 const CONFLICTS = new Set(['40001', '40P01']);
 const MAX_CLAIM_ROUNDS = 10;
