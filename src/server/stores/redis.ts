@@ -55,14 +55,14 @@ export interface RedisStoreOptions {
    */
   readonly expiryMarginMs?: number;
   /**
-   * Whose clock judges leases and retention. `'redis'` (the default): Redis's own (`TIME`,
+   * Whose clock judges leases and retention. `'store'` (the default): Redis's own (`TIME`,
    * read once a script call), so app servers sharing one Redis need not agree on the time,
    * and one whose clock runs ahead cannot take another's running run for dead (and run its
    * handler again beside it) nor a completed one for expired. `'caller'`: the `now` each
    * call passes (the middleware's `now` option), for tests that move time by hand; app
    * servers sharing the store must then keep their clocks within well under `leaseMs`.
    */
-  readonly clock?: 'redis' | 'caller';
+  readonly clock?: 'store' | 'caller';
   /** Call `client.quit()` on close; for a client the store was given to own. Default false. */
   readonly closeClient?: boolean;
 }
@@ -83,8 +83,8 @@ export function redisStore(client: RedisLikeClient, options: RedisStoreOptions =
   if (typeof prefix !== 'string' || prefix === '') throw new InvalidOptionsError('prefix', `expected a non-empty string, got ${JSON.stringify(prefix)}`);
   const timeoutMs = checkNumber('operationTimeoutMs', options.operationTimeoutMs ?? 2_000, 0, false);
   const margin = checkNumber('expiryMarginMs', options.expiryMarginMs ?? 60_000, 0, true, Number.MAX_VALUE);
-  if (options.clock !== undefined && options.clock !== 'redis' && options.clock !== 'caller') {
-    throw new InvalidOptionsError('clock', `expected 'redis' or 'caller', got ${JSON.stringify(options.clock)}`);
+  if (options.clock !== undefined && options.clock !== 'store' && options.clock !== 'caller') {
+    throw new InvalidOptionsError('clock', `expected 'store' or 'caller', got ${JSON.stringify(options.clock)}`);
   }
   // A step's `now`: empty has the script read Redis's clock.
   const stamp: (now: number) => Arg = options.clock === 'caller' ? (now) => now : () => '';
