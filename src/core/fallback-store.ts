@@ -1,6 +1,11 @@
 /** Storage must never block or drop a submission: on the first failure, carry on in memory. */
 import { mapStore, type Decide, type KeyRecord, type KeyStore } from './store.js';
 
+/** One call: `failedOver` once memory decides for it (it failed on the primary, or came after). */
+interface Operation {
+  failedOver: boolean;
+}
+
 export interface FallbackStoreOptions {
   /** An operation slower than this counts as a failure (a blocked open never settles). */
   timeout: number;
@@ -29,13 +34,16 @@ export function fallbackStore(primary: KeyStore, options: FallbackStoreOptions):
    */
   const records = new Map<string, KeyRecord>();
   const memory = mapStore(records);
-  // An entry of a batch's map: `[fingerprint, decide]`. Once degraded, memory alone decides:
-  // the primary's late decision (a slow open come through) must not replace what was sent.
-  const mirrored = ([fingerprint, decide]: [string, Decide]): [string, Decide] => [
+  // An entry of a batch's map: `[fingerprint, decide]`. Once this operation has failed over
+  // to memory, memory alone decides for it: the primary's late decision (a slow open come
+  // through) must not replace what was sent. An operation still within its deadline when
+  // another one degraded the store is the primary's to decide: its caller sends what it
+  // decided, so memory must hold it too.
+  const mirrored = ([fingerprint, decide]: [string, Decide], op: Operation): [string, Decide] => [
     fingerprint,
     (current) => {
       const next = decide(current);
-      if (degraded) return next;
+      if (op.failedOver) return next;
       const after = next === undefined ? current : next;
       // Not copied: decisions return new records, and the memory store copies what it reads.
       if (after) records.set(fingerprint, after);
@@ -83,24 +91,26 @@ export function fallbackStore(primary: KeyStore, options: FallbackStoreOptions):
     });
   }
 
-  async function run<T>(operation: string, onPrimary: (s: KeyStore) => Promise<T>): Promise<T> {
+  async function run<T>(operation: string, onPrimary: (s: KeyStore, op: Operation) => Promise<T>): Promise<T> {
+    const op: Operation = { failedOver: degraded };
     if (!degraded) {
       try {
-        return await withTimeout(onPrimary(primary), operation);
+        return await withTimeout(onPrimary(primary, op), operation);
       } catch (error) {
+        op.failedOver = true;
         if (!degraded) {
           degraded = true;
           options.onDegrade(error, operation);
         }
       }
     }
-    return onPrimary(memory);
+    return onPrimary(memory, op);
   }
 
   return {
     get: (fingerprint) => run('get', (s) => s.get(fingerprint)),
-    upsert: (fingerprint, decide) => run('upsert', (s) => s.upsert(...mirrored([fingerprint, decide]))),
-    batch: (decisions) => run('batch', (s) => s.batch(new Map([...decisions].map(mirrored)))),
+    upsert: (fingerprint, decide) => run('upsert', (s, op) => s.upsert(...mirrored([fingerprint, decide], op))),
+    batch: (decisions) => run('batch', (s, op) => s.batch(new Map([...decisions].map((entry) => mirrored(entry, op))))),
     list: () => run('list', (s) => s.list()),
   };
 }

@@ -76,3 +76,45 @@ describe('a claim that timed out, decided late by the primary', () => {
     expect(keys[1]).toBe(keys[0]);
   });
 });
+
+describe('a claim the primary completes after another operation degraded the store', () => {
+  it('keeps the key that claim sent, so the retry reuses it', async () => {
+    const inner = memoryStore();
+    const queue: Array<() => void> = [];
+    let hold = false;
+    // Transactions run one after another, as IndexedDB's readwrite ones do: a slow one (a
+    // settle write, a sweep) holds up the claim behind it past the first one's timeout.
+    const later = <T>(run: () => Promise<T>): Promise<T> => (hold ? new Promise<T>((resolve) => queue.push(() => void run().then(resolve))) : run());
+    const primary: KeyStore = {
+      get: (fp) => later(() => inner.get(fp)),
+      upsert: (fp, decide) => later(() => inner.upsert(fp, decide)),
+      batch: (decisions) => later(() => inner.batch(decisions)),
+      list: () => later(() => inner.list()),
+    };
+    const events: SubmitEvent[] = [];
+    const submitter = createSubmitter({ store: primary, locks: null, retry: false, storageTimeout: 50, onEvent: (e) => events.push(e) });
+    const keys: string[] = [];
+    const send = (status: number) => async ({ key }: AttemptContext) => {
+      keys.push(key);
+      return new Response(null, { status });
+    };
+    hold = true;
+    // A slow operation first (here a read), then the claim queued behind it.
+    const slow = submitter.peek(cartB);
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    const first = submitter.submit({ intent: cartA, send: send(503) });
+    // t=50: the read times out, the store degrades; the queue then drains: the claim completes
+    // on the primary, inside its own deadline, and its key is sent.
+    await new Promise((resolve) => setTimeout(resolve, 40));
+    expect(events.filter((e) => e.type === 'storage-degraded')).toHaveLength(1);
+    hold = false;
+    queue.splice(0).forEach((run) => run());
+    await slow;
+    expect((await first).status).toBe(503);
+    await submitter.idle();
+    // The 503 left the intent ambiguous: the user's retry must go with the same key.
+    await submitter.submit({ intent: cartA, send: send(201) });
+    expect(keys).toHaveLength(2);
+    expect(keys[1]).toBe(keys[0]);
+  });
+});
