@@ -85,3 +85,28 @@ test('owner tab closed mid-flight: the waiting tab finishes with the same key, a
   expect(arrivals.length).toBeGreaterThanOrEqual(2);
   expect(new Set(arrivals)).toEqual(new Set([arrivals[0]]));
 });
+
+// The owner's script paused in the debugger stands in for a tab the browser froze (headless
+// Chromium does not freeze a visible page): alive, its lock held, answering nothing.
+test('owner tab frozen mid-flight: the waiting tab takes over with the same key, and the handler ran once', async ({ context }) => {
+  executions.length = 0;
+  arrivals.length = 0;
+  const owner = await context.newPage();
+  const waiter = await context.newPage();
+  await open(owner);
+  await open(waiter);
+
+  void submit(owner).catch(() => undefined);
+  await expect.poll(() => executions.length).toBe(1);
+  const cdp = await context.newCDPSession(owner);
+  await cdp.send('Debugger.enable');
+  await cdp.send('Debugger.pause');
+  try {
+    const outcome = await Promise.race([submit(waiter), waiter.waitForTimeout(12_000).then(() => 'hung' as const)]);
+    expect(outcome).toEqual({ ok: true, status: 201, body: { orderId: 'order-1', key: arrivals[0] } });
+    expect(executions).toEqual([arrivals[0]]);
+    expect(new Set(arrivals)).toEqual(new Set([arrivals[0]]));
+  } finally {
+    await cdp.send('Debugger.resume').catch(() => undefined);
+  }
+});

@@ -50,8 +50,9 @@ test('the owner tab closes mid-flight: the waiting tab takes over at once, with 
   void submit(owner, orders.path).catch(() => undefined);
   await expect.poll(async () => (await orders.log()).length).toBe(1);
   const waiting = submit(waiter, orders.path);
-  // The waiter found the owner's claim and is waiting: nothing more reaches the server.
-  await waiter.waitForTimeout(300);
+  // The waiter found the owner's claim and is waiting: nothing more reaches the server, past
+  // a few of the waiter's asks too (a live owner answers each: no takeover while it works).
+  await waiter.waitForTimeout(2_500);
   expect(await orders.log()).toHaveLength(1);
 
   await owner.close();
@@ -83,4 +84,32 @@ test('a reload of the owner mid-flight: the reloaded page takes its own old clai
   const log = await orders.log();
   expect(log).toHaveLength(2);
   expect(log[1]?.key).toBe(log[0]?.key);
+});
+
+// A frozen tab (Page Lifecycle: a background tab the browser froze to save power) keeps its
+// Web Locks and runs no script until it is resumed, which may be never. Headless Chromium
+// does not freeze a visible page (Page.setWebLifecycleState is a no-op here), so the owner's
+// script is paused in the debugger instead: alive, its lock held, deaf to every message.
+// A tab waiting on its claim must not wait for it without bound: it takes the claim over,
+// with the same key (the server replays or answers "in progress"), once the owner is silent.
+test('the owner tab is frozen mid-flight: the waiting tab does not hang, it takes over with the same key', async ({ context, orders }) => {
+  test.setTimeout(30_000);
+  await orders.plan([{ kind: 'ok', delayMs: 1_000 }], { kind: 'ok' });
+  const owner = await open(context, orders.page());
+  const waiter = await open(context, orders.page());
+
+  void submit(owner, orders.path).catch(() => undefined);
+  await expect.poll(async () => (await orders.log()).length).toBe(1);
+  const cdp = await context.newCDPSession(owner);
+  await cdp.send('Debugger.enable');
+  await cdp.send('Debugger.pause');
+  try {
+    const outcome = await Promise.race([submit(waiter, orders.path), waiter.waitForTimeout(15_000).then(() => 'hung' as const)]);
+    expect(outcome).toMatchObject({ ok: true, status: 201 });
+    const log = await orders.log();
+    expect(log).toHaveLength(2);
+    expect(log[1]?.key).toBe(log[0]?.key);
+  } finally {
+    await cdp.send('Debugger.resume').catch(() => undefined);
+  }
 });

@@ -4,17 +4,30 @@
  * another's live claim asks for its outcome over a BroadcastChannel and waits. Liveness
  * costs nothing per submission: each tab holds a Web Lock named for its id for its whole
  * life, and only a waiting tab requests it, which the browser grants once the owner is gone.
+ * A tab that is there but runs no script (frozen by the browser, which may never resume it)
+ * keeps its lock: the waiter asks again every `PING` ms, and takes the claim over, with the
+ * same key, when the owner stopped saying it is still at work.
  */
 import { newKey } from './key.js';
 import type { LockManagerLike } from './options.js';
 
 /**
  * What crosses the channel, as tuples (the bundle is size-budgeted): a question to an
- * owner, `['ask', key, owner]`; its answer to every waiter, `['done', key, data]` (the
- * adapter's encoding of its final result) or `['free', key]` (nothing to share: ambiguous,
- * an error, a key it does not know), after which a waiter sends itself, with the same key.
+ * owner, `['ask', key, owner]`; its answers to every waiter: `['wait', key]` at once (still
+ * at work), then `['done', key, data]` (the adapter's encoding of its final result) or
+ * `['free', key]` (nothing to share: ambiguous, an error, a key it does not know), after
+ * which a waiter sends itself, with the same key.
  */
-type Message = ['ask', string, string] | ['done', string, unknown] | ['free', string];
+type Message = ['ask', string, string] | ['wait', string] | ['done', string, unknown] | ['free', string];
+
+/**
+ * How often (ms) a waiting tab asks the owner again. An owner that said nothing since the
+ * last ask ran no task for it (frozen, or its main thread that busy): its claim is taken
+ * over. A takeover sends the same key, so at worst the server answers "in progress" or
+ * replays. The waiter's timers, not the owner's: a background tab's timers are throttled
+ * (to once a minute after five minutes hidden), its messages are not.
+ */
+const PING = 1000;
 
 const lockName = (tab: string) => `submit-once:tab:${tab}`;
 
@@ -73,12 +86,17 @@ export function crossTab(locks: LockManagerLike | undefined, answer: (key: strin
   // Node keeps its event loop alive for an open channel; a page does not care.
   (channel as { unref?: () => void }).unref?.();
   const waiters = new Set<(message: Message) => void>();
+  /** Keys whose answer is on its way: asked again, the owner only says it is still at work. */
+  const answering = new Set<string>();
   channel.onmessage = ({ data }: MessageEvent<Message>) => {
     const [kind, key, owner] = data;
     if (kind !== 'ask') return waiters.forEach((waiter) => waiter(data));
     if (owner !== me) return;
+    channel.postMessage(['wait', key]);
+    if (answering.has(key)) return;
+    answering.add(key);
     const free = () => channel.postMessage(['free', key]);
-    answer(key).then((shared) => {
+    answer(key).finally(() => answering.delete(key)).then((shared) => {
       try {
         channel.postMessage(shared === undefined ? ['free', key] : ['done', key, shared]);
       } catch {
@@ -94,19 +112,28 @@ export function crossTab(locks: LockManagerLike | undefined, answer: (key: strin
     wait: (owner, key, signal) =>
       new Promise((resolve, reject) => {
         const stop = new AbortController();
+        let heard = true;
+        const ask = () => {
+          // Silent since the last ask: frozen or gone. Its claim is taken over, same key.
+          if (!heard) return finish();
+          heard = false;
+          channel.postMessage(['ask', key, owner]);
+        };
+        const pinging = setInterval(ask, PING);
         const finish = (message?: Message) => {
           stop.abort();
+          clearInterval(pinging);
           waiters.delete(waiter);
           signal?.removeEventListener('abort', onAbort);
           if (signal?.aborted) reject(signal.reason);
           else resolve(message?.[0] === 'done' ? { data: message[2] } : undefined);
         };
-        const waiter = (message: Message) => message[1] === key && finish(message);
+        const waiter = (message: Message) => message[1] === key && (message[0] === 'wait' ? (heard = true) : finish(message));
         const onAbort = () => finish();
         if (signal?.aborted) return onAbort();
         signal?.addEventListener('abort', onAbort);
         waiters.add(waiter);
-        channel.postMessage(['ask', key, owner]);
+        ask();
         // Granted at once if the owner's tab is gone, else the moment it goes.
         locks.request(lockName(owner.split('.')[0]!), { signal: stop.signal }, async () => finish()).catch(() => undefined);
       }),
