@@ -233,11 +233,9 @@ export function createSubmitter(options: SubmitterOptions = {}): Submitter {
     // when no live key will be reused (a second prepare, a retry after a reload). The
     // caller's abort ends the wait: a token endpoint that never answers must not hold the
     // submission (and a hook's lock) forever; nothing is claimed or sent.
-    const token =
-      explicitKey === undefined && config.tokenProvider && (await liveKey(fp)) === undefined
-        ? await (signal ? untilAborted(config.tokenProvider(), signal) : config.tokenProvider())
-        : undefined;
-    const policy = token === undefined ? config : { ...config, createKey: () => token };
+    const provider = config.tokenProvider && explicitKey === undefined && (await liveKey(fp)) === undefined ? config.tokenProvider : undefined;
+    const token = provider && (await (signal ? untilAborted(provider(), signal) : provider()));
+    const policy = provider ? { ...config, createKey: () => token! } : config;
     // A settle write still in memory is newer than the stored record it was claimed over.
     const write = queued.get(fp);
     queued.delete(fp);
@@ -247,11 +245,18 @@ export function createSubmitter(options: SubmitterOptions = {}): Submitter {
     // first, a transaction run again), and only the last decision's key is written.
     const announcedKeys: string[] = [];
     const unannounce = (kept?: string) => announcedKeys.forEach((key) => key !== kept && register(key, undefined));
+    // A key source of the app's own (a token endpoint read with the wrong field, a typo'd
+    // createKey) giving no valid key: refused, not stored. Sent, `undefined` went out as the
+    // key "undefined" for every intent, and the server replayed one order for the next.
+    let invalid = false;
     try {
       await store.upsert(fp, (stored) => {
         const found = write && stored?.key === write.claimed.key ? (write.next ?? undefined) : stored;
         const current = settledBy(fp, found) ?? found;
         claimed = transition.claim(current, fp, config.now(), explicitKey, policy, { owner: tabs?.owner(), takeOverFrom });
+        // Not thrown here: a throw in a store's transaction reads as a failed store (degrade).
+        invalid = claimed.source === 'new' && !isValidKey(claimed.record.key);
+        if (invalid) return undefined;
         // In the transaction, before any other tab can read the claim.
         if (sending && !claimed.busy && claimed.record.owner !== undefined && announce(claimed.record.key)) announcedKeys.push(claimed.record.key);
         return claimed.busy ? undefined : claimed.record;
@@ -263,7 +268,8 @@ export function createSubmitter(options: SubmitterOptions = {}): Submitter {
       claiming -= 1;
     }
     const { record, source, busy } = claimed;
-    unannounce(busy ? undefined : record.key);
+    unannounce(busy || invalid ? undefined : record.key);
+    if (invalid) throw new InvalidKeyError(record.key);
     if (!busy) emit(source === 'new' ? { type: 'key-created', key: record.key, fingerprint: fp } : { type: 'key-reused', key: record.key, fingerprint: fp, source });
     return claimed;
   }

@@ -1,5 +1,8 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { mintAhead, newKey, takeKey } from '../../src/core/key.js';
+import { InvalidKeyError } from '../../src/core/errors.js';
+import { memoryStore } from '../../src/core/store.js';
+import { createSubmitter } from '../../src/core/submitter.js';
 
 const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
@@ -49,4 +52,26 @@ describe('newKey', () => {
     const keys = new Set([takeKey(), takeKey(), takeKey()]);
     expect(keys.size).toBe(3);
   });
+});
+
+describe('a key source that gives no valid key', () => {
+  const intent = { method: 'POST', url: 'https://shop.test/orders', body: { sku: 'A' } };
+  // A token endpoint read with the wrong field name, a createKey with a typo: every intent
+  // would go out under one key ("undefined"), and the server replay one order for the next.
+  for (const [name, options] of [
+    ['tokenProvider resolving undefined', { tokenProvider: async () => undefined as unknown as string }],
+    ['tokenProvider resolving a key with a space', { tokenProvider: async () => 'tok en' }],
+    ['createKey returning an empty string', { createKey: () => '' }],
+  ] as const) {
+    it(`${name}: the submission fails with InvalidKeyError, nothing is sent or stored`, async () => {
+      const store = memoryStore();
+      const submitter = createSubmitter({ ...options, store, locks: null });
+      const sent: unknown[] = [];
+      await expect(submitter.submit({ intent, send: async ({ key }) => sent.push(key) })).rejects.toBeInstanceOf(InvalidKeyError);
+      await expect(submitter.prepare(intent)).rejects.toBeInstanceOf(InvalidKeyError);
+      expect(sent).toEqual([]);
+      await submitter.idle();
+      expect(await store.list()).toEqual([]);
+    });
+  }
 });
