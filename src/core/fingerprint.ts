@@ -92,6 +92,9 @@ let last: [input: string, page: unknown, base: string, href: string, pathFree: b
 
 /** Origin and path as given, the query in canonical form order (`canonicalForm`), fragment dropped. */
 export function normaliseUrl(url: string | URL): string {
+  // `String(undefined)` is the relative URL "undefined": every intent without one was one
+  // intent. A URL read by its `href`, not `instanceof`: an iframe's URL is of another realm.
+  if (typeof url !== 'string' && typeof (url as { href?: unknown } | null)?.href !== 'string') throw new InvalidRequestError(`the URL is a ${typeof url}`);
   const input = String(url);
   const page = fixedPage ?? (globalThis as { location?: unknown }).location;
   let base: string | undefined;

@@ -7,6 +7,7 @@ import {
   AmbiguousOutcomeError,
   InvalidKeyError,
   InvalidOptionsError,
+  InvalidRequestError,
   KeyReusedError,
   OutcomeUnknownError,
   ReplayedFailureError,
@@ -538,6 +539,11 @@ export function createSubmitter(options: SubmitterOptions = {}): Submitter {
   }
 
   async function submit<T>(call: SubmitCall<T>): Promise<T> {
+    // Untyped callers: a TypeError from deep inside, or a missing `send` retried as an
+    // ambiguous failure after its key was stored, told them less.
+    if (typeof call?.send !== 'function' || typeof call.intent !== 'object' || !call.intent) {
+      throw new InvalidRequestError('submit() needs an intent and a send function');
+    }
     if (call.key !== undefined && !isValidKey(call.key)) throw new InvalidKeyError(call.key);
     if (call.queue && !(config.outbox && call.held)) throw new InvalidOptionsError('queue', 'needs an outbox and `held`');
     const retry = call.retry === undefined ? config.retry : normaliseRetry(call.retry, config.retry);

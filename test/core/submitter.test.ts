@@ -3,6 +3,7 @@ import { createSubmitter, type AttemptContext } from '../../src/core/submitter.j
 import { memoryStore, type KeyRecord, type KeyStore } from '../../src/core/store.js';
 import type { SubmitEvent } from '../../src/core/events.js';
 import {
+  InvalidRequestError,
   AmbiguousOutcomeError,
   InvalidKeyError,
   InvalidOptionsError,
@@ -528,4 +529,26 @@ describe('createSubmitter: timers past setTimeout range', () => {
     controller.abort();
     await expect(submitted).rejects.toBeInstanceOf(SubmissionAbortedError);
   });
+});
+
+describe('a malformed call (plain JavaScript, no types to catch it)', () => {
+  const intent = { method: 'POST', url: 'https://shop.test/orders', body: { sku: 'A' } };
+  const send = async () => new Response(null, { status: 201 });
+  const cases: [string, unknown][] = [
+    ['no intent', { send }],
+    ['an intent of null', { intent: null, send }],
+    ['an intent without a url', { intent: { method: 'POST', body: { sku: 'A' } }, send }],
+    ['an intent whose url is a number', { intent: { method: 'POST', url: 42 }, send }],
+    ['no send', { intent }],
+    ['a send that is not a function', { intent, send: 'fetch' }],
+  ];
+  for (const [name, call] of cases) {
+    it(`${name}: InvalidRequestError at once, nothing stored or sent`, async () => {
+      const store = memoryStore();
+      const submitter = createSubmitter({ store, locks: null, retry: { attempts: 3, baseDelay: 1, maxDelay: 1 } });
+      await expect(submitter.submit(call as Parameters<typeof submitter.submit>[0])).rejects.toBeInstanceOf(InvalidRequestError);
+      await submitter.idle();
+      expect(await store.list()).toEqual([]);
+    });
+  }
 });
