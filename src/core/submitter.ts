@@ -15,6 +15,7 @@ import {
 } from './errors.js';
 import { EventHub, type SubmitEvent, type SubmitEventListener } from './events.js';
 import { crossTab } from './cross-tab.js';
+import { forget, leftBehind, track, untrack, type LeftSettle } from './left-behind.js';
 import { fallbackStore } from './fallback-store.js';
 import { fingerprint, fingerprintOf, readsBody, type Intent } from './fingerprint.js';
 import { SingleFlight } from './inflight.js';
@@ -201,6 +202,14 @@ export function createSubmitter(options: SubmitterOptions = {}): Submitter {
     answered.set(fp, { key, at });
     later(() => store.upsert(fp, (current) => settledBy(fp, current)));
   });
+  // Settles an earlier page left unwritten (it went on the moment its answer came): so too.
+  for (const [fp, key, at] of leftBehind(config.now() - config.ttl)) {
+    if (!answered.has(fp)) answered.set(fp, { key, at });
+    later(() => store.upsert(fp, (current) => settledBy(fp, current)).then(() => forget(fp, key)));
+  }
+  /** Settles queued or being written, for `left-behind.ts` if the page is left first. */
+  const uncommitted = new Map<string, { key: string; at: number }>();
+  const unwritten = (): LeftSettle[] => [...uncommitted].map(([fp, { key, at }]) => [fp, key, at]);
 
   function later(task: () => Promise<unknown>): void {
     const promise = Promise.resolve()
@@ -454,6 +463,10 @@ export function createSubmitter(options: SubmitterOptions = {}): Submitter {
    */
   function write(claimed: KeyRecord, next: KeyRecord | null): void {
     queued.set(claimed.fingerprint, { claimed, next });
+    if (next?.state === 'settled') {
+      uncommitted.set(claimed.fingerprint, { key: claimed.key, at: next.settledAt ?? config.now() });
+      track(unwritten);
+    } else uncommitted.delete(claimed.fingerprint);
     writeTimer ??= setTimeout(flushWhenQuiet, WRITE_DELAY);
   }
 
@@ -476,8 +489,14 @@ export function createSubmitter(options: SubmitterOptions = {}): Submitter {
         // Another tab may have taken the claim over meanwhile: its record stays.
         decisions.set(fp, (current) => (current?.key === claimed.key && current.owner === claimed.owner ? next : undefined));
       }
+      const written = [...queued].map(([fp, { claimed }]) => [fp, claimed.key] as const);
       queued.clear();
-      later(() => store.batch(decisions));
+      later(() =>
+        store.batch(decisions).then(() => {
+          for (const [fp, key] of written) if (uncommitted.get(fp)?.key === key) uncommitted.delete(fp);
+          if (uncommitted.size === 0) untrack(unwritten);
+        }),
+      );
     }
     maybeSweep();
   }
