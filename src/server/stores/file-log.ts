@@ -1,4 +1,4 @@
-import { closeSync, existsSync, fdatasync, fdatasyncSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { closeSync, fdatasync, fdatasyncSync, fsyncSync, openSync, readSync, renameSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { acquireFileLock, type FileLock } from './file-lock.js';
 
@@ -53,7 +53,7 @@ export class LineLog {
     private readonly lock: FileLock,
     fd: number,
     lines: number,
-    private readonly snapshot: () => string[],
+    private readonly snapshot: () => Iterable<string>,
     private readonly liveCount: () => number,
     private readonly compactAfterLines: number,
     private readonly preallocateBytes: number,
@@ -75,26 +75,18 @@ export class LineLog {
   static open(
     path: string,
     apply: (line: string) => void,
-    snapshot: () => string[],
+    snapshot: () => Iterable<string>,
     liveCount: () => number,
     compactAfterLines: number,
     preallocateBytes: number,
   ): LineLog {
     const lock = acquireFileLock(path);
     try {
-      if (existsSync(path)) {
-        const text = readFileSync(path, 'utf8');
-        const end = text.indexOf('\0');
-        // A file written before preallocation has no NUL: all of it is the log.
-        for (const line of (end === -1 ? text : text.slice(0, end)).split('\n')) {
-          if (line !== '') apply(line);
-        }
-      }
-      const lines = snapshot();
-      const written = writeSnapshotSync(path, lines, preallocateBytes);
+      readLines(path, apply);
+      const written = writeSnapshotSync(path, snapshot(), preallocateBytes);
       // Not 'a': with O_APPEND, Linux ignores the offset of a positional write.
       const fd = openSync(path, 'r+');
-      return new LineLog(path, lock, fd, lines.length, snapshot, liveCount, compactAfterLines, preallocateBytes, written);
+      return new LineLog(path, lock, fd, written.lines, snapshot, liveCount, compactAfterLines, preallocateBytes, written);
     } catch (error) {
       lock.release();
       throw error;
@@ -257,12 +249,11 @@ export class LineLog {
     try {
       // The snapshot is taken from memory, which already holds every line appended,
       // held ones included: once it is in place they need not be written.
-      const lines = this.snapshot();
-      const written = writeSnapshotSync(this.path, lines, this.preallocateBytes);
+      const written = writeSnapshotSync(this.path, this.snapshot(), this.preallocateBytes);
       this.#held = '';
       const old = this.#fd;
       this.#fd = openSync(this.path, 'r+');
-      this.#lines = lines.length;
+      this.#lines = written.lines;
       this.#position = written.position;
       this.#end = written.end;
       closeSync(old);
@@ -283,24 +274,83 @@ function newBatch(): SyncBatch {
   return { done, resolve, reject };
 }
 
-/** Where a new log file's lines end, and its size (zeros in between). */
+/** Where a new log file's lines end, its size (zeros in between), and how many lines it holds. */
 interface Written {
   readonly position: number;
   readonly end: number;
+  readonly lines: number;
+}
+
+/**
+ * Text is read and written this many bytes at a time: a log, or a snapshot, can be
+ * larger than the longest string V8 makes (0x1fffffe8 characters, about 512 MiB), which
+ * a day of a busy service's completed keys reaches; read or joined whole, the file could
+ * not be loaded, so the process could not start again, nor compacted.
+ */
+const IO_CHUNK = 1024 * 1024;
+
+/**
+ * Hands `apply` every line up to the first NUL byte (none: a file written before
+ * preallocation, all of it is the log), a chunk at a time. A line is cut at newline
+ * bytes before it is decoded: UTF-8 never puts one inside another character.
+ */
+function readLines(path: string, apply: (line: string) => void): void {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw error;
+  }
+  try {
+    const chunk = Buffer.allocUnsafe(IO_CHUNK);
+    /** The bytes of a line begun in earlier chunks. */
+    let begun: Buffer[] = [];
+    for (let ended = false; !ended; ) {
+      const read = readSync(fd, chunk, 0, IO_CHUNK, null);
+      const nul = chunk.subarray(0, read).indexOf(0);
+      ended = read === 0 || nul !== -1;
+      const bytes = chunk.subarray(0, nul === -1 ? read : nul);
+      let start = 0;
+      for (let newline = bytes.indexOf(10); newline !== -1; newline = bytes.indexOf(10, start)) {
+        const line = begun.length === 0 ? bytes.toString('utf8', start, newline) : Buffer.concat([...begun, bytes.subarray(start, newline)]).toString('utf8');
+        begun = [];
+        if (line !== '') apply(line);
+        start = newline + 1;
+      }
+      // Copied: the chunk is read into again.
+      if (start < bytes.length) begun.push(Buffer.from(bytes.subarray(start)));
+    }
+    // A last line without its newline (torn, or its newline lost before the zeros).
+    if (begun.length > 0) apply(Buffer.concat(begun).toString('utf8'));
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /**
  * The snapshot and its first zeros are synced together, before the rename: the syncs of
  * the lines written after it change no metadata until the zeros run out.
  */
-function writeSnapshotSync(path: string, lines: string[], preallocateBytes: number): Written {
+function writeSnapshotSync(path: string, lines: Iterable<string>, preallocateBytes: number): Written {
   const tmp = `${path}.tmp`;
   const fd = openSync(tmp, 'w');
-  let position: number;
+  let position = 0;
+  let count = 0;
   try {
-    const text = lines.map((line) => `${line}\n`).join('');
-    position = Buffer.byteLength(text);
-    if (writeSync(fd, text) !== position) throw new Error(`short write to ${tmp}`);
+    let text = '';
+    const flush = (): void => {
+      const bytes = Buffer.byteLength(text);
+      if (writeSync(fd, text, position) !== bytes) throw new Error(`short write to ${tmp}`);
+      position += bytes;
+      text = '';
+    };
+    for (const line of lines) {
+      text += `${line}\n`;
+      count++;
+      if (text.length >= IO_CHUNK) flush();
+    }
+    flush();
     writeZerosSync(fd, tmp, position, position + preallocateBytes);
     fdatasyncSync(fd);
   } finally {
@@ -314,7 +364,7 @@ function writeSnapshotSync(path: string, lines: string[], preallocateBytes: numb
   } finally {
     closeSync(dir);
   }
-  return { position, end: position + preallocateBytes };
+  return { position, end: position + preallocateBytes, lines: count };
 }
 
 /** Shared, never written to: zeros are written from it a chunk at a time. */

@@ -161,11 +161,9 @@ export function fileStore(path: string, options: FileStoreOptions = {}): Idempot
 const stored = (): boolean => true;
 const notStored = Promise.resolve(false);
 
-function snapshotLines(table: RecordTable, now: number): string[] {
-  const lines: string[] = [];
+/** A line at a time: the live records' lines may be more text than one string holds. */
+function* snapshotLines(table: RecordTable, now: number): IterableIterator<string> {
   for (const [key, record] of table.entries()) {
-    if (isExpired(record, now)) continue;
-    lines.push(recordLine(key, record));
+    if (!isExpired(record, now)) yield recordLine(key, record);
   }
-  return lines;
 }
