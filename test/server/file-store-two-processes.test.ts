@@ -122,9 +122,9 @@ describe('file store lock file', () => {
   });
 
   it('is released when the open fails after taking it', async () => {
-    // A directory where the log should be: reading it fails (EISDIR) once the lock is held.
+    // A directory where the compacted file is written first: opening it fails (EISDIR) once the lock is held.
     const path = freshPath();
-    mkdirSync(path);
+    mkdirSync(`${path}.tmp`);
     expect(((await openError(path)) as NodeJS.ErrnoException).code).toBe('EISDIR');
     expect(existsSync(`${path}.lock`)).toBe(false);
   });

@@ -1,4 +1,6 @@
-import { checkNumber, MAX_TIMER_MS } from '../invalid-options-error.js';
+import { readlinkSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { checkNumber, InvalidOptionsError, MAX_TIMER_MS } from '../invalid-options-error.js';
 import { LineLog } from './file-log.js';
 import { applyLine, CLEAR_LINE, recordLine } from './file-line.js';
 import { isExpired, RecordTable, type TableRecord } from './table.js';
@@ -51,7 +53,7 @@ export function fileStore(path: string, options: FileStoreOptions = {}): Idempot
   const compactAfterLines = checkNumber('compactAfterLines', options.compactAfterLines ?? 10_000, 1, true, Number.MAX_SAFE_INTEGER);
   const preallocateBytes = Math.floor(checkNumber('preallocateBytes', options.preallocateBytes ?? 1024 * 1024, 0, true, Number.MAX_SAFE_INTEGER));
   const log = LineLog.open(
-    path,
+    logFile(path),
     (line) => applyLine(table, line, loadedAt),
     () => snapshotLines(table, now()),
     () => table.size,
@@ -156,6 +158,32 @@ export function fileStore(path: string, options: FileStoreOptions = {}): Idempot
   // Not enumerable, as the memory store's: a wrapper made by spreading the store calls its own `claim`.
   Object.defineProperty(store, 'sync', { value: { claim } satisfies SyncClaimOperations });
   return store;
+}
+
+/**
+ * The file `path` names, links followed: compaction renames a new file into place, which
+ * over a link would replace the link (a data volume's file linked into the app's
+ * directory) with a file of its own directory, leaving the volume's file behind; and the
+ * lock, named after the path, would not stop a second store opened under the other name.
+ */
+function logFile(path: string): string {
+  if (typeof path !== 'string' || path === '') throw new InvalidOptionsError('path', `expected the path of the log file, got ${JSON.stringify(path) ?? String(path)}`);
+  let file = path;
+  // As the kernel's limit on links followed in one lookup (ELOOP).
+  for (let links = 0; links <= 40; links++) {
+    let target: string;
+    try {
+      target = readlinkSync(file);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      // EINVAL: not a link; ENOENT: no file yet (created at open).
+      if (code !== 'EINVAL' && code !== 'ENOENT') throw error;
+      if (code === 'EINVAL' && statSync(file).isDirectory()) throw new InvalidOptionsError('path', `${path} is a directory: expected the path of the log file in it`);
+      return file;
+    }
+    file = resolve(dirname(file), target);
+  }
+  throw new InvalidOptionsError('path', `${path}: too many levels of symbolic links`);
 }
 
 const stored = (): boolean => true;
