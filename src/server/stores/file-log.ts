@@ -108,7 +108,7 @@ export class LineLog {
   append(line: string, durable: boolean): Promise<void> | undefined {
     if (this.#failure !== undefined) throw this.#failure;
     this.#lines++;
-    if (this.#lines > this.compactAfterLines && this.#lines > 2 * this.liveCount()) this.#compactRequested = true;
+    if (this.#isLarge()) this.#compactRequested = true;
     if (durable) {
       this.#held += `${line}\n`;
       const batch = (this.#next ??= newBatch());
@@ -150,9 +150,21 @@ export class LineLog {
     }
   }
 
-  requestCompaction(): void {
+  /**
+   * After a sweep: compacts by the rule appends follow, so an idle file shrinks once most
+   * of its records are gone. Not at every sweep that drops something: with a day's
+   * retention swept every minute, that rewrote and synced the whole file, on the event
+   * loop, every minute, to drop a 1440th of it.
+   */
+  compactIfLarge(): void {
+    if (!this.#isLarge()) return;
     this.#compactRequested = true;
     if (!this.#syncing && this.#failure === undefined) this.#compactQuietly();
+  }
+
+  /** More lines than `compactAfterLines` and than twice the live records. */
+  #isLarge(): boolean {
+    return this.#lines > this.compactAfterLines && this.#lines > 2 * this.liveCount();
   }
 
   /** Waits for the syncs under way, then closes the file and releases its lock. */

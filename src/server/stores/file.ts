@@ -63,7 +63,7 @@ export function fileStore(path: string, options: FileStoreOptions = {}): Idempot
   const timer =
     sweepIntervalMs > 0
       ? setInterval(() => {
-          if (table.sweep(now()) > 0) log.requestCompaction();
+          if (table.sweep(now()) > 0) log.compactIfLarge();
         }, sweepIntervalMs)
       : undefined;
   timer?.unref();
@@ -142,7 +142,7 @@ export function fileStore(path: string, options: FileStoreOptions = {}): Idempot
     },
     async sweep(at: number): Promise<number> {
       const dropped = table.sweep(at);
-      if (dropped > 0) log.requestCompaction();
+      if (dropped > 0) log.compactIfLarge();
       return dropped;
     },
     async clear(): Promise<void> {
