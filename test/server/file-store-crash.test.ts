@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -63,6 +63,83 @@ describe('file store, used after close', () => {
       expect(readFileSync(pathB, 'utf8')).not.toContain('from-a');
     } finally {
       await b.close();
+    }
+  });
+});
+
+describe('file store, the log cut at every byte (a crash or power loss at any point of the last lines)', () => {
+  it('opens each prefix, with or without the zeros after it, each key as its last whole line left it', async () => {
+    const path = join(dir, 'prefixes.jsonl');
+    const now = Date.now();
+    const response = { status: 201, headers: { 'x-é': 'ü€' }, body: new Uint8Array(Buffer.from('body ✓')) };
+    const store = fileStore(path, { sweepIntervalMs: 0 });
+    /** Each change, and where its line ends (its newline excluded: a whole line without it still counts). */
+    const changes: Array<{ key: string; state: 'claimed' | 'completed' | 'released' | 'unknown'; end: number }> = [];
+    const logged = (key: string, state: (typeof changes)[number]['state']): void => {
+      const bytes = readFileSync(path);
+      changes.push({ key, state, end: (bytes.includes(0) ? bytes.indexOf(0) : bytes.length) - 1 });
+    };
+    const claim = async (key: string): Promise<string> => {
+      const result = await store.claim(claimOf(key, now));
+      if (result.status !== 'claimed') throw new Error(`expected a claim of ${key}`);
+      logged(key, 'claimed');
+      return result.token;
+    };
+    const keys = ['a', 'b', 'c', 'd', 'ключ-€'];
+    const a = await claim('a');
+    await store.complete({ key: 'a', token: a, fingerprint: 'fp', response, retentionMs: 60_000, now });
+    logged('a', 'completed');
+    await claim('b');
+    const c = await claim('c');
+    await store.release({ key: 'c', token: c, retentionMs: 60_000, now });
+    logged('c', 'released');
+    await claim('c');
+    const d = await claim('d');
+    await store.markUnknown({ key: 'd', token: d, retentionMs: 60_000, now });
+    logged('d', 'unknown');
+    const e = await claim('ключ-€');
+    await store.complete({ key: 'ключ-€', token: e, fingerprint: 'fp', response, retentionMs: 60_000, now });
+    logged('ключ-€', 'completed');
+    await store.close();
+
+    const full = readFileSync(path);
+    const cutPath = join(dir, 'prefix.jsonl');
+    // Every byte of the last three lines, and either side of every line's end before them.
+    const end = changes.at(-1)!.end + 1;
+    const cuts = new Set([0, ...changes.flatMap((change) => [change.end - 1, change.end, change.end + 1])]);
+    for (let cut = changes.at(-4)!.end + 1; cut <= end; cut++) cuts.add(cut);
+    const wrong: string[] = [];
+    for (const zeros of [false, true]) {
+      for (const cut of cuts) {
+        writeFileSync(cutPath, zeros ? Buffer.concat([full.subarray(0, cut), Buffer.alloc(full.length - cut)]) : full.subarray(0, cut));
+        const reopened = fileStore(cutPath, { sweepIntervalMs: 0, preallocateBytes: 0 });
+        const last = new Map(changes.filter((change) => change.end <= cut).map((change) => [change.key, change.state]));
+        for (const key of keys) {
+          // A claim that was running is unknown after a restart, never free; a released key is free.
+          const state = last.get(key);
+          const expected = state === undefined || state === 'released' ? 'claimed' : state === 'completed' ? 'completed' : 'unknown';
+          const got = (await reopened.claim(claimOf(key, now + 1))).status;
+          if (got !== expected) wrong.push(`cut ${cut}${zeros ? ' + zeros' : ''}: ${key} ${got}, expected ${expected}`);
+        }
+        await reopened.close();
+      }
+    }
+    expect(wrong).toEqual([]);
+  });
+
+  it('reads a line longer than its read chunk, a character split between two chunks', async () => {
+    // 14 bytes of {"o":"r","k":" then 3-byte characters: the 1 MiB boundary falls inside one.
+    const key = '€'.repeat(400_000);
+    const path = join(dir, 'long-line.jsonl');
+    const store = fileStore(path, { sweepIntervalMs: 0 });
+    const claim = await store.claim(claimOf(key, Date.now()));
+    if (claim.status !== 'claimed') throw new Error('expected a claim');
+    await store.close();
+    const reopened = fileStore(path, { sweepIntervalMs: 0 });
+    try {
+      expect((await reopened.claim(claimOf(key, Date.now()))).status).toBe('unknown');
+    } finally {
+      await reopened.close();
     }
   });
 });
