@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, linkSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -146,6 +146,21 @@ describe('file store lock file', () => {
       `file store ${path} is locked by pid 4242 on host elsewhere (lock file ${path}.lock), which cannot be checked from this host: stop that process first, or delete the lock file if it is gone`,
     );
     expect((refused as StoreLockedError).holder).toEqual({ pid: 4242, host: 'elsewhere' });
+  });
+
+  it('held by a process of another host with the same pid, about to remove its temporary name for the lock, is refused and left as it was', async () => {
+    // Two containers on one volume, both pid 1, started together (a scaled compose service):
+    // the other took the lock by linking PATH.lock.1 to PATH.lock and has not unlinked
+    // PATH.lock.1 yet. Before: this open rewrote that name's file, the other's lock, with
+    // its own record; refused as 'already open in this process', it restarted with a new
+    // start time, took its own record for stale, and opened the file beside the other.
+    const path = freshPath();
+    const theirs = `${JSON.stringify({ pid: process.pid, host: 'other-container' })}\n`;
+    writeFileSync(`${path}.lock`, theirs);
+    linkSync(`${path}.lock`, `${path}.lock.${process.pid}`);
+    const refused = await openError(path);
+    expect((refused as StoreLockedError).holder).toEqual({ pid: process.pid, host: 'other-container' });
+    expect(readFileSync(`${path}.lock`, 'utf8')).toBe(theirs);
   });
 
   it('that this store did not write is refused, not overwritten', async () => {

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { closeSync, fsyncSync, linkSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 
@@ -53,7 +54,7 @@ export interface FileLock {
 export function acquireFileLock(path: string): FileLock {
   const lockPath = `${path}.lock`;
   const mine = `${JSON.stringify(ownRecord())}\n`;
-  const tmp = `${lockPath}.${process.pid}`;
+  const tmp = uniqueName(lockPath);
   writeSynced(tmp, mine);
   try {
     // A few rounds: each one that loses does so to another opener, which then holds the lock.
@@ -166,7 +167,7 @@ function readIfExists(file: string): string | undefined {
  * another opener holds the lock by now: that one keeps it).
  */
 function removeIfUnchanged(lockPath: string, expected: string): void {
-  const aside = `${lockPath}.${process.pid}.old`;
+  const aside = `${uniqueName(lockPath)}.old`;
   try {
     renameSync(lockPath, aside);
   } catch (error) {
@@ -182,8 +183,18 @@ function removeIfUnchanged(lockPath: string, expected: string): void {
   }
 }
 
+/**
+ * A name of this opener's own next to the lock. Not the pid alone: containers sharing a
+ * volume are each pid 1, and one opening the other's name (`w` truncates it) would write
+ * its record into the lock file the other had just linked from that name.
+ */
+function uniqueName(lockPath: string): string {
+  return `${lockPath}.${process.pid}.${randomBytes(6).toString('hex')}`;
+}
+
+/** Created, never opened if it exists (`wx`): it could be another opener's, linked as the lock. */
 function writeSynced(file: string, text: string): void {
-  const fd = openSync(file, 'w');
+  const fd = openSync(file, 'wx');
   try {
     writeSync(fd, text);
     fsyncSync(fd);
