@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { copyFileSync } from 'node:fs';
@@ -285,5 +285,23 @@ describe('file store writes', () => {
       expect((await restarted.claim(claimOf(key, now + 1))).status).toBe(i < failedAt ? 'unknown' : 'claimed');
     }
     await restarted.close();
+  });
+
+  it('removes the compacted file it could not finish (a full disk), at open and at a compaction, instead of leaving it to keep the disk full', async () => {
+    const path = join(dir, `log-${++counter}.jsonl`);
+    disk.shortZeros = true;
+    expect(() => fileStore(path, { sweepIntervalMs: 0, preallocateBytes: 4096 })).toThrow('short write');
+    // Before: PATH.tmp stayed, as large as the live records and zeros written, until the next open truncated it.
+    expect(existsSync(`${path}.tmp`)).toBe(false);
+    let clock = Date.now();
+    const store = fileStore(path, { sweepIntervalMs: 0, preallocateBytes: 4096, compactAfterLines: 1, now: () => clock });
+    for (const key of ['a', 'b', 'c']) await store.claim(claimOf(key, clock, { leaseMs: 10, retentionMs: 10 }));
+    disk.shortZeros = true;
+    clock += 1_000;
+    expect(await store.sweep(clock)).toBe(3);
+    expect(disk.shortZeros).toBe(false);
+    expect(existsSync(`${path}.tmp`)).toBe(false);
+    expect(isStoreUnavailableError(await store.claim(claimOf('d', clock)).catch((error: unknown) => error))).toBe(true);
+    await store.close();
   });
 });

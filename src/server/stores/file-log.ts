@@ -1,4 +1,4 @@
-import { closeSync, fdatasync, fdatasyncSync, fsyncSync, openSync, readSync, renameSync, writeSync } from 'node:fs';
+import { closeSync, fdatasync, fdatasyncSync, fsyncSync, openSync, readSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { acquireFileLock, type FileLock } from './file-lock.js';
 
@@ -365,9 +365,13 @@ function writeSnapshotSync(path: string, lines: Iterable<string>, preallocateByt
     flush();
     writeZerosSync(fd, tmp, position, position + preallocateBytes);
     fdatasyncSync(fd);
-  } finally {
+  } catch (error) {
     closeSync(fd);
+    // Left, it would keep the disk full (it is as large as what was written of it) until the next open.
+    unlinkSync(tmp);
+    throw error;
   }
+  closeSync(fd);
   renameSync(tmp, path);
   // The rename itself is only durable once the directory entry is synced.
   const dir = openSync(dirname(path), 'r');
