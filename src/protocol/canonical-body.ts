@@ -7,10 +7,12 @@
  */
 import { canonicalForm } from './canonical-form.js';
 import { canonicalJson } from './canonical-json.js';
+import { losesDigits } from './lossy-numbers.js';
 
 /**
  * `form:` + `canonicalForm` for a urlencoded form (`form` true); `json:` + canonical JSON for text that
- * is a JSON object, array or string (nested deeper than `MAX_JSON_DEPTH`: `PayloadTooDeepError`); `text:` + the text as it is otherwise. The kind
+ * is a JSON object, array or string (nested deeper than `MAX_JSON_DEPTH`: `PayloadTooDeepError`); `text:` + the text as it is otherwise,
+ * and for JSON holding a number a double cannot hold (`losesDigits`). The kind
  * prefix keeps a form and a text that spell the same from being one payload.
  *
  * @example
@@ -28,7 +30,8 @@ export function canonicalBodyText(text: string, form = false): string {
     } catch {
       return `text:${text}`;
     }
-    return `json:${canonicalJson(parsed)}`;
+    // A number the parse rounded would merge two amounts: the text is compared as it is.
+    return losesDigits(text) ? `text:${text}` : `json:${canonicalJson(parsed)}`;
   }
   return `text:${text}`;
 }

@@ -5,6 +5,7 @@
 export { canonicalJson, MAX_JSON_DEPTH } from './canonical-json.js';
 export { canonicalBodyText } from './canonical-body.js';
 export { canonicalForm, isFormContentType } from './canonical-form.js';
+export { losesDigits } from './lossy-numbers.js';
 export { PayloadTooDeepError, isPayloadTooDeepError } from './payload-too-deep-error.js';
 export { formatKey, isValidKey, MAX_KEY_LENGTH, parseKey } from './key-grammar.js';
 export type { KeyFormat, KeyParseResult } from './key-grammar.js';

@@ -9,6 +9,7 @@ import { isUtf8 } from 'node:buffer';
 import { createHash, hash } from 'node:crypto';
 import { canonicalBodyText, canonicalForm, isFormContentType } from '../protocol/index.js';
 import { canonicalBodyJson } from './canonical-body-json.js';
+import { decodesAsUtf8 } from './form-bytes.js';
 
 /** What a payload fingerprint covers: the request line and the canonical body. */
 export interface FingerprintInput {
@@ -34,7 +35,7 @@ export interface FingerprintInput {
 export function payloadFingerprint(input: FingerprintInput): string {
   const body = canonicalBody(input.body, input.contentType);
   // Most requests have no query: URLSearchParams made twice for nothing cost more than the hash.
-  const head = `${input.method.toUpperCase()}\n${input.path}\n${input.query === '' ? '' : canonicalForm(input.query)}\n${body.kind}\n`;
+  const head = `${input.method.toUpperCase()}\n${input.path}\n${input.query === '' ? '' : canonicalQuery(input.query)}\n${body.kind}\n`;
   // One-shot hashing of one string (its UTF-8, as `update` would hash the two parts) is
   // several times cheaper than a Hash object for a small payload.
   if (typeof body.bytes === 'string') return hash('sha256', head + body.bytes, 'base64url');
@@ -61,8 +62,21 @@ function canonicalBody(body: unknown, contentType: string | undefined): Canonica
   return { kind: 'json', bytes: canonicalBodyJson(body) };
 }
 
-/** The protocol's canonical text, its `kind:` prefix turned into the hash's kind line. */
+/**
+ * A query as `canonicalForm` writes it, or as it came when that would not keep it apart
+ * from another (`form-bytes.ts`): `raw:` before it, a `:` `canonicalForm` always escapes.
+ */
+function canonicalQuery(query: string): string {
+  return decodesAsUtf8(query) ? canonicalForm(query) : `raw:${query}`;
+}
+
+/**
+ * The protocol's canonical text, its `kind:` prefix turned into the hash's kind line. A
+ * form the canonical form would merge with another (`form-bytes.ts`) is compared as it
+ * came, behind `raw:` as its query is.
+ */
 function canonicalText(text: string, form: boolean): CanonicalBody {
+  if (form && !decodesAsUtf8(text)) return { kind: 'form', bytes: `raw:${text}` };
   const canonical = canonicalBodyText(text, form);
   const colon = canonical.indexOf(':');
   const kind = canonical.slice(0, colon);

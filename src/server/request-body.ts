@@ -5,6 +5,7 @@
  * reads the stream twice.
  */
 import type { IncomingMessage } from 'node:http';
+import { losesDigits } from '../protocol/index.js';
 
 /** The request body was larger than the limit (`maxBodyBytes`). */
 export class BodyTooLargeError extends Error {
@@ -39,9 +40,15 @@ type MarkedRequest = ReadRequest & { _body?: boolean };
 export function payloadOf(req: ReadRequest, raw: Buffer): unknown {
   req.rawBody = raw;
   (req as MarkedRequest)._body = true;
-  const parsed = isJson(req.headers['content-type']) ? parseJsonBody(raw) : undefined;
-  req.body = parsed !== undefined ? parsed : raw.length > 0 ? raw : req.body;
-  return typeof parsed === 'string' || (typeof parsed === 'object' && parsed !== null) ? parsed : raw;
+  if (!isJson(req.headers['content-type']) || raw.length === 0) {
+    if (raw.length > 0) req.body = raw;
+    return raw;
+  }
+  const text = raw.toString('utf8');
+  const parsed = parseJson(text);
+  req.body = parsed !== undefined ? parsed : raw;
+  // A number the parse rounded is fingerprinted from the bytes, as `canonicalBodyText` does.
+  return (typeof parsed === 'string' || (typeof parsed === 'object' && parsed !== null)) && !losesDigits(text) ? parsed : raw;
 }
 
 /**
@@ -141,9 +148,12 @@ const JSON_TYPE = /^application\/([\w.+-]*\+)?json\b/i;
 
 /** The parsed JSON, or undefined for an empty or unparsable body. */
 export function parseJsonBody(raw: Buffer): unknown {
-  if (raw.length === 0) return undefined;
+  return raw.length === 0 ? undefined : parseJson(raw.toString('utf8'));
+}
+
+function parseJson(text: string): unknown {
   try {
-    return JSON.parse(raw.toString('utf8')) as unknown;
+    return JSON.parse(text) as unknown;
   } catch {
     return undefined;
   }

@@ -76,9 +76,16 @@ describe('canonicalJson', () => {
 
   // As RFC 8785 (JCS) does, and as the server's JSON parser reads them: documented in the
   // README, which tells callers to send ids past 2^53 as strings.
-  it('canonicalBodyText: numbers are the doubles JSON.parse reads (1.0 is 1; integers differing only past 2^53 are one)', () => {
+  it('canonicalBodyText: numbers a double holds are their value (1.0 is 1); one it cannot hold keeps the text as it is', () => {
     expect(canonicalBodyText('{"n":1.0,"e":1e2}')).toBe('json:{"e":100,"n":1}');
-    expect(canonicalBodyText('{"id":9007199254740993}')).toBe(canonicalBodyText('{"id":9007199254740992}'));
+    expect(canonicalBodyText('{"n":123456789012345.0,"e":1.5e-99,"s":"12345678901234567890"}')).toBe('json:{"e":1.5e-99,"n":123456789012345,"s":"12345678901234567890"}');
+    // Integers differing only past 2^53, decimals past 17 digits, overflow and underflow: one double each, two amounts.
+    expect(canonicalBodyText('{"id":9007199254740993}')).toBe('text:{"id":9007199254740993}');
+    for (const [a, b] of [['9007199254740993', '9007199254740992'], ['0.10000000000000001', '0.1'], ['1e400', 'null'], ['-1e400', 'null'], ['1e-400', '0']]) {
+      expect(canonicalBodyText(`[${a}]`), a).not.toBe(canonicalBodyText(`[${b}]`));
+    }
+    // A double's exact value in other spellings is still that value.
+    expect(canonicalBodyText('[9007199254740992.000,9.007199254740992e15,1E-7,-0.0]')).toBe('json:[9007199254740992,9007199254740992,1e-7,0]');
     expect(canonicalBodyText('{"id":"9007199254740993"}')).not.toBe(canonicalBodyText('{"id":"9007199254740992"}'));
   });
 

@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fingerprintOf } from '../../src/core/fingerprint.js';
-import { isFormContentType, MAX_JSON_DEPTH, PayloadTooDeepError } from '../../src/protocol/index.js';
+import { isFormContentType, losesDigits, MAX_JSON_DEPTH, PayloadTooDeepError } from '../../src/protocol/index.js';
 import { payloadFingerprint, type FingerprintInput } from '../../src/server/fingerprint.js';
 import { createVerifier, idempotency, type Verifier } from '../../src/server/index.js';
 import { canonicalJsonVectors, depthVectors, keyHeaderVectors, payloadVectors, type WireRequest } from '../protocol/vectors.js';
@@ -19,10 +19,11 @@ function serverPrint(request: WireRequest, as: 'bytes' | 'text' | 'parsed'): str
   const text = request.body;
   let body: unknown = text === undefined ? undefined : as === 'text' ? text : Buffer.from(text);
   if (as === 'parsed' && text !== undefined && !isFormContentType(request.contentType)) {
-    // What `payloadOf` hands over for a JSON body: the parsed object, array or string.
+    // What `payloadOf` hands over for a JSON body: the parsed object, array or string,
+    // unless the parse rounded a number (then the bytes).
     try {
       const parsed: unknown = JSON.parse(text);
-      if (typeof parsed === 'string' || (typeof parsed === 'object' && parsed !== null)) body = parsed;
+      if ((typeof parsed === 'string' || (typeof parsed === 'object' && parsed !== null)) && !losesDigits(text)) body = parsed;
     } catch {
       // Not JSON: the middleware keeps the bytes.
     }
