@@ -160,10 +160,27 @@ function fingerprintAndClaim(ctx: RequestContext, method: string, path: string, 
     if (isPayloadTooDeepError(error)) return rejectRequest(ctx, method, route, 'body-too-deep', `The JSON body is ${error.message}.`);
     throw error;
   }
-  const principal = opts.principal?.(req);
-  // Waited for only when it is a promise: each wait is a turn of the microtask queue.
-  if (principal instanceof Promise) return principal.then((resolved) => claim(ctx, method, route, key, fingerprint, resolved));
-  return claim(ctx, method, route, key, fingerprint, principal);
+  const principal: unknown = opts.principal?.(req);
+  // Waited for only when it is a promise: each wait is a turn of the microtask queue. A
+  // promise library's thenable is one too: taken as the principal, every caller's would
+  // serialise alike, one key space for all.
+  if (principal instanceof Promise || typeof (principal as { then?: unknown } | null | undefined)?.then === 'function') {
+    return Promise.resolve(principal).then((resolved: unknown) => claimAs(ctx, method, route, key, fingerprint, resolved));
+  }
+  return claimAs(ctx, method, route, key, fingerprint, principal);
+}
+
+/**
+ * Claims for the principal the function gave: a string, or none (undefined, null). A
+ * number is kept as it was before (its storage key is its JSON). Anything else (a user
+ * object, a boolean) would put every caller whose value serialises alike in one key space,
+ * so the request is refused and nothing runs.
+ */
+function claimAs(ctx: RequestContext, method: string, route: string, key: string, fingerprint: string, principal: unknown): Pending {
+  if (principal === undefined || principal === null) return claim(ctx, method, route, key, fingerprint, undefined);
+  if (typeof principal === 'string' || typeof principal === 'number') return claim(ctx, method, route, key, fingerprint, principal as string);
+  ctx.emit(undefined, { type: 'rejected', problem: 'handler-failed', method, route });
+  sendProblem(ctx.res, 'handler-failed', `The principal function returned ${typeof principal}, not a string or undefined; the request was not run.`);
 }
 
 function claim(ctx: RequestContext, method: string, route: string, key: string, fingerprint: string, principal: string | undefined): Pending {
