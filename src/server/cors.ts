@@ -1,10 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { REPLAYED_HEADER } from '../protocol/index.js';
+import { InvalidOptionsError } from './invalid-options-error.js';
 
 export interface CorsOptions {
   /** Allowed origins: `*` (default), a list, or a predicate. */
   readonly origin?: '*' | readonly string[] | ((origin: string) => boolean);
-  /** Allow cookies and HTTP auth; the origin is then echoed, never `*`. Default false. */
+  /** Allow cookies and HTTP auth, for an `origin` list or predicate only (not `*`). Default false. */
   readonly credentials?: boolean;
   /** Request headers allowed besides the idempotency header, Content-Type and If-Match. */
   readonly allowHeaders?: readonly string[];
@@ -25,15 +26,14 @@ export function applyCors(
   options: CorsOptions,
   idempotencyHeader: string,
 ): boolean {
+  const rule = options.origin ?? '*';
+  // An answer for one origin differs from one for another, or for none: a cache that kept
+  // one without this would serve it where its CORS headers are wrong or missing.
+  if (rule !== '*') res.appendHeader('Vary', 'Origin');
   const origin = req.headers.origin;
-  if (origin === undefined) return false;
-  const allowed = isAllowed(origin, options.origin ?? '*');
-  if (!allowed) return false;
-  const credentials = options.credentials === true;
-  const echoOrigin = credentials || options.origin !== undefined && options.origin !== '*';
-  res.setHeader('Access-Control-Allow-Origin', echoOrigin ? origin : '*');
-  if (echoOrigin) res.appendHeader('Vary', 'Origin');
-  if (credentials) res.setHeader('Access-Control-Allow-Credentials', 'true');
+  if (origin === undefined || !isAllowed(origin, rule)) return false;
+  res.setHeader('Access-Control-Allow-Origin', rule === '*' ? '*' : origin);
+  if (options.credentials === true) res.setHeader('Access-Control-Allow-Credentials', 'true');
   res.setHeader(
     'Access-Control-Expose-Headers',
     // ETag: an update names the version it read (If-Match), so the page must see it.
@@ -51,6 +51,18 @@ export function applyCors(
   res.setHeader('Content-Length', '0');
   res.end();
   return true;
+}
+
+/**
+ * The options, checked. Credentials with every origin allowed would echo any origin with
+ * `Access-Control-Allow-Credentials`: what browsers refuse `*` with credentials for (any
+ * site reading what the signed-in caller may).
+ */
+export function checkCors(options: CorsOptions): CorsOptions {
+  if (options.credentials === true && (options.origin === undefined || options.origin === '*')) {
+    throw new InvalidOptionsError('cors', 'credentials: true needs an origin list or predicate: with every origin allowed, any site could read answers with the caller\'s credentials');
+  }
+  return options;
 }
 
 function isAllowed(origin: string, rule: NonNullable<CorsOptions['origin']>): boolean {

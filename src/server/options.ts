@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { HEADER_NAME, KEY_HEADER, KEYED_METHODS } from '../protocol/index.js';
-import type { CorsOptions } from './cors.js';
+import { checkCors, type CorsOptions } from './cors.js';
 import { InvalidOptionsError, positive } from './invalid-options-error.js';
 import type { IdempotencyEvent } from './events.js';
 import { credentialPrincipal, type PrincipalResolver } from './principal.js';
@@ -153,7 +153,7 @@ export function resolveOptions(options: IdempotencyOptions): ResolvedOptions {
         .map((h) => h.toLowerCase())
         .filter((h) => !NEVER_REPLAYED.has(h)),
     ),
-    cors: options.cors === true ? {} : options.cors === false ? undefined : options.cors,
+    cors: options.cors === true ? {} : options.cors === false || options.cors === undefined ? undefined : checkCors(options.cors),
     statsPath: options.statsPath === false ? undefined : options.statsPath,
     auditLimit: positive('auditLimit', options.auditLimit ?? 10_000),
     onEvent: options.onEvent,
