@@ -4,6 +4,7 @@
  * let through unread. Whoever reads first keeps the bytes on the request, so nobody
  * reads the stream twice.
  */
+import { isUtf8 } from 'node:buffer';
 import type { IncomingMessage } from 'node:http';
 import { losesDigits } from '../protocol/index.js';
 
@@ -34,8 +35,9 @@ type MarkedRequest = ReadRequest & { _body?: boolean };
  * Leaves the bytes `readBody` read on the request (`rawBody`, and `body`: parsed for JSON
  * content types, else the bytes; an empty body leaves `body` as it was) and returns the
  * payload the middleware fingerprints: the parsed JSON where that is an object, array or
- * string (so it is not parsed twice; `canonicalBodyText` gives the raw text the same
- * canonical form), else the raw bytes. Marks the body read for Express 4's parsers.
+ * string and kept all the bytes said (so it is not parsed twice; `canonicalBodyText` gives
+ * the raw text the same canonical form), else the raw bytes. Marks the body read for
+ * Express 4's parsers.
  */
 export function payloadOf(req: ReadRequest, raw: Buffer): unknown {
   req.rawBody = raw;
@@ -47,8 +49,10 @@ export function payloadOf(req: ReadRequest, raw: Buffer): unknown {
   const text = raw.toString('utf8');
   const parsed = parseJson(text);
   req.body = parsed !== undefined ? parsed : raw;
-  // A number the parse rounded is fingerprinted from the bytes, as `canonicalBodyText` does.
-  return (typeof parsed === 'string' || (typeof parsed === 'object' && parsed !== null)) && !losesDigits(text) ? parsed : raw;
+  // Fingerprinted from the bytes where the parse lost something, as `canonicalBodyText`
+  // does: a number it rounded, or bytes that are no UTF-8 (a latin1 `é` and `è` both
+  // decode to U+FFFD).
+  return (typeof parsed === 'string' || (typeof parsed === 'object' && parsed !== null)) && !losesDigits(text) && isUtf8(raw) ? parsed : raw;
 }
 
 /**

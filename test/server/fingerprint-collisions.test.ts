@@ -95,3 +95,19 @@ describe('JSON numbers a double cannot hold', () => {
     expect(big.runs).toHaveLength(1);
   });
 });
+
+describe('JSON that is not UTF-8', () => {
+  it('a latin1 JSON body: {"name":"Jos\\xE9"} and {"name":"Jos\\xE8"} are two payloads (both parsed as U+FFFD before)', async () => {
+    const latin1 = 'application/json; charset=iso-8859-1';
+    const { a, b, runs } = await twice('latin1-json', { raw: '{"name":"Jos\xE9"}', type: latin1 }, { raw: '{"name":"Jos\xE8"}', type: latin1 });
+    expect(a.status).toBe(200);
+    expect(runs).toEqual(['/pay {"name":"Jos\xE9"}']);
+    expect(b.status).toBe(422);
+  });
+
+  it('still one payload: the same latin1 bytes sent again', async () => {
+    const { b, runs } = await twice('latin1-json-again', { raw: '{"name":"Jos\xE9"}', type: 'application/json' }, { raw: '{"name":"Jos\xE9"}', type: 'application/json' });
+    expect(b.headers.get('idempotent-replayed')).toBe('true');
+    expect(runs).toHaveLength(1);
+  });
+});
