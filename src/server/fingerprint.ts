@@ -10,6 +10,7 @@ import { createHash, hash } from 'node:crypto';
 import { canonicalBodyText, canonicalForm, isFormContentType } from '../protocol/index.js';
 import { canonicalBodyJson } from './canonical-body-json.js';
 import { decodesAsUtf8 } from './form-bytes.js';
+import { repeatsNames } from './repeated-names.js';
 
 /** What a payload fingerprint covers: the request line and the canonical body. */
 export interface FingerprintInput {
@@ -73,7 +74,8 @@ function canonicalQuery(query: string): string {
 /**
  * The protocol's canonical text, its `kind:` prefix turned into the hash's kind line. A
  * form the canonical form would merge with another (`form-bytes.ts`) is compared as it
- * came, behind `raw:` as its query is.
+ * came, behind `raw:` as its query is; JSON naming a member twice (`repeated-names.ts`)
+ * as other text.
  */
 function canonicalText(text: string, form: boolean): CanonicalBody {
   if (form && !decodesAsUtf8(text)) return { kind: 'form', bytes: `raw:${text}` };
@@ -81,5 +83,6 @@ function canonicalText(text: string, form: boolean): CanonicalBody {
   const colon = canonical.indexOf(':');
   const kind = canonical.slice(0, colon);
   const rest = canonical.slice(colon + 1);
-  return kind === 'json' ? { kind: 'json', bytes: rest } : kind === 'form' ? { kind: 'form', bytes: rest } : { kind: 'bytes', bytes: rest };
+  if (kind === 'json') return text.includes(':') && repeatsNames(text, JSON.parse(text)) ? { kind: 'bytes', bytes: text } : { kind: 'json', bytes: rest };
+  return kind === 'form' ? { kind: 'form', bytes: rest } : { kind: 'bytes', bytes: rest };
 }

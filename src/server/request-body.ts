@@ -7,6 +7,7 @@
 import { isUtf8 } from 'node:buffer';
 import type { IncomingMessage } from 'node:http';
 import { losesDigits } from '../protocol/index.js';
+import { repeatsNames } from './repeated-names.js';
 
 /** The request body was larger than the limit (`maxBodyBytes`). */
 export class BodyTooLargeError extends Error {
@@ -49,10 +50,11 @@ export function payloadOf(req: ReadRequest, raw: Buffer): unknown {
   const text = raw.toString('utf8');
   const parsed = parseJson(text);
   req.body = parsed !== undefined ? parsed : raw;
-  // Fingerprinted from the bytes where the parse lost something, as `canonicalBodyText`
-  // does: a number it rounded, or bytes that are no UTF-8 (a latin1 `é` and `è` both
-  // decode to U+FFFD).
-  return (typeof parsed === 'string' || (typeof parsed === 'object' && parsed !== null)) && !losesDigits(text) && isUtf8(raw) ? parsed : raw;
+  if (typeof parsed === 'string') return isUtf8(raw) ? parsed : raw;
+  // Fingerprinted from the bytes where the parse lost something: a number it rounded (as
+  // `canonicalBodyText` does), bytes that are no UTF-8 (a latin1 `é` and `è` both decode
+  // to U+FFFD), a member named twice (the first dropped).
+  return typeof parsed === 'object' && parsed !== null && !losesDigits(text) && isUtf8(raw) && !repeatsNames(text, parsed) ? parsed : raw;
 }
 
 /**

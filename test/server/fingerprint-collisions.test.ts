@@ -111,3 +111,33 @@ describe('JSON that is not UTF-8', () => {
     expect(runs).toHaveLength(1);
   });
 });
+
+describe('JSON with a member name twice', () => {
+  const json = 'application/json';
+  it('{"amount":1,"amount":100} and {"amount":100} are two payloads (JSON.parse keeps the last; a first-wins parser sees 1)', async () => {
+    const { a, b, runs } = await twice('dup-json', { raw: '{"amount":1,"amount":100}', type: json }, { raw: '{"amount":100}', type: json });
+    expect(a.status).toBe(200);
+    expect(runs).toHaveLength(1);
+    expect(b.status).toBe(422);
+  });
+
+  it('nested, and as text/plain: two payloads', async () => {
+    expect((await twice('dup-nested', { raw: '[{"to":"a","to":"b"}]', type: json }, { raw: '[{"to":"b"}]', type: json })).b.status).toBe(422);
+    expect((await twice('dup-text', { raw: '{"to":"a","to":"b"}', type: 'text/plain' }, { raw: '{"to":"b"}', type: 'text/plain' })).b.status).toBe(422);
+  });
+
+  it('nested deeper than 64 levels, with a name twice: still refused as too deep, not compared as text', async () => {
+    const deep = '{"a":'.repeat(100) + '1' + '}'.repeat(100);
+    for (const type of [json, 'text/plain']) {
+      const answer = await post(`${url}/pay`, { key: `dup-deep-${type}`, raw: `{"x":1,"x":2,"d":${deep}}`, headers: { 'Content-Type': type } });
+      expect(answer.json().type).toBe('https://submit-once.dev/problems/body-too-deep');
+    }
+  });
+
+  it('still one payload: colons inside strings, member order, and a duplicate sent again as it was', async () => {
+    const colons = await twice('colons', { raw: '{"at":"13:06:32","url":"https://x","n":{"a":1}}', type: json }, { raw: '{"n":{"a":1},"url":"https://x","at":"13:06:32"}', type: json });
+    expect(colons.b.headers.get('idempotent-replayed')).toBe('true');
+    const again = await twice('dup-again', { raw: '{"a":1,"a":2}', type: json }, { raw: '{"a":1,"a":2}', type: json });
+    expect(again.b.headers.get('idempotent-replayed')).toBe('true');
+  });
+});
