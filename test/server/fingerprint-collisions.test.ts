@@ -3,9 +3,11 @@
  * `key-reused`, not the first one's response replayed. Each case here once had one
  * fingerprint for two bodies the handler (or an upstream) reads as different intents.
  */
+import express from 'express';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createVerifier, type Verifier } from '../../src/server/index.js';
+import { createVerifier, idempotency, type Verifier } from '../../src/server/index.js';
 import { post } from '../helpers/post.js';
+import { startServer } from '../helpers/http-server.js';
 
 let verifier: Verifier;
 let url: string;
@@ -139,5 +141,28 @@ describe('JSON with a member name twice', () => {
     expect(colons.b.headers.get('idempotent-replayed')).toBe('true');
     const again = await twice('dup-again', { raw: '{"a":1,"a":2}', type: json }, { raw: '{"a":1,"a":2}', type: json });
     expect(again.b.headers.get('idempotent-replayed')).toBe('true');
+  });
+});
+
+describe('behind express.json()', () => {
+  it('the middleware gets the parse, not the text: a big number and a repeated name are one payload there, as they are to the handler', async () => {
+    const seen: unknown[] = [];
+    const app = express();
+    app.use(express.json(), idempotency({ principal: false }));
+    app.post('/pay', (req, res) => {
+      seen.push(req.body);
+      res.json(req.body);
+    });
+    const server = await startServer(app);
+    try {
+      const send = (key: string, raw: string) => post(`${server.url}/pay`, { key, raw, headers: { 'Content-Type': 'application/json' } });
+      await send('e1', '{"amount":9007199254740993}');
+      expect((await send('e1', '{"amount":9007199254740992}')).headers.get('idempotent-replayed')).toBe('true');
+      await send('e2', '{"amount":1,"amount":100}');
+      expect((await send('e2', '{"amount":100}')).headers.get('idempotent-replayed')).toBe('true');
+      expect(seen).toEqual([{ amount: 9007199254740992 }, { amount: 100 }]);
+    } finally {
+      await server.close();
+    }
   });
 });
