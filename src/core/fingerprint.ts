@@ -7,13 +7,14 @@ import { canonicalBodyText } from '../protocol/canonical-body.js';
 import { canonicalForm } from '../protocol/canonical-form.js';
 import { canonicalJson } from '../protocol/canonical-json.js';
 import { InvalidRequestError, UnreplayableBodyError } from './errors.js';
+import { byName, ReadBody, spelled, UnreadBlobs } from './fingerprint-values.js';
 import { hash64 } from './hash.js';
 
 /** What the user means to do, independent of the transport that sends it. */
 export interface Intent {
   method: string;
   url: string | URL;
-  /** Any JSON-able value, a string, or a fetch body (Blob, FormData, URLSearchParams, bytes). */
+  /** Any JSON-able value (Maps, Sets, files and bytes in it by their content), a string, or a fetch body (Blob, FormData, URLSearchParams, bytes). */
   body?: unknown;
   /** Separates the keys of different users (or tenants) on one device. */
   scope?: string | undefined;
@@ -38,12 +39,29 @@ export async function fingerprint(intent: Intent | Request): Promise<string> {
     const body = hasBody(intent.method) ? new Uint8Array(await intent.clone().arrayBuffer()) : undefined;
     return fingerprintOf({ method: intent.method, url: intent.url, body, ifMatch: intent.headers.get('if-match') ?? undefined });
   }
-  if (readsBody(intent.body)) return fingerprintOf({ ...intent, body: await readBlobs(intent.body) });
-  return fingerprintOf(intent);
+  return fingerprintSoon(intent);
 }
 
-/** Whether `fingerprint()` reads the body first (a Blob, a FormData with files); other bodies `fingerprintOf` takes at once. */
-export function readsBody(body: unknown): boolean {
+/**
+ * `fingerprint()` of an intent, a string where the body needs no reading (most): no async
+ * function, no hop on the click's path. A body that is or holds a Blob is read first.
+ */
+export function fingerprintSoon(intent: Intent, scope = intent.scope): string | Promise<string> {
+  const { body } = intent;
+  if (readsBody(body)) return readBlobs(body).then((read) => fingerprintOf({ ...intent, body: read }, scope));
+  try {
+    return fingerprintOf(intent, scope);
+  } catch (error) {
+    // A Blob inside the body (`{ photo: File }`), found only where JSON wrote `{}` for it.
+    if (!(error instanceof UnreadBlobs)) throw error;
+    return Promise.all([...new Set(error.blobs)].map(async (blob) => [blob, new Uint8Array(await blob.arrayBuffer())] as const)).then((read) =>
+      fingerprintOf({ ...intent, body: new ReadBody(body, new Map(read)) }, scope),
+    );
+  }
+}
+
+/** Whether the body is a Blob or a FormData with files, read before `fingerprintOf` takes it. */
+function readsBody(body: unknown): boolean {
   return typeof body === 'object' && body !== null && (isBlob(body) || isFormDataWithBlobs(body));
 }
 
@@ -181,8 +199,15 @@ function canonicalBody(body: unknown): Printed {
   // A web stream, or a Node stream handed to axios: read once, so never safe to resend.
   if (isReadableStream(body) || typeof (body as { pipe?: unknown }).pipe === 'function') throw new UnreplayableBodyError();
   if (isBlob(body)) throw new InvalidRequestError('a Blob body must be read first: use fingerprint(), not fingerprintOf()');
+  const read = body instanceof ReadBody ? body : undefined;
+  const value = read ? read.value : body;
   // The same `json:` kind as canonicalBodyText gives the JSON text of this value.
-  return `json:${orInvalid(() => canonicalJson(body))}`;
+  const text = orInvalid(() => canonicalJson(value));
+  // JSON writes `{}` for a Map, a File, a class instance with private state...: only a
+  // text with one is walked for them, so a plain body costs and prints what it did.
+  if (!text.includes('{}')) return `json:${text}`;
+  const values = orInvalid(() => spelled(value, read?.bytes));
+  return values === undefined ? `json:${text}` : `values:${orInvalid(() => canonicalJson(values))}`;
 }
 
 /** Runs a protocol canonicaliser; what it refuses (nested too deep, a cycle) is an invalid request. */
@@ -190,6 +215,7 @@ function orInvalid<T>(canonicalise: () => T): T {
   try {
     return canonicalise();
   } catch (cause) {
+    if (cause instanceof InvalidRequestError) throw cause;
     throw new InvalidRequestError(`body ${(cause as Error).message}`, { cause });
   }
 }
@@ -222,7 +248,7 @@ function canonicalBytes(bytes: Uint8Array): Printed {
 
 function canonicalEntries(entries: [string, unknown][]): (string | Uint8Array)[] {
   // Sort by name only (stable), so repeated names keep their meaningful order.
-  const sorted = [...entries].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  const sorted = [...entries].sort(byName);
   return sorted.flatMap(([name, value], i) => [
     `${i ? '&' : ''}${encodeURIComponent(name)}=`,
     ...(value instanceof BlobBytes ? blobParts(value) : [encodeURIComponent(String(value))]),

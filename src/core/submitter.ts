@@ -17,7 +17,7 @@ import { EventHub, type SubmitEvent, type SubmitEventListener } from './events.j
 import { crossTab } from './cross-tab.js';
 import { forget, leftBehind, track, untrack, type LeftSettle } from './left-behind.js';
 import { fallbackStore } from './fallback-store.js';
-import { fingerprint, fingerprintOf, readsBody, type Intent } from './fingerprint.js';
+import { fingerprintSoon, type Intent } from './fingerprint.js';
 import { SingleFlight } from './inflight.js';
 import { inProgressWaits } from './in-progress.js';
 import { mintAhead, takeKey } from './key.js';
@@ -219,11 +219,7 @@ export function createSubmitter(options: SubmitterOptions = {}): Submitter {
     background.add(promise);
   }
 
-  /** A string where the body needs no reading (most): no async function, no hop on the click's path. */
-  const fingerprintFor = (intent: Intent): string | Promise<string> => {
-    const scope = intent.scope ?? config.scope();
-    return readsBody(intent.body) ? fingerprint({ ...intent, scope }) : fingerprintOf(intent, scope);
-  };
+  const fingerprintFor = (intent: Intent): string | Promise<string> => fingerprintSoon(intent, intent.scope ?? config.scope());
 
   /** The key a submission of the intent would reuse now, if any. */
   async function liveKey(fp: string): Promise<string | undefined> {

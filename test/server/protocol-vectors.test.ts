@@ -62,7 +62,12 @@ describe('server fingerprint over the shared payload vectors', () => {
     for (let i = 0; i < bodies.length; i++) {
       for (let j = i + 1; j < bodies.length; j++) {
         if (server[i] === server[j]) equalPairs++;
-        if ((client[i] === client[j]) !== (server[i] === server[j])) disagreements.push(`${bodies[i]!.name} / ${bodies[j]!.name}`);
+        // A Map value is the one JSON cannot spell: the server sees the `{}` a serialiser
+        // writes, the client its entries (two different Maps are two intents). There only
+        // the direction that could join two payloads under one key must hold.
+        const byEntries = bodies[i]!.client instanceof Map || bodies[j]!.client instanceof Map;
+        const clientEqual = client[i] === client[j];
+        if (byEntries ? clientEqual && server[i] !== server[j] : clientEqual !== (server[i] === server[j])) disagreements.push(`${bodies[i]!.name} / ${bodies[j]!.name}`);
       }
     }
     expect(disagreements).toEqual([]);
