@@ -77,11 +77,11 @@ export function spelled(body: unknown, bytes?: ReadonlyMap<Blob, Uint8Array>): u
     }
     if (value instanceof Map) return tagged('map', { entries: sorted([...value].map(([k, v], i) => [inner(k, `.keys()[${i}]`), inner(v, `.values()[${i}]`)]), (entry) => entry[0]) });
     if (value instanceof Set) return tagged('set', { values: sorted([...value].map((item, i) => inner(item, `.values()[${i}]`)), (item) => item) });
-    if (typeof Blob !== 'undefined' && value instanceof Blob) return blob(value);
+    if (isBlob(value)) return blob(value);
     if (value instanceof ArrayBuffer) return tagged('bytes', read(new Uint8Array(value)));
     if (ArrayBuffer.isView(value)) return tagged('bytes', read(new Uint8Array(value.buffer, value.byteOffset, value.byteLength)));
     if (value instanceof URLSearchParams) return tagged('query', { text: canonicalForm(value) });
-    if (typeof FormData !== 'undefined' && value instanceof FormData) {
+    if (isFormData(value)) {
       // As a FormData body: by field name, repeated names in their order (a stable sort).
       return tagged('form', { fields: [...value].sort(byName).map(([name, item]) => [name, typeof item === 'string' ? item : blob(item)]) });
     }
@@ -93,6 +93,14 @@ export function spelled(body: unknown, bytes?: ReadonlyMap<Blob, Uint8Array>): u
   const out = walk(body, '', 'body', 0);
   if (unread.length) throw new UnreadBlobs(unread);
   return out;
+}
+
+export function isBlob(value: unknown): value is Blob {
+  return typeof Blob !== 'undefined' && value instanceof Blob;
+}
+
+export function isFormData(value: unknown): value is FormData {
+  return typeof FormData !== 'undefined' && value instanceof FormData;
 }
 
 /** Pairs by their first item, a name (a stable sort: repeated names keep their order). */

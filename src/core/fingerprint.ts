@@ -7,7 +7,7 @@ import { canonicalBodyText } from '../protocol/canonical-body.js';
 import { canonicalForm } from '../protocol/canonical-form.js';
 import { canonicalJson } from '../protocol/canonical-json.js';
 import { InvalidRequestError, UnreplayableBodyError } from './errors.js';
-import { byName, ReadBody, spelled, UnreadBlobs } from './fingerprint-values.js';
+import { byName, isBlob, isFormData, ReadBody, spelled, UnreadBlobs } from './fingerprint-values.js';
 import { hash64 } from './hash.js';
 
 /** What the user means to do, independent of the transport that sends it. */
@@ -265,14 +265,6 @@ function hasBody(method: string): boolean {
 
 function isRequest(value: unknown): value is Request {
   return typeof Request !== 'undefined' && value instanceof Request;
-}
-
-function isBlob(value: unknown): value is Blob {
-  return typeof Blob !== 'undefined' && value instanceof Blob;
-}
-
-function isFormData(value: unknown): value is FormData {
-  return typeof FormData !== 'undefined' && value instanceof FormData;
 }
 
 function isFormDataWithBlobs(value: unknown): boolean {

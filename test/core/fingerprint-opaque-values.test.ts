@@ -84,6 +84,7 @@ describe('different content is a different intent', () => {
     ['an empty typed array and an empty object', { data: new Uint8Array(0) }, { data: {} }],
     ['a Map and a plain object spelling its tag', { a: new Map(), b: new Set() }, { a: { '\u0000': 'map', entries: [] }, b: new Set() }],
     ['a FormData field', { form: formOf('x') }, { form: formOf('y') }],
+    ['a member named __proto__ beside a Map', Object.assign(JSON.parse('{"__proto__":{"a":1}}') as object, { m: new Map() }), { m: new Map() }],
     ['a top-level Map', new Map([['a', 1]]), new Map([['a', 2]])],
     ['a Map inside an array', [new Map([['a', 1]])], [new Map([['a', 2]])]],
   ];
