@@ -67,6 +67,8 @@ export function spelled(body: unknown, bytes?: ReadonlyMap<Blob, Uint8Array>): u
     if (depth > MAX_JSON_DEPTH) throw new PayloadTooDeepError(MAX_JSON_DEPTH);
     const inner = (item: unknown, at: string, name = ''): unknown => walk(item, name, path + at, depth + 1);
     if (Array.isArray(value)) return value.map((item, i) => inner(item, `[${i}]`, String(i)));
+    // A file input's `files`, also when none is chosen (no members then, yet no secret).
+    if (typeof FileList !== 'undefined' && value instanceof FileList) return tagged('files', { files: Array.from(value, blob) });
     const names = Object.keys(value);
     // What JSON spells, it spells: members, or a plain empty object.
     if (names.length || isPlain(value)) {
