@@ -1,4 +1,5 @@
 import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import { Socket } from 'node:net';
 import { PrototypeLayer } from './prototype-layer.js';
 import { hasBody } from './replay.js';
 import type { StoredResponse } from './stores/types.js';
@@ -543,6 +544,11 @@ function holdDestroys(transport: Transport): void {
     const deferring = function (this: Transport, error?: Error): unknown {
       const held = heldTransports.get(this);
       if (held === undefined) return destroy.call(this, error);
+      if (peerGone(this, error)) {
+        // Nothing will go out on it: its entry must not outlive it when the store never answers.
+        heldTransports.delete(this);
+        return destroy.call(this, error);
+      }
       held.destroy = true;
       held.error ??= error;
       return this;
@@ -553,6 +559,15 @@ function holdDestroys(transport: Transport): void {
   const held = heldTransports.get(transport);
   if (held === undefined) heldTransports.set(transport, { holds: 1, destroy: false, error: undefined });
   else held.holds++;
+}
+
+/**
+ * The peer reset the connection (a system error: ECONNRESET, EPIPE) or closed its side
+ * of a socket: the held end can no longer reach it, and a store that never answers
+ * would keep the connection open for ever.
+ */
+function peerGone(transport: Transport, error: Error | undefined): boolean {
+  return (error as { syscall?: unknown } | undefined)?.syscall !== undefined || (transport instanceof Socket && transport.readableEnded);
 }
 
 /**
