@@ -261,8 +261,10 @@ export function createSubmitter(options: SubmitterOptions = {}): Submitter {
         const current = settledBy(fp, found) ?? found;
         claimed = transition.claim(current, fp, config.now(), explicitKey, policy, { owner: tabs?.owner(), takeOverFrom });
         // Not thrown here: a throw in a store's transaction reads as a failed store (degrade).
+        // What this claim took over is still written: a settle queued in memory (deleted
+        // from `queued` above), else the next order of the intent would reuse its key.
         invalid = claimed.source === 'new' && !isValidKey(claimed.record.key);
-        if (invalid) return undefined;
+        if (invalid) return current === stored ? undefined : (current ?? null);
         // In the transaction, before any other tab can read the claim.
         if (sending && !claimed.busy && claimed.record.owner !== undefined && announce(claimed.record.key)) announcedKeys.push(claimed.record.key);
         return claimed.busy ? undefined : claimed.record;
