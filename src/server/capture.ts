@@ -562,12 +562,13 @@ function holdDestroys(transport: Transport): void {
 }
 
 /**
- * The peer reset the connection (a system error: ECONNRESET, EPIPE) or closed its side
- * of a socket: the held end can no longer reach it, and a store that never answers
- * would keep the connection open for ever.
+ * The peer reset the connection (a system error: ECONNRESET, EPIPE), closed its side of
+ * a socket, or cancelled its HTTP/2 stream (closed before we ended it): the held end can
+ * no longer reach it, and a store that never answers would keep it open for ever.
  */
 function peerGone(transport: Transport, error: Error | undefined): boolean {
-  return (error as { syscall?: unknown } | undefined)?.syscall !== undefined || (transport instanceof Socket && transport.readableEnded);
+  if ((error as { syscall?: unknown } | undefined)?.syscall !== undefined) return true;
+  return transport instanceof Socket ? transport.readableEnded : (transport as { closed?: unknown }).closed === true;
 }
 
 /**
