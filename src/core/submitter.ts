@@ -203,9 +203,13 @@ export function createSubmitter(options: SubmitterOptions = {}): Submitter {
     later(() => store.upsert(fp, (current) => settledBy(fp, current)));
   });
   // Settles an earlier page left unwritten (it went on the moment its answer came): so too.
+  // Dropped only by the engine whose store holds the key: another engine of the origin
+  // (its own store: a memory one, another database) may start first. Else they age out.
   for (const [fp, key, at] of leftBehind(config.now() - config.ttl)) {
     if (!answered.has(fp)) answered.set(fp, { key, at });
-    later(() => store.upsert(fp, (current) => settledBy(fp, current)).then(() => forget(fp, key)));
+    let ours = false;
+    const apply = (current: KeyRecord | undefined) => ((ours = current?.key === key), settledBy(fp, current));
+    later(() => store.upsert(fp, apply).then(() => ours && forget(fp, key)));
   }
   /** Settles queued or being written, for `left-behind.ts` if the page is left first. */
   const uncommitted = new Map<string, { key: string; at: number }>();
