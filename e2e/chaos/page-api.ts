@@ -17,6 +17,8 @@ export type SubmitResult =
       problemType?: string;
       /** The SDK handed the response over, then the page reloaded before its body was read. */
       unread?: true;
+      /** The SDK handed the response over, then reading its body failed (a reload, a cut). */
+      bodyError?: string;
     }
   | { kind: 'error'; name: string; code?: string; message: string }
   /** The page went away (a reload) before the submission settled: the user saw nothing. */

@@ -32,24 +32,9 @@ async function submit(url: string, body: unknown): Promise<SubmitResult> {
     keepDelivered(result, slot);
     return result;
   };
+  let response: Response;
   try {
-    const response = await send(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-    keepDelivered({ kind: 'response', status: response.status, replayed: response.headers.get('idempotent-replayed') === 'true', body: undefined, unread: true }, slot);
-    const text = await response.text();
-    let json: unknown;
-    try {
-      json = JSON.parse(text);
-    } catch {
-      json = undefined;
-    }
-    const type = (json as { type?: unknown } | undefined)?.type;
-    return settled({
-      kind: 'response',
-      status: response.status,
-      replayed: response.headers.get('idempotent-replayed') === 'true',
-      body: json ?? text.slice(0, 200),
-      ...(typeof type === 'string' ? { problemType: type } : {}),
-    });
+    response = await send(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
   } catch (error) {
     if (isSubmitOnceError(error)) return settled({ kind: 'error', name: error.name, code: error.code, message: error.message });
     // Codes the SDK may grow (e.g. `outcome-unknown`) are read as they are, not filtered.
@@ -57,6 +42,31 @@ async function submit(url: string, body: unknown): Promise<SubmitResult> {
     const name = error instanceof Error ? error.name : 'unknown';
     return settled({ kind: 'error', name, ...(typeof code === 'string' ? { code } : {}), message: error instanceof Error ? error.message : String(error) });
   }
+  const handedOver = { kind: 'response', status: response.status, replayed: response.headers.get('idempotent-replayed') === 'true', body: undefined, unread: true } as const;
+  keepDelivered(handedOver, slot);
+  let text: string;
+  try {
+    text = await response.text();
+  } catch (error) {
+    // The status was handed over: that is the answer the user holds. Its body cut (by a
+    // reload, or the network) must not turn it back into "no answer": the runner would then
+    // submit again as if the user had none, past the settle window: a second order by design.
+    return settled({ ...handedOver, bodyError: error instanceof Error ? error.message : String(error) });
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
+  const type = (json as { type?: unknown } | undefined)?.type;
+  return settled({
+    kind: 'response',
+    status: response.status,
+    replayed: response.headers.get('idempotent-replayed') === 'true',
+    body: json ?? text.slice(0, 200),
+    ...(typeof type === 'string' ? { problemType: type } : {}),
+  });
 }
 
 const api: ChaosApi = {

@@ -176,7 +176,10 @@ function details(result: TrialResult): string {
 }
 
 function describeResult(result: TrialResult['told'][number]['result']): string {
-  if (result.kind === 'response') return `${result.status}${result.replayed ? ' replayed' : ''} ${result.problemType ?? JSON.stringify(result.body)}`;
+  if (result.kind === 'response') {
+    const body = result.bodyError === undefined ? (result.problemType ?? JSON.stringify(result.body)) : `(body not read: ${result.bodyError})`;
+    return `${result.status}${result.replayed ? ' replayed' : ''} ${body}`;
+  }
   if (result.kind === 'error') return `${result.name}${result.code ? ` (${result.code})` : ''}: ${result.message}`;
   return `lost: ${result.message}`;
 }
