@@ -3,13 +3,16 @@
  * rules are the protocol's (the client finds its key by the same ones): the query in
  * `canonicalForm` order, the body through `canonicalBodyText` (a urlencoded form with its
  * fields sorted, JSON in canonical form, other text as it is), a parsed body through
- * `canonicalJson` (`canonicalBodyJson`). Only the hashing is the server's own.
+ * `canonicalJson` (`canonicalBodyJson`). Only the hashing is the server's own, and so is a
+ * multipart/form-data body compared by its parts (`multipart.ts`): the client sends its
+ * own retries with one boundary, other clients do not.
  */
 import { isUtf8 } from 'node:buffer';
 import { createHash, hash } from 'node:crypto';
 import { canonicalBodyText, canonicalForm, isFormContentType } from '../protocol/index.js';
 import { canonicalBodyJson } from './canonical-body-json.js';
 import { decodesAsUtf8 } from './form-bytes.js';
+import { multipartBoundary, multipartParts, type MultipartPart } from './multipart.js';
 import { repeatsNames } from './repeated-names.js';
 
 /** What a payload fingerprint covers: the request line and the canonical body. */
@@ -29,7 +32,9 @@ export interface FingerprintInput {
  * sha256 over method, path, canonical query and canonical body, in the framing earlier
  * versions used (`kind` line, then the canonical bytes), so a fingerprint a durable store
  * kept from before still matches its retry: JSON is `json`, other text and bytes are
- * `bytes` (the text's UTF-8 is its bytes), an empty body `empty`; forms are new, `form`.
+ * `bytes` (the text's UTF-8 is its bytes), an empty body `empty`; forms are new, `form`,
+ * and so are multipart/form-data bodies framed by their boundary, `multipart` (one that
+ * is not is `bytes`, as before).
  *
  * @throws PayloadTooDeepError when a JSON body nests deeper than `MAX_JSON_DEPTH`.
  */
@@ -40,20 +45,32 @@ export function payloadFingerprint(input: FingerprintInput): string {
   // One-shot hashing of one string (its UTF-8, as `update` would hash the two parts) is
   // several times cheaper than a Hash object for a small payload.
   if (typeof body.bytes === 'string') return hash('sha256', head + body.bytes, 'base64url');
-  return createHash('sha256').update(head).update(body.bytes).digest('base64url');
+  const sha = createHash('sha256').update(head);
+  if (body.bytes instanceof Uint8Array) return sha.update(body.bytes).digest('base64url');
+  // Each part behind the lengths of its headers and content, so no part's bytes can
+  // spell a frame: the boundary that kept them apart on the wire is left out.
+  for (const [headers, content] of body.bytes) sha.update(`${headers.length}:${content.length}\n`).update(headers).update(content);
+  return sha.digest('base64url');
 }
 
-interface CanonicalBody {
-  readonly kind: 'empty' | 'json' | 'form' | 'bytes';
-  readonly bytes: string | Uint8Array;
-}
+type CanonicalBody =
+  | { readonly kind: 'empty' | 'json' | 'form' | 'bytes'; readonly bytes: string | Uint8Array }
+  | { readonly kind: 'multipart'; readonly bytes: readonly MultipartPart[] };
 
 /** The content type matters only for text (is it a form?), not for a value a parser made. */
 function canonicalBody(body: unknown, contentType: string | undefined): CanonicalBody {
   if (body === undefined || body === null || body === '') return { kind: 'empty', bytes: '' };
-  if (typeof body === 'string') return canonicalText(body, isFormContentType(contentType));
+  if (typeof body === 'string') {
+    // Text a parser decoded (express.text()) is compared as its UTF-8, as bytes that are UTF-8 are as their text.
+    const boundary = multipartBoundary(contentType);
+    const parts = boundary !== undefined ? multipartParts(Buffer.from(body, 'utf8'), boundary) : undefined;
+    return parts !== undefined ? { kind: 'multipart', bytes: parts } : canonicalText(body, isFormContentType(contentType));
+  }
   if (body instanceof Uint8Array) {
     if (body.length === 0) return { kind: 'empty', bytes: '' };
+    const boundary = multipartBoundary(contentType);
+    const parts = boundary !== undefined ? multipartParts(Buffer.from(body.buffer, body.byteOffset, body.byteLength), boundary) : undefined;
+    if (parts !== undefined) return { kind: 'multipart', bytes: parts };
     // Bytes that are no UTF-8 text (an upload) are compared as they are, as the client does.
     return isUtf8(body)
       ? canonicalText(Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8'), isFormContentType(contentType))
