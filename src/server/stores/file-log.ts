@@ -46,6 +46,8 @@ export class LineLog {
   #idle: SyncBatch | undefined;
   #compactRequested = false;
   #failure: unknown;
+  /** A failure `reopen` cannot get past: anything but a full disk or quota, or any failed sync of the log. */
+  #fatal = false;
   #closed = false;
 
   private constructor(
@@ -99,6 +101,45 @@ export class LineLog {
   }
 
   /**
+   * The failure came from a full disk (or quota) when writing: `reopen` may get past it.
+   * Not after a failed fdatasync: the kernel may have dropped the lines it could not write
+   * back while the page cache still shows them, so rereading the file could bring back a
+   * completion, or miss a claim, that is not on disk.
+   */
+  get recoverable(): boolean {
+    return this.#failure !== undefined && !this.#fatal;
+  }
+
+  /**
+   * `recoverable`, and no sync running or due: the lines its batch waits for went with the
+   * failed write, and a sync after the reopen would resolve that batch all the same.
+   */
+  get reopenable(): boolean {
+    return this.recoverable && !this.#syncing;
+  }
+
+  /**
+   * After a failure `reopenable` allows: what a restart does, under the lock already held.
+   * Reads the file again (`apply` each line; a line the failure tore is skipped), calls
+   * `loaded` (the caller swaps in the memory it rebuilt from those lines), then rewrites
+   * the file compacted from `snapshot` and appends to that. The rewrite is what clears the
+   * failure: it drops a torn line (the next one would be glued onto it), and its sync makes
+   * every line in memory durable. Throws, still failed, if it cannot.
+   */
+  reopen(apply: (line: string) => void, loaded: () => void): void {
+    if (!this.reopenable) throw this.#failure;
+    try {
+      readLines(this.path, apply);
+    } catch (error) {
+      this.#fail(error);
+      throw error;
+    }
+    loaded();
+    this.#compact();
+    this.#failure = undefined;
+  }
+
+  /**
    * Without `durable`, writes one line (no newline) to the kernel before returning, after
    * the durable lines held before it; throws if it cannot. With `durable`, the promise
    * settles once the line is written and an fdatasync has covered it.
@@ -127,7 +168,7 @@ export class LineLog {
    * zeros past the file's end if the text does not fit (a page-cache write on the event
    * loop, about once a MiB of lines; the next sync flushes them and the new size, and the
    * syncs after it change no metadata). Records the first failure: the lines held and
-   * every later append fail with it.
+   * every later append fail with it, until `reopen`.
    */
   #write(text: string): void {
     try {
@@ -139,15 +180,21 @@ export class LineLog {
         writeZerosSync(this.#fd, this.path, this.#end, grown);
         this.#end = grown;
       }
-      // A short write only happens when the disk is full or the file too large: failing
-      // closed leaves a torn last line, which loading skips.
-      if (writeSync(this.#fd, text, this.#position) !== bytes) throw new Error(`short write to ${this.path}`);
+      // Failing closed may leave a torn last line, which loading skips.
+      writeAllSync(this.#fd, text, bytes, this.#position, this.path);
       this.#position = end;
       if (end > this.#end) this.#end = end;
     } catch (error) {
-      this.#failure ??= error;
+      this.#fail(error);
       throw error;
     }
+  }
+
+  /** `fromSync`: a failed fdatasync of the log, never reopened (see `reopenable`). */
+  #fail(error: unknown, fromSync = false): void {
+    this.#failure ??= error;
+    const code = (error as { code?: unknown } | null)?.code;
+    if (fromSync || (code !== 'ENOSPC' && code !== 'EDQUOT')) this.#fatal = true;
   }
 
   /**
@@ -172,6 +219,7 @@ export class LineLog {
     if (this.#syncing) await (this.#idle ??= newBatch()).done.catch(() => undefined);
     if (this.#closed) return;
     this.#closed = true;
+    this.#fatal = true;
     // Every later append fails: the kernel hands this descriptor's number to the next file
     // opened, and a line written through it would land in that file (another store's log).
     this.#failure ??= new Error(`${this.path} is closed`);
@@ -225,7 +273,7 @@ export class LineLog {
     fdatasync(this.#fd, (error) => {
       if (error === null) batch.resolve();
       else {
-        this.#failure ??= error;
+        this.#fail(error, true);
         batch.reject(error);
         this.#next?.reject(error);
         this.#next = undefined;
@@ -270,7 +318,7 @@ export class LineLog {
       this.#end = written.end;
       closeSync(old);
     } catch (error) {
-      this.#failure ??= error;
+      this.#fail(error);
       throw error;
     }
   }
@@ -353,7 +401,7 @@ function writeSnapshotSync(path: string, lines: Iterable<string>, preallocateByt
     let text = '';
     const flush = (): void => {
       const bytes = Buffer.byteLength(text);
-      if (writeSync(fd, text, position) !== bytes) throw new Error(`short write to ${tmp}`);
+      writeAllSync(fd, text, bytes, position, tmp);
       position += bytes;
       text = '';
     };
@@ -389,7 +437,24 @@ const ZEROS = Buffer.alloc(64 * 1024);
 function writeZerosSync(fd: number, path: string, from: number, to: number): void {
   for (let at = from; at < to; ) {
     const length = Math.min(ZEROS.length, to - at);
-    if (writeSync(fd, ZEROS, 0, length, at) !== length) throw new Error(`short write to ${path}`);
+    writeAllSync(fd, ZEROS.subarray(0, length), length, at, path);
     at += length;
+  }
+}
+
+/**
+ * Writes all `bytes` of `data` at `position`. A short write (the disk filled up during
+ * it) is followed by one for the rest, as POSIX asks, so that a full disk fails with the
+ * kernel's ENOSPC, which `reopen` can get past, rather than with a short count.
+ */
+function writeAllSync(fd: number, data: string | Buffer, bytes: number, position: number, path: string): void {
+  let written = typeof data === 'string' ? writeSync(fd, data, position) : writeSync(fd, data, 0, bytes, position);
+  if (written === bytes) return;
+  const rest = typeof data === 'string' ? Buffer.from(data) : data;
+  while (written < bytes) {
+    const more = writeSync(fd, rest, written, bytes - written, position + written);
+    // Not for a regular file, but it would loop for ever.
+    if (more === 0) throw new Error(`short write to ${path}`);
+    written += more;
   }
 }

@@ -28,7 +28,7 @@ export interface FileStoreOptions {
    * it at the first NUL byte. 0 appends instead. Default 1 MiB.
    */
   readonly preallocateBytes?: number;
-  /** Clock for sweeping and for dropping expired records when loading. */
+  /** Clock for sweeping, for dropping expired records when loading, and for spacing the tries after a full disk. */
   readonly now?: () => number;
 }
 
@@ -42,11 +42,19 @@ export interface FileStoreOptions {
  * another, throws `StoreLockedError` before the file is touched; a lock whose process is
  * gone (a crash) is taken over; `close` removes it. Use `redisStore` for several instances.
  *
+ * A write that fails fails every call after it (503): memory may be ahead of the file. If
+ * the disk or quota was full (ENOSPC, EDQUOT), a call at most once a second tries what a
+ * restart does instead: reread the file, rebuild the memory from it, rewrite it
+ * compacted. The claims of handlers still running are kept as they are (their claim
+ * lines are in the file), so neither a duplicate nor a recovering claim runs them again;
+ * any other claim whose line is in the file but whose completion is not turns `unknown`.
+ * Any other error (EIO, a failed fdatasync) needs a restart.
+ *
  * @example idempotency({ store: fileStore('./var/idempotency.jsonl') })
  */
 export function fileStore(path: string, options: FileStoreOptions = {}): IdempotencyStore {
   const now = options.now ?? Date.now;
-  const table = new RecordTable();
+  let table = new RecordTable();
   const loadedAt = now();
   // Checked before the file is opened and locked: a refused option leaves no lock behind.
   const sweepIntervalMs = checkNumber('sweepIntervalMs', options.sweepIntervalMs ?? 60_000, 0, true, MAX_TIMER_MS);
@@ -70,8 +78,44 @@ export function fileStore(path: string, options: FileStoreOptions = {}): Idempot
 
   const unavailableError = (error: unknown): StoreUnavailableError =>
     new StoreUnavailableError(`file store ${path} cannot be written`, { cause: error });
+  /** When the next try to get past a failure may start: the calls before it answer 503 without touching the disk. */
+  let nextReopen = -Infinity;
+  /**
+   * As a restart, minus killing the handlers in flight: a claim still running in memory,
+   * its line in the file (read back as `unknown`, same token), keeps running under its
+   * holder. A claim whose line is not in the file was refused (its write failed), so its
+   * handler never ran; a completion not in the file leaves its key `unknown`.
+   */
+  const reopen = (): void => {
+    const at = now();
+    const fresh = new RecordTable();
+    log.reopen(
+      (line) => applyLine(fresh, line, at),
+      () => {
+        for (const [key, record] of table.entries()) {
+          if (record.state !== 'in-progress') continue;
+          const loaded = fresh.get(key);
+          if (loaded?.state === 'unknown' && loaded.token === record.token) fresh.put(key, record);
+        }
+        table = fresh;
+      },
+    );
+  };
+  const recovered = (): boolean => {
+    if (!log.reopenable) return false;
+    const at = now();
+    // `at < nextReopen - REOPEN_EVERY_MS`: the clock was set back.
+    if (at < nextReopen && at >= nextReopen - REOPEN_EVERY_MS) return false;
+    nextReopen = at + REOPEN_EVERY_MS;
+    try {
+      reopen();
+      return true;
+    } catch {
+      return false;
+    }
+  };
   const ensureWritable = (): void => {
-    if (log.failure !== undefined) throw unavailableError(log.failure);
+    if (log.failure !== undefined && !recovered()) throw unavailableError(log.failure);
   };
   const unavailable = (error: unknown): never => {
     throw unavailableError(error);
@@ -119,7 +163,7 @@ export function fileStore(path: string, options: FileStoreOptions = {}): Idempot
     name: 'file',
     claim: async (request: ClaimRequest): Promise<ClaimResult> => claim(request),
     complete(request: CompleteRequest): Promise<boolean> {
-      if (log.failure !== undefined) return failed();
+      if (log.failure !== undefined && !recovered()) return failed();
       const record = table.complete(request);
       return record === undefined ? notStored : writeDurably(recordLine(request.key, record));
     },
@@ -131,13 +175,14 @@ export function fileStore(path: string, options: FileStoreOptions = {}): Idempot
       return true;
     },
     markUnknown(request: SettleRequest): Promise<boolean> {
-      if (log.failure !== undefined) return failed();
+      if (log.failure !== undefined && !recovered()) return failed();
       const record = table.markUnknown(request);
       return record === undefined ? notStored : writeDurably(recordLine(request.key, record));
     },
     async renew(request: RenewRequest): Promise<boolean> {
-      ensureWritable();
-      // Renewals stay in memory: after a restart every running claim is unknown anyway.
+      // Renewals stay in memory: after a restart every running claim is unknown anyway. So a
+      // full disk need not stop them: a running claim keeps its lease through a reopen.
+      if (!log.recoverable) ensureWritable();
       return table.renew(request) !== undefined;
     },
     async sweep(at: number): Promise<number> {
@@ -185,6 +230,9 @@ function logFile(path: string): string {
   }
   throw new InvalidOptionsError('path', `${path}: too many levels of symbolic links`);
 }
+
+/** Tries to get past a full disk at most this often: a failed try rereads the file and writes it again. */
+const REOPEN_EVERY_MS = 1_000;
 
 const stored = (): boolean => true;
 const notStored = Promise.resolve(false);
