@@ -12,8 +12,18 @@ import { post } from '../helpers/post.js';
 import { serverPerTest } from '../helpers/serve.js';
 import { claimOf } from './conformance.js';
 
-/** `room`: bytes the disk still takes (a write gets what fits, then ENOSPC); `error`: every write and sync fails so. */
-const disk = vi.hoisted(() => ({ room: Infinity, error: undefined as string | undefined, syncError: undefined as string | undefined, writes: 0 }));
+/**
+ * `room`: bytes the disk still takes (a write gets what fits, then ENOSPC); `error`: every
+ * write fails so; `syncError`: every fdatasync; `zerosFail`: a write of zeros only (the
+ * file's preallocation) fails with ENOSPC, as on a disk with room for lines but not for them.
+ */
+const disk = vi.hoisted(() => ({
+  room: Infinity,
+  error: undefined as string | undefined,
+  syncError: undefined as string | undefined,
+  zerosFail: false,
+  writes: 0,
+}));
 vi.mock('node:fs', async (importOriginal) => {
   const fs = await importOriginal<typeof import('node:fs')>();
   const errno = (code: string, call: string): Error => Object.assign(new Error(`${code}: ${call}`), { code, syscall: call });
@@ -32,7 +42,7 @@ vi.mock('node:fs', async (importOriginal) => {
         bytes = Buffer.from(data.buffer, data.byteOffset + offset, rest[1] ?? data.byteLength - offset);
         position = rest[2];
       }
-      if (disk.room <= 0) throw errno('ENOSPC', 'write');
+      if (disk.room <= 0 || (disk.zerosFail && bytes.every((byte) => byte === 0))) throw errno('ENOSPC', 'write');
       // As the kernel does when the disk fills mid-write: what fits, then ENOSPC on the next write.
       const length = Math.min(bytes.length, disk.room);
       disk.room -= length;
@@ -51,6 +61,7 @@ afterEach(() => {
   disk.room = Infinity;
   disk.error = undefined;
   disk.syncError = undefined;
+  disk.zerosFail = false;
 });
 
 let files = 0;
@@ -199,6 +210,36 @@ describe('file store, a disk full for a moment', () => {
       expect(await outcome(restarted.claim(claimOf('before', now + 2)))).toBe('completed');
       expect(await outcome(restarted.claim(claimOf('after', now + 2)))).toBe('completed');
       expect(await outcome(restarted.claim(claimOf('torn', now + 2)))).toBe('claimed');
+    } finally {
+      await restarted.close();
+    }
+  });
+
+  it('a disk with room for the lines but not for the zeros after them: the store reopens, and restarts, without them', async () => {
+    const clock = manualClock();
+    const path = newPath();
+    const options = { sweepIntervalMs: 0, preallocateBytes: 64 * 1024, now: clock.now };
+    const store = fileStore(path, options);
+    const t0 = clock.now();
+    const acked = await store.claim(claimOf('acked', t0));
+    if (acked.status !== 'claimed') throw new Error('expected a claim');
+    expect(await store.complete({ key: 'acked', token: acked.token, fingerprint: 'fp', response, retentionMs: 600_000, now: t0 })).toBe(true);
+    disk.room = 0;
+    expect(await outcome(store.claim(claimOf('refused', t0)))).toBe('StoreUnavailableError');
+    // Room back for the lines, not for the zeros.
+    disk.room = Infinity;
+    disk.zerosFail = true;
+    clock.advance(1_000);
+    try {
+      expect(await outcome(store.claim(claimOf('after', clock.now())))).toBe('claimed');
+      expect(await outcome(store.claim(claimOf('acked', clock.now())))).toBe('completed');
+    } finally {
+      await store.close();
+    }
+    const restarted = fileStore(path, options);
+    try {
+      expect(await outcome(restarted.claim(claimOf('acked', clock.now())))).toBe('completed');
+      expect(await outcome(restarted.claim(claimOf('after', clock.now())))).toBe('unknown');
     } finally {
       await restarted.close();
     }

@@ -1,4 +1,4 @@
-import { closeSync, fdatasync, fdatasyncSync, fsyncSync, openSync, readSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, fdatasync, fdatasyncSync, fsyncSync, ftruncateSync, openSync, readSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { acquireFileLock, type FileLock } from './file-lock.js';
 
@@ -37,6 +37,8 @@ export class LineLog {
   #position: number;
   /** The file's size: zeros from `#position` up to it. */
   #end: number;
+  /** Zeros are added when the lines reach `#end`; not after a full disk refused them, until the file is rewritten. */
+  #grow: boolean;
   /** A sync is running or due: compaction (which swaps the file) waits for it. */
   #syncing = false;
   /** The sync the lines appended since the running one started wait for. */
@@ -65,6 +67,7 @@ export class LineLog {
     this.#lines = lines;
     this.#position = written.position;
     this.#end = written.end;
+    this.#grow = preallocateBytes > 0;
   }
 
   /**
@@ -174,11 +177,17 @@ export class LineLog {
     try {
       const bytes = Buffer.byteLength(text);
       const end = this.#position + bytes;
-      if (end > this.#end && this.preallocateBytes > 0) {
+      if (end > this.#end && this.#grow) {
         // Zeros first: a process killed in between leaves the log and zeros after it.
         const grown = end + this.preallocateBytes;
-        writeZerosSync(this.#fd, this.path, this.#end, grown);
-        this.#end = grown;
+        try {
+          writeZerosSync(this.#fd, this.path, this.#end, grown);
+          this.#end = grown;
+        } catch (error) {
+          if (!isDiskFull(error)) throw error;
+          // The zeros only save syncs some work: the line may still fit, extending the file.
+          this.#grow = false;
+        }
       }
       // Failing closed may leave a torn last line, which loading skips.
       writeAllSync(this.#fd, text, bytes, this.#position, this.path);
@@ -193,8 +202,7 @@ export class LineLog {
   /** `fromSync`: a failed fdatasync of the log, never reopened (see `reopenable`). */
   #fail(error: unknown, fromSync = false): void {
     this.#failure ??= error;
-    const code = (error as { code?: unknown } | null)?.code;
-    if (fromSync || (code !== 'ENOSPC' && code !== 'EDQUOT')) this.#fatal = true;
+    if (fromSync || !isDiskFull(error)) this.#fatal = true;
   }
 
   /**
@@ -316,6 +324,7 @@ export class LineLog {
       this.#lines = written.lines;
       this.#position = written.position;
       this.#end = written.end;
+      this.#grow = this.preallocateBytes > 0;
       closeSync(old);
     } catch (error) {
       this.#fail(error);
@@ -390,12 +399,15 @@ function readLines(path: string, apply: (line: string) => void): void {
 
 /**
  * The snapshot and its first zeros are synced together, before the rename: the syncs of
- * the lines written after it change no metadata until the zeros run out.
+ * the lines written after it change no metadata until the zeros run out. Zeros the disk
+ * has no room for are left out (the file is cut after the lines): the old file, still
+ * there until the rename, may be what fills it, and the lines are what must be kept.
  */
 function writeSnapshotSync(path: string, lines: Iterable<string>, preallocateBytes: number): Written {
   const tmp = `${path}.tmp`;
   const fd = openSync(tmp, 'w');
   let position = 0;
+  let end = 0;
   let count = 0;
   try {
     let text = '';
@@ -411,7 +423,13 @@ function writeSnapshotSync(path: string, lines: Iterable<string>, preallocateByt
       if (text.length >= IO_CHUNK) flush();
     }
     flush();
-    writeZerosSync(fd, tmp, position, position + preallocateBytes);
+    try {
+      writeZerosSync(fd, tmp, position, position + preallocateBytes);
+      end = position + preallocateBytes;
+    } catch (error) {
+      if (!isDiskFull(error)) throw error;
+      ftruncateSync(fd, position);
+    }
     fdatasyncSync(fd);
   } catch (error) {
     closeSync(fd);
@@ -428,7 +446,13 @@ function writeSnapshotSync(path: string, lines: Iterable<string>, preallocateByt
   } finally {
     closeSync(dir);
   }
-  return { position, end: position + preallocateBytes, lines: count };
+  return { position, end: Math.max(end, position), lines: count };
+}
+
+/** The disk or the quota is full: a later write may succeed once there is room. */
+function isDiskFull(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === 'ENOSPC' || code === 'EDQUOT';
 }
 
 /** Shared, never written to: zeros are written from it a chunk at a time. */

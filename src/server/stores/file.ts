@@ -25,7 +25,8 @@ export interface FileStoreOptions {
    * a line is written into them, so a completion's `fdatasync` flushes only data instead
    * of also committing the file system's journal for a new file size (about a third less
    * system CPU a sync on ext4). The file is that much larger than its lines; loading ends
-   * it at the first NUL byte. 0 appends instead. Default 1 MiB.
+   * it at the first NUL byte. 0 appends instead. Zeros a full disk has no room for are
+   * left out (lines then extend the file) until the file is next rewritten. Default 1 MiB.
    */
   readonly preallocateBytes?: number;
   /** Clock for sweeping, for dropping expired records when loading, and for spacing the tries after a full disk. */
