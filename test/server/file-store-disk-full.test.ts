@@ -307,7 +307,7 @@ describe('file store, a disk full for a moment', () => {
     try {
       const claim = await store.claim(claimOf('a', clock.now()));
       if (claim.status !== 'claimed') throw new Error('expected a claim');
-      // The kernel may have dropped the lines it could not write back while the page cache still shows them.
+      // Pages the kernel could not write back are marked clean: once evicted, they read back without their lines.
       disk.syncError = code;
       expect(await outcome(store.complete({ key: 'a', token: claim.token, fingerprint: 'fp', response, retentionMs: 60_000, now: clock.now() }))).toBe('StoreUnavailableError');
       disk.syncError = undefined;

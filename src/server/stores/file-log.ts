@@ -105,9 +105,9 @@ export class LineLog {
 
   /**
    * The failure came from a full disk (or quota) when writing: `reopen` may get past it.
-   * Not after a failed fdatasync: the kernel may have dropped the lines it could not write
-   * back while the page cache still shows them, so rereading the file could bring back a
-   * completion, or miss a claim, that is not on disk.
+   * Not after a failed fdatasync: Linux marks the pages it could not write back clean, so
+   * once evicted they read back from the disk without their lines, and a reread could miss
+   * a claim whose handler ran (its key free for a second run).
    */
   get recoverable(): boolean {
     return this.#failure !== undefined && !this.#fatal;
