@@ -407,7 +407,7 @@ function writeSnapshotSync(path: string, lines: Iterable<string>, preallocateByt
   const tmp = `${path}.tmp`;
   const fd = openSync(tmp, 'w');
   let position = 0;
-  let end = 0;
+  let zeros = 0;
   let count = 0;
   try {
     let text = '';
@@ -425,7 +425,7 @@ function writeSnapshotSync(path: string, lines: Iterable<string>, preallocateByt
     flush();
     try {
       writeZerosSync(fd, tmp, position, position + preallocateBytes);
-      end = position + preallocateBytes;
+      zeros = preallocateBytes;
     } catch (error) {
       if (!isDiskFull(error)) throw error;
       ftruncateSync(fd, position);
@@ -446,7 +446,7 @@ function writeSnapshotSync(path: string, lines: Iterable<string>, preallocateByt
   } finally {
     closeSync(dir);
   }
-  return { position, end: Math.max(end, position), lines: count };
+  return { position, end: position + zeros, lines: count };
 }
 
 /** The disk or the quota is full: a later write may succeed once there is room. */
