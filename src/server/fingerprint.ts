@@ -14,6 +14,7 @@ import { canonicalBodyJson } from './canonical-body-json.js';
 import { decodesAsUtf8 } from './form-bytes.js';
 import { multipartBoundary, multipartParts, type MultipartPart } from './multipart.js';
 import { repeatsNames } from './repeated-names.js';
+import type { UploadedFileDigest } from './uploaded-files.js';
 
 /** What a payload fingerprint covers: the request line and the canonical body. */
 export interface FingerprintInput {
@@ -26,6 +27,11 @@ export interface FingerprintInput {
   readonly body: unknown;
   /** The request's `Content-Type`: a urlencoded form is compared as a form. */
   readonly contentType?: string | undefined;
+  /**
+   * The files a multipart parser before the middleware took out of a parsed `body`
+   * (multer's `req.file(s)`, `uploaded-files.ts`), in its order.
+   */
+  readonly files?: readonly UploadedFileDigest[] | undefined;
 }
 
 /**
@@ -34,12 +40,12 @@ export interface FingerprintInput {
  * kept from before still matches its retry: JSON is `json`, other text and bytes are
  * `bytes` (the text's UTF-8 is its bytes), an empty body `empty`; forms are new, `form`,
  * and so are multipart/form-data bodies framed by their boundary, `multipart` (one that
- * is not is `bytes`, as before).
+ * is not is `bytes`, as before); a parsed multipart body with files, `json+files`.
  *
  * @throws PayloadTooDeepError when a JSON body nests deeper than `MAX_JSON_DEPTH`.
  */
 export function payloadFingerprint(input: FingerprintInput): string {
-  const body = canonicalBody(input.body, input.contentType);
+  const body = withFiles(canonicalBody(input.body, input.contentType), input.files);
   // Most requests have no query: URLSearchParams made twice for nothing cost more than the hash.
   const head = `${input.method.toUpperCase()}\n${input.path}\n${input.query === '' ? '' : canonicalQuery(input.query)}\n${body.kind}\n`;
   // One-shot hashing of one string (its UTF-8, as `update` would hash the two parts) is
@@ -54,7 +60,7 @@ export function payloadFingerprint(input: FingerprintInput): string {
 }
 
 type CanonicalBody =
-  | { readonly kind: 'empty' | 'json' | 'form' | 'bytes'; readonly bytes: string | Uint8Array }
+  | { readonly kind: 'empty' | 'json' | 'json+files' | 'form' | 'bytes'; readonly bytes: string | Uint8Array }
   | { readonly kind: 'multipart'; readonly bytes: readonly MultipartPart[] };
 
 /** The content type matters only for text (is it a form?), not for a value a parser made. */
@@ -78,6 +84,18 @@ function canonicalBody(body: unknown, contentType: string | undefined): Canonica
   }
   // A value from a body parser: its canonical JSON is that of the JSON text it came from.
   return { kind: 'json', bytes: canonicalBodyJson(body) };
+}
+
+/**
+ * A parsed body's canonical JSON with each file behind it on a line of its own: JSON
+ * text, so no field or filename can spell a line break.
+ */
+function withFiles(body: CanonicalBody, files: readonly UploadedFileDigest[] | undefined): CanonicalBody {
+  if (files === undefined || files.length === 0) return body;
+  // Only a value a parser made comes with files, and its canonical form is always text.
+  let text = body.bytes as string;
+  for (const f of files) text += `\n${JSON.stringify([f.fieldname, f.originalname, f.encoding, f.mimetype, f.size, f.sha256])}`;
+  return { kind: 'json+files', bytes: text };
 }
 
 /**

@@ -21,6 +21,7 @@ import { serveStats } from './stats-endpoint.js';
 import { storageKeyOf, tokenStorageKeyOf } from './storage-key.js';
 import type { ClaimResult } from './stores/types.js';
 import { refuseExpiredToken } from './token-claim.js';
+import { uploadedFilesOf, type UploadedFileDigest } from './uploaded-files.js';
 
 const RETRY_AFTER_SECONDS = '1';
 
@@ -62,6 +63,9 @@ export function guard(ctx: RequestContext): Pending {
   const idempotent = req as IdempotentRequest;
   const body = idempotent.body;
   if (body !== undefined && (idempotent.readableDidRead || !isUnreadPlaceholder(idempotent, body))) {
+    // A multipart parser (multer) leaves the fields in `req.body`, the files elsewhere.
+    const files = typeof body === 'object' && body !== null && !(body instanceof Uint8Array) ? uploadedFilesOf(req) : undefined;
+    if (files !== undefined) return claimUpload(ctx, method, path, route, parsed.key, body, files);
     return fingerprintAndClaim(ctx, method, path, route, parsed.key, body);
   }
   return readAndClaim(ctx, method, path, route, parsed.key);
@@ -151,11 +155,20 @@ function bodyFailed(ctx: RequestContext, method: string, route: string, error: u
   ctx.res.destroy();
 }
 
-function fingerprintAndClaim(ctx: RequestContext, method: string, path: string, route: string, key: string, body: unknown): Pending {
+/** A parsed multipart body: its fields and files fingerprinted together, or refused when the files cannot be read. */
+function claimUpload(ctx: RequestContext, method: string, path: string, route: string, key: string, fields: unknown, files: UploadedFiles): Pending {
+  if (files instanceof Promise) return files.then((read) => claimUpload(ctx, method, path, route, key, fields, read));
+  if (!Array.isArray(files)) return rejectRequest(ctx, method, route, 'body-consumed', files.refused);
+  return fingerprintAndClaim(ctx, method, path, route, key, fields, files);
+}
+
+type UploadedFiles = NonNullable<ReturnType<typeof uploadedFilesOf>>;
+
+function fingerprintAndClaim(ctx: RequestContext, method: string, path: string, route: string, key: string, body: unknown, files?: readonly UploadedFileDigest[]): Pending {
   const { req, opts } = ctx;
   let fingerprint: string;
   try {
-    fingerprint = payloadFingerprint({ method, path, query: requestQuery(req), body, contentType: req.headers['content-type'] });
+    fingerprint = payloadFingerprint({ method, path, query: requestQuery(req), body, contentType: req.headers['content-type'], files });
   } catch (error) {
     if (isPayloadTooDeepError(error)) return rejectRequest(ctx, method, route, 'body-too-deep', `The JSON body is ${error.message}.`);
     throw error;
