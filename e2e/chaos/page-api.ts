@@ -31,6 +31,13 @@ export type SubmitResult =
  */
 export const DELIVERED_KEY = 'chaos:delivered';
 
+/**
+ * Where the page also keeps each answer for every tab of the origin (localStorage): a tab
+ * reloading while offline can report nothing to the runner for seconds, while the user,
+ * looking at it, has the answer; another tab asked meanwhile reads it here.
+ */
+export const ANSWERS_KEY = 'chaos:answers';
+
 export interface ChaosApi {
   setup(options: ClientOptions): void;
   submit(url: string, body: unknown): Promise<SubmitResult>;

@@ -4,7 +4,7 @@
  */
 import { createSubmitter, isSubmitOnceError } from '../../src/index.js';
 import { createIdempotentFetch, type IdempotentFetch } from '../../src/fetch/index.js';
-import { DELIVERED_KEY, type ChaosApi, type ClientOptions, type SubmitResult } from './page-api.js';
+import { ANSWERS_KEY, DELIVERED_KEY, type ChaosApi, type ClientOptions, type SubmitResult } from './page-api.js';
 
 let send: IdempotentFetch | undefined;
 
@@ -21,6 +21,8 @@ function keepDelivered(result: SubmitResult, slot: number): void {
   const kept = JSON.parse(sessionStorage.getItem(DELIVERED_KEY) ?? '{}') as Record<string, SubmitResult>;
   kept[slot] = result;
   sessionStorage.setItem(DELIVERED_KEY, JSON.stringify(kept));
+  const answers = JSON.parse(localStorage.getItem(ANSWERS_KEY) ?? '[]') as SubmitResult[];
+  localStorage.setItem(ANSWERS_KEY, JSON.stringify([...answers, result]));
 }
 
 let slots = 0;

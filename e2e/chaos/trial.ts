@@ -8,7 +8,7 @@ import type { Browser, BrowserContext, Page } from '@playwright/test';
 import type { FaultProxy } from './fault-proxy.js';
 import { isDefinitive, read, verdict, violations, type Reading, type Told } from './invariants.js';
 import { sleep, type CountingOrigin, type IntentLedger } from './origin.js';
-import { DELIVERED_KEY, type ClientOptions, type SubmitResult } from './page-api.js';
+import { ANSWERS_KEY, DELIVERED_KEY, type ClientOptions, type SubmitResult } from './page-api.js';
 import { RedisProcess, VerifierProcess } from './processes.js';
 import { needsOwnServers, type Schedule } from './schedule.js';
 
@@ -131,13 +131,20 @@ async function drive(
   /**
    * Whether the user already holds a definitive answer. A submission started after it is
    * a new intent by design (past the SDK's settle window it gets a new key), so the user
-   * only submits again, from another tab or after a reload, while still without one. An
-   * answer the page has and the runner does not yet lags by milliseconds, well inside the
-   * settle window (1 s), where the same key is reused and the answer replayed.
+   * only submits again, from another tab or after a reload, while still without one. Read
+   * from what the runner was told and from what any tab of the trial was handed
+   * (`ANSWERS_KEY`): a tab reloading while offline told the runner nothing for seconds,
+   * and the second tab, asked meanwhile, ordered the same cart again past the settle
+   * window (seed 1, trial 133). What the runner reads lags the pages by milliseconds, well
+   * inside the settle window (1 s), where the same key is reused and the answer replayed.
    */
   const answered = (): boolean => told.some((t) => isDefinitive(read(t.result)));
+  const answeredInAnyTab = async (page: Page): Promise<boolean> => {
+    const kept = await page.evaluate((key) => localStorage.getItem(key), ANSWERS_KEY);
+    return kept !== null && (JSON.parse(kept) as SubmitResult[]).some((result) => isDefinitive(read(result)));
+  };
   const submitUnlessAnswered = async (page: Page, who: string): Promise<void> => {
-    if (answered()) {
+    if (answered() || (await answeredInAnyTab(page))) {
       note(`${who} does not submit: the user already has an answer`);
       return;
     }
