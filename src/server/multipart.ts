@@ -12,8 +12,9 @@
  * headers, and so is anything else a handler may read (a transfer encoding, a charset),
  * and one client's retries repeat its own header bytes. Only a body framed exactly as
  * RFC 2046 says is read: a preamble, an epilogue, padding after a delimiter, the boundary
- * anywhere but in a delimiter, or a boundary parameter that is not one plain value are
- * things parsers read differently, and such a body stays compared as it came.
+ * anywhere but in a delimiter, a boundary parameter that is not one plain value, or the
+ * word boundary elsewhere in the Content-Type are things parsers read differently, and
+ * such a body stays compared as it came.
  */
 
 /** One part: its header block (without the blank line) and its content, as sent. */
@@ -27,6 +28,7 @@ const FORM_DATA = /^multipart\/form-data[ \t]*(?:;|$)/i;
 const PARAMETER = /[ \t]*;[ \t]*([!#$%&'*+.^_`|~0-9A-Za-z-]+)=(?:([!#$%&'*+.^_`|~0-9A-Za-z-]+)|"([^"\\\r\n]*)")[ \t]*/y;
 /** RFC 2046's boundary: 1 to 70 of its characters, the last not a space. */
 const BOUNDARY = /^[0-9A-Za-z'()+_,\-./:=? ]{0,69}[0-9A-Za-z'()+_,\-./:=?]$/;
+const BOUNDARY_ELSEWHERE = /boundary/i;
 const CRLF = 0x0a0d;
 const DASHES = 0x2d2d;
 const BLANK_LINE = Buffer.from('\r\n\r\n');
@@ -39,6 +41,9 @@ const BLANK_LINE = Buffer.from('\r\n\r\n');
 export function multipartBoundary(contentType: string | undefined): string | undefined {
   if (contentType === undefined || (contentType.charCodeAt(0) | 0x20) !== 0x6d || !FORM_DATA.test(contentType)) return undefined;
   let boundary: string | undefined;
+  /** The `; boundary=...` parameter's place in the header. */
+  let start = 0;
+  let end = 0;
   PARAMETER.lastIndex = contentType.indexOf(';');
   if (PARAMETER.lastIndex < 0) return undefined;
   while (PARAMETER.lastIndex < contentType.length) {
@@ -48,8 +53,14 @@ export function multipartBoundary(contentType: string | undefined): string | und
     // Two boundaries: which one a handler's parser takes is its own choice.
     if (boundary !== undefined) return undefined;
     boundary = match[2] ?? match[3];
+    start = match.index;
+    end = PARAMETER.lastIndex;
   }
-  return boundary !== undefined && BOUNDARY.test(boundary) ? boundary : undefined;
+  if (boundary === undefined || !BOUNDARY.test(boundary)) return undefined;
+  // `boundary` anywhere else (`xboundary=`, `boundary*=`, inside a quoted value) is where
+  // many parsers take theirs from (formidable's /boundary=(...)/i takes the first; busboy
+  // 0.x an RFC 2231 `boundary*`): framed by theirs, our delimiters can be inside a part.
+  return BOUNDARY_ELSEWHERE.test(contentType.slice(0, start)) || BOUNDARY_ELSEWHERE.test(contentType.slice(end)) ? undefined : boundary;
 }
 
 /** The parts of a body in order, or undefined when it is not framed exactly by `boundary`. */

@@ -165,6 +165,36 @@ describe('a multipart body that does not parse is compared as it came, as before
     expect(fp(multipart('ab', UPLOAD), 'multipart/form-data; boundary=ab')).not.toBe(asBytes(multipart('ab', UPLOAD)));
   });
 
+  // Many handlers (formidable, hand-rolled parsers) take the boundary with
+  // /boundary=(?:"([^"]+)"|([^;]+))/i: the first `boundary=` in the header, wherever it is;
+  // busboy 0.x (multer before 1.4.5) the first parameter named boundary, an RFC 2231
+  // `boundary*=` too. Framed by another boundary than theirs, two bodies that are one upload
+  // to us (they differ only in our boundary) can be two to them: our delimiters sit inside their part.
+  const THEIRS = /boundary=(?:"([^"]+)"|([^;]+))/i;
+  for (const [name, contentType] of [
+    ['a parameter whose name ends in boundary', (b: string) => `multipart/form-data; xboundary=T; boundary=${b}`],
+    ["an RFC 2231 boundary*= before it (busboy 0.x's boundary)", (b: string) => `multipart/form-data; boundary*=utf-8''T; boundary=${b}`],
+    ['boundary= inside a quoted parameter', (b: string) => `multipart/form-data; note="a;boundary=T;"; boundary=${b}`],
+  ] as const) {
+    it(`${name}: two uploads to a parser taking that boundary are not one payload (422, run once)`, async () => {
+      if (!name.includes('2231')) expect(THEIRS.exec(contentType('b1'))?.[2]).toBe('T');
+      runs.length = 0;
+      // To us: two parts (X-Part 1 and 2) framed by `b`; to them one part framed by T, whose
+      // value runs through our delimiter between the two.
+      const body = (b: string) => `--${b}\r\nX-Part: 1\r\n\r\n--T\r\nContent-Disposition: form-data; name="amount"\r\n\r\n10\r\n--${b}\r\nX-Part: 2\r\n\r\n0\r\n--T--\r\n--${b}--\r\n`;
+      const theirValue = (b: string) => /--T\r\n[^]*?\r\n\r\n([^]*)\r\n--T--/.exec(body(b))![1];
+      expect(theirValue('b1')).toBe('10\r\n--b1\r\nX-Part: 2\r\n\r\n0');
+      expect(theirValue('b2')).toBe('10\r\n--b2\r\nX-Part: 2\r\n\r\n0');
+      const key = `their-boundary-${name.length}`;
+      const upload = (b: string) => post(`${url}/photos`, { key, raw: new Uint8Array(Buffer.from(body(b), 'latin1')), headers: { 'Content-Type': contentType(b) } });
+      expect((await upload('b1')).status).toBe(200);
+      const second = await upload('b2');
+      expect(second.headers.get('idempotent-replayed')).toBeNull();
+      expect(second.status).toBe(422);
+      expect(runs).toHaveLength(1);
+    });
+  }
+
   it('as before the change: the fingerprint of the bytes kind (no new kind for a body that does not parse)', () => {
     const raw = Buffer.from(`junk${SAME}`, 'latin1');
     const asMultipart = payloadFingerprint({ method: 'POST', path: '/p', query: '', body: raw, contentType: 'multipart/form-data; boundary=q' });
