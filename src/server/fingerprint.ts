@@ -8,11 +8,11 @@
  * own retries with one boundary, other clients do not.
  */
 import { isUtf8 } from 'node:buffer';
-import { createHash, hash } from 'node:crypto';
+import { createHash, hash, type Hash } from 'node:crypto';
 import { canonicalBodyText, canonicalForm, isFormContentType } from '../protocol/index.js';
 import { canonicalBodyJson } from './canonical-body-json.js';
 import { decodesAsUtf8 } from './form-bytes.js';
-import { multipartBoundary, multipartParts, type MultipartPart } from './multipart.js';
+import { multipartBoundary, multipartParts } from './multipart.js';
 import { repeatsNames } from './repeated-names.js';
 import type { UploadedFileDigest } from './uploaded-files.js';
 
@@ -52,16 +52,47 @@ export function payloadFingerprint(input: FingerprintInput): string {
   // several times cheaper than a Hash object for a small payload.
   if (typeof body.bytes === 'string') return hash('sha256', head + body.bytes, 'base64url');
   const sha = createHash('sha256').update(head);
-  if (body.bytes instanceof Uint8Array) return sha.update(body.bytes).digest('base64url');
-  // Each part behind the lengths of its headers and content, so no part's bytes can
-  // spell a frame: the boundary that kept them apart on the wire is left out.
-  for (const [headers, content] of body.bytes) sha.update(`${headers.length}:${content.length}\n`).update(headers).update(content);
+  if (body.kind === 'multipart') hashParts(sha, body.bytes, body.boundary);
+  else sha.update(body.bytes);
   return sha.digest('base64url');
+}
+
+/** Parts are copied into one such buffer, and hashed a buffer at a time. */
+const PARTS_CHUNK = 64 * 1024;
+
+/**
+ * Each part behind the lengths of its headers and content, so no part's bytes can spell
+ * a frame: the boundary that kept them apart on the wire is left out. Gathered into
+ * chunks: an `update` call a part cost as much as the parse for a body of tiny parts.
+ */
+function hashParts(sha: Hash, body: Buffer, boundary: string): void {
+  const chunk = Buffer.allocUnsafe(PARTS_CHUNK);
+  let used = 0;
+  const flush = (): void => {
+    if (used > 0) sha.update(chunk.subarray(0, used));
+    used = 0;
+  };
+  const add = (start: number, end: number): void => {
+    if (end - start > PARTS_CHUNK - used) {
+      flush();
+      if (end - start > PARTS_CHUNK) return void sha.update(body.subarray(start, end));
+    }
+    used += body.copy(chunk, used, start, end);
+  };
+  multipartParts(body, boundary, (headersStart, headersEnd, contentStart, contentEnd) => {
+    const lengths = `${headersEnd - headersStart}:${contentEnd - contentStart}\n`;
+    if (lengths.length > PARTS_CHUNK - used) flush();
+    used += chunk.write(lengths, used, 'latin1');
+    add(headersStart, headersEnd);
+    add(contentStart, contentEnd);
+  });
+  flush();
 }
 
 type CanonicalBody =
   | { readonly kind: 'empty' | 'json' | 'json+files' | 'form' | 'bytes'; readonly bytes: string | Uint8Array }
-  | { readonly kind: 'multipart'; readonly bytes: readonly MultipartPart[] };
+  /** A body `multipartParts` found framed by `boundary`. */
+  | { readonly kind: 'multipart'; readonly bytes: Buffer; readonly boundary: string };
 
 /** The content type matters only for text (is it a form?), not for a value a parser made. */
 function canonicalBody(body: unknown, contentType: string | undefined): CanonicalBody {
@@ -69,17 +100,20 @@ function canonicalBody(body: unknown, contentType: string | undefined): Canonica
   if (typeof body === 'string') {
     // Text a parser decoded (express.text()) is compared as its UTF-8, as bytes that are UTF-8 are as their text.
     const boundary = multipartBoundary(contentType);
-    const parts = boundary !== undefined ? multipartParts(Buffer.from(body, 'utf8'), boundary) : undefined;
-    return parts !== undefined ? { kind: 'multipart', bytes: parts } : canonicalText(body, isFormContentType(contentType));
+    if (boundary !== undefined) {
+      const bytes = Buffer.from(body, 'utf8');
+      if (multipartParts(bytes, boundary)) return { kind: 'multipart', bytes, boundary };
+    }
+    return canonicalText(body, isFormContentType(contentType));
   }
   if (body instanceof Uint8Array) {
     if (body.length === 0) return { kind: 'empty', bytes: '' };
     const boundary = multipartBoundary(contentType);
-    const parts = boundary !== undefined ? multipartParts(Buffer.from(body.buffer, body.byteOffset, body.byteLength), boundary) : undefined;
-    if (parts !== undefined) return { kind: 'multipart', bytes: parts };
+    const bytes = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+    if (boundary !== undefined && multipartParts(bytes, boundary)) return { kind: 'multipart', bytes, boundary };
     // Bytes that are no UTF-8 text (an upload) are compared as they are, as the client does.
     return isUtf8(body)
-      ? canonicalText(Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8'), isFormContentType(contentType))
+      ? canonicalText(bytes.toString('utf8'), isFormContentType(contentType))
       : { kind: 'bytes', bytes: body };
   }
   // A value from a body parser: its canonical JSON is that of the JSON text it came from.
