@@ -1,7 +1,7 @@
 // A disk full for a moment (a log rotation, another tenant's burst): the file store fails
 // closed while memory may be ahead of the file, then serves again once a write succeeds,
 // as a restart would, without killing the handlers in flight (session 36's open test).
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import type { ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -402,6 +402,47 @@ describe('file store behind the middleware, a disk full for a moment: each handl
       expect([plain.runs.get('/slow'), recovering.runs.get('/slow'), plain.runs.get('/orders')]).toEqual([1, undefined, 2]);
     } finally {
       plain.gates.get('/slow')?.();
+      await store.close();
+    }
+  });
+
+  it('a claim line the kernel lost before the reopen (its writeback failed: NFS, a thin pool): the store stays closed, a duplicate does not run', async () => {
+    const path = newPath();
+    const store = fileStore(path, { sweepIntervalMs: 0 });
+    let runs = 0;
+    const gates: Array<() => void> = [];
+    const url = await serve(
+      idempotency({ store }).handler(async (_req, res: ServerResponse) => {
+        runs++;
+        await new Promise<void>((resolve) => gates.push(resolve));
+        res.end('charged');
+      }),
+    );
+    try {
+      const first = post(`${url}/charge`, { key: 'charge', body: {} });
+      await vi.waitFor(() => expect(runs).toBe(1));
+      // Written to the page cache before the handler ran; then the disk (or the server) fills.
+      const bytes = readFileSync(path);
+      const start = bytes.indexOf('{"o":"r"');
+      const end = bytes.indexOf('\n', start) + 1;
+      expect(bytes.subarray(start, end).toString()).toContain('"s":"p"');
+      disk.room = 0;
+      expect((await post(`${url}/other`, { key: 'other', body: {} })).status).toBe(503);
+      disk.room = Infinity;
+      // The write back of that page failed and the kernel dropped it: read again, the file
+      // has the zeros the disk held there (as Linux does after a failed writeback).
+      const fd = openSync(path, 'r+');
+      writeSync(fd, Buffer.alloc(end - start), 0, end - start, start);
+      closeSync(fd);
+      let answered: number | undefined;
+      void post(`${url}/charge`, { key: 'charge', body: {} }).then((answer) => (answered = answer.status));
+      await vi.waitFor(() => expect(answered !== undefined || runs > 1).toBe(true));
+      expect(runs).toBe(1);
+      expect(answered).toBe(503);
+      gates.forEach((open) => open());
+      expect((await first).text).toBe('charged');
+    } finally {
+      gates.forEach((open) => open());
       await store.close();
     }
   });

@@ -131,11 +131,21 @@ export class LineLog {
    */
   reopen(apply: (line: string) => void, loaded: () => void): void {
     if (!this.reopenable) throw this.#failure;
+    let length: number;
     try {
-      readLines(this.path, apply);
+      length = readLines(this.path, apply);
     } catch (error) {
       this.#fail(error);
       throw error;
+    }
+    if (length < this.#position) {
+      // Lines written before the failure read back as zeros or past the end: the kernel
+      // dropped pages whose write back failed (NFS or a thin pool report that with a later
+      // write, not only with a sync), so a running claim could be missing and its key free.
+      // (Also when a compaction's rename went through but its directory sync failed: the
+      // shorter copy is in place; a restart reads it.)
+      this.#fatal = true;
+      throw new Error(`${this.path} reads back ${length} bytes of the ${this.#position} written to it`);
     }
     loaded();
     this.#compact();
@@ -360,17 +370,19 @@ const IO_CHUNK = 1024 * 1024;
 
 /**
  * Hands `apply` every line up to the first NUL byte (none: a file written before
- * preallocation, all of it is the log), a chunk at a time. A line is cut at newline
- * bytes before it is decoded: UTF-8 never puts one inside another character.
+ * preallocation, all of it is the log), a chunk at a time, and returns their length in
+ * bytes. A line is cut at newline bytes before it is decoded: UTF-8 never puts one inside
+ * another character.
  */
-function readLines(path: string, apply: (line: string) => void): void {
+function readLines(path: string, apply: (line: string) => void): number {
   let fd: number;
   try {
     fd = openSync(path, 'r');
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 0;
     throw error;
   }
+  let length = 0;
   try {
     const chunk = Buffer.allocUnsafe(IO_CHUNK);
     /** The bytes of a line begun in earlier chunks. */
@@ -380,6 +392,7 @@ function readLines(path: string, apply: (line: string) => void): void {
       const nul = chunk.subarray(0, read).indexOf(0);
       ended = read === 0 || nul !== -1;
       const bytes = chunk.subarray(0, nul === -1 ? read : nul);
+      length += bytes.length;
       let start = 0;
       for (let newline = bytes.indexOf(10); newline !== -1; newline = bytes.indexOf(10, start)) {
         const line = begun.length === 0 ? bytes.toString('utf8', start, newline) : Buffer.concat([...begun, bytes.subarray(start, newline)]).toString('utf8');
@@ -395,6 +408,7 @@ function readLines(path: string, apply: (line: string) => void): void {
   } finally {
     closeSync(fd);
   }
+  return length;
 }
 
 /**

@@ -49,7 +49,8 @@ export interface FileStoreOptions {
  * compacted. The claims of handlers still running are kept as they are (their claim
  * lines are in the file), so neither a duplicate nor a recovering claim runs them again;
  * any other claim whose line is in the file but whose completion is not turns `unknown`.
- * Any other error (EIO, a failed fdatasync) needs a restart.
+ * Any other error (EIO, a failed fdatasync, a file that reads back shorter than what was
+ * written to it) needs a restart.
  *
  * @example idempotency({ store: fileStore('./var/idempotency.jsonl') })
  */
