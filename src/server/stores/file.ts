@@ -44,9 +44,9 @@ export interface FileStoreOptions {
  * gone (a crash) is taken over; `close` removes it. Use `redisStore` for several instances.
  *
  * A write that fails fails every call after it (503): memory may be ahead of the file. If
- * the disk or quota was full (ENOSPC, EDQUOT), a call at most once a second tries what a
- * restart does instead: reread the file, rebuild the memory from it, rewrite it
- * compacted. The claims of handlers still running are kept as they are (their claim
+ * the disk or quota was full (ENOSPC, EDQUOT), a call at most once a second, and nine
+ * times as long as the last try took after it, tries what a restart does instead: reread
+ * the file, rebuild the memory from it, rewrite it compacted. The claims of handlers still running are kept as they are (their claim
  * lines are in the file), so neither a duplicate nor a recovering claim runs them again;
  * any other claim whose line is in the file but whose completion is not turns `unknown`.
  * Any other error (EIO, a failed fdatasync, a file that reads back shorter than what was
@@ -82,6 +82,8 @@ export function fileStore(path: string, options: FileStoreOptions = {}): Idempot
     new StoreUnavailableError(`file store ${path} cannot be written`, { cause: error });
   /** When the next try to get past a failure may start: the calls before it answer 503 without touching the disk. */
   let nextReopen = -Infinity;
+  /** When the last try started: a clock earlier than that was set back. */
+  let lastReopen = -Infinity;
   /**
    * As a restart, minus killing the handlers in flight: a claim still running in memory,
    * its line in the file (read back as `unknown`, same token), keeps running under its
@@ -106,14 +108,19 @@ export function fileStore(path: string, options: FileStoreOptions = {}): Idempot
   const recovered = (): boolean => {
     if (!log.reopenable) return false;
     const at = now();
-    // `at < nextReopen - REOPEN_EVERY_MS`: the clock was set back.
-    if (at < nextReopen && at >= nextReopen - REOPEN_EVERY_MS) return false;
-    nextReopen = at + REOPEN_EVERY_MS;
+    if (at < nextReopen && at >= lastReopen) return false;
+    lastReopen = at;
     try {
       reopen();
       return true;
     } catch {
       return false;
+    } finally {
+      // Counted from the end, and longer after a long try: one over a large file (seconds,
+      // on the event loop) a second apart from its start left no time for anything else
+      // while the disk stayed full.
+      const end = now();
+      nextReopen = end + Math.max(REOPEN_EVERY_MS, REOPEN_SPACING * (end - at));
     }
   };
   const ensureWritable = (): void => {
@@ -235,6 +242,8 @@ function logFile(path: string): string {
 
 /** Tries to get past a full disk at most this often: a failed try rereads the file and writes it again. */
 const REOPEN_EVERY_MS = 1_000;
+/** And no sooner after a try than this many times its duration: tries take at most a tenth of the event loop. */
+const REOPEN_SPACING = 9;
 
 const stored = (): boolean => true;
 const notStored = Promise.resolve(false);
