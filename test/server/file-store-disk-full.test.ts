@@ -272,6 +272,26 @@ describe('file store, a disk full for a moment', () => {
     }
   });
 
+  it('a claim refused with its line written but for the newline (the disk full one byte short): its key is free once the disk has room', async () => {
+    const path = newPath();
+    const store = fileStore(path, { sweepIntervalMs: 0, preallocateBytes: 0 });
+    try {
+      const now = Date.now();
+      const before = readFileSync(path).length;
+      expect((await store.claim(claimOf('k1', now))).status).toBe('claimed');
+      const line = readFileSync(path).length - before;
+      disk.room = line - 1;
+      expect(await outcome(store.claim(claimOf('k2', now)))).toBe('StoreUnavailableError');
+      expect(readFileSync(path).subarray(-5).toString()).toMatch(/}$/);
+      disk.room = Infinity;
+      // Its handler never ran (the client got 503): the retry runs it, not 409 then outcome-unknown.
+      expect(await outcome(store.claim(claimOf('k2', now + 1)))).toBe('claimed');
+      expectWholeLines(path);
+    } finally {
+      await store.close();
+    }
+  });
+
   it('tries the disk again at most once a second while it stays full: the requests between answer 503 without writing', async () => {
     const clock = manualClock();
     const store = fileStore(newPath(), { sweepIntervalMs: 0, now: clock.now });

@@ -133,7 +133,10 @@ export class LineLog {
     if (!this.reopenable) throw this.#failure;
     let length: number;
     try {
-      length = readLines(this.path, apply);
+      // Not past the lines written before the failure: what the failed write left after
+      // them (held completions never acknowledged, a refused claim that may lack only its
+      // newline, which the loader would take as whole) never counts.
+      length = readLines(this.path, apply, this.#position);
     } catch (error) {
       this.#fail(error);
       throw error;
@@ -372,9 +375,9 @@ const IO_CHUNK = 1024 * 1024;
  * Hands `apply` every line up to the first NUL byte (none: a file written before
  * preallocation, all of it is the log), a chunk at a time, and returns their length in
  * bytes. A line is cut at newline bytes before it is decoded: UTF-8 never puts one inside
- * another character.
+ * another character. Stops after `limit` bytes.
  */
-function readLines(path: string, apply: (line: string) => void): number {
+function readLines(path: string, apply: (line: string) => void, limit = Infinity): number {
   let fd: number;
   try {
     fd = openSync(path, 'r');
@@ -388,7 +391,7 @@ function readLines(path: string, apply: (line: string) => void): number {
     /** The bytes of a line begun in earlier chunks. */
     let begun: Buffer[] = [];
     for (let ended = false; !ended; ) {
-      const read = readSync(fd, chunk, 0, IO_CHUNK, null);
+      const read = readSync(fd, chunk, 0, Math.min(IO_CHUNK, limit - length), null);
       const nul = chunk.subarray(0, read).indexOf(0);
       ended = read === 0 || nul !== -1;
       const bytes = chunk.subarray(0, nul === -1 ? read : nul);
