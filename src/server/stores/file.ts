@@ -46,9 +46,10 @@ export interface FileStoreOptions {
  * A write that fails fails every call after it (503): memory may be ahead of the file. If
  * the disk or quota was full (ENOSPC, EDQUOT), a call at most once a second, and nine
  * times as long as the last try took after it, tries what a restart does instead: reread
- * the file, rebuild the memory from it, rewrite it compacted. The claims of handlers still running are kept as they are (their claim
- * lines are in the file), so neither a duplicate nor a recovering claim runs them again;
- * any other claim whose line is in the file but whose completion is not turns `unknown`.
+ * the file, rebuild the memory from it, rewrite it compacted. The claims of handlers
+ * still running are kept as they are (their claim lines are in the file), so neither a
+ * duplicate nor a recovering claim runs them again; any other claim whose line is in the
+ * file but whose completion is not turns `unknown`.
  * Any other error (EIO, a failed fdatasync, a file that reads back shorter than what was
  * written to it) needs a restart.
  *
