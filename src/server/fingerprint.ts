@@ -52,7 +52,7 @@ export function payloadFingerprint(input: FingerprintInput): string {
   // several times cheaper than a Hash object for a small payload.
   if (typeof body.bytes === 'string') return hash('sha256', head + body.bytes, 'base64url');
   const sha = createHash('sha256').update(head);
-  if (body.kind === 'multipart') hashParts(sha, body.bytes, body.boundary);
+  if (body.kind === 'multipart') hashParts(sha, body.bytes, body.parts);
   else sha.update(body.bytes);
   return sha.digest('base64url');
 }
@@ -65,7 +65,7 @@ const PARTS_CHUNK = 64 * 1024;
  * a frame: the boundary that kept them apart on the wire is left out. Gathered into
  * chunks: an `update` call a part cost as much as the parse for a body of tiny parts.
  */
-function hashParts(sha: Hash, body: Buffer, boundary: string): void {
+function hashParts(sha: Hash, body: Buffer, parts: readonly number[]): void {
   const chunk = Buffer.allocUnsafe(PARTS_CHUNK);
   let used = 0;
   const flush = (): void => {
@@ -79,20 +79,24 @@ function hashParts(sha: Hash, body: Buffer, boundary: string): void {
     }
     used += body.copy(chunk, used, start, end);
   };
-  multipartParts(body, boundary, (headersStart, headersEnd, contentStart, contentEnd) => {
+  for (let i = 0; i < parts.length; i += 4) {
+    const headersStart = parts[i]!;
+    const headersEnd = parts[i + 1]!;
+    const contentStart = parts[i + 2]!;
+    const contentEnd = parts[i + 3]!;
     const lengths = `${headersEnd - headersStart}:${contentEnd - contentStart}\n`;
     if (lengths.length > PARTS_CHUNK - used) flush();
     used += chunk.write(lengths, used, 'latin1');
     add(headersStart, headersEnd);
     add(contentStart, contentEnd);
-  });
+  }
   flush();
 }
 
 type CanonicalBody =
   | { readonly kind: 'empty' | 'json' | 'json+files' | 'form' | 'bytes'; readonly bytes: string | Uint8Array }
-  /** A body `multipartParts` found framed by `boundary`. */
-  | { readonly kind: 'multipart'; readonly bytes: Buffer; readonly boundary: string };
+  /** A multipart body and its parts' offsets (`multipartParts`), read once. */
+  | { readonly kind: 'multipart'; readonly bytes: Buffer; readonly parts: readonly number[] };
 
 /** The content type matters only for text (is it a form?), not for a value a parser made. */
 function canonicalBody(body: unknown, contentType: string | undefined): CanonicalBody {
@@ -102,7 +106,8 @@ function canonicalBody(body: unknown, contentType: string | undefined): Canonica
     const boundary = multipartBoundary(contentType);
     if (boundary !== undefined) {
       const bytes = Buffer.from(body, 'utf8');
-      if (multipartParts(bytes, boundary)) return { kind: 'multipart', bytes, boundary };
+      const parts = multipartParts(bytes, boundary);
+      if (parts) return { kind: 'multipart', bytes, parts };
     }
     return canonicalText(body, isFormContentType(contentType));
   }
@@ -110,7 +115,8 @@ function canonicalBody(body: unknown, contentType: string | undefined): Canonica
     if (body.length === 0) return { kind: 'empty', bytes: '' };
     const boundary = multipartBoundary(contentType);
     const bytes = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
-    if (boundary !== undefined && multipartParts(bytes, boundary)) return { kind: 'multipart', bytes, boundary };
+    const parts = boundary === undefined ? undefined : multipartParts(bytes, boundary);
+    if (parts) return { kind: 'multipart', bytes, parts };
     // Bytes that are no UTF-8 text (an upload) are compared as they are, as the client does.
     return isUtf8(body)
       ? canonicalText(bytes.toString('utf8'), isFormContentType(contentType))
