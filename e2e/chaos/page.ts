@@ -62,10 +62,11 @@ async function submit(url: string, body: unknown): Promise<SubmitResult> {
     json = undefined;
   }
   const type = (json as { type?: unknown } | undefined)?.type;
+  const { kind, status, replayed } = handedOver;
   return settled({
-    kind: 'response',
-    status: response.status,
-    replayed: response.headers.get('idempotent-replayed') === 'true',
+    kind,
+    status,
+    replayed,
     body: json ?? text.slice(0, 200),
     ...(typeof type === 'string' ? { problemType: type } : {}),
   });
