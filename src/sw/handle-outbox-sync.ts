@@ -77,7 +77,7 @@ export async function replayOutbox(options: OutboxSyncOptions = {}): Promise<voi
     channel.postMessage(message);
     channel.close();
   }
-  // Read again: a pass stops at the first network error, so items after it were not even tried.
+  // Read again: a pass stops sending to an origin it takes as down, so some were not even tried.
   const waiting = (await outboxStore(databaseName).all()).filter((item) => item.state === 'queued').map((item) => item.id);
   if (waiting.length > 0) throw new OutboxStillWaitingError(waiting);
 }

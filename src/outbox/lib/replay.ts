@@ -1,8 +1,10 @@
 /**
  * One replay pass over the held requests, under a Web Lock so one page or worker of the
- * origin replays at a time: each due item is sent again with its key, and either ends
- * (a final answer, removed or recorded) or waits for a later pass (network error, 5xx,
- * 408/409/425/429). Shared by the page's outbox and the service worker.
+ * origin replays at a time: each due item is sent again with its key, in the order held,
+ * and either ends (a final answer, removed or recorded) or waits for a later pass (network
+ * error, 5xx, 408/409/425/429). A request that gets no answer stops the pass only for its
+ * origin, and only once a second request there got none either. Shared by the page's outbox
+ * and the service worker, so both follow the same rule.
  */
 import { defaultClassifier, type Classifier, type KeyReusedMatch, type Verdict } from '../../core/classify.js';
 import type { LockManagerLike } from '../../core/options.js';
@@ -65,22 +67,19 @@ export function replayQueued(options: ReplayOptions): Promise<ReplayReport[]> {
 async function replayPass(options: ReplayOptions): Promise<ReplayReport[]> {
   const store = outboxStore(options.databaseName);
   const reports: ReplayReport[] = [];
-  for (const item of await store.all()) {
-    if (item.state !== 'queued') continue;
-    const now = options.now();
-    if (item.expiresAt <= now) {
-      // Past the servers' key retention a replay could act a second time: never sent. A
-      // service worker may run with no page open: it keeps the verdict (without the body)
-      // for the next page to report, so the give-up is never silent.
-      const expire = (current: OutboxItem | undefined): OutboxItem | null | undefined =>
-        current?.state !== 'queued' ? undefined : options.settle === 'remove' ? null : { ...current, state: 'expired', headers: [], body: null };
-      if ((await store.update(item.id, expire))?.state === 'queued') reports.push({ kind: 'expired', item });
-      continue;
-    }
-    if (!options.all && item.nextAttemptAt > now) continue;
+  const items = (await store.all()).filter((item) => item.state === 'queued');
+  const tried = new Set<string>();
+  /** Origins that answered a request in this pass, and those taken as down (nothing more sent to them). */
+  const up = new Set<string>();
+  const down = new Set<string>();
+  const due = (item: OutboxItem, now: number) => item.expiresAt > now && (options.all || item.nextAttemptAt <= now);
+
+  /** Sends one item; `unanswered` when no answer came (network error, timeout, `beforeReplay` threw). */
+  async function attempt(item: OutboxItem): Promise<'answered' | 'unanswered' | 'gone'> {
+    tried.add(item.id);
     // The attempt is counted before it is sent; an item cancelled meanwhile is skipped.
     const before = await store.update(item.id, (current) => (current?.state === 'queued' ? { ...current, attempts: current.attempts + 1 } : undefined));
-    if (before?.state !== 'queued') continue;
+    if (before?.state !== 'queued') return 'gone';
     const sent = { ...before, attempts: before.attempts + 1 };
     let answer: StoredAnswer;
     // A replay that never ends would hold the pass, and the origin's lock, for ever: aborted
@@ -103,23 +102,66 @@ async function replayPass(options: ReplayOptions): Promise<ReplayReport[]> {
     } catch {
       controller.abort();
       reports.push(await defer(store, sent, options, undefined, undefined));
-      // The network is down (or the hook cannot give credentials yet): the rest would fail too.
-      break;
+      return 'unanswered';
     } finally {
       clearTimeout(timer);
     }
     const verdict = await judge(sent, answer, options);
     if (verdict.kind === 'ambiguous') {
       reports.push(await defer(store, sent, options, verdict.status, verdict.retryAfterMs));
-      continue;
+      return 'answered';
     }
     // A final answer (2xx-4xx, key reused, a stored failure, outcome unknown): it ends the item.
     if (options.settle === 'remove') await store.update(sent.id, () => null);
     // Cancelled while on the wire, it ran all the same: its answer is still recorded for a page to report.
     else await store.update(sent.id, (current) => ({ ...(current ?? sent), state: 'answered', answer }));
     reports.push({ kind: 'answered', item: sent, answer });
+    return 'answered';
+  }
+
+  for (const [index, item] of items.entries()) {
+    if (tried.has(item.id)) continue;
+    const now = options.now();
+    if (item.expiresAt <= now) {
+      // Past the servers' key retention a replay could act a second time: never sent. A
+      // service worker may run with no page open: it keeps the verdict (without the body)
+      // for the next page to report, so the give-up is never silent.
+      const expire = (current: OutboxItem | undefined): OutboxItem | null | undefined =>
+        current?.state !== 'queued' ? undefined : options.settle === 'remove' ? null : { ...current, state: 'expired', headers: [], body: null };
+      if ((await store.update(item.id, expire))?.state === 'queued') reports.push({ kind: 'expired', item });
+      continue;
+    }
+    const origin = originOf(item.url);
+    if (down.has(origin) || !due(item, now)) continue;
+    const outcome = await attempt(item);
+    if (outcome === 'answered') up.add(origin);
+    if (outcome !== 'unanswered' || up.has(origin)) continue;
+    // No answer: the network or the origin may be down, or this request fails by itself (its
+    // CORS, its signing, a redirect it refuses). One more request to the origin tells them
+    // apart, so one broken request never holds the others back for ever (nor, with no page
+    // open, until they expire unsent), and a pass with the network down costs two attempts
+    // per origin, not one per request. The probe is the one due earliest: a request that
+    // failed as a probe is pushed back by its backoff, so a run of broken ones is passed in turn.
+    for (;;) {
+      const later = items.slice(index + 1).filter((other) => !tried.has(other.id) && originOf(other.url) === origin && due(other, options.now()));
+      const probe = later.reduce<OutboxItem | undefined>((best, other) => (best && best.nextAttemptAt <= other.nextAttemptAt ? best : other), undefined);
+      const probed = probe ? await attempt(probe) : 'unanswered';
+      if (probed === 'gone') continue;
+      if (probed === 'answered') up.add(origin);
+      else down.add(origin);
+      break;
+    }
   }
   return reports;
+}
+
+/** Requests to one origin share its reachability; an unparsable URL is its own origin. */
+function originOf(url: string): string {
+  try {
+    return new URL(url).origin;
+  } catch {
+    return url;
+  }
 }
 
 async function judge(item: OutboxItem, answer: StoredAnswer, options: ReplayOptions): Promise<Verdict> {
