@@ -6,6 +6,7 @@
 import type { BrowserContext, CDPSession, Page } from '@playwright/test';
 import { readOutbox } from './support/outbox-idb.js';
 import { SECURE_ORIGIN } from './support/env.js';
+import { startRedirectingApi } from './support/redirecting-api.js';
 import { expect, test, UUID_V4, type OrdersServer } from './support/test.js';
 
 const ORDER = { sku: 'B-2', qty: 1, note: 'service worker' };
@@ -115,4 +116,35 @@ test('every page closed and the held request past its retention: the service wor
   await probe.close();
 
   await expectReportedOnNextPage(context, orders, { type: 'given-up', id: key, reason: 'expired' }, 0);
+});
+
+test("every page closed, a held request that fails by itself (redirect: 'error' meeting a redirect) first: the service worker still sends the one held after it", async ({ context, orders }) => {
+  const api = await startRedirectingApi();
+  try {
+    const cdp = await context.newCDPSession(await context.newPage());
+    const page = await context.newPage();
+    await openWithServiceWorker(page, orders, '&sync=off');
+    const id = await registrationId(cdp);
+    await context.setOffline(true);
+    await page.evaluate(([url]) => window.outboxPage.submitWith(url, { sku: 'R-1' }, { redirect: 'error' }), [api.url] as const);
+    await page.evaluate((order) => window.outboxPage.submit(order), ORDER);
+    const [broken, order] = await page.evaluate(() => window.outboxPage.held(2));
+    await page.close();
+    await context.setOffline(false);
+
+    await cdp.send('ServiceWorker.dispatchSyncEvent', { origin: SECURE_ORIGIN, registrationId: id, tag: TAG, lastChance: false });
+    // Before, the worker's pass stopped at the redirect: the order was never sent with no page open.
+    await expect.poll(() => orders.arrivals()).toBe(1);
+    expect((await orders.log()).map((r) => r.key)).toEqual([order!.key]);
+    expect(new Set(api.seen)).toEqual(new Set(['POST /orders']));
+
+    const next = await context.newPage();
+    await next.goto(orders.page(SECURE_ORIGIN, '/outbox.html'));
+    await next.waitForFunction(() => 'outboxPage' in window);
+    await expect.poll(() => next.evaluate(() => window.outboxPage.events())).toContainEqual({ type: 'replayed', id: order!.key, status: 201 });
+    expect((await readOutbox(next)).map((item) => item.key)).toEqual([broken!.key]);
+    expect(await orders.arrivals()).toBe(1);
+  } finally {
+    await api.close();
+  }
 });
