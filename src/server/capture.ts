@@ -204,6 +204,18 @@ export abstract class ResponseCapture {
   abstract settle(captured: CapturedResponse): Settled;
 
   /**
+   * The handler destroyed its response or its connection before its `end`, the caller
+   * still there (`watchCuts`): it gave up its answer, which no end will complete.
+   */
+  protected abstract cutOff(): void;
+
+  /** From `watchCuts`: the answer's connection is being destroyed, its caller still there. */
+  connectionCut(): void {
+    // After the end, the destroy waits for the held end (`holdDestroys`): that answer is whole.
+    if (!this.#ended) this.cutOff();
+  }
+
+  /**
    * Starts capturing `res`: what it sends from now on, up to `maxBytes` of body, and the
    * headers named in `keepHeaders`. `mayReplace`: `settle` may answer something else
    * than the captured answer.
@@ -218,6 +230,7 @@ export abstract class ResponseCapture {
     this.#writeHead = originals.writeHead;
     this.#write = originals.write;
     this.#end = originals.end;
+    watchCuts(res, this);
     if (layer === undefined) return captureOnInstance(res, this);
     this.#layered = true;
     captures.set(res, this);
@@ -569,6 +582,39 @@ function holdDestroys(transport: Transport): void {
 function peerGone(transport: Transport, error: Error | undefined): boolean {
   if ((error as { syscall?: unknown } | undefined)?.syscall !== undefined) return true;
   return transport instanceof Socket ? transport.readableEnded : (transport as { closed?: unknown }).closed === true;
+}
+
+const WATCHES_CUTS = Symbol('submit-once cut watch');
+
+/**
+ * Tells `capture` when its connection is destroyed while the caller is still there: by
+ * the handler (`res.destroy()`, with an error or not, which destroys it; its
+ * `res.socket.destroy()`), or by the server around it (its socket timeout, Express's
+ * final handler after an error), not by the caller's reset or hang-up (`peerGone`),
+ * after which the handler may still end and its answer be stored. On HTTP/1 the socket's
+ * `destroy` is wrapped once (a socket serves many requests) and finds the response it
+ * is answering; on HTTP/2 the stream is the request's own (`res.destroy()` and the
+ * compatibility socket's `destroy` both destroy it).
+ */
+function watchCuts(res: ServerResponse, capture: ResponseCapture): void {
+  const transport = transportOf(res);
+  if (transport === undefined) return;
+  const destroy = transport.destroy as Transport['destroy'] & { [WATCHES_CUTS]?: true };
+  if (!(transport instanceof Socket)) {
+    transport.destroy = function (this: Transport, error?: Error): unknown {
+      if (!peerGone(this, error)) capture.connectionCut();
+      return destroy.call(this, error);
+    };
+    return;
+  }
+  if (destroy[WATCHES_CUTS] === true) return;
+  const watching = function (this: Socket, error?: Error): unknown {
+    const answering = (this as { _httpMessage?: ServerResponse | null })._httpMessage;
+    if (answering != null && !peerGone(this, error)) activeCapture(answering)?.connectionCut();
+    return destroy.call(this, error);
+  } as Transport['destroy'] & { [WATCHES_CUTS]?: true };
+  watching[WATCHES_CUTS] = true;
+  (transport as Transport).destroy = watching;
 }
 
 /**

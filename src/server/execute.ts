@@ -59,6 +59,8 @@ class GuardedRun extends ResponseCapture implements HeldLease, ThrowTarget {
   #outcome: 'answered' | 'threw' | 'uncertain' = 'answered';
   /** The handler's `end` came: its answer is whole, whatever it does after. */
   #ended = false;
+  /** The handler cut its answer off before its end (`cutOff`): the key was marked unknown then. */
+  #cut = false;
 
   constructor(
     private readonly ctx: RequestContext,
@@ -111,8 +113,25 @@ class GuardedRun extends ResponseCapture implements HeldLease, ThrowTarget {
     res.destroy(error instanceof Error ? error : undefined);
   }
 
+  /**
+   * The handler destroyed its answer's connection before its end, its caller still there:
+   * the caller gets no answer and the effect may have happened, so the key turns unknown
+   * now, not once `maxRunMs` and the lease ran out (409 to every retry until then). An
+   * `outcome` already set (a throw after the head: its own destroy) stays.
+   */
+  protected cutOff(): void {
+    if (this.#outcome !== 'answered') return;
+    this.#cut = true;
+    this.#outcome = 'uncertain';
+    this.ctx.leases.release(this);
+    captureMayNeverEnd(this.res);
+    void this.#markUnknown();
+  }
+
   settle(captured: CapturedResponse): Settled {
     this.#ended = true;
+    // An end after the cut: nothing reached the caller through it, and the key is unknown already.
+    if (this.#cut) return;
     const { opts } = this.ctx;
     const { storageKey, fingerprint } = this.run;
     const { token } = this;
