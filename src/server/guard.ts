@@ -207,17 +207,19 @@ function claim(ctx: RequestContext, method: string, route: string, key: string, 
   const claimed: Claimed = { key, principal, method, route, storageKey, fingerprint, expiredToken: token?.expired === true };
   const request = { key: storageKey, fingerprint, leaseMs: opts.leaseMs, retentionMs: opts.ttl, now: opts.now(), recover: opts.recovery };
   const { sync } = opts.store;
-  if (sync === undefined) {
+  let result: ClaimResult | undefined;
+  if (sync !== undefined) {
+    try {
+      result = sync.claim(request);
+    } catch (error) {
+      return storeFailed(ctx, claimed, error);
+    }
+  }
+  if (result === undefined) {
     return opts.store.claim(request).then(
-      (result) => decide(ctx, claimed, result),
+      (answer) => decide(ctx, claimed, answer),
       (error: unknown) => storeFailed(ctx, claimed, error),
     );
-  }
-  let result: ClaimResult;
-  try {
-    result = sync.claim(request);
-  } catch (error) {
-    return storeFailed(ctx, claimed, error);
   }
   return decide(ctx, claimed, result);
 }

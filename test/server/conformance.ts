@@ -377,8 +377,9 @@ export function runConformance(harness: StoreHarness): void {
         };
         const completeOn = (store: { complete(r: CompleteRequest): boolean | Promise<boolean> }) => (token: string, at: number) =>
           store.complete({ key: 'k', token, fingerprint: 'fp', response, retentionMs: 60_000, now: at });
-        // A store may answer its claim alone at once (the file store): its completion then goes through the promise.
-        const viaSync = await script((r) => sync.claim(r), completeOn(sync.complete === undefined ? atOnce : sync));
+        // A store may answer its claim alone at once (the file store): its completion then goes through the promise,
+        // and a claim it cannot answer at once (undefined) too, as the middleware does.
+        const viaSync = await script((r) => sync.claim(r) ?? atOnce.claim(r), completeOn(sync.complete === undefined ? atOnce : sync));
         const viaPromises = await script((r) => promised.claim(r), completeOn(promised));
         expect(viaSync).toEqual(viaPromises);
         expect(viaSync).toContainEqual(expect.objectContaining({ status: 'completed' }));

@@ -64,7 +64,7 @@ describe('a store that answers at once (sync)', () => {
     const sync = store.sync;
     expect(sync?.complete).toBeUndefined();
     const result = sync!.claim(claimOf('at-once', Date.now()));
-    expect(result.status).toBe('claimed');
+    expect(result?.status).toBe('claimed');
     // No turn has passed: a process killed now still remembers the claim.
     expect(readFileSync(path, 'utf8')).toContain('"at-once"');
     await store.close();

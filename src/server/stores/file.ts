@@ -37,7 +37,7 @@ export interface FileStoreOptions {
  * Keys in an append-only JSON-lines file, kept in memory and replayed on start, so keys
  * and their execution counts survive a restart. A claim is written before its handler
  * runs (so a killed process cannot forget it); a completion is also fsynced before its
- * response is sent. One process per file, which is what lets a restart turn every claim
+ * response is sent, and before a duplicate's claim is answered from it. One process per file, which is what lets a restart turn every claim
  * still running into `unknown` at once: its holder is surely gone. A lock file
  * (`${path}.lock`) enforces it: opening a file another instance holds, in this process or
  * another, throws `StoreLockedError` before the file is touched; a lock whose process is
@@ -143,15 +143,33 @@ export function fileStore(path: string, options: FileStoreOptions = {}): Idempot
    * synced. Every durable line of one group gets the same promise: a turn's completions
    * all wait on one, instead of a promise (and an async function's) each.
    */
-  let group: { readonly done: Promise<void>; readonly stored: Promise<boolean> } | undefined;
-  const writeDurably = (text: string): Promise<boolean> => {
+  let group: { readonly done: Promise<void>; readonly stored: Promise<boolean>; readonly completed: string[] } | undefined;
+  /**
+   * Keys completed in memory whose group's fdatasync has not settled, with that group's
+   * promise. A claim of one is not answered until it has: a `completed` told to a
+   * duplicate before then (a replayed 201) could be undone by a power loss, after which
+   * the key answers `unknown`, or with `recover` runs again.
+   */
+  const unsynced = new Map<string, Promise<boolean>>();
+  const writeDurably = (text: string, completedKey?: string): Promise<boolean> => {
     let done: Promise<void>;
     try {
       done = log.append(text, true);
     } catch (error) {
       return Promise.reject(unavailableError(error));
     }
-    if (group?.done !== done) group = { done, stored: done.then(stored, unavailable) };
+    if (group?.done !== done) {
+      const begun = (group = { done, stored: done.then(stored, unavailable), completed: [] });
+      // Registered first, so it runs before any claim waiting on the same promise looks again.
+      const settled = (): void => {
+        for (const key of begun.completed) if (unsynced.get(key) === begun.stored) unsynced.delete(key);
+      };
+      begun.stored.then(settled, settled);
+    }
+    if (completedKey !== undefined) {
+      group.completed.push(completedKey);
+      unsynced.set(completedKey, group.stored);
+    }
     return group.stored;
   };
   /** A promise, not a throw: `complete` and `markUnknown` are not `async`, so as to hand back the group's promise itself. */
@@ -160,22 +178,33 @@ export function fileStore(path: string, options: FileStoreOptions = {}): Idempot
   /**
    * Written (not fsynced) before it returns, so before the handler runs: a killed process
    * must not forget a claim, or its restart would run the handler again. Answered at once
-   * (`sync`); the completion cannot be, as it waits for its `fdatasync`.
+   * (`sync`); the completion cannot be, as it waits for its `fdatasync`. Undefined for a
+   * key whose completion is not yet synced: `claim` waits for that.
    */
-  const claim = (request: ClaimRequest): ClaimResult => {
+  const claimNow = (request: ClaimRequest): ClaimResult | undefined => {
+    if (unsynced.size !== 0 && unsynced.has(request.key)) return undefined;
     ensureWritable();
     const { result, record } = table.claim(request);
     if (record !== undefined) write(request.key, record);
     return result;
   };
+  const claim = async (request: ClaimRequest): Promise<ClaimResult> => {
+    let result = claimNow(request);
+    while (result === undefined) {
+      // Settled either way: a failed sync is then answered by the store's failure rules (503).
+      await unsynced.get(request.key)?.catch(() => undefined);
+      result = claimNow(request);
+    }
+    return result;
+  };
 
   const store: IdempotencyStore = {
     name: 'file',
-    claim: async (request: ClaimRequest): Promise<ClaimResult> => claim(request),
+    claim,
     complete(request: CompleteRequest): Promise<boolean> {
       if (log.failure !== undefined && !recovered()) return failed();
       const record = table.complete(request);
-      return record === undefined ? notStored : writeDurably(recordLine(request.key, record));
+      return record === undefined ? notStored : writeDurably(recordLine(request.key, record), request.key);
     },
     async release(request: SettleRequest): Promise<boolean> {
       ensureWritable();
@@ -211,7 +240,7 @@ export function fileStore(path: string, options: FileStoreOptions = {}): Idempot
     },
   };
   // Not enumerable, as the memory store's: a wrapper made by spreading the store calls its own `claim`.
-  Object.defineProperty(store, 'sync', { value: { claim } satisfies SyncClaimOperations });
+  Object.defineProperty(store, 'sync', { value: { claim: claimNow } satisfies SyncClaimOperations });
   return store;
 }
 

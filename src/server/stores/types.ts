@@ -129,9 +129,11 @@ export interface SyncStoreOperations {
 /**
  * `IdempotencyStore.sync` of a store whose claim is answered at once but whose completion
  * must wait (the file store's `fdatasync`): the middleware completes through `complete`.
+ * A claim that cannot be answered at once (the key's completion is not yet durable) is
+ * `undefined`: the middleware then asks `claim`, which waits.
  */
 export interface SyncClaimOperations {
-  claim(request: ClaimRequest): ClaimResult;
+  claim(request: ClaimRequest): ClaimResult | undefined;
   readonly complete?: undefined;
 }
 
