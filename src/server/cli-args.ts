@@ -9,6 +9,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { MAX_TIMER_MS } from './invalid-options-error.js';
+import type { FileStoreDurability } from './stores/file.js';
 import { filePathOf } from './store-spec.js';
 import { MIN_SECRET_LENGTH, type TokenFormat } from './tokens.js';
 import { HEALTH_PATH, RESET_PATH, STATS_PATH, TOKEN_PATH } from './verifier.js';
@@ -44,7 +45,7 @@ export interface CliConfig {
   /** How long SIGTERM/SIGINT lets requests in flight finish before cutting them. */
   readonly shutdownGraceMs: number;
   /** Options of `fileStore` given on the command line (`--store file:` only). */
-  readonly fileStore: { readonly preallocateBytes?: number; readonly compactAfterLines?: number };
+  readonly fileStore: { readonly preallocateBytes?: number; readonly compactAfterLines?: number; readonly durability?: FileStoreDurability };
 }
 
 export type CliCommand = { readonly command: 'help' } | { readonly command: 'version' } | { readonly command: 'serve'; readonly config: CliConfig };
@@ -70,6 +71,7 @@ export const FLAGS = {
   'shutdown-grace-ms': { type: 'string' },
   'file-preallocate-bytes': { type: 'string' },
   'file-compact-after-lines': { type: 'string' },
+  'file-durability': { type: 'string' },
   version: { type: 'boolean', short: 'v' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -107,6 +109,10 @@ Usage: submit-once-verifier [flags]
   --file-compact-after-lines N
                             with file:PATH: rewrite the file once it has this many lines and
                             more than twice the live keys; 1 or more. Default 10000
+  --file-durability relaxed|strict
+                            with file:PATH: strict also fdatasyncs each claim (with the others
+                            of its turn) before its handler runs, so a power loss cannot lose
+                            it; relaxed writes it to the page cache only. Default relaxed
   --lease-ms N              in-progress lease, 1 to ${MAX_TIMER_MS}; a claim whose process died
                             turns "outcome unknown" when it runs out. Default 10000
   --ttl-ms N                how long a completed response is kept and replayed, 1 or more. Default 86400000 (24 h)
@@ -222,9 +228,11 @@ export function parseCli(argv: readonly string[], env: Readonly<Record<string, s
   const store = storeSpec(last('store') ?? 'memory');
   const preallocateBytes = last('file-preallocate-bytes');
   const compactAfterLines = last('file-compact-after-lines');
-  for (const [flag, value] of [['--file-preallocate-bytes', preallocateBytes], ['--file-compact-after-lines', compactAfterLines]] as const) {
+  const durability = last('file-durability');
+  for (const [flag, value] of [['--file-preallocate-bytes', preallocateBytes], ['--file-compact-after-lines', compactAfterLines], ['--file-durability', durability]] as const) {
     if (value !== undefined && !store.startsWith('file:')) throw new UsageError(`${flag} needs --store file:PATH`);
   }
+  if (durability !== undefined && durability !== 'relaxed' && durability !== 'strict') throw new UsageError(`--file-durability must be relaxed or strict, got ${JSON.stringify(durability)}`);
   return {
     command: 'serve',
     config: {
@@ -248,6 +256,7 @@ export function parseCli(argv: readonly string[], env: Readonly<Record<string, s
       fileStore: {
         ...(preallocateBytes !== undefined ? { preallocateBytes: integer('--file-preallocate-bytes', preallocateBytes, 0, MAX_PREALLOCATE_BYTES) } : {}),
         ...(compactAfterLines !== undefined ? { compactAfterLines: integer('--file-compact-after-lines', compactAfterLines, 1, Number.MAX_SAFE_INTEGER) } : {}),
+        ...(durability !== undefined ? { durability } : {}),
       },
     },
   };

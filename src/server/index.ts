@@ -12,7 +12,7 @@ export type { AuditSnapshot, AuditTotals, KeyAudit } from './audit.js';
 export { MAX_JSON_DEPTH, PROBLEM_BASE, problemType, type ProblemCode } from '../protocol/index.js';
 export type { Problem } from './respond.js';
 export { memoryStore, type MemoryStoreOptions } from './stores/memory.js';
-export { fileStore, type FileStoreOptions } from './stores/file.js';
+export { fileStore, type FileStoreDurability, type FileStoreOptions } from './stores/file.js';
 export { StoreLockedError, isStoreLockedError, type LockHolder } from './stores/file-lock.js';
 export { redisStore, type RedisLikeClient, type RedisStoreOptions } from './stores/redis.js';
 export {

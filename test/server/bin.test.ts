@@ -425,6 +425,10 @@ describe('parseCli', () => {
     expect(usageError(['--store', 'memory', '--file-compact-after-lines', '5'])).toBe('--file-compact-after-lines needs --store file:PATH');
     expect(usageError(['--store', 'file:k', '--file-preallocate-bytes', '-1'])).toBe('--file-preallocate-bytes must be an integer from 0 to 1073741824, got -1');
     expect(usageError(['--store', 'file:k', '--file-compact-after-lines', '0'])).toBe('--file-compact-after-lines must be an integer 1 or more, got 0');
+    const strict = parseCli(['--store', 'file:k.jsonl', '--file-durability', 'strict']);
+    expect(strict.command === 'serve' && strict.config.fileStore).toEqual({ durability: 'strict' });
+    expect(usageError(['--store', 'memory', '--file-durability', 'strict'])).toBe('--file-durability needs --store file:PATH');
+    expect(usageError(['--store', 'file:k', '--file-durability', 'fast'])).toBe('--file-durability must be relaxed or strict, got "fast"');
   });
 
   it('checks the store spec and the principal flags', () => {

@@ -85,6 +85,19 @@ describe('file store, a duplicate arriving while the completion is being synced'
     await store.close();
   });
 
+  it("durability 'strict': a claim waits for its own fdatasync, and one that fails refuses it (unavailable), so its handler never runs", async () => {
+    const store = fileStore(join(dir, 'strict.jsonl'), { sweepIntervalMs: 0, preallocateBytes: 0, durability: 'strict' });
+    const now = Date.now();
+    const claiming = store.claim(claimOf('charge', now));
+    expect(await stateOf(claiming)).toBe('pending');
+    expect(disk.held).toHaveLength(1);
+    // Meanwhile a duplicate is told it runs, not that it may run.
+    expect((await store.claim(claimOf('charge', now + 1))).status).toBe('in-progress');
+    for (const release of disk.held.splice(0)) release(Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' }));
+    await expect(claiming).rejects.toSatisfy(isStoreUnavailableError);
+    await store.close();
+  });
+
   it('behind the middleware: the duplicate request is replayed only once the completion is synced, the handler runs once', async () => {
     let runs = 0;
     const app = express();

@@ -2,7 +2,7 @@ import { appendFileSync, copyFileSync, mkdtempSync, readFileSync, rmSync, writeF
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { fileStore } from '../../src/server/index.js';
+import { fileStore, type FileStoreOptions } from '../../src/server/index.js';
 import type { IdempotencyStore } from '../../src/server/stores/types.js';
 import { claimOf, runConformance } from './conformance.js';
 
@@ -11,22 +11,24 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 let counter = 0;
 const paths = new WeakMap<IdempotencyStore, string>();
-function open(path: string): IdempotencyStore {
-  const store = fileStore(path, { sweepIntervalMs: 0 });
+function open(path: string, options: FileStoreOptions = {}): IdempotencyStore {
+  const store = fileStore(path, { sweepIntervalMs: 0, ...options });
   paths.set(store, path);
   return store;
 }
 
-runConformance({
-  name: 'file',
-  create: async () => open(join(dir, `store-${++counter}.jsonl`)),
-  reopen: async (store) => {
-    await store.close();
-    const path = paths.get(store);
-    if (path === undefined) throw new Error('unknown store');
-    return open(path);
-  },
-});
+for (const [name, options] of [['file', {}], ['file (durability: strict)', { durability: 'strict' }]] as const) {
+  runConformance({
+    name,
+    create: async () => open(join(dir, `store-${++counter}.jsonl`), options),
+    reopen: async (store) => {
+      await store.close();
+      const path = paths.get(store);
+      if (path === undefined) throw new Error('unknown store');
+      return open(path, options);
+    },
+  });
+}
 
 const response = { status: 201, headers: { 'content-type': 'text/plain' }, body: new Uint8Array(Buffer.from('done')) };
 

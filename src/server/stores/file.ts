@@ -31,7 +31,18 @@ export interface FileStoreOptions {
   readonly preallocateBytes?: number;
   /** Clock for sweeping, for dropping expired records when loading, and for spacing the tries after a full disk. */
   readonly now?: () => number;
+  /**
+   * `relaxed` (default): a claim is written to the kernel (the page cache) before its
+   * handler runs, and answered at once (`sync`): a killed process keeps it, a power loss or
+   * an OS crash can lose it, and the retry then runs the handler again. `strict`: a claim is
+   * also `fdatasync`ed before `claim` resolves, sharing its sync with the claims and
+   * completions of the same turn, so a handler never runs on a claim a power loss can
+   * lose; every claim then waits for a sync, and the store offers no `sync`.
+   */
+  readonly durability?: FileStoreDurability;
 }
+
+export type FileStoreDurability = 'relaxed' | 'strict';
 
 /**
  * Keys in an append-only JSON-lines file, kept in memory and replayed on start, so keys
@@ -63,6 +74,9 @@ export function fileStore(path: string, options: FileStoreOptions = {}): Idempot
   const sweepIntervalMs = checkNumber('sweepIntervalMs', options.sweepIntervalMs ?? 60_000, 0, true, MAX_TIMER_MS);
   const compactAfterLines = checkNumber('compactAfterLines', options.compactAfterLines ?? 10_000, 1, true, Number.MAX_SAFE_INTEGER);
   const preallocateBytes = Math.floor(checkNumber('preallocateBytes', options.preallocateBytes ?? 1024 * 1024, 0, true, Number.MAX_SAFE_INTEGER));
+  const durability = options.durability ?? 'relaxed';
+  if (durability !== 'relaxed' && durability !== 'strict') throw new InvalidOptionsError('durability', `expected 'relaxed' or 'strict', got ${JSON.stringify(durability) ?? String(durability)}`);
+  const strict = durability === 'strict';
   const log = LineLog.open(
     logFile(path),
     (line) => applyLine(table, line, loadedAt),
@@ -175,26 +189,34 @@ export function fileStore(path: string, options: FileStoreOptions = {}): Idempot
   /** A promise, not a throw: `complete` and `markUnknown` are not `async`, so as to hand back the group's promise itself. */
   const failed = (): Promise<never> => Promise.reject(unavailableError(log.failure));
 
+  /** Undefined for a key whose completion is not yet synced: `claim` waits for that. */
+  const claimInMemory = (request: ClaimRequest): ReturnType<RecordTable['claim']> | undefined => {
+    if (unsynced.size !== 0 && unsynced.has(request.key)) return undefined;
+    ensureWritable();
+    return table.claim(request);
+  };
   /**
    * Written (not fsynced) before it returns, so before the handler runs: a killed process
    * must not forget a claim, or its restart would run the handler again. Answered at once
-   * (`sync`); the completion cannot be, as it waits for its `fdatasync`. Undefined for a
-   * key whose completion is not yet synced: `claim` waits for that.
+   * (`sync`, relaxed only); the completion cannot be, as it waits for its `fdatasync`.
    */
   const claimNow = (request: ClaimRequest): ClaimResult | undefined => {
-    if (unsynced.size !== 0 && unsynced.has(request.key)) return undefined;
-    ensureWritable();
-    const { result, record } = table.claim(request);
-    if (record !== undefined) write(request.key, record);
-    return result;
+    const claimed = claimInMemory(request);
+    if (claimed?.record !== undefined) write(request.key, claimed.record);
+    return claimed?.result;
   };
   const claim = async (request: ClaimRequest): Promise<ClaimResult> => {
-    let result = claimNow(request);
-    while (result === undefined) {
+    let claimed = claimInMemory(request);
+    while (claimed === undefined) {
       // Settled either way: a failed sync is then answered by the store's failure rules (503).
       await unsynced.get(request.key)?.catch(() => undefined);
-      result = claimNow(request);
+      claimed = claimInMemory(request);
     }
+    const { result, record } = claimed;
+    if (record === undefined) return result;
+    // Strict: held, written and synced with the turn's other lines; a failed sync rejects (503), so the handler never runs.
+    if (strict) await writeDurably(recordLine(request.key, record));
+    else write(request.key, record);
     return result;
   };
 
@@ -240,7 +262,8 @@ export function fileStore(path: string, options: FileStoreOptions = {}): Idempot
     },
   };
   // Not enumerable, as the memory store's: a wrapper made by spreading the store calls its own `claim`.
-  Object.defineProperty(store, 'sync', { value: { claim: claimNow } satisfies SyncClaimOperations });
+  // Strict: a claim must wait for its sync, so none is answered at once.
+  if (!strict) Object.defineProperty(store, 'sync', { value: { claim: claimNow } satisfies SyncClaimOperations });
   return store;
 }
 
