@@ -38,7 +38,7 @@ export function createIdempotentFetch(options: IdempotentFetchOptions = {}): Ide
     // A multipart one made from a FormData (ky sends one so) is taken as that form: as
     // bytes, its random boundary made every Request of the same form another intent.
     const own = request && requestInit.body === undefined ? request : undefined;
-    const template = request?.clone();
+    const template = request && templateOf(request, method, requestInit.body);
     const type = own?.headers.get('content-type') ?? '';
     const read = own && (await readBody(own));
     const body: unknown = read ? (/^multipart\/form-data/i.test(type) && (await formOf(read, type))) || read : requestInit.body;
@@ -121,6 +121,19 @@ const responseWire = {
 function shareResponse(response: Response): Response {
   const wired = fromWire.get(response);
   return wired ? fromBytes(wired) : response.clone();
+}
+
+/**
+ * The Request each attempt is cloned from. One whose body was read (or is being read) can
+ * still be sent with a body of `init`'s, as fetch sends it; without one it cannot be sent.
+ */
+function templateOf(request: Request, method: string, body: RequestInit['body']): Request {
+  try {
+    return request.clone();
+  } catch (cause) {
+    if (body !== undefined && body !== null) return new Request(request, { method, body });
+    throw new InvalidRequestError('the Request body was already read (bodyUsed): pass a fresh Request, or the body in init', { cause });
+  }
 }
 
 async function readBody(request: Request): Promise<Uint8Array<ArrayBuffer>> {

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createIdempotentFetch, type IdempotentFetch } from '../../src/fetch/index.js';
 import { memoryStore } from '../../src/core/store.js';
-import { AmbiguousOutcomeError, isOutcomeUnknownError, OutcomeUnknownError, UnreplayableBodyError } from '../../src/core/errors.js';
+import { AmbiguousOutcomeError, InvalidRequestError, isOutcomeUnknownError, OutcomeUnknownError, UnreplayableBodyError } from '../../src/core/errors.js';
 import { startTestServer, type TestServer } from '../helpers/http-server.js';
 
 const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
@@ -107,6 +107,23 @@ describe('createIdempotentFetch against a real HTTP server', () => {
     expect([...plain.headers]).toEqual([['x-b', '2']]);
     expect([...sent[0]!].filter(([name]) => name !== 'idempotency-key')).toEqual([...plain.headers]);
     expect(sent[0]!.get('idempotency-key')).toMatch(UUID_V4);
+  });
+
+  it('a Request whose body was already read is refused with InvalidRequestError, nothing sent', async () => {
+    const request = new Request(`${server.url}/orders`, { method: 'POST', body: 'payload' });
+    await request.text();
+    await expect(fetchOnce(request)).rejects.toBeInstanceOf(InvalidRequestError);
+    expect(server.seen).toHaveLength(0);
+  });
+
+  it('a Request whose body was already read, given a body in init, is sent with that body, as fetch does', async () => {
+    server.replies = [{ status: 503 }, { status: 201 }];
+    const request = new Request(`${server.url}/orders`, { method: 'POST', body: 'read' });
+    await request.text();
+    const response = await fetchOnce(request, { body: 'payload' });
+    expect(response.status).toBe(201);
+    expect(server.seen.map((r) => r.body)).toEqual(['payload', 'payload']);
+    expect(server.seen[1]!.key).toBe(server.seen[0]!.key);
   });
 
   it('refuses a stream body with a typed error before anything is sent', async () => {
