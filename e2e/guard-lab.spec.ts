@@ -100,3 +100,62 @@ test('guardForm: a control named "action" does not change the intent: the formâ€
   });
   expect(result).toEqual({ sent: ['draft', 'publish'], known: true });
 });
+
+/**
+ * Holds Enter down for `ms`: Chromium repeats the keypress (a click on a focused button, an
+ * implicit submission in a field) for as long as it is held, as a keyboard's auto-repeat does.
+ */
+async function holdEnter(page: Page, ms: number): Promise<void> {
+  const until = Date.now() + ms;
+  while (Date.now() < until) {
+    await page.keyboard.down('Enter');
+    await page.waitForTimeout(30);
+  }
+  await page.keyboard.up('Enter');
+}
+
+/**
+ * Guards with a handler that posts to the verified orders endpoint of this lane; counts the
+ * handler's runs. A debounce of 1 s, the engine's settle window: a repeat slowed by a busy
+ * machine (300 ms between two, at times, where a keyboard repeats every 30 ms) stays inside it.
+ */
+async function guardOrder(page: Page, kind: 'button' | 'form', path: string): Promise<void> {
+  await page.evaluate(
+    ([kind, path]) => {
+      const w = window as unknown as { runs: number };
+      w.runs = 0;
+      const order = async (key: string) => {
+        w.runs += 1;
+        const response = await fetch(path!.replace('/api/orders', '/api/verified-orders'), {
+          method: 'POST',
+          body: '{"sku":1}',
+          headers: { 'Idempotency-Key': key, 'content-type': 'application/json' },
+        });
+        return response.status;
+      };
+      if (kind === 'button') lab.guardButton(document.querySelector('button')!, ({ key }) => order(key), { submitter: lab.engine(), debounce: 1_000 });
+      else lab.guardForm(document.querySelector('form')!, ({ key }) => order(key), { submitter: lab.engine(), intent: 'order', debounce: 1_000 });
+    },
+    [kind, path] as const,
+  );
+}
+
+test('guardButton: Enter held down for 3 s (its auto-repeat clicking on) places one order', async ({ page, orders }) => {
+  await open(page, orders.page(undefined, '/guard-lab.html'), '<button id="pay">Pay</button>');
+  await guardOrder(page, 'button', orders.path);
+  await page.getByRole('button', { name: 'Pay' }).focus();
+  await holdEnter(page, 3_000);
+  await page.waitForTimeout(200);
+  expect(await page.evaluate(() => (window as unknown as { runs: number }).runs)).toBe(1);
+  expect(await orders.log()).toHaveLength(1);
+});
+
+test('guardForm: Enter held down in a field for 3 s (implicit submission repeating) places one order', async ({ page, orders }) => {
+  await open(page, orders.page(undefined, '/guard-lab.html'), '<form method="post" action="/x"><input name="t" value="a" aria-label="text"><button>Send</button></form>');
+  await guardOrder(page, 'form', orders.path);
+  await page.getByLabel('text').focus();
+  await holdEnter(page, 3_000);
+  await page.waitForTimeout(200);
+  expect(await page.evaluate(() => (window as unknown as { runs: number }).runs)).toBe(1);
+  expect(await orders.log()).toHaveLength(1);
+});

@@ -19,7 +19,7 @@ export interface GuardButtonOptions<TData> extends GuardOptions<TData> {
 /**
  * Guards a button (or any clickable element): the first click calls `handler` with the
  * intent's idempotency key; further clicks, a double-click or a held Enter key send
- * nothing while it is pending and for `debounce` ms after. While pending the element is
+ * nothing while it is pending, nor until `debounce` ms pass without one after it settles. While pending the element is
  * `disabled` and `aria-busy="true"`; its previous state comes back when it settles.
  * The click's default action is prevented, so a submit button does not also post its form.
  *

@@ -34,7 +34,7 @@ export interface GuardFormOptions<TData> extends GuardOptions<TData> {
  * Guards a form: its `submit` events (a submit button, Enter in a field, `requestSubmit()`)
  * are intercepted and the first one calls `handler` with the key and the form's data, as
  * `formData` and as `body` (its bytes under the key: send this one). Further submits send
- * nothing while it is pending and for `debounce` ms after. While pending the form is
+ * nothing while it is pending, nor until `debounce` ms pass without one after it settles. While pending the form is
  * `aria-busy` and its submit buttons are `disabled`; their previous state comes back when
  * it settles. `form.submit()` fires no event and is not guarded.
  *

@@ -18,7 +18,7 @@ export interface GuardContext {
 export interface GuardOptions<TData> extends SubmitterOptions {
   /** Share one engine (store, in-flight map, settle window) with other adapters. */
   submitter?: Submitter;
-  /** Triggers within this many ms of the last one (or of the last settle) are ignored. Default 300. */
+  /** Triggers within this many ms of the last one (ignored ones too) or of the last settle are ignored. Default 300. */
   debounce?: number;
   retry?: RetryInput;
   classify?: Classifier<TData>;

@@ -46,7 +46,7 @@ export interface SubmissionOptions<TInput, TData> extends SubmitterOptions {
    * need different names, or the second joins the first.
    */
   intent?: string | ((input: TInput) => Intent);
-  /** UI triggers (clicks, form submits) within this many ms of the last one are ignored. Default 300. */
+  /** UI triggers (clicks, form submits) within this many ms of the last one (ignored ones too) or of the last settle are ignored. Default 300. */
   debounce?: number;
   /** Per-call retry policy; default the engine's. */
   retry?: RetryInput;
@@ -218,15 +218,19 @@ export class SubmissionObserver<TInput, TData> {
 
   /**
    * A UI trigger (click, form submit): ignored while locked and within `debounce` ms of
-   * the last accepted trigger or settle. Returns the submission it started or joined, or
-   * `undefined` when ignored; never rejects (the error is in the state).
+   * the last trigger (taken or ignored) or settle. Returns the submission it started or
+   * joined, or `undefined` when ignored; never rejects (the error is in the state).
    */
   trigger(input: TInput): Promise<TData | undefined> | undefined {
-    if (this.#run) return this.#run.promise.catch(noop);
     // Monotonic: a wall clock set back (NTP, the user) would ignore every trigger until it caught up.
     const now = performance.now();
-    if (now < this.#quietUntil) return undefined;
-    this.#quietUntil = now + (this.#options.debounce ?? DEFAULT_DEBOUNCE);
+    const quiet = now < this.#quietUntil;
+    // Every trigger moves the quiet time on, an ignored one too: a held Enter key clicks on
+    // for as long as it is held, and got a click through every `debounce` ms, a new order
+    // once the settle window was over. The gesture ends when the triggers stop.
+    this.#quietUntil = Math.max(this.#quietUntil, now + (this.#options.debounce ?? DEFAULT_DEBOUNCE));
+    if (this.#run) return this.#run.promise.catch(noop);
+    if (quiet) return undefined;
     return this.submit(input).catch(noop);
   }
 

@@ -1,7 +1,7 @@
 // @vitest-environment jsdom
 import { act, cleanup, fireEvent, render, screen, waitFor } from '@testing-library/react';
 import { StrictMode, useEffect, useState, version as reactVersion } from 'react';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it, onTestFinished, vi } from 'vitest';
 import { createSubmitter } from '../../src/core/submitter.js';
 import { memoryStore } from '../../src/core/store.js';
 import type { Action } from '../../src/ui/submission-observer.js';
@@ -121,6 +121,26 @@ describe('useIdempotentSubmit: the synchronous guard', () => {
     fireEvent.click(placeOrder());
     await act(() => tick(20));
     expect(action).toHaveBeenCalledTimes(1);
+  });
+
+  it('clicks that keep coming (a held Enter key repeating) send once: each one, even ignored, moves the debounce on', async () => {
+    // The debounce's own clock, stepped by the test: a busy machine cannot stretch the gaps.
+    let now = 1_000;
+    const clock = vi.spyOn(performance, 'now').mockImplementation(() => now);
+    onTestFinished(() => clock.mockRestore());
+    const action = vi.fn(async () => 'order');
+    render(<OrderButton action={action} options={{ debounce: 60, settleWindow: 0 }} />);
+    // A click every 20 ms for 400 ms: each lands inside the debounce of the one before.
+    for (let i = 0; i < 20; i += 1) {
+      fireEvent.click(placeOrder());
+      await act(() => tick(1));
+      now += 20;
+    }
+    expect(action).toHaveBeenCalledTimes(1);
+    // Once they stop for the debounce, a click is a new gesture again.
+    now += 60;
+    fireEvent.click(placeOrder());
+    await waitFor(() => expect(action).toHaveBeenCalledTimes(2));
   });
 });
 
