@@ -159,3 +159,31 @@ test('guardForm: Enter held down in a field for 3 s (implicit submission repeati
   expect(await page.evaluate(() => (window as unknown as { runs: number }).runs)).toBe(1);
   expect(await orders.log()).toHaveLength(1);
 });
+
+test('a button busy for two guards at once (its own guardButton, then its form’s guardForm) is enabled again once both settle, whichever settles first', async ({ page, orders }) => {
+  await open(
+    page,
+    orders.page(undefined, '/guard-lab.html'),
+    '<form method="post" action="/x"><input name="t" value="a" aria-label="text"><button id="send">Send</button><button id="draft">Save draft</button></form>',
+  );
+  await page.evaluate(() => {
+    const w = window as unknown as { draft: () => void; send: () => void };
+    const submitter = lab.engine();
+    lab.guardButton(document.querySelector<HTMLElement>('#draft')!, () => new Promise<void>((resolve) => (w.draft = resolve)), { submitter });
+    lab.guardForm(document.querySelector('form')!, () => new Promise<void>((resolve) => (w.send = resolve)), { submitter });
+  });
+  const draft = page.getByRole('button', { name: 'Save draft' });
+  const send = page.getByRole('button', { name: 'Send' });
+  await draft.click();
+  await expect(draft).toBeDisabled();
+  // Enter in the field submits the form with its first button, Send: the form's guard marks both busy.
+  await page.getByLabel('text').press('Enter');
+  await expect(send).toBeDisabled();
+  await page.waitForFunction(() => 'send' in window && 'draft' in window);
+  await page.evaluate(() => (window as unknown as { draft: () => void }).draft());
+  await page.evaluate(() => (window as unknown as { send: () => void }).send());
+  await expect(send).toBeEnabled();
+  await expect(draft).toBeEnabled();
+  await expect(draft).not.toHaveAttribute('aria-busy');
+  await expect(page.locator('form')).not.toHaveAttribute('aria-busy');
+});

@@ -4,15 +4,22 @@
  * did not set itself: the focus too, which disabling a focused button sends to `<body>`.
  */
 
+/** An element's state before its first busy mark, and how many marks it holds now. */
 interface Saved {
-  element: Element;
   disabled: boolean | undefined;
   ariaBusy: string | null;
+  marks: number;
 }
 
 /**
+ * Per element, not per mark: a button busy for two guards at once (its own and its form's)
+ * got back, from the mark that ended last, the `disabled` the other had set: for good.
+ */
+const busy = new WeakMap<Element, Saved>();
+
+/**
  * Sets `aria-busy="true"` on every element and `disabled` on those that have it;
- * returns the function that restores their previous state.
+ * returns the function that restores their previous state once no other mark holds them.
  *
  * @example
  * const restore = markBusy([form, ...submitButtons])
@@ -20,12 +27,14 @@ interface Saved {
  * restore()
  */
 export function markBusy(elements: Iterable<Element>): () => void {
-  const saved: Saved[] = [];
+  const marked: Element[] = [];
   let focused: Element | undefined;
   for (const element of elements) {
     if (element === document.activeElement) focused = element;
-    const disabled = hasDisabled(element) ? element.disabled : undefined;
-    saved.push({ element, disabled, ariaBusy: element.getAttribute('aria-busy') });
+    const saved = busy.get(element);
+    if (saved) saved.marks += 1;
+    else busy.set(element, { disabled: hasDisabled(element) ? element.disabled : undefined, ariaBusy: element.getAttribute('aria-busy'), marks: 1 });
+    marked.push(element);
     element.setAttribute('aria-busy', 'true');
     if (hasDisabled(element)) element.disabled = true;
   }
@@ -33,15 +42,18 @@ export function markBusy(elements: Iterable<Element>): () => void {
   return () => {
     if (restored) return;
     restored = true;
-    for (const { element, disabled, ariaBusy } of saved) {
-      if (ariaBusy === null) element.removeAttribute('aria-busy');
-      else element.setAttribute('aria-busy', ariaBusy);
-      if (disabled !== undefined && hasDisabled(element)) element.disabled = disabled;
+    for (const element of marked) {
+      const saved = busy.get(element);
+      if (!saved || --saved.marks > 0) continue;
+      busy.delete(element);
+      if (saved.ariaBusy === null) element.removeAttribute('aria-busy');
+      else element.setAttribute('aria-busy', saved.ariaBusy);
+      if (saved.disabled !== undefined && hasDisabled(element)) element.disabled = saved.disabled;
     }
     // A keyboard user's next Tab goes on from the button they pressed, not from the top of
     // the page; focus the page moved meanwhile (to an error message, say) stays where it is.
     const active = document.activeElement;
-    if (focused && (!active || active === document.body)) (focused as HTMLElement).focus({ preventScroll: true });
+    if (focused && !busy.has(focused) && (!active || active === document.body)) (focused as HTMLElement).focus({ preventScroll: true });
   };
 }
 
