@@ -8,7 +8,7 @@ export interface GuardButtonOptions<TData> extends GuardOptions<TData> {
   /**
    * What a click means, for finding its key: a name (`ACTION submit-once:action/<name>`),
    * an intent (`{ method: 'POST', url: '/orders', body: cart }`), or a function returning
-   * one at click time. Default: the element's `id` or `name`. Buttons that may be clicked
+   * one at click time. Default: the element's `id` or `name`, else `'button'`. Buttons that may be clicked
    * together with equal intents share one submission.
    */
   intent?: IntentInput<void>;
