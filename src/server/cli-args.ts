@@ -11,7 +11,8 @@ import { parseArgs } from 'node:util';
 import { MAX_TIMER_MS } from './invalid-options-error.js';
 import type { FileStoreDurability } from './stores/file.js';
 import { filePathOf } from './store-spec.js';
-import { MIN_SECRET_LENGTH, type TokenFormat } from './tokens.js';
+import { DEFAULT_RETENTION_MS } from './options.js';
+import { DEFAULT_TOKEN_TTL, MIN_SECRET_LENGTH, type TokenFormat } from './tokens.js';
 import { HEALTH_PATH, RESET_PATH, STATS_PATH, TOKEN_PATH } from './verifier.js';
 
 /** Exit codes, documented in `--help`: scripts tell "fix the command" from "fix the environment". */
@@ -128,7 +129,7 @@ Usage: submit-once-verifier [flags]
                             see it in ps: prefer --token-secret-file or ${TOKEN_SECRET_ENV}
   --token-secret-file PATH  token mode, the secrets read from PATH, one a line (first signs)
   ${TOKEN_SECRET_ENV}  (environment) token mode, the secrets one a line; a flag above wins
-  --token-ttl-ms N          how long a token may make its first request, 1 or more. Default 3600000 (1 h)
+  --token-ttl-ms N          how long a token may make its first request, 1 or more. Default 3600000 (1 h), at most --ttl-ms
   --token-format st1|st2    the version new tokens are issued in. Default st2 (claimed once whatever
                             the route); st1 while instances older than st2 still serve (they refuse st2)
   --shutdown-grace-ms N     on SIGTERM/SIGINT, how long requests in flight may finish, 0 to ${MAX_TIMER_MS};
@@ -248,7 +249,7 @@ export function parseCli(argv: readonly string[], env: Readonly<Record<string, s
       sharedKeys,
       recovery: booleans.has('recovery'),
       tokenSecrets,
-      tokenTtlMs: tokenTtlMs === undefined ? undefined : integer('--token-ttl-ms', tokenTtlMs, 1, Number.MAX_SAFE_INTEGER),
+      tokenTtlMs: tokenTtlOf(tokenTtlMs, tokenSecrets, ttlMs),
       tokenFormat,
       upstreamConnectTimeoutMs:
         upstreamConnectTimeoutMs === undefined ? undefined : integer('--upstream-connect-timeout-ms', upstreamConnectTimeoutMs, 1, MAX_TIMER_MS),
@@ -260,6 +261,18 @@ export function parseCli(argv: readonly string[], env: Readonly<Record<string, s
       },
     },
   };
+}
+
+/** --token-ttl-ms, checked against --ttl-ms: a token outliving its stored answer would run again when reused. */
+function tokenTtlOf(flag: string | undefined, secrets: readonly string[] | undefined, ttlFlag: string | undefined): number | undefined {
+  const tokenTtl = flag === undefined ? undefined : integer('--token-ttl-ms', flag, 1, Number.MAX_SAFE_INTEGER);
+  if (secrets === undefined) return tokenTtl;
+  const lives = tokenTtl ?? DEFAULT_TOKEN_TTL;
+  const kept = ttlFlag === undefined ? DEFAULT_RETENTION_MS : integer('--ttl-ms', ttlFlag, 1, Number.MAX_SAFE_INTEGER);
+  if (lives > kept) {
+    throw new UsageError(`--token-ttl-ms (${lives}${flag === undefined ? ', the default' : ''}) must be at most --ttl-ms (${kept}): a token reused after its answer is dropped would run again`);
+  }
+  return tokenTtl;
 }
 
 /** The token secrets: the flags', else the file's, else the environment's; undefined when none is given. */

@@ -8,6 +8,9 @@ import { memoryStore } from './stores/memory.js';
 import type { IdempotencyStore } from './stores/types.js';
 import { tokenAuthority, type TokenAuthority, type TokenOptions } from './tokens.js';
 
+/** How long a completed answer is kept and replayed, by default: 24 h. */
+export const DEFAULT_RETENTION_MS = 24 * 60 * 60 * 1000;
+
 export interface IdempotencyOptions {
   /** Request header carrying the key. Default `Idempotency-Key`. */
   readonly header?: string;
@@ -133,6 +136,14 @@ export function resolveOptions(options: IdempotencyOptions): ResolvedOptions {
     throw new InvalidOptionsError('statsPath', `a request path starts with "/", got ${JSON.stringify(options.statsPath)}`);
   }
   const leaseMs = positive('leaseMs', options.leaseMs ?? 10_000);
+  const ttl = positive('ttl', options.ttl ?? DEFAULT_RETENTION_MS);
+  const tokens = options.tokens === undefined ? undefined : tokenAuthority(options.tokens);
+  // A token's answer is stored after it was issued: kept at least as long as the token
+  // lives, a reuse finds it (a replay) or the token expired. Kept shorter, an unexpired
+  // token reused after its record is dropped claims a free key and runs again.
+  if (tokens !== undefined && tokens.ttl > ttl) {
+    throw new InvalidOptionsError('tokens.ttl', `a token lives ${tokens.ttl} ms, longer than its answer is kept (ttl ${ttl} ms): reused after that, it would run again. Give tokens.ttl at most ttl`);
+  }
   return {
     header,
     headerLower: header.toLowerCase(),
@@ -144,7 +155,7 @@ export function resolveOptions(options: IdempotencyOptions): ResolvedOptions {
     route: options.route ?? requestPath,
     store: options.store ?? memoryStore(),
     leaseMs,
-    ttl: positive('ttl', options.ttl ?? 24 * 60 * 60 * 1000),
+    ttl,
     maxBodyBytes: positive('maxBodyBytes', options.maxBodyBytes ?? MIB),
     maxResponseBytes: positive('maxResponseBytes', options.maxResponseBytes ?? MIB),
     releaseOn5xx: options.releaseOn5xx ?? true,
@@ -157,7 +168,7 @@ export function resolveOptions(options: IdempotencyOptions): ResolvedOptions {
     statsPath: options.statsPath === false ? undefined : options.statsPath,
     auditLimit: positive('auditLimit', options.auditLimit ?? 10_000),
     onEvent: options.onEvent,
-    tokens: options.tokens === undefined ? undefined : tokenAuthority(options.tokens),
+    tokens,
     now: options.now ?? Date.now,
   };
 }

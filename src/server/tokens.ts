@@ -28,7 +28,10 @@ import { InvalidOptionsError } from './invalid-options-error.js';
 export interface TokenOptions {
   /** HMAC secrets, newest first: tokens are signed with the first and accepted under any. At least 32 characters each. */
   readonly secrets: readonly string[];
-  /** How long an issued token may make its first request, ms. A repeat replays whatever its age. Default 1 h. */
+  /**
+   * How long an issued token may make its first request, ms. A repeat replays whatever its
+   * age. Default 1 h; at most the middleware's `ttl` (else `InvalidOptionsError`).
+   */
   readonly ttl?: number;
   /**
    * The version new tokens are issued in. Default `'st2'`. `'st1'` during a rolling upgrade,
@@ -59,13 +62,15 @@ export type TokenCheck =
   | { readonly ok: false; readonly problem: Extract<ProblemCode, 'token-invalid'>; readonly detail: string };
 
 export interface TokenAuthority {
+  /** How long an issued token may make its first request, ms. */
+  readonly ttl: number;
   issue(principal: string | undefined, now: number): IssuedToken;
   check(key: string, principal: string | undefined, now: number): TokenCheck;
 }
 
 const FORMATS: readonly TokenFormat[] = ['st1', 'st2'];
 export const MIN_SECRET_LENGTH = 32;
-const DEFAULT_TTL = 60 * 60 * 1000;
+export const DEFAULT_TOKEN_TTL = 60 * 60 * 1000;
 
 /**
  * @example
@@ -81,7 +86,7 @@ export function tokenAuthority(options: TokenOptions): TokenAuthority {
     // A prefix of a hash of a high-entropy secret: names it without revealing it.
     return { kid: createHash('sha256').update(secret).digest('base64url').slice(0, 8), secret };
   });
-  const ttl = options.ttl ?? DEFAULT_TTL;
+  const ttl = options.ttl ?? DEFAULT_TOKEN_TTL;
   if (!Number.isFinite(ttl) || ttl <= 0) throw new InvalidOptionsError('tokens.ttl', `expected a positive number, got ${ttl}`);
   const format = options.format ?? 'st2';
   if (!FORMATS.includes(format)) throw new InvalidOptionsError('tokens.format', `expected 'st1' or 'st2', got ${String(format)}`);
@@ -93,6 +98,7 @@ export function tokenAuthority(options: TokenOptions): TokenAuthority {
     createHmac('sha256', secret).update(`${body}\0${principal ?? ''}`).digest();
 
   return {
+    ttl,
     issue(principal, now) {
       const expiresAt = now + ttl;
       const body = `${format}.${signing.kid}.${expiresAt.toString(36)}.${randomBytes(16).toString('base64url')}`;
