@@ -73,6 +73,21 @@ export const MIN_SECRET_LENGTH = 32;
 export const DEFAULT_TOKEN_TTL = 60 * 60 * 1000;
 
 /**
+ * The principal as the MAC binds it: one spelling for each principal the claim's storage
+ * key tells apart. Read as `principal ?? ''`, an empty principal and none were one caller
+ * to the token and two to the store: one token, two claims, two runs. None and a non-empty
+ * string keep the spelling tokens were issued under; `''` (and a number, which the storage
+ * key keeps apart from its text) take another, behind a byte (SOH) that, like NUL, never
+ * occurs in the body, so no principal can be spelled into another.
+ */
+function boundTo(principal: string | undefined): string {
+  const given: unknown = principal;
+  if (given === undefined || given === null) return '\0';
+  if (typeof given === 'string' && given !== '') return `\0${given}`;
+  return `\x01${JSON.stringify(given)}`;
+}
+
+/**
  * @example
  * const tokens = tokenAuthority({ secrets: [process.env.TOKEN_SECRET!] })
  * tokens.issue('user-42', Date.now()) // { token: 'st2.…', expiresAt: … }
@@ -94,8 +109,7 @@ export function tokenAuthority(options: TokenOptions): TokenAuthority {
   const byKid = new Map(keys.map((k) => [k.kid, k.secret]));
 
   const mac = (secret: string, body: string, principal: string | undefined): Buffer =>
-    // NUL cannot occur in the body, so no principal can be spelled into it.
-    createHmac('sha256', secret).update(`${body}\0${principal ?? ''}`).digest();
+    createHmac('sha256', secret).update(`${body}${boundTo(principal)}`).digest();
 
   return {
     ttl,

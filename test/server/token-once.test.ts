@@ -1,9 +1,13 @@
-// Token mode promises "each token runs once". One token ran twice, counted at the handler,
-// when it was still unexpired after its stored answer was dropped (retention shorter than
-// the token's lifetime: `--ttl-ms 60000` with the default 1 h token).
+// Token mode promises "each token runs once". Two ways one token ran twice, counted at the
+// handler: a token still unexpired after its stored answer was dropped (retention shorter
+// than the token's lifetime), and one principal spelt two ways ('' and none) that the
+// token's MAC takes as one caller and the storage key as two.
+import { createHash, createHmac } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import { parseCli, UsageError } from '../../src/server/cli-args.js';
 import { createVerifier, InvalidOptionsError, TOKEN_PATH, type IssuedToken } from '../../src/server/index.js';
+import { tokenAuthority } from '../../src/server/tokens.js';
 import { post } from '../helpers/post.js';
 
 const SECRET = 'token-once-test-secret-0123456789-abcdef';
@@ -61,4 +65,45 @@ describe('a token runs once', () => {
     }
   });
 
+  it('an empty principal and none are not one caller to the token and two to the store', async () => {
+    let runs = 0;
+    const verifier = createVerifier({
+      tokens: { secrets: [SECRET] },
+      // A gateway's header: empty for some anonymous requests, absent for others.
+      principal: (req: IncomingMessage) => req.headers['x-user'] as string | undefined,
+      handler: (_req, res) => {
+        runs++;
+        res.statusCode = 201;
+        res.end('ordered');
+      },
+    });
+    const url = await verifier.listen(0);
+    try {
+      const { token } = (await (await fetch(`${url}${TOKEN_PATH}`)).json()) as IssuedToken;
+      expect((await post(`${url}/orders`, { key: token, body: { item: 'tea' } })).status).toBe(201);
+      const again = await post(`${url}/orders`, { key: token, body: { item: 'tea' }, headers: { 'X-User': '' } });
+      // Before: 201 and a second run. A replay, or a refusal, would both be one run.
+      expect(again.status === 201 && again.headers.get('idempotent-replayed') === null).toBe(false);
+      expect(runs).toBe(1);
+    } finally {
+      await verifier.close();
+    }
+  });
+
+  it('binds an empty principal apart from none, and keeps the tokens issued before valid for none and for a named principal', () => {
+    const tokens = tokenAuthority({ secrets: [SECRET] });
+    expect(tokens.check(tokens.issue(undefined, 0).token, '', 0).ok).toBe(false);
+    expect(tokens.check(tokens.issue('', 0).token, undefined, 0).ok).toBe(false);
+    expect(tokens.check(tokens.issue('', 0).token, '', 0).ok).toBe(true);
+    // A number principal's storage key is not its text's: one token is not both.
+    expect(tokens.check(tokens.issue(42 as unknown as string, 0).token, '42', 0).ok).toBe(false);
+    // Signed as before this change: `${body}\0${principal ?? ''}`.
+    const kid = createHash('sha256').update(SECRET).digest('base64url').slice(0, 8);
+    const before = (principal: string | undefined) => {
+      const body = `st2.${kid}.${(10_000).toString(36)}.bm9uY2Utbm9uY2Utbm9uY2U`;
+      return `${body}.${createHmac('sha256', SECRET).update(`${body}\0${principal ?? ''}`).digest('base64url')}`;
+    };
+    expect(tokens.check(before(undefined), undefined, 0)).toEqual({ ok: true, expired: false, scope: 'token' });
+    expect(tokens.check(before('user-7'), 'user-7', 0)).toEqual({ ok: true, expired: false, scope: 'token' });
+  });
 });
