@@ -1,7 +1,7 @@
 // The page's clock is not the server's: a token's expiresAt (server time) compared with the
 // page's Date.now() is off by the skew. A page 6 minutes behind kept a token the server had
 // already expired and sent it (token-expired: a final 400); a page ahead dropped valid ones.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { memoryStore } from '../../src/core/store.js';
 import { createIdempotentFetch } from '../../src/fetch/index.js';
 import { createOrdersApi } from '../../src/server/orders-api.js';
@@ -38,15 +38,13 @@ describe('serverTokens under clock skew', () => {
     tokens.prefetch();
     const first = await tokens();
     expect(issued).toEqual([first]);
-    // The token fetched ahead after that take, now held.
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    expect(issued).toHaveLength(2);
+    // The token fetched ahead after that take, now held (polled: a fixed 50 ms wait missed it on a loaded machine).
+    await vi.waitFor(() => expect(issued).toHaveLength(2));
 
     // 4 min on: the held token (10 min) is valid at the server; taken as it is, without a fetch.
     serverClock += 4 * 60_000;
     expect(await tokens()).toBe(issued[1]);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    expect(issued).toHaveLength(3);
+    await vi.waitFor(() => expect(issued).toHaveLength(3));
 
     // 10 min and 1 s on: the held token expired at the server; a fresh one is sent, and orders.
     serverClock += 10 * 60_000 + 1000;
