@@ -5,7 +5,8 @@
  * Interceptors run above `installIdempotency`'s adapter, so every retry of an update
  * carries the same key and the same `If-Match`.
  */
-import type { AxiosError, AxiosInstance, AxiosResponse, InternalAxiosRequestConfig } from 'axios';
+import { AxiosError } from 'axios';
+import type { AxiosInstance, AxiosResponse, InternalAxiosRequestConfig } from 'axios';
 import { PreconditionFailedError } from './precondition-failed-error.js';
 import type { IfMatchOptions } from './if-match-fetch.js';
 import { createVersions, currentOf, UPDATE_METHODS, type Versions } from './versions.js';
@@ -31,20 +32,24 @@ export function installIfMatch(instance: AxiosInstance, options: IfMatchOptions 
     if (etag !== undefined && !config.headers.has('If-Match')) config.headers.set('If-Match', etag);
     return config;
   });
-  const response = instance.interceptors.response.use(
-    (answer: AxiosResponse) => {
-      const method = methodOf(answer.config);
-      const etag: unknown = answer.headers['etag'];
-      if (typeof etag === 'string' && (method === 'GET' || methods.has(method))) versions.remember(urlOf(answer.config), etag);
-      return answer;
-    },
-    (error: AxiosError) => {
-      if (error.response?.status !== 412 || !methods.has(methodOf(error.config))) return Promise.reject(error);
-      const header: unknown = error.response.headers['etag'];
-      const { etag, current } = currentOf(typeof header === 'string' ? header : undefined, error.response.data);
-      return Promise.reject(new PreconditionFailedError(urlOf(error.config), etag, current, { cause: error }));
-    },
-  );
+  const refused = (error: AxiosError): Promise<never> => {
+    if (error.response?.status !== 412 || !methods.has(methodOf(error.config))) return Promise.reject(error);
+    const header: unknown = error.response.headers['etag'];
+    const { etag, current } = currentOf(typeof header === 'string' ? header : undefined, error.response.data);
+    return Promise.reject(new PreconditionFailedError(urlOf(error.config), etag, current, { cause: error }));
+  };
+  const response = instance.interceptors.response.use((answer: AxiosResponse) => {
+    const { status, config } = answer;
+    // An instance whose validateStatus takes every status: its 412 came here as an answer,
+    // and its ETag (the version now, never shown) was remembered, so the same stale save
+    // sent again went over it. A 412 is refused as with any instance; only a success says
+    // which version this page has.
+    const method = methodOf(config);
+    if (status === 412 && methods.has(method)) return refused(new AxiosError(`Request failed with status code ${status}`, AxiosError.ERR_BAD_REQUEST, config, answer.request, answer));
+    const etag: unknown = answer.headers['etag'];
+    if (status >= 200 && status < 300 && typeof etag === 'string' && (method === 'GET' || methods.has(method))) versions.remember(urlOf(config), etag);
+    return answer;
+  }, refused);
   return {
     versions,
     uninstall: () => {
