@@ -45,6 +45,12 @@ for (const entry of ['index.js', 'fetch.js', 'axios.js', 'react.js', 'dom.js', '
   if (server.length > 0) fail(`${entry} reaches server code: ${server.join(', ')}`);
   const nodeImports = files.flatMap((file) => [...readFileSync(new URL(`../dist/${file}`, import.meta.url), 'utf8').matchAll(/from\s*["'](node:[^"']+)["']/g)].map((m) => m[1]));
   if (nodeImports.length > 0) fail(`${entry} imports Node built-ins: ${nodeImports.join(', ')}`);
+  // axios and react are optional peers: an entry that loads one at run time fails to load
+  // where it is not installed (submit-once/preconditions serves fetch users too).
+  const peers = files.flatMap((file) => [...readFileSync(new URL(`../dist/${file}`, import.meta.url), 'utf8').matchAll(/(?:from|import)\s*["'](axios|react|react-dom)(?:\/[^"']*)?["']/g)].map((m) => m[1]!));
+  const own = entry === 'axios.js' ? 'axios' : entry === 'react.js' ? 'react' : undefined;
+  const foreign = [...new Set(peers)].filter((peer) => peer !== own);
+  if (foreign.length > 0) fail(`${entry} loads the optional peer ${foreign.join(', ')} at run time`);
 }
 for (const entry of ['server.js', 'server-bin.js']) {
   // The build is not minified, so each module in a chunk is headed `// src/<path>`: the

@@ -5,8 +5,7 @@
  * Interceptors run above `installIdempotency`'s adapter, so every retry of an update
  * carries the same key and the same `If-Match`.
  */
-import { AxiosError } from 'axios';
-import type { AxiosInstance, AxiosResponse, InternalAxiosRequestConfig } from 'axios';
+import type { AxiosError, AxiosInstance, AxiosResponse, InternalAxiosRequestConfig } from 'axios';
 import { PreconditionFailedError } from './precondition-failed-error.js';
 import type { IfMatchOptions } from './if-match-fetch.js';
 import { createVersions, currentOf, UPDATE_METHODS, type Versions } from './versions.js';
@@ -45,7 +44,7 @@ export function installIfMatch(instance: AxiosInstance, options: IfMatchOptions 
     // sent again went over it. A 412 is refused as with any instance; only a success says
     // which version this page has.
     const method = methodOf(config);
-    if (status === 412 && methods.has(method)) return refused(new AxiosError(`Request failed with status code ${status}`, AxiosError.ERR_BAD_REQUEST, config, answer.request, answer));
+    if (status === 412 && methods.has(method)) return refused(refusal(answer));
     const etag: unknown = answer.headers['etag'];
     if (status >= 200 && status < 300 && typeof etag === 'string' && (method === 'GET' || methods.has(method))) versions.remember(urlOf(config), etag);
     return answer;
@@ -57,4 +56,22 @@ export function installIfMatch(instance: AxiosInstance, options: IfMatchOptions 
       instance.interceptors.response.eject(response);
     },
   };
+}
+
+/**
+ * What axios rejects a 412 with under its default `validateStatus`, made without loading
+ * axios: this entry serves `createIfMatchFetch` users too, who may not have it (an optional
+ * peer). `axios.isAxiosError` knows it by its `isAxiosError` flag.
+ */
+function refusal(answer: AxiosResponse): AxiosError {
+  const error = new Error(`Request failed with status code ${answer.status}`) as AxiosError;
+  return Object.assign(error, {
+    name: 'AxiosError',
+    code: 'ERR_BAD_REQUEST',
+    isAxiosError: true,
+    config: answer.config,
+    request: answer.request as unknown,
+    response: answer,
+    status: answer.status,
+  });
 }
