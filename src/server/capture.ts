@@ -541,7 +541,14 @@ type Transport = { destroy(error?: Error): unknown };
  * the inner one is done; the destroy waits for the last.
  */
 const heldTransports = new Map<Transport, { holds: number; destroy: boolean; error: Error | undefined }>();
-const DEFERS = Symbol('submit-once deferred destroy');
+/**
+ * The connections whose `destroy` is wrapped by `holdDestroys`, and those by `watchCuts`:
+ * kept apart from the wrappers themselves, as each of the two wraps the other's on a
+ * keep-alive socket (a mark on the outer wrapper alone made both wrap again on every
+ * request, until a destroy of the socket overflowed the stack).
+ */
+const deferringTransports = new WeakSet<Transport>();
+const watchedSockets = new WeakSet<Transport>();
 
 function transportOf(res: ServerResponse): Transport | undefined {
   return (res as { stream?: Transport }).stream ?? res.socket ?? undefined;
@@ -552,8 +559,9 @@ function transportOf(res: ServerResponse): Transport | undefined {
  * wrapped once (a socket serves many requests): the wrapper defers only while held.
  */
 function holdDestroys(transport: Transport): void {
-  const destroy = transport.destroy as Transport['destroy'] & { [DEFERS]?: true };
-  if (destroy[DEFERS] !== true) {
+  if (!deferringTransports.has(transport)) {
+    deferringTransports.add(transport);
+    const destroy = transport.destroy;
     const deferring = function (this: Transport, error?: Error): unknown {
       const held = heldTransports.get(this);
       if (held === undefined) return destroy.call(this, error);
@@ -565,8 +573,7 @@ function holdDestroys(transport: Transport): void {
       held.destroy = true;
       held.error ??= error;
       return this;
-    } as Transport['destroy'] & { [DEFERS]?: true };
-    deferring[DEFERS] = true;
+    };
     transport.destroy = deferring;
   }
   const held = heldTransports.get(transport);
@@ -584,8 +591,6 @@ function peerGone(transport: Transport, error: Error | undefined): boolean {
   return transport instanceof Socket ? transport.readableEnded : (transport as { closed?: unknown }).closed === true;
 }
 
-const WATCHES_CUTS = Symbol('submit-once cut watch');
-
 /**
  * Tells `capture` when its connection is destroyed while the caller is still there: by
  * the handler (`res.destroy()`, with an error or not, which destroys it; its
@@ -599,7 +604,7 @@ const WATCHES_CUTS = Symbol('submit-once cut watch');
 function watchCuts(res: ServerResponse, capture: ResponseCapture): void {
   const transport = transportOf(res);
   if (transport === undefined) return;
-  const destroy = transport.destroy as Transport['destroy'] & { [WATCHES_CUTS]?: true };
+  const destroy = transport.destroy;
   if (!(transport instanceof Socket)) {
     transport.destroy = function (this: Transport, error?: Error): unknown {
       if (!peerGone(this, error)) capture.connectionCut();
@@ -607,14 +612,13 @@ function watchCuts(res: ServerResponse, capture: ResponseCapture): void {
     };
     return;
   }
-  if (destroy[WATCHES_CUTS] === true) return;
-  const watching = function (this: Socket, error?: Error): unknown {
+  if (watchedSockets.has(transport)) return;
+  watchedSockets.add(transport);
+  (transport as Transport).destroy = function (this: Socket, error?: Error): unknown {
     const answering = (this as { _httpMessage?: ServerResponse | null })._httpMessage;
     if (answering != null && !peerGone(this, error)) activeCapture(answering)?.connectionCut();
     return destroy.call(this, error);
-  } as Transport['destroy'] & { [WATCHES_CUTS]?: true };
-  watching[WATCHES_CUTS] = true;
-  (transport as Transport).destroy = watching;
+  };
 }
 
 /**
