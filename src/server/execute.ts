@@ -100,8 +100,10 @@ class GuardedRun extends ResponseCapture implements HeldLease, ThrowTarget {
     // A throw after the end changes nothing: the answer is being stored and goes out as
     // with any store (cutting it off would leave the caller without the answer it was given).
     if (this.#ended) return;
+    // Cut off and marked unknown already; under `recovery` still held: unknown, as a throw after the head could free it.
+    if (this.#cut && !this.ctx.opts.recovery) return;
     const { res } = this;
-    this.#outcome = isUncertainOutcomeError(error) || hungUpOn(res, error) ? 'uncertain' : 'threw';
+    this.#outcome = this.#cut || isUncertainOutcomeError(error) || hungUpOn(res, error) ? 'uncertain' : 'threw';
     if (!res.headersSent) {
       if (this.#outcome === 'uncertain') sendOutcomeUnknown(res);
       else sendProblem(res, 'handler-failed', 'The request failed before completing; it may be retried with the same key.');
@@ -117,12 +119,16 @@ class GuardedRun extends ResponseCapture implements HeldLease, ThrowTarget {
    * The handler destroyed its answer's connection before its end, its caller still there:
    * the caller gets no answer and the effect may have happened, so the key turns unknown
    * now, not once `maxRunMs` and the lease ran out (409 to every retry until then). An
-   * `outcome` already set (a throw after the head: its own destroy) stays.
+   * `outcome` already set (a throw after the head: its own destroy) stays. Under
+   * `recovery` an unknown key is run again, and a cut does not end the handler (a socket
+   * timeout, a destroy it goes on after): the key stays in flight, its lease held, until
+   * the handler's end, its throw or `maxRunMs`, and turns unknown only then.
    */
   protected cutOff(): void {
     if (this.#outcome !== 'answered') return;
     this.#cut = true;
     this.#outcome = 'uncertain';
+    if (this.ctx.opts.recovery) return;
     this.ctx.leases.release(this);
     captureMayNeverEnd(this.res);
     void this.#markUnknown();
@@ -130,8 +136,8 @@ class GuardedRun extends ResponseCapture implements HeldLease, ThrowTarget {
 
   settle(captured: CapturedResponse): Settled {
     this.#ended = true;
-    // An end after the cut: nothing reached the caller through it, and the key is unknown already.
-    if (this.#cut) return;
+    // An end after the cut: nothing reached the caller through it, and the key is unknown already (under `recovery`: now).
+    if (this.#cut && !this.ctx.opts.recovery) return;
     const { opts } = this.ctx;
     const { storageKey, fingerprint } = this.run;
     const { token } = this;
