@@ -605,7 +605,8 @@ function watchCuts(res: ServerResponse, capture: ResponseCapture): void {
   const transport = transportOf(res);
   if (transport === undefined) return;
   const destroy = transport.destroy;
-  if (!(transport instanceof Socket)) {
+  // The stream of HTTP/2's compatibility API; HTTP/1's connection may be any stream, not only a net.Socket.
+  if ((res as { stream?: Transport }).stream !== undefined) {
     transport.destroy = function (this: Transport, error?: Error): unknown {
       if (!peerGone(this, error)) capture.connectionCut();
       return destroy.call(this, error);
@@ -614,7 +615,7 @@ function watchCuts(res: ServerResponse, capture: ResponseCapture): void {
   }
   if (watchedSockets.has(transport)) return;
   watchedSockets.add(transport);
-  (transport as Transport).destroy = function (this: Socket, error?: Error): unknown {
+  transport.destroy = function (this: Transport, error?: Error): unknown {
     const answering = (this as { _httpMessage?: ServerResponse | null })._httpMessage;
     if (answering != null && !peerGone(this, error)) activeCapture(answering)?.connectionCut();
     return destroy.call(this, error);
