@@ -122,10 +122,14 @@ class GuardedRun extends ResponseCapture implements HeldLease, ThrowTarget {
    * `outcome` already set (a throw after the head: its own destroy) stays. Under
    * `recovery` an unknown key is run again, and a cut does not end the handler (a socket
    * timeout, a destroy it goes on after): the key stays in flight, its lease held, until
-   * the handler's end, its throw or `maxRunMs`, and turns unknown only then.
+   * the handler's end, its throw or `maxRunMs`, and turns unknown only then. A
+   * transactional store is left alone: marking the key unknown rolls back the handler's
+   * transaction and gives its connection back to the pool while the handler still holds
+   * it (its later statements then commit on their own, a torn write); its end commits the
+   * rows and the answer together, for the retry to replay, as before the cut watch.
    */
   protected cutOff(): void {
-    if (this.#outcome !== 'answered') return;
+    if (this.#outcome !== 'answered' || this.ctx.opts.store.transactional === true) return;
     this.#cut = true;
     this.#outcome = 'uncertain';
     if (this.ctx.opts.recovery) return;
