@@ -40,13 +40,13 @@ it('a request answered 503 still waits: the pass rejects with OutboxStillWaiting
   await expect(replayOutbox({ databaseName })).resolves.toBeUndefined();
 });
 
-it('the network down: the pass stops after two requests got no answer, and the error names every request still held, also those not tried', async () => {
+it('the network down: the pass stops after three requests got no answer, and the error names every request still held, also those not tried', async () => {
   const databaseName = `replay-error-${++counter}`;
   const outbox = createOutbox({ databaseName, locks: null, online: () => false, now: (() => {
     let t = 0;
     return () => Date.now() + (t += 1);
   })() });
-  for (const key of ['k-a', 'k-b', 'k-c']) {
+  for (const key of ['k-a', 'k-b', 'k-c', 'k-d']) {
     await outbox.hold({ method: 'POST', url: `${server.url}/orders`, headers: [['idempotency-key', key]], body: 'x', keyHeader: 'Idempotency-Key', key, fingerprint: `fp-${key}` });
   }
   outbox.close();
@@ -56,6 +56,6 @@ it('the network down: the pass stops after two requests got no answer, and the e
     return Promise.reject(new TypeError('Failed to fetch'));
   };
   const error = await replayOutbox({ databaseName, fetch }).then(() => undefined, (caught: unknown) => caught);
-  expect(tried).toEqual(['k-a', 'k-b']);
-  expect(error).toMatchObject({ code: 'outbox-still-waiting', ids: ['k-a', 'k-b', 'k-c'] });
+  expect(tried).toEqual(['k-a', 'k-b', 'k-c']);
+  expect(error).toMatchObject({ code: 'outbox-still-waiting', ids: ['k-a', 'k-b', 'k-c', 'k-d'] });
 });

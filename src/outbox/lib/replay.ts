@@ -3,7 +3,7 @@
  * origin replays at a time: each due item is sent again with its key, in the order held,
  * and either ends (a final answer, removed or recorded) or waits for a later pass (network
  * error, 5xx, 408/409/425/429). A request that gets no answer stops the pass only for its
- * origin, and only once a second request there got none either. Shared by the page's outbox
+ * origin, and only once two more requests there got none either. Shared by the page's outbox
  * and the service worker, so both follow the same rule.
  */
 import { defaultClassifier, type Classifier, type KeyReusedMatch, type Verdict } from '../../core/classify.js';
@@ -137,19 +137,27 @@ async function replayPass(options: ReplayOptions): Promise<ReplayReport[]> {
     if (outcome === 'answered') up.add(origin);
     if (outcome !== 'unanswered' || up.has(origin)) continue;
     // No answer: the network or the origin may be down, or this request fails by itself (its
-    // CORS, its signing, a redirect it refuses). One more request to the origin tells them
-    // apart, so one broken request never holds the others back for ever (nor, with no page
-    // open, until they expire unsent), and a pass with the network down costs two attempts
-    // per origin, not one per request. The probe is the one due earliest: a request that
-    // failed as a probe is pushed back by its backoff, so a run of broken ones is passed in turn.
-    for (;;) {
+    // CORS, its signing, a redirect it refuses). Up to two more requests to the origin tell
+    // them apart, so one broken request never holds the others back for ever (nor, with no
+    // page open, until they expire unsent), and a pass with the network down costs three
+    // attempts per origin, not one per request. The first is the next one held, so a request
+    // that got no answer only because the network was down keeps its place once the network
+    // is back; the second, tried when the first got none either, is the one due earliest: a
+    // request that failed so is pushed back by its backoff, so a run of broken ones is passed in turn.
+    for (let probes = 0; ; ) {
       const later = items.slice(index + 1).filter((other) => !tried.has(other.id) && originOf(other.url) === origin && due(other, options.now()));
-      const probe = later.reduce<OutboxItem | undefined>((best, other) => (best && best.nextAttemptAt <= other.nextAttemptAt ? best : other), undefined);
+      const probe = probes === 0 ? later[0] : later.reduce<OutboxItem | undefined>((best, other) => (best && best.nextAttemptAt <= other.nextAttemptAt ? best : other), undefined);
       const probed = probe ? await attempt(probe) : 'unanswered';
       if (probed === 'gone') continue;
-      if (probed === 'answered') up.add(origin);
-      else down.add(origin);
-      break;
+      if (probed === 'answered') {
+        up.add(origin);
+        break;
+      }
+      probes += 1;
+      if (probe === undefined || probes === 2) {
+        down.add(origin);
+        break;
+      }
     }
   }
   return reports;
