@@ -3,6 +3,7 @@
 /** The entity tags seen, by URL (absolute, without its fragment). */
 export interface Versions {
   get(url: string): string | undefined;
+  /** A weak tag (`W/"3"`) is kept as its opaque tag (`"3"`): see `strong`. */
   remember(url: string, etag: string): void;
   forget(url: string): void;
 }
@@ -14,9 +15,20 @@ export function createVersions(): Versions {
   const seen = new Map<string, string>();
   return {
     get: (url) => seen.get(absolute(url)),
-    remember: (url, etag) => void seen.set(absolute(url), etag),
+    remember: (url, etag) => void seen.set(absolute(url), strong(etag)),
     forget: (url) => void seen.delete(absolute(url)),
   };
+}
+
+/**
+ * If-Match compares strongly, so a weak tag sent back never matches and every save would
+ * get 412, the version just read included. A weak tag reaching the page is most often the
+ * origin's strong one weakened by a compressing proxy (nginx gzip, `compression`) for the
+ * same version: its opaque tag lets the origin compare; an origin whose strong tag differs
+ * still refuses.
+ */
+function strong(etag: string): string {
+  return etag.replace(/^W\/(?="[^"]*"$)/, '');
 }
 
 /** One spelling per resource: `/orders/7`, `./orders/7#x` and the full URL are one entry. */
