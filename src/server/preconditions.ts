@@ -40,19 +40,45 @@ export function etagOf(version: string | number): string {
 /**
  * True when an `If-Match` value holds for the current entity tag: `*` for any existing
  * resource, else one of the listed tags by strong comparison (a weak `W/"…"` never matches).
+ * A value that is neither `*` nor a list of entity tags never holds.
  */
 export function ifMatchHolds(header: string, current: string | undefined): boolean {
-  if (current === undefined) return false;
-  if (header.trim() === '*') return true;
-  const tags = header.match(/(W\/)?"[^"]*"/g) ?? [];
-  return tags.some((tag) => !tag.startsWith('W/') && tag === current);
+  return holds(entityTags(header), current);
+}
+
+const ENTITY_TAG = String.raw`(?:W/)?"[\x21\x23-\x7e\x80-\xff]*"`;
+/** RFC 9110 `1#entity-tag`: commas with optional whitespace between, empty elements tolerated (5.6.1). */
+const ENTITY_TAG_LIST = new RegExp(`^[ \\t,]*${ENTITY_TAG}(?:[ \\t]*,[ \\t,]*${ENTITY_TAG})*[ \\t,]*$`);
+
+/** `*`, the entity tags listed, or undefined when the value is neither (`1`, `"1`, `w/"1"`). */
+function entityTags(header: string): '*' | string[] | undefined {
+  const value = header.trim();
+  if (value === '*') return '*';
+  return ENTITY_TAG_LIST.test(value) ? (value.match(new RegExp(ENTITY_TAG, 'g')) ?? []) : undefined;
+}
+
+function holds(tags: '*' | string[] | undefined, current: string | undefined): boolean {
+  if (current === undefined || tags === undefined) return false;
+  return tags === '*' || tags.some((tag) => !tag.startsWith('W/') && tag === current);
+}
+
+/**
+ * Why an `If-Match` did not hold: a stale version is the common case, but a malformed value
+ * or a weak tag (a compressing proxy weakens ETags) never holds, and "changed since you read
+ * it" would send the caller to re-read and fail again.
+ */
+function refusalDetail(header: string, tags: '*' | string[] | undefined): string {
+  if (tags === undefined) return `If-Match is not a list of entity tags (a tag is quoted, as "3"): ${header}`;
+  const weak = tags === '*' ? undefined : tags.find((tag) => tag.startsWith('W/'));
+  if (weak !== undefined) return `If-Match names a weak entity tag (${weak}), which never matches (strong comparison): send the strong ETag of the version you read.`;
+  return 'The resource was changed since you read it; here is its current version.';
 }
 
 /**
  * Checks the request's `If-Match` against the current version. Returns true when the
  * update may go ahead; otherwise it has answered: 412 `precondition-failed` with the
- * current `ETag` and representation (`current` in the problem), or 428
- * `precondition-required`.
+ * current `ETag` and representation (`current` in the problem; its `detail` tells a stale
+ * version from a malformed `If-Match` or a weak tag), or 428 `precondition-required`.
  *
  * @example
  * if (!checkIfMatch(req, res, { etag: etagOf(order.version), representation: order })) return;
@@ -67,9 +93,10 @@ export function checkIfMatch(req: IncomingMessage, res: ServerResponse, current:
     }
     return true;
   }
-  if (ifMatchHolds(header, current?.etag)) return true;
+  const tags = entityTags(header);
+  if (holds(tags, current?.etag)) return true;
   markPreconditionRefusal(res);
-  sendProblem(res, 'precondition-failed', 'The resource was changed since you read it; here is its current version.', {
+  sendProblem(res, 'precondition-failed', refusalDetail(header, tags), {
     ...(current === undefined ? {} : { headers: { ETag: current.etag } }),
     extensions: current === undefined ? {} : { etag: current.etag, current: current.representation },
   });
