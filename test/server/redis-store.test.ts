@@ -422,6 +422,76 @@ describe.skipIf(!available)('redis store', () => {
     }
   });
 
+  it('stores a completion whose call Redis never answered (timed out), once Redis answers: the retry is replayed, not outcome-unknown', async () => {
+    // The first call carrying a completion is swallowed (a connection gone silent): it
+    // neither runs nor fails, so only its deadline ends it.
+    let swallow = true;
+    const silent = {
+      evalsha: (sha1: string, numKeys: number, ...args: (string | number)[]) => {
+        if (swallow && String(args[args.length - 1]).startsWith('d')) {
+          swallow = false;
+          return new Promise<unknown>(() => undefined);
+        }
+        return client.evalsha(sha1, numKeys, ...args);
+      },
+      eval: (script: string, numKeys: number, ...args: (string | number)[]) => client.eval(script, numKeys, ...args),
+    };
+    let ran = 0;
+    const mw = idempotency({ store: redisStore(silent, { prefix: 'silent-complete:', operationTimeoutMs: 100 }), leaseMs: 100 });
+    const server = await startServer(mw.handler((_req, res) => {
+      ran++;
+      res.statusCode = 201;
+      res.end('created');
+    }));
+    try {
+      expect((await post(`${server.url}/orders`, { key: 'k', body: {} })).status).toBe(201);
+      // Past the lease the claim would run out, left running.
+      await new Promise((resolve) => setTimeout(resolve, 400));
+      const retry = await post(`${server.url}/orders`, { key: 'k', body: {} });
+      expect({ retry: retry.status, replayed: retry.headers.get('idempotent-replayed'), ran }).toEqual({ retry: 201, replayed: 'true', ran: 1 });
+    } finally {
+      await server.close();
+      await mw.close();
+    }
+  });
+
+  it('frees a late claim even when the call carrying its free is never answered: the retry runs the handler once', async () => {
+    // The claim's reply comes after its 503; the first free sent for it is swallowed.
+    let lateClaim = true;
+    let swallowFree = true;
+    const flaky = {
+      evalsha: (sha1: string, numKeys: number, ...args: (string | number)[]) => {
+        const packed = String(args[args.length - 1]);
+        if (swallowFree && packed.startsWith('f')) {
+          swallowFree = false;
+          return new Promise<unknown>(() => undefined);
+        }
+        const reply = client.evalsha(sha1, numKeys, ...args);
+        if (!(lateClaim && packed.startsWith('c'))) return reply;
+        lateClaim = false;
+        return reply.finally(() => new Promise((resolve) => setTimeout(resolve, 150)));
+      },
+      eval: (script: string, numKeys: number, ...args: (string | number)[]) => client.eval(script, numKeys, ...args),
+    };
+    let ran = 0;
+    const mw = idempotency({ store: redisStore(flaky, { prefix: 'late-free:', operationTimeoutMs: 50 }), leaseMs: 200 });
+    const server = await startServer(mw.handler((_req, res) => {
+      ran++;
+      res.statusCode = 201;
+      res.end('created');
+    }));
+    try {
+      expect((await post(`${server.url}/orders`, { key: 'k', body: {} })).status).toBe(503);
+      // Past the late reply, the swallowed free's deadline and the lease the orphaned claim would hold.
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      const retry = await post(`${server.url}/orders`, { key: 'k', body: {} });
+      expect({ retry: retry.status, ran }).toEqual({ retry: 201, ran: 1 });
+    } finally {
+      await server.close();
+      await mw.close();
+    }
+  });
+
   it('keeps a key unknown when a recovering claim that took it over failed with its connection', async () => {
     // The script runs in Redis; its reply is lost with the connection, once.
     let lose = true;

@@ -88,7 +88,13 @@ export function redisStore(client: RedisLikeClient, options: RedisStoreOptions =
   }
   // A step's `now`: empty has the script read Redis's clock.
   const stamp: (now: number) => Arg = options.clock === 'caller' ? (now) => now : () => '';
-  const deadlines = new Deadlines(timeoutMs, () => new StoreUnavailableError(`Redis did not answer within ${timeoutMs} ms`));
+  // Told apart from a failed call: a completion or a release that timed out is sent again (`settleStep`).
+  const timeouts = new WeakSet<Error>();
+  const deadlines = new Deadlines(timeoutMs, () => {
+    const error = new StoreUnavailableError(`Redis did not answer within ${timeoutMs} ms`);
+    timeouts.add(error);
+    return error;
+  });
   const run = scriptRunner(client, deadlines);
   const checkEviction = evictionCheck(client);
   // A claim answered 503 on its deadline, or whose call failed with its connection, may
@@ -101,10 +107,12 @@ export function redisStore(client: RedisLikeClient, options: RedisStoreOptions =
     return [claim[1]!, claim[2]!, retentionMs, pexpireMs(retentionMs + margin)];
   };
   const lateClaim = (step: Step, key: string, args: readonly Arg[], reply: unknown): void => {
-    if (step !== 'claim' || !Array.isArray(reply) || reply[0] !== 'claimed') return;
-    steps.run('free', key, freeArgs(args)).catch(() => {
-      // Failed with the connection, it is redone (`lostStep`); else not freed: the claim runs out its lease and turns unknown.
-    });
+    if (step !== 'claim' || !Array.isArray(reply) || reply[0] !== 'claimed' || closed) return;
+    // Redone until it is answered, as a lost step is: a free whose call went unanswered
+    // left the claim held by nobody, and the key outcome-unknown for its retention.
+    const again = freeArgs(args);
+    handed.add(again);
+    redo('free', key, again, 0);
   };
   // A step of a call that failed may not have reached Redis, or may have run with its
   // reply lost (no resend, or the resend lost too). It is redone once Redis answers again,
@@ -112,8 +120,11 @@ export function redisStore(client: RedisLikeClient, options: RedisStoreOptions =
   // freed as above; a completion, release or
   // markUnknown is sent again, as each answers done when it finds its own result, so that a
   // run whose completion a blip lost is replayed, not outcome-unknown for its retention.
-  // A renewal is not: the next one comes.
-  const redone = new WeakSet<readonly Arg[]>();
+  // A renewal is not: the next one comes. A completion, release or markUnknown that timed
+  // out is sent again the same way: whether it was sent or not, it may never run otherwise.
+  // Each step's arguments are handed over once (a step may time out and then fail with
+  // its call), and a redone step's are never handed over again: `redo` retries it itself.
+  const handed = new WeakSet<readonly Arg[]>();
   const retries = new Set<NodeJS.Timeout>();
   const redo = (step: Step, key: string, args: readonly Arg[], attempt: number): void => {
     steps.run(step, key, args).catch(() => {
@@ -127,11 +138,19 @@ export function redisStore(client: RedisLikeClient, options: RedisStoreOptions =
     });
   };
   const lostStep = (step: Step, key: string, args: readonly Arg[]): void => {
-    // A step redone here is retried by `redo` itself.
-    if (closed || step === 'renew' || redone.has(args)) return;
+    if (closed || step === 'renew' || handed.has(args)) return;
+    handed.add(args);
     const again = step === 'claim' ? freeArgs(args) : [...args];
-    redone.add(again);
+    handed.add(again);
     redo(step === 'claim' ? 'free' : step, key, again, 0);
+  };
+  const settleStep = async (step: 'complete' | 'settle', key: string, args: Arg[]): Promise<unknown> => {
+    try {
+      return await steps.run(step, key, args);
+    } catch (error) {
+      if (timeouts.has(error as Error)) lostStep(step, key, args);
+      throw error;
+    }
   };
   let closed = false;
   const steps: StepBatcher = new StepBatcher(client, deadlines, client.isCluster === true ? 1 : 256, lateClaim, lostStep);
@@ -170,7 +189,7 @@ export function redisStore(client: RedisLikeClient, options: RedisStoreOptions =
       return parseClaim(reply, request.now);
     },
     async complete(request: CompleteRequest): Promise<boolean> {
-      const reply = await steps.run('complete', prefix + request.key, [
+      const reply = await settleStep('complete', prefix + request.key, [
         request.token,
         request.fingerprint,
         stamp(request.now),
@@ -181,10 +200,10 @@ export function redisStore(client: RedisLikeClient, options: RedisStoreOptions =
       return Number(reply) === 1;
     },
     async release(request: SettleRequest): Promise<boolean> {
-      return Number(await steps.run('settle', prefix + request.key, settleArgs(request, 'x', stamp, margin))) === 1;
+      return Number(await settleStep('settle', prefix + request.key, settleArgs(request, 'x', stamp, margin))) === 1;
     },
     async markUnknown(request: SettleRequest): Promise<boolean> {
-      return Number(await steps.run('settle', prefix + request.key, settleArgs(request, 'u', stamp, margin))) === 1;
+      return Number(await settleStep('settle', prefix + request.key, settleArgs(request, 'u', stamp, margin))) === 1;
     },
     async renew(request: RenewRequest): Promise<boolean> {
       const reply = await steps.run('renew', prefix + request.key, [request.token, stamp(request.now), request.leaseMs, pexpireMs(request.leaseMs + margin)]);
