@@ -90,6 +90,12 @@ describe('server options are refused with a typed InvalidOptionsError when the m
     }
   });
 
+  it('a Redis client without eval (was accepted, and every claim then answered 503 as if Redis were down)', () => {
+    expectInvalid(() => redisStore({} as never), 'client');
+    expectInvalid(() => redisStore(undefined as never), 'client');
+    expectInvalid(() => redisStore({ eval: async () => null, evalsha: 'sha' } as never), 'client');
+  });
+
   it('control: a store with its timers off or at their largest is made', async () => {
     const stores = [memoryStore({ sweepIntervalMs: 0 }), memoryStore({ sweepIntervalMs: 2 ** 31 - 1 }), redisStore({ eval: async () => null }, { operationTimeoutMs: Infinity, expiryMarginMs: 0 })];
     for (const store of stores) await store.close();

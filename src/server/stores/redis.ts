@@ -78,6 +78,10 @@ export interface RedisStoreOptions {
  * idempotency({ store: redisStore(new Redis(process.env.REDIS_URL)) });
  */
 export function redisStore(client: RedisLikeClient, options: RedisStoreOptions = {}): IdempotencyStore {
+  // Else accepted, and every claim then failed as if Redis were down (503), hiding the mistake.
+  if (typeof client?.eval !== 'function' || (client.evalsha !== undefined && typeof client.evalsha !== 'function')) {
+    throw new InvalidOptionsError('client', 'expected a Redis client with an eval() method (an ioredis client, for one)');
+  }
   const prefix = options.prefix ?? 'submit-once:';
   // An empty prefix would have clear() and sweep() scan the whole database.
   if (typeof prefix !== 'string' || prefix === '') throw new InvalidOptionsError('prefix', `expected a non-empty string, got ${JSON.stringify(prefix)}`);
