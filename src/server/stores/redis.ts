@@ -111,7 +111,7 @@ export function redisStore(client: RedisLikeClient, options: RedisStoreOptions =
     return [claim[1]!, claim[2]!, retentionMs, pexpireMs(retentionMs + margin)];
   };
   const lateClaim = (step: Step, key: string, args: readonly Arg[], reply: unknown): void => {
-    if (step !== 'claim' || !Array.isArray(reply) || reply[0] !== 'claimed' || closed) return;
+    if (step !== 'claim' || !Array.isArray(reply) || reply[0] !== 'claimed') return;
     // Redone until it is answered, as a lost step is: a free whose call went unanswered
     // left the claim held by nobody, and the key outcome-unknown for its retention.
     const again = freeArgs(args);
