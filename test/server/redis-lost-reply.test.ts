@@ -134,4 +134,26 @@ describe.skipIf(!available)('redis store, a reply lost with the connection', () 
       await proxy.close();
     }
   });
+  it('close() with closeClient returns on a Redis gone silent, its connection closed, rather than waiting for ever on QUIT', async () => {
+    let silent = false;
+    const proxy = await tcpProxy(Number(new URL(redis.url).port), { toUpstream: () => !silent, toClient: () => !silent });
+    const client = new Redis(`redis://127.0.0.1:${proxy.port}`, { lazyConnect: true, maxRetriesPerRequest: 1, enableOfflineQueue: false });
+    client.on('error', () => undefined);
+    await client.connect();
+    const store = redisStore(client, { prefix: 'silent-close:', operationTimeoutMs: 200, closeClient: true });
+    try {
+      await store.claim({ key: 'k', fingerprint: 'fp', leaseMs: 1_000, retentionMs: 1_000, now: Date.now(), recover: false });
+      silent = true;
+      const closed = await Promise.race([store.close().then(() => 'closed', (e: unknown) => String(e)), new Promise((resolve) => setTimeout(() => resolve('hung'), 1_500))]);
+      // Its socket closed too: a connection left open would keep the process running.
+      const ended = await Promise.race([
+        new Promise((resolve) => (client.status === 'end' ? resolve('end') : client.once('end', () => resolve('end')))),
+        new Promise((resolve) => setTimeout(() => resolve(client.status), 500)),
+      ]);
+      expect({ closed, ended }).toEqual({ closed: 'closed', ended: 'end' });
+    } finally {
+      client.disconnect();
+      await proxy.close();
+    }
+  });
 });

@@ -30,6 +30,8 @@ export interface RedisLikeClient {
   /** Used by `sweep` and `clear` only. */
   scan?(cursor: string | number, matchToken: 'MATCH', pattern: string, countToken: 'COUNT', count: number): Promise<[string, string[]]>;
   quit?(): Promise<unknown>;
+  /** Closes the connection without a word to Redis: on close, when `quit()` goes unanswered (ioredis has it). */
+  disconnect?(): void;
   /** Set by ioredis's `Cluster`: each command then touches one key, as a cluster requires. */
   readonly isCluster?: boolean;
   /**
@@ -63,7 +65,10 @@ export interface RedisStoreOptions {
    * servers sharing the store must then keep their clocks within well under `leaseMs`.
    */
   readonly clock?: 'store' | 'caller';
-  /** Call `client.quit()` on close; for a client the store was given to own. Default false. */
+  /**
+   * Call `client.quit()` on close; for a client the store was given to own. Default false.
+   * Unanswered within `operationTimeoutMs`, the connection is closed (`client.disconnect()`).
+   */
   readonly closeClient?: boolean;
 }
 
@@ -229,7 +234,14 @@ export function redisStore(client: RedisLikeClient, options: RedisStoreOptions =
       closed = true;
       for (const timer of retries) clearTimeout(timer);
       retries.clear();
-      if (options.closeClient === true) await client.quit?.();
+      if (options.closeClient !== true || client.quit === undefined) return;
+      try {
+        // Bounded as every other command: a Redis gone silent never answers QUIT.
+        await deadlines.watch(client.quit());
+      } catch (error) {
+        if (client.disconnect === undefined) throw error;
+        client.disconnect();
+      }
     },
   };
 }
