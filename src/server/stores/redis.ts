@@ -67,7 +67,8 @@ export interface RedisStoreOptions {
   readonly clock?: 'store' | 'caller';
   /**
    * Call `client.quit()` on close; for a client the store was given to own. Default false.
-   * Unanswered within `operationTimeoutMs`, the connection is closed (`client.disconnect()`).
+   * Unanswered within `operationTimeoutMs`, the connection is closed (`client.disconnect()`)
+   * and `close()` rejects with a `StoreUnavailableError`.
    */
   readonly closeClient?: boolean;
 }
@@ -239,8 +240,9 @@ export function redisStore(client: RedisLikeClient, options: RedisStoreOptions =
         // Bounded as every other command: a Redis gone silent never answers QUIT.
         await deadlines.watch(client.quit());
       } catch (error) {
-        if (client.disconnect === undefined) throw error;
-        client.disconnect();
+        // Closed all the same, so that no socket keeps the process running; the caller still learns it was not clean.
+        client.disconnect?.();
+        throw error;
       }
     },
   };
