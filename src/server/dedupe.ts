@@ -1,5 +1,5 @@
 import type { IdempotencyStore, StoredResponse } from './stores/types.js';
-import { positive, wholeAtLeast } from './invalid-options-error.js';
+import { MAX_TIMER_MS, positive, wholeAtLeast } from './invalid-options-error.js';
 
 export interface DedupeOptions {
   /** Where message ids live: any `IdempotencyStore` (memory, file, Redis, Postgres). */
@@ -64,6 +64,9 @@ const FINGERPRINT = 'message';
  * effect idempotent, e.g. a unique index on the message id).
  *
  * @throws InvalidOptionsError, a RangeError (a rejection), for a `leaseMs`, `retentionMs` or `maxAttempts` out of range.
+ * @throws TypeError (a rejection) for a `messageId` that is not a non-empty string: amqplib
+ * types `properties.messageId` as `any`, and a message published without one would share one
+ * key with every other such message, each after the first acknowledged as a duplicate unrun.
  * @throws TypeError (a rejection) for a transactional store (`postgresStore(pool, {
  * transactional: true })`), whose release of a failed run is a rollback that hides the run:
  * a message that keeps failing would never be dead-lettered.
@@ -74,6 +77,9 @@ const FINGERPRINT = 'message';
  */
 export async function dedupe<T>(messageId: string, handler: DedupeHandler<T>, options: DedupeOptions): Promise<DedupeResult<T>> {
   const opts = resolveDedupeOptions(options);
+  if (typeof messageId !== 'string' || messageId === '') {
+    throw new TypeError(`submit-once: dedupe needs the message id as a non-empty string, got ${messageId === '' ? 'an empty string' : messageId === null ? 'null' : typeof messageId}`);
+  }
   const now = options.now ?? Date.now;
   const { store } = options;
   const key = JSON.stringify([opts.namespace, messageId]);
@@ -181,6 +187,8 @@ function decodeOutcome(response: StoredResponse): Outcome {
 
 /** Renews the claim every half lease while the handler runs, as the HTTP middleware does. */
 function keepLease(store: IdempotencyStore, key: string, token: string, leaseMs: number, now: () => number): { stop(): void } {
+  // Capped: Node fires a longer interval after 1 ms, renewing a thousand times a second.
+  const everyMs = Math.min(MAX_TIMER_MS, Math.max(10, Math.floor(leaseMs / 2)));
   const timer = setInterval(() => {
     store.renew({ key, token, leaseMs, now: now() }).then(
       (held) => {
@@ -190,7 +198,7 @@ function keepLease(store: IdempotencyStore, key: string, token: string, leaseMs:
         // A store hiccup: the next tick tries again, the lease covers the gap.
       },
     );
-  }, Math.max(10, Math.floor(leaseMs / 2)));
+  }, everyMs);
   timer.unref();
   return { stop: () => clearInterval(timer) };
 }

@@ -127,3 +127,43 @@ describe('bad options', () => {
     await expect(consumeOnce(channel, 'orders', () => undefined, { store: memoryStore(), busyDelayMs: Number.NaN })).rejects.toMatchObject({ option: 'busyDelayMs' });
   });
 });
+
+// amqplib types a received message's `messageId` as `any`, so `dedupe(msg.properties.messageId, ...)`
+// compiles; a message published without one gave `undefined`, and every such message shared the
+// key `["message",null]`: the second one was reported a duplicate and acknowledged, never run.
+describe('a message id that is not a non-empty string', () => {
+  it.each([
+    ['undefined', undefined],
+    ['null', null],
+    ['empty', ''],
+    ['a number', 42],
+  ])('dedupe refuses %s with a TypeError, before claiming or running anything', async (_name, id) => {
+    const store = memoryStore();
+    let runs = 0;
+    const first = dedupe(id as unknown as string, () => runs++, { store });
+    await expect(first).rejects.toThrow(TypeError);
+    await expect(dedupe(id as unknown as string, () => runs++, { store })).rejects.toThrow(/message id/);
+    expect(runs).toBe(0);
+  });
+});
+
+// A lease above twice the longest timer made the half-lease renew interval overflow, which
+// Node fires after 1 ms: the store was renewed about a thousand times a second per message.
+describe('a very long lease', () => {
+  it('is renewed at the longest timer Node keeps, not every millisecond', async () => {
+    const base = memoryStore();
+    let renews = 0;
+    const store = { ...base, renew: (request: Parameters<typeof base.renew>[0]) => (renews++, base.renew(request)) };
+    const warnings: string[] = [];
+    const onWarning = (warning: Error): void => void warnings.push(warning.name);
+    process.on('warning', onWarning);
+    try {
+      const result = await dedupe('long', () => new Promise((resolve) => setTimeout(resolve, 60)), { store, leaseMs: 5_000_000_000 });
+      expect(result).toMatchObject({ status: 'processed' });
+    } finally {
+      process.off('warning', onWarning);
+    }
+    expect(renews).toBe(0);
+    expect(warnings).not.toContain('TimeoutOverflowWarning');
+  });
+});
