@@ -1,5 +1,5 @@
 import { dedupe, errorText, resolveDedupeOptions, type DedupeContext, type DedupeOptions, type DedupeResult } from './dedupe.js';
-import { positive, wholeAtLeast } from './invalid-options-error.js';
+import { checkNumber, MAX_TIMER_MS, wholeAtLeast } from './invalid-options-error.js';
 
 /** The parts of an amqplib message the consumer reads. */
 export interface AmqpMessage {
@@ -43,7 +43,7 @@ export interface ConsumeOnceOptions extends DedupeOptions {
    * (declared by `consumeOnce`).
    */
   readonly deadLetter?: { readonly exchange: string; readonly routingKey: string };
-  /** The id of a message; default its `messageId` property. A message without one, or whose id this throws on, is dead-lettered at once. */
+  /** The id of a message; default its `messageId` property. A message without one (or with one not a string), or whose id this throws on, is dead-lettered at once. */
   readonly messageId?: (message: AmqpMessage) => string | undefined;
   /** Longest wait before requeueing a message another consumer is running. Default 1 s. */
   readonly busyDelayMs?: number;
@@ -53,7 +53,7 @@ export interface ConsumeOnceOptions extends DedupeOptions {
 
 export interface Consumer {
   readonly consumerTag: string;
-  /** Stops new deliveries and waits for the ones being handled. */
+  /** Stops new deliveries and waits for the ones being handled, also when the channel refuses the cancel (then rejects with its error). */
   cancel(): Promise<void>;
 }
 
@@ -61,6 +61,8 @@ export type MessageHandler = (message: AmqpMessage, context: DedupeContext) => u
 
 /** Header carrying a dead-lettered message's last error. */
 export const DEAD_LETTER_ERROR_HEADER = 'x-submit-once-error';
+/** The longest error the dead-letter header carries, in UTF-16 code units. */
+const DEAD_LETTER_ERROR_MAX = 4_096;
 /** Header carrying how many runs a dead-lettered message had. */
 export const DEAD_LETTER_ATTEMPTS_HEADER = 'x-submit-once-attempts';
 
@@ -85,7 +87,8 @@ export async function consumeOnce(
   resolveDedupeOptions(options);
   // A prefetch of 0 is no limit at all, not none.
   if (options.prefetch !== undefined) wholeAtLeast('prefetch', options.prefetch, 1);
-  if (options.busyDelayMs !== undefined) positive('busyDelayMs', options.busyDelayMs);
+  // A longer pause is fired by Node after 1 ms: a requeue spin.
+  if (options.busyDelayMs !== undefined) checkNumber('busyDelayMs', options.busyDelayMs, 0, false, MAX_TIMER_MS);
   const deadLetter = options.deadLetter ?? { exchange: '', routingKey: `${queue}.dead-letter` };
   if (options.deadLetter === undefined) await channel.assertQueue(deadLetter.routingKey, { durable: true });
   await channel.prefetch(options.prefetch ?? 10);
@@ -104,7 +107,7 @@ export async function consumeOnce(
           persistent: true,
           ...(messageId !== undefined ? { messageId } : {}),
           ...(contentType !== undefined ? { contentType } : {}),
-          headers: { ...headers, [DEAD_LETTER_ERROR_HEADER]: error, [DEAD_LETTER_ATTEMPTS_HEADER]: attempts, 'x-original-queue': queue },
+          headers: { ...headers, [DEAD_LETTER_ERROR_HEADER]: cut(error), [DEAD_LETTER_ATTEMPTS_HEADER]: attempts, 'x-original-queue': queue },
         },
         (failure) => (failure === null || failure === undefined ? resolve() : reject(failure)),
       );
@@ -112,7 +115,9 @@ export async function consumeOnce(
 
   const settle = async (message: AmqpMessage, result: DedupeResult<unknown>): Promise<void> => {
     try {
-      options.onResult?.(result, message);
+      // An async observer fits the void return type; its rejection, unhandled, ends the process.
+      const returned: unknown = options.onResult?.(result, message);
+      if (returned instanceof Promise) returned.catch(() => undefined);
     } catch {
       // A throwing observer must not keep the delivery from its ack or nack: unsettled, it
       // would hold a prefetch slot until the channel closes, and enough of them stall the consumer.
@@ -145,7 +150,8 @@ export async function consumeOnce(
   };
 
   const handle = async (message: AmqpMessage): Promise<void> => {
-    let id: string | undefined;
+    // The option's type says string, but a header read at run time can be anything.
+    let id: unknown;
     try {
       id = idOf(message);
     } catch (error) {
@@ -153,8 +159,8 @@ export async function consumeOnce(
       return settle(message, { status: 'dead-letter', error: `the message id could not be read: ${errorText(error)}`, attempts: 0 });
     }
     const result: DedupeResult<unknown> =
-      id === undefined || id === ''
-        ? { status: 'dead-letter', error: 'the message has no id, so it cannot be de-duplicated', attempts: 0 }
+      typeof id !== 'string' || id === ''
+        ? { status: 'dead-letter', error: noIdReason(id), attempts: 0 }
         : await dedupe(id, (context) => handler(message, context), options).catch(
             // The store failed (unreachable): requeue, never run unguarded.
             (): DedupeResult<unknown> => ({ status: 'busy', retryAfterMs: busyDelayMs }),
@@ -180,10 +186,31 @@ export async function consumeOnce(
   return {
     consumerTag,
     async cancel() {
-      await channel.cancel(consumerTag);
-      await Promise.all([...running]);
+      try {
+        await channel.cancel(consumerTag);
+      } finally {
+        // A closed channel refuses the cancel, and its handlers may still be running.
+        await Promise.all([...running]);
+      }
     },
   };
+}
+
+/**
+ * Why an id cannot be used. Not only a missing one: a non-string (a header its publisher set
+ * to null, a number) would be refused by dedupe, and that refusal requeue the message for ever.
+ */
+function noIdReason(id: unknown): string {
+  if (id === undefined || id === '') return 'the message has no id, so it cannot be de-duplicated';
+  return `the message id is not a string (${id === null ? 'null' : typeof id}), so it cannot be de-duplicated`;
+}
+
+/**
+ * amqplib encodes a header table in a 64 KiB buffer and throws at publish for a longer one: an
+ * error that long would be refused at every delivery, never dead-lettered.
+ */
+function cut(error: string): string {
+  return error.length <= DEAD_LETTER_ERROR_MAX ? error : `${error.slice(0, DEAD_LETTER_ERROR_MAX)}… (cut from ${error.length} characters)`;
 }
 
 function delay(ms: number): Promise<void> {

@@ -7,12 +7,12 @@ import { sleep } from '../helpers/clock.js';
 
 interface Recorded {
   channel: AmqpConfirmChannelLike;
-  deliver(id: string | undefined): AmqpMessage;
+  deliver(id: string | undefined, content?: string): AmqpMessage;
   settled: Array<{ tag: number; how: 'ack' | 'nack-requeue' | 'nack-drop' }>;
   published: Array<{ routingKey: string; headers: Record<string, unknown> | undefined }>;
 }
 
-function recordingChannel(options: { refusePublish?: boolean } = {}): Recorded {
+function recordingChannel(options: { refusePublish?: boolean; cancel?: () => Promise<unknown> } = {}): Recorded {
   let onMessage: ((message: AmqpMessage | null) => void) | undefined;
   let tag = 0;
   const settled: Recorded['settled'] = [];
@@ -22,7 +22,7 @@ function recordingChannel(options: { refusePublish?: boolean } = {}): Recorded {
       onMessage = callback;
       return { consumerTag: 'c-1' };
     },
-    cancel: async () => undefined,
+    cancel: options.cancel ?? (async () => undefined),
     ack: (message) => void settled.push({ tag: message.fields.deliveryTag, how: 'ack' }),
     nack: (message, _allUpTo, requeue) => void settled.push({ tag: message.fields.deliveryTag, how: requeue === false ? 'nack-drop' : 'nack-requeue' }),
     prefetch: async () => undefined,
@@ -34,9 +34,9 @@ function recordingChannel(options: { refusePublish?: boolean } = {}): Recorded {
       return true;
     },
   };
-  const deliver = (id: string | undefined): AmqpMessage => {
+  const deliver = (id: string | undefined, content = '{}'): AmqpMessage => {
     const message: AmqpMessage = {
-      content: Buffer.from('{}'),
+      content: Buffer.from(content),
       fields: { deliveryTag: ++tag, redelivered: false, routingKey: 'orders', exchange: '' },
       properties: id === undefined ? {} : { messageId: id },
     };
@@ -106,5 +106,120 @@ describe('consumeOnce settles every delivery', () => {
     expect(runs).toBe(0);
     expect(published).toEqual([{ routingKey: 'orders.dead-letter', headers: expect.objectContaining({ 'x-submit-once-error': expect.stringMatching(/^the message id could not be read: SyntaxError: /), 'x-submit-once-attempts': 0 }) }]);
     expect(settled).toEqual([{ tag: 1, how: 'ack' }]);
+  });
+});
+
+describe('consumeOnce, adversarial', () => {
+  // A messageId option reading a header its publisher set to null gave dedupe the id null:
+  // every such message shared the key ["message",null], the second acked as a duplicate unrun.
+  it('dead-letters messages whose messageId option gives no string, rather than file them under one id', async () => {
+    const { channel, deliver, settled, published } = recordingChannel();
+    const ran: string[] = [];
+    await consumeOnce(channel, 'orders', (message) => void ran.push(message.content.toString()), {
+      store: memoryStore(),
+      messageId: () => null as unknown as string,
+    });
+    deliver(undefined, 'first');
+    deliver(undefined, 'second');
+    await until(() => settled.length === 2);
+    expect(ran).toEqual([]);
+    expect(published.map((p) => p.headers?.['x-submit-once-error'])).toEqual([
+      'the message id is not a string (null), so it cannot be de-duplicated',
+      'the message id is not a string (null), so it cannot be de-duplicated',
+    ]);
+    expect(settled).toEqual([
+      { tag: 1, how: 'ack' },
+      { tag: 2, how: 'ack' },
+    ]);
+  });
+
+  it('refuses a busyDelayMs longer than Node keeps a timer (it would fire after 1 ms: a requeue spin)', async () => {
+    const { channel } = recordingChannel();
+    await expect(consumeOnce(channel, 'orders', () => undefined, { store: memoryStore(), busyDelayMs: 3_000_000_000 })).rejects.toMatchObject({
+      name: 'InvalidOptionsError',
+      option: 'busyDelayMs',
+    });
+  });
+
+  // onResult is typed to return void, which an async function fits: its rejection went
+  // unhandled, and Node's default for that ends the process with every handler mid-run.
+  it('swallows the rejection of an async onResult, as it does a throw', async () => {
+    const { channel, deliver, settled } = recordingChannel();
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown): void => void unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      await consumeOnce(channel, 'orders', () => undefined, {
+        store: memoryStore(),
+        onResult: async () => {
+          throw new Error('metrics backend down');
+        },
+      });
+      deliver('m-1');
+      await until(() => settled.length === 1);
+      await sleep(20);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+    expect(settled).toEqual([{ tag: 1, how: 'ack' }]);
+    expect(unhandled).toEqual([]);
+  });
+
+  // The channel closed under the consumer (connection lost): channel.cancel rejects. cancel()
+  // rejected at once, while a handler still ran: a caller that then closes its pool breaks it.
+  it('cancel() waits for the handlers still running even when the channel refuses the cancel', async () => {
+    const { channel, deliver, settled } = recordingChannel({ cancel: () => Promise.reject(new Error('Channel closed')) });
+    let finish: () => void = () => undefined;
+    let done = false;
+    const consumer = await consumeOnce(
+      channel,
+      'orders',
+      () =>
+        new Promise<void>((resolve) => {
+          finish = () => {
+            done = true;
+            resolve();
+          };
+        }),
+      { store: memoryStore() },
+    );
+    deliver('m-1');
+    await sleep(10);
+    const cancelled = consumer.cancel().then(
+      () => 'resolved',
+      (error: unknown) => `rejected ${String(error)}`,
+    );
+    let cancelSettled = false;
+    void cancelled.then(() => (cancelSettled = true));
+    await sleep(20);
+    expect(cancelSettled).toBe(false);
+    finish();
+    expect(await cancelled).toBe('rejected Error: Channel closed');
+    expect(done).toBe(true);
+    expect(settled).toEqual([{ tag: 1, how: 'ack' }]);
+  });
+
+  it('moves a refused poison message at its redelivery without running it again (README)', async () => {
+    const { channel, deliver, settled, published } = recordingChannel({ refusePublish: true });
+    let runs = 0;
+    await consumeOnce(
+      channel,
+      'orders',
+      () => {
+        runs++;
+        throw new Error('cannot parse order');
+      },
+      { store: memoryStore(), maxAttempts: 1, busyDelayMs: 10 },
+    );
+    deliver('poison');
+    await until(() => settled.length === 1);
+    deliver('poison');
+    await until(() => settled.length === 2);
+    expect(runs).toBe(1);
+    expect(published.map((p) => p.headers?.['x-submit-once-error'])).toEqual(['Error: cannot parse order', 'Error: cannot parse order']);
+    expect(settled).toEqual([
+      { tag: 1, how: 'nack-requeue' },
+      { tag: 2, how: 'nack-requeue' },
+    ]);
   });
 });

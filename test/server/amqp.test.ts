@@ -229,6 +229,42 @@ describe.skipIf(!available)('consumeOnce on RabbitMQ, effects counted in Postgre
     expect(await depth(queue)).toBe(0);
   });
 
+  // amqplib encodes a header table in a 64 KiB buffer and throws at publish for a longer one:
+  // a handler error of 100 kB (a validation error listing the payload) was never dead-lettered,
+  // requeued and refused again for ever, and the messages behind it on prefetch 1 never ran.
+  it('dead-letters a poison message whose error is longer than a header table holds, with the error cut', async () => {
+    const queue = await freshQueue();
+    const channel = await connection.createConfirmChannel();
+    const store = postgresStore(pool, { table: 'long_error_keys' });
+    const runs: string[] = [];
+    const consumer = await consumeOnce(
+      channel,
+      queue,
+      (message) => {
+        const { id } = JSON.parse(message.content.toString()) as { id: string };
+        runs.push(id);
+        if (id === 'poison') throw new Error(`invalid order: ${'x'.repeat(100_000)}`);
+      },
+      { store, maxAttempts: 1, prefetch: 1, busyDelayMs: 50 },
+    );
+    cleanup.push(async () => {
+      await consumer.cancel();
+      await channel.close();
+    });
+    await publish(queue, ['poison', 'good']);
+    await waitFor(() => runs.includes('good'), 10_000);
+    const reader = await connection.createChannel();
+    cleanup.push(() => reader.close());
+    const letter = await reader.get(`${queue}.dead-letter`, { noAck: true });
+    if (letter === false) throw new Error('no dead letter');
+    expect(letter.properties.messageId).toBe('poison');
+    const error = String(letter.properties.headers?.[DEAD_LETTER_ERROR_HEADER]);
+    expect(error.startsWith('Error: invalid order: xxx')).toBe(true);
+    expect(error.length).toBeLessThan(10_000);
+    expect(runs).toEqual(['poison', 'good']);
+    expect(await depth(queue)).toBe(0);
+  });
+
   it('turns 1,000 messages with 10% duplicates into exactly 900 effects across two consumers', async () => {
     const queue = await freshQueue();
     const ids = Array.from({ length: 900 }, (_, i) => `m-${i}`);
