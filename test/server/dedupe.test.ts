@@ -167,3 +167,19 @@ describe('a very long lease', () => {
     expect(warnings).not.toContain('TimeoutOverflowWarning');
   });
 });
+
+// The README said "at most once per message id" with no bound: the bound is retentionMs.
+describe('retention', () => {
+  it('drops a duplicate within retentionMs and runs one published after it again', async () => {
+    const store = memoryStore();
+    const clock = manualClock();
+    let runs = 0;
+    const options = { store, retentionMs: 60_000, now: clock.now };
+    await dedupe('r', () => runs++, options);
+    clock.advance(59_999);
+    expect(await dedupe('r', () => runs++, options)).toEqual({ status: 'duplicate' });
+    clock.advance(2);
+    expect(await dedupe('r', () => runs++, options)).toMatchObject({ status: 'processed', attempt: 1 });
+    expect(runs).toBe(2);
+  });
+});
