@@ -162,8 +162,9 @@ export async function consumeOnce(
       typeof id !== 'string' || id === ''
         ? { status: 'dead-letter', error: noIdReason(id), attempts: 0 }
         : await dedupe(id, (context) => handler(message, context), options).catch(
-            // The store failed (unreachable): requeue, never run unguarded.
-            (): DedupeResult<unknown> => ({ status: 'busy', retryAfterMs: busyDelayMs }),
+            // The store failed (unreachable): requeue, never run unguarded. The error goes to
+            // onResult: a store that always fails (a missing table) must not just spin unseen.
+            (error: unknown): DedupeResult<unknown> => ({ status: 'busy', retryAfterMs: busyDelayMs, error }),
           );
     await settle(message, result);
   };

@@ -41,8 +41,11 @@ export type DedupeResult<T> =
   | { readonly status: 'processed'; readonly value: T; readonly attempt: number }
   /** Handled before (a redelivery or a duplicate publish): acknowledge without running. */
   | { readonly status: 'duplicate' }
-  /** Another consumer runs it now: requeue, and try again after `retryAfterMs`. */
-  | { readonly status: 'busy'; readonly retryAfterMs: number }
+  /**
+   * Another consumer runs it now: requeue, and try again after `retryAfterMs`. `consumeOnce`
+   * also answers this when the store failed, with the store's `error`: nothing ran.
+   */
+  | { readonly status: 'busy'; readonly retryAfterMs: number; readonly error?: unknown }
   /** The handler failed and may be retried: requeue. */
   | { readonly status: 'failed'; readonly error: unknown; readonly attempt: number }
   /** Out of attempts: move the message to the dead-letter route with `error`, then acknowledge. */

@@ -223,3 +223,20 @@ describe('consumeOnce, adversarial', () => {
     ]);
   });
 });
+
+// A store that always fails (a missing table, wrong credentials) requeued every message as
+// busy for ever, and the error itself was dropped: onResult saw only `busy`, nothing said why.
+describe('consumeOnce, a store that rejects', () => {
+  it('requeues the message without running it and hands the store error to onResult', async () => {
+    const { channel, deliver, settled } = recordingChannel();
+    const broken = { ...memoryStore(), claim: () => Promise.reject(new Error('relation "message_keys" does not exist')) };
+    const results: unknown[] = [];
+    let runs = 0;
+    await consumeOnce(channel, 'orders', () => void runs++, { store: broken, busyDelayMs: 10, onResult: (result) => results.push(result) });
+    deliver('m-1');
+    await until(() => settled.length === 1);
+    expect(runs).toBe(0);
+    expect(settled).toEqual([{ tag: 1, how: 'nack-requeue' }]);
+    expect(results).toEqual([{ status: 'busy', retryAfterMs: 10, error: new Error('relation "message_keys" does not exist') }]);
+  });
+});
