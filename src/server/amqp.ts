@@ -1,4 +1,4 @@
-import { dedupe, errorText, resolveDedupeOptions, type DedupeContext, type DedupeOptions, type DedupeResult } from './dedupe.js';
+import { assertFunction, dedupe, errorText, resolveDedupeOptions, type DedupeContext, type DedupeOptions, type DedupeResult } from './dedupe.js';
 import { checkNumber, MAX_TIMER_MS, wholeAtLeast } from './invalid-options-error.js';
 
 /** The parts of an amqplib message the consumer reads. */
@@ -85,6 +85,9 @@ export async function consumeOnce(
 ): Promise<Consumer> {
   // Before anything is consumed: each message would be refused the same way.
   resolveDedupeOptions(options);
+  assertFunction('handler', handler);
+  // An empty name is AMQP's "the queue last declared on this channel": the dead-letter queue.
+  if (typeof queue !== 'string' || queue === '') throw new TypeError(`submit-once: consumeOnce needs a queue name, got ${JSON.stringify(queue) ?? String(queue)}`);
   // A prefetch of 0 is no limit at all, not none.
   if (options.prefetch !== undefined) wholeAtLeast('prefetch', options.prefetch, 1);
   // A longer pause is fired by Node after 1 ms: a requeue spin.

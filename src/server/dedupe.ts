@@ -1,5 +1,5 @@
 import type { IdempotencyStore, StoredResponse } from './stores/types.js';
-import { MAX_TIMER_MS, positive, wholeAtLeast } from './invalid-options-error.js';
+import { InvalidOptionsError, MAX_TIMER_MS, positive, wholeAtLeast } from './invalid-options-error.js';
 
 export interface DedupeOptions {
   /** Where message ids live: any `IdempotencyStore` (memory, file, Redis, Postgres). */
@@ -66,7 +66,8 @@ const FINGERPRINT = 'message';
  * after the lease runs again with `recovery: true` (at-least-once for that case: make the
  * effect idempotent, e.g. a unique index on the message id).
  *
- * @throws InvalidOptionsError, a RangeError (a rejection), for a `leaseMs`, `retentionMs` or `maxAttempts` out of range.
+ * @throws InvalidOptionsError, a RangeError (a rejection), for a missing `store`, or a `leaseMs`, `retentionMs` or `maxAttempts` out of range.
+ * @throws TypeError (a rejection) for a `handler` that is not a function.
  * @throws TypeError (a rejection) for a `messageId` that is not a non-empty string: amqplib
  * types `properties.messageId` as `any`, and a message published without one would share one
  * key with every other such message, each after the first acknowledged as a duplicate unrun.
@@ -80,6 +81,7 @@ const FINGERPRINT = 'message';
  */
 export async function dedupe<T>(messageId: string, handler: DedupeHandler<T>, options: DedupeOptions): Promise<DedupeResult<T>> {
   const opts = resolveDedupeOptions(options);
+  assertFunction('handler', handler);
   if (typeof messageId !== 'string' || messageId === '') {
     throw new TypeError(`submit-once: dedupe needs the message id as a non-empty string, got ${messageId === '' ? 'an empty string' : messageId === null ? 'null' : typeof messageId}`);
   }
@@ -137,12 +139,20 @@ export async function dedupe<T>(messageId: string, handler: DedupeHandler<T>, op
  * compares true, so a poison message is never dead-lettered.
  */
 export function resolveDedupeOptions(options: DedupeOptions): ResolvedDedupeOptions {
+  if (typeof options?.store?.claim !== 'function') {
+    throw new InvalidOptionsError('store', 'dedupe needs an IdempotencyStore (memoryStore(), fileStore(), redisStore() or postgresStore())');
+  }
   assertCountsAttempts(options.store);
   const opts: ResolvedDedupeOptions = { ...DEFAULTS, ...definedOnly(options) };
   positive('leaseMs', opts.leaseMs);
   positive('retentionMs', opts.retentionMs);
   wholeAtLeast('maxAttempts', opts.maxAttempts, 1);
   return opts;
+}
+
+/** Refuses at once what would otherwise fail at every message, each a counted attempt. */
+export function assertFunction(name: string, value: unknown): void {
+  if (typeof value !== 'function') throw new TypeError(`submit-once: ${name} must be a function, got ${value === null ? 'null' : typeof value}`);
 }
 
 /** Refuses a store that cannot count failed runs: see `dedupe`'s `@throws`. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { consumeOnce, dedupe, memoryStore, type AmqpConfirmChannelLike } from '../../src/server/index.js';
+import { consumeOnce, dedupe, memoryStore, type AmqpConfirmChannelLike, type DedupeOptions } from '../../src/server/index.js';
 import { manualClock } from '../helpers/clock.js';
 
 describe('dedupe on the memory store', () => {
@@ -181,5 +181,49 @@ describe('retention', () => {
     clock.advance(2);
     expect(await dedupe('r', () => runs++, options)).toMatchObject({ status: 'processed', attempt: 1 });
     expect(runs).toBe(2);
+  });
+});
+
+// Missing pieces found only per message: no store gave "Cannot read properties of undefined
+// (reading 'transactional')"; a handler that is not a function was claimed, run, counted as a
+// failed attempt and, after maxAttempts, dead-lettered, for every message; an empty queue name
+// is AMQP's "the last queue declared on this channel", which for consumeOnce was `.dead-letter`.
+describe('bad arguments, refused before anything is consumed or claimed', () => {
+  const recording = (): { channel: AmqpConfirmChannelLike; calls: string[] } => {
+    const calls: string[] = [];
+    const channel = new Proxy({} as AmqpConfirmChannelLike, {
+      get: (_target, method) => () => {
+        calls.push(String(method));
+        return Promise.resolve({ consumerTag: 't' });
+      },
+    });
+    return { channel, calls };
+  };
+
+  it('dedupe and consumeOnce refuse a missing store with an InvalidOptionsError naming it', async () => {
+    await expect(dedupe('m', () => 1, {} as DedupeOptions)).rejects.toMatchObject({ name: 'InvalidOptionsError', option: 'store' });
+    const { channel, calls } = recording();
+    await expect(consumeOnce(channel, 'orders', () => 1, {} as DedupeOptions)).rejects.toMatchObject({ name: 'InvalidOptionsError', option: 'store' });
+    expect(calls).toEqual([]);
+  });
+
+  it('dedupe refuses a handler that is not a function with a TypeError, before claiming', async () => {
+    const base = memoryStore();
+    let claims = 0;
+    const store = { ...base, claim: (request: Parameters<typeof base.claim>[0]) => (claims++, base.claim(request)) };
+    await expect(dedupe('m', undefined as unknown as () => void, { store })).rejects.toThrow(TypeError);
+    expect(claims).toBe(0);
+  });
+
+  it('consumeOnce refuses a handler that is not a function, or a queue name that is not a non-empty string, with a TypeError', async () => {
+    for (const [queue, handler] of [
+      ['orders', undefined],
+      ['', () => 1],
+      [undefined, () => 1],
+    ] as const) {
+      const { channel, calls } = recording();
+      await expect(consumeOnce(channel, queue as unknown as string, handler as unknown as () => void, { store: memoryStore() })).rejects.toThrow(TypeError);
+      expect(calls).toEqual([]);
+    }
   });
 });
