@@ -1,5 +1,5 @@
 import { assertFunction, dedupe, errorText, resolveDedupeOptions, type DedupeContext, type DedupeOptions, type DedupeResult } from './dedupe.js';
-import { checkNumber, MAX_TIMER_MS, wholeAtLeast } from './invalid-options-error.js';
+import { checkNumber, InvalidOptionsError, MAX_TIMER_MS, wholeAtLeast } from './invalid-options-error.js';
 
 /** The parts of an amqplib message the consumer reads. */
 export interface AmqpMessage {
@@ -88,10 +88,11 @@ export async function consumeOnce(
   assertFunction('handler', handler);
   // An empty name is AMQP's "the queue last declared on this channel": the dead-letter queue.
   if (typeof queue !== 'string' || queue === '') throw new TypeError(`submit-once: consumeOnce needs a queue name, got ${JSON.stringify(queue) ?? String(queue)}`);
-  // A prefetch of 0 is no limit at all, not none.
-  if (options.prefetch !== undefined) wholeAtLeast('prefetch', options.prefetch, 1);
+  // A prefetch of 0 is no limit at all, not none; AMQP carries it in 16 bits.
+  if (options.prefetch !== undefined) checkNumber('prefetch', wholeAtLeast('prefetch', options.prefetch, 1), 1, true, 65_535);
   // A longer pause is fired by Node after 1 ms: a requeue spin.
   if (options.busyDelayMs !== undefined) checkNumber('busyDelayMs', options.busyDelayMs, 0, false, MAX_TIMER_MS);
+  if (options.deadLetter !== undefined) checkDeadLetterRoute(options.deadLetter, queue);
   const deadLetter = options.deadLetter ?? { exchange: '', routingKey: `${queue}.dead-letter` };
   if (options.deadLetter === undefined) await channel.assertQueue(deadLetter.routingKey, { durable: true });
   await channel.prefetch(options.prefetch ?? 10);
@@ -198,6 +199,16 @@ export async function consumeOnce(
       }
     },
   };
+}
+
+function checkDeadLetterRoute(route: { readonly exchange: string; readonly routingKey: string }, queue: string): void {
+  if (typeof route?.exchange !== 'string' || typeof route.routingKey !== 'string') {
+    throw new InvalidOptionsError('deadLetter', 'expected { exchange, routingKey }, both strings');
+  }
+  // Each copy would come back, be moved again (its record says dead-letter) and acked: for ever.
+  if (route.exchange === '' && route.routingKey === queue) {
+    throw new InvalidOptionsError('deadLetter', `routes back into the consumed queue ${JSON.stringify(queue)}`);
+  }
 }
 
 /**

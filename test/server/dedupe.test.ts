@@ -215,6 +215,20 @@ describe('bad arguments, refused before anything is consumed or claimed', () => 
     expect(claims).toBe(0);
   });
 
+  // amqplib failed a prefetch over AMQP's 16 bits with 'The value of "value" is out of range',
+  // after the dead-letter queue was declared. A dead-letter route back into the consumed queue
+  // made a poison message go round for ever: each copy is moved again (its record says
+  // dead-letter), acked, and published back, as fast as the broker confirms.
+  it.each([
+    ['prefetch', { prefetch: 65_536 }],
+    ['deadLetter', { deadLetter: { exchange: '', routingKey: 'orders' } }],
+    ['deadLetter', { deadLetter: { exchange: 'dlx', routingKey: undefined as unknown as string } }],
+  ])('consumeOnce refuses %s %o with an InvalidOptionsError naming it, before consuming anything', async (name, bad) => {
+    const { channel, calls } = recording();
+    await expect(consumeOnce(channel, 'orders', () => 1, { store: memoryStore(), ...bad })).rejects.toMatchObject({ name: 'InvalidOptionsError', option: name });
+    expect(calls).toEqual([]);
+  });
+
   it('consumeOnce refuses a handler that is not a function, or a queue name that is not a non-empty string, with a TypeError', async () => {
     for (const [queue, handler] of [
       ['orders', undefined],
