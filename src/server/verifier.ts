@@ -10,6 +10,8 @@ import { requestPath, type IdempotencyOptions } from './options.js';
 import { createOrdersApi } from './orders-api.js';
 import { proxyTo } from './proxy.js';
 import { sendJson } from './respond.js';
+import { memoryStore } from './stores/memory.js';
+import type { IdempotencyStore } from './stores/types.js';
 
 export const STATS_PATH = '/__submit-once/stats';
 export const RESET_PATH = '/__submit-once/reset';
@@ -67,11 +69,20 @@ export function createVerifier(options: VerifierOptions = {}): Verifier {
         })
       : (custom ?? createOrdersApi());
   const drain = new Drain();
+  // Store calls in flight: a claim answered after its caller hung up still runs the
+  // handler, and a cut run's markUnknown must land before the store closes.
+  const storeCalls = new Drain();
+  const store = countingCalls(middlewareOptions.store ?? memoryStore(), [drain, storeCalls]);
   const cors: CorsOptions | undefined =
     middlewareOptions.cors === false ? undefined : middlewareOptions.cors === true || middlewareOptions.cors === undefined ? {} : middlewareOptions.cors;
   const statsPath = middlewareOptions.statsPath ?? STATS_PATH;
-  const middleware = idempotency({ ...middlewareOptions, cors: cors ?? false, statsPath });
+  const middleware = idempotency({ ...middlewareOptions, store, cors: cors ?? false, statsPath });
+  // Set once close() cuts what still runs.
+  let cutOff = false;
   const guarded = middleware.handler((req, res) => {
+    // A claim answered after the cut: its caller is gone and the store about to close, so
+    // the handler does not start; the throw frees the key (nothing was sent) for the retry.
+    if (cutOff) throw new Error('the verifier is stopping');
     const end = drain.begin();
     // A turn later: the middleware settles the run (stores, releases, marks unknown) in
     // its own callback on the handler's result, which must have run before the store closes.
@@ -157,8 +168,11 @@ export function createVerifier(options: VerifierOptions = {}): Verifier {
         server.closeIdleConnections();
         await Promise.race([drain.idle(), graceOver]);
         clearTimeout(timer);
+        cutOff = true;
         server.closeAllConnections();
         await closed;
+        // The cut runs' markUnknown (made as their connections closed) and what else is in flight.
+        await storeCalls.idle();
         await middleware.close();
       })();
       closing = { done, cut };
@@ -167,4 +181,34 @@ export function createVerifier(options: VerifierOptions = {}): Verifier {
     stats: () => middleware.stats(),
     reset,
   };
+}
+
+/** The store's calls that settle a request (or start one), each counted in `drains` until a turn after it settles. */
+const COUNTED = new Set<PropertyKey>(['claim', 'complete', 'release', 'markUnknown', 'renew']);
+
+/**
+ * `store`, with each of its calls in `COUNTED` counted in flight in every drain until a
+ * turn after it settles: by then a claim's handler has started (and counts on its own).
+ * Its other members, `sync` included, are the store's own.
+ */
+function countingCalls(store: IdempotencyStore, drains: readonly Drain[]): IdempotencyStore {
+  return new Proxy(store, {
+    get(target, name) {
+      const value: unknown = Reflect.get(target, name, target);
+      if (typeof value !== 'function') return value;
+      if (!COUNTED.has(name)) return value.bind(target) as unknown;
+      return (...args: unknown[]): unknown => {
+        const ends = drains.map((drain) => drain.begin());
+        const endLater = (): void => void setImmediate(() => ends.forEach((end) => end()));
+        let result: unknown;
+        try {
+          result = (value as (...a: unknown[]) => unknown).apply(target, args);
+        } finally {
+          if (result instanceof Promise) result.then(endLater, endLater);
+          else endLater();
+        }
+        return result;
+      };
+    },
+  });
 }
