@@ -137,7 +137,9 @@ export function proxyTo(upstream: string, options: ProxyOptions = {}): (req: Inc
           const droppedOut = connectionNamed(upstreamRes.headers.connection);
           const lines = new Map<string, { readonly name: string; readonly values: string[] }>();
           forEachLine(upstreamRes.rawHeaders, (name, lower, value) => {
-            if (HOP_BY_HOP.has(lower) || droppedOut.has(lower)) return;
+            // The body goes back byte for byte, so its length holds; for HEAD it is the
+            // only size the caller gets (dropped, Node answered without one).
+            if ((HOP_BY_HOP.has(lower) && lower !== 'content-length') || droppedOut.has(lower)) return;
             const line = lines.get(lower);
             if (line === undefined) lines.set(lower, { name, values: [value] });
             else line.values.push(value);
