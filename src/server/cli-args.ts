@@ -11,7 +11,7 @@ import { parseArgs } from 'node:util';
 import { MAX_TIMER_MS } from './invalid-options-error.js';
 import type { FileStoreDurability } from './stores/file.js';
 import { filePathOf } from './store-spec.js';
-import { DEFAULT_RETENTION_MS } from './options.js';
+import { DEFAULT_MAX_RUN_MS, DEFAULT_RETENTION_MS } from './options.js';
 import { DEFAULT_TOKEN_TTL, MIN_SECRET_LENGTH, type TokenFormat } from './tokens.js';
 import { HEALTH_PATH, RESET_PATH, STATS_PATH, TOKEN_PATH } from './verifier.js';
 
@@ -251,8 +251,7 @@ export function parseCli(argv: readonly string[], env: Readonly<Record<string, s
       tokenSecrets,
       tokenTtlMs: tokenTtlOf(tokenTtlMs, tokenSecrets, ttlMs),
       tokenFormat,
-      upstreamConnectTimeoutMs:
-        upstreamConnectTimeoutMs === undefined ? undefined : integer('--upstream-connect-timeout-ms', upstreamConnectTimeoutMs, 1, MAX_TIMER_MS),
+      upstreamConnectTimeoutMs: connectTimeoutOf(upstreamConnectTimeoutMs, maxRunMs),
       shutdownGraceMs: integer('--shutdown-grace-ms', last('shutdown-grace-ms') ?? '5000', 0, MAX_TIMER_MS),
       fileStore: {
         ...(preallocateBytes !== undefined ? { preallocateBytes: integer('--file-preallocate-bytes', preallocateBytes, 0, MAX_PREALLOCATE_BYTES) } : {}),
@@ -261,6 +260,20 @@ export function parseCli(argv: readonly string[], env: Readonly<Record<string, s
       },
     },
   };
+}
+
+/**
+ * --upstream-connect-timeout-ms, checked against --max-run-ms: one over it was cut to it
+ * without a word (the default, 5000, still gives way to a shorter run limit).
+ */
+function connectTimeoutOf(flag: string | undefined, maxRunFlag: string | undefined): number | undefined {
+  if (flag === undefined) return undefined;
+  const connect = integer('--upstream-connect-timeout-ms', flag, 1, MAX_TIMER_MS);
+  const maxRun = maxRunFlag === undefined ? DEFAULT_MAX_RUN_MS : integer('--max-run-ms', maxRunFlag, 1, MAX_TIMER_MS);
+  if (connect > maxRun) {
+    throw new UsageError(`--upstream-connect-timeout-ms (${connect}) must be at most --max-run-ms (${maxRun}${maxRunFlag === undefined ? ', the default' : ''}): connecting is part of the run`);
+  }
+  return connect;
 }
 
 /** --token-ttl-ms, checked against --ttl-ms: a token outliving its stored answer would run again when reused. */

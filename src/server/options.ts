@@ -81,6 +81,9 @@ export interface IdempotencyOptions {
   readonly now?: () => number;
 }
 
+/** `maxRunMs` when not given: 5 minutes. */
+export const DEFAULT_MAX_RUN_MS = 5 * 60 * 1000;
+
 /** Headers a replay carries by default: those that describe the representation, never credentials. */
 export const DEFAULT_REPLAY_HEADERS: readonly string[] = [
   'content-type',
@@ -151,7 +154,7 @@ export function resolveOptions(options: IdempotencyOptions): ResolvedOptions {
     required: options.required ?? true,
     principal: options.principal === false ? undefined : (options.principal ?? credentialPrincipal(strings('principalCookies', options.principalCookies ?? []))),
     recovery: options.recovery ?? false,
-    maxRunMs: positive('maxRunMs', options.maxRunMs ?? 5 * 60 * 1000),
+    maxRunMs: positive('maxRunMs', options.maxRunMs ?? DEFAULT_MAX_RUN_MS),
     route: options.route ?? requestPath,
     store: options.store ?? memoryStore(),
     leaseMs,

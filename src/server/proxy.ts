@@ -2,6 +2,7 @@ import { Agent as HttpAgent, request as httpRequest, type IncomingMessage, type 
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { KEY_HEADER } from '../protocol/index.js';
 import type { IdempotentRequest } from './middleware.js';
+import { DEFAULT_MAX_RUN_MS } from './options.js';
 import { UncertainOutcomeError } from './outcome.js';
 import { sendProblem } from './respond.js';
 import { BodyTooLargeError, rawBodyOf } from './request-body.js';
@@ -76,7 +77,7 @@ export interface ProxyOptions {
 export function proxyTo(upstream: string, options: ProxyOptions = {}): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
   // Past the run limit the claim is no longer renewed: an upstream silent that long gets
   // its caller an answer (unknown) rather than none at all.
-  const timeoutMs = options.timeoutMs ?? 5 * 60 * 1000;
+  const timeoutMs = options.timeoutMs ?? DEFAULT_MAX_RUN_MS;
   // Node starts a request's timeout only once its socket has connected, and the kernel
   // gives up on a handshake nobody answers after about two minutes: without a bound of its
   // own, a firewall dropping packets held the key and its caller that long.

@@ -386,6 +386,21 @@ describe('parseCli', () => {
     );
   });
 
+  it('refuses --upstream-connect-timeout-ms over --max-run-ms, which it was cut to without a word', () => {
+    const up = ['--upstream', 'http://127.0.0.1:3000'];
+    expect(usageError([...up, '--max-run-ms', '1000', '--upstream-connect-timeout-ms', '5000'])).toBe(
+      '--upstream-connect-timeout-ms (5000) must be at most --max-run-ms (1000): connecting is part of the run',
+    );
+    expect(usageError([...up, '--upstream-connect-timeout-ms', '400000'])).toBe(
+      '--upstream-connect-timeout-ms (400000) must be at most --max-run-ms (300000, the default): connecting is part of the run',
+    );
+    const equal = parseCli([...up, '--max-run-ms', '1000', '--upstream-connect-timeout-ms', '1000']);
+    expect(equal.command === 'serve' && equal.config.upstreamConnectTimeoutMs).toBe(1000);
+    // The default (5000) still gives way to a shorter run limit, as the help says.
+    const byDefault = parseCli([...up, '--max-run-ms', '1000']);
+    expect(byDefault.command === 'serve' && byDefault.config.upstreamConnectTimeoutMs).toBeUndefined();
+  });
+
   it('names a long flag typed with one dash as typed, and the flag meant (was "unknown flag -p" for -port)', () => {
     expect(usageError(['-port', '8787'])).toBe('unknown flag -port (did you mean --port?)');
     expect(usageError(['-store=memory'])).toBe('unknown flag -store (did you mean --store?)');
