@@ -107,5 +107,10 @@ async function connectPostgres(url: string): Promise<PgPoolLike> {
  */
 export function withoutPassword(spec: string): string {
   // To the last @ before the path, as a URL parser reads an unescaped @ in a password.
-  return spec.replace(/\/\/([^:/@]*):[^/?#]*@/, '//$1:***@');
+  return (
+    spec
+      .replace(/\/\/([^:/@]*):[^/?#]*@/, '//$1:***@')
+      // pg and ioredis take options from the query too: ?password=, &sslpassword=.
+      .replace(/([?&][^=&#]*password=)[^&#]*/gi, '$1***')
+  );
 }

@@ -147,6 +147,15 @@ describe('withoutPassword', () => {
     expect(withoutPassword('postgres://u@h/db?application_name=a:b@c')).toBe('postgres://u@h/db?application_name=a:b@c');
     expect(withoutPassword('file:./keys.jsonl')).toBe('file:./keys.jsonl');
   });
+
+  it('masks a password given as a query parameter, which pg and ioredis both take (?password=, &sslpassword=)', () => {
+    expect(withoutPassword('postgres:postgres://u@h/db?password=hunter2')).toBe('postgres:postgres://u@h/db?password=***');
+    expect(withoutPassword('postgres://u@h/db?sslmode=require&sslpassword=hunter2&application_name=a')).toBe(
+      'postgres://u@h/db?sslmode=require&sslpassword=***&application_name=a',
+    );
+    expect(withoutPassword('redis://127.0.0.1:6379/0?Password=hunter2#x')).toBe('redis://127.0.0.1:6379/0?Password=***#x');
+    expect(withoutPassword('postgres://u:p@h/db?password=q')).toBe('postgres://u:***@h/db?password=***');
+  });
 });
 
 describe.skipIf(!hasPostgres())('submit-once-verifier started on a store URL with a password', () => {
