@@ -138,6 +138,27 @@ describe('createVerifier', () => {
     }
   });
 
+  it('answers another method than POST on /__submit-once/reset 405 with Allow, forgetting nothing and sending nothing upstream', async () => {
+    let hits = 0;
+    const upstream = await startServer((req, res) => {
+      hits++;
+      req.resume();
+      req.on('end', () => res.writeHead(201).end('made'));
+    });
+    try {
+      const { url } = await start({ upstream: upstream.url });
+      expect((await post(`${url}/orders`, { key: 'kept', body: {} })).status).toBe(201);
+      for (const method of ['GET', 'HEAD', 'PUT', 'DELETE']) {
+        const refused = await fetch(`${url}/__submit-once/reset`, { method, headers: { 'Idempotency-Key': `k-${method}` } });
+        expect([method, refused.status, refused.headers.get('allow')]).toEqual([method, 405, 'POST']);
+      }
+      expect(hits).toBe(1);
+      expect((await post(`${url}/orders`, { key: 'kept', body: {} })).headers.get('idempotent-replayed')).toBe('true');
+    } finally {
+      await upstream.close();
+    }
+  });
+
   it('counts 50 concurrent submissions of one key as one order', async () => {
     const api = createOrdersApi({
       intercept: async () => {
