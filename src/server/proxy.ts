@@ -2,6 +2,7 @@ import { Agent as HttpAgent, request as httpRequest, type IncomingMessage, type 
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { KEY_HEADER } from '../protocol/index.js';
 import type { IdempotentRequest } from './middleware.js';
+import { InvalidOptionsError } from './invalid-options-error.js';
 import { DEFAULT_MAX_RUN_MS } from './options.js';
 import { UncertainOutcomeError } from './outcome.js';
 import { sendProblem } from './respond.js';
@@ -64,6 +65,30 @@ export interface ProxyOptions {
 }
 
 /**
+ * `upstream` as the proxy sends to it: an http(s) URL, whose origin and path are all it
+ * uses. Anything else would fail every request (another scheme) or be dropped without a
+ * word (credentials, a query, a fragment): refused, without echoing a credential.
+ */
+function upstreamUrl(upstream: string): URL {
+  let url: URL;
+  try {
+    url = new URL(upstream);
+  } catch {
+    throw new InvalidOptionsError('upstream', 'an http(s) URL such as http://127.0.0.1:3000, got a string that is not a URL');
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new InvalidOptionsError('upstream', `an http(s) URL such as http://127.0.0.1:3000, got the scheme ${url.protocol}`);
+  }
+  if (url.username !== '' || url.password !== '') {
+    throw new InvalidOptionsError('upstream', "no credentials (user:password@): the caller's Authorization header is forwarded");
+  }
+  if (url.search !== '' || url.hash !== '' || upstream.includes('?') || upstream.includes('#')) {
+    throw new InvalidOptionsError('upstream', "no query or fragment: each request's own query is forwarded");
+  }
+  return url;
+}
+
+/**
  * A handler that forwards every request to `upstream` (e.g. `http://127.0.0.1:3000`) and
  * streams the answer back. Behind the middleware the upstream sees each key's request
  * once, with the key in `Idempotency-Key` and, on a recovery run, `Idempotency-Recovery: true`.
@@ -83,7 +108,7 @@ export function proxyTo(upstream: string, options: ProxyOptions = {}): (req: Inc
   // own, a firewall dropping packets held the key and its caller that long.
   const connectTimeoutMs = Math.min(options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS, timeoutMs);
   const readAheadBytes = options.readAheadBytes ?? 1024 * 1024;
-  const base = new URL(upstream);
+  const base = upstreamUrl(upstream);
   const send = base.protocol === 'https:' ? httpsRequest : httpRequest;
   // A fresh connection per request: a stale keep-alive socket reset by the upstream would
   // fail after "connecting" and turn a request that never arrived into an unknown outcome.
