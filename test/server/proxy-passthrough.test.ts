@@ -121,4 +121,21 @@ describe('proxy passthrough', () => {
     expect(answer.startsWith('HTTP/1.1 201')).toBe(true);
     expect(seen).toEqual([{ te: undefined, cl: '7', body: '{"a":1}' }]);
   });
+
+  it("prefixes each request's path with the upstream URL's path (--help: 'its path is prefixed'), with or without its trailing slash", async () => {
+    const seen: string[] = [];
+    const upstream = await startServer((req, res) => {
+      seen.push(req.url ?? '');
+      req.resume();
+      req.on('end', () => res.writeHead(201).end('ok'));
+    });
+    running.push(upstream);
+    for (const base of [`${upstream.url}/v1`, `${upstream.url}/v1/`]) {
+      const verifier = createVerifier({ upstream: base });
+      running.push(verifier);
+      const url = await verifier.listen(0);
+      expect((await post(`${url}/orders?x=1`, { key: base, body: {} })).status).toBe(201);
+    }
+    expect(seen).toEqual(['/v1/orders?x=1', '/v1/orders?x=1']);
+  });
 });
