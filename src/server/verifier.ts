@@ -4,7 +4,7 @@ import { KEY_HEADER } from '../protocol/index.js';
 import type { AuditSnapshot } from './audit.js';
 import { applyCors, type CorsOptions } from './cors.js';
 import { Drain } from './drain.js';
-import { checkNumber, MAX_TIMER_MS } from './invalid-options-error.js';
+import { checkNumber, InvalidOptionsError, MAX_TIMER_MS } from './invalid-options-error.js';
 import { idempotency, type IdempotencyMiddleware, type RequestHandler } from './middleware.js';
 import { requestPath, type IdempotencyOptions } from './options.js';
 import { createOrdersApi } from './orders-api.js';
@@ -25,7 +25,7 @@ export interface VerifierOptions extends IdempotencyOptions {
   /**
    * With `upstream`: how long connecting to it may take (at most `maxRunMs`). Nothing was
    * sent before, so the caller gets 502 `upstream-unavailable` and the key is freed for
-   * its retry. Default 5000.
+   * its retry. Default 5000. Refused without `upstream`.
    */
   readonly upstreamConnectTimeoutMs?: number;
   /** The application behind the middleware. Default `createOrdersApi()`; ignored with `upstream`. */
@@ -59,7 +59,10 @@ export interface Verifier {
  */
 export function createVerifier(options: VerifierOptions = {}): Verifier {
   const { upstream, upstreamConnectTimeoutMs, handler: custom, ...middlewareOptions } = options;
-  if (upstreamConnectTimeoutMs !== undefined) checkNumber('upstreamConnectTimeoutMs', upstreamConnectTimeoutMs, 0, false, MAX_TIMER_MS);
+  if (upstreamConnectTimeoutMs !== undefined) {
+    if (upstream === undefined) throw new InvalidOptionsError('upstreamConnectTimeoutMs', 'needs upstream: without it nothing is connected to, and it would be ignored');
+    checkNumber('upstreamConnectTimeoutMs', upstreamConnectTimeoutMs, 0, false, MAX_TIMER_MS);
+  }
   const handler =
     upstream !== undefined
       ? proxyTo(upstream, {

@@ -33,4 +33,10 @@ describe('createVerifier({ upstream })', () => {
   it('takes an http(s) URL with a path', async () => {
     for (const upstream of ['http://127.0.0.1:3000', 'https://api.example/v1/']) await createVerifier({ upstream }).close();
   });
+
+  it('refuses upstreamConnectTimeoutMs without upstream, where it was ignored (the bin refuses --upstream-connect-timeout-ms without --upstream)', () => {
+    const error = thrown(() => createVerifier({ upstreamConnectTimeoutMs: 250 }));
+    expect(error).toBeInstanceOf(InvalidOptionsError);
+    expect((error as InvalidOptionsError).option).toBe('upstreamConnectTimeoutMs');
+  });
 });
