@@ -2,6 +2,7 @@
  * Counts a server's work in flight, so that a shutdown can wait for it. A request counts
  * until its response has closed and its handler has settled: a proxied call whose caller
  * hung up still runs, and its completion must reach the store before the store closes.
+ * A store call counts too (`createVerifier`): a claim whose caller hung up meanwhile.
  */
 export class Drain {
   #open = 0;
