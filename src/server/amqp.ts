@@ -47,13 +47,24 @@ export interface ConsumeOnceOptions extends DedupeOptions {
   readonly messageId?: (message: AmqpMessage) => string | undefined;
   /** Longest wait before requeueing a message another consumer is running. Default 1 s. */
   readonly busyDelayMs?: number;
+  /**
+   * Base wait before requeueing a message whose handler failed, so a short outage of what the
+   * handler calls does not use up `maxAttempts` at once: after attempt n the wait is between half
+   * and all of `retryDelayMs * 2^(n-1)`, at most 30 s (or `retryDelayMs`, if longer). The
+   * message holds its prefetch slot meanwhile; `cancel()` requeues it at once. Default 1 s.
+   */
+  readonly retryDelayMs?: number;
   /** Told what happened to each delivery (logs, metrics, tests). */
   readonly onResult?: (result: DedupeResult<unknown>, message: AmqpMessage) => void;
 }
 
 export interface Consumer {
   readonly consumerTag: string;
-  /** Stops new deliveries and waits for the ones being handled, also when the channel refuses the cancel (then rejects with its error). */
+  /**
+   * Stops new deliveries and waits for the ones being handled, also when the channel refuses the
+   * cancel (then rejects with its error). Messages waiting out a `busyDelayMs` or `retryDelayMs`
+   * are requeued at once.
+   */
   cancel(): Promise<void>;
 }
 
@@ -92,13 +103,31 @@ export async function consumeOnce(
   if (options.prefetch !== undefined) checkNumber('prefetch', wholeAtLeast('prefetch', options.prefetch, 1), 1, true, 65_535);
   // A longer pause is fired by Node after 1 ms: a requeue spin.
   if (options.busyDelayMs !== undefined) checkNumber('busyDelayMs', options.busyDelayMs, 0, false, MAX_TIMER_MS);
+  if (options.retryDelayMs !== undefined) checkNumber('retryDelayMs', options.retryDelayMs, 0, false, MAX_TIMER_MS);
   if (options.deadLetter !== undefined) checkDeadLetterRoute(options.deadLetter, queue);
   const deadLetter = options.deadLetter ?? { exchange: '', routingKey: `${queue}.dead-letter` };
   if (options.deadLetter === undefined) await channel.assertQueue(deadLetter.routingKey, { durable: true });
   await channel.prefetch(options.prefetch ?? 10);
   const idOf = options.messageId ?? ((message: AmqpMessage) => message.properties.messageId);
   const busyDelayMs = options.busyDelayMs ?? 1_000;
+  const retryDelayMs = options.retryDelayMs ?? 1_000;
   const running = new Set<Promise<void>>();
+  // Pauses before a nack end early at cancel(): a caller stopping its consumer must not wait
+  // out a retry backoff of up to 30 s per message; the broker hands the message on instead.
+  const pauses = new Set<() => void>();
+  let cancelled = false;
+  const pause = (ms: number): Promise<void> =>
+    cancelled
+      ? Promise.resolve()
+      : new Promise((resolve) => {
+          const end = (): void => {
+            clearTimeout(timer);
+            pauses.delete(end);
+            resolve();
+          };
+          const timer = setTimeout(end, ms);
+          pauses.add(end);
+        });
 
   const moveToDeadLetter = (message: AmqpMessage, error: string, attempts: number): Promise<void> =>
     new Promise((resolve, reject) => {
@@ -131,10 +160,13 @@ export async function consumeOnce(
       case 'duplicate':
         return channel.ack(message);
       case 'failed':
+        // Requeued at once, it comes straight back: an outage of a few hundred ms would use up
+        // every attempt and dead-letter a sound message.
+        await pause(retryDelay(retryDelayMs, result.attempt));
         return channel.nack(message, false, true);
       case 'busy':
         // Requeueing at once would spin on the message while its runner holds it.
-        await delay(Math.min(busyDelayMs, Math.max(10, result.retryAfterMs)));
+        await pause(Math.min(busyDelayMs, Math.max(10, result.retryAfterMs)));
         return channel.nack(message, false, true);
       case 'dead-letter':
         // Only once the broker confirmed the copy: acknowledging first could lose the message.
@@ -146,7 +178,7 @@ export async function consumeOnce(
           // (its record says dead-letter: it does not run), so it gets out once the route
           // has room. Left unacknowledged it held its prefetch slot for the channel's life.
           // A closed channel throws here too; the broker then requeues it itself.
-          await delay(busyDelayMs);
+          await pause(busyDelayMs);
           return channel.nack(message, false, true);
         }
         return channel.ack(message);
@@ -194,6 +226,8 @@ export async function consumeOnce(
       try {
         await channel.cancel(consumerTag);
       } finally {
+        cancelled = true;
+        for (const end of [...pauses]) end();
         // A closed channel refuses the cancel, and its handlers may still be running.
         await Promise.all([...running]);
       }
@@ -228,6 +262,15 @@ function cut(error: string): string {
   return error.length <= DEAD_LETTER_ERROR_MAX ? error : `${error.slice(0, DEAD_LETTER_ERROR_MAX)}… (cut from ${error.length} characters)`;
 }
 
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
+/** Growth stops here: a longer pause holds the prefetch slot long after an outage has passed. */
+const RETRY_DELAY_CAP_MS = 30_000;
+
+/**
+ * The wait after failed attempt `attempt`: the doubled base, capped, with "equal jitter" (half
+ * fixed, half random). Not full jitter: that can draw near-zero waits in a row, and the fixed
+ * half is what guarantees the retries span an outage of about `base * (2^(maxAttempts-1) - 1) / 2`.
+ */
+function retryDelay(base: number, attempt: number): number {
+  const ceiling = Math.min(Math.max(base, RETRY_DELAY_CAP_MS), base * 2 ** Math.max(0, attempt - 1));
+  return ceiling / 2 + Math.random() * (ceiling / 2);
 }

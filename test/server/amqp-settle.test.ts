@@ -2,7 +2,7 @@
 // an ack or a nack, else it stays unacknowledged on a live channel and holds a prefetch slot
 // until the channel closes (with prefetch 1, the consumer takes nothing more).
 import { describe, expect, it } from 'vitest';
-import { consumeOnce, memoryStore, type AmqpConfirmChannelLike, type AmqpMessage } from '../../src/server/index.js';
+import { consumeOnce, dedupe, memoryStore, type AmqpConfirmChannelLike, type AmqpMessage } from '../../src/server/index.js';
 import { sleep } from '../helpers/clock.js';
 
 interface Recorded {
@@ -238,5 +238,98 @@ describe('consumeOnce, a store that rejects', () => {
     expect(runs).toBe(0);
     expect(settled).toEqual([{ tag: 1, how: 'nack-requeue' }]);
     expect(results).toEqual([{ status: 'busy', retryAfterMs: 10, error: new Error('relation "message_keys" does not exist') }]);
+  });
+});
+
+// A failed run was requeued at once and the broker handed it straight back: a handler whose
+// database was away for 200 ms (a failover) spent all maxAttempts within a few ms and its
+// message was dead-lettered before the database was back, though nothing was wrong with it.
+describe('consumeOnce, a handler failing for a short while', () => {
+  // The broker puts a requeued message back at the head of its queue: redelivered at once.
+  function redeliveringChannel(): { channel: AmqpConfirmChannelLike; deliver(): void; nacks: number[] } {
+    let onMessage: ((message: AmqpMessage | null) => void) | undefined;
+    let tag = 0;
+    const nacks: number[] = [];
+    const delivery = (): AmqpMessage => ({ content: Buffer.from('{}'), fields: { deliveryTag: ++tag, redelivered: tag > 1, routingKey: 'orders', exchange: '' }, properties: { messageId: 'm-1' } });
+    const channel: AmqpConfirmChannelLike = {
+      consume: async (_queue, callback) => ((onMessage = callback), { consumerTag: 'c-1' }),
+      cancel: async () => undefined,
+      ack: () => undefined,
+      nack: () => {
+        nacks.push(Date.now());
+        setImmediate(() => onMessage!(delivery()));
+      },
+      prefetch: async () => undefined,
+      assertQueue: async () => undefined,
+      publish: (_e, _r, _c, _o, callback) => (setTimeout(() => callback(null), 1), true),
+    };
+    return { channel, deliver: () => onMessage!(delivery()), nacks };
+  }
+
+  it('is retried after a growing pause, so it is processed once its dependency is back, not dead-lettered', async () => {
+    const { channel, deliver } = redeliveringChannel();
+    const backAt = Date.now() + 200;
+    const runs: number[] = [];
+    let effects = 0;
+    const results: string[] = [];
+    await consumeOnce(
+      channel,
+      'orders',
+      () => {
+        runs.push(Date.now());
+        if (Date.now() < backAt) throw new Error('connect ECONNREFUSED');
+        effects++;
+      },
+      // Pauses of 20-40, 40-80, 80-160, 160-320 ms: at least 300 ms before the fifth run.
+      { store: memoryStore(), retryDelayMs: 40, onResult: (result) => results.push(result.status) },
+    );
+    deliver();
+    await until(() => results.includes('processed') || results.includes('dead-letter'));
+    expect(results).not.toContain('dead-letter');
+    expect(results.at(-1)).toBe('processed');
+    expect(effects).toBe(1);
+    const gaps = runs.slice(1).map((at, i) => at - runs[i]!);
+    expect(gaps[0]).toBeGreaterThanOrEqual(19);
+    expect(gaps[1]).toBeGreaterThanOrEqual(39);
+    expect(gaps[1]!).toBeGreaterThan(gaps[0]!);
+  });
+
+  it('waits about retryDelayMs (default 1 s) before the requeue, and cancel() requeues at once', async () => {
+    const { channel, deliver, nacks } = redeliveringChannel();
+    let runs = 0;
+    const consumer = await consumeOnce(
+      channel,
+      'orders',
+      () => {
+        runs++;
+        throw new Error('connect ECONNREFUSED');
+      },
+      { store: memoryStore() },
+    );
+    deliver();
+    // Attempt 1 waits between 500 and 1000 ms.
+    await sleep(300);
+    expect(runs).toBe(1);
+    expect(nacks).toEqual([]);
+    const asked = Date.now();
+    await consumer.cancel();
+    expect(nacks).toHaveLength(1);
+    expect(nacks[0]! - asked).toBeLessThan(100);
+  });
+
+  it('a busy message waiting out busyDelayMs is requeued at once by cancel()', async () => {
+    const { channel, deliver, settled } = recordingChannel();
+    const store = memoryStore();
+    // Another consumer holds m-1.
+    void dedupe('m-1', () => new Promise(() => undefined), { store });
+    await sleep(5);
+    const consumer = await consumeOnce(channel, 'orders', () => undefined, { store, busyDelayMs: 60_000 });
+    deliver('m-1');
+    await sleep(20);
+    expect(settled).toEqual([]);
+    const asked = Date.now();
+    await consumer.cancel();
+    expect(settled).toEqual([{ tag: 1, how: 'nack-requeue' }]);
+    expect(Date.now() - asked).toBeLessThan(100);
   });
 });

@@ -126,6 +126,13 @@ describe('bad options', () => {
     await expect(consumeOnce(channel, 'orders', () => undefined, { store: memoryStore(), prefetch: 0 })).rejects.toMatchObject({ option: 'prefetch' });
     await expect(consumeOnce(channel, 'orders', () => undefined, { store: memoryStore(), busyDelayMs: Number.NaN })).rejects.toMatchObject({ option: 'busyDelayMs' });
   });
+
+  it('consumeOnce refuses a retryDelayMs that is not a positive number or longer than Node keeps a timer', async () => {
+    const channel = new Proxy({} as AmqpConfirmChannelLike, { get: () => () => Promise.resolve({ consumerTag: 't' }) });
+    for (const retryDelayMs of [0, -1, Number.NaN, 2_147_483_648, Infinity]) {
+      await expect(consumeOnce(channel, 'orders', () => undefined, { store: memoryStore(), retryDelayMs })).rejects.toMatchObject({ name: 'InvalidOptionsError', option: 'retryDelayMs' });
+    }
+  });
 });
 
 // amqplib types a received message's `messageId` as `any`, so `dedupe(msg.properties.messageId, ...)`
