@@ -62,7 +62,8 @@ const FINGERPRINT = 'message';
  * Runs `handler` for a message at most once per `messageId` ("lock, check, update"):
  * claims the id in the store, runs, records it done. A redelivery of a done message is
  * `duplicate`; a message whose handler keeps failing is `dead-letter` after `maxAttempts`
- * runs. A consumer that dies mid-handler leaves the claim to run out: the redelivery
+ * runs. A completion the store fails to record is tried again, with a short backoff, while
+ * the lease is renewed, for at most `leaseMs`. A consumer that dies mid-handler leaves the claim to run out: the redelivery
  * after the lease runs again with `recovery: true` (at-least-once for that case: make the
  * effect idempotent, e.g. a unique index on the message id).
  *
@@ -89,6 +90,7 @@ export async function dedupe<T>(messageId: string, handler: DedupeHandler<T>, op
   const { store } = options;
   const key = JSON.stringify([opts.namespace, messageId]);
 
+  const claimedAt = performance.now();
   const claim = await claimAttempt(store, key, opts.leaseMs, opts.retentionMs, now());
   if (claim.status === 'in-progress') return { status: 'busy', retryAfterMs: Math.max(0, claim.leaseExpiresAt - now()) };
   if (claim.status === 'completed') {
@@ -112,7 +114,7 @@ export async function dedupe<T>(messageId: string, handler: DedupeHandler<T>, op
     return { status: 'dead-letter', ...deadLetter };
   }
 
-  const lease = keepLease(store, key, token, opts.leaseMs, now);
+  const lease = keepLease(store, key, token, opts.leaseMs, now, claimedAt);
   let value: T;
   try {
     value = await handler({ messageId, attempt, recovery });
@@ -126,10 +128,35 @@ export async function dedupe<T>(messageId: string, handler: DedupeHandler<T>, op
     await store.release({ key, token, retentionMs: opts.retentionMs, now: now() });
     return { status: 'failed', error, attempt };
   }
-  lease.stop();
-  // false: the lease ran out and another consumer took over; the effect is done either way.
-  await record({});
+  try {
+    // false: the lease ran out and another consumer took over; the effect is done either way.
+    await recordWhileHeld(() => record({}), lease, opts.leaseMs);
+  } finally {
+    lease.stop();
+  }
   return { status: 'processed', value, attempt };
+}
+
+/**
+ * Records a completion, trying again after a store blip (a connection reset, a failover) while
+ * the lease is still renewed: given up at once, the message was requeued with its claim still
+ * running, and its redelivery after the lease ran the handler a second time. Gives up (rejects
+ * with the store's error) once the lease is lost or would run out before the next try, and at
+ * the latest one `leaseMs` after the handler returned: a store whose renewals work but whose
+ * completions always fail must not hold the message for ever.
+ */
+async function recordWhileHeld(record: () => Promise<boolean>, lease: Lease, leaseMs: number): Promise<void> {
+  const giveUpAt = performance.now() + leaseMs;
+  for (let waitMs = 10; ; waitMs *= 2) {
+    try {
+      await record();
+      return;
+    } catch (error) {
+      const nextTry = performance.now() + waitMs;
+      if (nextTry >= Math.min(giveUpAt, lease.heldUntil())) throw error;
+      await new Promise((resolve) => setTimeout(resolve, waitMs));
+    }
+  }
 }
 
 /**
@@ -198,14 +225,28 @@ function decodeOutcome(response: StoredResponse): Outcome {
   }
 }
 
+interface Lease {
+  /** When the claim runs out unless renewed again, on `performance.now()`'s clock; 0 once it is lost. */
+  heldUntil(): number;
+  stop(): void;
+}
+
 /** Renews the claim every half lease while the handler runs, as the HTTP middleware does. */
-function keepLease(store: IdempotencyStore, key: string, token: string, leaseMs: number, now: () => number): { stop(): void } {
+function keepLease(store: IdempotencyStore, key: string, token: string, leaseMs: number, now: () => number, claimedAt: number): Lease {
+  // Measured locally, not on `now`: an injected or jumping clock must not stretch the retries.
+  let heldUntil = claimedAt + leaseMs;
   // Capped: Node fires a longer interval after 1 ms, renewing a thousand times a second.
   const everyMs = Math.min(MAX_TIMER_MS, Math.max(10, Math.floor(leaseMs / 2)));
   const timer = setInterval(() => {
+    const asked = performance.now();
     store.renew({ key, token, leaseMs, now: now() }).then(
       (held) => {
-        if (!held) clearInterval(timer);
+        if (held) {
+          heldUntil = Math.max(heldUntil, asked + leaseMs);
+        } else {
+          heldUntil = 0;
+          clearInterval(timer);
+        }
       },
       () => {
         // A store hiccup: the next tick tries again, the lease covers the gap.
@@ -213,7 +254,7 @@ function keepLease(store: IdempotencyStore, key: string, token: string, leaseMs:
     );
   }, everyMs);
   timer.unref();
-  return { stop: () => clearInterval(timer) };
+  return { heldUntil: () => heldUntil, stop: () => clearInterval(timer) };
 }
 
 export function errorText(error: unknown): string {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { consumeOnce, dedupe, memoryStore, type AmqpConfirmChannelLike, type DedupeOptions } from '../../src/server/index.js';
-import { manualClock } from '../helpers/clock.js';
+import { manualClock, sleep } from '../helpers/clock.js';
 
 describe('dedupe on the memory store', () => {
   it('runs a message once and reports its redeliveries as duplicates', async () => {
@@ -246,5 +246,58 @@ describe('bad arguments, refused before anything is consumed or claimed', () => 
       await expect(consumeOnce(channel, queue as unknown as string, handler as unknown as () => void, { store: memoryStore() })).rejects.toThrow(TypeError);
       expect(calls).toEqual([]);
     }
+  });
+});
+
+// The handler ran, then store.complete failed once (a connection reset, a failover): dedupe
+// rejected, consumeOnce requeued the message with its claim still running, and the redelivery
+// after the lease ran the handler again, told recovery: true. Two effects from one store blip.
+describe('dedupe, a store blip while recording the completion', () => {
+  it('records it at a later try, so the redelivery is a duplicate and the handler ran once', async () => {
+    const base = memoryStore();
+    let failNext = true;
+    const store = {
+      ...base,
+      complete: (request: Parameters<typeof base.complete>[0]) => {
+        if (!failNext) return base.complete(request);
+        failNext = false;
+        return Promise.reject(new Error('connection reset'));
+      },
+    };
+    const contexts: unknown[] = [];
+    const handler = (context: unknown): void => void contexts.push(context);
+    expect(await dedupe('m-1', handler, { store, leaseMs: 30 })).toMatchObject({ status: 'processed', attempt: 1 });
+    // A redelivery after the lease.
+    await sleep(60);
+    expect(await dedupe('m-1', handler, { store, leaseMs: 30 })).toEqual({ status: 'duplicate' });
+    expect(contexts).toHaveLength(1);
+  });
+
+  it('keeps renewing the lease while it tries again', async () => {
+    const base = memoryStore();
+    let renewals = 0;
+    let handlerDone = false;
+    const store = {
+      ...base,
+      renew: (request: Parameters<typeof base.renew>[0]) => {
+        if (handlerDone) renewals++;
+        return base.renew(request);
+      },
+      // Down until the lease has been renewed after the handler returned.
+      complete: (request: Parameters<typeof base.complete>[0]) => (renewals > 0 ? base.complete(request) : Promise.reject(new Error('connection reset'))),
+    };
+    const result = await dedupe('m-1', () => void (handlerDone = true), { store, leaseMs: 100 });
+    expect(result).toMatchObject({ status: 'processed' });
+    expect(renewals).toBeGreaterThan(0);
+  });
+
+  it('gives up with the store error within about a lease when the completion keeps failing', async () => {
+    const store = { ...memoryStore(), complete: () => Promise.reject(new Error('value too long for type')) };
+    let completes = 0;
+    const counting = { ...store, complete: () => (completes++, store.complete()) };
+    const started = Date.now();
+    await expect(dedupe('m-1', () => undefined, { store: counting, leaseMs: 50 })).rejects.toThrow('value too long for type');
+    expect(Date.now() - started).toBeLessThan(1_000);
+    expect(completes).toBeGreaterThan(1);
   });
 });
