@@ -39,13 +39,21 @@ export interface RedisLikeClient {
    * SCAN cursor belongs to one node, and the cluster sends a command without a key to any.
    */
   nodes?(role: 'master'): readonly Pick<RedisLikeClient, 'scan'>[];
+  /**
+   * ioredis's options: a `keyPrefix` there is put before the keys of every script call,
+   * but not before SCAN's pattern, and SCAN answers whole key names. `sweep` and `clear`
+   * scan under it and take it off each name again.
+   */
+  readonly options?: { readonly keyPrefix?: string };
 }
 
 export interface RedisStoreOptions {
   /**
    * Prefix of every Redis key this store writes; not empty. Default `submit-once:`. Other
    * keys under it are left alone by `sweep` and `clear`; two apps sharing one Redis need
-   * prefixes of their own, or a key sent to both is one key.
+   * prefixes of their own, or a key sent to both is one key. No store's prefix may start
+   * with another's (`app:`, `app:v2:`): `clear` under the shorter deletes the other's
+   * records, whose retries then run again.
    */
   readonly prefix?: string;
   /** A command that takes longer fails with 503 instead of hanging the request. Default 2 s. */
@@ -165,6 +173,7 @@ export function redisStore(client: RedisLikeClient, options: RedisStoreOptions =
   let closed = false;
   const steps: StepBatcher = new StepBatcher(client, deadlines, client.isCluster === true ? 1 : 256, lateClaim, lostStep);
 
+  const keyPrefix = typeof client.options?.keyPrefix === 'string' ? client.options.keyPrefix : '';
   const scanAll = async (each: (keys: string[]) => Promise<void>): Promise<void> => {
     let scanned: readonly Pick<RedisLikeClient, 'scan'>[] = [client];
     if (client.isCluster === true) {
@@ -175,10 +184,10 @@ export function redisStore(client: RedisLikeClient, options: RedisStoreOptions =
       if (node.scan === undefined) throw new TypeError('submit-once: this Redis client has no scan()');
       let cursor = '0';
       do {
-        const [next, keys] = await deadlines.watch(node.scan(cursor, 'MATCH', `${escapeGlob(prefix)}*`, 'COUNT', 500));
+        const [next, keys] = await deadlines.watch(node.scan(cursor, 'MATCH', `${escapeGlob(keyPrefix + prefix)}*`, 'COUNT', 500));
         cursor = next;
         // Each key's script goes through the client, which sends it to the key's node.
-        if (keys.length > 0) await each(keys);
+        if (keys.length > 0) await each(keyPrefix === '' ? keys : keys.map((key) => key.slice(keyPrefix.length)));
       } while (cursor !== '0');
     }
   };
