@@ -3,7 +3,7 @@ import { dirname, resolve } from 'node:path';
 import { checkNumber, InvalidOptionsError, MAX_TIMER_MS } from '../invalid-options-error.js';
 import { LineLog } from './file-log.js';
 import { applyLine, CLEAR_LINE, recordLine } from './file-line.js';
-import { isExpired, RecordTable, type TableRecord } from './table.js';
+import { isExpired, RecordTable, sweepAt, type TableRecord } from './table.js';
 import {
   StoreUnavailableError,
   type ClaimRequest,
@@ -88,7 +88,7 @@ export function fileStore(path: string, options: FileStoreOptions = {}): Idempot
   const timer =
     sweepIntervalMs > 0
       ? setInterval(() => {
-          if (table.sweep(now()) > 0) log.compactIfLarge();
+          if (sweepAt(table, now()) > 0) log.compactIfLarge();
         }, sweepIntervalMs)
       : undefined;
   timer?.unref();
@@ -225,7 +225,13 @@ export function fileStore(path: string, options: FileStoreOptions = {}): Idempot
     claim,
     complete(request: CompleteRequest): Promise<boolean> {
       if (log.failure !== undefined && !recovered()) return failed();
-      const record = table.complete(request);
+      let record: TableRecord | undefined;
+      try {
+        record = table.complete(request);
+      } catch (error) {
+        // A `now` refused: a rejection, as every other failure of this promise-returning step.
+        return Promise.reject(error);
+      }
       return record === undefined ? notStored : writeDurably(recordLine(request.key, record), request.key);
     },
     async release(request: SettleRequest): Promise<boolean> {
@@ -237,7 +243,12 @@ export function fileStore(path: string, options: FileStoreOptions = {}): Idempot
     },
     markUnknown(request: SettleRequest): Promise<boolean> {
       if (log.failure !== undefined && !recovered()) return failed();
-      const record = table.markUnknown(request);
+      let record: TableRecord | undefined;
+      try {
+        record = table.markUnknown(request);
+      } catch (error) {
+        return Promise.reject(error);
+      }
       return record === undefined ? notStored : writeDurably(recordLine(request.key, record));
     },
     async renew(request: RenewRequest): Promise<boolean> {

@@ -1,5 +1,5 @@
 import { checkNumber, MAX_TIMER_MS } from '../invalid-options-error.js';
-import { RecordTable } from './table.js';
+import { RecordTable, sweepAt } from './table.js';
 import type { ClaimRequest, ClaimResult, CompleteRequest, IdempotencyStore, RenewRequest, SettleRequest, SyncStoreOperations } from './types.js';
 
 export interface MemoryStoreOptions {
@@ -19,7 +19,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): IdempotencyStore 
   const table = new RecordTable();
   const now = options.now ?? Date.now;
   const sweepIntervalMs = checkNumber('sweepIntervalMs', options.sweepIntervalMs ?? 60_000, 0, true, MAX_TIMER_MS);
-  const timer = sweepIntervalMs > 0 ? setInterval(() => table.sweep(now()), sweepIntervalMs) : undefined;
+  const timer = sweepIntervalMs > 0 ? setInterval(() => sweepAt(table, now()), sweepIntervalMs) : undefined;
   // The sweep must never keep a process alive on its own.
   timer?.unref();
 

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { checkNumber, InvalidOptionsError } from '../invalid-options-error.js';
 import { Deadlines } from './deadlines.js';
+import { finiteNow } from './finite-now.js';
 import { decodeResponse, encodeResponseJson, type EncodedResponse } from './record.js';
 import { evalScript, StepBatcher, type Arg } from './redis-batch.js';
 import { evictionCheck } from './redis-eviction.js';
@@ -105,7 +106,7 @@ export function redisStore(client: RedisLikeClient, options: RedisStoreOptions =
     throw new InvalidOptionsError('clock', `expected 'store' or 'caller', got ${JSON.stringify(options.clock)}`);
   }
   // A step's `now`: empty has the script read Redis's clock.
-  const stamp: (now: number) => Arg = options.clock === 'caller' ? (now) => now : () => '';
+  const stamp: (now: number) => Arg = options.clock === 'caller' ? finiteNow : () => '';
   // Told apart from a failed call: a completion or a release that timed out is sent again (`settleStep`).
   const timeouts = new WeakSet<Error>();
   const deadlines = new Deadlines(timeoutMs, () => {

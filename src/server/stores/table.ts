@@ -1,5 +1,6 @@
 import { CompletedRecords, type CompletedRecordsOptions } from './completed-records.js';
 import { claimToken } from './token.js';
+import { finiteNow } from './finite-now.js';
 import type { ClaimRequest, ClaimResult, CompleteRequest, Rerun, RenewRequest, SettleRequest, StoredResponse } from './types.js';
 
 /** Every record keeps the key's execution count: it survives completion, release and unknown. */
@@ -82,7 +83,7 @@ export class RecordTable {
   /** Returns the result, and the new record when the claim wrote one. */
   claim(request: ClaimRequest, suffix?: string): { result: ClaimResult; record?: TableRecord } {
     const keyHash = this.#completed.hashOf(request.key);
-    const current = this.#live(request.key, request.now, keyHash);
+    const current = this.#live(request.key, finiteNow(request.now), keyHash);
     if (current?.state === 'completed') {
       return { result: { status: 'completed', fingerprint: current.fingerprint, response: current.response, executions: current.executions } };
     }
@@ -116,6 +117,7 @@ export class RecordTable {
 
   /** Returns the stored record, or undefined when the token no longer holds the key. */
   complete(request: CompleteRequest): TableRecord | undefined {
+    finiteNow(request.now);
     const current = this.#holder(request.key, request.token, true);
     if (current === undefined) return undefined;
     const record: TableRecord = {
@@ -130,6 +132,7 @@ export class RecordTable {
   }
 
   release(request: SettleRequest): TableRecord | undefined {
+    finiteNow(request.now);
     const current = this.#holder(request.key, request.token, false);
     if (current === undefined) return undefined;
     const record: TableRecord = {
@@ -143,6 +146,7 @@ export class RecordTable {
   }
 
   markUnknown(request: SettleRequest): TableRecord | undefined {
+    finiteNow(request.now);
     const current = this.#holder(request.key, request.token, false);
     if (current === undefined) return undefined;
     const record: TableRecord = {
@@ -157,6 +161,7 @@ export class RecordTable {
   }
 
   renew(request: RenewRequest): TableRecord | undefined {
+    finiteNow(request.now);
     const current = this.#holder(request.key, request.token, false);
     if (current?.state !== 'in-progress') return undefined;
     // A lease that already ran out was not taken over (the token still matches), so the
@@ -167,6 +172,8 @@ export class RecordTable {
   }
 
   sweep(now: number): number {
+    // NaN dropped every completed record (no expiry is `> NaN`): each retry then ran again.
+    finiteNow(now);
     let dropped = 0;
     for (const [key, record] of this.#records) {
       if (isExpired(record, now)) {
@@ -217,4 +224,9 @@ export class RecordTable {
 /** Past retention: a running claim only once its lease and then its retention have passed. */
 export function isExpired(record: TableRecord, now: number): boolean {
   return record.state === 'in-progress' ? record.leaseExpiresAt + record.retentionMs <= now : record.expiresAt <= now;
+}
+
+/** A sweep timer's: a clock that answers no finite number drops nothing, rather than throw from the timer and end the process. */
+export function sweepAt(table: RecordTable, now: number): number {
+  return Number.isFinite(now) ? table.sweep(now) : 0;
 }
