@@ -3,7 +3,7 @@ import { activeCapture, captureMayNeverEnd, ResponseCapture, settlesLater, type 
 import { eventScope, type Claimed } from './claimed.js';
 import type { IdempotencyEvent } from './events.js';
 import type { HeldLease } from './lease-keeper.js';
-import { isUncertainOutcomeError } from './outcome.js';
+import { isUncertainOutcomeError, leavesOutcomeUnknown } from './outcome.js';
 import { isPreconditionRefusal } from './precondition-refusals.js';
 import type { Proceed, RequestContext } from './request-context.js';
 import { sendOutcomeUnknown, sendProblem } from './respond.js';
@@ -146,7 +146,7 @@ class GuardedRun extends ResponseCapture implements HeldLease, ThrowTarget {
     const { storageKey, fingerprint } = this.run;
     const { token } = this;
     this.ctx.leases.release(this);
-    if (this.#outcome === 'uncertain') return this.#markUnknown();
+    if (this.#outcome === 'uncertain' || leavesOutcomeUnknown(this.res)) return this.#markUnknown();
     if (this.#outcome === 'threw' || (captured.status >= 500 && opts.releaseOn5xx)) return this.#release(this.#outcome === 'threw' ? 'threw' : 'server-error');
     // checkIfMatch's refusal, made before the update: stored, it would be replayed to the
     // same key sent again over the version read since, naming that version as current.

@@ -4,7 +4,7 @@ import { KEY_HEADER } from '../protocol/index.js';
 import type { IdempotentRequest } from './middleware.js';
 import { InvalidOptionsError } from './invalid-options-error.js';
 import { DEFAULT_MAX_RUN_MS } from './options.js';
-import { UncertainOutcomeError } from './outcome.js';
+import { answerLeavesOutcomeUnknown, UncertainOutcomeError } from './outcome.js';
 import { sendProblem } from './respond.js';
 import { BodyTooLargeError, rawBodyOf } from './request-body.js';
 
@@ -97,7 +97,8 @@ function upstreamUrl(upstream: string): URL {
  * `connectTimeoutMs`, is known to have had no effect (502
  * `upstream-unavailable`, the key is released). Once connected, the request may have been
  * delivered: a reset, hang-up or missing answer then rejects with `UncertainOutcomeError`,
- * so the key turns unknown instead of running again.
+ * so the key turns unknown instead of running again. So does an upstream's 502 or 504 (a
+ * gateway that lost the app or gave up on it), which still goes to its caller as it came.
  */
 export function proxyTo(upstream: string, options: ProxyOptions = {}): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
   // Past the run limit the claim is no longer renewed: an upstream silent that long gets
@@ -160,6 +161,11 @@ export function proxyTo(upstream: string, options: ProxyOptions = {}): (req: Inc
         { protocol: base.protocol, hostname: base.hostname, port: base.port, method: req.method, path: basePath + (req.url ?? '/'), headers, agent },
         (upstreamRes) => {
           res.statusCode = upstreamRes.statusCode ?? 502;
+          // A gateway between here and the app lost it or gave up waiting (502, 504): the app
+          // may have acted, as when the upstream goes silent here. The caller gets the answer
+          // as it came; freed, the key would send its retry to the app again. Another 5xx is
+          // the app's own failure answer and follows releaseOn5xx.
+          if (run !== undefined && (res.statusCode === 502 || res.statusCode === 504)) answerLeavesOutcomeUnknown(res);
           const droppedOut = connectionNamed(upstreamRes.headers.connection);
           const lines = new Map<string, { readonly name: string; readonly values: string[] }>();
           forEachLine(upstreamRes.rawHeaders, (name, lower, value) => {
