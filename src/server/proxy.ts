@@ -150,8 +150,10 @@ export function proxyTo(upstream: string, options: ProxyOptions = {}): (req: Inc
 
     await new Promise<void>((resolve, reject) => {
       let connected = false;
+      let failed = false;
       const copied: string[] = [];
       const uncertain = (what: string, cause?: unknown): void => {
+        failed = true;
         // The upstream's headers must not dress up the outcome-unknown problem that follows
         // (the middleware's own, CORS, stay).
         if (!res.headersSent) for (const name of copied) res.removeHeader(name);
@@ -191,6 +193,9 @@ export function proxyTo(upstream: string, options: ProxyOptions = {}): (req: Inc
           res.on('drain', () => upstreamRes.resume());
           res.once('close', () => upstreamRes.resume());
           upstreamRes.on('end', () => {
+            // A reset mid-body of a close-delimited answer (no length, not chunked) ends it
+            // too, a tick after the error: ended here, the cut part would be stored as whole.
+            if (failed) return;
             res.end();
             resolve();
           });
