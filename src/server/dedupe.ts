@@ -1,5 +1,6 @@
 import type { IdempotencyStore, StoredResponse } from './stores/types.js';
-import { InvalidOptionsError, MAX_TIMER_MS, positive, wholeAtLeast } from './invalid-options-error.js';
+import { checkNumber, InvalidOptionsError, MAX_TIMER_MS, positive, wholeAtLeast } from './invalid-options-error.js';
+import { DEFAULT_MAX_RUN_MS } from './options.js';
 
 export interface DedupeOptions {
   /** Where message ids live: any `IdempotencyStore` (memory, file, Redis, Postgres). */
@@ -14,6 +15,13 @@ export interface DedupeOptions {
   readonly retentionMs?: number;
   /** Runs of the handler (failures and crashes both count) before the message is dead-lettered. Default 5. */
   readonly maxAttempts?: number;
+  /**
+   * Longest a handler keeps the message, ms, as the HTTP middleware's `maxRunMs`: past it the
+   * lease is no longer renewed, `signal` aborts, and the run answers as a failed one (`failed`,
+   * or `dead-letter` at the last attempt) without waiting for the handler. The claim is left to
+   * run out, so a redelivery after the lease runs with `recovery: true`. Default 5 min.
+   */
+  readonly maxRunMs?: number;
   /** Keeps one consumer's ids apart from another's in a shared store. Default `message`. */
   readonly namespace?: string;
   /** Clock, ms since the epoch; injectable for tests. */
@@ -31,6 +39,39 @@ export interface DedupeContext {
    * insert that a unique index on the message id turns into a no-op.
    */
   readonly recovery: boolean;
+  /**
+   * Aborted, with a `LeaseLostError` as its reason, once this run no longer holds the message:
+   * a renew answered that the claim is gone, no renew succeeded for `leaseMs`, or the run passed
+   * `maxRunMs`. A redelivery may then run the message alongside; a handler that passes the
+   * signal on (fetch, a cancellable query) stops first. Dedupe cannot stop one that ignores it.
+   */
+  readonly signal: AbortSignal;
+}
+
+/** Why a run's `signal` aborted: `LeaseLostError.reason`. */
+export type LeaseLostReason = 'lost' | 'expired' | 'max-run';
+
+/**
+ * The reason of an aborted `DedupeContext.signal`, and the error of a run given up at `maxRunMs`:
+ * the run no longer holds its message (`reason` says why), so another may run it.
+ */
+export class LeaseLostError extends Error {
+  override readonly name = 'LeaseLostError';
+  readonly code = 'lease-lost';
+  constructor(readonly reason: LeaseLostReason) {
+    super(
+      reason === 'max-run'
+        ? 'submit-once: the handler ran past maxRunMs; its message is no longer held'
+        : reason === 'lost'
+          ? 'submit-once: the store no longer holds the claim of this run on its message'
+          : 'submit-once: no lease renewal succeeded for leaseMs; another consumer may take the message over',
+    );
+  }
+}
+
+/** True for a `LeaseLostError`, also one from another copy of this package. */
+export function isLeaseLostError(error: unknown): error is LeaseLostError {
+  return error instanceof Error && (error as { code?: unknown }).code === 'lease-lost';
 }
 
 export type DedupeHandler<T> = (context: DedupeContext) => T | Promise<T>;
@@ -51,9 +92,9 @@ export type DedupeResult<T> =
   /** Out of attempts: move the message to the dead-letter route with `error`, then acknowledge. */
   | { readonly status: 'dead-letter'; readonly error: string; readonly attempts: number };
 
-type ResolvedDedupeOptions = Required<Pick<DedupeOptions, 'leaseMs' | 'retentionMs' | 'maxAttempts' | 'namespace'>>;
+type ResolvedDedupeOptions = Required<Pick<DedupeOptions, 'leaseMs' | 'retentionMs' | 'maxAttempts' | 'maxRunMs' | 'namespace'>>;
 
-const DEFAULTS = { leaseMs: 30_000, retentionMs: 24 * 60 * 60 * 1000, maxAttempts: 5, namespace: 'message' } as const;
+const DEFAULTS = { leaseMs: 30_000, retentionMs: 24 * 60 * 60 * 1000, maxAttempts: 5, maxRunMs: DEFAULT_MAX_RUN_MS, namespace: 'message' } as const;
 
 // Every message of a namespace shares this fingerprint: a message id is the whole identity.
 const FINGERPRINT = 'message';
@@ -65,9 +106,10 @@ const FINGERPRINT = 'message';
  * runs. A completion the store fails to record is tried again, with a short backoff, while
  * the lease is renewed, for at most `leaseMs`. A consumer that dies mid-handler leaves the claim to run out: the redelivery
  * after the lease runs again with `recovery: true` (at-least-once for that case: make the
- * effect idempotent, e.g. a unique index on the message id).
+ * effect idempotent, e.g. a unique index on the message id). So does a run that loses its lease
+ * and ignores `context.signal`, or one still running past `maxRunMs`.
  *
- * @throws InvalidOptionsError, a RangeError (a rejection), for a missing `store`, or a `leaseMs`, `retentionMs` or `maxAttempts` out of range.
+ * @throws InvalidOptionsError, a RangeError (a rejection), for a missing `store`, or a `leaseMs`, `retentionMs`, `maxAttempts` or `maxRunMs` out of range.
  * @throws TypeError (a rejection) for a `handler` that is not a function.
  * @throws TypeError (a rejection) for a `messageId` that is not a non-empty string: amqplib
  * types `properties.messageId` as `any`, and a message published without one would share one
@@ -117,7 +159,7 @@ export async function dedupe<T>(messageId: string, handler: DedupeHandler<T>, op
   const lease = keepLease(store, key, token, opts.leaseMs, now, claimedAt);
   let value: T;
   try {
-    value = await handler({ messageId, attempt, recovery });
+    value = await runBounded(() => handler({ messageId, attempt, recovery, signal: lease.signal }), lease, opts.maxRunMs);
   } catch (error) {
     lease.stop();
     if (attempt >= opts.maxAttempts) {
@@ -125,7 +167,11 @@ export async function dedupe<T>(messageId: string, handler: DedupeHandler<T>, op
       await record({ deadLetter });
       return { status: 'dead-letter', ...deadLetter };
     }
-    await store.release({ key, token, retentionMs: opts.retentionMs, now: now() });
+    // Not released past maxRunMs: the handler may still take effect, so its redelivery must
+    // wait out the lease and be told `recovery`, as after a crash.
+    if (!(isLeaseLostError(error) && error.reason === 'max-run' && lease.signal.reason === error)) {
+      await store.release({ key, token, retentionMs: opts.retentionMs, now: now() });
+    }
     return { status: 'failed', error, attempt };
   }
   try {
@@ -135,6 +181,31 @@ export async function dedupe<T>(messageId: string, handler: DedupeHandler<T>, op
     lease.stop();
   }
   return { status: 'processed', value, attempt };
+}
+
+/**
+ * The handler's outcome, or a `LeaseLostError('max-run')` once it has run `maxRunMs`: a handler
+ * that never settles would otherwise renew its lease for ever, the message busy everywhere and
+ * its consumer's `cancel()` never done.
+ */
+function runBounded<T>(run: () => T | Promise<T>, lease: Lease, maxRunMs: number): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const overrun = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => {
+      const error = new LeaseLostError('max-run');
+      // Rejected before the abort, whose listeners may settle the handler first.
+      reject(error);
+      lease.abort(error);
+      lease.stop();
+    }, maxRunMs);
+    timer.unref();
+  });
+  // Async, so a handler that throws synchronously is a failed run, and its timer cleared.
+  const ran = (async () => run())();
+  return Promise.race([ran, overrun]).finally(() => {
+    clearTimeout(timer);
+    lease.disarm();
+  });
 }
 
 /**
@@ -174,6 +245,8 @@ export function resolveDedupeOptions(options: DedupeOptions): ResolvedDedupeOpti
   positive('leaseMs', opts.leaseMs);
   positive('retentionMs', opts.retentionMs);
   wholeAtLeast('maxAttempts', opts.maxAttempts, 1);
+  // Node fires a longer timer after 1 ms: every run would be given up at once.
+  checkNumber('maxRunMs', opts.maxRunMs, 0, false, MAX_TIMER_MS);
   return opts;
 }
 
@@ -228,13 +301,35 @@ function decodeOutcome(response: StoredResponse): Outcome {
 interface Lease {
   /** When the claim runs out unless renewed again, on `performance.now()`'s clock; 0 once it is lost. */
   heldUntil(): number;
+  /** The handler's `signal`. */
+  readonly signal: AbortSignal;
+  abort(reason: LeaseLostError): void;
+  /** The handler settled: what it was told to stop for no longer concerns it. */
+  disarm(): void;
   stop(): void;
 }
 
-/** Renews the claim every half lease while the handler runs, as the HTTP middleware does. */
+/**
+ * Renews the claim every half lease while the handler runs, as the HTTP middleware does, and
+ * aborts the handler's signal once the claim is lost or would have run out.
+ */
 function keepLease(store: IdempotencyStore, key: string, token: string, leaseMs: number, now: () => number, claimedAt: number): Lease {
+  const controller = new AbortController();
+  let armed = true;
+  const abort = (reason: LeaseLostError): void => {
+    if (armed && !controller.signal.aborted) controller.abort(reason);
+  };
   // Measured locally, not on `now`: an injected or jumping clock must not stretch the retries.
+  // Taken before the claim and each renew was asked, so it ends no later than the store's lease.
   let heldUntil = claimedAt + leaseMs;
+  let deadline: ReturnType<typeof setTimeout> | undefined;
+  // Re-armed rather than moved at each renew; capped, as Node fires a longer timer after 1 ms.
+  const watch = (): void => {
+    const left = heldUntil - performance.now();
+    if (left <= 0) return abort(new LeaseLostError('expired'));
+    deadline = setTimeout(watch, Math.min(MAX_TIMER_MS, left));
+    deadline.unref();
+  };
   // Capped: Node fires a longer interval after 1 ms, renewing a thousand times a second.
   const everyMs = Math.min(MAX_TIMER_MS, Math.max(10, Math.floor(leaseMs / 2)));
   const timer = setInterval(() => {
@@ -245,16 +340,27 @@ function keepLease(store: IdempotencyStore, key: string, token: string, leaseMs:
           heldUntil = Math.max(heldUntil, asked + leaseMs);
         } else {
           heldUntil = 0;
-          clearInterval(timer);
+          abort(new LeaseLostError('lost'));
+          stop();
         }
       },
       () => {
-        // A store hiccup: the next tick tries again, the lease covers the gap.
+        // A store hiccup: the next tick tries again, the lease covers the gap. Renewing goes on
+        // past it: if no one took the message over, a late renew still keeps others out.
       },
     );
   }, everyMs);
   timer.unref();
-  return { heldUntil: () => heldUntil, stop: () => clearInterval(timer) };
+  const disarm = (): void => {
+    armed = false;
+    clearTimeout(deadline);
+  };
+  const stop = (): void => {
+    clearInterval(timer);
+    disarm();
+  };
+  watch();
+  return { heldUntil: () => heldUntil, signal: controller.signal, abort, disarm, stop };
 }
 
 export function errorText(error: unknown): string {

@@ -41,7 +41,16 @@ export type {
 export { createVerifier, TOKEN_PATH, type Verifier, type VerifierOptions } from './verifier.js';
 export type { IssuedToken, TokenFormat, TokenOptions } from './tokens.js';
 export { checkIfMatch, etagOf, ifMatchHolds, type CurrentVersion, type PreconditionOptions } from './preconditions.js';
-export { dedupe, type DedupeContext, type DedupeHandler, type DedupeOptions, type DedupeResult } from './dedupe.js';
+export {
+  dedupe,
+  isLeaseLostError,
+  LeaseLostError,
+  type DedupeContext,
+  type DedupeHandler,
+  type DedupeOptions,
+  type DedupeResult,
+  type LeaseLostReason,
+} from './dedupe.js';
 export {
   consumeOnce,
   DEAD_LETTER_ATTEMPTS_HEADER,

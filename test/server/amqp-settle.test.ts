@@ -333,3 +333,19 @@ describe('consumeOnce, a handler failing for a short while', () => {
     expect(Date.now() - asked).toBeLessThan(100);
   });
 });
+
+describe('consumeOnce, a handler that never settles', () => {
+  it('gives its message up after maxRunMs, so a redelivery elsewhere takes it over and cancel() resolves', async () => {
+    const { channel, deliver, settled } = recordingChannel();
+    const store = memoryStore();
+    const leaseMs = 20;
+    const consumer = await consumeOnce(channel, 'orders', () => new Promise(() => undefined), { store, leaseMs, maxRunMs: 50, retryDelayMs: 60_000 });
+    deliver('m-1');
+    await sleep(leaseMs * 10);
+    // Another consumer's redelivery of the same message.
+    expect(await dedupe('m-1', (context) => context.recovery, { store, leaseMs })).toMatchObject({ status: 'processed', value: true });
+    const cancelled = await Promise.race([consumer.cancel().then(() => 'resolved'), sleep(500).then(() => 'pending')]);
+    expect(cancelled).toBe('resolved');
+    expect(settled).toEqual([{ tag: 1, how: 'nack-requeue' }]);
+  });
+});

@@ -1,5 +1,14 @@
+import { setTimeout as wait } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
-import { consumeOnce, dedupe, memoryStore, type AmqpConfirmChannelLike, type DedupeOptions } from '../../src/server/index.js';
+import {
+  consumeOnce,
+  dedupe,
+  isLeaseLostError,
+  memoryStore,
+  type AmqpConfirmChannelLike,
+  type DedupeContext,
+  type DedupeOptions,
+} from '../../src/server/index.js';
 import { manualClock, sleep } from '../helpers/clock.js';
 
 describe('dedupe on the memory store', () => {
@@ -39,7 +48,7 @@ describe('dedupe on the memory store', () => {
     const contexts: unknown[] = [];
     const taken = await dedupe('c', (context) => contexts.push(context), { store, leaseMs: 60_000, now: clock.now });
     expect(taken).toMatchObject({ status: 'processed', attempt: 2 });
-    expect(contexts).toEqual([{ messageId: 'c', attempt: 2, recovery: true }]);
+    expect(contexts).toEqual([{ messageId: 'c', attempt: 2, recovery: true, signal: expect.any(AbortSignal) }]);
   });
 
   it('dead-letters a message whose runs keep crashing, without running it again', async () => {
@@ -105,6 +114,10 @@ describe('bad options', () => {
     ['maxAttempts', { maxAttempts: Number.NaN }],
     ['maxAttempts', { maxAttempts: 0 }],
     ['maxAttempts', { maxAttempts: 2.5 }],
+    ['maxRunMs', { maxRunMs: 0 }],
+    ['maxRunMs', { maxRunMs: Number.NaN }],
+    // Node fires a longer timer after 1 ms: every run would be given up at once.
+    ['maxRunMs', { maxRunMs: 2_147_483_648 }],
   ])('dedupe and consumeOnce refuse %s %o with an InvalidOptionsError (a RangeError) naming it, before running or consuming anything', async (name, bad) => {
     let runs = 0;
     await expect(dedupe('m', () => runs++, { store: memoryStore(), ...bad })).rejects.toMatchObject({ name: 'InvalidOptionsError', option: name });
@@ -299,5 +312,102 @@ describe('dedupe, a store blip while recording the completion', () => {
     await expect(dedupe('m-1', () => undefined, { store: counting, leaseMs: 50 })).rejects.toThrow('value too long for type');
     expect(Date.now() - started).toBeLessThan(1_000);
     expect(completes).toBeGreaterThan(1);
+  });
+});
+
+describe('dedupe, a lease lost mid-handler', () => {
+  // A handler that honours the signal: its effect happens only if it was not told to stop.
+  function honouring(): { handler: (context: DedupeContext) => Promise<void>; runs: number; effects: number; most: number; reasons: unknown[] } {
+    const seen = { runs: 0, effects: 0, most: 0, reasons: [] as unknown[] };
+    let concurrent = 0;
+    const handler = async ({ signal }: DedupeContext): Promise<void> => {
+      seen.runs++;
+      seen.most = Math.max(seen.most, ++concurrent);
+      try {
+        await wait(200, undefined, { signal });
+        seen.effects++;
+      } catch (error) {
+        seen.reasons.push(signal.reason);
+        throw error;
+      } finally {
+        concurrent--;
+      }
+    };
+    return Object.assign(seen, { handler });
+  }
+
+  it('aborts the signal once no renew succeeded for a lease, so a handler honouring it stops before a redelivery runs', async () => {
+    const base = memoryStore();
+    // The first consumer cannot reach the store to renew (a partition); the second can.
+    const cutOff = { ...base, renew: () => Promise.reject(new Error('connection reset')) };
+    const seen = honouring();
+    const first = dedupe('m-1', seen.handler, { store: cutOff, leaseMs: 40 });
+    await sleep(100);
+    const second = await dedupe('m-1', seen.handler, { store: base, leaseMs: 40 });
+    expect(await first).toMatchObject({ status: 'failed', attempt: 1 });
+    expect(second).toMatchObject({ status: 'processed', attempt: 2 });
+    expect(seen.most).toBe(1);
+    expect(seen.effects).toBe(1);
+    expect(seen.reasons).toHaveLength(1);
+    expect(isLeaseLostError(seen.reasons[0])).toBe(true);
+    expect(seen.reasons[0]).toMatchObject({ name: 'LeaseLostError', code: 'lease-lost', reason: 'expired' });
+  });
+
+  it('aborts the signal as soon as a renew answers that the claim is no longer held', async () => {
+    const base = memoryStore();
+    const seen = honouring();
+    const started = performance.now();
+    const result = await dedupe('m-2', seen.handler, { store: { ...base, renew: async () => false }, leaseMs: 200 });
+    // The first renew, at half a lease, answers false: told then, not once the lease is over.
+    expect(performance.now() - started).toBeLessThan(190);
+    expect(result).toMatchObject({ status: 'failed' });
+    expect(seen.effects).toBe(0);
+    expect(seen.reasons[0]).toMatchObject({ name: 'LeaseLostError', reason: 'lost' });
+  });
+
+  it('cannot stop a handler that ignores the signal: a redelivery runs alongside, told recovery', async () => {
+    const base = memoryStore();
+    const cutOff = { ...base, renew: () => Promise.reject(new Error('connection reset')) };
+    let effects = 0;
+    const first = dedupe('m-4', async () => (await wait(150), ++effects), { store: cutOff, leaseMs: 40 });
+    await sleep(60);
+    const contexts: DedupeContext[] = [];
+    expect(await dedupe('m-4', (context) => (contexts.push(context), ++effects), { store: base, leaseMs: 40 })).toMatchObject({ status: 'processed' });
+    expect(contexts[0]).toMatchObject({ recovery: true });
+    expect(await first).toMatchObject({ status: 'processed' });
+    expect(effects).toBe(2);
+  });
+
+  it('leaves the signal alone for a run that keeps its lease', async () => {
+    const store = memoryStore();
+    let signal: AbortSignal | undefined;
+    expect(await dedupe('m-3', async (context) => ((signal = context.signal), wait(60)), { store, leaseMs: 20 })).toMatchObject({ status: 'processed' });
+    expect(signal?.aborted).toBe(false);
+  });
+});
+
+describe('dedupe, a handler that never settles', () => {
+  it('is given up after maxRunMs: the signal aborts, the run answers failed, and a redelivery after the lease is a recovery', async () => {
+    const store = memoryStore();
+    let signal: AbortSignal | undefined;
+    const started = performance.now();
+    const hung = await dedupe('h', (context) => ((signal = context.signal), new Promise(() => undefined)), { store, leaseMs: 100, maxRunMs: 50 });
+    expect(performance.now() - started).toBeGreaterThanOrEqual(45);
+    expect(hung).toMatchObject({ status: 'failed', attempt: 1, error: { name: 'LeaseLostError', reason: 'max-run' } });
+    expect(signal?.aborted).toBe(true);
+    expect(isLeaseLostError(signal?.reason)).toBe(true);
+    // Not released: the hung run may still take effect, so the claim runs out as a crash's would.
+    expect(await dedupe('h', () => 'again', { store, leaseMs: 100 })).toMatchObject({ status: 'busy' });
+    await sleep(120);
+    const contexts: DedupeContext[] = [];
+    expect(await dedupe('h', (context) => contexts.push(context), { store, leaseMs: 100 })).toMatchObject({ status: 'processed', attempt: 2 });
+    expect(contexts[0]).toMatchObject({ attempt: 2, recovery: true });
+  });
+
+  it('is dead-lettered when maxRunMs ends its last attempt', async () => {
+    const store = memoryStore();
+    const result = await dedupe('h2', () => new Promise(() => undefined), { store, leaseMs: 30, maxRunMs: 20, maxAttempts: 1 });
+    expect(result).toMatchObject({ status: 'dead-letter', attempts: 1, error: expect.stringContaining('LeaseLostError') });
+    expect(await dedupe('h2', () => 'again', { store, leaseMs: 30 })).toMatchObject({ status: 'dead-letter' });
   });
 });
