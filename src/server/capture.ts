@@ -80,7 +80,9 @@ const responseLayer = new PrototypeLayer(['writeHead', 'write', 'end', 'destroy'
       return capture === undefined ? original.end.apply(this, args) : capture.endCalled(this, args);
     }),
     destroy: method(function (this: ServerResponse, ...args: unknown[]) {
-      return deferDestroy(this, args[0]) ? this : original.destroy.apply(this, args);
+      if (deferDestroy(this, args[0])) return this;
+      captureOf(this)?.responseDestroyed(this);
+      return original.destroy.apply(this, args);
     }),
   };
 });
@@ -120,6 +122,11 @@ function captureOnInstance(res: ServerResponse, capture: ResponseCapture): void 
   // Found by `activeCapture` without a table of its own: these wrappers are the rarer path.
   end[ON_INSTANCE] = capture;
   res.end = end;
+  const destroy = res.destroy;
+  res.destroy = function (this: ServerResponse, error?: Error): ServerResponse {
+    capture.responseDestroyed(this);
+    return destroy.call(this, error) as ServerResponse;
+  };
 }
 
 /**
@@ -213,6 +220,18 @@ export abstract class ResponseCapture {
   connectionCut(): void {
     // After the end, the destroy waits for the held end (`holdDestroys`): that answer is whole.
     if (!this.#ended) this.cutOff();
+  }
+
+  /**
+   * `res.destroy()`, called by the handler or what it pipes into the response: a cut
+   * whatever its error. Its source's system error (a `pipeline` from a file or an upstream
+   * socket: `read ECONNRESET`, `EISDIR`) looks like the caller's reset to `peerGone`, which
+   * left the key in flight until `maxRunMs`. Not a cut once the connection is gone already:
+   * the caller's reset or hang-up came first.
+   */
+  responseDestroyed(res: ServerResponse): void {
+    if (res.destroyed || (transportOf(res) as { destroyed?: unknown } | undefined)?.destroyed === true) return;
+    this.connectionCut();
   }
 
   /**
