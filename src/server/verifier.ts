@@ -195,17 +195,20 @@ const COUNTED = new Set<PropertyKey>(['claim', 'complete', 'release', 'markUnkno
  * Its other members, `sync` included, are the store's own.
  */
 function countingCalls(store: IdempotencyStore, drains: readonly Drain[]): IdempotencyStore {
-  return new Proxy(store, {
-    get(target, name) {
-      const value: unknown = Reflect.get(target, name, target);
+  // Not the store itself as the Proxy's target: a Proxy must give back a frozen target's
+  // own methods unwrapped (a TypeError at each call of a frozen store's), and one that
+  // inherits from it has no own property to hold it to that.
+  return new Proxy(Object.create(store) as IdempotencyStore, {
+    get(_stand, name) {
+      const value: unknown = Reflect.get(store, name, store);
       if (typeof value !== 'function') return value;
-      if (!COUNTED.has(name)) return value.bind(target) as unknown;
+      if (!COUNTED.has(name)) return value.bind(store) as unknown;
       return (...args: unknown[]): unknown => {
         const ends = drains.map((drain) => drain.begin());
         const endLater = (): void => void setImmediate(() => ends.forEach((end) => end()));
         let result: unknown;
         try {
-          result = (value as (...a: unknown[]) => unknown).apply(target, args);
+          result = (value as (...a: unknown[]) => unknown).apply(store, args);
         } finally {
           if (result instanceof Promise) result.then(endLater, endLater);
           else endLater();
