@@ -4,7 +4,7 @@
  */
 import type { Page } from '@playwright/test';
 import type { GuardLab } from './fixtures/guard-lab.js';
-import { expect, test } from './support/test.js';
+import { expect, test, type OrdersServer } from './support/test.js';
 
 declare const lab: GuardLab;
 
@@ -152,30 +152,28 @@ async function guardOrder(page: Page, kind: 'button' | 'form', path: string): Pr
   );
 }
 
-test('guardButton: Enter held down for 3 s (its auto-repeat clicking on) places one order', async ({ page, orders }) => {
-  await open(page, orders.page(undefined, '/guard-lab.html'), '<button id="pay">Pay</button>');
-  await guardOrder(page, 'button', orders.path);
-  await page.getByRole('button', { name: 'Pay' }).focus();
+/** Holds Enter 3 s: one order, unless the machine stalled the repeats for a whole debounce (a new press to the guard). */
+async function expectOneOrderForHeldEnter(page: Page, orders: OrdersServer): Promise<void> {
   const stalls = await holdEnter(page, 3_000);
   await page.waitForTimeout(200);
-  // One order, unless the machine stalled the repeats for a whole debounce (a new press to the guard).
   const runs = await page.evaluate(() => (window as unknown as { runs: number }).runs);
   expect(runs).toBeGreaterThanOrEqual(1);
   expect(runs).toBeLessThanOrEqual(1 + stalls);
   expect(await orders.log()).toHaveLength(runs);
+}
+
+test('guardButton: Enter held down for 3 s (its auto-repeat clicking on) places one order', async ({ page, orders }) => {
+  await open(page, orders.page(undefined, '/guard-lab.html'), '<button id="pay">Pay</button>');
+  await guardOrder(page, 'button', orders.path);
+  await page.getByRole('button', { name: 'Pay' }).focus();
+  await expectOneOrderForHeldEnter(page, orders);
 });
 
 test('guardForm: Enter held down in a field for 3 s (implicit submission repeating) places one order', async ({ page, orders }) => {
   await open(page, orders.page(undefined, '/guard-lab.html'), '<form method="post" action="/x"><input name="t" value="a" aria-label="text"><button>Send</button></form>');
   await guardOrder(page, 'form', orders.path);
   await page.getByLabel('text').focus();
-  const stalls = await holdEnter(page, 3_000);
-  await page.waitForTimeout(200);
-  // One order, unless the machine stalled the repeats for a whole debounce (a new press to the guard).
-  const runs = await page.evaluate(() => (window as unknown as { runs: number }).runs);
-  expect(runs).toBeGreaterThanOrEqual(1);
-  expect(runs).toBeLessThanOrEqual(1 + stalls);
-  expect(await orders.log()).toHaveLength(runs);
+  await expectOneOrderForHeldEnter(page, orders);
 });
 
 test('a button busy for two guards at once (its own guardButton, then its form’s guardForm) is enabled again once both settle, whichever settles first', async ({ page, orders }) => {

@@ -84,7 +84,8 @@ export type DedupeResult<T> =
   | { readonly status: 'duplicate' }
   /**
    * Another consumer runs it now: requeue, and try again after `retryAfterMs`. `consumeOnce`
-   * also answers this when the store failed, with the store's `error`: nothing ran.
+   * also answers this when the store failed, with the store's `error`: the handler did not
+   * run, unless the store failed to record its completion (given up after about `leaseMs`).
    */
   | { readonly status: 'busy'; readonly retryAfterMs: number; readonly error?: unknown }
   /** The handler failed and may be retried: requeue. */
