@@ -195,7 +195,11 @@ test('a button busy for two guards at once (its own guardButton, then its formâ€
   // Enter in the field submits the form with its first button, Send: the form's guard marks both busy.
   await page.getByLabel('text').press('Enter');
   await expect(send).toBeDisabled();
-  await page.waitForFunction(() => 'send' in window && 'draft' in window);
+  // Not `'send' in window`: the buttons' ids name them on window until the handlers set these.
+  await page.waitForFunction(() => {
+    const w = window as unknown as { draft: unknown; send: unknown };
+    return typeof w.send === 'function' && typeof w.draft === 'function';
+  });
   await page.evaluate(() => (window as unknown as { draft: () => void }).draft());
   await page.evaluate(() => (window as unknown as { send: () => void }).send());
   await expect(send).toBeEnabled();
