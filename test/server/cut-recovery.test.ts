@@ -4,7 +4,10 @@
  * unknown key is run again, so a cut must not turn the key unknown while its handler
  * still runs, or the retry runs the effect a second time alongside the first.
  */
+import { createReadStream } from 'node:fs';
 import type { ServerResponse } from 'node:http';
+import { tmpdir } from 'node:os';
+import { pipeline } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { idempotency } from '../../src/server/index.js';
 import { post } from '../helpers/post.js';
@@ -87,5 +90,42 @@ describe('recovery: true, a cut, then a throw that is no hang-up', () => {
     await post(`${url}/orders`, { key: 'cut-then-throw', body: {} });
     expect(recoveries).toEqual([false, true]);
     expect(events).not.toContain('released');
+  });
+});
+
+describe('recovery: true, a cut whose handler then resolves', () => {
+  // Decided (s39): a settled promise does not prove the handler's work ended (it may go on
+  // in the background), so the key stays in flight until maxRunMs and its lease run out,
+  // then the retry is a recovery run; never one alongside the first.
+  it('the retry gets 409 within maxRunMs, then a recovery run once the lease ran out', async () => {
+    const maxRunMs = 300;
+    const leaseMs = 100;
+    const recoveries: boolean[] = [];
+    const events: string[] = [];
+    let startedAt = 0;
+    let resolved = false;
+    const url = await serve(
+      idempotency({ recovery: true, maxRunMs, leaseMs, onEvent: (event) => events.push(event.type) }).handler(async (req, res) => {
+        recoveries.push(req.idempotency?.recovery === true);
+        if (recoveries.length > 1) return void res.writeHead(201).end('made');
+        startedAt = performance.now();
+        res.writeHead(201, { 'Content-Type': 'text/plain' });
+        // Reading a directory fails at its first read; pipeline destroys res, its callback only resolves.
+        await new Promise<void>((resolve) => pipeline(createReadStream(tmpdir()), res, () => resolve()));
+        resolved = true;
+      }),
+    );
+    await post(`${url}/orders`, { key: 'resolved-after-cut', body: {} }).catch(() => undefined);
+    await sleep(100 - (performance.now() - startedAt));
+    const within = await post(`${url}/orders`, { key: 'resolved-after-cut', body: {} });
+    expect(performance.now() - startedAt).toBeLessThan(maxRunMs);
+    expect({ resolved, status: within.status }).toEqual({ resolved: true, status: 409 });
+    expect(recoveries).toEqual([false]);
+    // Past maxRunMs the lease is no longer renewed; it runs out at most one lease later.
+    await sleep(maxRunMs + leaseMs + 150 - (performance.now() - startedAt));
+    const after = await post(`${url}/orders`, { key: 'resolved-after-cut', body: {} });
+    expect({ status: after.status, text: after.text }).toEqual({ status: 201, text: 'made' });
+    expect(recoveries).toEqual([false, true]);
+    expect(events).toContain('run-overdue');
   });
 });
