@@ -1,6 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { checkNumber, InvalidOptionsError, MAX_TIMER_MS } from '../invalid-options-error.js';
 import { Deadlines } from './deadlines.js';
+import { finiteNow } from './finite-now.js';
 import { NoClaimTransactionError } from './no-claim-transaction-error.js';
 import { TransactionConnection } from './postgres-connection.js';
 import { newTokenSuffix } from './token.js';
@@ -157,8 +158,25 @@ export function postgresStore(pool: PgPoolLike, options: PostgresStoreOptions = 
   const transactional = options.transactional === true;
   const clock = options.clock ?? 'store';
   if (clock !== 'store' && clock !== 'caller') throw new InvalidOptionsError('clock', `expected 'store' or 'caller', got ${JSON.stringify(clock)}`);
-  /** The caller's `now` for the statements, or null: they read the database's clock instead. */
-  const nowOf = (now: number): number | null => (clock === 'caller' ? ms(now) : null);
+  /**
+   * The caller's `now` for the statements, or null: they read the database's clock instead.
+   * One that is not finite is refused (InvalidOptionsError), as by the other stores, and not
+   * left to Postgres, whose refusal of 'NaN'::bigint would read as the database failing.
+   */
+  const nowOf = (now: number): number | null => (clock === 'caller' ? ms(finiteNow(now)) : null);
+  /**
+   * `nowOf` for a step of an open claim transaction: a refused `now` ends the transaction
+   * with `end` first, or its connection and row lock would stay taken until the server's
+   * idle timeout rolled it back, freeing the key.
+   */
+  const nowIn = async (transaction: OpenTransaction, now: number, end: (transaction: OpenTransaction) => Promise<unknown>): Promise<number | null> => {
+    try {
+      return nowOf(now);
+    } catch (error) {
+      await end(transaction);
+      throw error;
+    }
+  };
   const slots = new AsyncLocalStorage<Slot>();
   const open = new Map<string, OpenTransaction>();
   // An idle connection the server ends (a restart, a failover) is an 'error' on the pool:
@@ -246,6 +264,8 @@ export function postgresStore(pool: PgPoolLike, options: PostgresStoreOptions = 
   const claimInTransaction = async (request: ClaimRequest): Promise<ClaimResult> => {
     const slot = slots.getStore();
     if (slot === undefined) throw new NoClaimTransactionError('outside-scope');
+    // Refused before a connection is taken: inside the transaction it would read as a failed claim.
+    nowOf(request.now);
     await ensureTable().catch(unavailable);
     for (let round = 1; ; round++) {
       const result = await claimInOneTransaction(request, slot, round < MAX_CLAIM_ROUNDS);
@@ -308,6 +328,19 @@ export function postgresStore(pool: PgPoolLike, options: PostgresStoreOptions = 
     );
   };
 
+  /**
+   * Ends a claim transaction keeping only the claim (its handler's writes rolled back): the
+   * key stays running until its lease ends and then counts as unknown, as a claim whose
+   * settle the other stores refused. A failure has destroyed the connection, which rolls back.
+   */
+  const keepClaim = async (transaction: OpenTransaction): Promise<void> => {
+    open.delete(transaction.token);
+    await transaction.connection.query(`ROLLBACK TO SAVEPOINT ${CLAIM_SAVEPOINT}; COMMIT`).then(
+      () => transaction.connection.giveBack(),
+      () => undefined,
+    );
+  };
+
   const store: PostgresStore = {
     name: transactional ? 'postgres-transactional' : 'postgres',
     transactional,
@@ -316,12 +349,14 @@ export function postgresStore(pool: PgPoolLike, options: PostgresStoreOptions = 
     },
     async complete(request: CompleteRequest): Promise<boolean> {
       const transaction = open.get(request.token);
-      const values = [request.key, request.token, request.fingerprint, nowOf(request.now), ms(request.retentionMs), ...responseValues(request.response)];
+      const values = (now: number | null): unknown[] => [request.key, request.token, request.fingerprint, now, ms(request.retentionMs), ...responseValues(request.response)];
       if (transaction === undefined) {
         if (transactional) return false;
-        return (await run(pool, sql.complete, values)).rowCount === 1;
+        return (await run(pool, sql.complete, values(nowOf(request.now)))).rowCount === 1;
       }
-      const stored = await transaction.connection.query(sql.complete, values).then((result) => result.rowCount === 1, () => false);
+      // A refused `now`: not committed, as a completion that failed (the retry runs cleanly).
+      const now = await nowIn(transaction, request.now, rollBack);
+      const stored = await transaction.connection.query(sql.complete, values(now)).then((result) => result.rowCount === 1, () => false);
       if (!stored) {
         await rollBack(transaction);
         return false;
@@ -350,12 +385,14 @@ export function postgresStore(pool: PgPoolLike, options: PostgresStoreOptions = 
       // Transactional: the handler's database writes are rolled back (they cannot have
       // happened), but it said an effect elsewhere may have: record that, fenced by its token,
       // in the claim's own transaction. Rolling all of it back first would free the key (or
-      // bring back the expired record the claim took over) for whoever comes next.
+      // bring back the expired record the claim took over) for whoever comes next; so would
+      // leaving it open on a refused `now`.
+      const now = await nowIn(transaction, request.now, keepClaim);
       open.delete(transaction.token);
       const { connection } = transaction;
       try {
         await connection.query(`ROLLBACK TO SAVEPOINT ${CLAIM_SAVEPOINT}`);
-        const marked = (await connection.query(sql.markUnknown, [request.key, request.token, nowOf(request.now), ms(request.retentionMs)])).rowCount === 1;
+        const marked = (await connection.query(sql.markUnknown, [request.key, request.token, now, ms(request.retentionMs)])).rowCount === 1;
         await connection.query('COMMIT');
         connection.giveBack();
         return marked;
@@ -365,7 +402,7 @@ export function postgresStore(pool: PgPoolLike, options: PostgresStoreOptions = 
         // silent link delays to the idle timeout: answered 503 on our deadline, it still
         // lands then, as the server does not cancel it.
       }
-      const values = [request.key, transaction.fingerprint, transaction.token, transaction.executions, nowOf(request.now), ms(request.retentionMs)];
+      const values = [request.key, transaction.fingerprint, transaction.token, transaction.executions, now, ms(request.retentionMs)];
       return (await run(pool, sql.insertUnknown, values)).rowCount === 1;
     },
     async renew(request: RenewRequest): Promise<boolean> {
