@@ -1,5 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { checkNumber, InvalidOptionsError, MAX_TIMER_MS } from '../invalid-options-error.js';
+import { checkNumber, InvalidOptionsError, isInvalidOptionsError, MAX_TIMER_MS } from '../invalid-options-error.js';
 import { Deadlines } from './deadlines.js';
 import { finiteNow } from './finite-now.js';
 import { NoClaimTransactionError } from './no-claim-transaction-error.js';
@@ -192,7 +192,7 @@ export function postgresStore(pool: PgPoolLike, options: PostgresStoreOptions = 
   let tableExists = false;
   const ensureTable = async (): Promise<void> => {
     if (tableExists) return;
-    ready ??= createTable(pool, table).then(
+    ready ??= createTable(pool, table, name).then(
       () => {
         tableExists = true;
       },
@@ -541,27 +541,46 @@ function statements(table: string) {
   };
 }
 
-async function createTable(pool: PgClientLike, table: string): Promise<void> {
+const COLUMNS = {
+  key: 'text PRIMARY KEY',
+  state: "text NOT NULL CHECK (state IN ('in-progress', 'completed', 'unknown', 'released'))",
+  fingerprint: 'text NOT NULL',
+  token: 'text',
+  executions: 'integer NOT NULL',
+  rerun: 'text NOT NULL',
+  lease_ends: 'bigint',
+  retention_ms: 'bigint',
+  ends_at: 'bigint NOT NULL',
+  status: 'integer',
+  headers: 'jsonb',
+  body: 'bytea',
+  omitted: 'integer',
+};
+
+/**
+ * Creates the table when missing, then checks that it has every column: one made by an
+ * older version of this store would otherwise fail each statement with Postgres's
+ * 'column ... does not exist', a 503 for every request with nothing naming the cause.
+ */
+async function createTable(pool: PgClientLike, table: string, name: string): Promise<void> {
+  const columns = Object.entries(COLUMNS).map(([column, type]) => `${column} ${type}`);
   try {
-    await pool.query(`
-      CREATE TABLE IF NOT EXISTS ${table} (
-        key          text PRIMARY KEY,
-        state        text NOT NULL CHECK (state IN ('in-progress', 'completed', 'unknown', 'released')),
-        fingerprint  text NOT NULL,
-        token        text,
-        executions   integer NOT NULL,
-        rerun        text NOT NULL,
-        lease_ends   bigint,
-        retention_ms bigint,
-        ends_at      bigint NOT NULL,
-        status      integer,
-        headers     jsonb,
-        body        bytea,
-        omitted     integer
-      )`);
+    await pool.query(`CREATE TABLE IF NOT EXISTS ${table} (${columns.join(', ')})`);
   } catch (error) {
     // Two instances creating the table at once: one wins, the other sees a duplicate type.
     if ((error as { code?: unknown }).code !== '23505' && (error as { code?: unknown }).code !== '42P07') throw error;
+  }
+  // `::regclass` finds the table as the statements do (the search path, for a bare name).
+  const found = await pool.query<{ attname: string }>('SELECT attname FROM pg_attribute WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped', [table]);
+  const have = new Set(found.rows.map((row) => row.attname));
+  const missing = Object.keys(COLUMNS).filter((column) => !have.has(column));
+  if (missing.length > 0) {
+    throw new InvalidOptionsError(
+      'table',
+      `table ${JSON.stringify(name)} lacks the columns ${missing.join(', ')}: it was made by an older version of this store. ` +
+        `Drop it (DROP TABLE ${table}) for the store to create it anew on its next call, or name another table; ` +
+        'the answers stored in it are lost either way, so a retry of a key it still held runs again',
+    );
   }
 }
 
@@ -598,6 +617,7 @@ function ignoreError(): void {
 }
 
 function unavailable(error: unknown): never {
-  if (error instanceof StoreUnavailableError) throw error;
+  // A refusal of ours (a table of the wrong shape, a `now` that is no number) is not the database failing.
+  if (error instanceof StoreUnavailableError || isInvalidOptionsError(error)) throw error;
   throw new StoreUnavailableError(`Postgres failed: ${String((error as { message?: unknown }).message ?? error)}`, { cause: error });
 }
