@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { assertFunction, dedupe, errorText, resolveDedupeOptions, type DedupeContext, type DedupeOptions, type DedupeResult } from './dedupe.js';
 import { checkNumber, InvalidOptionsError, MAX_TIMER_MS, wholeAtLeast } from './invalid-options-error.js';
 
@@ -16,7 +17,9 @@ export interface AmqpMessage {
  * The few channel methods the consumer uses; an amqplib `ConfirmChannel`
  * (`connection.createConfirmChannel()`) fits as is. amqplib is not a dependency of
  * this package. A confirm channel, because a message is acknowledged only once its
- * dead-letter copy is confirmed by the broker: acknowledging first could lose it.
+ * dead-letter copy is confirmed by the broker: acknowledging first could lose it. And its
+ * `'return'` event, because the broker confirms a copy that reached no queue too; only the
+ * return of the copy, published `mandatory`, tells that it went nowhere.
  */
 export interface AmqpConfirmChannelLike {
   consume(queue: string, onMessage: (message: AmqpMessage | null) => void, options?: { noAck?: boolean }): Promise<{ consumerTag: string }>;
@@ -29,9 +32,11 @@ export interface AmqpConfirmChannelLike {
     exchange: string,
     routingKey: string,
     content: Buffer,
-    options: { persistent?: boolean; messageId?: string; headers?: Record<string, unknown>; contentType?: string },
+    options: { persistent?: boolean; mandatory?: boolean; messageId?: string; headers?: Record<string, unknown>; contentType?: string },
     callback: (error: unknown) => void,
   ): boolean;
+  on(event: 'return', listener: (message: AmqpMessage) => void): unknown;
+  removeListener(event: 'return', listener: (message: AmqpMessage) => void): unknown;
 }
 
 export interface ConsumeOnceOptions extends DedupeOptions {
@@ -76,13 +81,19 @@ export const DEAD_LETTER_ERROR_HEADER = 'x-submit-once-error';
 const DEAD_LETTER_ERROR_MAX = 4_096;
 /** Header carrying how many runs a dead-lettered message had. */
 export const DEAD_LETTER_ATTEMPTS_HEADER = 'x-submit-once-attempts';
+/**
+ * Header carrying a per-publish id of a dead-letter copy: a returned copy is matched to its
+ * publish by it. Not the message id: two deliveries of one id (or of none) can be moved at once.
+ */
+const DEAD_LETTER_COPY_HEADER = 'x-submit-once-copy-id';
 
 /**
  * Consumes `queue` with manual acknowledgement, running `handler` at most once per
  * message id through `dedupe`: a message is acknowledged only after its completion is
  * recorded, so a consumer killed between its work and its ack gets a redelivery that is
  * acknowledged without running. Failures are requeued until `maxAttempts`, then
- * published (with publisher confirms) to the dead-letter route and acknowledged.
+ * published (mandatory, with publisher confirms) to the dead-letter route and acknowledged
+ * once the copy is confirmed and not returned.
  *
  * @example
  * const channel = await (await amqp.connect(url)).createConfirmChannel();
@@ -97,6 +108,10 @@ export async function consumeOnce(
   // Before anything is consumed: each message would be refused the same way.
   resolveDedupeOptions(options);
   assertFunction('handler', handler);
+  // Without it a copy that routes nowhere could not be told from a delivered one: the message would be lost.
+  if (typeof channel?.on !== 'function' || typeof channel.removeListener !== 'function') {
+    throw new TypeError("submit-once: consumeOnce needs a channel with on('return', listener) and removeListener (an amqplib ConfirmChannel), to see a dead-letter copy that reached no queue");
+  }
   // An empty name is AMQP's "the queue last declared on this channel": the dead-letter queue.
   if (typeof queue !== 'string' || queue === '') throw new TypeError(`submit-once: consumeOnce needs a queue name, got ${JSON.stringify(queue) ?? String(queue)}`);
   // A prefetch of 0 is no limit at all, not none; AMQP carries it in 16 bits.
@@ -129,22 +144,52 @@ export async function consumeOnce(
           pauses.add(end);
         });
 
-  const moveToDeadLetter = (message: AmqpMessage, error: string, attempts: number): Promise<void> =>
-    new Promise((resolve, reject) => {
-      const { messageId, contentType, headers } = message.properties;
-      channel.publish(
-        deadLetter.exchange,
-        deadLetter.routingKey,
-        message.content,
-        {
-          persistent: true,
-          ...(messageId !== undefined ? { messageId } : {}),
-          ...(contentType !== undefined ? { contentType } : {}),
-          headers: { ...headers, [DEAD_LETTER_ERROR_HEADER]: cut(error), [DEAD_LETTER_ATTEMPTS_HEADER]: attempts, 'x-original-queue': queue },
-        },
-        (failure) => (failure === null || failure === undefined ? resolve() : reject(failure)),
-      );
-    });
+  // Copies published and not yet confirmed, by copy id: each marks its copy returned.
+  const unconfirmed = new Map<string, () => void>();
+  const onReturn = (returned: AmqpMessage): void => {
+    // Also the channel's other mandatory publishes and other consumers' copies: not ours, no entry.
+    const copyId = returned.properties.headers?.[DEAD_LETTER_COPY_HEADER];
+    if (typeof copyId === 'string') unconfirmed.get(copyId)?.();
+  };
+  channel.on('return', onReturn);
+
+  const moveToDeadLetter = async (message: AmqpMessage, error: string, attempts: number): Promise<void> => {
+    const copyId = randomUUID();
+    let returned = false;
+    unconfirmed.set(copyId, () => (returned = true));
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const { messageId, contentType, headers } = message.properties;
+        channel.publish(
+          deadLetter.exchange,
+          deadLetter.routingKey,
+          message.content,
+          {
+            persistent: true,
+            // The broker confirms a copy that reached no queue as well; only its return says so.
+            mandatory: true,
+            ...(messageId !== undefined ? { messageId } : {}),
+            ...(contentType !== undefined ? { contentType } : {}),
+            headers: {
+              ...headers,
+              [DEAD_LETTER_ERROR_HEADER]: cut(error),
+              [DEAD_LETTER_ATTEMPTS_HEADER]: attempts,
+              'x-original-queue': queue,
+              [DEAD_LETTER_COPY_HEADER]: copyId,
+            },
+          },
+          (failure) => {
+            // The broker sends a copy's basic.return before its confirm, on the same channel.
+            if (failure !== null && failure !== undefined) reject(failure);
+            else if (returned) reject(new Error('submit-once: the dead-letter copy routed to no queue'));
+            else resolve();
+          },
+        );
+      });
+    } finally {
+      unconfirmed.delete(copyId);
+    }
+  };
 
   const settle = async (message: AmqpMessage, result: DedupeResult<unknown>): Promise<void> => {
     try {
@@ -173,10 +218,11 @@ export async function consumeOnce(
         try {
           await moveToDeadLetter(message, result.error, result.attempts);
         } catch {
-          // The broker refused the copy (a dead-letter queue full with reject-publish) on a
-          // channel still open: requeued after a pause, and moved again at its redelivery
-          // (its record says dead-letter: it does not run), so it gets out once the route
-          // has room. Left unacknowledged it held its prefetch slot for the channel's life.
+          // The broker refused the copy (a dead-letter queue full with reject-publish) or
+          // returned it (the route reaches no queue) on a channel still open: requeued after a
+          // pause, and moved again at its redelivery (its record says dead-letter: it does not
+          // run), so it gets out once the route has room or a queue. Left unacknowledged it
+          // held its prefetch slot for the channel's life.
           // A closed channel throws here too; the broker then requeues it itself.
           await pause(busyDelayMs);
           return channel.nack(message, false, true);
@@ -205,20 +251,27 @@ export async function consumeOnce(
     await settle(message, result);
   };
 
-  const { consumerTag } = await channel.consume(
-    queue,
-    (message) => {
-      if (message === null) return; // the broker cancelled the consumer (queue deleted)
-      const task = handle(message)
-        .catch(() => {
-          // The channel closed under us (ack or publish failed): the broker redelivers the
-          // message to the next consumer, and dedupe makes that safe.
-        })
-        .finally(() => running.delete(task));
-      running.add(task);
-    },
-    { noAck: false },
-  );
+  let consumerTag: string;
+  try {
+    ({ consumerTag } = await channel.consume(
+      queue,
+      (message) => {
+        if (message === null) return; // the broker cancelled the consumer (queue deleted)
+        const task = handle(message)
+          .catch(() => {
+            // The channel closed under us (ack or publish failed): the broker redelivers the
+            // message to the next consumer, and dedupe makes that safe.
+          })
+          .finally(() => running.delete(task));
+        running.add(task);
+      },
+      { noAck: false },
+    ));
+  } catch (error) {
+    // A caller retrying on the same channel would pile up listeners.
+    channel.removeListener('return', onReturn);
+    throw error;
+  }
 
   return {
     consumerTag,
@@ -230,6 +283,7 @@ export async function consumeOnce(
         for (const end of [...pauses]) end();
         // A closed channel refuses the cancel, and its handlers may still be running.
         await Promise.all([...running]);
+        channel.removeListener('return', onReturn);
       }
     },
   };

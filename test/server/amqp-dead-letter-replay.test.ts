@@ -17,6 +17,8 @@ describe('consumeOnce, a dead-lettered message moved back to its queue', () => {
       nack: () => undefined,
       prefetch: async () => undefined,
       assertQueue: async () => undefined,
+      on: () => undefined,
+      removeListener: () => undefined,
       publish: (exchange, routingKey, content, options, callback) => {
         published.push({ content, fields: { deliveryTag: 0, redelivered: false, routingKey, exchange }, properties: { messageId: options.messageId, headers: options.headers } });
         setTimeout(() => callback(null), 1);

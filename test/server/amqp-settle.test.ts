@@ -9,11 +9,21 @@ interface Recorded {
   channel: AmqpConfirmChannelLike;
   deliver(id: string | undefined, content?: string): AmqpMessage;
   settled: Array<{ tag: number; how: 'ack' | 'nack-requeue' | 'nack-drop' }>;
-  published: Array<{ routingKey: string; headers: Record<string, unknown> | undefined }>;
+  published: Array<{ routingKey: string; headers: Record<string, unknown> | undefined; mandatory: boolean | undefined }>;
+  /** The 'return' listeners the channel holds. */
+  returnListeners: Set<(message: AmqpMessage) => void>;
 }
 
-function recordingChannel(options: { refusePublish?: boolean; cancel?: () => Promise<unknown> } = {}): Recorded {
+function recordingChannel(
+  options: {
+    refusePublish?: boolean;
+    /** What the broker hands back with basic.return before confirming a copy, as a route to no queue does. */
+    returns?: (copy: AmqpMessage) => AmqpMessage | undefined;
+    cancel?: () => Promise<unknown>;
+  } = {},
+): Recorded {
   let onMessage: ((message: AmqpMessage | null) => void) | undefined;
+  const returnListeners = new Set<(message: AmqpMessage) => void>();
   let tag = 0;
   const settled: Recorded['settled'] = [];
   const published: Recorded['published'] = [];
@@ -27,10 +37,18 @@ function recordingChannel(options: { refusePublish?: boolean; cancel?: () => Pro
     nack: (message, _allUpTo, requeue) => void settled.push({ tag: message.fields.deliveryTag, how: requeue === false ? 'nack-drop' : 'nack-requeue' }),
     prefetch: async () => undefined,
     assertQueue: async () => undefined,
-    publish: (_exchange, routingKey, _content, publishOptions, callback) => {
-      published.push({ routingKey, headers: publishOptions.headers });
-      // A broker nack of the copy (a dead-letter queue at its x-max-length with reject-publish).
-      setTimeout(() => callback(options.refusePublish ? new Error('message nacked') : null), 1);
+    on: (_event, listener) => returnListeners.add(listener),
+    removeListener: (_event, listener) => returnListeners.delete(listener),
+    publish: (exchange, routingKey, content, publishOptions, callback) => {
+      published.push({ routingKey, headers: publishOptions.headers, mandatory: publishOptions.mandatory });
+      const copy: AmqpMessage = { content, fields: { deliveryTag: 0, redelivered: false, routingKey, exchange }, properties: { messageId: publishOptions.messageId, headers: publishOptions.headers } };
+      setTimeout(() => {
+        // The broker sends a mandatory message's basic.return before its confirm.
+        const returned = options.returns?.(copy);
+        if (returned !== undefined) for (const listener of returnListeners) listener(returned);
+        // A broker nack of the copy (a dead-letter queue at its x-max-length with reject-publish).
+        callback(options.refusePublish ? new Error('message nacked') : null);
+      }, 1);
       return true;
     },
   };
@@ -43,7 +61,7 @@ function recordingChannel(options: { refusePublish?: boolean; cancel?: () => Pro
     onMessage!(message);
     return message;
   };
-  return { channel, deliver, settled, published };
+  return { channel, deliver, settled, published, returnListeners };
 }
 
 async function until(condition: () => boolean): Promise<void> {
@@ -89,7 +107,7 @@ describe('consumeOnce settles every delivery', () => {
     deliver(undefined);
     await until(() => settled.length === 1);
     expect(runs).toBe(0);
-    expect(published).toEqual([{ routingKey: 'orders.dead-letter', headers: expect.objectContaining({ 'x-submit-once-error': 'the message has no id, so it cannot be de-duplicated', 'x-submit-once-attempts': 0 }) }]);
+    expect(published).toEqual([{ routingKey: 'orders.dead-letter', mandatory: true, headers: expect.objectContaining({ 'x-submit-once-error': 'the message has no id, so it cannot be de-duplicated', 'x-submit-once-attempts': 0 }) }]);
     expect(settled).toEqual([{ tag: 1, how: 'ack' }]);
   });
 
@@ -104,8 +122,82 @@ describe('consumeOnce settles every delivery', () => {
     deliver('m-1');
     await until(() => settled.length === 1);
     expect(runs).toBe(0);
-    expect(published).toEqual([{ routingKey: 'orders.dead-letter', headers: expect.objectContaining({ 'x-submit-once-error': expect.stringMatching(/^the message id could not be read: SyntaxError: /), 'x-submit-once-attempts': 0 }) }]);
+    expect(published).toEqual([{ routingKey: 'orders.dead-letter', mandatory: true, headers: expect.objectContaining({ 'x-submit-once-error': expect.stringMatching(/^the message id could not be read: SyntaxError: /), 'x-submit-once-attempts': 0 }) }]);
     expect(settled).toEqual([{ tag: 1, how: 'ack' }]);
+  });
+});
+
+// RabbitMQ confirms a message that routed to no queue as it does a delivered one: a poison
+// message whose dead-letter route reached no queue was acked, and lost. Its copy is published
+// mandatory, and a return of it (sent before the confirm) counts as a refusal.
+describe('consumeOnce, a dead-letter copy the broker returns', () => {
+  it('requeues the message rather than ack it, and moves it at a later delivery once the route reaches a queue', async () => {
+    let routes = false;
+    const { channel, deliver, settled, published } = recordingChannel({ returns: (copy) => (routes ? undefined : copy) });
+    let runs = 0;
+    await consumeOnce(
+      channel,
+      'orders',
+      () => {
+        runs++;
+        throw new Error('cannot parse order');
+      },
+      { store: memoryStore(), maxAttempts: 1, busyDelayMs: 10, deadLetter: { exchange: 'dead', routingKey: 'orders.dead-leter' } },
+    );
+    deliver('poison');
+    await until(() => settled.length === 1);
+    expect(settled).toEqual([{ tag: 1, how: 'nack-requeue' }]);
+    routes = true;
+    deliver('poison');
+    await until(() => settled.length === 2);
+    expect(runs).toBe(1);
+    expect(published.map((p) => p.mandatory)).toEqual([true, true]);
+    expect(settled).toEqual([
+      { tag: 1, how: 'nack-requeue' },
+      { tag: 2, how: 'ack' },
+    ]);
+  });
+
+  it('matches a return to its own copy: another message returned on the channel does not hold up the ack', async () => {
+    const other = (copy: AmqpMessage): AmqpMessage => ({
+      ...copy,
+      // The same message id and body (another delivery of it, the channel's own mandatory publish), another copy id.
+      properties: { ...copy.properties, headers: { ...copy.properties.headers, 'x-submit-once-copy-id': 'another copy' } },
+    });
+    const { channel, deliver, settled } = recordingChannel({ returns: other });
+    await consumeOnce(channel, 'orders', () => undefined, { store: memoryStore(), busyDelayMs: 10 });
+    deliver(undefined);
+    await until(() => settled.length === 1);
+    expect(settled).toEqual([{ tag: 1, how: 'ack' }]);
+    // Without the header at all (a publish of the application's own on this channel).
+    const bare = recordingChannel({ returns: (copy) => ({ ...copy, properties: { messageId: copy.properties.messageId } }) });
+    await consumeOnce(bare.channel, 'orders', () => undefined, { store: memoryStore(), busyDelayMs: 10 });
+    bare.deliver(undefined);
+    await until(() => bare.settled.length === 1);
+    expect(bare.settled).toEqual([{ tag: 1, how: 'ack' }]);
+  });
+
+  it("refuses, with a TypeError and before any call, a channel that has no on('return') to listen with", async () => {
+    const calls: string[] = [];
+    const { channel } = recordingChannel();
+    const { on: _on, removeListener: _removeListener, ...withoutEvents } = channel;
+    const counted = new Proxy(withoutEvents, {
+      get: (target, name) => {
+        const value = target[name as keyof typeof target];
+        return typeof value === 'function' ? (...args: unknown[]) => (calls.push(String(name)), (value as (...a: unknown[]) => unknown)(...args)) : value;
+      },
+    });
+    await expect(consumeOnce(counted as AmqpConfirmChannelLike, 'orders', () => undefined, { store: memoryStore() })).rejects.toThrow(TypeError);
+    await expect(consumeOnce(counted as AmqpConfirmChannelLike, 'orders', () => undefined, { store: memoryStore() })).rejects.toThrow(/on\('return'/);
+    expect(calls).toEqual([]);
+  });
+
+  it("takes its 'return' listener off the channel at cancel()", async () => {
+    const { channel, returnListeners } = recordingChannel();
+    const consumer = await consumeOnce(channel, 'orders', () => undefined, { store: memoryStore() });
+    expect(returnListeners.size).toBe(1);
+    await consumer.cancel();
+    expect(returnListeners.size).toBe(0);
   });
 });
 
@@ -261,6 +353,8 @@ describe('consumeOnce, a handler failing for a short while', () => {
       },
       prefetch: async () => undefined,
       assertQueue: async () => undefined,
+      on: () => undefined,
+      removeListener: () => undefined,
       publish: (_e, _r, _c, _o, callback) => (setTimeout(() => callback(null), 1), true),
     };
     return { channel, deliver: () => onMessage!(delivery()), nacks };
