@@ -83,6 +83,23 @@ describe('the same upload under another boundary is one payload', () => {
     expect(runs).toHaveLength(1);
   });
 
+  // Decided (s39): the Content-Type only says whether and how a body is parsed as a form;
+  // its other parameters (charset) are in no fingerprint, as with a text/plain body.
+  it('the same parts under another charset parameter: one payload, replayed, run once', async () => {
+    runs.length = 0;
+    const sendAs = (key: string, raw: string, contentType: string) =>
+      post(`${url}/photos`, { key, raw: new Uint8Array(Buffer.from(raw, 'latin1')), headers: { 'Content-Type': contentType } });
+    const parts = [field('name', '\xc3\xa9')];
+    const first = await sendAs('charset', multipart('a', parts), 'multipart/form-data; boundary=a; charset=utf-8');
+    const retry = await sendAs('charset', multipart('b', parts), 'multipart/form-data; boundary=b; charset=iso-8859-1');
+    expect(runs).toHaveLength(1);
+    expect({ status: retry.status, replayed: retry.headers.get('idempotent-replayed'), text: retry.text }).toEqual({ status: 200, replayed: 'true', text: first.text });
+    const text = await sendAs('text-charset', '\xc3\xa9', 'text/plain; charset=utf-8');
+    const textRetry = await sendAs('text-charset', '\xc3\xa9', 'text/plain; charset=iso-8859-1');
+    expect(runs).toHaveLength(2);
+    expect({ status: textRetry.status, replayed: textRetry.headers.get('idempotent-replayed'), text: textRetry.text }).toEqual({ status: 200, replayed: 'true', text: text.text });
+  });
+
   it('a quoted boundary, the media type in capitals, no closing CRLF, an empty form: one payload with the plain spelling', () => {
     const fp = (raw: string, contentType: string) => payloadFingerprint({ method: 'POST', path: '/p', query: '', body: Buffer.from(raw, 'latin1'), contentType });
     const plain = fp(multipart('a1', UPLOAD), 'multipart/form-data; boundary=a1');
