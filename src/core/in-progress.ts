@@ -4,7 +4,7 @@
  * backoff were spent in ~1 s against a 1.5 s handler. These waits have their own bound,
  * `inProgressTimeout`, and spend no attempt.
  */
-import type { RetryOptions } from './retry.js';
+import { ceilingOf, type RetryOptions } from './retry.js';
 
 /**
  * One intent's in-progress clock, started at its first such answer. Returns the next wait
@@ -17,17 +17,23 @@ export function inProgressWaits(
   now: () => number,
   random: () => number,
 ): (retryAfterMs: number | undefined) => number | undefined {
-  let deadline: number | undefined;
+  // Time spent, counted forward only: a wall clock set back an hour mid-wait kept a
+  // deadline an hour away, and the server was polled for that hour.
+  let spent = 0;
+  let last: number | undefined;
   let waits = 0;
   return (retryAfterMs) => {
-    const left = (deadline ??= now() + timeout) - now();
+    const time = now();
+    spent += Math.max(0, time - (last ?? time));
+    last = time;
+    const left = timeout - spent;
     // `retry: false` (attempts 1) means no resend at all, in progress or not.
     if (left <= 0 || retry.attempts < 2) return undefined;
-    const ceiling = Math.min(retry.maxDelay, retry.baseDelay * 2 ** waits++);
+    const ceiling = ceilingOf(retry, waits++);
     // Equal jitter: clients still spread out, and no poll comes ~0 ms after the last. A
     // `Retry-After` under the base delay (0, a date past, 0.001 s) paces nothing: with no
     // attempt spent, it was a tight loop of requests for the whole timeout, so the backoff
     // applies as without one.
-    return Math.min(left, (retryAfterMs ?? 0) >= retry.baseDelay ? retryAfterMs! : (ceiling + random() * ceiling) / 2);
+    return Math.min(left, retryAfterMs !== undefined && retryAfterMs >= retry.baseDelay ? retryAfterMs : (ceiling + random() * ceiling) / 2);
   };
 }

@@ -51,8 +51,16 @@ function dropUndefined<T extends object>(value: T): Partial<T> {
  * many clients failing together do not retry together.
  */
 export function backoffDelay(retryNumber: number, options: RetryOptions, random: () => number = Math.random): number {
-  const ceiling = Math.min(options.maxDelay, options.baseDelay * 2 ** Math.max(0, retryNumber - 1));
-  return Math.floor(random() * ceiling);
+  return Math.floor(random() * ceilingOf(options, retryNumber - 1));
+}
+
+/**
+ * `min(maxDelay, baseDelay * 2^doublings)`, finite. Unclamped, `0 * 2^1024` and
+ * `0 * Infinity` (accepted options: `baseDelay: 0`, `maxDelay: Infinity`) were NaN: a NaN
+ * timer fires at once and the `retry` event said `delayMs: NaN`.
+ */
+export function ceilingOf(options: RetryOptions, doublings: number): number {
+  return Math.min(options.maxDelay, MAX_TIMER, options.baseDelay * 2 ** Math.min(Math.max(0, doublings), 52));
 }
 
 /** The longest delay a timer keeps: browsers and Node fire a longer `setTimeout` at once. */
