@@ -43,17 +43,24 @@ export function classifyStatus(status: number): 'success' | 'final' | 'ambiguous
 
 /**
  * `Retry-After` as delay-seconds (a fraction too, as axios-retry reads it) or an HTTP-date,
- * in milliseconds from `now`; anything else is no delay (`undefined`: the backoff applies).
+ * in milliseconds from `now`, or from the answer's `Date` (`sent`) where it has one;
+ * anything else is no delay (`undefined`: the backoff applies).
  */
-export function parseRetryAfter(value: string | null | undefined, now: number = Date.now()): number | undefined {
+export function parseRetryAfter(value: string | null | undefined, now: number = Date.now(), sent?: string | null): number | undefined {
   if (value == null) return undefined;
   const text = value.trim();
   if (/^\d+(\.\d+)?$/.test(text)) return Number(text) * 1000;
-  // Every HTTP-date form begins with the day's name. Date.parse alone reads `-5`, `1,5` or
-  // `+5` as dates long past: a retry at once, against a server that asked for a pause.
-  const date = Date.parse(/^[a-z]{3}/i.test(text) ? text : '');
-  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+  const date = httpDate(text);
+  // The date is on the server's clock, as its `Date` is: a client clock minutes ahead read
+  // a 2 s pause as a retry at once, one behind as past `maxRetryAfter` (no retry).
+  return Number.isNaN(date) ? undefined : Math.max(0, date - (httpDate(sent ?? '') || now));
 }
+
+/**
+ * Every HTTP-date form begins with the day's name. Date.parse alone reads `-5`, `1,5` or
+ * `+5` as dates long past: a retry at once, against a server that asked for a pause.
+ */
+const httpDate = (text: string): number => Date.parse(/^[a-z]{3}/i.test(text) ? text : '');
 
 interface HttpLike {
   status: number;
@@ -106,7 +113,7 @@ export const defaultClassifier = async (
   if (kind === 'ambiguous') {
     // A stored failure (@node-idempotency and Stripe store 5xx) comes back for 24 h: stop.
     if (replayed) return { kind: 'replayed-failure', status };
-    const retryAfterMs = parseRetryAfter(headerOf(headers, 'retry-after'), now);
+    const retryAfterMs = parseRetryAfter(headerOf(headers, 'retry-after'), now, headerOf(headers, 'date'));
     return { kind, status, retryAfterMs, inProgress: status === 409 || undefined };
   }
   return { kind, status, replayed };
