@@ -7,6 +7,15 @@
 import { ceilingOf, type RetryOptions } from './retry.js';
 
 /**
+ * The shortest wait (ms) between in-progress polls, whatever `retry.baseDelay` says: those
+ * waits spend no attempt, so at `baseDelay: 0` nothing else paced them and a busy server
+ * took about 400 requests a second for the whole timeout. 100 ms keeps a client at ten
+ * polls a second at most (the verifier asks for 1 s), and is short next to a handler's
+ * typical run, so a fast one is still picked up about as soon as it finishes.
+ */
+export const IN_PROGRESS_FLOOR = 100;
+
+/**
  * One intent's in-progress clock, started at its first such answer. Returns the next wait
  * in ms (the server's `Retry-After`, else a doubling backoff), or `undefined` once the
  * bound is reached.
@@ -29,11 +38,13 @@ export function inProgressWaits(
     const left = timeout - spent;
     // `retry: false` (attempts 1) means no resend at all, in progress or not.
     if (left <= 0 || retry.attempts < 2) return undefined;
-    const ceiling = ceilingOf(retry, waits++);
+    // At least twice the floor: equal jitter then waits the floor at least, still spread.
+    const ceiling = Math.max(ceilingOf(retry, waits++), 2 * IN_PROGRESS_FLOOR);
     // Equal jitter: clients still spread out, and no poll comes ~0 ms after the last. A
-    // `Retry-After` under the base delay (0, a date past, 0.001 s) paces nothing: with no
-    // attempt spent, it was a tight loop of requests for the whole timeout, so the backoff
-    // applies as without one.
-    return Math.min(left, retryAfterMs !== undefined && retryAfterMs >= retry.baseDelay ? retryAfterMs : (ceiling + random() * ceiling) / 2);
+    // `Retry-After` under the base delay or the floor (0, a date past, 0.001 s) paces
+    // nothing: with no attempt spent, it was a tight loop of requests for the whole
+    // timeout, so the backoff applies as without one.
+    const paced = retryAfterMs !== undefined && retryAfterMs >= Math.max(retry.baseDelay, IN_PROGRESS_FLOOR);
+    return Math.min(left, paced ? retryAfterMs : (ceiling + random() * ceiling) / 2);
   };
 }

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it, vi } from 'vitest';
 import { backoffDelay, DEFAULT_RETRY } from '../../src/core/retry.js';
-import { inProgressWaits } from '../../src/core/in-progress.js';
+import { IN_PROGRESS_FLOOR, inProgressWaits } from '../../src/core/in-progress.js';
 import { createSubmitter } from '../../src/core/submitter.js';
 import { memoryStore } from '../../src/core/store.js';
 
@@ -60,7 +60,10 @@ describe('no wait is NaN', () => {
     let requests = 0;
     const send = async () => new Response(null, { status: (requests += 1) === 1 ? 409 : 201 });
     expect((await submitter.submit({ intent, send })).status).toBe(201);
-    expect(delays).toEqual([0]);
+    // A number, and at least the in-progress floor (base 0 no longer polls at once).
+    expect(delays).toHaveLength(1);
+    expect(delays[0]).toBeGreaterThanOrEqual(IN_PROGRESS_FLOOR);
+    expect(delays[0]).toBeLessThan(2 * IN_PROGRESS_FLOOR);
   });
 
   it('in-progress waits after many polls at 0 ms base', () => {
