@@ -73,3 +73,20 @@ export const abort: (record: KeyRecord, attempts: number) => KeyRecord = keep;
 function fresh(key: string, fingerprint: string, now: number, policy: Pick<RecordPolicy, 'ttl'>): KeyRecord {
   return { v: 1, key, fingerprint, createdAt: now, expiresAt: now + policy.ttl, attempts: 0, state: 'pending' };
 }
+
+/**
+ * What a page that carried on in memory writes to the store once it answers again, for an
+ * intent it decided meanwhile: `held` (null: memory dropped it), last under `key`, over the
+ * stored `current`. Only what a reload must find: an unfinished key where the store has no
+ * live one, and the fate (settled, dropped) of a key it holds; never over a live record of
+ * another key or another engine's attempt in flight (another tab decided since), nor a
+ * settled key back to unfinished.
+ */
+export function writeBehind(held: KeyRecord | null, key: string, current: KeyRecord | undefined, now: number, policy: RecordPolicy): KeyRecord | null | undefined {
+  if (current?.key !== key) {
+    return held && held.state !== 'settled' && isLive(held, now, policy) && !isLive(current, now, policy) ? held : undefined;
+  }
+  const taken = current.state === 'pending' && current.owner !== undefined && current.owner !== held?.owner;
+  if (taken || (current.state === 'settled' && held?.state !== 'settled')) return undefined;
+  return held;
+}

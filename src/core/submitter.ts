@@ -153,6 +153,7 @@ export function createSubmitter(options: SubmitterOptions = {}): Submitter {
   const store: KeyStore = fallbackStore(config.store ?? indexedDbStore({ durability: config.durability }), {
     timeout: config.storageTimeout,
     onDegrade: (error, operation) => emit({ type: 'storage-degraded', operation, error }),
+    writeBehind: (held, key, current) => transition.writeBehind(held, key, current, config.now(), config),
   });
   const flights = new SingleFlight<Outcome<unknown>>();
   const recent = settleWindow(config.settleWindow, config.now);
