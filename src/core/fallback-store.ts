@@ -18,6 +18,14 @@ export interface FallbackStoreOptions {
    * written over the primary's `current` once the primary answers again.
    */
   writeBehind: (held: KeyRecord | null, key: string, current: KeyRecord | undefined) => KeyRecord | null | undefined;
+  /** Memory's decision `held` for `fingerprint` has been written through (or left, as `writeBehind` said). */
+  onWrittenThrough?: (fingerprint: string, held: KeyRecord | null) => void;
+}
+
+/** The fallback: a store that also says which decisions are still in memory only. */
+export interface FallbackStore extends KeyStore {
+  /** True while memory's decision for `fingerprint` has not reached the primary (a page left now loses it). */
+  inMemoryOnly(fingerprint: string): boolean;
 }
 
 /**
@@ -43,7 +51,7 @@ const clock = () => performance.now();
  * operation) the primary is tried again; once it answers, memory's decisions since are
  * written through to it and work goes back to it.
  */
-export function fallbackStore(primary: KeyStore, options: FallbackStoreOptions): KeyStore {
+export function fallbackStore(primary: KeyStore, options: FallbackStoreOptions): FallbackStore {
   const { timeout } = options;
   let degraded = false;
   /**
@@ -52,6 +60,8 @@ export function fallbackStore(primary: KeyStore, options: FallbackStoreOptions):
    */
   const unwritten = new Map<string, { held: KeyRecord | null; key: string }>();
   let probing = false;
+  /** The decisions the probe's transaction is writing. */
+  let round = new Map<string, { held: KeyRecord | null; key: string }>();
   let probeTimer: ReturnType<typeof setTimeout> | undefined;
   /** Monotonic time before which no probe starts. */
   let nextProbe = 0;
@@ -154,7 +164,7 @@ export function fallbackStore(primary: KeyStore, options: FallbackStoreOptions):
     probing = true;
     try {
       do {
-        const round = new Map(unwritten);
+        round = new Map(unwritten);
         unwritten.clear();
         const decisions = new Map<string, Decide>([...round].map(([fp, { held, key }]) => [fp, (current) => options.writeBehind(held, key, current)]));
         try {
@@ -164,9 +174,13 @@ export function fallbackStore(primary: KeyStore, options: FallbackStoreOptions):
           nextProbe = clock() + PROBE_INTERVAL;
           return;
         }
+        const written = round;
+        round = new Map();
+        for (const [fp, { held }] of written) options.onWrittenThrough?.(fp, held);
       } while (unwritten.size > 0);
       degraded = false;
     } finally {
+      round = new Map();
       probing = false;
       // Unwritten decisions are tried again on their own; otherwise the next operation asks.
       if (degraded && unwritten.size > 0) schedule();
@@ -198,5 +212,6 @@ export function fallbackStore(primary: KeyStore, options: FallbackStoreOptions):
     upsert: (fingerprint, decide) => run('upsert', (s, op) => s.upsert(...mirrored([fingerprint, decide], op, s === memory))),
     batch: (decisions) => run('batch', (s, op) => s.batch(new Map([...decisions].map((entry) => mirrored(entry, op, s === memory))))),
     list: () => run('list', (s) => s.list()),
+    inMemoryOnly: (fingerprint) => unwritten.has(fingerprint) || round.has(fingerprint),
   };
 }

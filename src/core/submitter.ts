@@ -150,10 +150,15 @@ export function createSubmitter(options: SubmitterOptions = {}): Submitter {
   const events = new EventHub();
   if (config.onEvent) events.subscribe(config.onEvent);
   const emit = (event: SubmitEvent) => events.emit(event);
-  const store: KeyStore = fallbackStore(config.store ?? indexedDbStore({ durability: config.durability }), {
+  const store = fallbackStore(config.store ?? indexedDbStore({ durability: config.durability }), {
     timeout: config.storageTimeout,
     onDegrade: (error, operation) => emit({ type: 'storage-degraded', operation, error }),
     writeBehind: (held, key, current) => transition.writeBehind(held, key, current, config.now(), config),
+    // A settle that went to memory is committed only now; until then a page left takes it along.
+    onWrittenThrough: (fp, held) => {
+      if (held?.state === 'settled' && uncommitted.get(fp)?.key === held.key) uncommitted.delete(fp);
+      if (uncommitted.size === 0) untrack(unwritten);
+    },
   });
   const flights = new SingleFlight<Outcome<unknown>>();
   const recent = settleWindow(config.settleWindow, config.now);
@@ -496,7 +501,8 @@ export function createSubmitter(options: SubmitterOptions = {}): Submitter {
       queued.clear();
       later(() =>
         store.batch(decisions).then(() => {
-          for (const [fp, key] of written) if (uncommitted.get(fp)?.key === key) uncommitted.delete(fp);
+          // Degraded, the batch went to memory only: kept for `pagehide` until written through.
+          for (const [fp, key] of written) if (uncommitted.get(fp)?.key === key && !store.inMemoryOnly(fp)) uncommitted.delete(fp);
           if (uncommitted.size === 0) untrack(unwritten);
         }),
       );
