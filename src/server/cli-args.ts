@@ -154,7 +154,7 @@ Endpoints of the verifier itself:
 Another method on these paths is answered 405, never sent upstream.
 
 CORS is on for every origin: preflights allow Idempotency-Key, Content-Type and If-Match,
-and responses expose Idempotent-Replayed, Retry-After, Location and ETag to the page.
+and responses expose Idempotent-Replayed, Retry-After, Date, Location and ETag to the page.
 
 Exit codes: 0 stopped by SIGINT/SIGTERM (or --help, --version); 1 runtime failure (port
 in use, store unreachable or failing to close on a stop, package missing); 2 usage error

@@ -9,7 +9,7 @@ export interface CorsOptions {
   readonly credentials?: boolean;
   /** Request headers allowed besides the idempotency header, Content-Type and If-Match. */
   readonly allowHeaders?: readonly string[];
-  /** Response headers exposed besides `Idempotent-Replayed`, `Retry-After`, `Location` and `ETag`. */
+  /** Response headers exposed besides `Idempotent-Replayed`, `Retry-After`, `Date`, `Location` and `ETag`. */
   readonly exposeHeaders?: readonly string[];
   /** Preflight cache lifetime, seconds. Default 600. */
   readonly maxAge?: number;
@@ -36,8 +36,9 @@ export function applyCors(
   if (options.credentials === true) res.setHeader('Access-Control-Allow-Credentials', 'true');
   res.setHeader(
     'Access-Control-Expose-Headers',
-    // ETag: an update names the version it read (If-Match), so the page must see it.
-    [REPLAYED_HEADER, 'Retry-After', 'Location', 'ETag', ...(options.exposeHeaders ?? [])].join(', '),
+    // ETag: an update names the version it read (If-Match), so the page must see it. Date:
+    // a Retry-After date is read against it (the server's clock), not the device's.
+    [REPLAYED_HEADER, 'Retry-After', 'Date', 'Location', 'ETag', ...(options.exposeHeaders ?? [])].join(', '),
   );
   const isPreflight = req.method === 'OPTIONS' && req.headers['access-control-request-method'] !== undefined;
   if (!isPreflight) return false;

@@ -254,7 +254,7 @@ describe('submit-once-verifier --version and --help', () => {
     expect(help).toContain('Idempotent-Replayed');
     // What applyCors sends: the key, Content-Type and If-Match allowed; ETag exposed with the rest.
     expect(help.replace(/\s+/g, ' ')).toContain('preflights allow Idempotency-Key, Content-Type and If-Match');
-    expect(help.replace(/\s+/g, ' ')).toContain('expose Idempotent-Replayed, Retry-After, Location and ETag');
+    expect(help.replace(/\s+/g, ' ')).toContain('expose Idempotent-Replayed, Retry-After, Date, Location and ETag');
     expect(help).toMatch(/Exit codes: 0 .*; 1 runtime failure .*; 2 usage error/s);
   });
 });
