@@ -78,15 +78,19 @@ function fresh(key: string, fingerprint: string, now: number, policy: Pick<Recor
  * What a page that carried on in memory writes to the store once it answers again, for an
  * intent it decided meanwhile: `held` (null: memory dropped it), last under `key`, over the
  * stored `current`. Only what a reload must find: an unfinished key where the store has no
- * live one, and the fate (settled, dropped) of a key it holds; never over a live record of
- * another key or another engine's attempt in flight (another tab decided since), nor a
- * settled key back to unfinished.
+ * live one, the fate (settled, dropped) of a key it holds, and a final answer over another
+ * key left unfinished; never over another engine's attempt in flight or another key's
+ * settle (another tab decided since), nor a settled key back to unfinished.
  */
 export function writeBehind(held: KeyRecord | null, key: string, current: KeyRecord | undefined, now: number, policy: RecordPolicy): KeyRecord | null | undefined {
+  const inFlight = current?.state === 'pending' && current.owner !== undefined && current.owner !== held?.owner;
   if (current?.key !== key) {
-    return held && held.state !== 'settled' && isLive(held, now, policy) && !isLive(current, now, policy) ? held : undefined;
+    // The intent's final answer retires the key an earlier page left unfinished, as a retry
+    // under that key would have with storage working: kept, a later new order of the same
+    // cart went out under it and was answered the old order's replay.
+    if (held?.state === 'settled') return inFlight || current?.state === 'settled' ? undefined : held;
+    return held && isLive(held, now, policy) && !isLive(current, now, policy) ? held : undefined;
   }
-  const taken = current.state === 'pending' && current.owner !== undefined && current.owner !== held?.owner;
-  if (taken || (current.state === 'settled' && held?.state !== 'settled')) return undefined;
+  if (inFlight || (current.state === 'settled' && held?.state !== 'settled')) return undefined;
   return held;
 }
