@@ -105,6 +105,15 @@ export class Audit {
    */
   #runOnce: number[] = [];
   #oldest = 0;
+  /**
+   * Places taken since construction, and as of the last reset: take number `n` (counted
+   * from construction) got place `(n - #takenAtReset) % maxKeys`, and that place is taken
+   * again by take `n + maxKeys`. So `executed` hands out the take number, and `completed`
+   * knows its place still holds the key by arithmetic, without comparing the key's text
+   * (about 60 characters a request, off the heap).
+   */
+  #taken = 0;
+  #takenAtReset = 0;
 
   constructor(private readonly maxKeys: number) {}
 
@@ -159,7 +168,7 @@ export class Audit {
 
   /**
    * A run started; `executions` is the store's count for the key, this run included.
-   * Returns where its completion may be recorded (`completed`'s `place`), or -1.
+   * Returns where its completion may be recorded (`completed`'s `ticket`), or -1.
    */
   executed(storageKey: string, scope: EventScope, executions: number, rerun: Rerun): number {
     const totals = this.#totals;
@@ -171,10 +180,11 @@ export class Audit {
       const hash = offHeap.hashOf(storageKey);
       if (offHeap.find(storageKey, hash) < 0 && !this.#keys.has(storageKey)) {
         const place = this.#take(runOnce(executions, 0));
-        if (offHeap.add(place, storageKey, hash)) return place;
+        const ticket = this.#taken - 1;
+        if (offHeap.add(place, storageKey, hash)) return ticket;
         this.#order[place] = storageKey;
         this.#keys.set(storageKey, place);
-        return place;
+        return ticket;
       }
     }
     const entry = this.#entry(storageKey, scope);
@@ -198,16 +208,20 @@ export class Audit {
     entry.lastStatus = status;
   }
 
-  /** The run's answer was stored; `place` is what `executed` returned for it. */
-  completed(storageKey: string, scope: EventScope, status: number, place: number): void {
+  /** The run's answer was stored; `ticket` is what `executed` returned for it (-1: none). */
+  completed(storageKey: string, scope: EventScope, status: number, ticket: number): void {
     if (!isStatus(status)) {
       this.#entry(storageKey, scope).lastStatus = status;
       return;
     }
-    // The place still holds this key as a number: no lookup.
-    if (place >= 0 && this.#runOnce[place] !== EXPANDED && this.#holds(place, storageKey)) {
-      this.#runOnce[place] = runOnce(storeExecutionsOf(this.#runOnce[place]!), status);
-      return;
+    // No take since reused the ticket's place: it still holds this key, and as a number
+    // unless something expanded it. No lookup.
+    if (ticket >= this.#takenAtReset && this.#taken - ticket <= this.maxKeys) {
+      const place = (ticket - this.#takenAtReset) % this.maxKeys;
+      if (this.#runOnce[place] !== EXPANDED) {
+        this.#runOnce[place] = runOnce(storeExecutionsOf(this.#runOnce[place]!), status);
+        return;
+      }
     }
     const entry = this.#runOnceOf(storageKey);
     if (entry >= 0) this.#runOnce[entry] = runOnce(storeExecutionsOf(this.#runOnce[entry]!), status);
@@ -238,6 +252,7 @@ export class Audit {
     this.#order = [];
     this.#runOnce = [];
     this.#oldest = 0;
+    this.#takenAtReset = this.#taken;
   }
 
   /**
@@ -245,6 +260,7 @@ export class Audit {
    * holds `null` there until the caller puts the key in the Map.
    */
   #take(runOnceValue: number): number {
+    this.#taken++;
     if (this.#order.length < this.maxKeys) {
       this.#runOnce.push(runOnceValue);
       return this.#order.push(null) - 1;
@@ -257,12 +273,6 @@ export class Audit {
     this.#runOnce[place] = runOnceValue;
     this.#oldest = (place + 1) % this.maxKeys;
     return place;
-  }
-
-  /** True when `place` holds `storageKey` (as a string or off the heap). */
-  #holds(place: number, storageKey: string): boolean {
-    const held = this.#order[place];
-    return held === storageKey || (held === null && this.#offHeap.holds(place, storageKey));
   }
 
   /** The place of `storageKey` while it is a run-once number, else -1. */

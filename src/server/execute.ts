@@ -19,8 +19,8 @@ type Granted = Extract<ClaimResult, { status: 'claimed' }>;
  */
 export function execute(ctx: RequestContext, claimed: Claimed, granted: Granted): void {
   const { executions, rerun } = granted;
-  const auditPlace = ctx.audit.executed(claimed.storageKey, claimed, executions, rerun);
-  const guarded = new GuardedRun(ctx, claimed, granted.token, auditPlace);
+  const auditTicket = ctx.audit.executed(claimed.storageKey, claimed, executions, rerun);
+  const guarded = new GuardedRun(ctx, claimed, granted.token, auditTicket);
   ctx.tell?.({ ...eventScope(claimed), type: 'executed', executions, rerun });
   // Renewed until the handler settles, whatever the client does: a client that goes away
   // must not free a key whose handler is still running (its retry would run it twice).
@@ -66,8 +66,8 @@ class GuardedRun extends ResponseCapture implements HeldLease, ThrowTarget {
     private readonly ctx: RequestContext,
     private readonly run: Claimed,
     token: string,
-    /** Where the audit records this run's completion (`Audit.completed`). */
-    private readonly auditPlace: number,
+    /** What the audit records this run's completion by (`Audit.completed`). */
+    private readonly auditTicket: number,
   ) {
     super(ctx.res);
     this.storageKey = run.storageKey;
@@ -180,7 +180,7 @@ class GuardedRun extends ResponseCapture implements HeldLease, ThrowTarget {
     const { opts, audit } = this.ctx;
     const { storageKey } = this.run;
     if (stored) {
-      audit.completed(storageKey, this.run, status, this.auditPlace);
+      audit.completed(storageKey, this.run, status, this.auditTicket);
       this.ctx.tell?.({ ...eventScope(this.run), type: 'completed', status });
       return;
     }

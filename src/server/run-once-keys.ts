@@ -63,11 +63,6 @@ export class RunOnceKeys {
     return place < this.#lengths.length && this.#lengths[place]! !== NOT_KEPT;
   }
 
-  /** True when `place` keeps `key` here. */
-  holds(place: number, key: string): boolean {
-    return this.keeps(place) && this.#keyIs(place, key);
-  }
-
   /** The key kept at `place` (check `keeps` first). */
   keyAt(place: number): string {
     const at = (place % PAGE_PLACES) * KEY_WIDTH;

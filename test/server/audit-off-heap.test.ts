@@ -56,4 +56,30 @@ describe('audit: run-once keys kept off the heap', () => {
       expect.objectContaining({ key: 'b', executions: 1, replays: 0, lastStatus: 201 }),
     ]);
   });
+
+  it('records a completion whose place was taken again since its run, or reset, by the key, not at the place', () => {
+    const audit = new Audit(2);
+    const a = audit.executed(storageKey('a'), scope('a'), 1, 'none');
+    runOnce(audit, 'b', 202);
+    // c takes a's place: a's late completion must not land on c.
+    const c = audit.executed(storageKey('c'), scope('c'), 1, 'none');
+    audit.completed(storageKey('a'), scope('a'), 201, a);
+    audit.completed(storageKey('c'), scope('c'), 203, c);
+    // a's record (made by its completion) took b's place in turn.
+    expect(audit.snapshot().keys).toEqual([
+      expect.objectContaining({ key: 'c', executions: 1, lastStatus: 203 }),
+      expect.objectContaining({ key: 'a', executions: 0, lastStatus: 201 }),
+    ]);
+
+    const d = audit.executed(storageKey('d'), scope('d'), 1, 'none');
+    audit.reset();
+    // After a reset, e gets place 0 again: d's completion (from before) must not land on it.
+    const e = audit.executed(storageKey('e'), scope('e'), 1, 'none');
+    audit.completed(storageKey('d'), scope('d'), 204, d);
+    audit.completed(storageKey('e'), scope('e'), 205, e);
+    expect(audit.snapshot().keys).toEqual([
+      expect.objectContaining({ key: 'e', executions: 1, lastStatus: 205 }),
+      expect.objectContaining({ key: 'd', executions: 0, lastStatus: 204 }),
+    ]);
+  });
 });
