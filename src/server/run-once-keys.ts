@@ -50,8 +50,9 @@ export class RunOnceKeys {
       return false;
     }
     const page = this.#page(place);
-    const at = (place % PAGE_PLACES) * KEY_WIDTH;
-    for (let i = 0; i < key.length; i++) page[at + i] = key.charCodeAt(i);
+    // `hashOf` checked that every character fits in one byte: one native copy, not a loop
+    // of a store a character (about 60 of them a request).
+    page.write(key, (place % PAGE_PLACES) * KEY_WIDTH, 'latin1');
     this.#byHash.set(hash, place);
     this.#hashes[place] = hash;
     this.#setLength(place, key.length);
