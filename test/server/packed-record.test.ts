@@ -34,6 +34,8 @@ describe('packed completed record', () => {
     ['an infinite expiry', completed({ expiresAt: Number.POSITIVE_INFINITY })],
     ['latin1 text past ASCII in a header', completed({}, { headers: { 'content-language': 'café', link: ['<a>; rel="x"', 'ÿ'] } })],
     ['a header over 64 KiB', completed({}, { headers: { link: 'x'.repeat(70_000) } })],
+    // Long texts are checked and copied apart from short ones (`writeLatin1`).
+    ['long latin1 texts past ASCII', completed({ fingerprint: 'ÿ'.repeat(40) }, { headers: { 'content-disposition': 'attachment; filename="café-crème.txt"' } })],
   ])('comes back exactly: %s', (_name, record) => {
     const packed = packCompleted(record);
     expect(packed).toBeDefined();
@@ -61,6 +63,8 @@ describe('packed completed record', () => {
     ['a header value past latin1', completed({}, { headers: { 'content-language': '€' } })],
     ['a header list item past latin1', completed({}, { headers: { vary: ['a', 'Ā'] } })],
     ['a lone surrogate in the fingerprint', completed({ fingerprint: 'x\ud800y' })],
+    ['a long header value past latin1 at its end', completed({}, { headers: { 'content-disposition': `attachment; filename="${'x'.repeat(40)}€"` } })],
+    ['a long fingerprint past latin1 at its start', completed({ fingerprint: `Ā${'x'.repeat(40)}` })],
     ['a status past 16 bits', completed({}, { status: 70_000 })],
     ['a fractional execution count', completed({ executions: 1.5 })],
     ['a header value that is no text', completed({}, { headers: { 'content-length': 5 as unknown as string } })],

@@ -14,7 +14,7 @@
  */
 import { getRandomValues } from 'node:crypto';
 import { ChunkArena, DEFAULT_CHUNK_BYTES } from './chunk-arena.js';
-import { packedSize, unpackCompleted, writePacked, type CompletedFields } from './packed-record.js';
+import { packedSize, unpackCompleted, writeLatin1, writePacked, type CompletedFields } from './packed-record.js';
 
 export interface CompletedRecordsOptions {
   /** Arena chunk size in bytes; a record larger than this gets a chunk of its own. */
@@ -188,13 +188,9 @@ export class CompletedRecords {
     bytes[at + 8] = width;
     const start = at + HEAD;
     if (width === 1) {
-      for (let i = 0; i < length; i++) {
-        const code = key.charCodeAt(i);
-        if (code > 0xff) {
-          this.#arena.cancel(chunk, total);
-          return WIDE;
-        }
-        bytes[start + i] = code;
+      if (!writeLatin1(bytes, start, key)) {
+        this.#arena.cancel(chunk, total);
+        return WIDE;
       }
     } else {
       for (let i = 0; i < length; i++) bytes.writeUInt16LE(key.charCodeAt(i), start + 2 * i);
