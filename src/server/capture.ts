@@ -1,6 +1,7 @@
 import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { Socket } from 'node:net';
 import { PrototypeLayer } from './prototype-layer.js';
+import { readProperty } from './read-property.js';
 import { hasBody } from './replay.js';
 import type { StoredResponse } from './stores/types.js';
 
@@ -518,9 +519,10 @@ export abstract class ResponseCapture {
     // The names set on the response, read once: then a `getHeader` only for those kept,
     // not one per kept name (a dozen by default): -3.4 (-5.2 to -0.1) µs a request on
     // node:http in-process (`bench/server/in-process.ts`).
-    const set = this.res.getHeaderNames();
+    const { res } = this;
+    const set = readProperty<ServerResponse['getHeaderNames']>(res, 'getHeaderNames').call(res);
     for (const name of this.#keepHeaders) {
-      const value = (head === undefined ? undefined : headValue(head, name)) ?? (set.includes(name) ? this.res.getHeader(name) : undefined);
+      const value = (head === undefined ? undefined : headValue(head, name)) ?? (set.includes(name) ? readProperty<ServerResponse['getHeader']>(res, 'getHeader').call(res, name) : undefined);
       if (value === undefined) continue;
       out[name] = Array.isArray(value) ? value.map(String) : String(value);
     }
@@ -570,7 +572,7 @@ const deferringTransports = new WeakSet<Transport>();
 const watchedSockets = new WeakSet<Transport>();
 
 function transportOf(res: ServerResponse): Transport | undefined {
-  return (res as { stream?: Transport }).stream ?? res.socket ?? undefined;
+  return readProperty<Transport | undefined>(res, 'stream') ?? readProperty<Transport | null>(res, 'socket') ?? undefined;
 }
 
 /**
@@ -625,7 +627,7 @@ function watchCuts(res: ServerResponse, capture: ResponseCapture): void {
   if (transport === undefined) return;
   const destroy = transport.destroy;
   // The stream of HTTP/2's compatibility API; HTTP/1's connection may be any stream, not only a net.Socket.
-  if ((res as { stream?: Transport }).stream !== undefined) {
+  if (readProperty<Transport | undefined>(res, 'stream') !== undefined) {
     transport.destroy = function (this: Transport, error?: Error): unknown {
       if (!peerGone(this, error)) capture.connectionCut();
       return destroy.call(this, error);

@@ -9,6 +9,7 @@ import { applyCors } from './cors.js';
 import { eventScope, type Claimed } from './claimed.js';
 import { execute, invoke } from './execute.js';
 import { payloadFingerprint } from './fingerprint.js';
+import { readProperty } from './read-property.js';
 import type { IdempotentRequest } from './middleware.js';
 import { headerLines } from './header-lines.js';
 import { requestPath, requestQuery, type ResolvedOptions } from './options.js';
@@ -41,7 +42,7 @@ export function guard(ctx: RequestContext): Pending {
     if (serveStats(req, res, { stats: () => audit.snapshot(), resetStats: () => audit.reset() })) return;
   }
 
-  const method = (req.method ?? 'GET').toUpperCase();
+  const method = (readProperty<string | undefined>(req, 'method') ?? 'GET').toUpperCase();
   if (!opts.methods.has(method)) return runUnguarded(ctx);
   audit.countRequest();
   const path = requestPath(req);
@@ -61,8 +62,8 @@ export function guard(ctx: RequestContext): Pending {
   // A body a parser (Express) already read is taken as it is, in this call: a read stream
   // says so in one property read. A body set on an unread stream may be Express 4's `{}`.
   const idempotent = req as IdempotentRequest;
-  const body = idempotent.body;
-  if (body !== undefined && (idempotent.readableDidRead || !isUnreadPlaceholder(idempotent, body))) {
+  const body = readProperty<unknown>(idempotent, 'body');
+  if (body !== undefined && (readProperty<boolean>(idempotent, 'readableDidRead') || !isUnreadPlaceholder(idempotent, body))) {
     // A multipart parser (multer) leaves the fields in `req.body`, the files elsewhere.
     const files = typeof body === 'object' && body !== null && !(body instanceof Uint8Array) ? uploadedFilesOf(req) : undefined;
     if (files !== undefined) return claimUpload(ctx, method, path, route, parsed.key, body, files);
@@ -168,7 +169,7 @@ function fingerprintAndClaim(ctx: RequestContext, method: string, path: string, 
   const { req, opts } = ctx;
   let fingerprint: string;
   try {
-    fingerprint = payloadFingerprint({ method, path, query: requestQuery(req), body, contentType: req.headers['content-type'], files });
+    fingerprint = payloadFingerprint({ method, path, query: requestQuery(req), body, contentType: readProperty<IdempotentRequest['headers']>(req, 'headers')['content-type'], files });
   } catch (error) {
     if (isPayloadTooDeepError(error)) return rejectRequest(ctx, method, route, 'body-too-deep', `The JSON body is ${error.message}.`);
     throw error;

@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import { readProperty } from './read-property.js';
 
 /**
  * Every line of one request header, each apart (Node would join two lines with ", ", and
@@ -6,7 +7,7 @@ import type { IncomingMessage } from 'node:http';
  * `headersDistinct` would build arrays for every header of the request.
  */
 export function headerLines(req: IncomingMessage, lowerName: string): string[] | undefined {
-  const raw = req.rawHeaders;
+  const raw = readProperty<string[]>(req, 'rawHeaders');
   let lines: string[] | undefined;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!;

@@ -5,6 +5,7 @@ import { InvalidOptionsError, positive } from './invalid-options-error.js';
 import type { IdempotencyEvent } from './events.js';
 import { credentialPrincipal, type PrincipalResolver } from './principal.js';
 import { memoryStore } from './stores/memory.js';
+import { readProperty } from './read-property.js';
 import type { IdempotencyStore } from './stores/types.js';
 import { tokenAuthority, type TokenAuthority, type TokenOptions } from './tokens.js';
 
@@ -186,13 +187,13 @@ function strings(name: string, value: readonly string[]): readonly string[] {
 
 /** Path of a request without its query; Express's `originalUrl` survives mounting. */
 export function requestPath(req: IncomingMessage): string {
-  const url = (req as { originalUrl?: string }).originalUrl ?? req.url ?? '/';
+  const url = readProperty<string | undefined>(req, 'originalUrl') ?? readProperty<string | undefined>(req, 'url') ?? '/';
   const q = url.indexOf('?');
   return q === -1 ? url : url.slice(0, q);
 }
 
 export function requestQuery(req: IncomingMessage): string {
-  const url = (req as { originalUrl?: string }).originalUrl ?? req.url ?? '/';
+  const url = readProperty<string | undefined>(req, 'originalUrl') ?? readProperty<string | undefined>(req, 'url') ?? '/';
   const q = url.indexOf('?');
   return q === -1 ? '' : url.slice(q + 1);
 }

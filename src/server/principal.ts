@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
+import { readProperty } from './read-property.js';
 
 /** Resolves the caller a key belongs to: keys are namespaced per principal. */
 export type PrincipalResolver = (req: IncomingMessage) => string | undefined | Promise<string | undefined>;
@@ -16,13 +17,14 @@ export type PrincipalResolver = (req: IncomingMessage) => string | undefined | P
 export function credentialPrincipal(cookieNames: readonly string[] = []): (req: IncomingMessage) => string | undefined {
   const wanted = new Set(cookieNames);
   return (req) => {
-    const authorization = req.headers.authorization;
+    const headers = readProperty<IncomingMessage['headers']>(req, 'headers');
+    const authorization = headers.authorization;
     // The common anonymous request: nothing to hash, nothing to allocate.
-    if ((authorization === undefined || authorization === '') && (wanted.size === 0 || req.headers.cookie === undefined)) return undefined;
+    if ((authorization === undefined || authorization === '') && (wanted.size === 0 || headers.cookie === undefined)) return undefined;
     const parts: string[] = [];
     if (authorization !== undefined && authorization !== '') parts.push(`authorization=${authorization}`);
     if (wanted.size > 0) {
-      for (const [name, value] of namedCookies(req.headers.cookie, wanted)) parts.push(`cookie:${name}=${value}`);
+      for (const [name, value] of namedCookies(headers.cookie, wanted)) parts.push(`cookie:${name}=${value}`);
     }
     if (parts.length === 0) return undefined;
     // NUL cannot occur in a header value, so the parts cannot run into each other.

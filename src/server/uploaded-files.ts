@@ -16,6 +16,7 @@
 import { createHash, hash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
+import { readProperty } from './read-property.js';
 
 /** One uploaded file as the payload fingerprint takes it: what a handler reads of it, its bytes by their sha256. */
 export interface UploadedFileDigest {
@@ -54,7 +55,7 @@ const MULTIPART = /^multipart\//i;
  * none, or why they cannot be read. Undefined for other requests, in one header read.
  */
 export function uploadedFilesOf(req: IncomingMessage): UploadedFileDigest[] | Promise<UploadedFileDigest[] | UnreadableUpload> | UnreadableUpload | undefined {
-  const contentType = req.headers['content-type'];
+  const contentType = readProperty<IncomingMessage['headers']>(req, 'headers')['content-type'];
   if (contentType === undefined || !MULTIPART.test(contentType)) return undefined;
   const { file, files } = req as UploadRequest;
   const found: unknown[] = [];
